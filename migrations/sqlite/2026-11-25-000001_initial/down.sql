@@ -1,0 +1,16 @@
+DROP TABLE audit_log;
+DROP TABLE postmortem_reviews;
+DROP TABLE postmortems;
+DROP TABLE tasks;
+DROP TABLE root_causes;
+DROP TABLE escalations;
+DROP TABLE timeline_revisions;
+DROP TABLE timeline_entries;
+DROP TABLE incident_services;
+DROP TABLE incidents;
+DROP TABLE services;
+DROP TABLE login_attempts;
+DROP TABLE setup_tokens;
+DROP TABLE api_tokens;
+DROP TABLE sessions;
+DROP TABLE users;

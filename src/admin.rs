@@ -1,0 +1,203 @@
+//! Admin pages: users (create, change role, disable, reset password) and the audit log.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::audit::{self, Actor};
+use crate::auth::csrf::SessionForm;
+use crate::auth::session::client_ip;
+use crate::auth::users::{self, parse_role, NewUser, UserChanges};
+use crate::auth::{ensure, CurrentUser, Permission, Role};
+use crate::db;
+use crate::error::AppError;
+use crate::time::{date_hhmm, rfc3339};
+use crate::web::{page_number, render_status, see_other, Layout, Pager};
+
+pub struct UserRow {
+    pub id: i32,
+    pub username: String,
+    pub display_name: String,
+    pub role: &'static str,
+    pub disabled: bool,
+    pub created: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/users.html")]
+struct UsersPage {
+    layout: Layout,
+    users: Vec<UserRow>,
+    roles: &'static [Role],
+    error: Option<String>,
+    notice: Option<String>,
+    form: NewUserForm,
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct NewUserForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    password: String,
+}
+
+#[derive(Deserialize)]
+pub struct UsersQuery {
+    notice: Option<String>,
+}
+
+async fn users_page(state: &AppState, user: &CurrentUser, error: Option<AppError>, notice: Option<String>, form: NewUserForm) -> Result<HttpResponse, AppError> {
+    let rows = db::run(&state.pool, users::list).await?;
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let page = UsersPage {
+        layout: Layout::new(user, "admin", "Users"),
+        users: rows
+            .into_iter()
+            .map(|u| UserRow {
+                id: u.id,
+                username: u.username,
+                display_name: u.display_name,
+                role: u.role.as_str(),
+                disabled: u.disabled,
+                created: date_hhmm(u.created_at),
+            })
+            .collect(),
+        roles: Role::ALL,
+        error: error.map(|e| e.public_message()),
+        notice,
+        form: NewUserForm { password: String::new(), ..form },
+    };
+    render_status(status, &page)
+}
+
+/// `GET /admin/users`
+pub async fn list_users(state: web::Data<AppState>, user: CurrentUser, query: web::Query<UsersQuery>) -> Result<HttpResponse, AppError> {
+    ensure(&user.user, Permission::Administer)?;
+    let notice = query.notice.as_deref().and_then(|n| match n {
+        "created" => Some("User created.".to_string()),
+        "updated" => Some("User updated.".to_string()),
+        "password" => Some("Password reset; their sessions have ended.".to_string()),
+        _ => None,
+    });
+    users_page(&state, &user, None, notice, NewUserForm { role: "responder".into(), ..Default::default() }).await
+}
+
+/// `POST /admin/users`
+pub async fn create_user(req: HttpRequest, state: web::Data<AppState>, form: SessionForm<NewUserForm>) -> Result<HttpResponse, AppError> {
+    let SessionForm { user, data } = form;
+    ensure(&user.user, Permission::Administer)?;
+    let actor = Actor::user(&user.user, &client_ip(&req));
+    let submitted = data.clone();
+    let result = async {
+        let new = NewUser::new(&submitted.username, &submitted.display_name, parse_role(&submitted.role)?, &submitted.password)?;
+        db::run(&state.pool, move |conn| users::create(conn, &new, &actor)).await
+    }
+    .await;
+    match result {
+        Ok(_) => Ok(see_other("/admin/users?notice=created")),
+        Err(e @ AppError::Invalid { .. }) => users_page(&state, &user, Some(e), None, data).await,
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct UpdateUserForm {
+    role: String,
+    #[serde(default)]
+    display_name: String,
+    /// A checkbox: present when ticked.
+    disabled: Option<String>,
+}
+
+/// `POST /admin/users/{id}`: role, display name, disabled.
+pub async fn update_user(req: HttpRequest, state: web::Data<AppState>, id: web::Path<i32>, form: SessionForm<UpdateUserForm>) -> Result<HttpResponse, AppError> {
+    let SessionForm { user, data } = form;
+    ensure(&user.user, Permission::Administer)?;
+    let actor = Actor::user(&user.user, &client_ip(&req));
+    let id = id.into_inner();
+    let result = async {
+        let changes = UserChanges { role: parse_role(&data.role)?, disabled: data.disabled.is_some(), display_name: data.display_name };
+        db::run(&state.pool, move |conn| users::update(conn, id, &changes, &actor)).await
+    }
+    .await;
+    match result {
+        Ok(_) => Ok(see_other("/admin/users?notice=updated")),
+        Err(e @ AppError::Invalid { .. }) => users_page(&state, &user, Some(e), None, NewUserForm::default()).await,
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /admin/users/{id}/password`
+pub async fn reset_password(req: HttpRequest, state: web::Data<AppState>, id: web::Path<i32>, form: SessionForm<PasswordForm>) -> Result<HttpResponse, AppError> {
+    let SessionForm { user, data } = form;
+    ensure(&user.user, Permission::Administer)?;
+    let actor = Actor::user(&user.user, &client_ip(&req));
+    let id = id.into_inner();
+    let result = db::run(&state.pool, move |conn| users::set_password(conn, id, &data.password, &actor)).await;
+    match result {
+        Ok(()) => Ok(see_other("/admin/users?notice=password")),
+        Err(e @ AppError::Invalid { .. }) => users_page(&state, &user, Some(e), None, NewUserForm::default()).await,
+        Err(e) => Err(e),
+    }
+}
+
+pub struct AuditRow {
+    pub iso: String,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub object: String,
+    pub detail: String,
+    pub ip: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/audit.html")]
+struct AuditPage {
+    layout: Layout,
+    rows: Vec<AuditRow>,
+    pager: Pager,
+}
+
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    page: Option<String>,
+}
+
+/// `GET /audit`
+pub async fn show_audit(state: web::Data<AppState>, user: CurrentUser, query: web::Query<AuditQuery>) -> Result<HttpResponse, AppError> {
+    ensure(&user.user, Permission::Administer)?;
+    let page = page_number(query.page.as_deref())?;
+    const PER_PAGE: i64 = 100;
+    let (items, total) = db::run(&state.pool, move |conn| audit::page(conn, None, page, PER_PAGE)).await?;
+    let view = AuditPage {
+        layout: Layout::new(&user, "admin", "Audit log"),
+        rows: items
+            .into_iter()
+            .map(|e| AuditRow {
+                iso: rfc3339(e.at),
+                at: date_hhmm(e.at),
+                actor: e.actor,
+                action: e.action,
+                object: format!("{} {}", e.object_type, e.object_id),
+                detail: e.detail,
+                ip: e.ip,
+            })
+            .collect(),
+        pager: Pager::new("/audit", "", page, PER_PAGE, total),
+    };
+    render_status(StatusCode::OK, &view)
+}

@@ -1,0 +1,115 @@
+//! Shared pieces of the JSON API: the JSON body extractor with API.md's error statuses,
+//! list pagination, and the list envelope.
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use chrono::NaiveDateTime;
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::error::{ApiError, AppError};
+use crate::time::parse_rfc3339;
+
+/// Largest JSON body accepted.
+pub const JSON_LIMIT: usize = 1024 * 1024;
+
+/// A JSON request body: 415 without `application/json`, 413 when too large, 400 when not
+/// JSON, 422 when JSON of the wrong shape.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let content_type = req
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if !content_type.starts_with("application/json") {
+                return Err(AppError::UnsupportedMediaType("Send the body as application/json.".into()).into());
+            }
+            let body = web::Bytes::from_request(&req, &mut payload)
+                .await
+                .map_err(|e| AppError::PayloadTooLarge(format!("The body could not be read ({e}); at most {JSON_LIMIT} bytes.")))?;
+            if body.len() > JSON_LIMIT {
+                return Err(AppError::PayloadTooLarge(format!("The body is larger than {JSON_LIMIT} bytes.")).into());
+            }
+            serde_json::from_slice(&body).map(ApiJson).map_err(|e| {
+                use serde_json::error::Category;
+                match e.classify() {
+                    Category::Data => AppError::invalid(&field_of(&e.to_string()), format!("Invalid body: {e}")),
+                    _ => AppError::BadRequest(format!("Malformed JSON: {e}")),
+                }
+                .into()
+            })
+        })
+    }
+}
+
+/// Best effort: the field named in a serde message (`unknown field `x``, `missing field `x``).
+fn field_of(message: &str) -> String {
+    message
+        .split('`')
+        .nth(1)
+        .filter(|_| message.contains("field"))
+        .unwrap_or("body")
+        .to_string()
+}
+
+/// `page` and `per_page` (at most 1000) of every list endpoint.
+#[derive(Deserialize, Default)]
+pub struct PageParams {
+    pub page: Option<String>,
+    pub per_page: Option<String>,
+}
+
+impl PageParams {
+    pub fn resolve(&self) -> Result<(i64, i64), AppError> {
+        let page = crate::web::page_number(self.page.as_deref())?;
+        let per_page = match self.per_page.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => 50,
+            Some(s) => s
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| AppError::invalid("per_page", "per_page must be between 1 and 1000"))?,
+        };
+        Ok((page, per_page))
+    }
+}
+
+/// `{"items": [...], "page": 1, "per_page": 50, "total": N}`
+#[derive(Serialize)]
+pub struct ListEnvelope<T: Serialize> {
+    pub items: Vec<T>,
+    pub page: i64,
+    pub per_page: i64,
+    pub total: i64,
+}
+
+/// An RFC 3339 time from a JSON field, or a 422 naming it.
+pub fn time_field(raw: &str, field: &str) -> Result<NaiveDateTime, AppError> {
+    parse_rfc3339(raw).ok_or_else(|| {
+        AppError::invalid(field, format!("{field} must be an RFC 3339 time such as 2023-06-07T10:00:00Z"))
+    })
+}
+
+pub fn optional_time(raw: Option<&str>, field: &str) -> Result<Option<NaiveDateTime>, AppError> {
+    raw.map(|r| time_field(r, field)).transpose()
+}
+
+/// For PATCH bodies: distinguishes an absent field (`None`) from `null` (`Some(None)`).
+pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}

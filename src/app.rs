@@ -1,0 +1,110 @@
+//! Building and running the server: shared state, middleware, start-up tasks.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, Compress, DefaultHeaders};
+use actix_web::{web, App, HttpRequest, HttpServer};
+
+use crate::auth::{session, setup, throttle};
+use crate::config::Config;
+use crate::db::{self, DbPool};
+use crate::error::AppError;
+use crate::ops::{self, Metrics};
+use crate::routes;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub pool: DbPool,
+    pub config: Config,
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    pub fn of(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
+        req.app_data::<web::Data<AppState>>()
+            .cloned()
+            .ok_or_else(|| AppError::unexpected("application state missing"))
+    }
+}
+
+/// Largest request body accepted anywhere (the import limit; forms and JSON are checked
+/// again by their extractors).
+pub const BODY_LIMIT: usize = 1024 * 1024 + 64 * 1024;
+
+/// Content-Security-Policy: no inline script or style, nothing from other origins.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+/// A bound, migrated server, ready to run.
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub setup_url: Option<String>,
+}
+
+impl Application {
+    /// Opens the database, migrates, issues a setup link when there are no users, and binds.
+    pub fn build(config: Config) -> Result<Application, String> {
+        let pool = db::connect(&config.database_url)?;
+        let setup_token = {
+            let mut conn = pool.get().map_err(|e| format!("cannot connect to the database: {e}"))?;
+            let applied = db::migrate(&mut conn)?;
+            if !applied.is_empty() {
+                tracing::info!(migrations = ?applied, "applied migrations");
+            }
+            let _ = session::purge_expired(&mut conn);
+            let _ = throttle::purge_old(&mut conn);
+            setup::issue_if_needed(&mut conn).map_err(|e| e.to_string())?
+        };
+        let listener = TcpListener::bind(&config.bind).map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let setup_url = setup_token.map(|t| {
+            let base = if config.base_url.ends_with(":0") {
+                format!("{}{port}", config.base_url.trim_end_matches('0'))
+            } else {
+                config.base_url.clone()
+            };
+            format!("{base}/setup?token={t}")
+        });
+        if let Some(url) = &setup_url {
+            tracing::warn!("No users yet. Create the first admin at {url} (link works once, for 24 hours)");
+        }
+        let state = web::Data::new(AppState { pool, config, metrics: Metrics::default() });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(BODY_LIMIT))
+                .wrap(Compress::default())
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("Content-Security-Policy", CSP))
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("X-Frame-Options", "DENY"))
+                        .add(("Referrer-Policy", "same-origin"))
+                        .add(("Cross-Origin-Opener-Policy", "same-origin")),
+                )
+                .wrap(from_fn(ops::observe))
+                .configure(routes::configure)
+        })
+        .listen(listener)
+        .map_err(|e| e.to_string())?
+        .shutdown_timeout(30)
+        .run();
+        Ok(Application { port, server, setup_url })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server (tests use it to restart).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGINT/SIGTERM (actix handles both: in-flight requests finish).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

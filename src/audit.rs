@@ -1,0 +1,101 @@
+//! The append-only audit log: who did what to which object, when, and from where. Every
+//! write records an entry in the same transaction as the write itself.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::auth::User;
+use crate::db::schema::audit_log;
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::time::now;
+
+/// Who is acting: a user (web or API) or the system (setup, CLI, alert intake).
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub user_id: Option<i32>,
+    pub name: String,
+    pub ip: String,
+}
+
+impl Actor {
+    pub fn user(user: &User, ip: &str) -> Self {
+        Actor {
+            user_id: Some(user.id),
+            name: user.username.clone(),
+            ip: ip.to_string(),
+        }
+    }
+
+    pub fn system(origin: &str) -> Self {
+        Actor {
+            user_id: None,
+            name: "system".into(),
+            ip: origin.to_string(),
+        }
+    }
+}
+
+#[derive(Queryable, Selectable, Clone, Debug)]
+#[diesel(table_name = audit_log)]
+pub struct AuditEntry {
+    pub id: i32,
+    pub at: NaiveDateTime,
+    pub actor_id: Option<i32>,
+    pub actor: String,
+    pub action: String,
+    pub object_type: String,
+    pub object_id: String,
+    pub detail: String,
+    pub ip: String,
+}
+
+/// Appends one entry. Call inside the transaction of the write it describes.
+pub fn record(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    action: &str,
+    object_type: &str,
+    object_id: &str,
+    detail: &str,
+) -> Result<(), AppError> {
+    diesel::insert_into(audit_log::table)
+        .values((
+            audit_log::at.eq(now()),
+            audit_log::actor_id.eq(actor.user_id),
+            audit_log::actor.eq(&actor.name),
+            audit_log::action.eq(action),
+            audit_log::object_type.eq(object_type),
+            audit_log::object_id.eq(object_id),
+            audit_log::detail.eq(detail.chars().take(2000).collect::<String>()),
+            audit_log::ip.eq(&actor.ip),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A page of the log, newest first, optionally for one object; with the total count.
+pub fn page(
+    conn: &mut DbConnection,
+    object: Option<(&str, &str)>,
+    page: i64,
+    per_page: i64,
+) -> Result<(Vec<AuditEntry>, i64), AppError> {
+    let filtered = || {
+        let mut q = audit_log::table.into_boxed();
+        if let Some((kind, id)) = object {
+            q = q
+                .filter(audit_log::object_type.eq(kind.to_string()))
+                .filter(audit_log::object_id.eq(id.to_string()));
+        }
+        q
+    };
+    let total = filtered().count().get_result(conn)?;
+    let items = filtered()
+        .order((audit_log::at.desc(), audit_log::id.desc()))
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+        .select(AuditEntry::as_select())
+        .load(conn)?;
+    Ok((items, total))
+}

@@ -1,0 +1,73 @@
+//! argon2id password hashing with OWASP's minimum (19 MiB, 2 iterations, 1 lane).
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+
+use crate::error::AppError;
+
+pub const MIN_LENGTH: usize = 8;
+pub const MAX_LENGTH: usize = 1024;
+
+fn hasher() -> Argon2<'static> {
+    // Explicit rather than Argon2::default() so a crate upgrade cannot weaken it silently.
+    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Checks length rules; the field is named for form and API errors.
+pub fn validate(password: &str, field: &str) -> Result<(), AppError> {
+    let chars = password.chars().count();
+    if chars < MIN_LENGTH {
+        return Err(AppError::invalid(
+            field,
+            format!("Password must be at least {MIN_LENGTH} characters."),
+        ));
+    }
+    if chars > MAX_LENGTH {
+        return Err(AppError::invalid(
+            field,
+            format!("Password must be at most {MAX_LENGTH} characters."),
+        ));
+    }
+    Ok(())
+}
+
+pub fn hash(password: &str) -> Result<String, AppError> {
+    let salt = SaltString::generate(&mut OsRng);
+    hasher()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(AppError::unexpected)
+}
+
+/// True when `password` matches the stored PHC string.
+pub fn verify(password: &str, stored: &str) -> bool {
+    match PasswordHash::new(stored) {
+        Ok(parsed) => hasher()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Spends the same work as a real check, so an unknown user costs what a wrong password
+/// costs (no user enumeration by timing).
+pub fn verify_dummy(password: &str) {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let stored = DUMMY.get_or_init(|| hash("not-a-real-password").unwrap_or_default());
+    let _ = verify(password, stored);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_with_owasp_parameters() {
+        let h = hash("correct horse").unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        assert!(verify("correct horse", &h));
+        assert!(!verify("wrong horse", &h));
+        assert!(!verify("x", "not a hash"));
+    }
+}

@@ -1,0 +1,162 @@
+//! API tokens: random, shown once, stored as SHA-256, revocable, acting with their user's
+//! role. [`ApiUser`] authenticates `Authorization: Bearer` on `/api/v1`.
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest};
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use futures_util::future::LocalBoxFuture;
+
+use super::{random_token, token_hash, User};
+use crate::app::AppState;
+use crate::audit::{self, Actor};
+use crate::db::schema::{api_tokens, users};
+use crate::db::{self, DbConnection};
+use crate::error::{ApiError, AppError};
+use crate::time::now;
+
+/// Tokens look like `hs_` + 64 hex digits; the prefix makes leaked tokens easy to grep for.
+const PREFIX: &str = "hs_";
+
+#[derive(Queryable, Selectable, Clone, Debug)]
+#[diesel(table_name = api_tokens)]
+pub struct ApiToken {
+    pub id: i32,
+    pub user_id: i32,
+    pub name: String,
+    pub token_hash: String,
+    pub prefix: String,
+    pub created_at: NaiveDateTime,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = api_tokens)]
+struct NewToken<'a> {
+    user_id: i32,
+    name: &'a str,
+    token_hash: &'a str,
+    prefix: &'a str,
+    created_at: NaiveDateTime,
+}
+
+/// Creates a token for `user`; returns the secret (the only time it exists in clear).
+pub fn create(conn: &mut DbConnection, user: &User, name: &str, actor: &Actor) -> Result<String, AppError> {
+    let name = name.trim();
+    if name.chars().count() > 100 {
+        return Err(AppError::invalid("name", "Token name must be at most 100 characters."));
+    }
+    let name = if name.is_empty() { "unnamed" } else { name };
+    let secret = format!("{PREFIX}{}", random_token(32));
+    conn.transaction(|conn| {
+        diesel::insert_into(api_tokens::table)
+            .values(NewToken {
+                user_id: user.id,
+                name,
+                token_hash: &token_hash(&secret),
+                prefix: &secret[..PREFIX.len() + 6],
+                created_at: now(),
+            })
+            .execute(conn)?;
+        audit::record(conn, actor, "token.create", "user", &user.username, name)
+    })?;
+    Ok(secret)
+}
+
+/// Tokens with their owners' usernames: one user's, or everyone's (admins).
+pub fn list(conn: &mut DbConnection, user_id: Option<i32>) -> Result<Vec<(ApiToken, String)>, AppError> {
+    let mut query = api_tokens::table
+        .inner_join(users::table)
+        .select((ApiToken::as_select(), users::username))
+        .order(api_tokens::id.desc())
+        .into_boxed();
+    if let Some(id) = user_id {
+        query = query.filter(api_tokens::user_id.eq(id));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Revokes a token; `owner` limits it to that user's tokens (non-admins).
+pub fn revoke(conn: &mut DbConnection, id: i32, owner: Option<i32>, actor: &Actor) -> Result<(), AppError> {
+    conn.transaction(|conn| {
+        let token: ApiToken = api_tokens::table
+            .find(id)
+            .select(ApiToken::as_select())
+            .first(conn)
+            .optional()?
+            .filter(|t| owner.is_none_or(|o| o == t.user_id))
+            .ok_or_else(|| AppError::NotFound("token".into()))?;
+        if token.revoked_at.is_none() {
+            diesel::update(api_tokens::table.find(id))
+                .set(api_tokens::revoked_at.eq(Some(now())))
+                .execute(conn)?;
+            audit::record(conn, actor, "token.revoke", "token", &id.to_string(), &token.name)?;
+        }
+        Ok(())
+    })
+}
+
+/// The user behind a bearer token, if the token is live and the user enabled.
+pub fn authenticate(conn: &mut DbConnection, secret: &str) -> Result<Option<User>, AppError> {
+    // The lookup is by hash, so no comparison on the secret itself can leak timing.
+    let found: Option<(i32, Option<NaiveDateTime>, Option<NaiveDateTime>, User)> = api_tokens::table
+        .inner_join(users::table)
+        .filter(api_tokens::token_hash.eq(token_hash(secret)))
+        .select((api_tokens::id, api_tokens::revoked_at, api_tokens::last_used_at, User::as_select()))
+        .first(conn)
+        .optional()?;
+    let Some((id, revoked, last_used, user)) = found else {
+        return Ok(None);
+    };
+    if revoked.is_some() || user.disabled {
+        return Ok(None);
+    }
+    let t = now();
+    if last_used.is_none_or(|l| l + Duration::minutes(1) <= t) {
+        diesel::update(api_tokens::table.find(id))
+            .set(api_tokens::last_used_at.eq(Some(t)))
+            .execute(conn)?;
+    }
+    Ok(Some(user))
+}
+
+/// The user of an API request, from `Authorization: Bearer <token>`.
+#[derive(Clone, Debug)]
+pub struct ApiUser {
+    pub user: User,
+    pub ip: String,
+}
+
+impl ApiUser {
+    pub fn actor(&self) -> Actor {
+        Actor::user(&self.user, &self.ip)
+    }
+}
+
+impl FromRequest for ApiUser {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let header = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            let Some(secret) = header.strip_prefix("Bearer ").map(str::trim).filter(|s| !s.is_empty()) else {
+                return Err(AppError::Unauthorized("Send an API token as `Authorization: Bearer <token>`.".into()).into());
+            };
+            let secret = secret.to_string();
+            let state = AppState::of(&req)?;
+            let user = db::run(&state.pool, move |conn| authenticate(conn, &secret)).await?;
+            match user {
+                Some(user) => Ok(ApiUser { user, ip: super::session::client_ip(&req) }),
+                None => Err(AppError::Unauthorized("The API token is unknown or revoked.".into()).into()),
+            }
+        })
+    }
+}

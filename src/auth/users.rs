@@ -1,0 +1,226 @@
+//! User rows and the rules for creating and changing them.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{password, Role};
+use crate::audit::{self, Actor};
+use crate::db::schema::{sessions, users};
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::time::now;
+
+#[derive(Queryable, Selectable, Clone, Debug)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: i32,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub disabled: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+struct NewUserRow<'a> {
+    username: &'a str,
+    display_name: &'a str,
+    role: Role,
+    password_hash: &'a str,
+    disabled: bool,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+/// A validated request to create a user.
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub password: String,
+}
+
+/// Usernames are lowercase ASCII letters, digits, `.`, `_` and `-`, 1–64 long.
+pub fn normalize_username(raw: &str) -> Result<String, AppError> {
+    let name = raw.trim().to_lowercase();
+    if name.is_empty() {
+        return Err(AppError::invalid("username", "Username is required."));
+    }
+    if name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        return Err(AppError::invalid(
+            "username",
+            "Username may use only letters, digits, '.', '_' and '-' (at most 64).",
+        ));
+    }
+    Ok(name)
+}
+
+pub fn parse_role(raw: &str) -> Result<Role, AppError> {
+    raw.trim()
+        .parse()
+        .map_err(|e| AppError::invalid("role", format!("Role {e}.")))
+}
+
+impl NewUser {
+    pub fn new(username: &str, display_name: &str, role: Role, password: &str) -> Result<Self, AppError> {
+        let username = normalize_username(username)?;
+        let display_name = display_name.trim();
+        if display_name.chars().count() > 100 {
+            return Err(AppError::invalid("display_name", "Display name must be at most 100 characters."));
+        }
+        password::validate(password, "password")?;
+        Ok(NewUser {
+            display_name: if display_name.is_empty() { username.clone() } else { display_name.to_string() },
+            username,
+            role,
+            password: password.to_string(),
+        })
+    }
+}
+
+/// Hashes the password (slow: call from a blocking context) and inserts the user.
+pub fn create(conn: &mut DbConnection, new: &NewUser, actor: &Actor) -> Result<User, AppError> {
+    let hash = password::hash(&new.password)?;
+    conn.transaction(|conn| {
+        let taken: i64 = users::table
+            .filter(users::username.eq(&new.username))
+            .count()
+            .get_result(conn)?;
+        if taken > 0 {
+            return Err(AppError::invalid("username", format!("Username `{}` is taken.", new.username)));
+        }
+        let t = now();
+        let user: User = diesel::insert_into(users::table)
+            .values(NewUserRow {
+                username: &new.username,
+                display_name: &new.display_name,
+                role: new.role,
+                password_hash: &hash,
+                disabled: false,
+                created_at: t,
+                updated_at: t,
+            })
+            .returning(users::all_columns)
+            .get_result(conn)?;
+        audit::record(conn, actor, "user.create", "user", &user.username, &format!("role={}", user.role))?;
+        Ok(user)
+    })
+}
+
+pub fn find_by_username(conn: &mut DbConnection, username: &str) -> Result<Option<User>, AppError> {
+    Ok(users::table
+        .filter(users::username.eq(username.trim().to_lowercase()))
+        .select(User::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn find(conn: &mut DbConnection, id: i32) -> Result<User, AppError> {
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::NotFound("user".into()))
+}
+
+pub fn list(conn: &mut DbConnection) -> Result<Vec<User>, AppError> {
+    Ok(users::table
+        .order(users::username.asc())
+        .select(User::as_select())
+        .load(conn)?)
+}
+
+pub fn count(conn: &mut DbConnection) -> Result<i64, AppError> {
+    Ok(users::table.count().get_result(conn)?)
+}
+
+/// Username by id for the given ids, in one query.
+pub fn usernames(conn: &mut DbConnection, ids: &[i32]) -> Result<HashMap<i32, String>, AppError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i32, String)> = users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::username))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Resolves an optional username to an id; an unknown name is a 422 on `field`.
+pub fn resolve(conn: &mut DbConnection, username: Option<&str>, field: &str) -> Result<Option<i32>, AppError> {
+    let Some(name) = username.map(str::trim).filter(|n| !n.is_empty()) else {
+        return Ok(None);
+    };
+    match find_by_username(conn, name)? {
+        Some(user) => Ok(Some(user.id)),
+        None => Err(AppError::invalid(field, format!("No user named `{name}`."))),
+    }
+}
+
+/// What an admin may change on a user.
+pub struct UserChanges {
+    pub role: Role,
+    pub disabled: bool,
+    pub display_name: String,
+}
+
+/// Changes role, display name and disabled flag; never leaves hindsight without an
+/// active admin. Disabling ends the user's sessions.
+pub fn update(conn: &mut DbConnection, id: i32, changes: &UserChanges, actor: &Actor) -> Result<User, AppError> {
+    conn.transaction(|conn| {
+        let user = find(conn, id)?;
+        let loses_admin = user.role == Role::Admin
+            && !user.disabled
+            && (changes.role != Role::Admin || changes.disabled);
+        if loses_admin {
+            let admins: i64 = users::table
+                .filter(users::role.eq(Role::Admin))
+                .filter(users::disabled.eq(false))
+                .count()
+                .get_result(conn)?;
+            if admins <= 1 {
+                return Err(AppError::invalid("role", "hindsight needs at least one active admin."));
+            }
+        }
+        let display_name = changes.display_name.trim();
+        diesel::update(users::table.find(id))
+            .set((
+                users::role.eq(changes.role),
+                users::disabled.eq(changes.disabled),
+                users::display_name.eq(if display_name.is_empty() { &user.username } else { display_name }),
+                users::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        if changes.disabled {
+            diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?;
+        }
+        let detail = format!("role={} disabled={}", changes.role, changes.disabled);
+        audit::record(conn, actor, "user.update", "user", &user.username, &detail)?;
+        find(conn, id)
+    })
+}
+
+/// Sets a new password (hashing is slow: call from a blocking context) and ends the
+/// user's sessions.
+pub fn set_password(conn: &mut DbConnection, id: i32, new_password: &str, actor: &Actor) -> Result<(), AppError> {
+    password::validate(new_password, "password")?;
+    let hash = password::hash(new_password)?;
+    conn.transaction(|conn| {
+        let user = find(conn, id)?;
+        diesel::update(users::table.find(id))
+            .set((users::password_hash.eq(&hash), users::updated_at.eq(now())))
+            .execute(conn)?;
+        diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?;
+        audit::record(conn, actor, "user.reset_password", "user", &user.username, "")
+    })
+}

@@ -1,0 +1,213 @@
+//! Sign-in, sign-out and first-run setup pages.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::csrf::{pre_session_token, NoFields, PublicForm, SessionForm};
+use super::session::{self, client_ip, safe_next, user_agent, MaybeUser};
+use super::users::{self, NewUser};
+use super::{password, setup, throttle, Role};
+use crate::app::AppState;
+use crate::audit::{self, Actor};
+use crate::db;
+use crate::error::AppError;
+use crate::web::{render_status, see_other, Layout};
+
+#[derive(Template)]
+#[template(path = "auth/login.html")]
+struct LoginPage {
+    layout: Layout,
+    username: String,
+    next: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+}
+
+fn with_cookie(mut res: HttpResponse, cookie: Option<actix_web::cookie::Cookie<'static>>) -> HttpResponse {
+    if let Some(c) = cookie {
+        let _ = res.add_cookie(&c);
+    }
+    res
+}
+
+/// `GET /login`
+pub async fn login_page(req: HttpRequest, state: web::Data<AppState>, user: MaybeUser, query: web::Query<LoginQuery>) -> Result<HttpResponse, AppError> {
+    let next = safe_next(query.next.as_deref());
+    if user.0.is_some() {
+        return Ok(see_other(&next));
+    }
+    let (csrf, cookie) = pre_session_token(&req, state.config.secure_cookies);
+    let page = LoginPage { layout: Layout::anonymous("Sign in", csrf), username: String::new(), next, error: None };
+    Ok(with_cookie(render_status(StatusCode::OK, &page)?, cookie))
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+/// `POST /login`: the same answer for an unknown user and a wrong password.
+pub async fn login(req: HttpRequest, state: web::Data<AppState>, form: PublicForm<LoginForm>) -> Result<HttpResponse, AppError> {
+    let form = form.0;
+    let next = safe_next(form.next.as_deref());
+    let ip = client_ip(&req);
+    let agent = user_agent(&req);
+    let username = form.username.trim().to_lowercase();
+    let password = form.password;
+    let attempt_user = username.clone();
+    let result = db::run(&state.pool, move |conn| {
+        throttle::check(conn, &attempt_user, &ip)?;
+        let user = users::find_by_username(conn, &attempt_user)?;
+        let verified = match &user {
+            Some(u) => password::verify(&password, &u.password_hash) && !u.disabled,
+            None => {
+                password::verify_dummy(&password);
+                false
+            }
+        };
+        throttle::record(conn, &attempt_user, &ip, verified)?;
+        match user.filter(|_| verified) {
+            Some(u) => {
+                let token = session::start(conn, u.id, &ip, &agent)?;
+                audit::record(conn, &Actor::user(&u, &ip), "session.login", "user", &u.username, "")?;
+                Ok(Some(token))
+            }
+            None => Ok(None),
+        }
+    })
+    .await;
+    let (csrf, cookie) = pre_session_token(&req, state.config.secure_cookies);
+    let failed = |status: StatusCode, message: String| -> Result<HttpResponse, AppError> {
+        let page = LoginPage { layout: Layout::anonymous("Sign in", csrf.clone()), username: username.clone(), next: next.clone(), error: Some(message) };
+        Ok(with_cookie(render_status(status, &page)?, cookie.clone()))
+    };
+    match result {
+        Ok(Some(token)) => {
+            let mut res = see_other(&next);
+            let _ = res.add_cookie(&session::cookie(token, state.config.secure_cookies));
+            Ok(res)
+        }
+        Ok(None) => failed(StatusCode::UNAUTHORIZED, "Wrong username or password.".into()),
+        Err(AppError::TooManyRequests(m)) => failed(StatusCode::TOO_MANY_REQUESTS, m),
+        Err(e) => Err(e),
+    }
+}
+
+/// `POST /logout`
+pub async fn logout(req: HttpRequest, state: web::Data<AppState>, form: SessionForm<NoFields>) -> Result<HttpResponse, AppError> {
+    let token = req.cookie(session::COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
+    let actor = Actor::user(&form.user.user, &client_ip(&req));
+    db::run(&state.pool, move |conn| {
+        session::end(conn, &token)?;
+        audit::record(conn, &actor, "session.logout", "user", &actor.name, "")
+    })
+    .await?;
+    let mut res = see_other("/login");
+    let _ = res.add_cookie(&session::removal_cookie(state.config.secure_cookies));
+    Ok(res)
+}
+
+#[derive(Template)]
+#[template(path = "auth/setup.html")]
+struct SetupPage {
+    layout: Layout,
+    token: String,
+    username: String,
+    display_name: String,
+    error: Option<String>,
+    error_field: String,
+}
+
+#[derive(Deserialize)]
+pub struct SetupQuery {
+    token: Option<String>,
+}
+
+/// `GET /setup?token=…`: the first-admin form, while the one-time token is valid.
+pub async fn setup_page(req: HttpRequest, state: web::Data<AppState>, query: web::Query<SetupQuery>) -> Result<HttpResponse, AppError> {
+    let token = query.token.clone().unwrap_or_default();
+    let check = token.clone();
+    let valid = db::run(&state.pool, move |conn| setup::is_valid(conn, &check)).await?;
+    if !valid {
+        return Err(AppError::NotFound("setup link (it has been used or has expired; sign in instead)".into()));
+    }
+    let (csrf, cookie) = pre_session_token(&req, state.config.secure_cookies);
+    let page = SetupPage {
+        layout: Layout::anonymous("Set up hindsight", csrf),
+        token,
+        username: String::new(),
+        display_name: String::new(),
+        error: None,
+        error_field: String::new(),
+    };
+    Ok(with_cookie(render_status(StatusCode::OK, &page)?, cookie))
+}
+
+#[derive(Deserialize)]
+pub struct SetupForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirm: String,
+}
+
+/// `POST /setup`: creates the first admin and signs them in.
+pub async fn complete_setup(req: HttpRequest, state: web::Data<AppState>, form: PublicForm<SetupForm>) -> Result<HttpResponse, AppError> {
+    let form = form.0;
+    let ip = client_ip(&req);
+    let agent = user_agent(&req);
+    let validated = NewUser::new(&form.username, &form.display_name, Role::Admin, &form.password).and_then(|new| {
+        if form.password != form.password_confirm {
+            Err(AppError::invalid("password_confirm", "The two passwords differ."))
+        } else {
+            Ok(new)
+        }
+    });
+    let token = form.token.clone();
+    let result = match validated {
+        Ok(new) => {
+            db::run(&state.pool, move |conn| {
+                let user = setup::complete(conn, &token, &new, &ip)?;
+                session::start(conn, user.id, &ip, &agent)
+            })
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(session_token) => {
+            let mut res = see_other("/");
+            let _ = res.add_cookie(&session::cookie(session_token, state.config.secure_cookies));
+            Ok(res)
+        }
+        Err(AppError::Invalid { field, message }) => {
+            let (csrf, cookie) = pre_session_token(&req, state.config.secure_cookies);
+            let page = SetupPage {
+                layout: Layout::anonymous("Set up hindsight", csrf),
+                token: form.token,
+                username: form.username,
+                display_name: form.display_name,
+                error: Some(message),
+                error_field: field,
+            };
+            Ok(with_cookie(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)?, cookie))
+        }
+        Err(e) => Err(e),
+    }
+}

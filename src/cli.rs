@@ -1,0 +1,142 @@
+//! The command line (API.md, CLI): `serve` (default), `migrate`, `user create`,
+//! `token create`.
+
+use std::io::Read;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::app::Application;
+use crate::audit::Actor;
+use crate::auth::users::{self, parse_role, NewUser};
+use crate::auth::{random_token, tokens};
+use crate::config::Config;
+use crate::db;
+
+#[derive(Parser, Debug)]
+#[command(name = "hindsight", version, about = "Incident timelines and postmortems, self-hosted.")]
+pub struct Cli {
+    /// Database: sqlite://PATH, a bare path, or postgres://user:pass@host/db
+    /// [env: DATABASE_URL; default sqlite://hindsight.db]
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Migrate the database, then serve until SIGINT/SIGTERM (the default).
+    Serve {
+        /// Listen address [env: HINDSIGHT_BIND; default 127.0.0.1:8080]
+        #[arg(long)]
+        bind: Option<String>,
+    },
+    /// Run pending migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create a user. Without --password-stdin a random password is generated and printed.
+    Create(UserCreate),
+}
+
+#[derive(Args, Debug)]
+pub struct UserCreate {
+    #[arg(long)]
+    pub username: String,
+    /// admin, responder or viewer
+    #[arg(long)]
+    pub role: String,
+    #[arg(long, default_value = "")]
+    pub display_name: String,
+    /// Read the password from standard input (first line).
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create an API token for a user; prints the token alone on stdout.
+    Create {
+        #[arg(long)]
+        username: String,
+        /// A label to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+/// Runs a parsed command line; errors come back as one line for stderr.
+pub fn run(cli: Cli) -> Result<(), String> {
+    let bind = match &cli.command {
+        Some(Command::Serve { bind }) => bind.clone(),
+        _ => None,
+    };
+    let config = Config::from_env(cli.database_url.clone(), bind)?;
+    match cli.command.unwrap_or(Command::Serve { bind: None }) {
+        Command::Serve { .. } => serve(config),
+        Command::Migrate => {
+            let mut conn = open(&config)?;
+            let applied = db::migrate(&mut conn)?;
+            if applied.is_empty() {
+                eprintln!("database is up to date");
+            } else {
+                eprintln!("applied {} migration(s): {}", applied.len(), applied.join(", "));
+            }
+            Ok(())
+        }
+        Command::User(UserCommand::Create(args)) => create_user(&config, args),
+        Command::Token(TokenCommand::Create { username, name }) => {
+            let mut conn = open(&config)?;
+            db::migrate(&mut conn)?;
+            let user = users::find_by_username(&mut conn, &username)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no user named `{username}`"))?;
+            let secret = tokens::create(&mut conn, &user, &name, &Actor::system("cli")).map_err(|e| e.to_string())?;
+            println!("{secret}");
+            Ok(())
+        }
+    }
+}
+
+fn open(config: &Config) -> Result<diesel::r2d2::PooledConnection<db::DbManager>, String> {
+    let pool = db::connect(&config.database_url)?;
+    pool.get().map_err(|e| format!("cannot connect to the database: {e}"))
+}
+
+fn create_user(config: &Config, args: UserCreate) -> Result<(), String> {
+    let (password, generated) = if args.password_stdin {
+        let mut input = String::new();
+        std::io::stdin()
+            .read_to_string(&mut input)
+            .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+        (input.lines().next().unwrap_or("").to_string(), false)
+    } else {
+        (random_token(12), true)
+    };
+    let role = parse_role(&args.role).map_err(|e| e.to_string())?;
+    let new = NewUser::new(&args.username, &args.display_name, role, &password).map_err(|e| e.to_string())?;
+    let mut conn = open(config)?;
+    db::migrate(&mut conn)?;
+    let user = users::create(&mut conn, &new, &Actor::system("cli")).map_err(|e| e.to_string())?;
+    eprintln!("created {} ({})", user.username, user.role);
+    if generated {
+        println!("{password}");
+    }
+    Ok(())
+}
+
+fn serve(config: Config) -> Result<(), String> {
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(config)?;
+        app.run_until_stopped().await.map_err(|e| e.to_string())
+    })
+}

@@ -1,0 +1,198 @@
+//! Storage: one connection type over SQLite and PostgreSQL, the r2d2 pool, embedded
+//! migrations, and the helper that runs blocking database work off the async workers.
+
+pub mod schema;
+mod text_enum;
+
+use std::time::Duration;
+
+use diesel::connection::{SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{self, CustomizeConnection, ManageConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::AppError;
+
+/// A connection to whichever backend `DATABASE_URL` names.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type DbPool = r2d2::Pool<DbManager>;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// A database location, chosen by URL scheme (never by trial and error: see STACK-NOTES).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DbUrl {
+    Sqlite(String),
+    Postgres(String),
+}
+
+impl DbUrl {
+    /// `sqlite://PATH`, a bare path, or `postgres://…` / `postgresql://…`.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let url = url.trim();
+        if url.is_empty() {
+            return Err("DATABASE_URL is empty".into());
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DbUrl::Postgres(url.to_string()));
+        }
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err("DATABASE_URL sqlite:// needs a file path".into());
+            }
+            return Ok(DbUrl::Sqlite(path.to_string()));
+        }
+        if let Some((scheme, _)) = url.split_once("://") {
+            return Err(format!(
+                "DATABASE_URL scheme `{scheme}` is not supported: use sqlite://PATH or postgres://…"
+            ));
+        }
+        if url.starts_with("postgres:") || url.starts_with("sqlite:") {
+            return Err(format!(
+                "DATABASE_URL `{url}` looks like a URL but lacks `//` after the scheme"
+            ));
+        }
+        Ok(DbUrl::Sqlite(url.to_string()))
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            DbUrl::Sqlite(_) => "sqlite",
+            DbUrl::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// r2d2 manager that opens the backend named by the URL.
+#[derive(Debug)]
+pub struct DbManager {
+    url: DbUrl,
+}
+
+impl ManageConnection for DbManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match &self.url {
+            DbUrl::Sqlite(path) => SqliteConnection::establish(path).map(DbConnection::Sqlite),
+            DbUrl::Postgres(url) => PgConnection::establish(url).map(DbConnection::Postgres),
+        }
+        .map_err(r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        <DbConnection as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+    }
+}
+
+/// Per-connection SQLite settings; PRAGMAs are per connection, so they run on every acquire.
+#[derive(Debug)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<DbConnection, r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        if let DbConnection::Sqlite(c) = conn {
+            // busy_timeout first so the journal-mode switch itself waits for other writers.
+            c.batch_execute(
+                "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            )
+            .map_err(r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+/// Builds the pool and checks that the database answers.
+pub fn connect(url: &DbUrl) -> Result<DbPool, String> {
+    let size = match url {
+        DbUrl::Sqlite(_) => 4,
+        DbUrl::Postgres(_) => 10,
+    };
+    r2d2::Pool::builder()
+        .max_size(size)
+        .connection_timeout(Duration::from_secs(5))
+        .connection_customizer(Box::new(SqlitePragmas))
+        .build(DbManager { url: url.clone() })
+        .map_err(|e| format!("cannot open the {} database: {e}", url.backend_name()))
+}
+
+/// Runs the pending migrations of the connection's backend; returns their names.
+pub fn migrate(conn: &mut DbConnection) -> Result<Vec<String>, String> {
+    let done = match conn {
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+        DbConnection::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+    }
+    .map_err(|e| format!("migration failed: {e}"))?;
+    Ok(done.iter().map(|v| v.to_string()).collect())
+}
+
+/// Runs synchronous database work on actix's blocking pool.
+pub async fn run<T, F>(pool: &DbPool, work: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get()?;
+        work(&mut conn)
+    })
+    .await?
+}
+
+/// Backend-independent case-insensitive matching (`lower(x) LIKE lower(pattern)`).
+pub mod functions {
+    use diesel::sql_types::Text;
+    diesel::define_sql_function!(fn lower(x: Text) -> Text);
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern used with `.escape('\\')`.
+pub fn like_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_schemes() {
+        assert_eq!(
+            DbUrl::parse("sqlite://data/h.db").unwrap(),
+            DbUrl::Sqlite("data/h.db".into())
+        );
+        assert_eq!(DbUrl::parse("h.db").unwrap(), DbUrl::Sqlite("h.db".into()));
+        assert!(matches!(
+            DbUrl::parse("postgres://u:p@h/db").unwrap(),
+            DbUrl::Postgres(_)
+        ));
+        assert!(DbUrl::parse("mysql://x").unwrap_err().contains("mysql"));
+        assert!(DbUrl::parse("postgres:typo").is_err());
+    }
+
+    #[test]
+    fn like_escapes() {
+        assert_eq!(like_pattern("50%_A"), "%50\\%\\_a%");
+    }
+}

@@ -1,0 +1,261 @@
+//! Hand-checked diesel schema accepted by both backends (see STACK-NOTES: only portable
+//! column types; `Timestamp` holds UTC).
+
+diesel::table! {
+    users (id) {
+        id -> Integer,
+        username -> Text,
+        display_name -> Text,
+        role -> Text,
+        password_hash -> Text,
+        disabled -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Integer,
+        token_hash -> Text,
+        user_id -> Integer,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+        ip -> Text,
+        user_agent -> Text,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> Integer,
+        user_id -> Integer,
+        name -> Text,
+        token_hash -> Text,
+        prefix -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    setup_tokens (id) {
+        id -> Integer,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    login_attempts (id) {
+        id -> Integer,
+        username -> Text,
+        ip -> Text,
+        attempted_at -> Timestamp,
+        succeeded -> Bool,
+    }
+}
+
+diesel::table! {
+    services (id) {
+        id -> Integer,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    incidents (id) {
+        id -> Integer,
+        title -> Text,
+        severity -> Text,
+        status -> Text,
+        impact -> Text,
+        users_affected_pct -> Nullable<Double>,
+        commander_id -> Nullable<Integer>,
+        started_at -> Timestamp,
+        detected_at -> Nullable<Timestamp>,
+        acknowledged_at -> Nullable<Timestamp>,
+        mitigated_at -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+        created_by -> Nullable<Integer>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+        alert_group_key -> Nullable<Text>,
+        labels -> Text,
+    }
+}
+
+diesel::table! {
+    incident_services (incident_id, service_id) {
+        incident_id -> Integer,
+        service_id -> Integer,
+    }
+}
+
+diesel::table! {
+    timeline_entries (id) {
+        id -> Integer,
+        incident_id -> Integer,
+        occurred_at -> Timestamp,
+        time_known -> Bool,
+        recorded_at -> Timestamp,
+        kind -> Text,
+        body -> Text,
+        body_html -> Text,
+        author_id -> Nullable<Integer>,
+        updated_at -> Timestamp,
+        version -> Integer,
+        deleted_at -> Nullable<Timestamp>,
+        deleted_by -> Nullable<Integer>,
+        dedupe_key -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    timeline_revisions (id) {
+        id -> Integer,
+        entry_id -> Integer,
+        occurred_at -> Timestamp,
+        time_known -> Bool,
+        kind -> Text,
+        body -> Text,
+        edited_by -> Nullable<Integer>,
+        edited_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    escalations (id) {
+        id -> Integer,
+        incident_id -> Integer,
+        target -> Text,
+        reason -> Text,
+        state -> Text,
+        escalated_at -> Timestamp,
+        acknowledged_at -> Nullable<Timestamp>,
+        responded_at -> Nullable<Timestamp>,
+        responded_by -> Nullable<Integer>,
+        escalated_by -> Nullable<Integer>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    root_causes (id) {
+        id -> Integer,
+        incident_id -> Integer,
+        kind -> Text,
+        category -> Text,
+        description -> Text,
+        description_html -> Text,
+        created_by -> Nullable<Integer>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tasks (id) {
+        id -> Integer,
+        incident_id -> Integer,
+        title -> Text,
+        description -> Text,
+        kind -> Text,
+        priority -> Text,
+        owner_id -> Nullable<Integer>,
+        team -> Text,
+        due_on -> Nullable<Date>,
+        status -> Text,
+        external_url -> Text,
+        completed_at -> Nullable<Timestamp>,
+        created_by -> Nullable<Integer>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    postmortems (incident_id) {
+        incident_id -> Integer,
+        summary -> Text,
+        resolution -> Text,
+        improvements -> Text,
+        lessons_went_well -> Text,
+        lessons_went_wrong -> Text,
+        lessons_lucky -> Text,
+        conclusion -> Text,
+        review_state -> Text,
+        published_at -> Nullable<Timestamp>,
+        published_by -> Nullable<Integer>,
+        author_id -> Nullable<Integer>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    postmortem_reviews (id) {
+        id -> Integer,
+        incident_id -> Integer,
+        reviewer_id -> Integer,
+        state -> Text,
+        comment -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Integer,
+        at -> Timestamp,
+        actor_id -> Nullable<Integer>,
+        actor -> Text,
+        action -> Text,
+        object_type -> Text,
+        object_id -> Text,
+        detail -> Text,
+        ip -> Text,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(incident_services -> incidents (incident_id));
+diesel::joinable!(incident_services -> services (service_id));
+diesel::joinable!(timeline_entries -> incidents (incident_id));
+diesel::joinable!(timeline_revisions -> timeline_entries (entry_id));
+diesel::joinable!(escalations -> incidents (incident_id));
+diesel::joinable!(root_causes -> incidents (incident_id));
+diesel::joinable!(tasks -> incidents (incident_id));
+diesel::joinable!(postmortems -> incidents (incident_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    sessions,
+    api_tokens,
+    setup_tokens,
+    login_attempts,
+    services,
+    incidents,
+    incident_services,
+    timeline_entries,
+    timeline_revisions,
+    escalations,
+    root_causes,
+    tasks,
+    postmortems,
+    postmortem_reviews,
+    audit_log,
+);

@@ -1,0 +1,325 @@
+//! `/api/v1/incidents`: list, create, read, and optimistic-concurrency PATCH.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::model::{IncidentKey, Severity, Status};
+use super::service::{self, CreateOptions, IncidentDetail, IncidentFields, IncidentFilter, Sort};
+use crate::api::{nullable, optional_time, time_field, ApiJson, ListEnvelope, PageParams};
+use crate::app::AppState;
+use crate::auth::{ensure, users, ApiUser, Permission};
+use crate::db;
+use crate::error::{ApiError, AppError};
+use crate::time::{now, rfc3339};
+use crate::timeline::api::EntryJson;
+
+#[derive(Serialize)]
+pub struct IncidentJson {
+    pub id: i32,
+    pub key: String,
+    pub title: String,
+    pub severity: Severity,
+    pub status: Status,
+    pub impact: String,
+    pub users_affected_pct: Option<f64>,
+    pub services: Vec<String>,
+    pub commander: Option<String>,
+    pub started_at: String,
+    pub detected_at: Option<String>,
+    pub acknowledged_at: Option<String>,
+    pub mitigated_at: Option<String>,
+    pub resolved_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: i32,
+}
+
+impl From<IncidentDetail> for IncidentJson {
+    fn from(d: IncidentDetail) -> Self {
+        let i = d.incident;
+        IncidentJson {
+            key: IncidentKey(i.id).to_string(),
+            id: i.id,
+            title: i.title,
+            severity: i.severity,
+            status: i.status,
+            impact: i.impact,
+            users_affected_pct: i.users_affected_pct,
+            services: d.services,
+            commander: d.commander,
+            started_at: rfc3339(i.started_at),
+            detected_at: i.detected_at.map(rfc3339),
+            acknowledged_at: i.acknowledged_at.map(rfc3339),
+            mitigated_at: i.mitigated_at.map(rfc3339),
+            resolved_at: i.resolved_at.map(rfc3339),
+            created_at: rfc3339(i.created_at),
+            updated_at: rfc3339(i.updated_at),
+            version: i.version,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct IncidentWithRecord {
+    #[serde(flatten)]
+    incident: IncidentJson,
+    timeline: Vec<EntryJson>,
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+    severity: Option<String>,
+    service: Option<String>,
+    q: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    sort: Option<String>,
+    #[serde(flatten)]
+    paging: PageParams,
+}
+
+fn non_empty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Builds the list filter from query values shared by the page and the API.
+pub fn parse_filter(
+    status: Option<&str>,
+    severity: Option<&str>,
+    service: Option<&str>,
+    q: Option<&str>,
+    since: Option<&str>,
+    until: Option<&str>,
+    sort: Option<&str>,
+) -> Result<IncidentFilter, AppError> {
+    let statuses = match status {
+        None => vec![],
+        Some("open") => Status::ALL.iter().copied().filter(|s| s.is_open()).collect(),
+        Some(s) => vec![s.parse().map_err(|e| AppError::invalid("status", format!("status {e} (or open)")))?],
+    };
+    let severity = severity
+        .map(|s| s.to_uppercase().parse::<Severity>())
+        .transpose()
+        .map_err(|e| AppError::invalid("severity", format!("severity {e}")))?;
+    // A bare date means the start of that day for `since`, and includes the whole day
+    // for `until`.
+    let day_or_time = |raw: Option<&str>, field: &str, end_of_day: bool| -> Result<_, AppError> {
+        raw.map(|r| {
+            crate::time::parse_date(r)
+                .map(|d| {
+                    let start = d.and_time(chrono::NaiveTime::MIN);
+                    if end_of_day { start + chrono::Duration::days(1) } else { start }
+                })
+                .or_else(|| crate::time::parse_rfc3339(r))
+                .ok_or_else(|| AppError::invalid(field, format!("{field} must be a date (YYYY-MM-DD) or an RFC 3339 time")))
+        })
+        .transpose()
+    };
+    let since = day_or_time(since, "since", false)?;
+    let until = day_or_time(until, "until", true)?;
+    let sort = match sort {
+        None => Sort::Newest,
+        Some(s) => Sort::parse(s).ok_or_else(|| AppError::invalid("sort", "sort must be newest, oldest, severity or updated"))?,
+    };
+    Ok(IncidentFilter {
+        statuses,
+        severity,
+        service: service.map(str::to_string),
+        q: q.map(|s| s.chars().take(200).collect()),
+        since,
+        until,
+        sort,
+    })
+}
+
+/// `GET /api/v1/incidents`
+pub async fn list_incidents(state: web::Data<AppState>, _user: ApiUser, query: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+    let (page, per_page) = query.paging.resolve()?;
+    let filter = parse_filter(
+        non_empty(&query.status),
+        non_empty(&query.severity),
+        non_empty(&query.service),
+        non_empty(&query.q),
+        non_empty(&query.since),
+        non_empty(&query.until),
+        non_empty(&query.sort),
+    )?;
+    let (items, total) = db::run(&state.pool, move |conn| service::list(conn, &filter, page, per_page)).await?;
+    Ok(HttpResponse::Ok().json(ListEnvelope {
+        items: items.into_iter().map(IncidentJson::from).collect(),
+        page,
+        per_page,
+        total,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateIncident {
+    title: Option<String>,
+    severity: Option<String>,
+    status: Option<String>,
+    impact: Option<String>,
+    users_affected_pct: Option<f64>,
+    services: Option<Vec<String>>,
+    commander: Option<String>,
+    started_at: Option<String>,
+    detected_at: Option<String>,
+    acknowledged_at: Option<String>,
+    mitigated_at: Option<String>,
+    resolved_at: Option<String>,
+}
+
+pub fn parse_severity(raw: &str) -> Result<Severity, AppError> {
+    raw.trim()
+        .to_uppercase()
+        .parse()
+        .map_err(|e| AppError::invalid("severity", format!("severity {e}")))
+}
+
+pub fn parse_status(raw: &str) -> Result<Status, AppError> {
+    raw.trim()
+        .parse()
+        .map_err(|e| AppError::invalid("status", format!("status {e}")))
+}
+
+/// `POST /api/v1/incidents` → 201
+pub async fn create_incident(state: web::Data<AppState>, user: ApiUser, body: ApiJson<CreateIncident>) -> Result<HttpResponse, ApiError> {
+    ensure(&user.user, Permission::Write)?;
+    let b = body.0;
+    let title = b.title.ok_or_else(|| AppError::invalid("title", "title is required"))?;
+    let severity = b.severity.as_deref().map(parse_severity).transpose()?.unwrap_or(Severity::Sev3);
+    let status = b.status.as_deref().map(parse_status).transpose()?.unwrap_or(Status::Investigating);
+    let started_at = optional_time(b.started_at.as_deref(), "started_at")?.unwrap_or_else(now);
+    let mut fields = IncidentFields {
+        title,
+        severity,
+        status,
+        impact: b.impact.unwrap_or_default(),
+        users_affected_pct: b.users_affected_pct,
+        services: b.services.unwrap_or_default(),
+        commander_id: None,
+        started_at,
+        detected_at: optional_time(b.detected_at.as_deref(), "detected_at")?,
+        acknowledged_at: optional_time(b.acknowledged_at.as_deref(), "acknowledged_at")?,
+        mitigated_at: optional_time(b.mitigated_at.as_deref(), "mitigated_at")?,
+        resolved_at: optional_time(b.resolved_at.as_deref(), "resolved_at")?,
+    };
+    let actor = user.actor();
+    let commander = b.commander;
+    let detail = db::run(&state.pool, move |conn| {
+        fields.commander_id = users::resolve(conn, commander.as_deref(), "commander")?;
+        let options = CreateOptions { declared_entry: true, ..Default::default() };
+        let incident = service::create(conn, fields, &actor, &options)?;
+        service::get(conn, incident.id)
+    })
+    .await?;
+    let key = detail.incident.key();
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/incidents/{key}")))
+        .json(IncidentJson::from(detail)))
+}
+
+/// `GET /api/v1/incidents/{key}` with its timeline.
+pub async fn get_incident(state: web::Data<AppState>, _user: ApiUser, key: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let id = key.parse::<IncidentKey>()?.0;
+    let (detail, entries) = db::run(&state.pool, move |conn| {
+        let detail = service::get(conn, id)?;
+        let entries = crate::timeline::service::list(conn, id)?;
+        Ok((detail, entries))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(IncidentWithRecord {
+        incident: detail.into(),
+        timeline: entries.into_iter().map(EntryJson::from).collect(),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchIncident {
+    version: Option<i32>,
+    title: Option<String>,
+    severity: Option<String>,
+    status: Option<String>,
+    impact: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    users_affected_pct: Option<Option<f64>>,
+    services: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    commander: Option<Option<String>>,
+    started_at: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    detected_at: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    acknowledged_at: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    mitigated_at: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    resolved_at: Option<Option<String>>,
+}
+
+fn patch_time(
+    current: Option<chrono::NaiveDateTime>,
+    change: Option<Option<String>>,
+    field: &str,
+) -> Result<Option<chrono::NaiveDateTime>, AppError> {
+    match change {
+        None => Ok(current),
+        Some(None) => Ok(None),
+        Some(Some(raw)) => time_field(&raw, field).map(Some),
+    }
+}
+
+/// `PATCH /api/v1/incidents/{key}`: partial update at the `version` last read, or 409.
+pub async fn update_incident(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    key: web::Path<String>,
+    body: ApiJson<PatchIncident>,
+) -> Result<HttpResponse, ApiError> {
+    ensure(&user.user, Permission::Write)?;
+    let id = key.parse::<IncidentKey>()?.0;
+    let b = body.0;
+    let version = b
+        .version
+        .ok_or_else(|| AppError::invalid("version", "version is required: send the version you read last"))?;
+    let actor = user.actor();
+    let detail = db::run(&state.pool, move |conn| {
+        let current = service::get(conn, id)?;
+        let mut f = IncidentFields::of(&current);
+        if let Some(t) = b.title {
+            f.title = t;
+        }
+        if let Some(s) = b.severity.as_deref() {
+            f.severity = parse_severity(s)?;
+        }
+        if let Some(s) = b.status.as_deref() {
+            f.status = parse_status(s)?;
+        }
+        if let Some(i) = b.impact {
+            f.impact = i;
+        }
+        if let Some(p) = b.users_affected_pct {
+            f.users_affected_pct = p;
+        }
+        if let Some(s) = b.services {
+            f.services = s;
+        }
+        if let Some(c) = b.commander {
+            f.commander_id = users::resolve(conn, c.as_deref(), "commander")?;
+        }
+        if let Some(s) = b.started_at.as_deref() {
+            f.started_at = time_field(s, "started_at")?;
+        }
+        f.detected_at = patch_time(f.detected_at, b.detected_at, "detected_at")?;
+        f.acknowledged_at = patch_time(f.acknowledged_at, b.acknowledged_at, "acknowledged_at")?;
+        f.mitigated_at = patch_time(f.mitigated_at, b.mitigated_at, "mitigated_at")?;
+        f.resolved_at = patch_time(f.resolved_at, b.resolved_at, "resolved_at")?;
+        service::update(conn, id, version, f, &actor)?;
+        service::get(conn, id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(IncidentJson::from(detail)))
+}

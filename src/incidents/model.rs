@@ -1,0 +1,149 @@
+//! Incident types: the row, its enums, keys and derived durations.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::incidents;
+use crate::error::AppError;
+use crate::time::human_duration;
+
+crate::text_enum!(
+    /// SEV1 is the worst.
+    Severity {
+        Sev1 => "SEV1",
+        Sev2 => "SEV2",
+        Sev3 => "SEV3",
+        Sev4 => "SEV4",
+    }
+);
+
+crate::text_enum!(
+    /// investigating → identified → monitoring → resolved → closed
+    Status {
+        Investigating => "investigating",
+        Identified => "identified",
+        Monitoring => "monitoring",
+        Resolved => "resolved",
+        Closed => "closed",
+    }
+);
+
+impl Status {
+    pub fn is_open(self) -> bool {
+        !matches!(self, Status::Resolved | Status::Closed)
+    }
+}
+
+impl Severity {
+    /// Lowercase CSS class, e.g. `sev1`.
+    pub fn css(self) -> &'static str {
+        match self {
+            Severity::Sev1 => "sev1",
+            Severity::Sev2 => "sev2",
+            Severity::Sev3 => "sev3",
+            Severity::Sev4 => "sev4",
+        }
+    }
+}
+
+#[derive(Queryable, Selectable, Clone, Debug)]
+#[diesel(table_name = incidents)]
+pub struct Incident {
+    pub id: i32,
+    pub title: String,
+    pub severity: Severity,
+    pub status: Status,
+    pub impact: String,
+    pub users_affected_pct: Option<f64>,
+    pub commander_id: Option<i32>,
+    pub started_at: NaiveDateTime,
+    pub detected_at: Option<NaiveDateTime>,
+    pub acknowledged_at: Option<NaiveDateTime>,
+    pub mitigated_at: Option<NaiveDateTime>,
+    pub resolved_at: Option<NaiveDateTime>,
+    pub created_by: Option<i32>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+    pub alert_group_key: Option<String>,
+    pub labels: String,
+}
+
+impl Incident {
+    pub fn key(&self) -> String {
+        IncidentKey(self.id).to_string()
+    }
+
+    /// The durations derived from the milestones, each `None` until both ends are known:
+    /// detect = detected − started, acknowledge = acknowledged − detected,
+    /// mitigate = mitigated − started, resolve = resolved − started.
+    pub fn durations(&self) -> Durations {
+        let span = |from: Option<NaiveDateTime>, to: Option<NaiveDateTime>| match (from, to) {
+            (Some(a), Some(b)) => Some(human_duration(b - a)),
+            _ => None,
+        };
+        let start = Some(self.started_at);
+        Durations {
+            detect: span(start, self.detected_at),
+            acknowledge: span(self.detected_at, self.acknowledged_at),
+            mitigate: span(start, self.mitigated_at),
+            resolve: span(start, self.resolved_at),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Durations {
+    pub detect: Option<String>,
+    pub acknowledge: Option<String>,
+    pub mitigate: Option<String>,
+    pub resolve: Option<String>,
+}
+
+/// `INC-7`; parsed from `INC-7`, `inc-7` or `7`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IncidentKey(pub i32);
+
+impl std::fmt::Display for IncidentKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "INC-{}", self.0)
+    }
+}
+
+impl std::str::FromStr for IncidentKey {
+    type Err = AppError;
+    fn from_str(s: &str) -> Result<Self, AppError> {
+        let digits = s
+            .strip_prefix("INC-")
+            .or_else(|| s.strip_prefix("inc-"))
+            .unwrap_or(s);
+        digits
+            .parse::<i32>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(IncidentKey)
+            .ok_or_else(|| AppError::NotFound(format!("incident `{s}`")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys() {
+        assert_eq!("INC-7".parse::<IncidentKey>().unwrap(), IncidentKey(7));
+        assert_eq!("7".parse::<IncidentKey>().unwrap(), IncidentKey(7));
+        assert!("INC-x".parse::<IncidentKey>().is_err());
+        assert!("0".parse::<IncidentKey>().is_err());
+        assert_eq!(IncidentKey(42).to_string(), "INC-42");
+    }
+
+    #[test]
+    fn enums_parse() {
+        assert_eq!("SEV2".parse::<Severity>().unwrap(), Severity::Sev2);
+        assert!("sev9".parse::<Severity>().unwrap_err().contains("SEV1"));
+        assert!(Status::Monitoring.is_open());
+        assert!(!Status::Closed.is_open());
+    }
+}

@@ -1,0 +1,447 @@
+//! Incident rules and transactions: validation, creation, optimistic-concurrency updates
+//! (status changes add a timeline entry and fill their milestone), and the filtered list.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::model::{Incident, IncidentKey, Severity, Status};
+use crate::audit::{self, Actor};
+use crate::auth::users;
+use crate::db::functions::lower;
+use crate::db::schema::{incident_services, incidents, services};
+use crate::db::{like_pattern, DbConnection, MultiBackend};
+use crate::error::AppError;
+use crate::time::{now, rfc3339};
+use crate::timeline::{self, EntryKind, NewEntry};
+
+pub const TITLE_MAX: usize = 200;
+pub const IMPACT_MAX: usize = 20_000;
+const SERVICES_MAX: usize = 30;
+
+/// Every editable field of an incident, validated together.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IncidentFields {
+    pub title: String,
+    pub severity: Severity,
+    pub status: Status,
+    pub impact: String,
+    pub users_affected_pct: Option<f64>,
+    pub services: Vec<String>,
+    pub commander_id: Option<i32>,
+    pub started_at: NaiveDateTime,
+    pub detected_at: Option<NaiveDateTime>,
+    pub acknowledged_at: Option<NaiveDateTime>,
+    pub mitigated_at: Option<NaiveDateTime>,
+    pub resolved_at: Option<NaiveDateTime>,
+}
+
+impl IncidentFields {
+    /// The current values of an incident, to apply partial changes to.
+    pub fn of(detail: &IncidentDetail) -> Self {
+        let i = &detail.incident;
+        IncidentFields {
+            title: i.title.clone(),
+            severity: i.severity,
+            status: i.status,
+            impact: i.impact.clone(),
+            users_affected_pct: i.users_affected_pct,
+            services: detail.services.clone(),
+            commander_id: i.commander_id,
+            started_at: i.started_at,
+            detected_at: i.detected_at,
+            acknowledged_at: i.acknowledged_at,
+            mitigated_at: i.mitigated_at,
+            resolved_at: i.resolved_at,
+        }
+    }
+
+    /// Trims text and checks every rule; the error names the first offending field.
+    pub fn validate(&mut self) -> Result<(), AppError> {
+        self.title = self.title.trim().to_string();
+        if self.title.is_empty() {
+            return Err(AppError::invalid("title", "Title is required."));
+        }
+        if self.title.chars().count() > TITLE_MAX {
+            return Err(AppError::invalid("title", format!("Title must be at most {TITLE_MAX} characters.")));
+        }
+        if self.impact.chars().count() > IMPACT_MAX {
+            return Err(AppError::invalid("impact", format!("Impact must be at most {IMPACT_MAX} characters.")));
+        }
+        if let Some(pct) = self.users_affected_pct {
+            if !(0.0..=100.0).contains(&pct) || pct.is_nan() {
+                return Err(AppError::invalid("users_affected_pct", "Percent of users affected must be between 0 and 100."));
+            }
+        }
+        let mut names: Vec<String> = Vec::new();
+        for name in &self.services {
+            let name = name.trim();
+            if name.is_empty() || names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+                continue;
+            }
+            if name.chars().count() > 100 {
+                return Err(AppError::invalid("services", "A service name must be at most 100 characters."));
+            }
+            names.push(name.to_string());
+        }
+        if names.len() > SERVICES_MAX {
+            return Err(AppError::invalid("services", format!("At most {SERVICES_MAX} services.")));
+        }
+        self.services = names;
+        let milestones = [
+            ("started_at", Some(self.started_at)),
+            ("detected_at", self.detected_at),
+            ("acknowledged_at", self.acknowledged_at),
+            ("mitigated_at", self.mitigated_at),
+            ("resolved_at", self.resolved_at),
+        ];
+        for (i, (later, later_time)) in milestones.iter().enumerate() {
+            let Some(later_time) = later_time else { continue };
+            for (earlier, earlier_time) in &milestones[..i] {
+                if let Some(earlier_time) = earlier_time {
+                    if earlier_time > later_time {
+                        return Err(AppError::invalid(
+                            later,
+                            format!("{earlier} must be before {later} ({} is after {})", rfc3339(*earlier_time), rfc3339(*later_time)),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Fills the milestone a status implies when it is still empty.
+    fn fill_milestones(&mut self, at: NaiveDateTime) {
+        let at = at.max(self.started_at);
+        match self.status {
+            Status::Investigating => {}
+            Status::Identified => {
+                self.acknowledged_at.get_or_insert(at);
+            }
+            Status::Monitoring => {
+                self.mitigated_at.get_or_insert(at);
+            }
+            Status::Resolved | Status::Closed => {
+                let resolved = *self.resolved_at.get_or_insert(at);
+                self.mitigated_at.get_or_insert(resolved);
+            }
+        }
+    }
+}
+
+/// An incident with its service names and commander's username.
+#[derive(Clone, Debug)]
+pub struct IncidentDetail {
+    pub incident: Incident,
+    pub services: Vec<String>,
+    pub commander: Option<String>,
+}
+
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = incidents)]
+#[diesel(treat_none_as_null = true)]
+struct IncidentRow<'a> {
+    title: &'a str,
+    severity: Severity,
+    status: Status,
+    impact: &'a str,
+    users_affected_pct: Option<f64>,
+    commander_id: Option<i32>,
+    started_at: NaiveDateTime,
+    detected_at: Option<NaiveDateTime>,
+    acknowledged_at: Option<NaiveDateTime>,
+    mitigated_at: Option<NaiveDateTime>,
+    resolved_at: Option<NaiveDateTime>,
+    updated_at: NaiveDateTime,
+}
+
+impl<'a> IncidentRow<'a> {
+    fn of(f: &'a IncidentFields, t: NaiveDateTime) -> Self {
+        IncidentRow {
+            title: &f.title,
+            severity: f.severity,
+            status: f.status,
+            impact: &f.impact,
+            users_affected_pct: f.users_affected_pct,
+            commander_id: f.commander_id,
+            started_at: f.started_at,
+            detected_at: f.detected_at,
+            acknowledged_at: f.acknowledged_at,
+            mitigated_at: f.mitigated_at,
+            resolved_at: f.resolved_at,
+            updated_at: t,
+        }
+    }
+}
+
+/// Options for creation that differ between a person declaring and an import.
+#[derive(Clone, Debug, Default)]
+pub struct CreateOptions {
+    /// Add a `status_change` entry "Incident declared …" (not for imports).
+    pub declared_entry: bool,
+    pub alert_group_key: Option<String>,
+    pub labels: Option<String>,
+}
+
+/// Creates an incident in one transaction (services, audit, optional declared entry).
+pub fn create(conn: &mut DbConnection, mut fields: IncidentFields, actor: &Actor, options: &CreateOptions) -> Result<Incident, AppError> {
+    fields.validate()?;
+    let t = now();
+    conn.transaction(|conn| {
+        let incident: Incident = diesel::insert_into(incidents::table)
+            .values((
+                IncidentRow::of(&fields, t),
+                incidents::created_by.eq(actor.user_id),
+                incidents::created_at.eq(t),
+                incidents::version.eq(1),
+                incidents::alert_group_key.eq(options.alert_group_key.as_deref()),
+                incidents::labels.eq(options.labels.as_deref().unwrap_or("{}")),
+            ))
+            .returning(incidents::all_columns)
+            .get_result(conn)?;
+        set_services(conn, incident.id, &fields.services)?;
+        if options.declared_entry {
+            let body = format!("Incident declared: {} {}, status {}.", incident.severity, incident.title, incident.status);
+            timeline::service::add(conn, incident.id, NewEntry::now(EntryKind::StatusChange, body, actor.user_id), actor)?;
+        }
+        audit::record(conn, actor, "incident.create", "incident", &incident.key(), &incident.title)?;
+        Ok(incident)
+    })
+}
+
+/// Applies `fields` if the incident is still at `expected_version`; otherwise a conflict
+/// and nothing changes. A status change adds a timeline entry and fills its milestone.
+pub fn update(
+    conn: &mut DbConnection,
+    id: i32,
+    expected_version: i32,
+    mut fields: IncidentFields,
+    actor: &Actor,
+) -> Result<Incident, AppError> {
+    let t = now();
+    conn.transaction(|conn| {
+        let current = get(conn, id)?;
+        if current.incident.version != expected_version {
+            return Err(conflict(&current.incident, expected_version));
+        }
+        let old_status = current.incident.status;
+        if fields.status != old_status {
+            fields.fill_milestones(t);
+        }
+        fields.validate()?;
+        let updated = diesel::update(incidents::table.find(id).filter(incidents::version.eq(expected_version)))
+            .set((IncidentRow::of(&fields, t), incidents::version.eq(expected_version + 1)))
+            .execute(conn)?;
+        if updated == 0 {
+            return Err(conflict(&current.incident, expected_version));
+        }
+        if fields.services != current.services {
+            set_services(conn, id, &fields.services)?;
+        }
+        if fields.status != old_status {
+            let body = format!("Status changed from {old_status} to {}.", fields.status);
+            timeline::service::add(conn, id, NewEntry::now(EntryKind::StatusChange, body, actor.user_id), actor)?;
+        }
+        let changed = changed_fields(&IncidentFields::of(&current), &fields).join(", ");
+        audit::record(conn, actor, "incident.update", "incident", &IncidentKey(id).to_string(), &changed)?;
+        Ok(get(conn, id)?.incident)
+    })
+}
+
+fn conflict(current: &Incident, expected: i32) -> AppError {
+    AppError::Conflict(format!(
+        "{} was changed by someone else (you edited version {expected}, it is now at version {}). Reload and apply your change again.",
+        current.key(),
+        current.version
+    ))
+}
+
+/// Names of the fields that differ between two sets of values.
+pub fn changed_fields(a: &IncidentFields, b: &IncidentFields) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let mut check = |name, differs: bool| {
+        if differs {
+            out.push(name)
+        }
+    };
+    check("title", a.title != b.title);
+    check("severity", a.severity != b.severity);
+    check("status", a.status != b.status);
+    check("impact", a.impact != b.impact);
+    check("users_affected_pct", a.users_affected_pct != b.users_affected_pct);
+    check("services", a.services != b.services);
+    check("commander", a.commander_id != b.commander_id);
+    check("started_at", a.started_at != b.started_at);
+    check("detected_at", a.detected_at != b.detected_at);
+    check("acknowledged_at", a.acknowledged_at != b.acknowledged_at);
+    check("mitigated_at", a.mitigated_at != b.mitigated_at);
+    check("resolved_at", a.resolved_at != b.resolved_at);
+    out
+}
+
+/// Replaces an incident's services, creating unknown names.
+fn set_services(conn: &mut DbConnection, incident_id: i32, names: &[String]) -> Result<(), AppError> {
+    diesel::delete(incident_services::table.filter(incident_services::incident_id.eq(incident_id))).execute(conn)?;
+    for name in names {
+        let service_id = service_id(conn, name)?;
+        diesel::insert_into(incident_services::table)
+            .values((incident_services::incident_id.eq(incident_id), incident_services::service_id.eq(service_id)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn service_id(conn: &mut DbConnection, name: &str) -> Result<i32, AppError> {
+    let find = |conn: &mut DbConnection| {
+        services::table
+            .filter(lower(services::name).eq(name.to_lowercase()))
+            .select(services::id)
+            .first::<i32>(conn)
+            .optional()
+    };
+    if let Some(id) = find(conn)? {
+        return Ok(id);
+    }
+    // A savepoint, so that losing a race to create the same name leaves the outer
+    // transaction usable (PostgreSQL aborts a transaction on a failed statement).
+    let inserted = conn.transaction(|conn| {
+        diesel::insert_into(services::table)
+            .values((services::name.eq(name), services::created_at.eq(now())))
+            .returning(services::id)
+            .get_result::<i32>(conn)
+    });
+    match inserted {
+        Ok(id) => Ok(id),
+        Err(_) => find(conn)?.ok_or_else(|| AppError::unexpected("service vanished")),
+    }
+}
+
+/// One incident with its services and commander.
+pub fn get(conn: &mut DbConnection, id: i32) -> Result<IncidentDetail, AppError> {
+    let incident = incidents::table
+        .find(id)
+        .select(Incident::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::NotFound(format!("incident {}", IncidentKey(id))))?;
+    Ok(details(conn, vec![incident])?.remove(0))
+}
+
+/// Attaches services and commanders to incidents in two queries, whatever their number.
+fn details(conn: &mut DbConnection, incidents: Vec<Incident>) -> Result<Vec<IncidentDetail>, AppError> {
+    let ids: Vec<i32> = incidents.iter().map(|i| i.id).collect();
+    let mut by_incident: HashMap<i32, Vec<String>> = HashMap::new();
+    if !ids.is_empty() {
+        let rows: Vec<(i32, String)> = incident_services::table
+            .inner_join(services::table)
+            .filter(incident_services::incident_id.eq_any(&ids))
+            .select((incident_services::incident_id, services::name))
+            .order(services::name.asc())
+            .load(conn)?;
+        for (incident_id, name) in rows {
+            by_incident.entry(incident_id).or_default().push(name);
+        }
+    }
+    let commander_ids: Vec<i32> = incidents.iter().filter_map(|i| i.commander_id).collect();
+    let names = users::usernames(conn, &commander_ids)?;
+    Ok(incidents
+        .into_iter()
+        .map(|incident| IncidentDetail {
+            services: by_incident.remove(&incident.id).unwrap_or_default(),
+            commander: incident.commander_id.and_then(|id| names.get(&id).cloned()),
+            incident,
+        })
+        .collect())
+}
+
+/// How the list is ordered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Sort {
+    #[default]
+    Newest,
+    Oldest,
+    Severity,
+    Updated,
+}
+
+impl Sort {
+    pub fn parse(s: &str) -> Option<Sort> {
+        match s {
+            "" | "newest" => Some(Sort::Newest),
+            "oldest" => Some(Sort::Oldest),
+            "severity" => Some(Sort::Severity),
+            "updated" => Some(Sort::Updated),
+            _ => None,
+        }
+    }
+}
+
+/// Filters for the incident list; `open` selects every status before resolved.
+#[derive(Clone, Debug, Default)]
+pub struct IncidentFilter {
+    pub statuses: Vec<Status>,
+    pub severity: Option<Severity>,
+    pub service: Option<String>,
+    pub q: Option<String>,
+    pub since: Option<NaiveDateTime>,
+    pub until: Option<NaiveDateTime>,
+    pub sort: Sort,
+}
+
+fn filtered(f: &IncidentFilter) -> incidents::BoxedQuery<'static, MultiBackend> {
+    let mut q = incidents::table.into_boxed();
+    if !f.statuses.is_empty() {
+        q = q.filter(incidents::status.eq_any(f.statuses.clone()));
+    }
+    if let Some(severity) = f.severity {
+        q = q.filter(incidents::severity.eq(severity));
+    }
+    if let Some(name) = &f.service {
+        let ids = incident_services::table
+            .inner_join(services::table)
+            .filter(lower(services::name).eq(name.to_lowercase()))
+            .select(incident_services::incident_id);
+        q = q.filter(incidents::id.eq_any(ids));
+    }
+    if let Some(text) = &f.q {
+        let pattern = like_pattern(text);
+        q = q.filter(
+            lower(incidents::title)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(incidents::impact).like(pattern).escape('\\')),
+        );
+    }
+    if let Some(since) = f.since {
+        q = q.filter(incidents::started_at.ge(since));
+    }
+    if let Some(until) = f.until {
+        q = q.filter(incidents::started_at.lt(until));
+    }
+    q
+}
+
+/// A page of incidents and the total that match.
+pub fn list(conn: &mut DbConnection, f: &IncidentFilter, page: i64, per_page: i64) -> Result<(Vec<IncidentDetail>, i64), AppError> {
+    let total: i64 = filtered(f).count().get_result(conn)?;
+    let q = filtered(f);
+    let q = match f.sort {
+        Sort::Newest => q.order((incidents::started_at.desc(), incidents::id.desc())),
+        Sort::Oldest => q.order((incidents::started_at.asc(), incidents::id.asc())),
+        Sort::Severity => q.order((incidents::severity.asc(), incidents::started_at.desc())),
+        Sort::Updated => q.order((incidents::updated_at.desc(), incidents::id.desc())),
+    };
+    let rows = q
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+        .select(Incident::as_select())
+        .load(conn)?;
+    Ok((details(conn, rows)?, total))
+}
+
+/// Every known service name, for filters and suggestions.
+pub fn service_names(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
+    Ok(services::table.select(services::name).order(services::name.asc()).load(conn)?)
+}

@@ -1,0 +1,20 @@
+//! hindsight: a self-hosted incident timeline and postmortem tracker.
+
+pub mod admin;
+pub mod api;
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod dashboard;
+pub mod db;
+pub mod error;
+pub mod incidents;
+pub mod markdown;
+pub mod ops;
+pub mod routes;
+pub mod settings;
+pub mod time;
+pub mod timeline;
+pub mod web;

@@ -1,0 +1,133 @@
+//! Operations: request ids and access logs, Prometheus metrics, `/healthz`, `/metrics`.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpResponse};
+use diesel::connection::SimpleConnection;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use tracing::Instrument;
+
+use crate::app::AppState;
+use crate::db;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: String,
+    route: String,
+}
+
+type HistogramFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
+
+/// Request counters, latency histograms and pool gauges.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: HistogramFamily,
+    pool_connections: Gauge,
+    pool_idle: Gauge,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.5 ms … ~4 s
+    Histogram::new(exponential_buckets(0.0005, 2.0, 14))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("hindsight");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency: HistogramFamily = Family::new_with_constructor(latency_histogram);
+        let pool_connections = Gauge::default();
+        let pool_idle = Gauge::default();
+        registry.register("http_requests", "HTTP requests by route and status", requests.clone());
+        registry.register("http_request_duration_seconds", "HTTP request latency by route", latency.clone());
+        registry.register("db_pool_connections", "Open database connections", pool_connections.clone());
+        registry.register("db_pool_idle_connections", "Idle database connections", pool_idle.clone());
+        Metrics { registry, requests, latency, pool_connections, pool_idle }
+    }
+}
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Gives each request an id (logged and returned as `X-Request-Id`), logs it once, and
+/// counts it under its route pattern (never the raw path, which would explode labels).
+pub async fn observe(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = crate::auth::random_token(8);
+    let method = req.method().to_string();
+    // The path only: query strings may carry tokens (setup links).
+    let path = req.path().to_string();
+    let span = tracing::info_span!("request", request_id = %id, %method, %path);
+    let metrics = req.app_data::<web::Data<AppState>>().cloned();
+    let started = Instant::now();
+    let mut res = next.call(req).instrument(span.clone()).await?;
+    let elapsed = started.elapsed();
+    let status = res.status().as_u16();
+    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+    span.in_scope(|| {
+        tracing::info!(status, elapsed_ms = elapsed.as_secs_f64() * 1000.0, "served");
+    });
+    if let Some(state) = metrics {
+        state
+            .metrics
+            .requests
+            .get_or_create(&RequestLabels { method: method.clone(), route: route.clone(), status })
+            .inc();
+        state
+            .metrics
+            .latency
+            .get_or_create(&RouteLabels { method, route })
+            .observe(elapsed.as_secs_f64());
+    }
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID.clone(), value);
+    }
+    Ok(res)
+}
+
+/// `GET /healthz`: 200 when the database answers, 503 otherwise.
+pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    let backend = state.config.database_url.backend_name();
+    let ok = db::run(&state.pool, |conn| {
+        conn.batch_execute("SELECT 1")?;
+        Ok(())
+    })
+    .await;
+    match ok {
+        Ok(()) => HttpResponse::Ok().json(serde_json::json!({"status": "ok", "database": backend})),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check failed");
+            HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "unavailable", "database": backend}))
+        }
+    }
+}
+
+/// `GET /metrics` in Prometheus text format.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let pool = state.pool.state();
+    state.metrics.pool_connections.set(i64::from(pool.connections));
+    state.metrics.pool_idle.set(i64::from(pool.idle_connections));
+    let mut out = String::new();
+    if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &state.metrics.registry) {
+        tracing::error!(error = %e, "metrics encoding failed");
+        return HttpResponse::InternalServerError().finish();
+    }
+    HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(out)
+}

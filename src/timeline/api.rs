@@ -1,0 +1,150 @@
+//! `/api/v1/incidents/{key}/timeline`: list, add, edit (keeps a revision), soft delete.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::service::{self, parse_kind, EntryChanges};
+use super::{EntryKind, EntryView, NewEntry};
+use crate::api::{optional_time, ApiJson, ListEnvelope, PageParams};
+use crate::app::AppState;
+use crate::auth::{ensure, ApiUser, Permission};
+use crate::db;
+use crate::error::ApiError;
+use crate::incidents::IncidentKey;
+use crate::time::{now, rfc3339};
+
+#[derive(Serialize)]
+pub struct EntryJson {
+    pub id: i32,
+    pub occurred_at: String,
+    pub time_known: bool,
+    pub recorded_at: String,
+    pub kind: EntryKind,
+    pub body: String,
+    pub author: Option<String>,
+    pub version: i32,
+}
+
+impl From<EntryView> for EntryJson {
+    fn from(v: EntryView) -> Self {
+        let e = v.entry;
+        EntryJson {
+            id: e.id,
+            occurred_at: rfc3339(e.occurred_at),
+            time_known: e.time_known,
+            recorded_at: rfc3339(e.recorded_at),
+            kind: e.kind,
+            body: e.body,
+            author: v.author,
+            version: e.version,
+        }
+    }
+}
+
+/// `GET /api/v1/incidents/{key}/timeline` in timeline order.
+pub async fn list_entries(
+    state: web::Data<AppState>,
+    _user: ApiUser,
+    key: web::Path<String>,
+    paging: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let id = key.parse::<IncidentKey>()?.0;
+    let (page, per_page) = paging.resolve()?;
+    let entries = db::run(&state.pool, move |conn| {
+        crate::incidents::service::get(conn, id)?;
+        service::list(conn, id)
+    })
+    .await?;
+    let total = entries.len() as i64;
+    let items = entries
+        .into_iter()
+        .skip(((page - 1) * per_page) as usize)
+        .take(per_page as usize)
+        .map(EntryJson::from)
+        .collect();
+    Ok(HttpResponse::Ok().json(ListEnvelope { items, page, per_page, total }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddEntry {
+    occurred_at: Option<String>,
+    time_known: Option<bool>,
+    kind: Option<String>,
+    body: Option<String>,
+}
+
+/// `POST /api/v1/incidents/{key}/timeline` → 201
+pub async fn add_entry(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    key: web::Path<String>,
+    body: ApiJson<AddEntry>,
+) -> Result<HttpResponse, ApiError> {
+    ensure(&user.user, Permission::Write)?;
+    let id = key.parse::<IncidentKey>()?.0;
+    let b = body.0;
+    let kind = b.kind.as_deref().map(parse_kind).transpose()?.unwrap_or(EntryKind::Note);
+    let new = NewEntry {
+        occurred_at: optional_time(b.occurred_at.as_deref(), "occurred_at")?.unwrap_or_else(now),
+        time_known: b.time_known.unwrap_or(true),
+        kind,
+        body: b.body.unwrap_or_default(),
+        author_id: Some(user.user.id),
+        dedupe_key: None,
+    };
+    let actor = user.actor();
+    let view = db::run(&state.pool, move |conn| {
+        let entry = service::add(conn, id, new, &actor)?;
+        service::get(conn, id, entry.id)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(EntryJson::from(view)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditEntry {
+    occurred_at: Option<String>,
+    time_known: Option<bool>,
+    kind: Option<String>,
+    body: Option<String>,
+    version: Option<i32>,
+}
+
+/// `PATCH /api/v1/incidents/{key}/timeline/{id}`
+pub async fn edit_entry(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<(String, i32)>,
+    body: ApiJson<EditEntry>,
+) -> Result<HttpResponse, ApiError> {
+    ensure(&user.user, Permission::Write)?;
+    let (key, entry_id) = path.into_inner();
+    let id = key.parse::<IncidentKey>()?.0;
+    let b = body.0;
+    let changes = EntryChanges {
+        occurred_at: optional_time(b.occurred_at.as_deref(), "occurred_at")?,
+        time_known: b.time_known,
+        kind: b.kind.as_deref().map(parse_kind).transpose()?,
+        body: b.body,
+        expected_version: b.version,
+    };
+    let actor = user.actor();
+    let view = db::run(&state.pool, move |conn| {
+        service::edit(conn, id, entry_id, changes, &actor)?;
+        service::get(conn, id, entry_id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(EntryJson::from(view)))
+}
+
+/// `DELETE /api/v1/incidents/{key}/timeline/{id}` → 204 (soft delete)
+pub async fn delete_entry(state: web::Data<AppState>, user: ApiUser, path: web::Path<(String, i32)>) -> Result<HttpResponse, ApiError> {
+    ensure(&user.user, Permission::Write)?;
+    let (key, entry_id) = path.into_inner();
+    let id = key.parse::<IncidentKey>()?.0;
+    let actor = user.actor();
+    db::run(&state.pool, move |conn| service::delete(conn, id, entry_id, &actor)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

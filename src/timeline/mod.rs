@@ -1,0 +1,109 @@
+//! The incident timeline: what happened and when, entries with revisions and soft deletion.
+
+pub mod api;
+pub mod service;
+pub mod web;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::timeline_entries;
+use crate::time::now;
+
+crate::text_enum!(
+    /// What an entry records.
+    EntryKind {
+        Detection => "detection",
+        Action => "action",
+        Investigation => "investigation",
+        Misleading => "misleading",
+        Escalation => "escalation",
+        Communication => "communication",
+        Mitigation => "mitigation",
+        Resolution => "resolution",
+        StatusChange => "status_change",
+        Note => "note",
+    }
+);
+
+impl EntryKind {
+    /// Short label for the timeline.
+    pub fn label(self) -> &'static str {
+        match self {
+            EntryKind::Detection => "Detection",
+            EntryKind::Action => "Action",
+            EntryKind::Investigation => "Investigation",
+            EntryKind::Misleading => "Dead end",
+            EntryKind::Escalation => "Escalation",
+            EntryKind::Communication => "Comms",
+            EntryKind::Mitigation => "Mitigation",
+            EntryKind::Resolution => "Resolution",
+            EntryKind::StatusChange => "Status",
+            EntryKind::Note => "Note",
+        }
+    }
+
+    /// Kinds a person picks in the quick-add form (status changes come from the status).
+    pub const PICKABLE: &'static [EntryKind] = &[
+        EntryKind::Action,
+        EntryKind::Note,
+        EntryKind::Investigation,
+        EntryKind::Detection,
+        EntryKind::Misleading,
+        EntryKind::Escalation,
+        EntryKind::Communication,
+        EntryKind::Mitigation,
+        EntryKind::Resolution,
+    ];
+}
+
+#[derive(Queryable, Selectable, Clone, Debug)]
+#[diesel(table_name = timeline_entries)]
+pub struct Entry {
+    pub id: i32,
+    pub incident_id: i32,
+    pub occurred_at: NaiveDateTime,
+    pub time_known: bool,
+    pub recorded_at: NaiveDateTime,
+    pub kind: EntryKind,
+    pub body: String,
+    pub body_html: String,
+    pub author_id: Option<i32>,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+    pub deleted_at: Option<NaiveDateTime>,
+    pub deleted_by: Option<i32>,
+    pub dedupe_key: Option<String>,
+}
+
+/// A new entry before validation.
+#[derive(Clone, Debug)]
+pub struct NewEntry {
+    pub occurred_at: NaiveDateTime,
+    pub time_known: bool,
+    pub kind: EntryKind,
+    pub body: String,
+    pub author_id: Option<i32>,
+    /// Makes repeated deliveries (alert webhooks) idempotent.
+    pub dedupe_key: Option<String>,
+}
+
+impl NewEntry {
+    pub fn now(kind: EntryKind, body: String, author_id: Option<i32>) -> Self {
+        NewEntry {
+            occurred_at: now(),
+            time_known: true,
+            kind,
+            body,
+            author_id,
+            dedupe_key: None,
+        }
+    }
+}
+
+/// An entry with its author's username, ready to show or serialize.
+#[derive(Clone, Debug)]
+pub struct EntryView {
+    pub entry: Entry,
+    pub author: Option<String>,
+}

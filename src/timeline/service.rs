@@ -1,0 +1,235 @@
+//! Timeline rules: validation, adding, editing with revisions, soft deletion, listing.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{Entry, EntryKind, EntryView, NewEntry};
+use crate::audit::{self, Actor};
+use crate::db::schema::{incidents, timeline_entries, timeline_revisions, users};
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::incidents::IncidentKey;
+use crate::markdown;
+use crate::time::now;
+
+pub const BODY_MAX: usize = 20_000;
+
+fn validate_body(body: &str) -> Result<String, AppError> {
+    let body = body.trim_end();
+    if body.trim().is_empty() {
+        return Err(AppError::invalid("body", "Write what happened."));
+    }
+    if body.chars().count() > BODY_MAX {
+        return Err(AppError::invalid("body", format!("An entry must be at most {BODY_MAX} characters.")));
+    }
+    Ok(body.to_string())
+}
+
+pub fn parse_kind(raw: &str) -> Result<EntryKind, AppError> {
+    raw.trim()
+        .parse()
+        .map_err(|e| AppError::invalid("kind", format!("Kind {e}.")))
+}
+
+fn ensure_incident(conn: &mut DbConnection, incident_id: i32) -> Result<(), AppError> {
+    let found: i64 = incidents::table.find(incident_id).count().get_result(conn)?;
+    if found == 0 {
+        return Err(AppError::NotFound(format!("incident {}", IncidentKey(incident_id))));
+    }
+    Ok(())
+}
+
+fn touch_incident(conn: &mut DbConnection, incident_id: i32) -> Result<(), AppError> {
+    diesel::update(incidents::table.find(incident_id))
+        .set(incidents::updated_at.eq(now()))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Adds an entry (Markdown rendered once, here). With a `dedupe_key` already present,
+/// returns the existing entry instead.
+pub fn add(conn: &mut DbConnection, incident_id: i32, new: NewEntry, actor: &Actor) -> Result<Entry, AppError> {
+    let body = validate_body(&new.body)?;
+    let html = markdown::render(&body);
+    conn.transaction(|conn| {
+        ensure_incident(conn, incident_id)?;
+        if let Some(key) = &new.dedupe_key {
+            let existing = timeline_entries::table
+                .filter(timeline_entries::dedupe_key.eq(key))
+                .select(Entry::as_select())
+                .first(conn)
+                .optional()?;
+            if let Some(existing) = existing {
+                return Ok(existing);
+            }
+        }
+        let t = now();
+        let entry: Entry = diesel::insert_into(timeline_entries::table)
+            .values((
+                timeline_entries::incident_id.eq(incident_id),
+                timeline_entries::occurred_at.eq(new.occurred_at),
+                timeline_entries::time_known.eq(new.time_known),
+                timeline_entries::recorded_at.eq(t),
+                timeline_entries::kind.eq(new.kind),
+                timeline_entries::body.eq(&body),
+                timeline_entries::body_html.eq(&html),
+                timeline_entries::author_id.eq(new.author_id),
+                timeline_entries::updated_at.eq(t),
+                timeline_entries::version.eq(1),
+                timeline_entries::dedupe_key.eq(new.dedupe_key.as_deref()),
+            ))
+            .returning(timeline_entries::all_columns)
+            .get_result(conn)?;
+        touch_incident(conn, incident_id)?;
+        audit::record(conn, actor, "timeline.add", "timeline_entry", &entry.id.to_string(), &format!("{} {}", IncidentKey(incident_id), entry.kind))?;
+        Ok(entry)
+    })
+}
+
+/// The live entries of an incident in timeline order (time, then insertion order), with
+/// authors, in one query.
+pub fn list(conn: &mut DbConnection, incident_id: i32) -> Result<Vec<EntryView>, AppError> {
+    let rows: Vec<(Entry, Option<String>)> = timeline_entries::table
+        .left_join(users::table.on(timeline_entries::author_id.eq(users::id.nullable())))
+        .filter(timeline_entries::incident_id.eq(incident_id))
+        .filter(timeline_entries::deleted_at.is_null())
+        .order((timeline_entries::occurred_at.asc(), timeline_entries::id.asc()))
+        .select((Entry::as_select(), users::username.nullable()))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(entry, author)| EntryView { entry, author }).collect())
+}
+
+/// One live entry of an incident.
+pub fn get(conn: &mut DbConnection, incident_id: i32, entry_id: i32) -> Result<EntryView, AppError> {
+    let found: Option<(Entry, Option<String>)> = timeline_entries::table
+        .left_join(users::table.on(timeline_entries::author_id.eq(users::id.nullable())))
+        .filter(timeline_entries::id.eq(entry_id))
+        .filter(timeline_entries::incident_id.eq(incident_id))
+        .filter(timeline_entries::deleted_at.is_null())
+        .select((Entry::as_select(), users::username.nullable()))
+        .first(conn)
+        .optional()?;
+    found
+        .map(|(entry, author)| EntryView { entry, author })
+        .ok_or_else(|| AppError::NotFound(format!("timeline entry {entry_id}")))
+}
+
+/// What an edit may change; `None` keeps the current value.
+#[derive(Clone, Debug, Default)]
+pub struct EntryChanges {
+    pub occurred_at: Option<NaiveDateTime>,
+    pub time_known: Option<bool>,
+    pub kind: Option<EntryKind>,
+    pub body: Option<String>,
+    /// When given, the edit applies only at this version (else 409).
+    pub expected_version: Option<i32>,
+}
+
+/// Edits an entry, keeping its previous state as a revision.
+pub fn edit(conn: &mut DbConnection, incident_id: i32, entry_id: i32, changes: EntryChanges, actor: &Actor) -> Result<Entry, AppError> {
+    let body = changes.body.as_deref().map(validate_body).transpose()?;
+    conn.transaction(|conn| {
+        let old = get(conn, incident_id, entry_id)?.entry;
+        if let Some(expected) = changes.expected_version {
+            if expected != old.version {
+                return Err(AppError::Conflict(format!(
+                    "This entry was edited by someone else (you edited version {expected}, it is now at version {}). Reload and apply your change again.",
+                    old.version
+                )));
+            }
+        }
+        let new_body = body.unwrap_or_else(|| old.body.clone());
+        let html = if new_body == old.body { old.body_html.clone() } else { markdown::render(&new_body) };
+        diesel::insert_into(timeline_revisions::table)
+            .values((
+                timeline_revisions::entry_id.eq(old.id),
+                timeline_revisions::occurred_at.eq(old.occurred_at),
+                timeline_revisions::time_known.eq(old.time_known),
+                timeline_revisions::kind.eq(old.kind),
+                timeline_revisions::body.eq(&old.body),
+                timeline_revisions::edited_by.eq(actor.user_id),
+                timeline_revisions::edited_at.eq(now()),
+            ))
+            .execute(conn)?;
+        let updated = diesel::update(
+            timeline_entries::table
+                .find(entry_id)
+                .filter(timeline_entries::version.eq(old.version)),
+        )
+        .set((
+            timeline_entries::occurred_at.eq(changes.occurred_at.unwrap_or(old.occurred_at)),
+            timeline_entries::time_known.eq(changes.time_known.unwrap_or(old.time_known)),
+            timeline_entries::kind.eq(changes.kind.unwrap_or(old.kind)),
+            timeline_entries::body.eq(&new_body),
+            timeline_entries::body_html.eq(&html),
+            timeline_entries::updated_at.eq(now()),
+            timeline_entries::version.eq(old.version + 1),
+        ))
+        .execute(conn)?;
+        if updated == 0 {
+            return Err(AppError::Conflict("This entry was edited by someone else. Reload and try again.".into()));
+        }
+        touch_incident(conn, incident_id)?;
+        audit::record(conn, actor, "timeline.edit", "timeline_entry", &entry_id.to_string(), &IncidentKey(incident_id).to_string())?;
+        Ok(get(conn, incident_id, entry_id)?.entry)
+    })
+}
+
+/// Soft-deletes an entry (kept, hidden, audited).
+pub fn delete(conn: &mut DbConnection, incident_id: i32, entry_id: i32, actor: &Actor) -> Result<(), AppError> {
+    conn.transaction(|conn| {
+        let entry = get(conn, incident_id, entry_id)?.entry;
+        diesel::update(timeline_entries::table.find(entry.id))
+            .set((
+                timeline_entries::deleted_at.eq(Some(now())),
+                timeline_entries::deleted_by.eq(actor.user_id),
+                timeline_entries::version.eq(entry.version + 1),
+            ))
+            .execute(conn)?;
+        touch_incident(conn, incident_id)?;
+        let detail = format!("{} {}: {}", IncidentKey(incident_id), entry.kind, entry.body.chars().take(200).collect::<String>());
+        audit::record(conn, actor, "timeline.delete", "timeline_entry", &entry_id.to_string(), &detail)
+    })
+}
+
+/// An earlier state of an entry.
+#[derive(Queryable, Clone, Debug)]
+pub struct Revision {
+    pub id: i32,
+    pub occurred_at: NaiveDateTime,
+    pub time_known: bool,
+    pub kind: EntryKind,
+    pub body: String,
+    pub edited_at: NaiveDateTime,
+    pub edited_by: Option<String>,
+}
+
+/// The revisions of an entry, newest first.
+pub fn revisions(conn: &mut DbConnection, entry_id: i32) -> Result<Vec<Revision>, AppError> {
+    Ok(timeline_revisions::table
+        .left_join(users::table.on(timeline_revisions::edited_by.eq(users::id.nullable())))
+        .filter(timeline_revisions::entry_id.eq(entry_id))
+        .order(timeline_revisions::id.desc())
+        .select((
+            timeline_revisions::id,
+            timeline_revisions::occurred_at,
+            timeline_revisions::time_known,
+            timeline_revisions::kind,
+            timeline_revisions::body,
+            timeline_revisions::edited_at,
+            users::username.nullable(),
+        ))
+        .load(conn)?)
+}
+
+/// Revision counts per entry of an incident, for "edited" markers (one query).
+pub fn revision_counts(conn: &mut DbConnection, incident_id: i32) -> Result<std::collections::HashMap<i32, i64>, AppError> {
+    use diesel::dsl::count_star;
+    let rows: Vec<(i32, i64)> = timeline_revisions::table
+        .inner_join(timeline_entries::table)
+        .filter(timeline_entries::incident_id.eq(incident_id))
+        .group_by(timeline_revisions::entry_id)
+        .select((timeline_revisions::entry_id, count_star()))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}

@@ -1,0 +1,275 @@
+//! Timeline pages: quick add, edit (with revisions kept), soft delete, revision history.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use chrono::Duration;
+use serde::Deserialize;
+
+use super::service::{self, parse_kind, EntryChanges};
+use super::{EntryKind, EntryView, NewEntry};
+use crate::app::AppState;
+use crate::audit::Actor;
+use crate::auth::csrf::{NoFields, SessionForm};
+use crate::auth::session::client_ip;
+use crate::auth::{ensure, CurrentUser, Permission};
+use crate::db;
+use crate::error::AppError;
+use crate::incidents::web::{incident_page, Draft};
+use crate::incidents::IncidentKey;
+use crate::time::{date_hhmm, hhmm, human_duration, now, parse_user_time, rfc3339};
+use crate::web::{render, render_status, see_other, Layout};
+
+/// Gaps longer than this are shown between entries.
+const GAP_SHOWN: Duration = Duration::minutes(30);
+
+/// One timeline entry as the incident page shows it.
+pub struct EntryRow {
+    pub id: i32,
+    pub iso: String,
+    pub time: String,
+    pub time_known: bool,
+    /// The date, when it differs from the previous entry's.
+    pub day: Option<String>,
+    /// The quiet time since the previous entry, when long.
+    pub gap: Option<String>,
+    pub kind: &'static str,
+    pub kind_label: &'static str,
+    pub body_html: String,
+    pub author: String,
+    pub edited: bool,
+    pub recorded_late: Option<String>,
+}
+
+/// Turns entries into rows with day changes and gaps marked.
+pub fn timeline_rows(entries: &[EntryView], revisions: &HashMap<i32, i64>) -> Vec<EntryRow> {
+    let mut rows = Vec::with_capacity(entries.len());
+    let mut previous: Option<chrono::NaiveDateTime> = None;
+    for view in entries {
+        let e = &view.entry;
+        let day = match previous {
+            Some(p) if p.date() == e.occurred_at.date() => None,
+            _ => Some(e.occurred_at.format("%a %Y-%m-%d").to_string()),
+        };
+        let gap = previous
+            .map(|p| e.occurred_at - p)
+            .filter(|g| *g >= GAP_SHOWN && e.time_known)
+            .map(human_duration);
+        // Backdated by more than 10 minutes: say when it was written down.
+        let recorded_late = (e.recorded_at - e.occurred_at > Duration::minutes(10) && e.time_known)
+            .then(|| date_hhmm(e.recorded_at));
+        rows.push(EntryRow {
+            id: e.id,
+            iso: rfc3339(e.occurred_at),
+            time: hhmm(e.occurred_at),
+            time_known: e.time_known,
+            day,
+            gap,
+            kind: e.kind.as_str(),
+            kind_label: e.kind.label(),
+            body_html: e.body_html.clone(),
+            author: view.author.clone().unwrap_or_else(|| "system".into()),
+            edited: revisions.get(&e.id).copied().unwrap_or(0) > 0,
+            recorded_late,
+        });
+        previous = Some(e.occurred_at);
+    }
+    rows
+}
+
+#[derive(Deserialize)]
+pub struct EntryForm {
+    #[serde(default)]
+    occurred_at: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    version: String,
+}
+
+fn parse_time_field(raw: &str) -> Result<Option<chrono::NaiveDateTime>, AppError> {
+    let raw = raw.trim();
+    if raw.is_empty() || raw.eq_ignore_ascii_case("now") {
+        return Ok(None);
+    }
+    parse_user_time(raw, now())
+        .map(Some)
+        .ok_or_else(|| AppError::invalid("occurred_at", "Use HH:MM (UTC) or YYYY-MM-DD HH:MM, or leave blank for now."))
+}
+
+/// `POST /incidents/{key}/timeline`: back to the page with the new entry highlighted; on
+/// an error the page comes back with the text kept.
+pub async fn add_entry(req: HttpRequest, state: web::Data<AppState>, key: web::Path<String>, form: SessionForm<EntryForm>) -> Result<HttpResponse, AppError> {
+    let SessionForm { user, data } = form;
+    ensure(&user.user, Permission::Write)?;
+    let id = key.parse::<IncidentKey>()?.0;
+    let actor = Actor::user(&user.user, &client_ip(&req));
+    let parsed = parse_time_field(&data.occurred_at).and_then(|t| Ok((t, parse_kind(&data.kind)?)));
+    let result = match parsed {
+        Ok((time, kind)) => {
+            let new = NewEntry {
+                occurred_at: time.unwrap_or_else(now),
+                time_known: true,
+                kind,
+                body: data.body.clone(),
+                author_id: Some(user.user.id),
+                dedupe_key: None,
+            };
+            db::run(&state.pool, move |conn| service::add(conn, id, new, &actor)).await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(entry) => Ok(see_other(&format!("/incidents/{}#e{}", IncidentKey(id), entry.id))),
+        Err(e @ AppError::Invalid { .. }) => {
+            let draft = Draft { error: Some(e.public_message()), body: data.body, time: data.occurred_at, kind: data.kind };
+            incident_page(&state, &user, id, draft, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "timeline/edit.html")]
+struct EditPage {
+    layout: Layout,
+    key: String,
+    entry_id: i32,
+    occurred_at: String,
+    kind: String,
+    body: String,
+    version: i32,
+    kinds: &'static [EntryKind],
+    error: Option<String>,
+}
+
+/// `GET /incidents/{key}/timeline/{id}/edit`
+pub async fn edit_entry_page(state: web::Data<AppState>, user: CurrentUser, path: web::Path<(String, i32)>) -> Result<HttpResponse, AppError> {
+    ensure(&user.user, Permission::Write)?;
+    let (key, entry_id) = path.into_inner();
+    let id = key.parse::<IncidentKey>()?.0;
+    let view = db::run(&state.pool, move |conn| service::get(conn, id, entry_id)).await?;
+    let e = view.entry;
+    let page = EditPage {
+        layout: Layout::new(&user, "incidents", "Edit entry"),
+        key: IncidentKey(id).to_string(),
+        entry_id,
+        occurred_at: date_hhmm(e.occurred_at),
+        kind: e.kind.to_string(),
+        body: e.body,
+        version: e.version,
+        kinds: EntryKind::ALL,
+        error: None,
+    };
+    render(&page)
+}
+
+/// `POST /incidents/{key}/timeline/{id}/edit`
+pub async fn edit_entry(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, i32)>,
+    form: SessionForm<EntryForm>,
+) -> Result<HttpResponse, AppError> {
+    let SessionForm { user, data } = form;
+    ensure(&user.user, Permission::Write)?;
+    let (key, entry_id) = path.into_inner();
+    let id = key.parse::<IncidentKey>()?.0;
+    let actor = Actor::user(&user.user, &client_ip(&req));
+    let changes = (|| {
+        Ok::<_, AppError>(EntryChanges {
+            occurred_at: parse_time_field(&data.occurred_at)?,
+            time_known: None,
+            kind: Some(parse_kind(&data.kind)?),
+            body: Some(data.body.clone()),
+            expected_version: Some(data.version.trim().parse().map_err(|_| AppError::invalid("version", "Reload the page."))?),
+        })
+    })();
+    let result = match changes {
+        Ok(changes) => db::run(&state.pool, move |conn| service::edit(conn, id, entry_id, changes, &actor)).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(entry) => Ok(see_other(&format!("/incidents/{}#e{}", IncidentKey(id), entry.id))),
+        Err(e @ (AppError::Invalid { .. } | AppError::Conflict(_))) => {
+            let status = if matches!(e, AppError::Conflict(_)) { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
+            let page = EditPage {
+                layout: Layout::new(&user, "incidents", "Edit entry"),
+                key: IncidentKey(id).to_string(),
+                entry_id,
+                occurred_at: data.occurred_at,
+                kind: data.kind,
+                body: data.body,
+                version: data.version.trim().parse().unwrap_or(0),
+                kinds: EntryKind::ALL,
+                error: Some(e.public_message()),
+            };
+            render_status(status, &page)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `POST /incidents/{key}/timeline/{id}/delete`
+pub async fn delete_entry(req: HttpRequest, state: web::Data<AppState>, path: web::Path<(String, i32)>, form: SessionForm<NoFields>) -> Result<HttpResponse, AppError> {
+    ensure(&form.user.user, Permission::Write)?;
+    let (key, entry_id) = path.into_inner();
+    let id = key.parse::<IncidentKey>()?.0;
+    let actor = Actor::user(&form.user.user, &client_ip(&req));
+    db::run(&state.pool, move |conn| service::delete(conn, id, entry_id, &actor)).await?;
+    Ok(see_other(&format!("/incidents/{}#timeline", IncidentKey(id))))
+}
+
+pub struct RevisionRow {
+    pub iso: String,
+    pub time: String,
+    pub kind: String,
+    pub body: String,
+    pub edited_at: String,
+    pub edited_by: String,
+}
+
+#[derive(Template)]
+#[template(path = "timeline/revisions.html")]
+struct RevisionsPage {
+    layout: Layout,
+    key: String,
+    current: RevisionRow,
+    revisions: Vec<RevisionRow>,
+}
+
+/// `GET /incidents/{key}/timeline/{id}/revisions`
+pub async fn show_revisions(state: web::Data<AppState>, user: CurrentUser, path: web::Path<(String, i32)>) -> Result<HttpResponse, AppError> {
+    let (key, entry_id) = path.into_inner();
+    let id = key.parse::<IncidentKey>()?.0;
+    let (view, revisions) = db::run(&state.pool, move |conn| Ok((service::get(conn, id, entry_id)?, service::revisions(conn, entry_id)?))).await?;
+    let e = view.entry;
+    let page = RevisionsPage {
+        layout: Layout::new(&user, "incidents", "Entry history"),
+        key: IncidentKey(id).to_string(),
+        current: RevisionRow {
+            iso: rfc3339(e.occurred_at),
+            time: date_hhmm(e.occurred_at),
+            kind: e.kind.label().into(),
+            body: e.body,
+            edited_at: date_hhmm(e.updated_at),
+            edited_by: view.author.unwrap_or_default(),
+        },
+        revisions: revisions
+            .into_iter()
+            .map(|r| RevisionRow {
+                iso: rfc3339(r.occurred_at),
+                time: date_hhmm(r.occurred_at),
+                kind: r.kind.label().into(),
+                body: r.body,
+                edited_at: date_hhmm(r.edited_at),
+                edited_by: r.edited_by.unwrap_or_else(|| "system".into()),
+            })
+            .collect(),
+    };
+    render(&page)
+}

@@ -1,0 +1,156 @@
+//! Shared pieces of the HTML side: the layout every page extends, rendering, redirects,
+//! the error page, pagination and static assets.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpResponse};
+use askama::Template;
+
+use crate::auth::{CurrentUser, Permission};
+use crate::error::AppError;
+
+/// What `base.html` needs: who is signed in, their CSRF token, which nav item is active.
+pub struct Layout {
+    pub title: String,
+    pub nav: &'static str,
+    pub user: Option<NavUser>,
+    pub csrf: String,
+}
+
+pub struct NavUser {
+    pub username: String,
+    pub role: String,
+    pub can_write: bool,
+    pub is_admin: bool,
+}
+
+impl Layout {
+    pub fn new(user: &CurrentUser, nav: &'static str, title: impl Into<String>) -> Self {
+        Layout {
+            title: title.into(),
+            nav,
+            user: Some(NavUser {
+                username: user.user.username.clone(),
+                role: user.user.role.to_string(),
+                can_write: user.user.role.allows(Permission::Write),
+                is_admin: user.user.role.allows(Permission::Administer),
+            }),
+            csrf: user.csrf_token.clone(),
+        }
+    }
+
+    pub fn anonymous(title: impl Into<String>, csrf: String) -> Self {
+        Layout {
+            title: title.into(),
+            nav: "",
+            user: None,
+            csrf,
+        }
+    }
+}
+
+/// Renders a page as `text/html`.
+pub fn render<T: Template>(page: &T) -> Result<HttpResponse, AppError> {
+    render_status(StatusCode::OK, page)
+}
+
+pub fn render_status<T: Template>(status: StatusCode, page: &T) -> Result<HttpResponse, AppError> {
+    let body = page.render()?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body))
+}
+
+/// POST → 303 → GET.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location.to_string()))
+        .finish()
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    layout: Layout,
+    status: u16,
+    reason: &'a str,
+    message: &'a str,
+}
+
+/// A standalone error page (no session lookup: errors render without the database).
+pub fn error_page(status: StatusCode, message: &str) -> HttpResponse {
+    let page = ErrorPage {
+        layout: Layout::anonymous(status.canonical_reason().unwrap_or("Error"), String::new()),
+        status: status.as_u16(),
+        reason: status.canonical_reason().unwrap_or("Error"),
+        message,
+    };
+    match page.render() {
+        Ok(body) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(body),
+        Err(_) => HttpResponse::build(status).body(message.to_string()),
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn url_encode(value: &str) -> String {
+    serde_urlencoded::to_string([("", value)])
+        .map(|s| s.trim_start_matches('=').to_string())
+        .unwrap_or_default()
+}
+
+/// Page numbers and links for a paginated list.
+pub struct Pager {
+    pub page: i64,
+    pub pages: i64,
+    pub total: i64,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+}
+
+impl Pager {
+    /// `base_query` is the list's query string without `page`.
+    pub fn new(path: &str, base_query: &str, page: i64, per_page: i64, total: i64) -> Self {
+        let pages = ((total + per_page - 1) / per_page).max(1);
+        let link = |p: i64| {
+            let sep = if base_query.is_empty() { "" } else { "&" };
+            format!("{path}?{base_query}{sep}page={p}")
+        };
+        Pager {
+            page,
+            pages,
+            total,
+            prev: (page > 1).then(|| link(page - 1)),
+            next: (page < pages).then(|| link(page + 1)),
+        }
+    }
+}
+
+/// Parses a `page` query value (default 1).
+pub fn page_number(raw: Option<&str>) -> Result<i64, AppError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(1),
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|p| (1..=1_000_000).contains(p))
+            .ok_or_else(|| AppError::invalid("page", "page must be a whole number from 1")),
+    }
+}
+
+const CSS: &str = include_str!("../static/app.css");
+const JS: &str = include_str!("../static/app.js");
+
+/// Embedded static assets; only these names exist, so no path can reach the disk.
+pub async fn static_file(name: web::Path<String>) -> HttpResponse {
+    let (body, content_type) = match name.as_str() {
+        "app.css" => (CSS, "text/css; charset=utf-8"),
+        "app.js" => (JS, "text/javascript; charset=utf-8"),
+        _ => return error_page(StatusCode::NOT_FOUND, "No such file."),
+    };
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(body)
+}

@@ -1,0 +1,47 @@
+// hindsight: small progressive enhancements; every page works without this file.
+(function () {
+  "use strict";
+
+  // Local time beside UTC times (the page stays UTC-first; this only adds context).
+  var offset = -new Date().getTimezoneOffset();
+  if (offset !== 0) {
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    document.querySelectorAll("time[datetime]").forEach(function (el) {
+      var d = new Date(el.getAttribute("datetime"));
+      if (isNaN(d)) return;
+      var local = document.createElement("span");
+      local.className = "local";
+      local.textContent = "(" + pad(d.getHours()) + ":" + pad(d.getMinutes()) + " local)";
+      el.title = d.toString();
+      el.insertAdjacentElement("afterend", local);
+    });
+  }
+
+  var body = document.getElementById("qa-body");
+  if (body) {
+    // `n` or `/` focuses the quick-add box when not typing elsewhere.
+    document.addEventListener("keydown", function (e) {
+      var tag = (e.target.tagName || "").toLowerCase();
+      if (e.ctrlKey || e.metaKey || e.altKey || tag === "input" || tag === "textarea" || tag === "select") return;
+      if (e.key === "n" || e.key === "/") {
+        e.preventDefault();
+        body.focus();
+      }
+    });
+    // Ctrl+Enter (or Cmd+Enter) submits.
+    document.getElementById("quick-add").addEventListener("keydown", function (e) {
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+        e.preventDefault();
+        this.requestSubmit ? this.requestSubmit() : this.submit();
+      }
+    });
+    // Show the current UTC time as the placeholder, so "blank = now" is visible.
+    var time = document.querySelector(".qa-time input");
+    var tick = function () {
+      var d = new Date();
+      var p = function (n) { return (n < 10 ? "0" : "") + n; };
+      time.placeholder = "now (" + p(d.getUTCHours()) + ":" + p(d.getUTCMinutes()) + ")";
+    };
+    if (time) { tick(); setInterval(tick, 15000); }
+  }
+})();
