@@ -1,0 +1,282 @@
+//! Test harness: the real app on a random port over a fresh database (a temp SQLite file,
+//! or a new PostgreSQL database per test), with a cookie-keeping client.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use hindsight::app::Application;
+use hindsight::audit::Actor;
+use hindsight::auth::users::{self, NewUser};
+use hindsight::auth::{tokens, Role};
+use hindsight::config::Config;
+use hindsight::db::{self, DbPool, DbUrl};
+use reqwest::redirect::Policy;
+use reqwest::{Client, Response, StatusCode};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A running app and what a test needs to reach it.
+pub struct TestApp {
+    pub address: String,
+    pub pool: DbPool,
+    pub url: DbUrl,
+    pub setup_url: Option<String>,
+    handle: actix_web::dev::ServerHandle,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// The PostgreSQL server for tests: `HINDSIGHT_TEST_POSTGRES_URL` (a database whose role
+/// may CREATE DATABASE). Absent: the PostgreSQL half of each test skips, unless `CI=true`.
+pub fn postgres_base_url() -> Option<String> {
+    match std::env::var("HINDSIGHT_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("CI=true but HINDSIGHT_TEST_POSTGRES_URL is not set: PostgreSQL tests are required in CI");
+            }
+            eprintln!("SKIPPED (PostgreSQL half): set HINDSIGHT_TEST_POSTGRES_URL=postgres://… to run it (see README)");
+            None
+        }
+    }
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn fresh_postgres_database(base: &str) -> String {
+    let name = format!(
+        "hs_test_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst),
+        hindsight::auth::random_token(4)
+    );
+    let mut conn = PgConnection::establish(base).expect("connect to the test PostgreSQL");
+    conn.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
+    let (prefix, _) = base.rsplit_once('/').expect("postgres URL with a database name");
+    format!("{prefix}/{name}")
+}
+
+/// Where a test app keeps its data, so a restart can reopen it.
+pub struct Storage {
+    pub url: DbUrl,
+    dir: Option<tempfile::TempDir>,
+}
+
+impl Storage {
+    pub fn new(backend: Backend) -> Option<Storage> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let path = dir.path().join("hindsight.db");
+                Some(Storage { url: DbUrl::Sqlite(path.to_string_lossy().into_owned()), dir: Some(dir) })
+            }
+            Backend::Postgres => {
+                let base = postgres_base_url()?;
+                Some(Storage { url: DbUrl::Postgres(fresh_postgres_database(&base)), dir: None })
+            }
+        }
+    }
+}
+
+/// Starts the app on a fresh database; `None` when the backend is unavailable (skip).
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    let storage = Storage::new(backend)?;
+    Some(start(storage))
+}
+
+/// Starts the app over existing storage (used to restart).
+pub fn start(storage: Storage) -> TestApp {
+    let config = Config {
+        database_url: storage.url.clone(),
+        bind: "127.0.0.1:0".into(),
+        base_url: "http://127.0.0.1:0".into(),
+        secure_cookies: false,
+    };
+    let app = Application::build(config).expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let setup_url = app.setup_url.clone();
+    let handle = app.handle();
+    actix_web::rt::spawn(app.run_until_stopped());
+    let pool = db::connect(&storage.url).expect("pool");
+    TestApp { address, pool, url: storage.url, setup_url, handle, _dir: storage.dir }
+}
+
+impl TestApp {
+    /// Stops the server and hands back its storage, for a restart.
+    pub async fn stop(self) -> Storage {
+        self.handle.stop(true).await;
+        Storage { url: self.url, dir: self._dir }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// A user with `role`, named after it, with [`PASSWORD`].
+    pub fn create_user(&self, username: &str, role: Role) {
+        let mut conn = self.pool.get().expect("conn");
+        let new = NewUser::new(username, "", role, PASSWORD).expect("valid user");
+        users::create(&mut conn, &new, &Actor::system("test")).expect("create user");
+    }
+
+    /// An API token for a new user of `role`.
+    pub fn token(&self, role: Role) -> String {
+        let username = format!("api-{}-{}", role, hindsight::auth::random_token(3));
+        self.create_user(&username, role);
+        let mut conn = self.pool.get().expect("conn");
+        let user = users::find_by_username(&mut conn, &username).unwrap().unwrap();
+        tokens::create(&mut conn, &user, "test", &Actor::system("test")).expect("token")
+    }
+
+    /// A signed-in browser for a new user of `role`.
+    pub async fn login_as(&self, role: Role) -> Browser {
+        let username = format!("{}-{}", role, hindsight::auth::random_token(3));
+        self.create_user(&username, role);
+        let mut browser = Browser::new(self);
+        let res = browser.login(&username, PASSWORD).await;
+        browser.username = username.clone();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "login as {username}");
+        browser
+    }
+
+    pub fn count(&self, table: &str) -> i64 {
+        use diesel::prelude::*;
+        use diesel::sql_types::BigInt;
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        let mut conn = self.pool.get().expect("conn");
+        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+            .get_result::<Count>(&mut conn)
+            .expect("count")
+            .n
+    }
+}
+
+/// A cookie-keeping client that does not follow redirects (tests assert them).
+pub struct Browser {
+    pub client: Client,
+    pub base: String,
+    pub username: String,
+}
+
+impl Browser {
+    pub fn new(app: &TestApp) -> Browser {
+        let client = Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap();
+        Browser { client, base: app.address.clone(), username: String::new() }
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
+    }
+
+    pub async fn get_text(&self, path: &str) -> (StatusCode, String) {
+        let res = self.get(path).await;
+        let status = res.status();
+        (status, res.text().await.unwrap())
+    }
+
+    /// Posts a form as-is (the caller decides about `csrf_token`).
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        self.client.post(format!("{}{path}", self.base)).form(fields).send().await.unwrap()
+    }
+
+    /// Posts a form with the CSRF token from `page` (a GET path whose forms carry it).
+    pub async fn post(&self, page: &str, path: &str, fields: &[(&str, &str)]) -> Response {
+        let (_, html) = self.get_text(page).await;
+        let token = csrf_token(&html).unwrap_or_else(|| panic!("no csrf_token on {page}"));
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", &token)];
+        all.extend_from_slice(fields);
+        self.post_raw(path, &all).await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Response {
+        self.post("/login", "/login", &[("username", username), ("password", password)]).await
+    }
+}
+
+/// The first `csrf_token` value in a page.
+pub fn csrf_token(html: &str) -> Option<String> {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_string())
+}
+
+pub fn location(res: &Response) -> String {
+    res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_string()
+}
+
+/// A JSON API client for one token.
+pub struct Api {
+    pub client: Client,
+    pub base: String,
+    pub token: String,
+}
+
+impl Api {
+    pub fn new(app: &TestApp, token: String) -> Api {
+        Api { client: Client::new(), base: app.address.clone(), token }
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, serde_json::Value) {
+        let res = self.client.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.unwrap();
+        json_of(res).await
+    }
+
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: serde_json::Value) -> (StatusCode, serde_json::Value) {
+        let res = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        json_of(res).await
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> (StatusCode, serde_json::Value) {
+        self.send(reqwest::Method::POST, path, body).await
+    }
+
+    pub async fn patch(&self, path: &str, body: serde_json::Value) -> (StatusCode, serde_json::Value) {
+        self.send(reqwest::Method::PATCH, path, body).await
+    }
+}
+
+pub async fn json_of(res: Response) -> (StatusCode, serde_json::Value) {
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    let value = if text.is_empty() { serde_json::Value::Null } else { serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)) };
+    (status, value)
+}
+
+/// Declares one test body for both backends: `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:path) => {
+        mod $name {
+            use super::*;
+            #[actix_web::test]
+            async fn sqlite() {
+                let app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await.unwrap();
+                $body(app).await;
+            }
+            #[actix_web::test]
+            async fn postgres() {
+                if let Some(app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await {
+                    $body(app).await;
+                }
+            }
+        }
+    };
+}

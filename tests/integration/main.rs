@@ -1,0 +1,9 @@
+//! One integration-test binary: the real server over HTTP, on SQLite and PostgreSQL.
+
+mod helpers;
+
+mod api;
+mod auth;
+mod incidents;
+mod security;
+mod timeline;
