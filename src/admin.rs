@@ -53,9 +53,19 @@ pub struct UsersQuery {
     notice: Option<String>,
 }
 
-async fn users_page(state: &AppState, user: &CurrentUser, error: Option<AppError>, notice: Option<String>, form: NewUserForm) -> Result<HttpResponse, AppError> {
+async fn users_page(
+    state: &AppState,
+    user: &CurrentUser,
+    error: Option<AppError>,
+    notice: Option<String>,
+    form: NewUserForm,
+) -> Result<HttpResponse, AppError> {
     let rows = db::run(&state.pool, users::list).await?;
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     let page = UsersPage {
         layout: Layout::new(user, "admin", "Users"),
         users: rows
@@ -72,13 +82,20 @@ async fn users_page(state: &AppState, user: &CurrentUser, error: Option<AppError
         roles: Role::ALL,
         error: error.map(|e| e.public_message()),
         notice,
-        form: NewUserForm { password: String::new(), ..form },
+        form: NewUserForm {
+            password: String::new(),
+            ..form
+        },
     };
     render_status(status, &page)
 }
 
 /// `GET /admin/users`
-pub async fn list_users(state: web::Data<AppState>, user: CurrentUser, query: web::Query<UsersQuery>) -> Result<HttpResponse, AppError> {
+pub async fn list_users(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    query: web::Query<UsersQuery>,
+) -> Result<HttpResponse, AppError> {
     ensure(&user.user, Permission::Administer)?;
     let notice = query.notice.as_deref().and_then(|n| match n {
         "created" => Some("User created.".to_string()),
@@ -86,17 +103,36 @@ pub async fn list_users(state: web::Data<AppState>, user: CurrentUser, query: we
         "password" => Some("Password reset; their sessions have ended.".to_string()),
         _ => None,
     });
-    users_page(&state, &user, None, notice, NewUserForm { role: "responder".into(), ..Default::default() }).await
+    users_page(
+        &state,
+        &user,
+        None,
+        notice,
+        NewUserForm {
+            role: "responder".into(),
+            ..Default::default()
+        },
+    )
+    .await
 }
 
 /// `POST /admin/users`
-pub async fn create_user(req: HttpRequest, state: web::Data<AppState>, form: SessionForm<NewUserForm>) -> Result<HttpResponse, AppError> {
+pub async fn create_user(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: SessionForm<NewUserForm>,
+) -> Result<HttpResponse, AppError> {
     let SessionForm { user, data } = form;
     ensure(&user.user, Permission::Administer)?;
     let actor = Actor::user(&user.user, &client_ip(&req));
     let submitted = data.clone();
     let result = async {
-        let new = NewUser::new(&submitted.username, &submitted.display_name, parse_role(&submitted.role)?, &submitted.password)?;
+        let new = NewUser::new(
+            &submitted.username,
+            &submitted.display_name,
+            parse_role(&submitted.role)?,
+            &submitted.password,
+        )?;
         db::run(&state.pool, move |conn| users::create(conn, &new, &actor)).await
     }
     .await;
@@ -117,19 +153,33 @@ pub struct UpdateUserForm {
 }
 
 /// `POST /admin/users/{id}`: role, display name, disabled.
-pub async fn update_user(req: HttpRequest, state: web::Data<AppState>, id: web::Path<i32>, form: SessionForm<UpdateUserForm>) -> Result<HttpResponse, AppError> {
+pub async fn update_user(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<i32>,
+    form: SessionForm<UpdateUserForm>,
+) -> Result<HttpResponse, AppError> {
     let SessionForm { user, data } = form;
     ensure(&user.user, Permission::Administer)?;
     let actor = Actor::user(&user.user, &client_ip(&req));
     let id = id.into_inner();
     let result = async {
-        let changes = UserChanges { role: parse_role(&data.role)?, disabled: data.disabled.is_some(), display_name: data.display_name };
-        db::run(&state.pool, move |conn| users::update(conn, id, &changes, &actor)).await
+        let changes = UserChanges {
+            role: parse_role(&data.role)?,
+            disabled: data.disabled.is_some(),
+            display_name: data.display_name,
+        };
+        db::run(&state.pool, move |conn| {
+            users::update(conn, id, &changes, &actor)
+        })
+        .await
     }
     .await;
     match result {
         Ok(_) => Ok(see_other("/admin/users?notice=updated")),
-        Err(e @ AppError::Invalid { .. }) => users_page(&state, &user, Some(e), None, NewUserForm::default()).await,
+        Err(e @ AppError::Invalid { .. }) => {
+            users_page(&state, &user, Some(e), None, NewUserForm::default()).await
+        }
         Err(e) => Err(e),
     }
 }
@@ -141,15 +191,25 @@ pub struct PasswordForm {
 }
 
 /// `POST /admin/users/{id}/password`
-pub async fn reset_password(req: HttpRequest, state: web::Data<AppState>, id: web::Path<i32>, form: SessionForm<PasswordForm>) -> Result<HttpResponse, AppError> {
+pub async fn reset_password(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<i32>,
+    form: SessionForm<PasswordForm>,
+) -> Result<HttpResponse, AppError> {
     let SessionForm { user, data } = form;
     ensure(&user.user, Permission::Administer)?;
     let actor = Actor::user(&user.user, &client_ip(&req));
     let id = id.into_inner();
-    let result = db::run(&state.pool, move |conn| users::set_password(conn, id, &data.password, &actor)).await;
+    let result = db::run(&state.pool, move |conn| {
+        users::set_password(conn, id, &data.password, &actor)
+    })
+    .await;
     match result {
         Ok(()) => Ok(see_other("/admin/users?notice=password")),
-        Err(e @ AppError::Invalid { .. }) => users_page(&state, &user, Some(e), None, NewUserForm::default()).await,
+        Err(e @ AppError::Invalid { .. }) => {
+            users_page(&state, &user, Some(e), None, NewUserForm::default()).await
+        }
         Err(e) => Err(e),
     }
 }
@@ -178,11 +238,18 @@ pub struct AuditQuery {
 }
 
 /// `GET /audit`
-pub async fn show_audit(state: web::Data<AppState>, user: CurrentUser, query: web::Query<AuditQuery>) -> Result<HttpResponse, AppError> {
+pub async fn show_audit(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, AppError> {
     ensure(&user.user, Permission::Administer)?;
     let page = page_number(query.page.as_deref())?;
     const PER_PAGE: i64 = 100;
-    let (items, total) = db::run(&state.pool, move |conn| audit::page(conn, None, page, PER_PAGE)).await?;
+    let (items, total) = db::run(&state.pool, move |conn| {
+        audit::page(conn, None, page, PER_PAGE)
+    })
+    .await?;
     let view = AuditPage {
         layout: Layout::new(&user, "admin", "Audit log"),
         rows: items

@@ -33,18 +33,30 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
             if !content_type.starts_with("application/json") {
-                return Err(AppError::UnsupportedMediaType("Send the body as application/json.".into()).into());
+                return Err(AppError::UnsupportedMediaType(
+                    "Send the body as application/json.".into(),
+                )
+                .into());
             }
             let body = web::Bytes::from_request(&req, &mut payload)
                 .await
-                .map_err(|e| AppError::PayloadTooLarge(format!("The body could not be read ({e}); at most {JSON_LIMIT} bytes.")))?;
+                .map_err(|e| {
+                    AppError::PayloadTooLarge(format!(
+                        "The body could not be read ({e}); at most {JSON_LIMIT} bytes."
+                    ))
+                })?;
             if body.len() > JSON_LIMIT {
-                return Err(AppError::PayloadTooLarge(format!("The body is larger than {JSON_LIMIT} bytes.")).into());
+                return Err(AppError::PayloadTooLarge(format!(
+                    "The body is larger than {JSON_LIMIT} bytes."
+                ))
+                .into());
             }
             serde_json::from_slice(&body).map(ApiJson).map_err(|e| {
                 use serde_json::error::Category;
                 match e.classify() {
-                    Category::Data => AppError::invalid(&field_of(&e.to_string()), format!("Invalid body: {e}")),
+                    Category::Data => {
+                        AppError::invalid(&field_of(&e.to_string()), format!("Invalid body: {e}"))
+                    }
                     _ => AppError::BadRequest(format!("Malformed JSON: {e}")),
                 }
                 .into()
@@ -73,13 +85,20 @@ pub struct PageParams {
 impl PageParams {
     pub fn resolve(&self) -> Result<(i64, i64), AppError> {
         let page = crate::web::page_number(self.page.as_deref())?;
-        let per_page = match self.per_page.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let per_page = match self
+            .per_page
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             None => 50,
             Some(s) => s
                 .parse::<i64>()
                 .ok()
                 .filter(|n| (1..=1000).contains(n))
-                .ok_or_else(|| AppError::invalid("per_page", "per_page must be between 1 and 1000"))?,
+                .ok_or_else(|| {
+                    AppError::invalid("per_page", "per_page must be between 1 and 1000")
+                })?,
         };
         Ok((page, per_page))
     }
@@ -97,7 +116,10 @@ pub struct ListEnvelope<T: Serialize> {
 /// An RFC 3339 time from a JSON field, or a 422 naming it.
 pub fn time_field(raw: &str, field: &str) -> Result<NaiveDateTime, AppError> {
     parse_rfc3339(raw).ok_or_else(|| {
-        AppError::invalid(field, format!("{field} must be an RFC 3339 time such as 2023-06-07T10:00:00Z"))
+        AppError::invalid(
+            field,
+            format!("{field} must be an RFC 3339 time such as 2023-06-07T10:00:00Z"),
+        )
     })
 }
 

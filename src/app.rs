@@ -48,7 +48,9 @@ impl Application {
     pub fn build(config: Config) -> Result<Application, String> {
         let pool = db::connect(&config.database_url)?;
         let setup_token = {
-            let mut conn = pool.get().map_err(|e| format!("cannot connect to the database: {e}"))?;
+            let mut conn = pool
+                .get()
+                .map_err(|e| format!("cannot connect to the database: {e}"))?;
             let applied = db::migrate(&mut conn)?;
             if !applied.is_empty() {
                 tracing::info!(migrations = ?applied, "applied migrations");
@@ -57,7 +59,8 @@ impl Application {
             let _ = throttle::purge_old(&mut conn);
             setup::issue_if_needed(&mut conn).map_err(|e| e.to_string())?
         };
-        let listener = TcpListener::bind(&config.bind).map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+        let listener = TcpListener::bind(&config.bind)
+            .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let setup_url = setup_token.map(|t| {
             let base = if config.base_url.ends_with(":0") {
@@ -68,9 +71,15 @@ impl Application {
             format!("{base}/setup?token={t}")
         });
         if let Some(url) = &setup_url {
-            tracing::warn!("No users yet. Create the first admin at {url} (link works once, for 24 hours)");
+            tracing::warn!(
+                "No users yet. Create the first admin at {url} (link works once, for 24 hours)"
+            );
         }
-        let state = web::Data::new(AppState { pool, config, metrics: Metrics::default() });
+        let state = web::Data::new(AppState {
+            pool,
+            config,
+            metrics: Metrics::default(),
+        });
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -91,7 +100,11 @@ impl Application {
         .map_err(|e| e.to_string())?
         .shutdown_timeout(30)
         .run();
-        Ok(Application { port, server, setup_url })
+        Ok(Application {
+            port,
+            server,
+            setup_url,
+        })
     }
 
     pub fn port(&self) -> u16 {

@@ -13,7 +13,11 @@ use crate::config::Config;
 use crate::db;
 
 #[derive(Parser, Debug)]
-#[command(name = "hindsight", version, about = "Incident timelines and postmortems, self-hosted.")]
+#[command(
+    name = "hindsight",
+    version,
+    about = "Incident timelines and postmortems, self-hosted."
+)]
 pub struct Cli {
     /// Database: sqlite://PATH, a bare path, or postgres://user:pass@host/db
     /// [env: DATABASE_URL; default sqlite://hindsight.db]
@@ -89,7 +93,11 @@ pub fn run(cli: Cli) -> Result<(), String> {
             if applied.is_empty() {
                 eprintln!("database is up to date");
             } else {
-                eprintln!("applied {} migration(s): {}", applied.len(), applied.join(", "));
+                eprintln!(
+                    "applied {} migration(s): {}",
+                    applied.len(),
+                    applied.join(", ")
+                );
             }
             Ok(())
         }
@@ -100,7 +108,8 @@ pub fn run(cli: Cli) -> Result<(), String> {
             let user = users::find_by_username(&mut conn, &username)
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no user named `{username}`"))?;
-            let secret = tokens::create(&mut conn, &user, &name, &Actor::system("cli")).map_err(|e| e.to_string())?;
+            let secret = tokens::create(&mut conn, &user, &name, &Actor::system("cli"))
+                .map_err(|e| e.to_string())?;
             println!("{secret}");
             Ok(())
         }
@@ -109,7 +118,8 @@ pub fn run(cli: Cli) -> Result<(), String> {
 
 fn open(config: &Config) -> Result<diesel::r2d2::PooledConnection<db::DbManager>, String> {
     let pool = db::connect(&config.database_url)?;
-    pool.get().map_err(|e| format!("cannot connect to the database: {e}"))
+    pool.get()
+        .map_err(|e| format!("cannot connect to the database: {e}"))
 }
 
 fn create_user(config: &Config, args: UserCreate) -> Result<(), String> {
@@ -123,7 +133,8 @@ fn create_user(config: &Config, args: UserCreate) -> Result<(), String> {
         (random_token(12), true)
     };
     let role = parse_role(&args.role).map_err(|e| e.to_string())?;
-    let new = NewUser::new(&args.username, &args.display_name, role, &password).map_err(|e| e.to_string())?;
+    let new = NewUser::new(&args.username, &args.display_name, role, &password)
+        .map_err(|e| e.to_string())?;
     let mut conn = open(config)?;
     db::migrate(&mut conn)?;
     let user = users::create(&mut conn, &new, &Actor::system("cli")).map_err(|e| e.to_string())?;

@@ -25,15 +25,26 @@ struct DashboardPage {
 }
 
 /// `GET /`
-pub async fn show_dashboard(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
+pub async fn show_dashboard(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
     let (open, open_total, resolved, resolved_total) = db::run(&state.pool, |conn| {
         let open_filter = IncidentFilter {
-            statuses: Status::ALL.iter().copied().filter(|s| s.is_open()).collect(),
+            statuses: Status::ALL
+                .iter()
+                .copied()
+                .filter(|s| s.is_open())
+                .collect(),
             sort: Sort::Severity,
             ..Default::default()
         };
         let (open, open_total) = service::list(conn, &open_filter, 1, 50)?;
-        let resolved_filter = IncidentFilter { statuses: vec![Status::Resolved, Status::Closed], sort: Sort::Updated, ..Default::default() };
+        let resolved_filter = IncidentFilter {
+            statuses: vec![Status::Resolved, Status::Closed],
+            sort: Sort::Updated,
+            ..Default::default()
+        };
         let (resolved, resolved_total) = service::list(conn, &resolved_filter, 1, 10)?;
         Ok((open, open_total, resolved, resolved_total))
     })

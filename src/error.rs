@@ -67,7 +67,9 @@ impl AppError {
     /// The message users may see (never the cause of an unexpected error).
     pub fn public_message(&self) -> String {
         match self {
-            AppError::Unexpected(_) => "Something went wrong on our side. It has been logged.".into(),
+            AppError::Unexpected(_) => {
+                "Something went wrong on our side. It has been logged.".into()
+            }
             other => other.to_string(),
         }
     }

@@ -55,11 +55,33 @@ impl Default for Metrics {
         let latency: HistogramFamily = Family::new_with_constructor(latency_histogram);
         let pool_connections = Gauge::default();
         let pool_idle = Gauge::default();
-        registry.register("http_requests", "HTTP requests by route and status", requests.clone());
-        registry.register("http_request_duration_seconds", "HTTP request latency by route", latency.clone());
-        registry.register("db_pool_connections", "Open database connections", pool_connections.clone());
-        registry.register("db_pool_idle_connections", "Idle database connections", pool_idle.clone());
-        Metrics { registry, requests, latency, pool_connections, pool_idle }
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route",
+            latency.clone(),
+        );
+        registry.register(
+            "db_pool_connections",
+            "Open database connections",
+            pool_connections.clone(),
+        );
+        registry.register(
+            "db_pool_idle_connections",
+            "Idle database connections",
+            pool_idle.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            latency,
+            pool_connections,
+            pool_idle,
+        }
     }
 }
 
@@ -67,7 +89,10 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Gives each request an id (logged and returned as `X-Request-Id`), logs it once, and
 /// counts it under its route pattern (never the raw path, which would explode labels).
-pub async fn observe(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let id = crate::auth::random_token(8);
     let method = req.method().to_string();
     // The path only: query strings may carry tokens (setup links).
@@ -78,15 +103,26 @@ pub async fn observe(req: ServiceRequest, next: Next<impl MessageBody>) -> Resul
     let mut res = next.call(req).instrument(span.clone()).await?;
     let elapsed = started.elapsed();
     let status = res.status().as_u16();
-    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".into());
     span.in_scope(|| {
-        tracing::info!(status, elapsed_ms = elapsed.as_secs_f64() * 1000.0, "served");
+        tracing::info!(
+            status,
+            elapsed_ms = elapsed.as_secs_f64() * 1000.0,
+            "served"
+        );
     });
     if let Some(state) = metrics {
         state
             .metrics
             .requests
-            .get_or_create(&RequestLabels { method: method.clone(), route: route.clone(), status })
+            .get_or_create(&RequestLabels {
+                method: method.clone(),
+                route: route.clone(),
+                status,
+            })
             .inc();
         state
             .metrics
@@ -112,7 +148,8 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
         Ok(()) => HttpResponse::Ok().json(serde_json::json!({"status": "ok", "database": backend})),
         Err(e) => {
             tracing::warn!(error = %e, "health check failed");
-            HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "unavailable", "database": backend}))
+            HttpResponse::ServiceUnavailable()
+                .json(serde_json::json!({"status": "unavailable", "database": backend}))
         }
     }
 }
@@ -120,8 +157,14 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 /// `GET /metrics` in Prometheus text format.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let pool = state.pool.state();
-    state.metrics.pool_connections.set(i64::from(pool.connections));
-    state.metrics.pool_idle.set(i64::from(pool.idle_connections));
+    state
+        .metrics
+        .pool_connections
+        .set(i64::from(pool.connections));
+    state
+        .metrics
+        .pool_idle
+        .set(i64::from(pool.idle_connections));
     let mut out = String::new();
     if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &state.metrics.registry) {
         tracing::error!(error = %e, "metrics encoding failed");

@@ -9,23 +9,57 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg
         // Pages
         .service(r("/").route(get().to(dashboard::show_dashboard)))
-        .service(r("/login").route(get().to(auth::web::login_page)).route(post().to(auth::web::login)))
+        .service(
+            r("/login")
+                .route(get().to(auth::web::login_page))
+                .route(post().to(auth::web::login)),
+        )
         .service(r("/logout").route(post().to(auth::web::logout)))
-        .service(r("/setup").route(get().to(auth::web::setup_page)).route(post().to(auth::web::complete_setup)))
-        .service(r("/incidents").route(get().to(incidents::web::list_incidents)).route(post().to(incidents::web::create_incident)))
+        .service(
+            r("/setup")
+                .route(get().to(auth::web::setup_page))
+                .route(post().to(auth::web::complete_setup)),
+        )
+        .service(
+            r("/incidents")
+                .route(get().to(incidents::web::list_incidents))
+                .route(post().to(incidents::web::create_incident)),
+        )
         .service(r("/incidents/new").route(get().to(incidents::web::new_incident)))
         .service(r("/incidents/{key}").route(get().to(incidents::web::show_incident)))
-        .service(r("/incidents/{key}/edit").route(get().to(incidents::web::edit_incident)).route(post().to(incidents::web::update_incident)))
+        .service(
+            r("/incidents/{key}/edit")
+                .route(get().to(incidents::web::edit_incident))
+                .route(post().to(incidents::web::update_incident)),
+        )
         .service(r("/incidents/{key}/status").route(post().to(incidents::web::change_status)))
         .service(r("/incidents/{key}/timeline").route(post().to(timeline::web::add_entry)))
-        .service(r("/incidents/{key}/timeline/{id}/edit").route(get().to(timeline::web::edit_entry_page)).route(post().to(timeline::web::edit_entry)))
-        .service(r("/incidents/{key}/timeline/{id}/delete").route(post().to(timeline::web::delete_entry)))
-        .service(r("/incidents/{key}/timeline/{id}/revisions").route(get().to(timeline::web::show_revisions)))
-        .service(r("/admin/users").route(get().to(admin::list_users)).route(post().to(admin::create_user)))
+        .service(
+            r("/incidents/{key}/timeline/{id}/edit")
+                .route(get().to(timeline::web::edit_entry_page))
+                .route(post().to(timeline::web::edit_entry)),
+        )
+        .service(
+            r("/incidents/{key}/timeline/{id}/delete")
+                .route(post().to(timeline::web::delete_entry)),
+        )
+        .service(
+            r("/incidents/{key}/timeline/{id}/revisions")
+                .route(get().to(timeline::web::show_revisions)),
+        )
+        .service(
+            r("/admin/users")
+                .route(get().to(admin::list_users))
+                .route(post().to(admin::create_user)),
+        )
         .service(r("/admin/users/{id}").route(post().to(admin::update_user)))
         .service(r("/admin/users/{id}/password").route(post().to(admin::reset_password)))
         .service(r("/audit").route(get().to(admin::show_audit)))
-        .service(r("/settings/tokens").route(get().to(settings::list_tokens)).route(post().to(settings::create_token)))
+        .service(
+            r("/settings/tokens")
+                .route(get().to(settings::list_tokens))
+                .route(post().to(settings::create_token)),
+        )
         .service(r("/settings/tokens/{id}/revoke").route(post().to(settings::revoke_token)))
         // Operations and assets
         .service(r("/healthz").route(get().to(ops::healthz)))
@@ -34,10 +68,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         // JSON API
         .service(
             web::scope("/api/v1")
-                .service(r("/incidents").route(get().to(incidents::api::list_incidents)).route(post().to(incidents::api::create_incident)))
-                .service(r("/incidents/{key}").route(get().to(incidents::api::get_incident)).route(patch().to(incidents::api::update_incident)))
-                .service(r("/incidents/{key}/timeline").route(get().to(timeline::api::list_entries)).route(post().to(timeline::api::add_entry)))
-                .service(r("/incidents/{key}/timeline/{id}").route(patch().to(timeline::api::edit_entry)).route(delete().to(timeline::api::delete_entry)))
+                .service(
+                    r("/incidents")
+                        .route(get().to(incidents::api::list_incidents))
+                        .route(post().to(incidents::api::create_incident)),
+                )
+                .service(
+                    r("/incidents/{key}")
+                        .route(get().to(incidents::api::get_incident))
+                        .route(patch().to(incidents::api::update_incident)),
+                )
+                .service(
+                    r("/incidents/{key}/timeline")
+                        .route(get().to(timeline::api::list_entries))
+                        .route(post().to(timeline::api::add_entry)),
+                )
+                .service(
+                    r("/incidents/{key}/timeline/{id}")
+                        .route(patch().to(timeline::api::edit_entry))
+                        .route(delete().to(timeline::api::delete_entry)),
+                )
                 .default_service(web::to(api_not_found)),
         )
         .default_service(web::to(page_not_found));

@@ -37,11 +37,20 @@ struct TokensPage {
     error: Option<String>,
 }
 
-async fn tokens_page(state: &AppState, user: &CurrentUser, new_token: Option<String>, error: Option<AppError>) -> Result<HttpResponse, AppError> {
+async fn tokens_page(
+    state: &AppState,
+    user: &CurrentUser,
+    new_token: Option<String>,
+    error: Option<AppError>,
+) -> Result<HttpResponse, AppError> {
     let is_admin = user.user.role.allows(Permission::Administer);
     let owner = (!is_admin).then_some(user.user.id);
     let rows = db::run(&state.pool, move |conn| tokens::list(conn, owner)).await?;
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     let page = TokensPage {
         layout: Layout::new(user, "tokens", "API tokens"),
         rows: rows
@@ -53,7 +62,10 @@ async fn tokens_page(state: &AppState, user: &CurrentUser, new_token: Option<Str
                 owner,
                 created_iso: rfc3339(t.created_at),
                 created: date_hhmm(t.created_at),
-                last_used: t.last_used_at.map(date_hhmm).unwrap_or_else(|| "never".into()),
+                last_used: t
+                    .last_used_at
+                    .map(date_hhmm)
+                    .unwrap_or_else(|| "never".into()),
                 revoked: t.revoked_at.is_some(),
             })
             .collect(),
@@ -70,7 +82,10 @@ async fn tokens_page(state: &AppState, user: &CurrentUser, new_token: Option<Str
 }
 
 /// `GET /settings/tokens`
-pub async fn list_tokens(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
+pub async fn list_tokens(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
     tokens_page(&state, &user, None, None).await
 }
 
@@ -81,11 +96,18 @@ pub struct TokenForm {
 }
 
 /// `POST /settings/tokens`: the new token is shown on this response only (no-store).
-pub async fn create_token(req: HttpRequest, state: web::Data<AppState>, form: SessionForm<TokenForm>) -> Result<HttpResponse, AppError> {
+pub async fn create_token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: SessionForm<TokenForm>,
+) -> Result<HttpResponse, AppError> {
     let SessionForm { user, data } = form;
     let actor = Actor::user(&user.user, &client_ip(&req));
     let owner = user.user.clone();
-    let result = db::run(&state.pool, move |conn| tokens::create(conn, &owner, &data.name, &actor)).await;
+    let result = db::run(&state.pool, move |conn| {
+        tokens::create(conn, &owner, &data.name, &actor)
+    })
+    .await;
     match result {
         Ok(secret) => tokens_page(&state, &user, Some(secret), None).await,
         Err(e @ AppError::Invalid { .. }) => tokens_page(&state, &user, None, Some(e)).await,
@@ -94,11 +116,19 @@ pub async fn create_token(req: HttpRequest, state: web::Data<AppState>, form: Se
 }
 
 /// `POST /settings/tokens/{id}/revoke`
-pub async fn revoke_token(req: HttpRequest, state: web::Data<AppState>, id: web::Path<i32>, form: SessionForm<NoFields>) -> Result<HttpResponse, AppError> {
+pub async fn revoke_token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<i32>,
+    form: SessionForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
     let user = form.user;
     let owner = (!user.user.role.allows(Permission::Administer)).then_some(user.user.id);
     let actor = Actor::user(&user.user, &client_ip(&req));
     let id = id.into_inner();
-    db::run(&state.pool, move |conn| tokens::revoke(conn, id, owner, &actor)).await?;
+    db::run(&state.pool, move |conn| {
+        tokens::revoke(conn, id, owner, &actor)
+    })
+    .await?;
     Ok(see_other("/settings/tokens"))
 }

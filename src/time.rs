@@ -1,7 +1,9 @@
 //! Time helpers: everything is stored as UTC `NaiveDateTime` truncated to microseconds
 //! (PostgreSQL's precision) and shown as RFC 3339 with `Z`.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, SubsecRound, Utc};
+use chrono::{
+    DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, SubsecRound, Utc,
+};
 
 /// Now, in UTC, at the precision both backends keep.
 pub fn now() -> NaiveDateTime {
@@ -38,7 +40,12 @@ pub fn parse_user_time(text: &str, now: NaiveDateTime) -> Option<NaiveDateTime> 
     if let Some(t) = parse_rfc3339(text) {
         return Some(t);
     }
-    for format in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"] {
+    for format in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
             return Some(t.trunc_subsecs(6));
         }
@@ -90,8 +97,14 @@ mod tests {
         assert_eq!(parse_user_time("10:05", now), Some(at("2023-06-07 10:05")));
         // A clock time later than now means yesterday.
         assert_eq!(parse_user_time("23:50", now), Some(at("2023-06-06 23:50")));
-        assert_eq!(parse_user_time("2023-06-01 08:00", now), Some(at("2023-06-01 08:00")));
-        assert_eq!(parse_user_time("2023-06-01T08:00", now), Some(at("2023-06-01 08:00")));
+        assert_eq!(
+            parse_user_time("2023-06-01 08:00", now),
+            Some(at("2023-06-01 08:00"))
+        );
+        assert_eq!(
+            parse_user_time("2023-06-01T08:00", now),
+            Some(at("2023-06-01 08:00"))
+        );
         assert_eq!(
             parse_user_time("2023-06-01T10:00:00+02:00", now),
             Some(at("2023-06-01 08:00"))

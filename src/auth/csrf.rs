@@ -35,7 +35,10 @@ pub struct SessionForm<T> {
 /// A form from someone not signed in whose token matched the pre-session cookie.
 pub struct PublicForm<T>(pub T);
 
-async fn read_form<T: DeserializeOwned>(req: &HttpRequest, payload: &mut Payload) -> Result<(String, T), AppError> {
+async fn read_form<T: DeserializeOwned>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> Result<(String, T), AppError> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -48,7 +51,10 @@ async fn read_form<T: DeserializeOwned>(req: &HttpRequest, payload: &mut Payload
     }
     let body = web::Bytes::from_request(req, payload).await.map_err(|e| {
         if e.to_string().contains("overflow") || e.to_string().contains("larger") {
-            AppError::PayloadTooLarge(format!("The form is larger than {} KiB.", FORM_LIMIT / 1024))
+            AppError::PayloadTooLarge(format!(
+                "The form is larger than {} KiB.",
+                FORM_LIMIT / 1024
+            ))
         } else {
             AppError::BadRequest(format!("Could not read the form: {e}"))
         }
@@ -59,7 +65,9 @@ async fn read_form<T: DeserializeOwned>(req: &HttpRequest, payload: &mut Payload
             FORM_LIMIT / 1024
         )));
     }
-    let token: Token = serde_urlencoded::from_bytes(&body).unwrap_or(Token { csrf_token: String::new() });
+    let token: Token = serde_urlencoded::from_bytes(&body).unwrap_or(Token {
+        csrf_token: String::new(),
+    });
     let data = serde_urlencoded::from_bytes(&body)
         .map_err(|e| AppError::BadRequest(format!("The form could not be read: {e}.")))?;
     Ok((token.csrf_token, data))
@@ -100,7 +108,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for PublicForm<T> {
         let mut payload = payload.take();
         Box::pin(async move {
             let (token, data) = read_form(&req, &mut payload).await?;
-            let cookie = req.cookie(PRE_SESSION_COOKIE).map(|c| c.value().to_string());
+            let cookie = req
+                .cookie(PRE_SESSION_COOKIE)
+                .map(|c| c.value().to_string());
             match cookie {
                 Some(c) if !c.is_empty() && secrets_match(&token, &c) => Ok(PublicForm(data)),
                 _ => Err(forbidden()),

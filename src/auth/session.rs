@@ -46,7 +46,12 @@ struct NewSession<'a> {
 }
 
 /// Starts a session for `user_id`; returns the cookie token (shown to nobody else).
-pub fn start(conn: &mut DbConnection, user_id: i32, ip: &str, user_agent: &str) -> Result<String, AppError> {
+pub fn start(
+    conn: &mut DbConnection,
+    user_id: i32,
+    ip: &str,
+    user_agent: &str,
+) -> Result<String, AppError> {
     let token = random_token(32);
     let csrf = random_token(32);
     let t = now();
@@ -67,7 +72,8 @@ pub fn start(conn: &mut DbConnection, user_id: i32, ip: &str, user_agent: &str) 
 
 /// Ends the session with this cookie token, if any.
 pub fn end(conn: &mut DbConnection, token: &str) -> Result<(), AppError> {
-    diesel::delete(sessions::table.filter(sessions::token_hash.eq(token_hash(token)))).execute(conn)?;
+    diesel::delete(sessions::table.filter(sessions::token_hash.eq(token_hash(token))))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -98,14 +104,22 @@ pub fn authenticate(conn: &mut DbConnection, token: &str) -> Result<Option<Curre
             .set(sessions::last_seen_at.eq(t))
             .execute(conn)?;
     }
-    Ok(Some(CurrentUser { user, session_id: id, csrf_token }))
+    Ok(Some(CurrentUser {
+        user,
+        session_id: id,
+        csrf_token,
+    }))
 }
 
 /// Deletes sessions past their expiry (run at start-up).
 pub fn purge_expired(conn: &mut DbConnection) -> Result<usize, AppError> {
     let t = now();
     Ok(diesel::delete(
-        sessions::table.filter(sessions::expires_at.le(t).or(sessions::last_seen_at.le(t - IDLE))),
+        sessions::table.filter(
+            sessions::expires_at
+                .le(t)
+                .or(sessions::last_seen_at.le(t - IDLE)),
+        ),
     )
     .execute(conn)?)
 }
@@ -143,7 +157,12 @@ pub fn next_for(req: &HttpRequest) -> String {
 /// Accepts only same-site paths (`/x`, not `//host` or `/\host`), against open redirects.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.contains(['\r', '\n']) => {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.starts_with("/\\")
+                && !n.contains(['\r', '\n']) =>
+        {
             n.to_string()
         }
         _ => "/".into(),
@@ -178,7 +197,9 @@ impl FromRequest for CurrentUser {
         Box::pin(async move {
             CurrentUser::load(&req)
                 .await?
-                .ok_or_else(|| AppError::LoginRequired { next: next_for(&req) })
+                .ok_or_else(|| AppError::LoginRequired {
+                    next: next_for(&req),
+                })
         })
     }
 }
@@ -199,7 +220,9 @@ impl FromRequest for MaybeUser {
 /// The peer address, for throttling and the audit log. Proxies' forwarding headers are not
 /// trusted: anyone could set them.
 pub fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default()
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default()
 }
 
 pub fn user_agent(req: &HttpRequest) -> String {

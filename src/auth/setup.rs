@@ -46,7 +46,12 @@ pub fn is_valid(conn: &mut DbConnection, token: &str) -> Result<bool, AppError> 
 }
 
 /// Creates the first admin with a setup token, once; the token and all others die with it.
-pub fn complete(conn: &mut DbConnection, token: &str, new: &NewUser, ip: &str) -> Result<User, AppError> {
+pub fn complete(
+    conn: &mut DbConnection,
+    token: &str,
+    new: &NewUser,
+    ip: &str,
+) -> Result<User, AppError> {
     conn.transaction(|conn| {
         if !is_valid(conn, token)? {
             return Err(AppError::Forbidden(
@@ -56,12 +61,17 @@ pub fn complete(conn: &mut DbConnection, token: &str, new: &NewUser, ip: &str) -
         diesel::update(setup_tokens::table.filter(setup_tokens::used_at.is_null()))
             .set(setup_tokens::used_at.eq(Some(now())))
             .execute(conn)?;
-        let admin = NewUser { role: Role::Admin, ..clone_new(new) };
+        let admin = NewUser {
+            role: Role::Admin,
+            ..clone_new(new)
+        };
         let user = users::create(conn, &admin, &Actor::system(ip))?;
         // Recheck inside the transaction: two concurrent setups must not both succeed.
         let count: i64 = users_table::table.count().get_result(conn)?;
         if count != 1 {
-            return Err(AppError::Conflict("Setup was completed by someone else.".into()));
+            return Err(AppError::Conflict(
+                "Setup was completed by someone else.".into(),
+            ));
         }
         Ok(user)
     })

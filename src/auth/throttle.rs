@@ -40,7 +40,12 @@ pub fn check(conn: &mut DbConnection, username: &str, ip: &str) -> Result<(), Ap
     Ok(())
 }
 
-pub fn record(conn: &mut DbConnection, username: &str, ip: &str, succeeded: bool) -> Result<(), AppError> {
+pub fn record(
+    conn: &mut DbConnection,
+    username: &str,
+    ip: &str,
+    succeeded: bool,
+) -> Result<(), AppError> {
     diesel::insert_into(login_attempts::table)
         .values((
             login_attempts::username.eq(username),
@@ -54,8 +59,8 @@ pub fn record(conn: &mut DbConnection, username: &str, ip: &str, succeeded: bool
 
 /// Forgets attempts older than a day (run at start-up).
 pub fn purge_old(conn: &mut DbConnection) -> Result<usize, AppError> {
-    Ok(
-        diesel::delete(login_attempts::table.filter(login_attempts::attempted_at.lt(now() - Duration::days(1))))
-            .execute(conn)?,
+    Ok(diesel::delete(
+        login_attempts::table.filter(login_attempts::attempted_at.lt(now() - Duration::days(1))),
     )
+    .execute(conn)?)
 }

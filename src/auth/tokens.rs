@@ -43,10 +43,18 @@ struct NewToken<'a> {
 }
 
 /// Creates a token for `user`; returns the secret (the only time it exists in clear).
-pub fn create(conn: &mut DbConnection, user: &User, name: &str, actor: &Actor) -> Result<String, AppError> {
+pub fn create(
+    conn: &mut DbConnection,
+    user: &User,
+    name: &str,
+    actor: &Actor,
+) -> Result<String, AppError> {
     let name = name.trim();
     if name.chars().count() > 100 {
-        return Err(AppError::invalid("name", "Token name must be at most 100 characters."));
+        return Err(AppError::invalid(
+            "name",
+            "Token name must be at most 100 characters.",
+        ));
     }
     let name = if name.is_empty() { "unnamed" } else { name };
     let secret = format!("{PREFIX}{}", random_token(32));
@@ -66,7 +74,10 @@ pub fn create(conn: &mut DbConnection, user: &User, name: &str, actor: &Actor) -
 }
 
 /// Tokens with their owners' usernames: one user's, or everyone's (admins).
-pub fn list(conn: &mut DbConnection, user_id: Option<i32>) -> Result<Vec<(ApiToken, String)>, AppError> {
+pub fn list(
+    conn: &mut DbConnection,
+    user_id: Option<i32>,
+) -> Result<Vec<(ApiToken, String)>, AppError> {
     let mut query = api_tokens::table
         .inner_join(users::table)
         .select((ApiToken::as_select(), users::username))
@@ -79,7 +90,12 @@ pub fn list(conn: &mut DbConnection, user_id: Option<i32>) -> Result<Vec<(ApiTok
 }
 
 /// Revokes a token; `owner` limits it to that user's tokens (non-admins).
-pub fn revoke(conn: &mut DbConnection, id: i32, owner: Option<i32>, actor: &Actor) -> Result<(), AppError> {
+pub fn revoke(
+    conn: &mut DbConnection,
+    id: i32,
+    owner: Option<i32>,
+    actor: &Actor,
+) -> Result<(), AppError> {
     conn.transaction(|conn| {
         let token: ApiToken = api_tokens::table
             .find(id)
@@ -92,7 +108,14 @@ pub fn revoke(conn: &mut DbConnection, id: i32, owner: Option<i32>, actor: &Acto
             diesel::update(api_tokens::table.find(id))
                 .set(api_tokens::revoked_at.eq(Some(now())))
                 .execute(conn)?;
-            audit::record(conn, actor, "token.revoke", "token", &id.to_string(), &token.name)?;
+            audit::record(
+                conn,
+                actor,
+                "token.revoke",
+                "token",
+                &id.to_string(),
+                &token.name,
+            )?;
         }
         Ok(())
     })
@@ -101,12 +124,18 @@ pub fn revoke(conn: &mut DbConnection, id: i32, owner: Option<i32>, actor: &Acto
 /// The user behind a bearer token, if the token is live and the user enabled.
 pub fn authenticate(conn: &mut DbConnection, secret: &str) -> Result<Option<User>, AppError> {
     // The lookup is by hash, so no comparison on the secret itself can leak timing.
-    let found: Option<(i32, Option<NaiveDateTime>, Option<NaiveDateTime>, User)> = api_tokens::table
-        .inner_join(users::table)
-        .filter(api_tokens::token_hash.eq(token_hash(secret)))
-        .select((api_tokens::id, api_tokens::revoked_at, api_tokens::last_used_at, User::as_select()))
-        .first(conn)
-        .optional()?;
+    let found: Option<(i32, Option<NaiveDateTime>, Option<NaiveDateTime>, User)> =
+        api_tokens::table
+            .inner_join(users::table)
+            .filter(api_tokens::token_hash.eq(token_hash(secret)))
+            .select((
+                api_tokens::id,
+                api_tokens::revoked_at,
+                api_tokens::last_used_at,
+                User::as_select(),
+            ))
+            .first(conn)
+            .optional()?;
     let Some((id, revoked, last_used, user)) = found else {
         return Ok(None);
     };
@@ -147,15 +176,27 @@ impl FromRequest for ApiUser {
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
-            let Some(secret) = header.strip_prefix("Bearer ").map(str::trim).filter(|s| !s.is_empty()) else {
-                return Err(AppError::Unauthorized("Send an API token as `Authorization: Bearer <token>`.".into()).into());
+            let Some(secret) = header
+                .strip_prefix("Bearer ")
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            else {
+                return Err(AppError::Unauthorized(
+                    "Send an API token as `Authorization: Bearer <token>`.".into(),
+                )
+                .into());
             };
             let secret = secret.to_string();
             let state = AppState::of(&req)?;
             let user = db::run(&state.pool, move |conn| authenticate(conn, &secret)).await?;
             match user {
-                Some(user) => Ok(ApiUser { user, ip: super::session::client_ip(&req) }),
-                None => Err(AppError::Unauthorized("The API token is unknown or revoked.".into()).into()),
+                Some(user) => Ok(ApiUser {
+                    user,
+                    ip: super::session::client_ip(&req),
+                }),
+                None => Err(
+                    AppError::Unauthorized("The API token is unknown or revoked.".into()).into(),
+                ),
             }
         })
     }

@@ -71,15 +71,27 @@ pub fn parse_role(raw: &str) -> Result<Role, AppError> {
 }
 
 impl NewUser {
-    pub fn new(username: &str, display_name: &str, role: Role, password: &str) -> Result<Self, AppError> {
+    pub fn new(
+        username: &str,
+        display_name: &str,
+        role: Role,
+        password: &str,
+    ) -> Result<Self, AppError> {
         let username = normalize_username(username)?;
         let display_name = display_name.trim();
         if display_name.chars().count() > 100 {
-            return Err(AppError::invalid("display_name", "Display name must be at most 100 characters."));
+            return Err(AppError::invalid(
+                "display_name",
+                "Display name must be at most 100 characters.",
+            ));
         }
         password::validate(password, "password")?;
         Ok(NewUser {
-            display_name: if display_name.is_empty() { username.clone() } else { display_name.to_string() },
+            display_name: if display_name.is_empty() {
+                username.clone()
+            } else {
+                display_name.to_string()
+            },
             username,
             role,
             password: password.to_string(),
@@ -96,7 +108,10 @@ pub fn create(conn: &mut DbConnection, new: &NewUser, actor: &Actor) -> Result<U
             .count()
             .get_result(conn)?;
         if taken > 0 {
-            return Err(AppError::invalid("username", format!("Username `{}` is taken.", new.username)));
+            return Err(AppError::invalid(
+                "username",
+                format!("Username `{}` is taken.", new.username),
+            ));
         }
         let t = now();
         let user: User = diesel::insert_into(users::table)
@@ -111,7 +126,14 @@ pub fn create(conn: &mut DbConnection, new: &NewUser, actor: &Actor) -> Result<U
             })
             .returning(users::all_columns)
             .get_result(conn)?;
-        audit::record(conn, actor, "user.create", "user", &user.username, &format!("role={}", user.role))?;
+        audit::record(
+            conn,
+            actor,
+            "user.create",
+            "user",
+            &user.username,
+            &format!("role={}", user.role),
+        )?;
         Ok(user)
     })
 }
@@ -157,7 +179,11 @@ pub fn usernames(conn: &mut DbConnection, ids: &[i32]) -> Result<HashMap<i32, St
 }
 
 /// Resolves an optional username to an id; an unknown name is a 422 on `field`.
-pub fn resolve(conn: &mut DbConnection, username: Option<&str>, field: &str) -> Result<Option<i32>, AppError> {
+pub fn resolve(
+    conn: &mut DbConnection,
+    username: Option<&str>,
+    field: &str,
+) -> Result<Option<i32>, AppError> {
     let Some(name) = username.map(str::trim).filter(|n| !n.is_empty()) else {
         return Ok(None);
     };
@@ -176,7 +202,12 @@ pub struct UserChanges {
 
 /// Changes role, display name and disabled flag; never leaves hindsight without an
 /// active admin. Disabling ends the user's sessions.
-pub fn update(conn: &mut DbConnection, id: i32, changes: &UserChanges, actor: &Actor) -> Result<User, AppError> {
+pub fn update(
+    conn: &mut DbConnection,
+    id: i32,
+    changes: &UserChanges,
+    actor: &Actor,
+) -> Result<User, AppError> {
     conn.transaction(|conn| {
         let user = find(conn, id)?;
         let loses_admin = user.role == Role::Admin
@@ -189,7 +220,10 @@ pub fn update(conn: &mut DbConnection, id: i32, changes: &UserChanges, actor: &A
                 .count()
                 .get_result(conn)?;
             if admins <= 1 {
-                return Err(AppError::invalid("role", "hindsight needs at least one active admin."));
+                return Err(AppError::invalid(
+                    "role",
+                    "hindsight needs at least one active admin.",
+                ));
             }
         }
         let display_name = changes.display_name.trim();
@@ -197,7 +231,11 @@ pub fn update(conn: &mut DbConnection, id: i32, changes: &UserChanges, actor: &A
             .set((
                 users::role.eq(changes.role),
                 users::disabled.eq(changes.disabled),
-                users::display_name.eq(if display_name.is_empty() { &user.username } else { display_name }),
+                users::display_name.eq(if display_name.is_empty() {
+                    &user.username
+                } else {
+                    display_name
+                }),
                 users::updated_at.eq(now()),
             ))
             .execute(conn)?;
@@ -212,7 +250,12 @@ pub fn update(conn: &mut DbConnection, id: i32, changes: &UserChanges, actor: &A
 
 /// Sets a new password (hashing is slow: call from a blocking context) and ends the
 /// user's sessions.
-pub fn set_password(conn: &mut DbConnection, id: i32, new_password: &str, actor: &Actor) -> Result<(), AppError> {
+pub fn set_password(
+    conn: &mut DbConnection,
+    id: i32,
+    new_password: &str,
+    actor: &Actor,
+) -> Result<(), AppError> {
     password::validate(new_password, "password")?;
     let hash = password::hash(new_password)?;
     conn.transaction(|conn| {
@@ -221,6 +264,13 @@ pub fn set_password(conn: &mut DbConnection, id: i32, new_password: &str, actor:
             .set((users::password_hash.eq(&hash), users::updated_at.eq(now())))
             .execute(conn)?;
         diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?;
-        audit::record(conn, actor, "user.reset_password", "user", &user.username, "")
+        audit::record(
+            conn,
+            actor,
+            "user.reset_password",
+            "user",
+            &user.username,
+            "",
+        )
     })
 }

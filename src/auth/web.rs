@@ -29,7 +29,10 @@ pub struct LoginQuery {
     next: Option<String>,
 }
 
-fn with_cookie(mut res: HttpResponse, cookie: Option<actix_web::cookie::Cookie<'static>>) -> HttpResponse {
+fn with_cookie(
+    mut res: HttpResponse,
+    cookie: Option<actix_web::cookie::Cookie<'static>>,
+) -> HttpResponse {
     if let Some(c) = cookie {
         let _ = res.add_cookie(&c);
     }
@@ -37,13 +40,23 @@ fn with_cookie(mut res: HttpResponse, cookie: Option<actix_web::cookie::Cookie<'
 }
 
 /// `GET /login`
-pub async fn login_page(req: HttpRequest, state: web::Data<AppState>, user: MaybeUser, query: web::Query<LoginQuery>) -> Result<HttpResponse, AppError> {
+pub async fn login_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: MaybeUser,
+    query: web::Query<LoginQuery>,
+) -> Result<HttpResponse, AppError> {
     let next = safe_next(query.next.as_deref());
     if user.0.is_some() {
         return Ok(see_other(&next));
     }
     let (csrf, cookie) = pre_session_token(&req, state.config.secure_cookies);
-    let page = LoginPage { layout: Layout::anonymous("Sign in", csrf), username: String::new(), next, error: None };
+    let page = LoginPage {
+        layout: Layout::anonymous("Sign in", csrf),
+        username: String::new(),
+        next,
+        error: None,
+    };
     Ok(with_cookie(render_status(StatusCode::OK, &page)?, cookie))
 }
 
@@ -57,7 +70,11 @@ pub struct LoginForm {
 }
 
 /// `POST /login`: the same answer for an unknown user and a wrong password.
-pub async fn login(req: HttpRequest, state: web::Data<AppState>, form: PublicForm<LoginForm>) -> Result<HttpResponse, AppError> {
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: PublicForm<LoginForm>,
+) -> Result<HttpResponse, AppError> {
     let form = form.0;
     let next = safe_next(form.next.as_deref());
     let ip = client_ip(&req);
@@ -79,7 +96,14 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, form: PublicFor
         match user.filter(|_| verified) {
             Some(u) => {
                 let token = session::start(conn, u.id, &ip, &agent)?;
-                audit::record(conn, &Actor::user(&u, &ip), "session.login", "user", &u.username, "")?;
+                audit::record(
+                    conn,
+                    &Actor::user(&u, &ip),
+                    "session.login",
+                    "user",
+                    &u.username,
+                    "",
+                )?;
                 Ok(Some(token))
             }
             None => Ok(None),
@@ -88,7 +112,12 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, form: PublicFor
     .await;
     let (csrf, cookie) = pre_session_token(&req, state.config.secure_cookies);
     let failed = |status: StatusCode, message: String| -> Result<HttpResponse, AppError> {
-        let page = LoginPage { layout: Layout::anonymous("Sign in", csrf.clone()), username: username.clone(), next: next.clone(), error: Some(message) };
+        let page = LoginPage {
+            layout: Layout::anonymous("Sign in", csrf.clone()),
+            username: username.clone(),
+            next: next.clone(),
+            error: Some(message),
+        };
         Ok(with_cookie(render_status(status, &page)?, cookie.clone()))
     };
     match result {
@@ -97,15 +126,25 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, form: PublicFor
             let _ = res.add_cookie(&session::cookie(token, state.config.secure_cookies));
             Ok(res)
         }
-        Ok(None) => failed(StatusCode::UNAUTHORIZED, "Wrong username or password.".into()),
+        Ok(None) => failed(
+            StatusCode::UNAUTHORIZED,
+            "Wrong username or password.".into(),
+        ),
         Err(AppError::TooManyRequests(m)) => failed(StatusCode::TOO_MANY_REQUESTS, m),
         Err(e) => Err(e),
     }
 }
 
 /// `POST /logout`
-pub async fn logout(req: HttpRequest, state: web::Data<AppState>, form: SessionForm<NoFields>) -> Result<HttpResponse, AppError> {
-    let token = req.cookie(session::COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
+pub async fn logout(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: SessionForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let token = req
+        .cookie(session::COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
     let actor = Actor::user(&form.user.user, &client_ip(&req));
     db::run(&state.pool, move |conn| {
         session::end(conn, &token)?;
@@ -134,12 +173,18 @@ pub struct SetupQuery {
 }
 
 /// `GET /setup?token=…`: the first-admin form, while the one-time token is valid.
-pub async fn setup_page(req: HttpRequest, state: web::Data<AppState>, query: web::Query<SetupQuery>) -> Result<HttpResponse, AppError> {
+pub async fn setup_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<SetupQuery>,
+) -> Result<HttpResponse, AppError> {
     let token = query.token.clone().unwrap_or_default();
     let check = token.clone();
     let valid = db::run(&state.pool, move |conn| setup::is_valid(conn, &check)).await?;
     if !valid {
-        return Err(AppError::NotFound("setup link (it has been used or has expired; sign in instead)".into()));
+        return Err(AppError::NotFound(
+            "setup link (it has been used or has expired; sign in instead)".into(),
+        ));
     }
     let (csrf, cookie) = pre_session_token(&req, state.config.secure_cookies);
     let page = SetupPage {
@@ -168,13 +213,26 @@ pub struct SetupForm {
 }
 
 /// `POST /setup`: creates the first admin and signs them in.
-pub async fn complete_setup(req: HttpRequest, state: web::Data<AppState>, form: PublicForm<SetupForm>) -> Result<HttpResponse, AppError> {
+pub async fn complete_setup(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: PublicForm<SetupForm>,
+) -> Result<HttpResponse, AppError> {
     let form = form.0;
     let ip = client_ip(&req);
     let agent = user_agent(&req);
-    let validated = NewUser::new(&form.username, &form.display_name, Role::Admin, &form.password).and_then(|new| {
+    let validated = NewUser::new(
+        &form.username,
+        &form.display_name,
+        Role::Admin,
+        &form.password,
+    )
+    .and_then(|new| {
         if form.password != form.password_confirm {
-            Err(AppError::invalid("password_confirm", "The two passwords differ."))
+            Err(AppError::invalid(
+                "password_confirm",
+                "The two passwords differ.",
+            ))
         } else {
             Ok(new)
         }
@@ -206,7 +264,10 @@ pub async fn complete_setup(req: HttpRequest, state: web::Data<AppState>, form: 
                 error: Some(message),
                 error_field: field,
             };
-            Ok(with_cookie(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)?, cookie))
+            Ok(with_cookie(
+                render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)?,
+                cookie,
+            ))
         }
         Err(e) => Err(e),
     }

@@ -95,8 +95,14 @@ pub fn parse_filter(
 ) -> Result<IncidentFilter, AppError> {
     let statuses = match status {
         None => vec![],
-        Some("open") => Status::ALL.iter().copied().filter(|s| s.is_open()).collect(),
-        Some(s) => vec![s.parse().map_err(|e| AppError::invalid("status", format!("status {e} (or open)")))?],
+        Some("open") => Status::ALL
+            .iter()
+            .copied()
+            .filter(|s| s.is_open())
+            .collect(),
+        Some(s) => vec![s
+            .parse()
+            .map_err(|e| AppError::invalid("status", format!("status {e} (or open)")))?],
     };
     let severity = severity
         .map(|s| s.to_uppercase().parse::<Severity>())
@@ -109,10 +115,19 @@ pub fn parse_filter(
             crate::time::parse_date(r)
                 .map(|d| {
                     let start = d.and_time(chrono::NaiveTime::MIN);
-                    if end_of_day { start + chrono::Duration::days(1) } else { start }
+                    if end_of_day {
+                        start + chrono::Duration::days(1)
+                    } else {
+                        start
+                    }
                 })
                 .or_else(|| crate::time::parse_rfc3339(r))
-                .ok_or_else(|| AppError::invalid(field, format!("{field} must be a date (YYYY-MM-DD) or an RFC 3339 time")))
+                .ok_or_else(|| {
+                    AppError::invalid(
+                        field,
+                        format!("{field} must be a date (YYYY-MM-DD) or an RFC 3339 time"),
+                    )
+                })
         })
         .transpose()
     };
@@ -120,7 +135,9 @@ pub fn parse_filter(
     let until = day_or_time(until, "until", true)?;
     let sort = match sort {
         None => Sort::Newest,
-        Some(s) => Sort::parse(s).ok_or_else(|| AppError::invalid("sort", "sort must be newest, oldest, severity or updated"))?,
+        Some(s) => Sort::parse(s).ok_or_else(|| {
+            AppError::invalid("sort", "sort must be newest, oldest, severity or updated")
+        })?,
     };
     Ok(IncidentFilter {
         statuses,
@@ -134,7 +151,11 @@ pub fn parse_filter(
 }
 
 /// `GET /api/v1/incidents`
-pub async fn list_incidents(state: web::Data<AppState>, _user: ApiUser, query: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list_incidents(
+    state: web::Data<AppState>,
+    _user: ApiUser,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
     let (page, per_page) = query.paging.resolve()?;
     let filter = parse_filter(
         non_empty(&query.status),
@@ -145,7 +166,10 @@ pub async fn list_incidents(state: web::Data<AppState>, _user: ApiUser, query: w
         non_empty(&query.until),
         non_empty(&query.sort),
     )?;
-    let (items, total) = db::run(&state.pool, move |conn| service::list(conn, &filter, page, per_page)).await?;
+    let (items, total) = db::run(&state.pool, move |conn| {
+        service::list(conn, &filter, page, per_page)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(ListEnvelope {
         items: items.into_iter().map(IncidentJson::from).collect(),
         page,
@@ -185,12 +209,28 @@ pub fn parse_status(raw: &str) -> Result<Status, AppError> {
 }
 
 /// `POST /api/v1/incidents` → 201
-pub async fn create_incident(state: web::Data<AppState>, user: ApiUser, body: ApiJson<CreateIncident>) -> Result<HttpResponse, ApiError> {
+pub async fn create_incident(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    body: ApiJson<CreateIncident>,
+) -> Result<HttpResponse, ApiError> {
     ensure(&user.user, Permission::Write)?;
     let b = body.0;
-    let title = b.title.ok_or_else(|| AppError::invalid("title", "title is required"))?;
-    let severity = b.severity.as_deref().map(parse_severity).transpose()?.unwrap_or(Severity::Sev3);
-    let status = b.status.as_deref().map(parse_status).transpose()?.unwrap_or(Status::Investigating);
+    let title = b
+        .title
+        .ok_or_else(|| AppError::invalid("title", "title is required"))?;
+    let severity = b
+        .severity
+        .as_deref()
+        .map(parse_severity)
+        .transpose()?
+        .unwrap_or(Severity::Sev3);
+    let status = b
+        .status
+        .as_deref()
+        .map(parse_status)
+        .transpose()?
+        .unwrap_or(Status::Investigating);
     let started_at = optional_time(b.started_at.as_deref(), "started_at")?.unwrap_or_else(now);
     let mut fields = IncidentFields {
         title,
@@ -210,7 +250,10 @@ pub async fn create_incident(state: web::Data<AppState>, user: ApiUser, body: Ap
     let commander = b.commander;
     let detail = db::run(&state.pool, move |conn| {
         fields.commander_id = users::resolve(conn, commander.as_deref(), "commander")?;
-        let options = CreateOptions { declared_entry: true, ..Default::default() };
+        let options = CreateOptions {
+            declared_entry: true,
+            ..Default::default()
+        };
         let incident = service::create(conn, fields, &actor, &options)?;
         service::get(conn, incident.id)
     })
@@ -222,7 +265,11 @@ pub async fn create_incident(state: web::Data<AppState>, user: ApiUser, body: Ap
 }
 
 /// `GET /api/v1/incidents/{key}` with its timeline.
-pub async fn get_incident(state: web::Data<AppState>, _user: ApiUser, key: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get_incident(
+    state: web::Data<AppState>,
+    _user: ApiUser,
+    key: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = key.parse::<IncidentKey>()?.0;
     let (detail, entries) = db::run(&state.pool, move |conn| {
         let detail = service::get(conn, id)?;
@@ -282,9 +329,12 @@ pub async fn update_incident(
     ensure(&user.user, Permission::Write)?;
     let id = key.parse::<IncidentKey>()?.0;
     let b = body.0;
-    let version = b
-        .version
-        .ok_or_else(|| AppError::invalid("version", "version is required: send the version you read last"))?;
+    let version = b.version.ok_or_else(|| {
+        AppError::invalid(
+            "version",
+            "version is required: send the version you read last",
+        )
+    })?;
     let actor = user.actor();
     let detail = db::run(&state.pool, move |conn| {
         let current = service::get(conn, id)?;

@@ -64,14 +64,23 @@ impl IncidentFields {
             return Err(AppError::invalid("title", "Title is required."));
         }
         if self.title.chars().count() > TITLE_MAX {
-            return Err(AppError::invalid("title", format!("Title must be at most {TITLE_MAX} characters.")));
+            return Err(AppError::invalid(
+                "title",
+                format!("Title must be at most {TITLE_MAX} characters."),
+            ));
         }
         if self.impact.chars().count() > IMPACT_MAX {
-            return Err(AppError::invalid("impact", format!("Impact must be at most {IMPACT_MAX} characters.")));
+            return Err(AppError::invalid(
+                "impact",
+                format!("Impact must be at most {IMPACT_MAX} characters."),
+            ));
         }
         if let Some(pct) = self.users_affected_pct {
             if !(0.0..=100.0).contains(&pct) || pct.is_nan() {
-                return Err(AppError::invalid("users_affected_pct", "Percent of users affected must be between 0 and 100."));
+                return Err(AppError::invalid(
+                    "users_affected_pct",
+                    "Percent of users affected must be between 0 and 100.",
+                ));
             }
         }
         let mut names: Vec<String> = Vec::new();
@@ -81,12 +90,18 @@ impl IncidentFields {
                 continue;
             }
             if name.chars().count() > 100 {
-                return Err(AppError::invalid("services", "A service name must be at most 100 characters."));
+                return Err(AppError::invalid(
+                    "services",
+                    "A service name must be at most 100 characters.",
+                ));
             }
             names.push(name.to_string());
         }
         if names.len() > SERVICES_MAX {
-            return Err(AppError::invalid("services", format!("At most {SERVICES_MAX} services.")));
+            return Err(AppError::invalid(
+                "services",
+                format!("At most {SERVICES_MAX} services."),
+            ));
         }
         self.services = names;
         let milestones = [
@@ -97,13 +112,19 @@ impl IncidentFields {
             ("resolved_at", self.resolved_at),
         ];
         for (i, (later, later_time)) in milestones.iter().enumerate() {
-            let Some(later_time) = later_time else { continue };
+            let Some(later_time) = later_time else {
+                continue;
+            };
             for (earlier, earlier_time) in &milestones[..i] {
                 if let Some(earlier_time) = earlier_time {
                     if earlier_time > later_time {
                         return Err(AppError::invalid(
                             later,
-                            format!("{earlier} must be before {later} ({} is after {})", rfc3339(*earlier_time), rfc3339(*later_time)),
+                            format!(
+                                "{earlier} must be before {later} ({} is after {})",
+                                rfc3339(*earlier_time),
+                                rfc3339(*later_time)
+                            ),
                         ));
                     }
                 }
@@ -186,7 +207,12 @@ pub struct CreateOptions {
 }
 
 /// Creates an incident in one transaction (services, audit, optional declared entry).
-pub fn create(conn: &mut DbConnection, mut fields: IncidentFields, actor: &Actor, options: &CreateOptions) -> Result<Incident, AppError> {
+pub fn create(
+    conn: &mut DbConnection,
+    mut fields: IncidentFields,
+    actor: &Actor,
+    options: &CreateOptions,
+) -> Result<Incident, AppError> {
     fields.validate()?;
     let t = now();
     conn.transaction(|conn| {
@@ -203,10 +229,25 @@ pub fn create(conn: &mut DbConnection, mut fields: IncidentFields, actor: &Actor
             .get_result(conn)?;
         set_services(conn, incident.id, &fields.services)?;
         if options.declared_entry {
-            let body = format!("Incident declared: {} {}, status {}.", incident.severity, incident.title, incident.status);
-            timeline::service::add(conn, incident.id, NewEntry::now(EntryKind::StatusChange, body, actor.user_id), actor)?;
+            let body = format!(
+                "Incident declared: {} {}, status {}.",
+                incident.severity, incident.title, incident.status
+            );
+            timeline::service::add(
+                conn,
+                incident.id,
+                NewEntry::now(EntryKind::StatusChange, body, actor.user_id),
+                actor,
+            )?;
         }
-        audit::record(conn, actor, "incident.create", "incident", &incident.key(), &incident.title)?;
+        audit::record(
+            conn,
+            actor,
+            "incident.create",
+            "incident",
+            &incident.key(),
+            &incident.title,
+        )?;
         Ok(incident)
     })
 }
@@ -231,9 +272,16 @@ pub fn update(
             fields.fill_milestones(t);
         }
         fields.validate()?;
-        let updated = diesel::update(incidents::table.find(id).filter(incidents::version.eq(expected_version)))
-            .set((IncidentRow::of(&fields, t), incidents::version.eq(expected_version + 1)))
-            .execute(conn)?;
+        let updated = diesel::update(
+            incidents::table
+                .find(id)
+                .filter(incidents::version.eq(expected_version)),
+        )
+        .set((
+            IncidentRow::of(&fields, t),
+            incidents::version.eq(expected_version + 1),
+        ))
+        .execute(conn)?;
         if updated == 0 {
             return Err(conflict(&current.incident, expected_version));
         }
@@ -242,10 +290,22 @@ pub fn update(
         }
         if fields.status != old_status {
             let body = format!("Status changed from {old_status} to {}.", fields.status);
-            timeline::service::add(conn, id, NewEntry::now(EntryKind::StatusChange, body, actor.user_id), actor)?;
+            timeline::service::add(
+                conn,
+                id,
+                NewEntry::now(EntryKind::StatusChange, body, actor.user_id),
+                actor,
+            )?;
         }
         let changed = changed_fields(&IncidentFields::of(&current), &fields).join(", ");
-        audit::record(conn, actor, "incident.update", "incident", &IncidentKey(id).to_string(), &changed)?;
+        audit::record(
+            conn,
+            actor,
+            "incident.update",
+            "incident",
+            &IncidentKey(id).to_string(),
+            &changed,
+        )?;
         Ok(get(conn, id)?.incident)
     })
 }
@@ -270,7 +330,10 @@ pub fn changed_fields(a: &IncidentFields, b: &IncidentFields) -> Vec<&'static st
     check("severity", a.severity != b.severity);
     check("status", a.status != b.status);
     check("impact", a.impact != b.impact);
-    check("users_affected_pct", a.users_affected_pct != b.users_affected_pct);
+    check(
+        "users_affected_pct",
+        a.users_affected_pct != b.users_affected_pct,
+    );
     check("services", a.services != b.services);
     check("commander", a.commander_id != b.commander_id);
     check("started_at", a.started_at != b.started_at);
@@ -282,12 +345,20 @@ pub fn changed_fields(a: &IncidentFields, b: &IncidentFields) -> Vec<&'static st
 }
 
 /// Replaces an incident's services, creating unknown names.
-fn set_services(conn: &mut DbConnection, incident_id: i32, names: &[String]) -> Result<(), AppError> {
-    diesel::delete(incident_services::table.filter(incident_services::incident_id.eq(incident_id))).execute(conn)?;
+fn set_services(
+    conn: &mut DbConnection,
+    incident_id: i32,
+    names: &[String],
+) -> Result<(), AppError> {
+    diesel::delete(incident_services::table.filter(incident_services::incident_id.eq(incident_id)))
+        .execute(conn)?;
     for name in names {
         let service_id = service_id(conn, name)?;
         diesel::insert_into(incident_services::table)
-            .values((incident_services::incident_id.eq(incident_id), incident_services::service_id.eq(service_id)))
+            .values((
+                incident_services::incident_id.eq(incident_id),
+                incident_services::service_id.eq(service_id),
+            ))
             .execute(conn)?;
     }
     Ok(())
@@ -330,7 +401,10 @@ pub fn get(conn: &mut DbConnection, id: i32) -> Result<IncidentDetail, AppError>
 }
 
 /// Attaches services and commanders to incidents in two queries, whatever their number.
-fn details(conn: &mut DbConnection, incidents: Vec<Incident>) -> Result<Vec<IncidentDetail>, AppError> {
+fn details(
+    conn: &mut DbConnection,
+    incidents: Vec<Incident>,
+) -> Result<Vec<IncidentDetail>, AppError> {
     let ids: Vec<i32> = incidents.iter().map(|i| i.id).collect();
     let mut by_incident: HashMap<i32, Vec<String>> = HashMap::new();
     if !ids.is_empty() {
@@ -424,7 +498,12 @@ fn filtered(f: &IncidentFilter) -> incidents::BoxedQuery<'static, MultiBackend> 
 }
 
 /// A page of incidents and the total that match.
-pub fn list(conn: &mut DbConnection, f: &IncidentFilter, page: i64, per_page: i64) -> Result<(Vec<IncidentDetail>, i64), AppError> {
+pub fn list(
+    conn: &mut DbConnection,
+    f: &IncidentFilter,
+    page: i64,
+    per_page: i64,
+) -> Result<(Vec<IncidentDetail>, i64), AppError> {
     let total: i64 = filtered(f).count().get_result(conn)?;
     let q = filtered(f);
     let q = match f.sort {
@@ -443,5 +522,8 @@ pub fn list(conn: &mut DbConnection, f: &IncidentFilter, page: i64, per_page: i6
 
 /// Every known service name, for filters and suggestions.
 pub fn service_names(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
-    Ok(services::table.select(services::name).order(services::name.asc()).load(conn)?)
+    Ok(services::table
+        .select(services::name)
+        .order(services::name.asc())
+        .load(conn)?)
 }

@@ -114,7 +114,11 @@ fn opt(s: &str) -> Option<&str> {
 }
 
 /// `GET /incidents`
-pub async fn list_incidents(state: web::Data<AppState>, user: CurrentUser, query: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
+pub async fn list_incidents(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let page = page_number(query.page.as_deref())?;
     let filter = parse_filter(
@@ -192,7 +196,10 @@ impl IncidentForm {
             severity: i.severity.to_string(),
             status: i.status.to_string(),
             impact: i.impact.clone(),
-            users_affected_pct: i.users_affected_pct.map(|p| p.to_string()).unwrap_or_default(),
+            users_affected_pct: i
+                .users_affected_pct
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
             services: d.services.join(", "),
             commander: d.commander.clone().unwrap_or_default(),
             started_at: date_hhmm(i.started_at),
@@ -205,7 +212,11 @@ impl IncidentForm {
     }
 
     /// Parses into fields; blank start means now, blank detection means the start.
-    fn parse(&self, conn: &mut DbConnection, at: NaiveDateTime) -> Result<IncidentFields, AppError> {
+    fn parse(
+        &self,
+        conn: &mut DbConnection,
+        at: NaiveDateTime,
+    ) -> Result<IncidentFields, AppError> {
         let time = |raw: &str, field: &str| -> Result<Option<NaiveDateTime>, AppError> {
             match opt(raw) {
                 None => Ok(None),
@@ -215,19 +226,37 @@ impl IncidentForm {
             }
         };
         let started_at = time(&self.started_at, "started_at")?.unwrap_or(at);
-        let pct = match opt(&self.users_affected_pct) {
-            None => None,
-            Some(raw) => Some(raw.trim_end_matches('%').trim().parse::<f64>().map_err(|_| {
-                AppError::invalid("users_affected_pct", "Percent of users affected must be a number from 0 to 100.")
-            })?),
-        };
+        let pct =
+            match opt(&self.users_affected_pct) {
+                None => None,
+                Some(raw) => Some(raw.trim_end_matches('%').trim().parse::<f64>().map_err(
+                    |_| {
+                        AppError::invalid(
+                            "users_affected_pct",
+                            "Percent of users affected must be a number from 0 to 100.",
+                        )
+                    },
+                )?),
+            };
         Ok(IncidentFields {
             title: self.title.clone(),
-            severity: parse_severity(if self.severity.is_empty() { "SEV3" } else { &self.severity })?,
-            status: parse_status(if self.status.is_empty() { "investigating" } else { &self.status })?,
+            severity: parse_severity(if self.severity.is_empty() {
+                "SEV3"
+            } else {
+                &self.severity
+            })?,
+            status: parse_status(if self.status.is_empty() {
+                "investigating"
+            } else {
+                &self.status
+            })?,
             impact: self.impact.trim().to_string(),
             users_affected_pct: pct,
-            services: self.services.split(',').map(|s| s.trim().to_string()).collect(),
+            services: self
+                .services
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .collect(),
             commander_id: users::resolve(conn, opt(&self.commander), "commander")?,
             started_at,
             detected_at: time(&self.detected_at, "detected_at")?,
@@ -268,7 +297,11 @@ async fn form_page(
     conflict: Vec<ConflictRow>,
 ) -> Result<HttpResponse, AppError> {
     let (users, services) = db::run(&state.pool, |conn| {
-        let users = users::list(conn)?.into_iter().filter(|u| !u.disabled).map(|u| u.username).collect();
+        let users = users::list(conn)?
+            .into_iter()
+            .filter(|u| !u.disabled)
+            .map(|u| u.username)
+            .collect();
         Ok((users, service::service_names(conn)?))
     })
     .await?;
@@ -284,7 +317,11 @@ async fn form_page(
     let page = FormPage {
         layout: Layout::new(user, "incidents", title),
         key,
-        error_field: error.as_ref().and_then(|e| e.field()).unwrap_or("").to_string(),
+        error_field: error
+            .as_ref()
+            .and_then(|e| e.field())
+            .unwrap_or("")
+            .to_string(),
         error: error.map(|e| e.public_message()),
         form,
         conflict,
@@ -297,7 +334,10 @@ async fn form_page(
 }
 
 /// `GET /incidents/new`
-pub async fn new_incident(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
+pub async fn new_incident(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
     ensure(&user.user, Permission::Write)?;
     let form = IncidentForm {
         severity: "SEV2".into(),
@@ -309,7 +349,11 @@ pub async fn new_incident(state: web::Data<AppState>, user: CurrentUser) -> Resu
 }
 
 /// `POST /incidents`
-pub async fn create_incident(req: HttpRequest, state: web::Data<AppState>, form: SessionForm<IncidentForm>) -> Result<HttpResponse, AppError> {
+pub async fn create_incident(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: SessionForm<IncidentForm>,
+) -> Result<HttpResponse, AppError> {
     let SessionForm { user, data } = form;
     ensure(&user.user, Permission::Write)?;
     let actor = Actor::user(&user.user, &client_ip(&req));
@@ -320,13 +364,18 @@ pub async fn create_incident(req: HttpRequest, state: web::Data<AppState>, form:
         if fields.detected_at.is_none() && opt(&submitted.started_at).is_none() {
             fields.detected_at = Some(fields.started_at);
         }
-        let options = CreateOptions { declared_entry: true, ..Default::default() };
+        let options = CreateOptions {
+            declared_entry: true,
+            ..Default::default()
+        };
         service::create(conn, fields, &actor, &options)
     })
     .await;
     match result {
         Ok(incident) => Ok(see_other(&format!("/incidents/{}", incident.key()))),
-        Err(e @ AppError::Invalid { .. }) => form_page(&state, &user, None, data, Some(e), vec![]).await,
+        Err(e @ AppError::Invalid { .. }) => {
+            form_page(&state, &user, None, data, Some(e), vec![]).await
+        }
         Err(e) => Err(e),
     }
 }
@@ -367,14 +416,22 @@ fn phases(i: &Incident, at: NaiveDateTime) -> Vec<Phase> {
     let start = i.started_at;
     let end = points.last().map(|p| p.0).unwrap_or(start);
     let total = (end - start).num_seconds().max(1) as f64;
-    let scale = |t: NaiveDateTime| (((t - start).num_seconds() as f64 / total) * 1000.0).round() as i64;
+    let scale =
+        |t: NaiveDateTime| (((t - start).num_seconds() as f64 / total) * 1000.0).round() as i64;
     points
         .windows(2)
         .filter(|w| w[1].0 > w[0].0)
         .map(|w| {
             let x = scale(w[0].0);
             let width = (scale(w[1].0) - x).max(2);
-            Phase { label: w[1].1, css: w[1].2, x, width, text_x: x + 6, duration: human_duration(w[1].0 - w[0].0) }
+            Phase {
+                label: w[1].1,
+                css: w[1].2,
+                x,
+                width,
+                text_x: x + 6,
+                duration: human_duration(w[1].0 - w[0].0),
+            }
         })
         .collect()
 }
@@ -413,7 +470,13 @@ pub struct Draft {
 }
 
 /// Renders the incident page; `draft` refills the quick-add form after an error.
-pub async fn incident_page(state: &AppState, user: &CurrentUser, id: i32, draft: Draft, status: StatusCode) -> Result<HttpResponse, AppError> {
+pub async fn incident_page(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i32,
+    draft: Draft,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
     let (detail, entries, revisions) = db::run(&state.pool, move |conn| {
         let detail = service::get(conn, id)?;
         let entries = crate::timeline::service::list(conn, id)?;
@@ -431,7 +494,13 @@ pub async fn incident_page(state: &AppState, user: &CurrentUser, id: i32, draft:
         ("resolved", i.resolved_at),
     ]
     .into_iter()
-    .filter_map(|(label, t)| t.map(|t| Milestone { label, iso: rfc3339(t), text: date_hhmm(t) }))
+    .filter_map(|(label, t)| {
+        t.map(|t| Milestone {
+            label,
+            iso: rfc3339(t),
+            text: date_hhmm(t),
+        })
+    })
     .collect();
     let total_duration = Some(human_duration(i.resolved_at.unwrap_or(t) - i.started_at));
     let page = ShowPage {
@@ -452,24 +521,44 @@ pub async fn incident_page(state: &AppState, user: &CurrentUser, id: i32, draft:
         error: draft.error,
         draft_body: draft.body,
         draft_time: draft.time,
-        draft_kind: if draft.kind.is_empty() { "action".into() } else { draft.kind },
+        draft_kind: if draft.kind.is_empty() {
+            "action".into()
+        } else {
+            draft.kind
+        },
         incident: detail.incident,
     };
     render_status(status, &page)
 }
 
 /// `GET /incidents/{key}`
-pub async fn show_incident(state: web::Data<AppState>, user: CurrentUser, key: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn show_incident(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    key: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let id = key.parse::<IncidentKey>()?.0;
     incident_page(&state, &user, id, Draft::default(), StatusCode::OK).await
 }
 
 /// `GET /incidents/{key}/edit`
-pub async fn edit_incident(state: web::Data<AppState>, user: CurrentUser, key: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn edit_incident(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    key: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     ensure(&user.user, Permission::Write)?;
     let id = key.parse::<IncidentKey>()?.0;
     let detail = db::run(&state.pool, move |conn| service::get(conn, id)).await?;
-    form_page(&state, &user, Some(detail.incident.key()), IncidentForm::of(&detail), None, vec![]).await
+    form_page(
+        &state,
+        &user,
+        Some(detail.incident.key()),
+        IncidentForm::of(&detail),
+        None,
+        vec![],
+    )
+    .await
 }
 
 /// `POST /incidents/{key}/edit`: a stale version shows what changed and keeps the input.
@@ -482,11 +571,12 @@ pub async fn update_incident(
     let SessionForm { user, data } = form;
     ensure(&user.user, Permission::Write)?;
     let id = key.parse::<IncidentKey>()?.0;
-    let version: i32 = data
-        .version
-        .trim()
-        .parse()
-        .map_err(|_| AppError::invalid("version", "The form lacks the version it was based on. Reload the page."))?;
+    let version: i32 = data.version.trim().parse().map_err(|_| {
+        AppError::invalid(
+            "version",
+            "The form lacks the version it was based on. Reload the page.",
+        )
+    })?;
     let actor = Actor::user(&user.user, &client_ip(&req));
     let submitted = data.clone();
     let result = db::run(&state.pool, move |conn| {
@@ -496,7 +586,17 @@ pub async fn update_incident(
     .await;
     match result {
         Ok(incident) => Ok(see_other(&format!("/incidents/{}", incident.key()))),
-        Err(e @ AppError::Invalid { .. }) => form_page(&state, &user, Some(IncidentKey(id).to_string()), data, Some(e), vec![]).await,
+        Err(e @ AppError::Invalid { .. }) => {
+            form_page(
+                &state,
+                &user,
+                Some(IncidentKey(id).to_string()),
+                data,
+                Some(e),
+                vec![],
+            )
+            .await
+        }
         Err(e @ AppError::Conflict(_)) => {
             let submitted = data.clone();
             let (current, rows) = db::run(&state.pool, move |conn| {
@@ -507,14 +607,29 @@ pub async fn update_incident(
             .await?;
             // Keep the user's input but move it onto the current version, so a deliberate
             // second submit applies it.
-            let form = IncidentForm { version: current.incident.version.to_string(), ..data };
-            form_page(&state, &user, Some(current.incident.key()), form, Some(e), rows).await
+            let form = IncidentForm {
+                version: current.incident.version.to_string(),
+                ..data
+            };
+            form_page(
+                &state,
+                &user,
+                Some(current.incident.key()),
+                form,
+                Some(e),
+                rows,
+            )
+            .await
         }
         Err(e) => Err(e),
     }
 }
 
-fn conflict_rows(conn: &mut DbConnection, submitted: &IncidentForm, current: &IncidentDetail) -> Vec<ConflictRow> {
+fn conflict_rows(
+    conn: &mut DbConnection,
+    submitted: &IncidentForm,
+    current: &IncidentDetail,
+) -> Vec<ConflictRow> {
     let theirs = IncidentFields::of(current);
     let Ok(mine) = submitted.parse(conn, now()) else {
         return vec![];
@@ -559,19 +674,36 @@ pub async fn change_status(
     ensure(&user.user, Permission::Write)?;
     let id = key.parse::<IncidentKey>()?.0;
     let status = parse_status(&data.status)?;
-    let version: i32 = data.version.trim().parse().map_err(|_| AppError::invalid("version", "Reload the page and try again."))?;
+    let version: i32 = data
+        .version
+        .trim()
+        .parse()
+        .map_err(|_| AppError::invalid("version", "Reload the page and try again."))?;
     let actor = Actor::user(&user.user, &client_ip(&req));
     let result = db::run(&state.pool, move |conn| {
         let current = service::get(conn, id)?;
-        let fields = IncidentFields { status, ..IncidentFields::of(&current) };
+        let fields = IncidentFields {
+            status,
+            ..IncidentFields::of(&current)
+        };
         service::update(conn, id, version, fields, &actor)
     })
     .await;
     match result {
-        Ok(incident) => Ok(see_other(&format!("/incidents/{}#timeline", incident.key()))),
+        Ok(incident) => Ok(see_other(&format!(
+            "/incidents/{}#timeline",
+            incident.key()
+        ))),
         Err(e @ (AppError::Conflict(_) | AppError::Invalid { .. })) => {
-            let status = if matches!(e, AppError::Conflict(_)) { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
-            let draft = Draft { error: Some(e.public_message()), ..Default::default() };
+            let status = if matches!(e, AppError::Conflict(_)) {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let draft = Draft {
+                error: Some(e.public_message()),
+                ..Default::default()
+            };
             incident_page(&state, &user, id, draft, status).await
         }
         Err(e) => Err(e),

@@ -62,7 +62,12 @@ pub async fn list_entries(
         .take(per_page as usize)
         .map(EntryJson::from)
         .collect();
-    Ok(HttpResponse::Ok().json(ListEnvelope { items, page, per_page, total }))
+    Ok(HttpResponse::Ok().json(ListEnvelope {
+        items,
+        page,
+        per_page,
+        total,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -84,7 +89,12 @@ pub async fn add_entry(
     ensure(&user.user, Permission::Write)?;
     let id = key.parse::<IncidentKey>()?.0;
     let b = body.0;
-    let kind = b.kind.as_deref().map(parse_kind).transpose()?.unwrap_or(EntryKind::Note);
+    let kind = b
+        .kind
+        .as_deref()
+        .map(parse_kind)
+        .transpose()?
+        .unwrap_or(EntryKind::Note);
     let new = NewEntry {
         occurred_at: optional_time(b.occurred_at.as_deref(), "occurred_at")?.unwrap_or_else(now),
         time_known: b.time_known.unwrap_or(true),
@@ -140,11 +150,18 @@ pub async fn edit_entry(
 }
 
 /// `DELETE /api/v1/incidents/{key}/timeline/{id}` → 204 (soft delete)
-pub async fn delete_entry(state: web::Data<AppState>, user: ApiUser, path: web::Path<(String, i32)>) -> Result<HttpResponse, ApiError> {
+pub async fn delete_entry(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<(String, i32)>,
+) -> Result<HttpResponse, ApiError> {
     ensure(&user.user, Permission::Write)?;
     let (key, entry_id) = path.into_inner();
     let id = key.parse::<IncidentKey>()?.0;
     let actor = user.actor();
-    db::run(&state.pool, move |conn| service::delete(conn, id, entry_id, &actor)).await?;
+    db::run(&state.pool, move |conn| {
+        service::delete(conn, id, entry_id, &actor)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

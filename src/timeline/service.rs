@@ -20,7 +20,10 @@ fn validate_body(body: &str) -> Result<String, AppError> {
         return Err(AppError::invalid("body", "Write what happened."));
     }
     if body.chars().count() > BODY_MAX {
-        return Err(AppError::invalid("body", format!("An entry must be at most {BODY_MAX} characters.")));
+        return Err(AppError::invalid(
+            "body",
+            format!("An entry must be at most {BODY_MAX} characters."),
+        ));
     }
     Ok(body.to_string())
 }
@@ -32,9 +35,15 @@ pub fn parse_kind(raw: &str) -> Result<EntryKind, AppError> {
 }
 
 fn ensure_incident(conn: &mut DbConnection, incident_id: i32) -> Result<(), AppError> {
-    let found: i64 = incidents::table.find(incident_id).count().get_result(conn)?;
+    let found: i64 = incidents::table
+        .find(incident_id)
+        .count()
+        .get_result(conn)?;
     if found == 0 {
-        return Err(AppError::NotFound(format!("incident {}", IncidentKey(incident_id))));
+        return Err(AppError::NotFound(format!(
+            "incident {}",
+            IncidentKey(incident_id)
+        )));
     }
     Ok(())
 }
@@ -48,7 +57,12 @@ fn touch_incident(conn: &mut DbConnection, incident_id: i32) -> Result<(), AppEr
 
 /// Adds an entry (Markdown rendered once, here). With a `dedupe_key` already present,
 /// returns the existing entry instead.
-pub fn add(conn: &mut DbConnection, incident_id: i32, new: NewEntry, actor: &Actor) -> Result<Entry, AppError> {
+pub fn add(
+    conn: &mut DbConnection,
+    incident_id: i32,
+    new: NewEntry,
+    actor: &Actor,
+) -> Result<Entry, AppError> {
     let body = validate_body(&new.body)?;
     let html = markdown::render(&body);
     conn.transaction(|conn| {
@@ -81,7 +95,14 @@ pub fn add(conn: &mut DbConnection, incident_id: i32, new: NewEntry, actor: &Act
             .returning(timeline_entries::all_columns)
             .get_result(conn)?;
         touch_incident(conn, incident_id)?;
-        audit::record(conn, actor, "timeline.add", "timeline_entry", &entry.id.to_string(), &format!("{} {}", IncidentKey(incident_id), entry.kind))?;
+        audit::record(
+            conn,
+            actor,
+            "timeline.add",
+            "timeline_entry",
+            &entry.id.to_string(),
+            &format!("{} {}", IncidentKey(incident_id), entry.kind),
+        )?;
         Ok(entry)
     })
 }
@@ -93,14 +114,24 @@ pub fn list(conn: &mut DbConnection, incident_id: i32) -> Result<Vec<EntryView>,
         .left_join(users::table.on(timeline_entries::author_id.eq(users::id.nullable())))
         .filter(timeline_entries::incident_id.eq(incident_id))
         .filter(timeline_entries::deleted_at.is_null())
-        .order((timeline_entries::occurred_at.asc(), timeline_entries::id.asc()))
+        .order((
+            timeline_entries::occurred_at.asc(),
+            timeline_entries::id.asc(),
+        ))
         .select((Entry::as_select(), users::username.nullable()))
         .load(conn)?;
-    Ok(rows.into_iter().map(|(entry, author)| EntryView { entry, author }).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(entry, author)| EntryView { entry, author })
+        .collect())
 }
 
 /// One live entry of an incident.
-pub fn get(conn: &mut DbConnection, incident_id: i32, entry_id: i32) -> Result<EntryView, AppError> {
+pub fn get(
+    conn: &mut DbConnection,
+    incident_id: i32,
+    entry_id: i32,
+) -> Result<EntryView, AppError> {
     let found: Option<(Entry, Option<String>)> = timeline_entries::table
         .left_join(users::table.on(timeline_entries::author_id.eq(users::id.nullable())))
         .filter(timeline_entries::id.eq(entry_id))
@@ -126,7 +157,13 @@ pub struct EntryChanges {
 }
 
 /// Edits an entry, keeping its previous state as a revision.
-pub fn edit(conn: &mut DbConnection, incident_id: i32, entry_id: i32, changes: EntryChanges, actor: &Actor) -> Result<Entry, AppError> {
+pub fn edit(
+    conn: &mut DbConnection,
+    incident_id: i32,
+    entry_id: i32,
+    changes: EntryChanges,
+    actor: &Actor,
+) -> Result<Entry, AppError> {
     let body = changes.body.as_deref().map(validate_body).transpose()?;
     conn.transaction(|conn| {
         let old = get(conn, incident_id, entry_id)?.entry;
@@ -176,7 +213,12 @@ pub fn edit(conn: &mut DbConnection, incident_id: i32, entry_id: i32, changes: E
 }
 
 /// Soft-deletes an entry (kept, hidden, audited).
-pub fn delete(conn: &mut DbConnection, incident_id: i32, entry_id: i32, actor: &Actor) -> Result<(), AppError> {
+pub fn delete(
+    conn: &mut DbConnection,
+    incident_id: i32,
+    entry_id: i32,
+    actor: &Actor,
+) -> Result<(), AppError> {
     conn.transaction(|conn| {
         let entry = get(conn, incident_id, entry_id)?.entry;
         diesel::update(timeline_entries::table.find(entry.id))
@@ -187,8 +229,20 @@ pub fn delete(conn: &mut DbConnection, incident_id: i32, entry_id: i32, actor: &
             ))
             .execute(conn)?;
         touch_incident(conn, incident_id)?;
-        let detail = format!("{} {}: {}", IncidentKey(incident_id), entry.kind, entry.body.chars().take(200).collect::<String>());
-        audit::record(conn, actor, "timeline.delete", "timeline_entry", &entry_id.to_string(), &detail)
+        let detail = format!(
+            "{} {}: {}",
+            IncidentKey(incident_id),
+            entry.kind,
+            entry.body.chars().take(200).collect::<String>()
+        );
+        audit::record(
+            conn,
+            actor,
+            "timeline.delete",
+            "timeline_entry",
+            &entry_id.to_string(),
+            &detail,
+        )
     })
 }
 
@@ -223,7 +277,10 @@ pub fn revisions(conn: &mut DbConnection, entry_id: i32) -> Result<Vec<Revision>
 }
 
 /// Revision counts per entry of an incident, for "edited" markers (one query).
-pub fn revision_counts(conn: &mut DbConnection, incident_id: i32) -> Result<std::collections::HashMap<i32, i64>, AppError> {
+pub fn revision_counts(
+    conn: &mut DbConnection,
+    incident_id: i32,
+) -> Result<std::collections::HashMap<i32, i64>, AppError> {
     use diesel::dsl::count_star;
     let rows: Vec<(i32, i64)> = timeline_revisions::table
         .inner_join(timeline_entries::table)

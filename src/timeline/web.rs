@@ -96,14 +96,22 @@ fn parse_time_field(raw: &str) -> Result<Option<chrono::NaiveDateTime>, AppError
     if raw.is_empty() || raw.eq_ignore_ascii_case("now") {
         return Ok(None);
     }
-    parse_user_time(raw, now())
-        .map(Some)
-        .ok_or_else(|| AppError::invalid("occurred_at", "Use HH:MM (UTC) or YYYY-MM-DD HH:MM, or leave blank for now."))
+    parse_user_time(raw, now()).map(Some).ok_or_else(|| {
+        AppError::invalid(
+            "occurred_at",
+            "Use HH:MM (UTC) or YYYY-MM-DD HH:MM, or leave blank for now.",
+        )
+    })
 }
 
 /// `POST /incidents/{key}/timeline`: back to the page with the new entry highlighted; on
 /// an error the page comes back with the text kept.
-pub async fn add_entry(req: HttpRequest, state: web::Data<AppState>, key: web::Path<String>, form: SessionForm<EntryForm>) -> Result<HttpResponse, AppError> {
+pub async fn add_entry(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    key: web::Path<String>,
+    form: SessionForm<EntryForm>,
+) -> Result<HttpResponse, AppError> {
     let SessionForm { user, data } = form;
     ensure(&user.user, Permission::Write)?;
     let id = key.parse::<IncidentKey>()?.0;
@@ -124,9 +132,18 @@ pub async fn add_entry(req: HttpRequest, state: web::Data<AppState>, key: web::P
         Err(e) => Err(e),
     };
     match result {
-        Ok(entry) => Ok(see_other(&format!("/incidents/{}#e{}", IncidentKey(id), entry.id))),
+        Ok(entry) => Ok(see_other(&format!(
+            "/incidents/{}#e{}",
+            IncidentKey(id),
+            entry.id
+        ))),
         Err(e @ AppError::Invalid { .. }) => {
-            let draft = Draft { error: Some(e.public_message()), body: data.body, time: data.occurred_at, kind: data.kind };
+            let draft = Draft {
+                error: Some(e.public_message()),
+                body: data.body,
+                time: data.occurred_at,
+                kind: data.kind,
+            };
             incident_page(&state, &user, id, draft, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e) => Err(e),
@@ -148,7 +165,11 @@ struct EditPage {
 }
 
 /// `GET /incidents/{key}/timeline/{id}/edit`
-pub async fn edit_entry_page(state: web::Data<AppState>, user: CurrentUser, path: web::Path<(String, i32)>) -> Result<HttpResponse, AppError> {
+pub async fn edit_entry_page(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<(String, i32)>,
+) -> Result<HttpResponse, AppError> {
     ensure(&user.user, Permission::Write)?;
     let (key, entry_id) = path.into_inner();
     let id = key.parse::<IncidentKey>()?.0;
@@ -186,17 +207,35 @@ pub async fn edit_entry(
             time_known: None,
             kind: Some(parse_kind(&data.kind)?),
             body: Some(data.body.clone()),
-            expected_version: Some(data.version.trim().parse().map_err(|_| AppError::invalid("version", "Reload the page."))?),
+            expected_version: Some(
+                data.version
+                    .trim()
+                    .parse()
+                    .map_err(|_| AppError::invalid("version", "Reload the page."))?,
+            ),
         })
     })();
     let result = match changes {
-        Ok(changes) => db::run(&state.pool, move |conn| service::edit(conn, id, entry_id, changes, &actor)).await,
+        Ok(changes) => {
+            db::run(&state.pool, move |conn| {
+                service::edit(conn, id, entry_id, changes, &actor)
+            })
+            .await
+        }
         Err(e) => Err(e),
     };
     match result {
-        Ok(entry) => Ok(see_other(&format!("/incidents/{}#e{}", IncidentKey(id), entry.id))),
+        Ok(entry) => Ok(see_other(&format!(
+            "/incidents/{}#e{}",
+            IncidentKey(id),
+            entry.id
+        ))),
         Err(e @ (AppError::Invalid { .. } | AppError::Conflict(_))) => {
-            let status = if matches!(e, AppError::Conflict(_)) { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
+            let status = if matches!(e, AppError::Conflict(_)) {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
             let page = EditPage {
                 layout: Layout::new(&user, "incidents", "Edit entry"),
                 key: IncidentKey(id).to_string(),
@@ -215,13 +254,24 @@ pub async fn edit_entry(
 }
 
 /// `POST /incidents/{key}/timeline/{id}/delete`
-pub async fn delete_entry(req: HttpRequest, state: web::Data<AppState>, path: web::Path<(String, i32)>, form: SessionForm<NoFields>) -> Result<HttpResponse, AppError> {
+pub async fn delete_entry(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, i32)>,
+    form: SessionForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
     ensure(&form.user.user, Permission::Write)?;
     let (key, entry_id) = path.into_inner();
     let id = key.parse::<IncidentKey>()?.0;
     let actor = Actor::user(&form.user.user, &client_ip(&req));
-    db::run(&state.pool, move |conn| service::delete(conn, id, entry_id, &actor)).await?;
-    Ok(see_other(&format!("/incidents/{}#timeline", IncidentKey(id))))
+    db::run(&state.pool, move |conn| {
+        service::delete(conn, id, entry_id, &actor)
+    })
+    .await?;
+    Ok(see_other(&format!(
+        "/incidents/{}#timeline",
+        IncidentKey(id)
+    )))
 }
 
 pub struct RevisionRow {
@@ -243,10 +293,20 @@ struct RevisionsPage {
 }
 
 /// `GET /incidents/{key}/timeline/{id}/revisions`
-pub async fn show_revisions(state: web::Data<AppState>, user: CurrentUser, path: web::Path<(String, i32)>) -> Result<HttpResponse, AppError> {
+pub async fn show_revisions(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<(String, i32)>,
+) -> Result<HttpResponse, AppError> {
     let (key, entry_id) = path.into_inner();
     let id = key.parse::<IncidentKey>()?.0;
-    let (view, revisions) = db::run(&state.pool, move |conn| Ok((service::get(conn, id, entry_id)?, service::revisions(conn, entry_id)?))).await?;
+    let (view, revisions) = db::run(&state.pool, move |conn| {
+        Ok((
+            service::get(conn, id, entry_id)?,
+            service::revisions(conn, entry_id)?,
+        ))
+    })
+    .await?;
     let e = view.entry;
     let page = RevisionsPage {
         layout: Layout::new(&user, "incidents", "Entry history"),

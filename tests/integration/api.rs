@@ -19,7 +19,10 @@ async fn incident_lifecycle_over_the_api(app: TestApp) {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     assert_eq!(created["key"], "INC-1");
-    assert_eq!(created["started_at"], "2023-06-07T10:00:00Z", "offsets become UTC");
+    assert_eq!(
+        created["started_at"], "2023-06-07T10:00:00Z",
+        "offsets become UTC"
+    );
     assert_eq!(created["status"], "investigating");
     assert_eq!(created["users_affected_pct"], 25.0);
     assert_eq!(created["services"], json!(["payments"]));
@@ -32,40 +35,83 @@ async fn incident_lifecycle_over_the_api(app: TestApp) {
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(entry["kind"], "action");
     assert_eq!(entry["time_known"], true);
-    assert!(entry["author"].as_str().unwrap().starts_with("api-responder"));
+    assert!(entry["author"]
+        .as_str()
+        .unwrap()
+        .starts_with("api-responder"));
 
     let (status, patched) = api
         .patch("/api/v1/incidents/INC-1", json!({"version": 1, "status": "resolved", "resolved_at": "2023-06-07T14:00:00Z", "users_affected_pct": null}))
         .await;
     assert_eq!(status, StatusCode::OK, "{patched}");
     assert_eq!(patched["version"], 2);
-    assert_eq!(patched["resolved_at"], "2023-06-07T14:00:00Z", "an explicit time wins over the status default");
+    assert_eq!(
+        patched["resolved_at"], "2023-06-07T14:00:00Z",
+        "an explicit time wins over the status default"
+    );
     assert!(patched["users_affected_pct"].is_null());
 
     // Stale version → 409 with the error body; nothing changes.
-    let (status, body) = api.patch("/api/v1/incidents/INC-1", json!({"version": 1, "title": "Overwrite"})).await;
+    let (status, body) = api
+        .patch(
+            "/api/v1/incidents/INC-1",
+            json!({"version": 1, "title": "Overwrite"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(body["error"]["code"], "conflict");
     let (_, full) = api.get("/api/v1/incidents/INC-1").await;
     assert_eq!(full["title"], "Payment gateway outage");
-    let kinds: Vec<&str> = full["timeline"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
-    assert!(kinds.contains(&"status_change") && kinds.contains(&"action"), "{kinds:?}");
+    let kinds: Vec<&str> = full["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"status_change") && kinds.contains(&"action"),
+        "{kinds:?}"
+    );
 
     // Edit and soft delete an entry.
     let id = entry["id"].as_i64().unwrap();
-    let (status, edited) = api.patch(&format!("/api/v1/incidents/INC-1/timeline/{id}"), json!({"body": "Restarted all pods", "version": 1})).await;
+    let (status, edited) = api
+        .patch(
+            &format!("/api/v1/incidents/INC-1/timeline/{id}"),
+            json!({"body": "Restarted all pods", "version": 1}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(edited["body"], "Restarted all pods");
     assert_eq!(edited["version"], 2);
     assert_eq!(app.count("timeline_revisions"), 1);
-    let (status, _) = api.send(Method::DELETE, &format!("/api/v1/incidents/INC-1/timeline/{id}"), json!({})).await;
+    let (status, _) = api
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/incidents/INC-1/timeline/{id}"),
+            json!({}),
+        )
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, list) = api.get("/api/v1/incidents/INC-1/timeline").await;
-    assert!(list["items"].as_array().unwrap().iter().all(|e| e["id"].as_i64() != Some(id)));
-    assert_eq!(api.get("/api/v1/incidents/INC-99").await.0, StatusCode::NOT_FOUND);
-    assert_eq!(api.get("/api/v1/incidents/nonsense").await.0, StatusCode::NOT_FOUND);
+    assert!(list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["id"].as_i64() != Some(id)));
+    assert_eq!(
+        api.get("/api/v1/incidents/INC-99").await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        api.get("/api/v1/incidents/nonsense").await.0,
+        StatusCode::NOT_FOUND
+    );
 }
-both_backends!(incident_lifecycle_over_the_api, incident_lifecycle_over_the_api);
+both_backends!(
+    incident_lifecycle_over_the_api,
+    incident_lifecycle_over_the_api
+);
 
 async fn invalid_requests_name_the_field_and_store_nothing(app: TestApp) {
     let api = Api::new(&app, app.token(Role::Responder));
@@ -73,9 +119,15 @@ async fn invalid_requests_name_the_field_and_store_nothing(app: TestApp) {
         (json!({"title": "x", "severity": "SEV9"}), "severity"),
         (json!({"severity": "SEV1"}), "title"),
         (json!({"title": "   "}), "title"),
-        (json!({"title": "x", "started_at": "2023-06-07T10:00:00Z", "resolved_at": "2023-06-07T09:00:00Z"}), "resolved_at"),
+        (
+            json!({"title": "x", "started_at": "2023-06-07T10:00:00Z", "resolved_at": "2023-06-07T09:00:00Z"}),
+            "resolved_at",
+        ),
         (json!({"title": "x", "started_at": "June 7"}), "started_at"),
-        (json!({"title": "x", "users_affected_pct": 140}), "users_affected_pct"),
+        (
+            json!({"title": "x", "users_affected_pct": 140}),
+            "users_affected_pct",
+        ),
         (json!({"title": "x", "commander": "ghost"}), "commander"),
         (json!({"title": "x", "colour": "red"}), "colour"),
         (json!({"title": 5}), "body"),
@@ -89,21 +141,53 @@ async fn invalid_requests_name_the_field_and_store_nothing(app: TestApp) {
     }
     let (status, err) = api.post("/api/v1/incidents", json!({"title": "x", "started_at": "2023-06-07T10:00:00Z", "resolved_at": "2023-06-07T09:00:00Z"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(err["error"]["message"].as_str().unwrap().contains("started_at must be before resolved_at"));
+    assert!(err["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("started_at must be before resolved_at"));
 
     // Malformed JSON, wrong content type, oversize body.
     let url = app.url("/api/v1/incidents");
-    let res = api.client.post(&url).bearer_auth(&api.token).header("content-type", "application/json").body("{\"title\": ").send().await.unwrap();
+    let res = api
+        .client
+        .post(&url)
+        .bearer_auth(&api.token)
+        .header("content-type", "application/json")
+        .body("{\"title\": ")
+        .send()
+        .await
+        .unwrap();
     let (status, err) = json_of(res).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(err["error"]["code"], "bad_request");
-    let res = api.client.post(&url).bearer_auth(&api.token).header("content-type", "text/plain").body("{\"title\": \"x\"}").send().await.unwrap();
+    let res = api
+        .client
+        .post(&url)
+        .bearer_auth(&api.token)
+        .header("content-type", "text/plain")
+        .body("{\"title\": \"x\"}")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    let huge = format!("{{\"title\": \"x\", \"impact\": \"{}\"}}", "a".repeat(3 * 1024 * 1024));
-    let res = api.client.post(&url).bearer_auth(&api.token).header("content-type", "application/json").body(huge).send().await.unwrap();
+    let huge = format!(
+        "{{\"title\": \"x\", \"impact\": \"{}\"}}",
+        "a".repeat(3 * 1024 * 1024)
+    );
+    let res = api
+        .client
+        .post(&url)
+        .bearer_auth(&api.token)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let long = "a".repeat(21_000);
-    let (status, err) = api.post("/api/v1/incidents", json!({"title": "x", "impact": long})).await;
+    let (status, err) = api
+        .post("/api/v1/incidents", json!({"title": "x", "impact": long}))
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(err["error"]["field"], "impact");
     assert_eq!(app.count("incidents"), 0, "nothing stored");
@@ -114,16 +198,26 @@ async fn invalid_requests_name_the_field_and_store_nothing(app: TestApp) {
     for (body, field) in [
         (json!({"kind": "party", "body": "x"}), "kind"),
         (json!({"kind": "note", "body": ""}), "body"),
-        (json!({"kind": "note", "body": "x", "occurred_at": "10am"}), "occurred_at"),
+        (
+            json!({"kind": "note", "body": "x", "occurred_at": "10am"}),
+            "occurred_at",
+        ),
         (json!({"kind": "note", "body": "x".repeat(20_001)}), "body"),
     ] {
-        let (status, err) = api.post("/api/v1/incidents/INC-1/timeline", body.clone()).await;
+        let (status, err) = api
+            .post("/api/v1/incidents/INC-1/timeline", body.clone())
+            .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert_eq!(err["error"]["field"], field);
     }
     assert_eq!(app.count("timeline_entries"), entries);
-    let (status, err) = api.patch("/api/v1/incidents/INC-1", json!({"title": "no version"})).await;
+    let (status, err) = api
+        .patch("/api/v1/incidents/INC-1", json!({"title": "no version"}))
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(err["error"]["field"], "version");
 }
-both_backends!(invalid_requests_name_the_field_and_store_nothing, invalid_requests_name_the_field_and_store_nothing);
+both_backends!(
+    invalid_requests_name_the_field_and_store_nothing,
+    invalid_requests_name_the_field_and_store_nothing
+);

@@ -7,7 +7,10 @@ use crate::both_backends;
 use crate::helpers::*;
 
 async fn setup_link_works_once(app: TestApp) {
-    let link = app.setup_url.clone().expect("a fresh install logs a setup URL");
+    let link = app
+        .setup_url
+        .clone()
+        .expect("a fresh install logs a setup URL");
     let path = link.split_once("127.0.0.1:").unwrap().1;
     let path = &path[path.find('/').unwrap()..];
     let browser = Browser::new(&app);
@@ -18,14 +21,36 @@ async fn setup_link_works_once(app: TestApp) {
 
     // Mismatched passwords: the form comes back, nothing created.
     let res = browser
-        .post(path, "/setup", &[("token", token), ("username", "mara"), ("password", "longenough1"), ("password_confirm", "different1")])
+        .post(
+            path,
+            "/setup",
+            &[
+                ("token", token),
+                ("username", "mara"),
+                ("password", "longenough1"),
+                ("password_confirm", "different1"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(res.text().await.unwrap().contains("The two passwords differ"));
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("The two passwords differ"));
     assert_eq!(app.count("users"), 0);
 
     let res = browser
-        .post(path, "/setup", &[("token", token), ("username", "Mara"), ("password", "longenough1"), ("password_confirm", "longenough1")])
+        .post(
+            path,
+            "/setup",
+            &[
+                ("token", token),
+                ("username", "Mara"),
+                ("password", "longenough1"),
+                ("password_confirm", "longenough1"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/");
@@ -41,7 +66,16 @@ async fn setup_link_works_once(app: TestApp) {
     let (_, login_html) = other.get_text("/login").await;
     let csrf = csrf_token(&login_html).unwrap();
     let res = other
-        .post_raw("/setup", &[("csrf_token", &csrf), ("token", token), ("username", "eve"), ("password", "longenough1"), ("password_confirm", "longenough1")])
+        .post_raw(
+            "/setup",
+            &[
+                ("csrf_token", &csrf),
+                ("token", token),
+                ("username", "eve"),
+                ("password", "longenough1"),
+                ("password_confirm", "longenough1"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.count("users"), 1);
@@ -67,10 +101,17 @@ async fn login_failures_look_alike_and_are_throttled(app: TestApp) {
     // Five failures: even the right password is refused for a while.
     let locked = browser.login("sam", PASSWORD).await;
     assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(locked.text().await.unwrap().contains("Too many failed sign-ins"));
+    assert!(locked
+        .text()
+        .await
+        .unwrap()
+        .contains("Too many failed sign-ins"));
     assert_eq!(app.count("sessions"), 0);
 }
-both_backends!(login_failures_look_alike_and_are_throttled, login_failures_look_alike_and_are_throttled);
+both_backends!(
+    login_failures_look_alike_and_are_throttled,
+    login_failures_look_alike_and_are_throttled
+);
 
 async fn login_rotates_session_and_logout_ends_it(app: TestApp) {
     app.create_user("ria", Role::Viewer);
@@ -81,18 +122,43 @@ async fn login_rotates_session_and_logout_ends_it(app: TestApp) {
     let (_, login) = browser.get_text("/login?next=%2Fincidents").await;
     let csrf = csrf_token(&login).unwrap();
     let res = browser
-        .post_raw("/login", &[("csrf_token", &csrf), ("username", "ria"), ("password", PASSWORD), ("next", "/incidents")])
+        .post_raw(
+            "/login",
+            &[
+                ("csrf_token", &csrf),
+                ("username", "ria"),
+                ("password", PASSWORD),
+                ("next", "/incidents"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/incidents");
-    let cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    let cookie = res
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
     // An open redirect through `next` is refused.
     let other = Browser::new(&app);
     let (_, login) = other.get_text("/login").await;
     let csrf = csrf_token(&login).unwrap();
     let res = other
-        .post_raw("/login", &[("csrf_token", &csrf), ("username", "ria"), ("password", PASSWORD), ("next", "//evil.example/x")])
+        .post_raw(
+            "/login",
+            &[
+                ("csrf_token", &csrf),
+                ("username", "ria"),
+                ("password", PASSWORD),
+                ("next", "//evil.example/x"),
+            ],
+        )
         .await;
     assert_eq!(location(&res), "/");
     assert_eq!(app.count("sessions"), 2, "each login is a new session");
@@ -100,14 +166,27 @@ async fn login_rotates_session_and_logout_ends_it(app: TestApp) {
     let res = browser.post("/incidents", "/logout", &[]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.count("sessions"), 1);
-    assert_eq!(browser.get("/incidents").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        browser.get("/incidents").await.status(),
+        StatusCode::SEE_OTHER
+    );
 }
-both_backends!(login_rotates_session_and_logout_ends_it, login_rotates_session_and_logout_ends_it);
+both_backends!(
+    login_rotates_session_and_logout_ends_it,
+    login_rotates_session_and_logout_ends_it
+);
 
 async fn roles_are_enforced_on_every_route_class(app: TestApp) {
     // Anonymous: pages redirect to login, the API answers 401 with the error body.
     let anon = Browser::new(&app);
-    for path in ["/", "/incidents", "/incidents/new", "/admin/users", "/audit", "/settings/tokens"] {
+    for path in [
+        "/",
+        "/incidents",
+        "/incidents/new",
+        "/admin/users",
+        "/audit",
+        "/settings/tokens",
+    ] {
         let res = anon.get(path).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "{path}");
         assert!(location(&res).starts_with("/login"), "{path}");
@@ -117,34 +196,79 @@ async fn roles_are_enforced_on_every_route_class(app: TestApp) {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error"]["code"], "unauthorized");
     let bad = Api::new(&app, "hs_not-a-token".into());
-    assert_eq!(bad.get("/api/v1/incidents").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        bad.get("/api/v1/incidents").await.0,
+        StatusCode::UNAUTHORIZED
+    );
 
     // Viewer: reads, cannot write or administer.
     let viewer = app.login_as(Role::Viewer).await;
     assert_eq!(viewer.get("/incidents").await.status(), StatusCode::OK);
-    assert_eq!(viewer.get("/incidents/new").await.status(), StatusCode::FORBIDDEN);
-    let res = viewer.post("/incidents", "/incidents", &[("title", "viewer wrote this"), ("severity", "SEV2")]).await;
+    assert_eq!(
+        viewer.get("/incidents/new").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let res = viewer
+        .post(
+            "/incidents",
+            "/incidents",
+            &[("title", "viewer wrote this"), ("severity", "SEV2")],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.count("incidents"), 0);
-    assert_eq!(viewer.get("/admin/users").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        viewer.get("/admin/users").await.status(),
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(viewer.get("/audit").await.status(), StatusCode::FORBIDDEN);
     let viewer_api = Api::new(&app, app.token(Role::Viewer));
-    let (status, body) = viewer_api.post("/api/v1/incidents", serde_json::json!({"title": "nope"})).await;
+    let (status, body) = viewer_api
+        .post("/api/v1/incidents", serde_json::json!({"title": "nope"}))
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(body["error"]["code"], "forbidden");
     assert_eq!(viewer_api.get("/api/v1/incidents").await.0, StatusCode::OK);
 
     // Responder: writes incidents, cannot administer.
     let responder = app.login_as(Role::Responder).await;
-    let res = responder.post("/incidents/new", "/incidents", &[("title", "Checkout errors"), ("severity", "SEV2")]).await;
+    let res = responder
+        .post(
+            "/incidents/new",
+            "/incidents",
+            &[("title", "Checkout errors"), ("severity", "SEV2")],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/incidents/INC-1");
-    assert_eq!(responder.get("/admin/users").await.status(), StatusCode::FORBIDDEN);
-    let res = responder.post("/incidents", "/admin/users", &[("username", "x"), ("role", "admin"), ("password", "longenough1")]).await;
+    assert_eq!(
+        responder.get("/admin/users").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let res = responder
+        .post(
+            "/incidents",
+            "/admin/users",
+            &[
+                ("username", "x"),
+                ("role", "admin"),
+                ("password", "longenough1"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    assert_eq!(responder.get("/audit").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        responder.get("/audit").await.status(),
+        StatusCode::FORBIDDEN
+    );
     // A viewer still cannot add to the timeline of an existing incident.
-    let res = viewer.post("/incidents/INC-1", "/incidents/INC-1/timeline", &[("kind", "note"), ("body", "hi")]).await;
+    let res = viewer
+        .post(
+            "/incidents/INC-1",
+            "/incidents/INC-1/timeline",
+            &[("kind", "note"), ("body", "hi")],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 
     // Admin: administers.
@@ -154,58 +278,127 @@ async fn roles_are_enforced_on_every_route_class(app: TestApp) {
     assert_eq!(status, StatusCode::OK);
     assert!(audit.contains("incident.create"));
 }
-both_backends!(roles_are_enforced_on_every_route_class, roles_are_enforced_on_every_route_class);
+both_backends!(
+    roles_are_enforced_on_every_route_class,
+    roles_are_enforced_on_every_route_class
+);
 
 async fn admin_manages_users(app: TestApp) {
     let admin = app.login_as(Role::Admin).await;
     let res = admin
-        .post("/admin/users", "/admin/users", &[("username", "new.responder"), ("display_name", "New R"), ("role", "responder"), ("password", "short")])
+        .post(
+            "/admin/users",
+            "/admin/users",
+            &[
+                ("username", "new.responder"),
+                ("display_name", "New R"),
+                ("role", "responder"),
+                ("password", "short"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = res.text().await.unwrap();
     assert!(html.contains("at least 8 characters"));
     assert!(html.contains("value=\"new.responder\""), "input kept");
     let res = admin
-        .post("/admin/users", "/admin/users", &[("username", "new.responder"), ("display_name", "New R"), ("role", "responder"), ("password", "longenough1")])
+        .post(
+            "/admin/users",
+            "/admin/users",
+            &[
+                ("username", "new.responder"),
+                ("display_name", "New R"),
+                ("role", "responder"),
+                ("password", "longenough1"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let fresh = Browser::new(&app);
-    assert_eq!(fresh.login("new.responder", "longenough1").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        fresh.login("new.responder", "longenough1").await.status(),
+        StatusCode::SEE_OTHER
+    );
 
     // Disable: the session ends and sign-in fails.
     let mut conn = app.pool.get().unwrap();
-    let id = hindsight::auth::users::find_by_username(&mut conn, "new.responder").unwrap().unwrap().id;
+    let id = hindsight::auth::users::find_by_username(&mut conn, "new.responder")
+        .unwrap()
+        .unwrap()
+        .id;
     drop(conn);
     let res = admin
-        .post("/admin/users", &format!("/admin/users/{id}"), &[("role", "responder"), ("display_name", "New R"), ("disabled", "1")])
+        .post(
+            "/admin/users",
+            &format!("/admin/users/{id}"),
+            &[
+                ("role", "responder"),
+                ("display_name", "New R"),
+                ("disabled", "1"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(fresh.get("/incidents").await.status(), StatusCode::SEE_OTHER);
-    assert_eq!(Browser::new(&app).login("new.responder", "longenough1").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        fresh.get("/incidents").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        Browser::new(&app)
+            .login("new.responder", "longenough1")
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
 
     // The last admin cannot demote themself.
     let mut conn = app.pool.get().unwrap();
     let admins = hindsight::auth::users::list(&mut conn).unwrap();
     let me = admins.iter().find(|u| u.role == Role::Admin).unwrap().id;
     drop(conn);
-    let res = admin.post("/admin/users", &format!("/admin/users/{me}"), &[("role", "viewer"), ("display_name", "")]).await;
+    let res = admin
+        .post(
+            "/admin/users",
+            &format!("/admin/users/{me}"),
+            &[("role", "viewer"), ("display_name", "")],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(res.text().await.unwrap().contains("at least one active admin"));
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("at least one active admin"));
 
     // Reset a password.
-    let res = admin.post("/admin/users", &format!("/admin/users/{id}/password"), &[("password", "brandnewpass")]).await;
+    let res = admin
+        .post(
+            "/admin/users",
+            &format!("/admin/users/{id}/password"),
+            &[("password", "brandnewpass")],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
 }
 both_backends!(admin_manages_users, admin_manages_users);
 
 async fn tokens_are_shown_once_and_revocable(app: TestApp) {
     let responder = app.login_as(Role::Responder).await;
-    let res = responder.post("/settings/tokens", "/settings/tokens", &[("name", "ci bot")]).await;
+    let res = responder
+        .post(
+            "/settings/tokens",
+            "/settings/tokens",
+            &[("name", "ci bot")],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers().get("cache-control").unwrap(), "no-store");
     let html = res.text().await.unwrap();
     let start = html.find("hs_").unwrap();
-    let token: String = html[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+    let token: String = html[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
     assert_eq!(token.len(), 67);
     let api = Api::new(&app, token.clone());
     assert_eq!(api.get("/api/v1/incidents").await.0, StatusCode::OK);
@@ -214,10 +407,24 @@ async fn tokens_are_shown_once_and_revocable(app: TestApp) {
     assert!(!list.contains(&token), "the token is never shown again");
     assert!(list.contains("ci bot"));
     let mut conn = app.pool.get().unwrap();
-    let id = hindsight::auth::tokens::list(&mut conn, None).unwrap()[0].0.id;
+    let id = hindsight::auth::tokens::list(&mut conn, None).unwrap()[0]
+        .0
+        .id;
     drop(conn);
-    let res = responder.post("/settings/tokens", &format!("/settings/tokens/{id}/revoke"), &[]).await;
+    let res = responder
+        .post(
+            "/settings/tokens",
+            &format!("/settings/tokens/{id}/revoke"),
+            &[],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(api.get("/api/v1/incidents").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        api.get("/api/v1/incidents").await.0,
+        StatusCode::UNAUTHORIZED
+    );
 }
-both_backends!(tokens_are_shown_once_and_revocable, tokens_are_shown_once_and_revocable);
+both_backends!(
+    tokens_are_shown_once_and_revocable,
+    tokens_are_shown_once_and_revocable
+);

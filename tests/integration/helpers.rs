@@ -30,6 +30,8 @@ pub struct TestApp {
     pub setup_url: Option<String>,
     handle: actix_web::dev::ServerHandle,
     _dir: Option<tempfile::TempDir>,
+    /// Set when the storage lives on in a restarted app.
+    dropped_by_stop: bool,
 }
 
 /// The PostgreSQL server for tests: `HINDSIGHT_TEST_POSTGRES_URL` (a database whose role
@@ -57,8 +59,11 @@ fn fresh_postgres_database(base: &str) -> String {
         hindsight::auth::random_token(4)
     );
     let mut conn = PgConnection::establish(base).expect("connect to the test PostgreSQL");
-    conn.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
-    let (prefix, _) = base.rsplit_once('/').expect("postgres URL with a database name");
+    conn.batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create test database");
+    let (prefix, _) = base
+        .rsplit_once('/')
+        .expect("postgres URL with a database name");
     format!("{prefix}/{name}")
 }
 
@@ -74,11 +79,17 @@ impl Storage {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let path = dir.path().join("hindsight.db");
-                Some(Storage { url: DbUrl::Sqlite(path.to_string_lossy().into_owned()), dir: Some(dir) })
+                Some(Storage {
+                    url: DbUrl::Sqlite(path.to_string_lossy().into_owned()),
+                    dir: Some(dir),
+                })
             }
             Backend::Postgres => {
                 let base = postgres_base_url()?;
-                Some(Storage { url: DbUrl::Postgres(fresh_postgres_database(&base)), dir: None })
+                Some(Storage {
+                    url: DbUrl::Postgres(fresh_postgres_database(&base)),
+                    dir: None,
+                })
             }
         }
     }
@@ -104,14 +115,44 @@ pub fn start(storage: Storage) -> TestApp {
     let handle = app.handle();
     actix_web::rt::spawn(app.run_until_stopped());
     let pool = db::connect(&storage.url).expect("pool");
-    TestApp { address, pool, url: storage.url, setup_url, handle, _dir: storage.dir }
+    TestApp {
+        address,
+        pool,
+        url: storage.url,
+        setup_url,
+        handle,
+        _dir: storage.dir,
+        dropped_by_stop: false,
+    }
+}
+
+impl Drop for TestApp {
+    /// Drops a PostgreSQL test database once its test is over (FORCE ends the server's
+    /// connections), so runs leave nothing behind.
+    fn drop(&mut self) {
+        if let (DbUrl::Postgres(url), Some(base)) =
+            (&self.url, std::env::var("HINDSIGHT_TEST_POSTGRES_URL").ok())
+        {
+            if self.dropped_by_stop {
+                return;
+            }
+            let name = url.rsplit('/').next().unwrap_or_default().to_string();
+            if let Ok(mut conn) = PgConnection::establish(&base) {
+                let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
 }
 
 impl TestApp {
     /// Stops the server and hands back its storage, for a restart.
-    pub async fn stop(self) -> Storage {
+    pub async fn stop(mut self) -> Storage {
         self.handle.stop(true).await;
-        Storage { url: self.url, dir: self._dir }
+        self.dropped_by_stop = true;
+        Storage {
+            url: self.url.clone(),
+            dir: self._dir.take(),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -130,7 +171,9 @@ impl TestApp {
         let username = format!("api-{}-{}", role, hindsight::auth::random_token(3));
         self.create_user(&username, role);
         let mut conn = self.pool.get().expect("conn");
-        let user = users::find_by_username(&mut conn, &username).unwrap().unwrap();
+        let user = users::find_by_username(&mut conn, &username)
+            .unwrap()
+            .unwrap();
         tokens::create(&mut conn, &user, "test", &Actor::system("test")).expect("token")
     }
 
@@ -170,12 +213,24 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(app: &TestApp) -> Browser {
-        let client = Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap();
-        Browser { client, base: app.address.clone(), username: String::new() }
+        let client = Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .build()
+            .unwrap();
+        Browser {
+            client,
+            base: app.address.clone(),
+            username: String::new(),
+        }
     }
 
     pub async fn get(&self, path: &str) -> Response {
-        self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn get_text(&self, path: &str) -> (StatusCode, String) {
@@ -186,7 +241,12 @@ impl Browser {
 
     /// Posts a form as-is (the caller decides about `csrf_token`).
     pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Response {
-        self.client.post(format!("{}{path}", self.base)).form(fields).send().await.unwrap()
+        self.client
+            .post(format!("{}{path}", self.base))
+            .form(fields)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Posts a form with the CSRF token from `page` (a GET path whose forms carry it).
@@ -199,7 +259,12 @@ impl Browser {
     }
 
     pub async fn login(&self, username: &str, password: &str) -> Response {
-        self.post("/login", "/login", &[("username", username), ("password", password)]).await
+        self.post(
+            "/login",
+            "/login",
+            &[("username", username), ("password", password)],
+        )
+        .await
     }
 }
 
@@ -212,7 +277,11 @@ pub fn csrf_token(html: &str) -> Option<String> {
 }
 
 pub fn location(res: &Response) -> String {
-    res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_string()
+    res.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
 }
 
 /// A JSON API client for one token.
@@ -224,15 +293,30 @@ pub struct Api {
 
 impl Api {
     pub fn new(app: &TestApp, token: String) -> Api {
-        Api { client: Client::new(), base: app.address.clone(), token }
+        Api {
+            client: Client::new(),
+            base: app.address.clone(),
+            token,
+        }
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, serde_json::Value) {
-        let res = self.client.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.unwrap();
+        let res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
         json_of(res).await
     }
 
-    pub async fn send(&self, method: reqwest::Method, path: &str, body: serde_json::Value) -> (StatusCode, serde_json::Value) {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (StatusCode, serde_json::Value) {
         let res = self
             .client
             .request(method, format!("{}{path}", self.base))
@@ -244,11 +328,19 @@ impl Api {
         json_of(res).await
     }
 
-    pub async fn post(&self, path: &str, body: serde_json::Value) -> (StatusCode, serde_json::Value) {
+    pub async fn post(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (StatusCode, serde_json::Value) {
         self.send(reqwest::Method::POST, path, body).await
     }
 
-    pub async fn patch(&self, path: &str, body: serde_json::Value) -> (StatusCode, serde_json::Value) {
+    pub async fn patch(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (StatusCode, serde_json::Value) {
         self.send(reqwest::Method::PATCH, path, body).await
     }
 }
@@ -256,7 +348,11 @@ impl Api {
 pub async fn json_of(res: Response) -> (StatusCode, serde_json::Value) {
     let status = res.status();
     let text = res.text().await.unwrap();
-    let value = if text.is_empty() { serde_json::Value::Null } else { serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)) };
+    let value = if text.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+    };
     (status, value)
 }
 
@@ -268,12 +364,16 @@ macro_rules! both_backends {
             use super::*;
             #[actix_web::test]
             async fn sqlite() {
-                let app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await.unwrap();
+                let app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite)
+                    .await
+                    .unwrap();
                 $body(app).await;
             }
             #[actix_web::test]
             async fn postgres() {
-                if let Some(app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await {
+                if let Some(app) =
+                    $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await
+                {
                     $body(app).await;
                 }
             }

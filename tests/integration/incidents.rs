@@ -36,11 +36,24 @@ async fn declare_view_and_resolve(app: TestApp) {
     assert!(html.contains("datetime=\"2023-06-07T10:00:00Z\""));
     assert!(html.contains("25%"));
     assert!(html.contains(">checkout<") && html.contains(">payments<"));
-    assert_eq!(html.matches(">payments<").count(), 1, "duplicate service names collapse");
-    assert!(html.contains("Incident declared"), "declaring logs a status entry");
+    assert_eq!(
+        html.matches(">payments<").count(),
+        1,
+        "duplicate service names collapse"
+    );
+    assert!(
+        html.contains("Incident declared"),
+        "declaring logs a status entry"
+    );
 
     // Resolve from the incident page: a status entry, and resolved_at filled.
-    let res = browser.post(&path, "/incidents/INC-1/status", &[("status", "resolved"), ("version", "1")]).await;
+    let res = browser
+        .post(
+            &path,
+            "/incidents/INC-1/status",
+            &[("status", "resolved"), ("version", "1")],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let (_, html) = browser.get_text(&path).await;
     assert!(html.contains("Status changed from investigating to resolved."));
@@ -60,60 +73,128 @@ async fn invalid_form_keeps_input_and_stores_nothing(app: TestApp) {
         .post(
             "/incidents/new",
             "/incidents",
-            &[("title", "Slow search"), ("severity", "SEV2"), ("started_at", "2023-06-07 10:00"), ("resolved_at", "2023-06-07 09:00")],
+            &[
+                ("title", "Slow search"),
+                ("severity", "SEV2"),
+                ("started_at", "2023-06-07 10:00"),
+                ("resolved_at", "2023-06-07 09:00"),
+            ],
         )
         .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = res.text().await.unwrap();
     assert!(html.contains("started_at must be before resolved_at"));
-    assert!(html.contains("value=\"Slow search\""), "the title typed is kept");
-    assert!(html.contains("name=\"resolved_at\" value=\"2023-06-07 09:00\" class=\"mono\" aria-invalid=\"true\""));
+    assert!(
+        html.contains("value=\"Slow search\""),
+        "the title typed is kept"
+    );
+    assert!(html.contains(
+        "name=\"resolved_at\" value=\"2023-06-07 09:00\" class=\"mono\" aria-invalid=\"true\""
+    ));
 
-    let res = browser.post("/incidents/new", "/incidents", &[("title", "   "), ("severity", "SEV2")]).await;
+    let res = browser
+        .post(
+            "/incidents/new",
+            "/incidents",
+            &[("title", "   "), ("severity", "SEV2")],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(res.text().await.unwrap().contains("Title is required."));
-    let res = browser.post("/incidents/new", "/incidents", &[("title", "x"), ("severity", "SEV9")]).await;
+    let res = browser
+        .post(
+            "/incidents/new",
+            "/incidents",
+            &[("title", "x"), ("severity", "SEV9")],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let res = browser.post("/incidents/new", "/incidents", &[("title", "x"), ("started_at", "yesterday-ish")]).await;
+    let res = browser
+        .post(
+            "/incidents/new",
+            "/incidents",
+            &[("title", "x"), ("started_at", "yesterday-ish")],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(res.text().await.unwrap().contains("YYYY-MM-DD HH:MM"));
     assert_eq!(app.count("incidents"), 0);
     assert_eq!(app.count("timeline_entries"), 0);
 }
-both_backends!(invalid_form_keeps_input_and_stores_nothing, invalid_form_keeps_input_and_stores_nothing);
+both_backends!(
+    invalid_form_keeps_input_and_stores_nothing,
+    invalid_form_keeps_input_and_stores_nothing
+);
 
 async fn stale_edit_is_a_conflict_that_shows_what_changed(app: TestApp) {
     let alice = app.login_as(Role::Responder).await;
     let bob = app.login_as(Role::Responder).await;
-    alice.post("/incidents/new", "/incidents", &[("title", "DNS flaps"), ("severity", "SEV3")]).await;
+    alice
+        .post(
+            "/incidents/new",
+            "/incidents",
+            &[("title", "DNS flaps"), ("severity", "SEV3")],
+        )
+        .await;
     // Both open the edit form at version 1; Bob saves first.
     let (_, alice_form) = alice.get_text("/incidents/INC-1/edit").await;
     assert!(alice_form.contains("name=\"version\" value=\"1\""));
     let res = bob
-        .post("/incidents/INC-1/edit", "/incidents/INC-1/edit", &[("title", "DNS flaps"), ("severity", "SEV1"), ("status", "identified"), ("version", "1")])
+        .post(
+            "/incidents/INC-1/edit",
+            "/incidents/INC-1/edit",
+            &[
+                ("title", "DNS flaps"),
+                ("severity", "SEV1"),
+                ("status", "identified"),
+                ("version", "1"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let csrf = csrf_token(&alice_form).unwrap();
     let res = alice
-        .post_raw("/incidents/INC-1/edit", &[("csrf_token", &csrf), ("title", "DNS flapping in eu-west"), ("severity", "SEV3"), ("status", "investigating"), ("version", "1")])
+        .post_raw(
+            "/incidents/INC-1/edit",
+            &[
+                ("csrf_token", &csrf),
+                ("title", "DNS flapping in eu-west"),
+                ("severity", "SEV3"),
+                ("status", "investigating"),
+                ("version", "1"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
     let html = res.text().await.unwrap();
     assert!(html.contains("changed by someone else"));
-    assert!(html.contains("<td class=\"mono\">severity</td><td>SEV1</td>"), "shows Bob's severity");
-    assert!(html.contains("value=\"DNS flapping in eu-west\""), "keeps Alice's input");
+    assert!(
+        html.contains("<td class=\"mono\">severity</td><td>SEV1</td>"),
+        "shows Bob's severity"
+    );
+    assert!(
+        html.contains("value=\"DNS flapping in eu-west\""),
+        "keeps Alice's input"
+    );
     let api = Api::new(&app, app.token(Role::Viewer));
     let (_, incident) = api.get("/api/v1/incidents/INC-1").await;
     assert_eq!(incident["title"], "DNS flaps", "nothing overwritten");
     assert_eq!(incident["severity"], "SEV1");
 }
-both_backends!(stale_edit_is_a_conflict_that_shows_what_changed, stale_edit_is_a_conflict_that_shows_what_changed);
+both_backends!(
+    stale_edit_is_a_conflict_that_shows_what_changed,
+    stale_edit_is_a_conflict_that_shows_what_changed
+);
 
 async fn list_filters_sorts_and_paginates(app: TestApp) {
     let api = Api::new(&app, app.token(Role::Responder));
-    for (i, (sev, service, status)) in [("SEV1", "payments", "investigating"), ("SEV2", "search", "resolved"), ("SEV2", "payments", "monitoring")]
-        .iter()
-        .enumerate()
+    for (i, (sev, service, status)) in [
+        ("SEV1", "payments", "investigating"),
+        ("SEV2", "search", "resolved"),
+        ("SEV2", "payments", "monitoring"),
+    ]
+    .iter()
+    .enumerate()
     {
         let (code, _) = api
             .post(
@@ -129,7 +210,9 @@ async fn list_filters_sorts_and_paginates(app: TestApp) {
     assert_eq!(all["items"][0]["key"], "INC-3", "newest first");
     let (_, sev2) = api.get("/api/v1/incidents?severity=SEV2").await;
     assert_eq!(sev2["total"], 2);
-    let (_, payments) = api.get("/api/v1/incidents?service=payments&status=open").await;
+    let (_, payments) = api
+        .get("/api/v1/incidents?service=payments&status=open")
+        .await;
     assert_eq!(payments["total"], 2);
     let (_, q) = api.get("/api/v1/incidents?q=incident%201").await;
     assert_eq!(q["total"], 1);
@@ -137,7 +220,9 @@ async fn list_filters_sorts_and_paginates(app: TestApp) {
     assert_eq!(literal["total"], 3, "% and _ match literally");
     let (_, nothing) = api.get("/api/v1/incidents?q=x%25").await;
     assert_eq!(nothing["total"], 0);
-    let (_, range) = api.get("/api/v1/incidents?since=2023-06-02&until=2023-06-02").await;
+    let (_, range) = api
+        .get("/api/v1/incidents?since=2023-06-02&until=2023-06-02")
+        .await;
     assert_eq!(range["total"], 1);
     assert_eq!(range["items"][0]["key"], "INC-2");
     let (_, page2) = api.get("/api/v1/incidents?per_page=2&page=2").await;
@@ -149,7 +234,9 @@ async fn list_filters_sorts_and_paginates(app: TestApp) {
     assert_eq!(body["error"]["field"], "per_page");
 
     let browser = app.login_as(Role::Viewer).await;
-    let (status, html) = browser.get_text("/incidents?severity=SEV2&sort=oldest").await;
+    let (status, html) = browser
+        .get_text("/incidents?severity=SEV2&sort=oldest")
+        .await;
     assert_eq!(status, StatusCode::OK);
     let first = html.find("INC-2").unwrap();
     let second = html.find("INC-3").unwrap();
@@ -158,13 +245,28 @@ async fn list_filters_sorts_and_paginates(app: TestApp) {
     let (_, bad) = browser.get_text("/incidents?status=exploded").await;
     assert!(bad.contains("status must be one of"));
 }
-both_backends!(list_filters_sorts_and_paginates, list_filters_sorts_and_paginates);
+both_backends!(
+    list_filters_sorts_and_paginates,
+    list_filters_sorts_and_paginates
+);
 
 async fn data_survives_a_restart(app: TestApp) {
     let browser = app.login_as(Role::Responder).await;
-    browser.post("/incidents/new", "/incidents", &[("title", "Disk full on db-2"), ("severity", "SEV2")]).await;
+    browser
+        .post(
+            "/incidents/new",
+            "/incidents",
+            &[("title", "Disk full on db-2"), ("severity", "SEV2")],
+        )
+        .await;
     for (time, body) in [("09:10", "Earlier: disk alarm"), ("", "Freed 20 GB")] {
-        let res = browser.post("/incidents/INC-1", "/incidents/INC-1/timeline", &[("occurred_at", time), ("kind", "action"), ("body", body)]).await;
+        let res = browser
+            .post(
+                "/incidents/INC-1",
+                "/incidents/INC-1/timeline",
+                &[("occurred_at", time), ("kind", "action"), ("body", body)],
+            )
+            .await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
     }
     let viewer = app.login_as(Role::Viewer).await;
@@ -173,14 +275,30 @@ async fn data_survives_a_restart(app: TestApp) {
     let app = start(storage);
     assert!(app.setup_url.is_none(), "no setup link once users exist");
     let viewer_again = Browser::new(&app);
-    assert_eq!(viewer_again.login(&viewer.username, PASSWORD).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        viewer_again
+            .login(&viewer.username, PASSWORD)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
     let (status, after) = viewer_again.get_text("/incidents/INC-1").await;
     assert_eq!(status, StatusCode::OK);
     for text in ["Disk full on db-2", "Earlier: disk alarm", "Freed 20 GB"] {
         assert!(after.contains(text), "{text} survives");
     }
-    let timeline = |html: &str| html[html.find("<ol class=\"timeline\">").unwrap()..].split("</ol>").next().unwrap().to_string();
-    assert_eq!(timeline(&before), timeline(&after), "same entries, same order, same times");
+    let timeline = |html: &str| {
+        html[html.find("<ol class=\"timeline\">").unwrap()..]
+            .split("</ol>")
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        timeline(&before),
+        timeline(&after),
+        "same entries, same order, same times"
+    );
     let earlier = after.find("Earlier: disk alarm").unwrap();
     let freed = after.find("Freed 20 GB").unwrap();
     assert!(earlier < freed, "backdated entry sorts first");

@@ -9,12 +9,32 @@ use crate::helpers::*;
 
 async fn forms_without_a_valid_csrf_token_are_refused(app: TestApp) {
     let browser = app.login_as(Role::Admin).await;
-    let res = browser.post_raw("/incidents", &[("title", "no token"), ("severity", "SEV2")]).await;
+    let res = browser
+        .post_raw("/incidents", &[("title", "no token"), ("severity", "SEV2")])
+        .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert!(res.text().await.unwrap().contains("security token"));
-    let res = browser.post_raw("/incidents", &[("csrf_token", "0".repeat(64).as_str()), ("title", "bad token")]).await;
+    let res = browser
+        .post_raw(
+            "/incidents",
+            &[
+                ("csrf_token", "0".repeat(64).as_str()),
+                ("title", "bad token"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let res = browser.post_raw("/admin/users", &[("csrf_token", "wrong"), ("username", "x"), ("role", "admin"), ("password", "longenough1")]).await;
+    let res = browser
+        .post_raw(
+            "/admin/users",
+            &[
+                ("csrf_token", "wrong"),
+                ("username", "x"),
+                ("role", "admin"),
+                ("password", "longenough1"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let res = browser.post_raw("/logout", &[]).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
@@ -26,26 +46,51 @@ async fn forms_without_a_valid_csrf_token_are_refused(app: TestApp) {
     let other = app.login_as(Role::Admin).await;
     let (_, html) = other.get_text("/incidents").await;
     let foreign = csrf_token(&html).unwrap();
-    let res = browser.post_raw("/incidents", &[("csrf_token", &foreign), ("title", "foreign token")]).await;
+    let res = browser
+        .post_raw(
+            "/incidents",
+            &[("csrf_token", &foreign), ("title", "foreign token")],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 
     // Login needs its pre-session token.
     let fresh = Browser::new(&app);
-    let res = fresh.post_raw("/login", &[("username", &browser.username), ("password", PASSWORD)]).await;
+    let res = fresh
+        .post_raw(
+            "/login",
+            &[("username", &browser.username), ("password", PASSWORD)],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.count("incidents"), 0);
 }
-both_backends!(forms_without_a_valid_csrf_token_are_refused, forms_without_a_valid_csrf_token_are_refused);
+both_backends!(
+    forms_without_a_valid_csrf_token_are_refused,
+    forms_without_a_valid_csrf_token_are_refused
+);
 
 async fn user_text_is_escaped_everywhere(app: TestApp) {
     let api = Api::new(&app, app.token(Role::Responder));
     let evil = "<script>alert(1)</script><img src=x onerror=alert(2)>";
     let (status, _) = api
-        .post("/api/v1/incidents", json!({"title": evil, "impact": evil, "services": [evil]}))
+        .post(
+            "/api/v1/incidents",
+            json!({"title": evil, "impact": evil, "services": [evil]}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    for body in [evil, "[click](javascript:alert(3))", "<a href=\"data:text/html,x\">d</a> <svg onload=alert(4)>"] {
-        let (status, _) = api.post("/api/v1/incidents/INC-1/timeline", json!({"kind": "note", "body": body})).await;
+    for body in [
+        evil,
+        "[click](javascript:alert(3))",
+        "<a href=\"data:text/html,x\">d</a> <svg onload=alert(4)>",
+    ] {
+        let (status, _) = api
+            .post(
+                "/api/v1/incidents/INC-1/timeline",
+                json!({"kind": "note", "body": body}),
+            )
+            .await;
         assert_eq!(status, StatusCode::CREATED);
     }
     let browser = app.login_as(Role::Viewer).await;
@@ -57,15 +102,25 @@ async fn user_text_is_escaped_everywhere(app: TestApp) {
         assert!(!html.contains("href=\"javascript:"), "{path}");
         assert!(!html.contains("<svg onload"), "{path}");
         assert!(!html.contains("href=\"data:"), "{path}");
-        assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"), "{path} shows the title as text");
+        assert!(
+            html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
+            "{path} shows the title as text"
+        );
     }
 }
-both_backends!(user_text_is_escaped_everywhere, user_text_is_escaped_everywhere);
+both_backends!(
+    user_text_is_escaped_everywhere,
+    user_text_is_escaped_everywhere
+);
 
 async fn headers_health_and_metrics(app: TestApp) {
     let res = reqwest::get(app.url("/login")).await.unwrap();
     let headers = res.headers();
-    let csp = headers.get("content-security-policy").unwrap().to_str().unwrap();
+    let csp = headers
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap();
     assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
     assert_eq!(headers.get("x-content-type-options").unwrap(), "nosniff");
     assert_eq!(headers.get("x-frame-options").unwrap(), "DENY");
@@ -77,16 +132,32 @@ async fn headers_health_and_metrics(app: TestApp) {
     assert_eq!(health["status"], "ok");
 
     reqwest::get(app.url("/incidents/INC-1")).await.unwrap();
-    let metrics = reqwest::get(app.url("/metrics")).await.unwrap().text().await.unwrap();
+    let metrics = reqwest::get(app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("hindsight_http_requests_total{method=\"GET\",route=\"/incidents/{key}\",status=\"303\"} 1"), "{metrics}");
     assert!(metrics.contains("hindsight_http_request_duration_seconds_bucket"));
     assert!(metrics.contains("hindsight_db_pool_connections"));
 
     for path in ["/static/app.css", "/static/app.js"] {
-        assert_eq!(reqwest::get(app.url(path)).await.unwrap().status(), StatusCode::OK);
+        assert_eq!(
+            reqwest::get(app.url(path)).await.unwrap().status(),
+            StatusCode::OK
+        );
     }
-    for path in ["/static/..%2Fsrc%2Fmain.rs", "/static/../Cargo.toml", "/static/nope.css"] {
-        assert_eq!(reqwest::get(app.url(path)).await.unwrap().status(), StatusCode::NOT_FOUND, "{path}");
+    for path in [
+        "/static/..%2Fsrc%2Fmain.rs",
+        "/static/../Cargo.toml",
+        "/static/nope.css",
+    ] {
+        assert_eq!(
+            reqwest::get(app.url(path)).await.unwrap().status(),
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
     }
 }
 both_backends!(headers_health_and_metrics, headers_health_and_metrics);

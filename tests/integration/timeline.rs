@@ -10,50 +10,118 @@ use crate::helpers::*;
 async fn quick_add_orders_renders_and_keeps_history(app: TestApp) {
     let browser = app.login_as(Role::Responder).await;
     browser
-        .post("/incidents/new", "/incidents", &[("title", "Gateway 502s"), ("severity", "SEV1"), ("started_at", "2023-06-07 10:00")])
+        .post(
+            "/incidents/new",
+            "/incidents",
+            &[
+                ("title", "Gateway 502s"),
+                ("severity", "SEV1"),
+                ("started_at", "2023-06-07 10:00"),
+            ],
+        )
         .await;
     let entries = [
-        ("2023-06-07 10:20", "action", "Restarted **gw-3**, see [runbook](https://runbooks.example.com/gw)"),
+        (
+            "2023-06-07 10:20",
+            "action",
+            "Restarted **gw-3**, see [runbook](https://runbooks.example.com/gw)",
+        ),
         ("2023-06-07 10:00", "detection", "Alert: failed payments"),
-        ("2023-06-07 11:00", "escalation", "Paged DBA and network teams"),
+        (
+            "2023-06-07 11:00",
+            "escalation",
+            "Paged DBA and network teams",
+        ),
         ("2023-06-07 10:40", "misleading", "DB logs looked fine"),
         ("2023-06-08 00:10", "resolution", "Reverted the parameter"),
     ];
     for (time, kind, body) in entries {
-        let res = browser.post("/incidents/INC-1", "/incidents/INC-1/timeline", &[("occurred_at", time), ("kind", kind), ("body", body)]).await;
+        let res = browser
+            .post(
+                "/incidents/INC-1",
+                "/incidents/INC-1/timeline",
+                &[("occurred_at", time), ("kind", kind), ("body", body)],
+            )
+            .await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
-        assert!(location(&res).starts_with("/incidents/INC-1#e"), "back to the page with the entry targeted");
+        assert!(
+            location(&res).starts_with("/incidents/INC-1#e"),
+            "back to the page with the entry targeted"
+        );
     }
     let (_, html) = browser.get_text("/incidents/INC-1").await;
-    let order: Vec<usize> = ["Alert: failed payments", "<strong>gw-3</strong>", "DB logs looked fine", "Paged DBA", "Reverted the parameter"]
-        .iter()
-        .map(|t| html.find(t).unwrap_or_else(|| panic!("{t} missing")))
-        .collect();
-    assert!(order.windows(2).all(|w| w[0] < w[1]), "ordered by occurred_at: {order:?}");
+    let order: Vec<usize> = [
+        "Alert: failed payments",
+        "<strong>gw-3</strong>",
+        "DB logs looked fine",
+        "Paged DBA",
+        "Reverted the parameter",
+    ]
+    .iter()
+    .map(|t| html.find(t).unwrap_or_else(|| panic!("{t} missing")))
+    .collect();
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "ordered by occurred_at: {order:?}"
+    );
     assert!(html.contains("<strong>gw-3</strong>"));
     assert!(html.contains("<a href=\"https://runbooks.example.com/gw\" rel=\"noopener noreferrer nofollow\">runbook</a>"));
     assert!(html.contains("<time datetime=\"2023-06-07T10:20:00Z\">10:20</time>"));
-    assert!(html.contains("Thu 2023-06-08"), "the date shows when the day changes");
+    assert!(
+        html.contains("Thu 2023-06-08"),
+        "the date shows when the day changes"
+    );
     assert!(html.contains("k-misleading"));
 
     // A blank time means now.
-    let res = browser.post("/incidents/INC-1", "/incidents/INC-1/timeline", &[("occurred_at", ""), ("kind", "note"), ("body", "Customer comms sent")]).await;
+    let res = browser
+        .post(
+            "/incidents/INC-1",
+            "/incidents/INC-1/timeline",
+            &[
+                ("occurred_at", ""),
+                ("kind", "note"),
+                ("body", "Customer comms sent"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let api = Api::new(&app, app.token(Role::Viewer));
     let (_, list) = api.get("/api/v1/incidents/INC-1/timeline").await;
     let last = list["items"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["body"], "Customer comms sent");
     let when = chrono::DateTime::parse_from_rfc3339(last["occurred_at"].as_str().unwrap()).unwrap();
-    assert!((chrono::Utc::now() - when.with_timezone(&chrono::Utc)).num_seconds().abs() < 60);
+    assert!(
+        (chrono::Utc::now() - when.with_timezone(&chrono::Utc))
+            .num_seconds()
+            .abs()
+            < 60
+    );
 
     // Errors come back on the page with the text kept; nothing stored.
     let before = app.count("timeline_entries");
-    let res = browser.post("/incidents/INC-1", "/incidents/INC-1/timeline", &[("occurred_at", "25:99"), ("kind", "action"), ("body", "Keep me")]).await;
+    let res = browser
+        .post(
+            "/incidents/INC-1",
+            "/incidents/INC-1/timeline",
+            &[
+                ("occurred_at", "25:99"),
+                ("kind", "action"),
+                ("body", "Keep me"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = res.text().await.unwrap();
     assert!(page.contains("Use HH:MM"));
     assert!(page.contains(">Keep me</textarea>"));
-    let res = browser.post("/incidents/INC-1", "/incidents/INC-1/timeline", &[("kind", "action"), ("body", "  ")]).await;
+    let res = browser
+        .post(
+            "/incidents/INC-1",
+            "/incidents/INC-1/timeline",
+            &[("kind", "action"), ("body", "  ")],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(app.count("timeline_entries"), before);
 
@@ -62,24 +130,64 @@ async fn quick_add_orders_renders_and_keeps_history(app: TestApp) {
     let edit = format!("/incidents/INC-1/timeline/{id}/edit");
     let (_, form) = browser.get_text(&edit).await;
     assert!(form.contains("name=\"version\" value=\"1\""));
-    let res = browser.post(&edit, &edit, &[("occurred_at", "2023-06-07 10:21"), ("kind", "action"), ("body", "Restarted gw-3 and gw-4"), ("version", "1")]).await;
+    let res = browser
+        .post(
+            &edit,
+            &edit,
+            &[
+                ("occurred_at", "2023-06-07 10:21"),
+                ("kind", "action"),
+                ("body", "Restarted gw-3 and gw-4"),
+                ("version", "1"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let (_, history) = browser.get_text(&format!("/incidents/INC-1/timeline/{id}/revisions")).await;
+    let (_, history) = browser
+        .get_text(&format!("/incidents/INC-1/timeline/{id}/revisions"))
+        .await;
     assert!(history.contains("Restarted gw-3 and gw-4"));
-    assert!(history.contains("Restarted **gw-3**"), "the previous text is kept");
+    assert!(
+        history.contains("Restarted **gw-3**"),
+        "the previous text is kept"
+    );
     // A second edit from the stale form conflicts.
-    let res = browser.post(&edit, &edit, &[("occurred_at", "2023-06-07 10:21"), ("kind", "action"), ("body", "stale"), ("version", "1")]).await;
+    let res = browser
+        .post(
+            &edit,
+            &edit,
+            &[
+                ("occurred_at", "2023-06-07 10:21"),
+                ("kind", "action"),
+                ("body", "stale"),
+                ("version", "1"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
 
     // Delete hides it, keeps it in the database and the audit log.
-    let res = browser.post(&edit, &format!("/incidents/INC-1/timeline/{id}/delete"), &[]).await;
+    let res = browser
+        .post(
+            &edit,
+            &format!("/incidents/INC-1/timeline/{id}/delete"),
+            &[],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let (_, html) = browser.get_text("/incidents/INC-1").await;
     assert!(!html.contains("gw-4"));
-    assert_eq!(app.count("timeline_entries"), before, "soft delete keeps the row");
+    assert_eq!(
+        app.count("timeline_entries"),
+        before,
+        "soft delete keeps the row"
+    );
     let admin = app.login_as(Role::Admin).await;
     let (_, audit) = admin.get_text("/audit").await;
     assert!(audit.contains("timeline.delete"));
     assert!(audit.contains("timeline.edit"));
 }
-both_backends!(quick_add_orders_renders_and_keeps_history, quick_add_orders_renders_and_keeps_history);
+both_backends!(
+    quick_add_orders_renders_and_keeps_history,
+    quick_add_orders_renders_and_keeps_history
+);
