@@ -233,12 +233,13 @@ pub fn create(
                 "Incident declared: {} {}, status {}.",
                 incident.severity, incident.title, incident.status
             );
-            timeline::service::add(
-                conn,
-                incident.id,
-                NewEntry::now(EntryKind::StatusChange, body, actor.user_id),
-                actor,
-            )?;
+            let mut entry = NewEntry::now(EntryKind::StatusChange, body, actor.user_id);
+            // An incident recorded long after the fact is "declared" when it was detected,
+            // not today, so the timeline does not end with a years-long gap.
+            if t - incident.started_at > chrono::Duration::days(1) {
+                entry.occurred_at = incident.detected_at.unwrap_or(incident.started_at);
+            }
+            timeline::service::add(conn, incident.id, entry, actor)?;
         }
         audit::record(
             conn,
@@ -290,12 +291,15 @@ pub fn update(
         }
         if fields.status != old_status {
             let body = format!("Status changed from {old_status} to {}.", fields.status);
-            timeline::service::add(
-                conn,
-                id,
-                NewEntry::now(EntryKind::StatusChange, body, actor.user_id),
-                actor,
-            )?;
+            let mut entry = NewEntry::now(EntryKind::StatusChange, body, actor.user_id);
+            // When this edit also set the milestone the status implies (e.g. resolved_at
+            // backfilled to 14:00), the change happened then, not now.
+            let before = status_milestone(fields.status, &IncidentFields::of(&current));
+            let after = status_milestone(fields.status, &fields);
+            if let Some(at) = after.filter(|at| Some(*at) != before && *at <= t) {
+                entry.occurred_at = at;
+            }
+            timeline::service::add(conn, id, entry, actor)?;
         }
         let changed = changed_fields(&IncidentFields::of(&current), &fields).join(", ");
         audit::record(
@@ -308,6 +312,16 @@ pub fn update(
         )?;
         Ok(get(conn, id)?.incident)
     })
+}
+
+/// The milestone a status stands for, if any.
+fn status_milestone(status: Status, f: &IncidentFields) -> Option<NaiveDateTime> {
+    match status {
+        Status::Investigating => None,
+        Status::Identified => f.acknowledged_at,
+        Status::Monitoring => f.mitigated_at,
+        Status::Resolved | Status::Closed => f.resolved_at,
+    }
 }
 
 fn conflict(current: &Incident, expected: i32) -> AppError {

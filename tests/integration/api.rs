@@ -68,9 +68,14 @@ async fn incident_lifecycle_over_the_api(app: TestApp) {
         .iter()
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
-    assert!(
-        kinds.contains(&"status_change") && kinds.contains(&"action"),
-        "{kinds:?}"
+    assert_eq!(kinds, ["status_change", "action", "status_change"]);
+    // A backdated incident is declared at its detection; the status change happened at the
+    // resolved_at given in the same edit.
+    assert_eq!(full["timeline"][0]["occurred_at"], "2023-06-07T10:00:00Z");
+    assert_eq!(full["timeline"][2]["occurred_at"], "2023-06-07T14:00:00Z");
+    assert_eq!(
+        full["timeline"][2]["body"],
+        "Status changed from investigating to resolved."
     );
 
     // Edit and soft delete an entry.

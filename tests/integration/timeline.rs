@@ -126,7 +126,14 @@ async fn quick_add_orders_renders_and_keeps_history(app: TestApp) {
     assert_eq!(app.count("timeline_entries"), before);
 
     // Edit keeps the old text as a revision.
-    let id = list["items"][1]["id"].as_i64().unwrap();
+    let id = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["body"].as_str().unwrap().contains("gw-3"))
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
     let edit = format!("/incidents/INC-1/timeline/{id}/edit");
     let (_, form) = browser.get_text(&edit).await;
     assert!(form.contains("name=\"version\" value=\"1\""));
