@@ -4,6 +4,7 @@ mod helpers;
 
 mod api;
 mod auth;
+mod cli;
 mod incidents;
 mod security;
 mod timeline;

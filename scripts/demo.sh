@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Seeds a demo database with a realistic incident and serves it, for screenshots and
+# trying the app: bash scripts/demo.sh [PORT]  (admin: mara / longenough1)
+set -euo pipefail
+port=${1:-18081}
+dir=$(mktemp -d)
+bin=${HINDSIGHT_BIN:-target/debug/hindsight}
+export DATABASE_URL="sqlite://$dir/demo.db"
+echo "longenough1" | "$bin" user create --username mara --role admin --display-name "Mara K" --password-stdin
+token=$("$bin" token create --username mara --name demo)
+HINDSIGHT_BIND=127.0.0.1:$port "$bin" >"$dir/server.log" 2>&1 &
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+api() { curl -sf -H "Authorization: Bearer $token" -H 'content-type: application/json' "$@" >/dev/null; }
+base="http://127.0.0.1:$port/api/v1"
+api -d '{"title":"Payment gateway outage","severity":"SEV1","impact":"The online payment service was down; customers could not complete transactions.","users_affected_pct":25,"services":["payments","checkout"],"commander":"mara","started_at":"2023-06-07T10:00:00Z","detected_at":"2023-06-07T10:00:00Z"}' "$base/incidents"
+while IFS= read -r entry; do api -d "$entry" "$base/incidents/INC-1/timeline"; done <<'JSON'
+{"occurred_at":"2023-06-07T10:00:00Z","kind":"detection","body":"Monitoring alert: high volume of **failed payment transactions**."}
+{"occurred_at":"2023-06-07T10:12:00Z","kind":"action","body":"Investigating payment processing infrastructure; suspect DB or network."}
+{"occurred_at":"2023-06-07T10:40:00Z","kind":"misleading","body":"Database logs analysed: nothing conclusive."}
+{"occurred_at":"2023-06-07T11:05:00Z","kind":"misleading","body":"Network connectivity tests pass between gateway and DB."}
+{"occurred_at":"2023-06-07T11:30:00Z","kind":"escalation","body":"Escalated to DBA team and network engineering."}
+{"occurred_at":"2023-06-07T13:20:00Z","kind":"investigation","body":"Diff of last release shows a changed `timeout_ms` parameter in the gateway config, see [release notes](https://example.com/rel/412)."}
+{"occurred_at":"2023-06-07T13:50:00Z","kind":"mitigation","body":"Reverted the parameter on gw-1..gw-4; failures dropping."}
+{"occurred_at":"2023-06-07T14:00:00Z","kind":"resolution","body":"Payment service restored; success rate back to 99.9%."}
+JSON
+curl -sf -X PATCH -H "Authorization: Bearer $token" -H 'content-type: application/json' \
+  -d '{"version":1,"status":"resolved","acknowledged_at":"2023-06-07T10:12:00Z","mitigated_at":"2023-06-07T13:50:00Z","resolved_at":"2023-06-07T14:00:00Z"}' \
+  "$base/incidents/INC-1" >/dev/null
+api -d '{"title":"Search latency above SLO","severity":"SEV3","services":["search"]}' "$base/incidents"
+api -d '{"title":"Login errors for SSO users","severity":"SEV2","services":["auth"]}' "$base/incidents"
+api -d '{"kind":"action","body":"Rolled back identity-provider certificate rotation"}' "$base/incidents/INC-3/timeline"
+echo "serving http://127.0.0.1:$port (data in $dir; API token $token)"
