@@ -1,6 +1,8 @@
 //! Building and running the server: shared state, middleware, start-up tasks.
 
 use std::net::TcpListener;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, Compress, DefaultHeaders};
@@ -18,6 +20,8 @@ pub struct AppState {
     pub pool: DbPool,
     pub config: Config,
     pub metrics: Metrics,
+    /// Queries run by this server's pool.
+    pub queries: Arc<AtomicU64>,
 }
 
 impl AppState {
@@ -46,7 +50,8 @@ pub struct Application {
 impl Application {
     /// Opens the database, migrates, issues a setup link when there are no users, and binds.
     pub fn build(config: Config) -> Result<Application, String> {
-        let pool = db::connect(&config.database_url)?;
+        let queries = Arc::new(AtomicU64::new(0));
+        let pool = db::connect_counted(&config.database_url, Arc::clone(&queries))?;
         let setup_token = {
             let mut conn = pool
                 .get()
@@ -79,6 +84,7 @@ impl Application {
             pool,
             config,
             metrics: Metrics::default(),
+            queries,
         });
         let server = HttpServer::new(move || {
             App::new()

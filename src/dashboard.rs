@@ -1,4 +1,5 @@
-//! `/`: open incidents by severity, recently resolved ones, and how to start.
+//! `/`: open incidents by severity with their age, recently resolved ones, overdue action
+//! items, the signed-in user's own tasks, and (on a new install) how to start.
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
@@ -10,6 +11,9 @@ use crate::error::AppError;
 use crate::incidents::service::{self, IncidentFilter, Sort};
 use crate::incidents::web::IncidentRow;
 use crate::incidents::Status;
+use crate::tasks::board::{self, TaskFilter};
+use crate::tasks::web::TaskRow;
+use crate::tasks::TaskStatus;
 use crate::time::now;
 use crate::web::{render, Layout};
 
@@ -22,6 +26,10 @@ struct DashboardPage {
     resolved: Vec<IncidentRow>,
     can_write: bool,
     any_incident: bool,
+    overdue: Vec<TaskRow>,
+    overdue_total: i64,
+    mine: Vec<TaskRow>,
+    mine_total: i64,
 }
 
 /// `GET /`
@@ -29,26 +37,39 @@ pub async fn show_dashboard(
     state: web::Data<AppState>,
     user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    let (open, open_total, resolved, resolved_total) = db::run(&state.pool, |conn| {
-        let open_filter = IncidentFilter {
-            statuses: Status::ALL
-                .iter()
-                .copied()
-                .filter(|s| s.is_open())
-                .collect(),
-            sort: Sort::Severity,
-            ..Default::default()
-        };
-        let (open, open_total) = service::list(conn, &open_filter, 1, 50)?;
-        let resolved_filter = IncidentFilter {
-            statuses: vec![Status::Resolved, Status::Closed],
-            sort: Sort::Updated,
-            ..Default::default()
-        };
-        let (resolved, resolved_total) = service::list(conn, &resolved_filter, 1, 10)?;
-        Ok((open, open_total, resolved, resolved_total))
-    })
-    .await?;
+    let my_id = user.user.id;
+    let (open, open_total, resolved, resolved_total, overdue, mine) =
+        db::run(&state.pool, move |conn| {
+            let open_filter = IncidentFilter {
+                statuses: Status::ALL
+                    .iter()
+                    .copied()
+                    .filter(|s| s.is_open())
+                    .collect(),
+                sort: Sort::Severity,
+                ..Default::default()
+            };
+            let (open, open_total) = service::list(conn, &open_filter, 1, 50)?;
+            let resolved_filter = IncidentFilter {
+                statuses: vec![Status::Resolved, Status::Closed],
+                sort: Sort::Updated,
+                ..Default::default()
+            };
+            let (resolved, resolved_total) = service::list(conn, &resolved_filter, 1, 10)?;
+            let overdue_filter = TaskFilter {
+                overdue: true,
+                ..Default::default()
+            };
+            let overdue = board::page(conn, &overdue_filter, 1, Some(10))?;
+            let mine_filter = TaskFilter {
+                owner: Some(Some(my_id)),
+                statuses: TaskStatus::OPEN.to_vec(),
+                ..Default::default()
+            };
+            let mine = board::page(conn, &mine_filter, 1, Some(10))?;
+            Ok((open, open_total, resolved, resolved_total, overdue, mine))
+        })
+        .await?;
     let t = now();
     let page = DashboardPage {
         layout: Layout::new(&user, "dashboard", "Dashboard"),
@@ -57,6 +78,10 @@ pub async fn show_dashboard(
         resolved: resolved.iter().map(|d| IncidentRow::of(d, t)).collect(),
         can_write: user.user.role.allows(Permission::Write),
         any_incident: open_total + resolved_total > 0,
+        overdue: overdue.0.iter().map(|v| TaskRow::of(v, t.date())).collect(),
+        overdue_total: overdue.1,
+        mine: mine.0.iter().map(|v| TaskRow::of(v, t.date())).collect(),
+        mine_total: mine.1,
     };
     render(&page)
 }

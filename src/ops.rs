@@ -170,6 +170,16 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         tracing::error!(error = %e, "metrics encoding failed");
         return HttpResponse::InternalServerError().finish();
     }
+    // The query counter lives outside the registry (it is shared with the pool's
+    // connections); written by hand in the same exposition format, before `# EOF`.
+    let queries = state.queries.load(std::sync::atomic::Ordering::Relaxed);
+    let counter = format!(
+        "# HELP hindsight_db_queries Database queries run.\n# TYPE hindsight_db_queries counter\nhindsight_db_queries_total {queries}\n"
+    );
+    match out.rfind("# EOF") {
+        Some(at) => out.insert_str(at, &counter),
+        None => out.push_str(&counter),
+    }
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .body(out)

@@ -3,7 +3,10 @@
 use actix_web::web::{self, delete, get, patch, post, resource as r};
 
 use crate::error::{ApiError, AppError};
-use crate::{admin, auth, dashboard, incidents, ops, settings, timeline, web as pages};
+use crate::{
+    admin, auth, dashboard, escalations, incidents, ops, root_causes, settings, tasks, timeline,
+    web as pages,
+};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg
@@ -87,6 +90,35 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     r("/incidents/{key}/timeline/{id}")
                         .route(patch().to(timeline::api::edit_entry))
                         .route(delete().to(timeline::api::delete_entry)),
+                )
+                .service(
+                    r("/incidents/{key}/escalations")
+                        .route(get().to(escalations::api::list_escalations))
+                        .route(post().to(escalations::api::create_escalation)),
+                )
+                .service(
+                    r("/escalations/{id}").route(patch().to(escalations::api::update_escalation)),
+                )
+                .service(
+                    r("/incidents/{key}/root-causes")
+                        .route(get().to(root_causes::api::list_causes))
+                        .route(post().to(root_causes::api::create_cause)),
+                )
+                .service(
+                    r("/root-causes/{id}")
+                        .route(patch().to(root_causes::api::update_cause))
+                        .route(delete().to(root_causes::api::delete_cause)),
+                )
+                .service(
+                    r("/incidents/{key}/tasks")
+                        .route(get().to(tasks::api::list_incident_tasks))
+                        .route(post().to(tasks::api::create_task)),
+                )
+                .service(r("/tasks").route(get().to(tasks::api::list_tasks)))
+                .service(
+                    r("/tasks/{id}")
+                        .route(patch().to(tasks::api::update_task))
+                        .route(delete().to(tasks::api::delete_task)),
                 )
                 .default_service(web::to(api_not_found)),
         )

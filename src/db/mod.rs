@@ -4,7 +4,11 @@
 pub mod schema;
 mod text_enum;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
+
+use diesel::connection::InstrumentationEvent;
 
 use diesel::connection::{SimpleConnection, TransactionManager};
 use diesel::prelude::*;
@@ -97,12 +101,22 @@ impl ManageConnection for DbManager {
     }
 }
 
-/// Per-connection SQLite settings; PRAGMAs are per connection, so they run on every acquire.
+/// Per-connection set-up, run when the pool opens a connection: SQLite PRAGMAs (they are per
+/// connection) and a query counter (exported in `/metrics`; tests use it to prove lists
+/// make a fixed number of queries).
 #[derive(Debug)]
-struct SqlitePragmas;
+struct OnConnect {
+    queries: Arc<AtomicU64>,
+}
 
-impl CustomizeConnection<DbConnection, r2d2::Error> for SqlitePragmas {
+impl CustomizeConnection<DbConnection, r2d2::Error> for OnConnect {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        let queries = Arc::clone(&self.queries);
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::StartQuery { .. } = event {
+                queries.fetch_add(1, Ordering::Relaxed);
+            }
+        });
         if let DbConnection::Sqlite(c) = conn {
             // busy_timeout first so the journal-mode switch itself waits for other writers.
             c.batch_execute(
@@ -117,6 +131,11 @@ impl CustomizeConnection<DbConnection, r2d2::Error> for SqlitePragmas {
 
 /// Builds the pool and checks that the database answers.
 pub fn connect(url: &DbUrl) -> Result<DbPool, String> {
+    connect_counted(url, Arc::default())
+}
+
+/// Like [`connect`], counting every query the pool's connections run into `queries`.
+pub fn connect_counted(url: &DbUrl, queries: Arc<AtomicU64>) -> Result<DbPool, String> {
     let size = match url {
         DbUrl::Sqlite(_) => 4,
         DbUrl::Postgres(_) => 10,
@@ -124,7 +143,7 @@ pub fn connect(url: &DbUrl) -> Result<DbPool, String> {
     r2d2::Pool::builder()
         .max_size(size)
         .connection_timeout(Duration::from_secs(5))
-        .connection_customizer(Box::new(SqlitePragmas))
+        .connection_customizer(Box::new(OnConnect { queries }))
         .build(DbManager { url: url.clone() })
         .map_err(|e| format!("cannot open the {} database: {e}", url.backend_name()))
 }

@@ -64,6 +64,9 @@ struct IncidentWithRecord {
     #[serde(flatten)]
     incident: IncidentJson,
     timeline: Vec<EntryJson>,
+    escalations: Vec<crate::escalations::api::EscalationJson>,
+    root_causes: Vec<crate::root_causes::api::RootCauseJson>,
+    tasks: Vec<crate::tasks::api::TaskJson>,
 }
 
 #[derive(Deserialize)]
@@ -264,22 +267,29 @@ pub async fn create_incident(
         .json(IncidentJson::from(detail)))
 }
 
-/// `GET /api/v1/incidents/{key}` with its timeline.
+/// `GET /api/v1/incidents/{key}` with its timeline, escalations, root causes and tasks.
 pub async fn get_incident(
     state: web::Data<AppState>,
     _user: ApiUser,
     key: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = key.parse::<IncidentKey>()?.0;
-    let (detail, entries) = db::run(&state.pool, move |conn| {
-        let detail = service::get(conn, id)?;
-        let entries = crate::timeline::service::list(conn, id)?;
-        Ok((detail, entries))
+    let (detail, entries, escalations, causes, tasks) = db::run(&state.pool, move |conn| {
+        Ok((
+            service::get(conn, id)?,
+            crate::timeline::service::list(conn, id)?,
+            crate::escalations::list(conn, id)?,
+            crate::root_causes::list(conn, id)?,
+            crate::tasks::service::list_for_incident(conn, id)?,
+        ))
     })
     .await?;
     Ok(HttpResponse::Ok().json(IncidentWithRecord {
         incident: detail.into(),
         timeline: entries.into_iter().map(EntryJson::from).collect(),
+        escalations: escalations.into_iter().map(Into::into).collect(),
+        root_causes: causes.into_iter().map(Into::into).collect(),
+        tasks: tasks.into_iter().map(Into::into).collect(),
     }))
 }
 

@@ -17,7 +17,8 @@ use crate::auth::session::client_ip;
 use crate::auth::{ensure, users, CurrentUser, Permission};
 use crate::db::{self, DbConnection};
 use crate::error::AppError;
-use crate::time::{date_hhmm, human_duration, now, parse_user_time, rfc3339};
+use crate::tasks::web::TaskRow;
+use crate::time::{date_hhmm, human_duration, now, now as t_now, parse_user_time, rfc3339};
 use crate::timeline::web::{timeline_rows, EntryRow};
 use crate::timeline::EntryKind;
 use crate::web::{page_number, render, render_status, see_other, url_encode, Layout, Pager};
@@ -458,6 +459,14 @@ struct ShowPage {
     draft_body: String,
     draft_time: String,
     draft_kind: String,
+    escalations: Vec<EscalationRow>,
+    pending_escalations: usize,
+    causes: Vec<CauseRow>,
+    primary_causes: usize,
+    tasks: Vec<TaskRow>,
+    overdue_tasks: usize,
+    suggestions: Vec<String>,
+    users: Vec<String>,
 }
 
 /// State of the quick-add form when it comes back with an error.
@@ -477,13 +486,34 @@ pub async fn incident_page(
     draft: Draft,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let (detail, entries, revisions) = db::run(&state.pool, move |conn| {
-        let detail = service::get(conn, id)?;
-        let entries = crate::timeline::service::list(conn, id)?;
-        let revisions = crate::timeline::service::revision_counts(conn, id)?;
-        Ok((detail, entries, revisions))
+    let record = db::run(&state.pool, move |conn| {
+        Ok(Record {
+            detail: service::get(conn, id)?,
+            entries: crate::timeline::service::list(conn, id)?,
+            revisions: crate::timeline::service::revision_counts(conn, id)?,
+            escalations: crate::escalations::list(conn, id)?,
+            causes: crate::root_causes::list(conn, id)?,
+            tasks: crate::tasks::service::list_for_incident(conn, id)?,
+            suggestions: crate::escalations::web::suggestions(conn)?,
+            users: users::list(conn)?
+                .into_iter()
+                .filter(|u| !u.disabled)
+                .map(|u| u.username)
+                .collect(),
+        })
     })
     .await?;
+    let Record {
+        detail,
+        entries,
+        revisions,
+        escalations,
+        causes,
+        tasks,
+        suggestions,
+        users,
+    } = record;
+    let today = t_now().date();
     let t = now();
     let i = &detail.incident;
     let milestones = [
@@ -503,7 +533,48 @@ pub async fn incident_page(
     })
     .collect();
     let total_duration = Some(human_duration(i.resolved_at.unwrap_or(t) - i.started_at));
+    let pending = escalations
+        .iter()
+        .filter(|e| e.escalation.state == crate::escalations::EscalationState::Pending)
+        .count();
+    let task_rows: Vec<TaskRow> = tasks.iter().map(|v| TaskRow::of(v, today)).collect();
     let page = ShowPage {
+        pending_escalations: pending,
+        overdue_tasks: task_rows.iter().filter(|t| t.overdue).count(),
+        primary_causes: causes
+            .iter()
+            .filter(|c| c.kind == crate::root_causes::CauseKind::Primary)
+            .count(),
+        escalations: escalations
+            .iter()
+            .map(|v| {
+                let e = &v.escalation;
+                EscalationRow {
+                    id: e.id,
+                    version: e.version,
+                    target: e.target.clone(),
+                    reason: e.reason.clone(),
+                    state: e.state.as_str(),
+                    pending: e.state == crate::escalations::EscalationState::Pending,
+                    iso: rfc3339(e.escalated_at),
+                    at: date_hhmm(e.escalated_at),
+                    time_to_ack: e.time_to_acknowledge(),
+                    by: v.escalated_by.clone().unwrap_or_default(),
+                }
+            })
+            .collect(),
+        causes: causes
+            .into_iter()
+            .map(|c| CauseRow {
+                id: c.id,
+                kind: c.kind.as_str(),
+                category: c.category.as_str(),
+                html: c.description_html,
+            })
+            .collect(),
+        tasks: task_rows,
+        suggestions,
+        users,
         layout: Layout::new(user, "incidents", format!("{} {}", i.key(), i.title)),
         key: i.key(),
         severity_css: i.severity.css(),
@@ -529,6 +600,41 @@ pub async fn incident_page(
         incident: detail.incident,
     };
     render_status(status, &page)
+}
+
+/// Everything the incident page shows, loaded in one blocking call (a fixed number of
+/// queries whatever the incident's size).
+struct Record {
+    detail: IncidentDetail,
+    entries: Vec<crate::timeline::EntryView>,
+    revisions: std::collections::HashMap<i32, i64>,
+    escalations: Vec<crate::escalations::EscalationView>,
+    causes: Vec<crate::root_causes::RootCause>,
+    tasks: Vec<crate::tasks::TaskView>,
+    suggestions: Vec<String>,
+    users: Vec<String>,
+}
+
+/// An escalation on the incident page.
+pub struct EscalationRow {
+    pub id: i32,
+    pub version: i32,
+    pub target: String,
+    pub reason: String,
+    pub state: &'static str,
+    pub pending: bool,
+    pub iso: String,
+    pub at: String,
+    pub time_to_ack: Option<String>,
+    pub by: String,
+}
+
+/// A root cause on the incident page.
+pub struct CauseRow {
+    pub id: i32,
+    pub kind: &'static str,
+    pub category: &'static str,
+    pub html: String,
 }
 
 /// `GET /incidents/{key}`

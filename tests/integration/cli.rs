@@ -145,7 +145,7 @@ fn serve_stops_gracefully_on_sigterm() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let mut child = Command::new(BIN)
+    let child = Command::new(BIN)
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .env("DATABASE_URL", &db)
         .stderr(Stdio::piped())

@@ -1,0 +1,173 @@
+//! `/api/v1/incidents/{key}/escalations` and `/api/v1/escalations/{id}`.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::{EscalationState, EscalationView};
+use crate::api::{optional_time, ApiJson, ListEnvelope, PageParams};
+use crate::app::AppState;
+use crate::auth::{ensure, ApiUser, Permission};
+use crate::db;
+use crate::error::{ApiError, AppError};
+use crate::incidents::IncidentKey;
+use crate::time::{now, rfc3339};
+
+#[derive(Serialize)]
+pub struct EscalationJson {
+    pub id: i32,
+    pub target: String,
+    pub reason: String,
+    pub state: EscalationState,
+    pub escalated_at: String,
+    pub acknowledged_at: Option<String>,
+    pub responded_at: Option<String>,
+    pub escalated_by: Option<String>,
+    pub responded_by: Option<String>,
+    pub version: i32,
+}
+
+impl From<EscalationView> for EscalationJson {
+    fn from(v: EscalationView) -> Self {
+        let e = v.escalation;
+        EscalationJson {
+            id: e.id,
+            target: e.target,
+            reason: e.reason,
+            state: e.state,
+            escalated_at: rfc3339(e.escalated_at),
+            acknowledged_at: e.acknowledged_at.map(rfc3339),
+            responded_at: e.responded_at.map(rfc3339),
+            escalated_by: v.escalated_by,
+            responded_by: v.responded_by,
+            version: e.version,
+        }
+    }
+}
+
+/// `GET /api/v1/incidents/{key}/escalations`
+pub async fn list_escalations(
+    state: web::Data<AppState>,
+    _user: ApiUser,
+    key: web::Path<String>,
+    paging: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let id = key.parse::<IncidentKey>()?.0;
+    let (page, per_page) = paging.resolve()?;
+    let all = db::run(&state.pool, move |conn| {
+        crate::incidents::service::get(conn, id)?;
+        super::list(conn, id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(paginate(all, page, per_page, EscalationJson::from)))
+}
+
+/// Pages an in-memory list (per-incident lists are small).
+pub fn paginate<T, J: Serialize>(
+    all: Vec<T>,
+    page: i64,
+    per_page: i64,
+    map: impl Fn(T) -> J,
+) -> ListEnvelope<J> {
+    let total = all.len() as i64;
+    let items = all
+        .into_iter()
+        .skip(((page - 1) * per_page) as usize)
+        .take(per_page as usize)
+        .map(map)
+        .collect();
+    ListEnvelope {
+        items,
+        page,
+        per_page,
+        total,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEscalation {
+    target: Option<String>,
+    /// Several targets at once.
+    targets: Option<Vec<String>>,
+    reason: Option<String>,
+    escalated_at: Option<String>,
+}
+
+/// `POST /api/v1/incidents/{key}/escalations` → 201 with the escalation (or, with
+/// `targets`, `{"items": [...]}`).
+pub async fn create_escalation(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    key: web::Path<String>,
+    body: ApiJson<CreateEscalation>,
+) -> Result<HttpResponse, ApiError> {
+    ensure(&user.user, Permission::Write)?;
+    let id = key.parse::<IncidentKey>()?.0;
+    let b = body.0;
+    let several = b.targets.is_some();
+    let raw = match (b.target, b.targets) {
+        (Some(t), None) => t.replace([',', '\n', ';'], " "),
+        (None, Some(list)) => list.join("\n"),
+        (Some(_), Some(_)) => {
+            return Err(
+                AppError::invalid("targets", "Send either target or targets, not both.").into(),
+            )
+        }
+        (None, None) => return Err(AppError::invalid("target", "target is required").into()),
+    };
+    let targets = super::split_targets(&raw)?;
+    let at = optional_time(b.escalated_at.as_deref(), "escalated_at")?.unwrap_or_else(now);
+    let actor = user.actor();
+    let reason = b.reason.unwrap_or_default();
+    let views = db::run(&state.pool, move |conn| {
+        let created = super::create(conn, id, &targets, &reason, at, &actor)?;
+        let ids: Vec<i32> = created.iter().map(|e| e.id).collect();
+        Ok(super::list(conn, id)?
+            .into_iter()
+            .filter(|v| ids.contains(&v.escalation.id))
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    let items: Vec<EscalationJson> = views.into_iter().map(EscalationJson::from).collect();
+    if several {
+        Ok(HttpResponse::Created().json(serde_json::json!({ "items": items })))
+    } else {
+        Ok(HttpResponse::Created().json(&items[0]))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchEscalation {
+    state: Option<String>,
+    acknowledged_at: Option<String>,
+    version: Option<i32>,
+}
+
+/// `PATCH /api/v1/escalations/{id}`: `{"state": "acknowledged"}` (or declined/cancelled).
+pub async fn update_escalation(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    id: web::Path<i32>,
+    body: ApiJson<PatchEscalation>,
+) -> Result<HttpResponse, ApiError> {
+    ensure(&user.user, Permission::Write)?;
+    let id = id.into_inner();
+    let b = body.0;
+    let new_state: EscalationState = b
+        .state
+        .ok_or_else(|| AppError::invalid("state", "state is required"))?
+        .parse()
+        .map_err(|e| AppError::invalid("state", format!("state {e}")))?;
+    let at = optional_time(b.acknowledged_at.as_deref(), "acknowledged_at")?;
+    let actor = user.actor();
+    let view = db::run(&state.pool, move |conn| {
+        let e = super::respond(conn, id, new_state, at, b.version, &actor)?;
+        super::list(conn, e.incident_id)?
+            .into_iter()
+            .find(|v| v.escalation.id == id)
+            .ok_or_else(|| AppError::NotFound("escalation".into()))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(EscalationJson::from(view)))
+}

@@ -1,0 +1,271 @@
+//! Escalations: asking a team or person for help. Each moves `pending → acknowledged |
+//! declined | cancelled`, recording who and when; creating one adds an `escalation`
+//! timeline entry.
+
+pub mod api;
+pub mod web;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::audit::{self, Actor};
+use crate::db::schema::{escalations, users};
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::incidents::IncidentKey;
+use crate::time::{human_duration, now};
+use crate::timeline::{self, EntryKind, NewEntry};
+
+crate::text_enum!(
+    /// Where an escalation stands.
+    EscalationState {
+        Pending => "pending",
+        Acknowledged => "acknowledged",
+        Declined => "declined",
+        Cancelled => "cancelled",
+    }
+);
+
+#[derive(Queryable, Selectable, Clone, Debug)]
+#[diesel(table_name = escalations)]
+pub struct Escalation {
+    pub id: i32,
+    pub incident_id: i32,
+    pub target: String,
+    pub reason: String,
+    pub state: EscalationState,
+    pub escalated_at: NaiveDateTime,
+    pub acknowledged_at: Option<NaiveDateTime>,
+    pub responded_at: Option<NaiveDateTime>,
+    pub responded_by: Option<i32>,
+    pub escalated_by: Option<i32>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+impl Escalation {
+    /// Time from escalation to acknowledgement, once acknowledged.
+    pub fn time_to_acknowledge(&self) -> Option<String> {
+        self.acknowledged_at
+            .map(|a| human_duration(a - self.escalated_at))
+    }
+}
+
+/// An escalation with the usernames of who escalated and who answered.
+#[derive(Clone, Debug)]
+pub struct EscalationView {
+    pub escalation: Escalation,
+    pub escalated_by: Option<String>,
+    pub responded_by: Option<String>,
+}
+
+pub const TARGET_MAX: usize = 200;
+pub const REASON_MAX: usize = 5000;
+
+/// Splits "DBA team, network engineering" (commas or new lines) into targets.
+pub fn split_targets(raw: &str) -> Result<Vec<String>, AppError> {
+    let targets: Vec<String> = raw
+        .split([',', '\n', ';'])
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect();
+    if targets.is_empty() {
+        return Err(AppError::invalid(
+            "target",
+            "Name the team or person to escalate to.",
+        ));
+    }
+    if targets.iter().any(|t| t.chars().count() > TARGET_MAX) {
+        return Err(AppError::invalid(
+            "target",
+            format!("A target must be at most {TARGET_MAX} characters."),
+        ));
+    }
+    if targets.len() > 20 {
+        return Err(AppError::invalid("target", "At most 20 targets at once."));
+    }
+    Ok(targets)
+}
+
+/// Escalates to one or more targets at once (one row each, one timeline entry for all).
+pub fn create(
+    conn: &mut DbConnection,
+    incident_id: i32,
+    targets: &[String],
+    reason: &str,
+    escalated_at: NaiveDateTime,
+    actor: &Actor,
+) -> Result<Vec<Escalation>, AppError> {
+    let reason = reason.trim();
+    if reason.chars().count() > REASON_MAX {
+        return Err(AppError::invalid(
+            "reason",
+            format!("The reason must be at most {REASON_MAX} characters."),
+        ));
+    }
+    conn.transaction(|conn| {
+        let t = now();
+        let mut created = Vec::with_capacity(targets.len());
+        for target in targets {
+            let row: Escalation = diesel::insert_into(escalations::table)
+                .values((
+                    escalations::incident_id.eq(incident_id),
+                    escalations::target.eq(target),
+                    escalations::reason.eq(reason),
+                    escalations::state.eq(EscalationState::Pending),
+                    escalations::escalated_at.eq(escalated_at),
+                    escalations::escalated_by.eq(actor.user_id),
+                    escalations::created_at.eq(t),
+                    escalations::updated_at.eq(t),
+                    escalations::version.eq(1),
+                ))
+                .returning(escalations::all_columns)
+                .get_result(conn)?;
+            audit::record(
+                conn,
+                actor,
+                "escalation.create",
+                "escalation",
+                &row.id.to_string(),
+                &format!("{} → {target}", IncidentKey(incident_id)),
+            )?;
+            created.push(row);
+        }
+        let mut body = format!("Escalated to {}.", targets.join(", "));
+        if !reason.is_empty() {
+            body = format!("{body} {reason}");
+        }
+        let entry = NewEntry {
+            occurred_at: escalated_at,
+            ..NewEntry::now(EntryKind::Escalation, body, actor.user_id)
+        };
+        timeline::service::add(conn, incident_id, entry, actor)?;
+        Ok(created)
+    })
+}
+
+/// The escalations of an incident, oldest first, with usernames (one query).
+pub fn list(conn: &mut DbConnection, incident_id: i32) -> Result<Vec<EscalationView>, AppError> {
+    let (escalator, responder) = diesel::alias!(users as escalator, users as responder);
+    let rows: Vec<(Escalation, Option<String>, Option<String>)> = escalations::table
+        .left_join(
+            escalator.on(escalations::escalated_by.eq(escalator.field(users::id).nullable())),
+        )
+        .left_join(
+            responder.on(escalations::responded_by.eq(responder.field(users::id).nullable())),
+        )
+        .filter(escalations::incident_id.eq(incident_id))
+        .order((escalations::escalated_at.asc(), escalations::id.asc()))
+        .select((
+            Escalation::as_select(),
+            escalator.field(users::username).nullable(),
+            responder.field(users::username).nullable(),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(escalation, escalated_by, responded_by)| EscalationView {
+            escalation,
+            escalated_by,
+            responded_by,
+        })
+        .collect())
+}
+
+pub fn get(conn: &mut DbConnection, id: i32) -> Result<Escalation, AppError> {
+    escalations::table
+        .find(id)
+        .select(Escalation::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::NotFound(format!("escalation {id}")))
+}
+
+/// Records the answer to a pending escalation; `at` defaults to now. Only pending ones can
+/// change state, and a stale `expected_version` is a conflict.
+pub fn respond(
+    conn: &mut DbConnection,
+    id: i32,
+    state: EscalationState,
+    at: Option<NaiveDateTime>,
+    expected_version: Option<i32>,
+    actor: &Actor,
+) -> Result<Escalation, AppError> {
+    conn.transaction(|conn| {
+        let current = get(conn, id)?;
+        if expected_version.is_some_and(|v| v != current.version) {
+            return Err(AppError::Conflict(format!(
+                "This escalation changed since you loaded it (now {}). Reload and try again.",
+                current.state
+            )));
+        }
+        if state == EscalationState::Pending {
+            return Err(AppError::invalid(
+                "state",
+                "An escalation cannot go back to pending.",
+            ));
+        }
+        if current.state != EscalationState::Pending {
+            return Err(AppError::Conflict(format!(
+                "This escalation is already {}.",
+                current.state
+            )));
+        }
+        let t = now();
+        let at = at.unwrap_or(t);
+        if at < current.escalated_at {
+            return Err(AppError::invalid(
+                "acknowledged_at",
+                "The answer cannot come before the escalation.",
+            ));
+        }
+        diesel::update(
+            escalations::table
+                .find(id)
+                .filter(escalations::version.eq(current.version)),
+        )
+        .set((
+            escalations::state.eq(state),
+            escalations::acknowledged_at.eq((state == EscalationState::Acknowledged).then_some(at)),
+            escalations::responded_at.eq(Some(at)),
+            escalations::responded_by.eq(actor.user_id),
+            escalations::updated_at.eq(t),
+            escalations::version.eq(current.version + 1),
+        ))
+        .execute(conn)?;
+        audit::record(
+            conn,
+            actor,
+            &format!("escalation.{state}"),
+            "escalation",
+            &id.to_string(),
+            &current.target,
+        )?;
+        get(conn, id)
+    })
+}
+
+/// Distinct earlier targets, for suggestions.
+pub fn past_targets(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
+    Ok(escalations::table
+        .select(escalations::target)
+        .distinct()
+        .order(escalations::target.asc())
+        .limit(200)
+        .load(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_targets;
+
+    #[test]
+    fn splits_targets() {
+        assert_eq!(
+            split_targets("DBA team, network engineering\n").unwrap(),
+            vec!["DBA team", "network engineering"]
+        );
+        assert!(split_targets(" , ").is_err());
+    }
+}

@@ -1,0 +1,166 @@
+//! Escalation forms: escalate from the incident page (several targets at once), and answer
+//! a pending escalation.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{split_targets, EscalationState};
+use crate::app::AppState;
+use crate::audit::Actor;
+use crate::auth::csrf::SessionForm;
+use crate::auth::session::client_ip;
+use crate::auth::{ensure, CurrentUser, Permission};
+use crate::db;
+use crate::error::AppError;
+use crate::incidents::IncidentKey;
+use crate::time::{now, parse_user_time};
+use crate::web::{render_status, see_other, Layout};
+
+#[derive(Deserialize, Default, Clone)]
+pub struct EscalateForm {
+    #[serde(default)]
+    pub target: String,
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default)]
+    pub escalated_at: String,
+}
+
+#[derive(Template)]
+#[template(path = "escalations/new.html")]
+struct EscalatePage {
+    layout: Layout,
+    key: String,
+    form: EscalateForm,
+    error: Option<String>,
+    error_field: String,
+    suggestions: Vec<String>,
+}
+
+/// Past targets and active usernames, for the target field's suggestions.
+pub fn suggestions(conn: &mut crate::db::DbConnection) -> Result<Vec<String>, AppError> {
+    let mut all = super::past_targets(conn)?;
+    for user in crate::auth::users::list(conn)? {
+        if !user.disabled && !all.contains(&user.username) {
+            all.push(user.username);
+        }
+    }
+    Ok(all)
+}
+
+/// `POST /incidents/{key}/escalations`
+pub async fn escalate(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    key: web::Path<String>,
+    form: SessionForm<EscalateForm>,
+) -> Result<HttpResponse, AppError> {
+    let SessionForm { user, data } = form;
+    ensure(&user.user, Permission::Write)?;
+    let id = key.parse::<IncidentKey>()?.0;
+    let actor = Actor::user(&user.user, &client_ip(&req));
+    let submitted = data.clone();
+    let result = async {
+        let targets = split_targets(&submitted.target)?;
+        let at = match submitted.escalated_at.trim() {
+            "" => now(),
+            raw => parse_user_time(raw, now()).ok_or_else(|| {
+                AppError::invalid(
+                    "escalated_at",
+                    "Use HH:MM (UTC) or YYYY-MM-DD HH:MM, or leave blank for now.",
+                )
+            })?,
+        };
+        db::run(&state.pool, move |conn| {
+            super::create(conn, id, &targets, &submitted.reason, at, &actor)
+        })
+        .await
+    }
+    .await;
+    match result {
+        Ok(_) => Ok(see_other(&format!(
+            "/incidents/{}#escalations",
+            IncidentKey(id)
+        ))),
+        Err(e @ AppError::Invalid { .. }) => escalate_page(&state, &user, id, data, Some(e)).await,
+        Err(e) => Err(e),
+    }
+}
+
+async fn escalate_page(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i32,
+    form: EscalateForm,
+    error: Option<AppError>,
+) -> Result<HttpResponse, AppError> {
+    let suggestions = db::run(&state.pool, suggestions).await?;
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = EscalatePage {
+        layout: Layout::new(user, "incidents", "Escalate"),
+        key: IncidentKey(id).to_string(),
+        form,
+        error_field: error
+            .as_ref()
+            .and_then(|e| e.field())
+            .unwrap_or("")
+            .to_string(),
+        error: error.map(|e| e.public_message()),
+        suggestions,
+    };
+    render_status(status, &page)
+}
+
+/// `GET /incidents/{key}/escalations/new`
+pub async fn new_escalation(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    key: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    ensure(&user.user, Permission::Write)?;
+    let id = key.parse::<IncidentKey>()?.0;
+    db::run(&state.pool, move |conn| {
+        crate::incidents::service::get(conn, id)
+    })
+    .await?;
+    escalate_page(&state, &user, id, EscalateForm::default(), None).await
+}
+
+#[derive(Deserialize)]
+pub struct RespondForm {
+    state: String,
+    #[serde(default)]
+    version: String,
+}
+
+/// `POST /escalations/{id}/state`: acknowledge, decline or cancel.
+pub async fn respond(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<i32>,
+    form: SessionForm<RespondForm>,
+) -> Result<HttpResponse, AppError> {
+    let SessionForm { user, data } = form;
+    ensure(&user.user, Permission::Write)?;
+    let id = id.into_inner();
+    let new_state: EscalationState = data
+        .state
+        .parse()
+        .map_err(|e| AppError::invalid("state", format!("State {e}.")))?;
+    let version = data.version.trim().parse().ok();
+    let actor = Actor::user(&user.user, &client_ip(&req));
+    let escalation = db::run(&state.pool, move |conn| {
+        super::respond(conn, id, new_state, None, version, &actor)
+    })
+    .await?;
+    Ok(see_other(&format!(
+        "/incidents/{}#escalations",
+        IncidentKey(escalation.incident_id)
+    )))
+}

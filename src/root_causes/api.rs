@@ -1,0 +1,121 @@
+//! `/api/v1/incidents/{key}/root-causes` and `/api/v1/root-causes/{id}`.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::{CauseCategory, CauseFields, CauseKind, RootCause};
+use crate::api::{ApiJson, PageParams};
+use crate::app::AppState;
+use crate::auth::{ensure, ApiUser, Permission};
+use crate::db;
+use crate::error::{ApiError, AppError};
+use crate::escalations::api::paginate;
+use crate::incidents::IncidentKey;
+
+#[derive(Serialize)]
+pub struct RootCauseJson {
+    pub id: i32,
+    pub kind: CauseKind,
+    pub category: CauseCategory,
+    pub description: String,
+}
+
+impl From<RootCause> for RootCauseJson {
+    fn from(c: RootCause) -> Self {
+        RootCauseJson {
+            id: c.id,
+            kind: c.kind,
+            category: c.category,
+            description: c.description,
+        }
+    }
+}
+
+/// `GET /api/v1/incidents/{key}/root-causes`
+pub async fn list_causes(
+    state: web::Data<AppState>,
+    _user: ApiUser,
+    key: web::Path<String>,
+    paging: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let id = key.parse::<IncidentKey>()?.0;
+    let (page, per_page) = paging.resolve()?;
+    let all = db::run(&state.pool, move |conn| {
+        crate::incidents::service::get(conn, id)?;
+        super::list(conn, id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(paginate(all, page, per_page, RootCauseJson::from)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CauseBody {
+    kind: Option<String>,
+    category: Option<String>,
+    description: Option<String>,
+}
+
+/// `POST /api/v1/incidents/{key}/root-causes` → 201
+pub async fn create_cause(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    key: web::Path<String>,
+    body: ApiJson<CauseBody>,
+) -> Result<HttpResponse, ApiError> {
+    ensure(&user.user, Permission::Write)?;
+    let id = key.parse::<IncidentKey>()?.0;
+    let b = body.0;
+    let fields = CauseFields::parse(
+        b.kind.as_deref().unwrap_or("primary"),
+        b.category.as_deref().unwrap_or("unknown"),
+        b.description.as_deref().unwrap_or(""),
+    )?;
+    let actor = user.actor();
+    let cause = db::run(&state.pool, move |conn| {
+        super::create(conn, id, &fields, &actor)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(RootCauseJson::from(cause)))
+}
+
+/// `PATCH /api/v1/root-causes/{id}`
+pub async fn update_cause(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    id: web::Path<i32>,
+    body: ApiJson<CauseBody>,
+) -> Result<HttpResponse, ApiError> {
+    ensure(&user.user, Permission::Write)?;
+    let id = id.into_inner();
+    let b = body.0;
+    let actor = user.actor();
+    let cause = db::run(&state.pool, move |conn| {
+        let current = super::get(conn, id)?;
+        let fields = CauseFields::parse(
+            b.kind.as_deref().unwrap_or(current.kind.as_str()),
+            b.category.as_deref().unwrap_or(current.category.as_str()),
+            b.description.as_deref().unwrap_or(&current.description),
+        )?;
+        super::update(conn, id, &fields, &actor)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(RootCauseJson::from(cause)))
+}
+
+/// `DELETE /api/v1/root-causes/{id}` → 204 (admins)
+pub async fn delete_cause(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    id: web::Path<i32>,
+) -> Result<HttpResponse, ApiError> {
+    ensure(&user.user, Permission::Delete)?;
+    let id = id.into_inner();
+    let actor = user.actor();
+    db::run(&state.pool, move |conn| {
+        super::delete(conn, id, &actor).map(|_| ())
+    })
+    .await
+    .map_err(|e: AppError| ApiError(e))?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,206 @@
+//! Root causes: primary and contributing, each with a category and a Markdown description.
+//! Several per incident; edits and deletions are audited; only admins delete.
+
+pub mod api;
+pub mod web;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::audit::{self, Actor};
+use crate::db::schema::root_causes;
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::incidents::IncidentKey;
+use crate::markdown;
+use crate::time::now;
+
+crate::text_enum!(
+    /// Whether a cause is the main one.
+    CauseKind {
+        Primary => "primary",
+        Contributing => "contributing",
+    }
+);
+
+crate::text_enum!(
+    /// What kind of cause it was.
+    CauseCategory {
+        Change => "change",
+        Configuration => "configuration",
+        Software => "software",
+        Capacity => "capacity",
+        Dependency => "dependency",
+        Hardware => "hardware",
+        Process => "process",
+        Unknown => "unknown",
+    }
+);
+
+#[derive(Queryable, Selectable, Clone, Debug)]
+#[diesel(table_name = root_causes)]
+pub struct RootCause {
+    pub id: i32,
+    pub incident_id: i32,
+    pub kind: CauseKind,
+    pub category: CauseCategory,
+    pub description: String,
+    pub description_html: String,
+    pub created_by: Option<i32>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub const DESCRIPTION_MAX: usize = 20_000;
+
+/// A validated cause.
+#[derive(Clone, Debug)]
+pub struct CauseFields {
+    pub kind: CauseKind,
+    pub category: CauseCategory,
+    pub description: String,
+}
+
+impl CauseFields {
+    pub fn parse(kind: &str, category: &str, description: &str) -> Result<Self, AppError> {
+        let kind = kind
+            .trim()
+            .parse()
+            .map_err(|e| AppError::invalid("kind", format!("Kind {e}.")))?;
+        let category = category
+            .trim()
+            .parse()
+            .map_err(|e| AppError::invalid("category", format!("Category {e}.")))?;
+        let description = description.trim_end().to_string();
+        if description.trim().is_empty() {
+            return Err(AppError::invalid("description", "Describe the cause."));
+        }
+        if description.chars().count() > DESCRIPTION_MAX {
+            return Err(AppError::invalid(
+                "description",
+                format!("A description must be at most {DESCRIPTION_MAX} characters."),
+            ));
+        }
+        Ok(CauseFields {
+            kind,
+            category,
+            description,
+        })
+    }
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    incident_id: i32,
+    f: &CauseFields,
+    actor: &Actor,
+) -> Result<RootCause, AppError> {
+    let html = markdown::render(&f.description);
+    conn.transaction(|conn| {
+        crate::incidents::service::get(conn, incident_id)?;
+        let t = now();
+        let cause: RootCause = diesel::insert_into(root_causes::table)
+            .values((
+                root_causes::incident_id.eq(incident_id),
+                root_causes::kind.eq(f.kind),
+                root_causes::category.eq(f.category),
+                root_causes::description.eq(&f.description),
+                root_causes::description_html.eq(&html),
+                root_causes::created_by.eq(actor.user_id),
+                root_causes::created_at.eq(t),
+                root_causes::updated_at.eq(t),
+            ))
+            .returning(root_causes::all_columns)
+            .get_result(conn)?;
+        audit::record(
+            conn,
+            actor,
+            "root_cause.create",
+            "root_cause",
+            &cause.id.to_string(),
+            &format!("{} {} {}", IncidentKey(incident_id), f.kind, f.category),
+        )?;
+        Ok(cause)
+    })
+}
+
+/// An incident's causes, primary first, then in the order they were recorded.
+pub fn list(conn: &mut DbConnection, incident_id: i32) -> Result<Vec<RootCause>, AppError> {
+    let mut all: Vec<RootCause> = root_causes::table
+        .filter(root_causes::incident_id.eq(incident_id))
+        .order(root_causes::id.asc())
+        .select(RootCause::as_select())
+        .load(conn)?;
+    all.sort_by_key(|c| c.kind);
+    Ok(all)
+}
+
+pub fn get(conn: &mut DbConnection, id: i32) -> Result<RootCause, AppError> {
+    root_causes::table
+        .find(id)
+        .select(RootCause::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::NotFound(format!("root cause {id}")))
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    id: i32,
+    f: &CauseFields,
+    actor: &Actor,
+) -> Result<RootCause, AppError> {
+    let html = markdown::render(&f.description);
+    conn.transaction(|conn| {
+        let old = get(conn, id)?;
+        diesel::update(root_causes::table.find(id))
+            .set((
+                root_causes::kind.eq(f.kind),
+                root_causes::category.eq(f.category),
+                root_causes::description.eq(&f.description),
+                root_causes::description_html.eq(&html),
+                root_causes::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        // The old text goes to the audit log, so an edit never loses what was written.
+        let detail = format!(
+            "{} was: {} {}: {}",
+            IncidentKey(old.incident_id),
+            old.kind,
+            old.category,
+            old.description
+        );
+        audit::record(
+            conn,
+            actor,
+            "root_cause.update",
+            "root_cause",
+            &id.to_string(),
+            &detail,
+        )?;
+        get(conn, id)
+    })
+}
+
+pub fn delete(conn: &mut DbConnection, id: i32, actor: &Actor) -> Result<RootCause, AppError> {
+    conn.transaction(|conn| {
+        let old = get(conn, id)?;
+        diesel::delete(root_causes::table.find(id)).execute(conn)?;
+        let detail = format!(
+            "{} {} {}: {}",
+            IncidentKey(old.incident_id),
+            old.kind,
+            old.category,
+            old.description
+        );
+        audit::record(
+            conn,
+            actor,
+            "root_cause.delete",
+            "root_cause",
+            &id.to_string(),
+            &detail,
+        )?;
+        Ok(old)
+    })
+}

@@ -1,0 +1,194 @@
+//! Root cause forms: add from the incident page, edit, delete (admins).
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{CauseCategory, CauseFields, CauseKind};
+use crate::app::AppState;
+use crate::audit::Actor;
+use crate::auth::csrf::{NoFields, SessionForm};
+use crate::auth::session::client_ip;
+use crate::auth::{ensure, CurrentUser, Permission};
+use crate::db;
+use crate::error::AppError;
+use crate::incidents::IncidentKey;
+use crate::web::{render_status, see_other, Layout};
+
+#[derive(Deserialize, Default, Clone)]
+pub struct CauseForm {
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub category: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Template)]
+#[template(path = "root_causes/form.html")]
+struct CausePage {
+    layout: Layout,
+    key: String,
+    /// Set when editing.
+    cause_id: Option<i32>,
+    form: CauseForm,
+    error: Option<String>,
+    error_field: String,
+    kinds: &'static [CauseKind],
+    categories: &'static [CauseCategory],
+    can_delete: bool,
+}
+
+fn cause_page(
+    user: &CurrentUser,
+    incident_id: i32,
+    cause_id: Option<i32>,
+    form: CauseForm,
+    error: Option<AppError>,
+) -> Result<HttpResponse, AppError> {
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = CausePage {
+        layout: Layout::new(
+            user,
+            "incidents",
+            if cause_id.is_some() {
+                "Edit root cause"
+            } else {
+                "Add root cause"
+            },
+        ),
+        key: IncidentKey(incident_id).to_string(),
+        cause_id,
+        form,
+        error_field: error
+            .as_ref()
+            .and_then(|e| e.field())
+            .unwrap_or("")
+            .to_string(),
+        error: error.map(|e| e.public_message()),
+        kinds: CauseKind::ALL,
+        categories: CauseCategory::ALL,
+        can_delete: user.user.role.allows(Permission::Delete),
+    };
+    render_status(status, &page)
+}
+
+/// `GET /incidents/{key}/root-causes/new`
+pub async fn new_cause(
+    user: CurrentUser,
+    key: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    ensure(&user.user, Permission::Write)?;
+    let id = key.parse::<IncidentKey>()?.0;
+    let form = CauseForm {
+        kind: "primary".into(),
+        category: "unknown".into(),
+        description: String::new(),
+    };
+    cause_page(&user, id, None, form, None)
+}
+
+/// `POST /incidents/{key}/root-causes`
+pub async fn add_cause(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    key: web::Path<String>,
+    form: SessionForm<CauseForm>,
+) -> Result<HttpResponse, AppError> {
+    let SessionForm { user, data } = form;
+    ensure(&user.user, Permission::Write)?;
+    let id = key.parse::<IncidentKey>()?.0;
+    let actor = Actor::user(&user.user, &client_ip(&req));
+    let result = match CauseFields::parse(&data.kind, &data.category, &data.description) {
+        Ok(fields) => {
+            db::run(&state.pool, move |conn| {
+                super::create(conn, id, &fields, &actor)
+            })
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Ok(see_other(&format!(
+            "/incidents/{}#root-causes",
+            IncidentKey(id)
+        ))),
+        Err(e @ AppError::Invalid { .. }) => cause_page(&user, id, None, data, Some(e)),
+        Err(e) => Err(e),
+    }
+}
+
+/// `GET /root-causes/{id}/edit`
+pub async fn edit_cause_page(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i32>,
+) -> Result<HttpResponse, AppError> {
+    ensure(&user.user, Permission::Write)?;
+    let id = id.into_inner();
+    let cause = db::run(&state.pool, move |conn| super::get(conn, id)).await?;
+    let form = CauseForm {
+        kind: cause.kind.to_string(),
+        category: cause.category.to_string(),
+        description: cause.description,
+    };
+    cause_page(&user, cause.incident_id, Some(id), form, None)
+}
+
+/// `POST /root-causes/{id}/edit`
+pub async fn edit_cause(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<i32>,
+    form: SessionForm<CauseForm>,
+) -> Result<HttpResponse, AppError> {
+    let SessionForm { user, data } = form;
+    ensure(&user.user, Permission::Write)?;
+    let id = id.into_inner();
+    let actor = Actor::user(&user.user, &client_ip(&req));
+    let result = match CauseFields::parse(&data.kind, &data.category, &data.description) {
+        Ok(fields) => {
+            db::run(&state.pool, move |conn| {
+                super::update(conn, id, &fields, &actor)
+            })
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(cause) => Ok(see_other(&format!(
+            "/incidents/{}#root-causes",
+            IncidentKey(cause.incident_id)
+        ))),
+        Err(e @ AppError::Invalid { .. }) => {
+            let incident_id = db::run(&state.pool, move |conn| super::get(conn, id))
+                .await?
+                .incident_id;
+            cause_page(&user, incident_id, Some(id), data, Some(e))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `POST /root-causes/{id}/delete` (admins)
+pub async fn delete_cause(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<i32>,
+    form: SessionForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    ensure(&form.user.user, Permission::Delete)?;
+    let id = id.into_inner();
+    let actor = Actor::user(&form.user.user, &client_ip(&req));
+    let cause = db::run(&state.pool, move |conn| super::delete(conn, id, &actor)).await?;
+    Ok(see_other(&format!(
+        "/incidents/{}#root-causes",
+        IncidentKey(cause.incident_id)
+    )))
+}

@@ -1,0 +1,225 @@
+//! `/api/v1/incidents/{key}/tasks`, `/api/v1/tasks` (the board) and `/api/v1/tasks/{id}`.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::board::{self, BoardQuery};
+use super::service::{self, TaskInput};
+use super::{TaskKind, TaskPriority, TaskStatus, TaskView};
+use crate::api::{nullable, ApiJson, ListEnvelope, PageParams};
+use crate::app::AppState;
+use crate::auth::{ensure, ApiUser, Permission};
+use crate::db;
+use crate::error::{ApiError, AppError};
+use crate::escalations::api::paginate;
+use crate::incidents::IncidentKey;
+use crate::time::{now, rfc3339};
+
+#[derive(Serialize)]
+pub struct TaskJson {
+    pub id: i32,
+    pub incident: String,
+    pub title: String,
+    pub description: String,
+    pub kind: TaskKind,
+    pub priority: TaskPriority,
+    pub owner: Option<String>,
+    pub team: String,
+    pub due_on: Option<String>,
+    pub status: TaskStatus,
+    pub external_url: String,
+    pub completed_at: Option<String>,
+    pub overdue: bool,
+    pub version: i32,
+}
+
+impl From<TaskView> for TaskJson {
+    fn from(v: TaskView) -> Self {
+        let today = now().date();
+        let overdue = v.task.is_overdue(today);
+        let t = v.task;
+        TaskJson {
+            id: t.id,
+            incident: IncidentKey(t.incident_id).to_string(),
+            title: t.title,
+            description: t.description,
+            kind: t.kind,
+            priority: t.priority,
+            owner: v.owner,
+            team: t.team,
+            due_on: t.due_on.map(|d| d.to_string()),
+            status: t.status,
+            external_url: t.external_url,
+            completed_at: t.completed_at.map(rfc3339),
+            overdue,
+            version: t.version,
+        }
+    }
+}
+
+/// `GET /api/v1/incidents/{key}/tasks`
+pub async fn list_incident_tasks(
+    state: web::Data<AppState>,
+    _user: ApiUser,
+    key: web::Path<String>,
+    paging: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let id = key.parse::<IncidentKey>()?.0;
+    let (page, per_page) = paging.resolve()?;
+    let all = db::run(&state.pool, move |conn| {
+        crate::incidents::service::get(conn, id)?;
+        service::list_for_incident(conn, id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(paginate(all, page, per_page, TaskJson::from)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTask {
+    title: Option<String>,
+    description: Option<String>,
+    kind: Option<String>,
+    priority: Option<String>,
+    owner: Option<String>,
+    team: Option<String>,
+    due_on: Option<String>,
+    status: Option<String>,
+    external_url: Option<String>,
+}
+
+/// `POST /api/v1/incidents/{key}/tasks` → 201
+pub async fn create_task(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    key: web::Path<String>,
+    body: ApiJson<CreateTask>,
+) -> Result<HttpResponse, ApiError> {
+    ensure(&user.user, Permission::Write)?;
+    let id = key.parse::<IncidentKey>()?.0;
+    let b = body.0;
+    let input = TaskInput {
+        title: b.title.unwrap_or_default(),
+        description: b.description.unwrap_or_default(),
+        kind: b.kind.unwrap_or_default(),
+        priority: b.priority.unwrap_or_default(),
+        owner: b.owner.unwrap_or_default(),
+        team: b.team.unwrap_or_default(),
+        due_on: b.due_on.unwrap_or_default(),
+        status: b.status.unwrap_or_default(),
+        external_url: b.external_url.unwrap_or_default(),
+    };
+    let actor = user.actor();
+    let view = db::run(&state.pool, move |conn| {
+        let fields = input.parse(conn)?;
+        let task = service::create(conn, id, &fields, &actor)?;
+        service::get(conn, task.id)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(TaskJson::from(view)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchTask {
+    version: Option<i32>,
+    title: Option<String>,
+    description: Option<String>,
+    kind: Option<String>,
+    priority: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    owner: Option<Option<String>>,
+    team: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    due_on: Option<Option<String>>,
+    status: Option<String>,
+    external_url: Option<String>,
+}
+
+/// `PATCH /api/v1/tasks/{id}`: partial update at `version`, or 409.
+pub async fn update_task(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    id: web::Path<i32>,
+    body: ApiJson<PatchTask>,
+) -> Result<HttpResponse, ApiError> {
+    ensure(&user.user, Permission::Write)?;
+    let id = id.into_inner();
+    let b = body.0;
+    let version = b.version.ok_or_else(|| {
+        AppError::invalid(
+            "version",
+            "version is required: send the version you read last",
+        )
+    })?;
+    let actor = user.actor();
+    let view = db::run(&state.pool, move |conn| {
+        let current = service::get(conn, id)?;
+        let mut input = TaskInput::of(&current);
+        let set = |target: &mut String, value: Option<String>| {
+            if let Some(v) = value {
+                *target = v;
+            }
+        };
+        set(&mut input.title, b.title);
+        set(&mut input.description, b.description);
+        set(&mut input.kind, b.kind);
+        set(&mut input.priority, b.priority);
+        set(&mut input.team, b.team);
+        set(&mut input.status, b.status);
+        set(&mut input.external_url, b.external_url);
+        if let Some(owner) = b.owner {
+            input.owner = owner.unwrap_or_default();
+        }
+        if let Some(due) = b.due_on {
+            input.due_on = due.unwrap_or_default();
+        }
+        let fields = input.parse(conn)?;
+        service::update(conn, id, version, &fields, &actor)?;
+        service::get(conn, id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(TaskJson::from(view)))
+}
+
+/// `DELETE /api/v1/tasks/{id}` → 204 (admins)
+pub async fn delete_task(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    id: web::Path<i32>,
+) -> Result<HttpResponse, ApiError> {
+    ensure(&user.user, Permission::Delete)?;
+    let id = id.into_inner();
+    let actor = user.actor();
+    db::run(&state.pool, move |conn| {
+        service::delete(conn, id, &actor).map(|_| ())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /api/v1/tasks?status=&owner=&team=&overdue=true&incident=&severity=&no_link=&due_from=&due_to=&sort=`
+pub async fn list_tasks(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    query: web::Query<BoardQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let paging = PageParams {
+        page: query.page.clone(),
+        per_page: query.per_page.clone(),
+    };
+    let (page, per_page) = paging.resolve()?;
+    let me = user.user.username.clone();
+    let (items, total) = db::run(&state.pool, move |conn| {
+        let filter = query.filter(conn, &me)?;
+        board::page(conn, &filter, page, Some(per_page))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ListEnvelope {
+        items: items.into_iter().map(TaskJson::from).collect::<Vec<_>>(),
+        page,
+        per_page,
+        total,
+    }))
+}

@@ -1,0 +1,449 @@
+//! The action-item board (`/tasks`, `/tasks.csv`, `GET /api/v1/tasks`): every task across
+//! incidents, filtered, sorted, grouped with counts, paginated. Every page is a fixed
+//! number of queries whatever its length (count, page, incidents, owners, group counts).
+
+use std::collections::HashMap;
+
+use chrono::{Duration, NaiveDate};
+use diesel::dsl::case_when;
+use diesel::prelude::*;
+use diesel::sql_types::Integer;
+use serde::Deserialize;
+
+use super::{Task, TaskPriority, TaskStatus, TaskView};
+use crate::auth::users;
+use crate::db::schema::{incidents, tasks};
+use crate::db::{DbConnection, MultiBackend};
+use crate::error::AppError;
+use crate::incidents::{IncidentKey, Severity};
+use crate::time::{now, parse_date};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TaskSort {
+    #[default]
+    Due,
+    Priority,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GroupBy {
+    #[default]
+    None,
+    Owner,
+    Team,
+}
+
+/// Board filters; `owner: Some(None)` means unassigned.
+#[derive(Clone, Debug, Default)]
+pub struct TaskFilter {
+    pub statuses: Vec<TaskStatus>,
+    pub owner: Option<Option<i32>>,
+    pub team: Option<String>,
+    pub incident_id: Option<i32>,
+    pub severity: Option<Severity>,
+    pub overdue: bool,
+    pub no_link: bool,
+    pub due_from: Option<NaiveDate>,
+    pub due_to: Option<NaiveDate>,
+    pub sort: TaskSort,
+}
+
+/// The board's query string, shared by the page, the CSV and the API.
+#[derive(Deserialize, Default, Clone, Debug)]
+pub struct BoardQuery {
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub owner: String,
+    #[serde(default)]
+    pub team: String,
+    #[serde(default)]
+    pub incident: String,
+    #[serde(default)]
+    pub severity: String,
+    #[serde(default)]
+    pub overdue: String,
+    #[serde(default)]
+    pub no_link: String,
+    #[serde(default)]
+    pub due_from: String,
+    #[serde(default)]
+    pub due_to: String,
+    #[serde(default)]
+    pub sort: String,
+    #[serde(default)]
+    pub group: String,
+    pub page: Option<String>,
+    pub per_page: Option<String>,
+}
+
+fn flag(raw: &str, field: &str) -> Result<bool, AppError> {
+    match raw.trim() {
+        "" | "false" | "0" | "no" => Ok(false),
+        "true" | "1" | "yes" | "on" => Ok(true),
+        _ => Err(AppError::invalid(
+            field,
+            format!("{field} must be true or false"),
+        )),
+    }
+}
+
+impl BoardQuery {
+    /// Parses into a filter; `me` as owner means `current_user`.
+    pub fn filter(
+        &self,
+        conn: &mut DbConnection,
+        current_user: &str,
+    ) -> Result<TaskFilter, AppError> {
+        let statuses = match self.status.trim() {
+            "" => vec![],
+            "open" => TaskStatus::OPEN.to_vec(),
+            raw => vec![raw
+                .parse()
+                .map_err(|e| AppError::invalid("status", format!("status {e} (or open)")))?],
+        };
+        let owner = match self.owner.trim() {
+            "" => None,
+            "none" => Some(None),
+            "me" => Some(users::resolve(conn, Some(current_user), "owner")?),
+            name => Some(users::resolve(conn, Some(name), "owner")?),
+        };
+        let incident_id = match self.incident.trim() {
+            "" => None,
+            raw => Some(
+                raw.parse::<IncidentKey>()
+                    .map_err(|_| {
+                        AppError::invalid("incident", "incident must be a key like INC-7")
+                    })?
+                    .0,
+            ),
+        };
+        let severity = match self.severity.trim() {
+            "" => None,
+            raw => Some(
+                raw.to_uppercase()
+                    .parse()
+                    .map_err(|e| AppError::invalid("severity", format!("severity {e}")))?,
+            ),
+        };
+        let date = |raw: &str, field: &str| match raw.trim() {
+            "" => Ok(None),
+            raw => parse_date(raw).map(Some).ok_or_else(|| {
+                AppError::invalid(field, format!("{field} must be a date like 2023-07-01"))
+            }),
+        };
+        Ok(TaskFilter {
+            statuses,
+            owner,
+            team: Some(self.team.trim().to_string()).filter(|t| !t.is_empty()),
+            incident_id,
+            severity,
+            overdue: flag(&self.overdue, "overdue")?,
+            no_link: flag(&self.no_link, "no_link")?,
+            due_from: date(&self.due_from, "due_from")?,
+            due_to: date(&self.due_to, "due_to")?,
+            sort: match self.sort.trim() {
+                "" | "due" => TaskSort::Due,
+                "priority" => TaskSort::Priority,
+                _ => return Err(AppError::invalid("sort", "sort must be due or priority")),
+            },
+        })
+    }
+
+    pub fn group_by(&self) -> GroupBy {
+        match self.group.trim() {
+            "owner" => GroupBy::Owner,
+            "team" => GroupBy::Team,
+            _ => GroupBy::None,
+        }
+    }
+
+    /// The query string without `page`, for pagination and CSV links.
+    pub fn base_query(&self) -> String {
+        let pairs = [
+            ("status", &self.status),
+            ("owner", &self.owner),
+            ("team", &self.team),
+            ("incident", &self.incident),
+            ("severity", &self.severity),
+            ("overdue", &self.overdue),
+            ("no_link", &self.no_link),
+            ("due_from", &self.due_from),
+            ("due_to", &self.due_to),
+            ("sort", &self.sort),
+            ("group", &self.group),
+        ];
+        pairs
+            .iter()
+            .filter(|(_, v)| !v.trim().is_empty())
+            .map(|(k, v)| format!("{k}={}", crate::web::url_encode(v.trim())))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+}
+
+/// The filter as a query on `tasks` (incident conditions as subqueries, so the page query
+/// stays on one table and the joins happen in two follow-up lookups).
+fn filtered(
+    f: &TaskFilter,
+    today: NaiveDate,
+    with_status: bool,
+) -> tasks::BoxedQuery<'static, MultiBackend> {
+    let mut q = tasks::table.into_boxed();
+    if with_status && !f.statuses.is_empty() {
+        q = q.filter(tasks::status.eq_any(f.statuses.clone()));
+    }
+    if with_status && f.overdue {
+        q = q
+            .filter(tasks::status.eq_any(TaskStatus::OPEN.to_vec()))
+            .filter(tasks::due_on.lt(today));
+    }
+    match f.owner {
+        Some(Some(id)) => q = q.filter(tasks::owner_id.eq(id)),
+        Some(None) => q = q.filter(tasks::owner_id.is_null()),
+        None => {}
+    }
+    if let Some(team) = &f.team {
+        q = q.filter(crate::db::functions::lower(tasks::team).eq(team.to_lowercase()));
+    }
+    if let Some(id) = f.incident_id {
+        q = q.filter(tasks::incident_id.eq(id));
+    }
+    if let Some(severity) = f.severity {
+        q = q.filter(
+            tasks::incident_id.eq_any(
+                incidents::table
+                    .filter(incidents::severity.eq(severity))
+                    .select(incidents::id),
+            ),
+        );
+    }
+    if f.no_link {
+        q = q.filter(tasks::external_url.eq(""));
+    }
+    if let Some(from) = f.due_from {
+        q = q.filter(tasks::due_on.ge(from));
+    }
+    if let Some(to) = f.due_to {
+        q = q.filter(tasks::due_on.le(to));
+    }
+    q
+}
+
+/// Attaches owners and incidents to tasks in two queries.
+fn views(conn: &mut DbConnection, rows: Vec<Task>) -> Result<Vec<TaskView>, AppError> {
+    let mut incident_ids: Vec<i32> = rows.iter().map(|t| t.incident_id).collect();
+    incident_ids.sort_unstable();
+    incident_ids.dedup();
+    let info: HashMap<i32, (String, Severity)> = if incident_ids.is_empty() {
+        HashMap::new()
+    } else {
+        incidents::table
+            .filter(incidents::id.eq_any(&incident_ids))
+            .select((incidents::id, incidents::title, incidents::severity))
+            .load::<(i32, String, Severity)>(conn)?
+            .into_iter()
+            .map(|(id, title, sev)| (id, (title, sev)))
+            .collect()
+    };
+    let owner_ids: Vec<i32> = rows.iter().filter_map(|t| t.owner_id).collect();
+    let owners = users::usernames(conn, &owner_ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|task| {
+            let (incident_title, severity) = info
+                .get(&task.incident_id)
+                .cloned()
+                .unwrap_or((String::new(), Severity::Sev4));
+            TaskView {
+                owner: task.owner_id.and_then(|o| owners.get(&o).cloned()),
+                incident_title,
+                severity,
+                task,
+            }
+        })
+        .collect())
+}
+
+/// One page of the board and the total that match. `per_page = None` returns every match
+/// (the CSV export).
+pub fn page(
+    conn: &mut DbConnection,
+    f: &TaskFilter,
+    page: i64,
+    per_page: Option<i64>,
+) -> Result<(Vec<TaskView>, i64), AppError> {
+    let today = now().date();
+    let total: i64 = filtered(f, today, true).count().get_result(conn)?;
+    let q = filtered(f, today, true);
+    let rank = case_when::<_, _, Integer>(tasks::priority.eq(TaskPriority::High), 0)
+        .when(tasks::priority.eq(TaskPriority::Medium), 1)
+        .otherwise(2);
+    let q = match f.sort {
+        // Undated tasks last.
+        TaskSort::Due => q.order((
+            tasks::due_on.is_null().asc(),
+            tasks::due_on.asc(),
+            rank.asc(),
+            tasks::id.asc(),
+        )),
+        TaskSort::Priority => q.order((
+            rank.asc(),
+            tasks::due_on.is_null().asc(),
+            tasks::due_on.asc(),
+            tasks::id.asc(),
+        )),
+    };
+    let q = match per_page {
+        Some(n) => q.limit(n).offset((page - 1) * n),
+        None => q,
+    };
+    let rows: Vec<Task> = q.select(Task::as_select()).load(conn)?;
+    Ok((views(conn, rows)?, total))
+}
+
+/// Counts for one owner or team.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct GroupCounts {
+    pub name: String,
+    pub open: i64,
+    pub overdue: i64,
+    pub done_30d: i64,
+}
+
+/// Open, overdue and recently done counts per owner or team over the filter (its status
+/// and overdue conditions aside, so the counts stay meaningful). One query of five narrow
+/// columns, counted here: boxed diesel queries cannot be grouped portably.
+pub fn groups(
+    conn: &mut DbConnection,
+    f: &TaskFilter,
+    by: GroupBy,
+) -> Result<Vec<GroupCounts>, AppError> {
+    if by == GroupBy::None {
+        return Ok(vec![]);
+    }
+    let today = now().date();
+    let since = now() - Duration::days(30);
+    type Slim = (
+        Option<i32>,
+        String,
+        TaskStatus,
+        Option<NaiveDate>,
+        Option<chrono::NaiveDateTime>,
+    );
+    let rows: Vec<Slim> = filtered(f, today, false)
+        .select((
+            tasks::owner_id,
+            tasks::team,
+            tasks::status,
+            tasks::due_on,
+            tasks::completed_at,
+        ))
+        .load(conn)?;
+    let ids: Vec<i32> = rows.iter().filter_map(|r| r.0).collect();
+    let names = if by == GroupBy::Owner {
+        users::usernames(conn, &ids)?
+    } else {
+        HashMap::new()
+    };
+    let mut by_key: HashMap<String, GroupCounts> = HashMap::new();
+    for (owner, team, status, due, completed) in rows {
+        let key = match by {
+            GroupBy::Owner => owner
+                .and_then(|o| names.get(&o).cloned())
+                .unwrap_or_else(|| "(unassigned)".into()),
+            _ if team.is_empty() => "(no team)".into(),
+            _ => team,
+        };
+        let entry = by_key.entry(key.clone()).or_insert_with(|| GroupCounts {
+            name: key,
+            ..Default::default()
+        });
+        if status.is_open() {
+            entry.open += 1;
+            if due.is_some_and(|d| d < today) {
+                entry.overdue += 1;
+            }
+        } else if status == TaskStatus::Done && completed.is_some_and(|c| c >= since) {
+            entry.done_30d += 1;
+        }
+    }
+    let mut all: Vec<GroupCounts> = by_key.into_values().collect();
+    all.sort_by(|a, b| {
+        b.overdue
+            .cmp(&a.overdue)
+            .then(b.open.cmp(&a.open))
+            .then(a.name.cmp(&b.name))
+    });
+    Ok(all)
+}
+
+/// Prefixes cells that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR)
+/// with `'`, as OWASP advises against CSV injection.
+pub fn neutralise(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
+    }
+}
+
+/// The CSV export of exactly the filtered tasks.
+pub fn csv(views: &[TaskView]) -> Result<Vec<u8>, AppError> {
+    let today = now().date();
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let header = [
+        "incident",
+        "incident_title",
+        "severity",
+        "task_id",
+        "title",
+        "kind",
+        "priority",
+        "status",
+        "owner",
+        "team",
+        "due_on",
+        "overdue",
+        "external_url",
+        "completed_at",
+        "description",
+    ];
+    out.write_record(header).map_err(AppError::unexpected)?;
+    for v in views {
+        let t = &v.task;
+        let record = [
+            IncidentKey(t.incident_id).to_string(),
+            v.incident_title.clone(),
+            v.severity.to_string(),
+            t.id.to_string(),
+            t.title.clone(),
+            t.kind.to_string(),
+            t.priority.to_string(),
+            t.status.to_string(),
+            v.owner.clone().unwrap_or_default(),
+            t.team.clone(),
+            t.due_on.map(|d| d.to_string()).unwrap_or_default(),
+            t.is_overdue(today).to_string(),
+            t.external_url.clone(),
+            t.completed_at.map(crate::time::rfc3339).unwrap_or_default(),
+            t.description.clone(),
+        ];
+        out.write_record(record.iter().map(|c| neutralise(c)))
+            .map_err(AppError::unexpected)?;
+    }
+    out.into_inner().map_err(AppError::unexpected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::neutralise;
+
+    #[test]
+    fn neutralises_formulas() {
+        assert_eq!(neutralise("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(neutralise("-1+2"), "'-1+2");
+        assert_eq!(neutralise("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(neutralise("plain"), "plain");
+    }
+}

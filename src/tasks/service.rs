@@ -1,0 +1,325 @@
+//! Task rules: validation, create, versioned update (completion time, audited reassignment
+//! and completion), delete, and the per-incident list.
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+
+use super::{Task, TaskKind, TaskPriority, TaskStatus, TaskView};
+use crate::audit::{self, Actor};
+use crate::auth::users;
+use crate::db::schema::{incidents, tasks, users as users_table};
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::incidents::IncidentKey;
+use crate::time::{now, parse_date};
+
+pub const TITLE_MAX: usize = 200;
+pub const DESCRIPTION_MAX: usize = 20_000;
+
+/// Every editable field of a task, validated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskFields {
+    pub title: String,
+    pub description: String,
+    pub kind: TaskKind,
+    pub priority: TaskPriority,
+    pub owner_id: Option<i32>,
+    pub team: String,
+    pub due_on: Option<NaiveDate>,
+    pub status: TaskStatus,
+    pub external_url: String,
+}
+
+/// Raw values as a form or JSON body carries them.
+#[derive(Clone, Debug, Default)]
+pub struct TaskInput {
+    pub title: String,
+    pub description: String,
+    pub kind: String,
+    pub priority: String,
+    pub owner: String,
+    pub team: String,
+    pub due_on: String,
+    pub status: String,
+    pub external_url: String,
+}
+
+/// Accepts only absolute http(s) URLs (no `javascript:`, `data:` or relative links).
+pub fn validate_url(raw: &str) -> Result<String, AppError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(String::new());
+    }
+    let parsed = url::Url::parse(raw).map_err(|_| {
+        AppError::invalid(
+            "external_url",
+            "The link must be a full http:// or https:// URL.",
+        )
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https")
+        || parsed.host_str().is_none()
+        || raw.len() > 2000
+    {
+        return Err(AppError::invalid(
+            "external_url",
+            "The link must be a full http:// or https:// URL.",
+        ));
+    }
+    Ok(parsed.to_string())
+}
+
+impl TaskInput {
+    /// Parses and checks every field; the owner must be a known user.
+    pub fn parse(&self, conn: &mut DbConnection) -> Result<TaskFields, AppError> {
+        let title = self.title.trim().to_string();
+        if title.is_empty() {
+            return Err(AppError::invalid("title", "Title is required."));
+        }
+        if title.chars().count() > TITLE_MAX {
+            return Err(AppError::invalid(
+                "title",
+                format!("Title must be at most {TITLE_MAX} characters."),
+            ));
+        }
+        if self.description.chars().count() > DESCRIPTION_MAX {
+            return Err(AppError::invalid(
+                "description",
+                format!("Description must be at most {DESCRIPTION_MAX} characters."),
+            ));
+        }
+        let or = |v: &str, d: &'static str| {
+            if v.trim().is_empty() {
+                d.to_string()
+            } else {
+                v.trim().to_string()
+            }
+        };
+        let kind = or(&self.kind, "other")
+            .parse()
+            .map_err(|e| AppError::invalid("kind", format!("Kind {e}.")))?;
+        let priority = or(&self.priority, "medium")
+            .parse()
+            .map_err(|e| AppError::invalid("priority", format!("Priority {e}.")))?;
+        let status = or(&self.status, "open")
+            .parse()
+            .map_err(|e| AppError::invalid("status", format!("Status {e}.")))?;
+        let due_on = match self.due_on.trim() {
+            "" => None,
+            raw => Some(parse_date(raw).ok_or_else(|| {
+                AppError::invalid("due_on", "Due date must be a date like 2023-07-01.")
+            })?),
+        };
+        let team = self.team.trim().to_string();
+        if team.chars().count() > 100 {
+            return Err(AppError::invalid(
+                "team",
+                "Team must be at most 100 characters.",
+            ));
+        }
+        Ok(TaskFields {
+            title,
+            description: self.description.trim_end().to_string(),
+            kind,
+            priority,
+            owner_id: users::resolve(conn, Some(&self.owner), "owner")?,
+            team,
+            due_on,
+            status,
+            external_url: validate_url(&self.external_url)?,
+        })
+    }
+
+    /// The current values of a task, to apply partial changes to.
+    pub fn of(view: &TaskView) -> Self {
+        let t = &view.task;
+        TaskInput {
+            title: t.title.clone(),
+            description: t.description.clone(),
+            kind: t.kind.to_string(),
+            priority: t.priority.to_string(),
+            owner: view.owner.clone().unwrap_or_default(),
+            team: t.team.clone(),
+            due_on: t.due_on.map(|d| d.to_string()).unwrap_or_default(),
+            status: t.status.to_string(),
+            external_url: t.external_url.clone(),
+        }
+    }
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    incident_id: i32,
+    f: &TaskFields,
+    actor: &Actor,
+) -> Result<Task, AppError> {
+    conn.transaction(|conn| {
+        crate::incidents::service::get(conn, incident_id)?;
+        let t = now();
+        let task: Task = diesel::insert_into(tasks::table)
+            .values((
+                tasks::incident_id.eq(incident_id),
+                tasks::title.eq(&f.title),
+                tasks::description.eq(&f.description),
+                tasks::kind.eq(f.kind),
+                tasks::priority.eq(f.priority),
+                tasks::owner_id.eq(f.owner_id),
+                tasks::team.eq(&f.team),
+                tasks::due_on.eq(f.due_on),
+                tasks::status.eq(f.status),
+                tasks::external_url.eq(&f.external_url),
+                tasks::completed_at.eq((f.status == TaskStatus::Done).then_some(t)),
+                tasks::created_by.eq(actor.user_id),
+                tasks::created_at.eq(t),
+                tasks::updated_at.eq(t),
+                tasks::version.eq(1),
+            ))
+            .returning(tasks::all_columns)
+            .get_result(conn)?;
+        audit::record(
+            conn,
+            actor,
+            "task.create",
+            "task",
+            &task.id.to_string(),
+            &format!("{}: {}", IncidentKey(incident_id), task.title),
+        )?;
+        Ok(task)
+    })
+}
+
+/// Applies `f` when the task is still at `expected_version`, else a conflict. Reaching
+/// `done` sets `completed_at`; leaving it clears it.
+pub fn update(
+    conn: &mut DbConnection,
+    id: i32,
+    expected_version: i32,
+    f: &TaskFields,
+    actor: &Actor,
+) -> Result<Task, AppError> {
+    conn.transaction(|conn| {
+        let old = get(conn, id)?.task;
+        if old.version != expected_version {
+            return Err(AppError::Conflict(format!(
+                "Task {id} was changed by someone else (you edited version {expected_version}, it is now at version {}). Reload and apply your change again.",
+                old.version
+            )));
+        }
+        let t = now();
+        let completed_at = match (old.status == TaskStatus::Done, f.status == TaskStatus::Done) {
+            (false, true) => Some(t),
+            (true, true) => old.completed_at,
+            _ => None,
+        };
+        let updated = diesel::update(tasks::table.find(id).filter(tasks::version.eq(expected_version)))
+            .set((
+                tasks::title.eq(&f.title),
+                tasks::description.eq(&f.description),
+                tasks::kind.eq(f.kind),
+                tasks::priority.eq(f.priority),
+                tasks::owner_id.eq(f.owner_id),
+                tasks::team.eq(&f.team),
+                tasks::due_on.eq(f.due_on),
+                tasks::status.eq(f.status),
+                tasks::external_url.eq(&f.external_url),
+                tasks::completed_at.eq(completed_at),
+                tasks::updated_at.eq(t),
+                tasks::version.eq(expected_version + 1),
+            ))
+            .execute(conn)?;
+        if updated == 0 {
+            return Err(AppError::Conflict(format!("Task {id} was changed by someone else. Reload and try again.")));
+        }
+        let object = id.to_string();
+        if old.owner_id != f.owner_id || old.team != f.team {
+            let names = users::usernames(conn, &[old.owner_id, f.owner_id].into_iter().flatten().collect::<Vec<_>>())?;
+            let who = |o: Option<i32>, team: &str| {
+                let owner = o.and_then(|o| names.get(&o).cloned()).unwrap_or_else(|| "nobody".into());
+                if team.is_empty() { owner } else { format!("{owner} ({team})") }
+            };
+            let detail = format!("{} → {}", who(old.owner_id, &old.team), who(f.owner_id, &f.team));
+            audit::record(conn, actor, "task.reassign", "task", &object, &detail)?;
+        }
+        if old.status != f.status {
+            let action = if f.status == TaskStatus::Done { "task.complete" } else { "task.status" };
+            audit::record(conn, actor, action, "task", &object, &format!("{} → {}", old.status, f.status))?;
+        }
+        audit::record(conn, actor, "task.update", "task", &object, &f.title)?;
+        Ok(get(conn, id)?.task)
+    })
+}
+
+pub fn delete(conn: &mut DbConnection, id: i32, actor: &Actor) -> Result<Task, AppError> {
+    conn.transaction(|conn| {
+        let old = get(conn, id)?.task;
+        diesel::delete(tasks::table.find(id)).execute(conn)?;
+        let detail = format!(
+            "{}: {} ({})",
+            IncidentKey(old.incident_id),
+            old.title,
+            old.status
+        );
+        audit::record(conn, actor, "task.delete", "task", &id.to_string(), &detail)?;
+        Ok(old)
+    })
+}
+
+type ViewRow = (Task, Option<String>, String, crate::incidents::Severity);
+
+fn view_of((task, owner, incident_title, severity): ViewRow) -> TaskView {
+    TaskView {
+        task,
+        owner,
+        incident_title,
+        severity,
+    }
+}
+
+pub fn get(conn: &mut DbConnection, id: i32) -> Result<TaskView, AppError> {
+    tasks::table
+        .inner_join(incidents::table)
+        .left_join(users_table::table.on(tasks::owner_id.eq(users_table::id.nullable())))
+        .filter(tasks::id.eq(id))
+        .select((
+            Task::as_select(),
+            users_table::username.nullable(),
+            incidents::title,
+            incidents::severity,
+        ))
+        .first::<ViewRow>(conn)
+        .optional()?
+        .map(view_of)
+        .ok_or_else(|| AppError::NotFound(format!("task {id}")))
+}
+
+/// An incident's tasks: open ones first by due date, then finished ones.
+pub fn list_for_incident(
+    conn: &mut DbConnection,
+    incident_id: i32,
+) -> Result<Vec<TaskView>, AppError> {
+    let rows: Vec<ViewRow> = tasks::table
+        .inner_join(incidents::table)
+        .left_join(users_table::table.on(tasks::owner_id.eq(users_table::id.nullable())))
+        .filter(tasks::incident_id.eq(incident_id))
+        .order(tasks::id.asc())
+        .select((
+            Task::as_select(),
+            users_table::username.nullable(),
+            incidents::title,
+            incidents::severity,
+        ))
+        .load(conn)?;
+    let mut views: Vec<TaskView> = rows.into_iter().map(view_of).collect();
+    views.sort_by_key(|v| {
+        (
+            !v.task.status.is_open(),
+            v.task.due_on.is_none(),
+            v.task.due_on,
+        )
+    });
+    Ok(views)
+}
+
+/// Today's date in UTC (what "overdue" is measured against).
+pub fn today() -> NaiveDate {
+    now().date()
+}

@@ -1,0 +1,469 @@
+//! Task pages: add and edit forms, quick status/owner changes (work without JavaScript),
+//! deletion (admins), and the board with its CSV export.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::board::{self, BoardQuery, GroupBy, GroupCounts};
+use super::service::{self, TaskInput};
+use super::{TaskKind, TaskPriority, TaskStatus, TaskView};
+use crate::app::AppState;
+use crate::audit::Actor;
+use crate::auth::csrf::{NoFields, SessionForm};
+use crate::auth::session::{client_ip, safe_next};
+use crate::auth::{ensure, users, CurrentUser, Permission};
+use crate::db;
+use crate::error::AppError;
+use crate::incidents::{IncidentKey, Severity};
+use crate::time::{date_hhmm, now};
+use crate::web::{page_number, render_status, see_other, Layout, Pager};
+
+/// A task as lists show it.
+pub struct TaskRow {
+    pub id: i32,
+    pub version: i32,
+    pub key: String,
+    pub incident_title: String,
+    pub severity: &'static str,
+    pub severity_css: &'static str,
+    pub title: String,
+    pub kind: &'static str,
+    pub priority: &'static str,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub owner: String,
+    pub team: String,
+    pub due: String,
+    pub overdue: bool,
+    pub done: bool,
+    pub link: String,
+    pub completed: String,
+}
+
+impl TaskRow {
+    pub fn of(v: &TaskView, today: chrono::NaiveDate) -> Self {
+        let t = &v.task;
+        TaskRow {
+            id: t.id,
+            version: t.version,
+            key: IncidentKey(t.incident_id).to_string(),
+            incident_title: v.incident_title.clone(),
+            severity: v.severity.as_str(),
+            severity_css: v.severity.css(),
+            title: t.title.clone(),
+            kind: t.kind.as_str(),
+            priority: t.priority.as_str(),
+            status: t.status.as_str(),
+            status_label: t.status.label(),
+            owner: v.owner.clone().unwrap_or_default(),
+            team: t.team.clone(),
+            due: t.due_on.map(|d| d.to_string()).unwrap_or_default(),
+            overdue: t.is_overdue(today),
+            done: t.status == TaskStatus::Done,
+            link: t.external_url.clone(),
+            completed: t.completed_at.map(date_hhmm).unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct TaskForm {
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub priority: String,
+    #[serde(default)]
+    pub owner: String,
+    #[serde(default)]
+    pub team: String,
+    #[serde(default)]
+    pub due_on: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub external_url: String,
+    #[serde(default)]
+    pub version: String,
+}
+
+impl TaskForm {
+    fn input(&self) -> TaskInput {
+        TaskInput {
+            title: self.title.clone(),
+            description: self.description.clone(),
+            kind: self.kind.clone(),
+            priority: self.priority.clone(),
+            owner: self.owner.clone(),
+            team: self.team.clone(),
+            due_on: self.due_on.clone(),
+            status: self.status.clone(),
+            external_url: self.external_url.clone(),
+        }
+    }
+
+    fn of(v: &TaskView) -> Self {
+        let i = TaskInput::of(v);
+        TaskForm {
+            title: i.title,
+            description: i.description,
+            kind: i.kind,
+            priority: i.priority,
+            owner: i.owner,
+            team: i.team,
+            due_on: i.due_on,
+            status: i.status,
+            external_url: i.external_url,
+            version: v.task.version.to_string(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "tasks/form.html")]
+struct TaskPage {
+    layout: Layout,
+    key: String,
+    task_id: Option<i32>,
+    form: TaskForm,
+    error: Option<String>,
+    error_field: String,
+    users: Vec<String>,
+    kinds: &'static [TaskKind],
+    priorities: &'static [TaskPriority],
+    statuses: &'static [TaskStatus],
+    can_delete: bool,
+}
+
+async fn active_usernames(state: &AppState) -> Result<Vec<String>, AppError> {
+    db::run(&state.pool, |conn| {
+        Ok(users::list(conn)?
+            .into_iter()
+            .filter(|u| !u.disabled)
+            .map(|u| u.username)
+            .collect())
+    })
+    .await
+}
+
+async fn task_page(
+    state: &AppState,
+    user: &CurrentUser,
+    incident_id: i32,
+    task_id: Option<i32>,
+    form: TaskForm,
+    error: Option<AppError>,
+) -> Result<HttpResponse, AppError> {
+    let status = match &error {
+        Some(AppError::Conflict(_)) => StatusCode::CONFLICT,
+        Some(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        None => StatusCode::OK,
+    };
+    let page = TaskPage {
+        layout: Layout::new(
+            user,
+            "tasks",
+            if task_id.is_some() {
+                "Edit task"
+            } else {
+                "Add task"
+            },
+        ),
+        key: IncidentKey(incident_id).to_string(),
+        task_id,
+        form,
+        error_field: error
+            .as_ref()
+            .and_then(|e| e.field())
+            .unwrap_or("")
+            .to_string(),
+        error: error.map(|e| e.public_message()),
+        users: active_usernames(state).await?,
+        kinds: TaskKind::ALL,
+        priorities: TaskPriority::ALL,
+        statuses: TaskStatus::ALL,
+        can_delete: user.user.role.allows(Permission::Delete),
+    };
+    render_status(status, &page)
+}
+
+/// `GET /incidents/{key}/tasks/new`
+pub async fn new_task(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    key: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    ensure(&user.user, Permission::Write)?;
+    let id = key.parse::<IncidentKey>()?.0;
+    let form = TaskForm {
+        kind: "prevent".into(),
+        priority: "medium".into(),
+        status: "open".into(),
+        ..Default::default()
+    };
+    task_page(&state, &user, id, None, form, None).await
+}
+
+/// `POST /incidents/{key}/tasks`
+pub async fn add_task(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    key: web::Path<String>,
+    form: SessionForm<TaskForm>,
+) -> Result<HttpResponse, AppError> {
+    let SessionForm { user, data } = form;
+    ensure(&user.user, Permission::Write)?;
+    let id = key.parse::<IncidentKey>()?.0;
+    let actor = Actor::user(&user.user, &client_ip(&req));
+    let input = data.input();
+    let result = db::run(&state.pool, move |conn| {
+        let fields = input.parse(conn)?;
+        service::create(conn, id, &fields, &actor)
+    })
+    .await;
+    match result {
+        Ok(_) => Ok(see_other(&format!("/incidents/{}#tasks", IncidentKey(id)))),
+        Err(e @ AppError::Invalid { .. }) => {
+            task_page(&state, &user, id, None, data, Some(e)).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `GET /tasks/{id}/edit`
+pub async fn edit_task_page(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i32>,
+) -> Result<HttpResponse, AppError> {
+    ensure(&user.user, Permission::Write)?;
+    let id = id.into_inner();
+    let view = db::run(&state.pool, move |conn| service::get(conn, id)).await?;
+    task_page(
+        &state,
+        &user,
+        view.task.incident_id,
+        Some(id),
+        TaskForm::of(&view),
+        None,
+    )
+    .await
+}
+
+/// `POST /tasks/{id}/edit`: a stale version is a conflict that keeps the input.
+pub async fn edit_task(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<i32>,
+    form: SessionForm<TaskForm>,
+) -> Result<HttpResponse, AppError> {
+    let SessionForm { user, data } = form;
+    ensure(&user.user, Permission::Write)?;
+    let id = id.into_inner();
+    let actor = Actor::user(&user.user, &client_ip(&req));
+    let version: i32 = data
+        .version
+        .trim()
+        .parse()
+        .map_err(|_| AppError::invalid("version", "Reload the page and try again."))?;
+    let input = data.input();
+    let result = db::run(&state.pool, move |conn| {
+        let fields = input.parse(conn)?;
+        service::update(conn, id, version, &fields, &actor)
+    })
+    .await;
+    match result {
+        Ok(task) => Ok(see_other(&format!(
+            "/incidents/{}#tasks",
+            IncidentKey(task.incident_id)
+        ))),
+        Err(e @ (AppError::Invalid { .. } | AppError::Conflict(_))) => {
+            let current = db::run(&state.pool, move |conn| service::get(conn, id)).await?;
+            let form = if matches!(e, AppError::Conflict(_)) {
+                TaskForm {
+                    version: current.task.version.to_string(),
+                    ..data
+                }
+            } else {
+                data
+            };
+            task_page(
+                &state,
+                &user,
+                current.task.incident_id,
+                Some(id),
+                form,
+                Some(e),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct QuickForm {
+    status: Option<String>,
+    owner: Option<String>,
+    #[serde(default)]
+    version: String,
+    #[serde(rename = "return")]
+    return_to: Option<String>,
+}
+
+/// `POST /tasks/{id}/quick`: change status and/or owner from a list, then go back.
+pub async fn quick_update(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<i32>,
+    form: SessionForm<QuickForm>,
+) -> Result<HttpResponse, AppError> {
+    let SessionForm { user, data } = form;
+    ensure(&user.user, Permission::Write)?;
+    let id = id.into_inner();
+    let actor = Actor::user(&user.user, &client_ip(&req));
+    let version: i32 = data
+        .version
+        .trim()
+        .parse()
+        .map_err(|_| AppError::invalid("version", "Reload the page and try again."))?;
+    let back = safe_next(data.return_to.as_deref());
+    let (status, owner) = (data.status, data.owner);
+    db::run(&state.pool, move |conn| {
+        let current = service::get(conn, id)?;
+        let mut input = TaskInput::of(&current);
+        if let Some(s) = status {
+            input.status = s;
+        }
+        if let Some(o) = owner {
+            input.owner = o;
+        }
+        let fields = input.parse(conn)?;
+        service::update(conn, id, version, &fields, &actor)
+    })
+    .await?;
+    Ok(see_other(&back))
+}
+
+/// `POST /tasks/{id}/delete` (admins)
+pub async fn delete_task(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<i32>,
+    form: SessionForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    ensure(&form.user.user, Permission::Delete)?;
+    let id = id.into_inner();
+    let actor = Actor::user(&form.user.user, &client_ip(&req));
+    let task = db::run(&state.pool, move |conn| service::delete(conn, id, &actor)).await?;
+    Ok(see_other(&format!(
+        "/incidents/{}#tasks",
+        IncidentKey(task.incident_id)
+    )))
+}
+
+#[derive(Template)]
+#[template(path = "tasks/board.html")]
+struct BoardPage {
+    layout: Layout,
+    rows: Vec<TaskRow>,
+    groups: Vec<GroupCounts>,
+    group_label: &'static str,
+    pager: Pager,
+    query: BoardQuery,
+    csv_link: String,
+    return_to: String,
+    users: Vec<String>,
+    statuses: &'static [TaskStatus],
+    severities: &'static [Severity],
+    can_write: bool,
+    error: Option<String>,
+}
+
+const BOARD_PER_PAGE: i64 = 50;
+
+/// `GET /tasks`: the action-item board.
+pub async fn show_board(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    query: web::Query<BoardQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let page = page_number(query.page.as_deref())?;
+    let me = user.user.username.clone();
+    let q = query.clone();
+    let result = db::run(&state.pool, move |conn| {
+        let filter = q.filter(conn, &me)?;
+        let (items, total) = board::page(conn, &filter, page, Some(BOARD_PER_PAGE))?;
+        let groups = board::groups(conn, &filter, q.group_by())?;
+        Ok((items, total, groups))
+    })
+    .await;
+    let (items, total, groups, error) = match result {
+        Ok((items, total, groups)) => (items, total, groups, None),
+        Err(e @ AppError::Invalid { .. }) => (vec![], 0, vec![], Some(e.public_message())),
+        Err(e) => return Err(e),
+    };
+    let today = now().date();
+    let base = query.base_query();
+    let page = BoardPage {
+        layout: Layout::new(&user, "tasks", "Action items"),
+        rows: items.iter().map(|v| TaskRow::of(v, today)).collect(),
+        group_label: match query.group_by() {
+            GroupBy::Owner => "Owner",
+            GroupBy::Team => "Team",
+            GroupBy::None => "",
+        },
+        groups,
+        pager: Pager::new("/tasks", &base, page, BOARD_PER_PAGE, total),
+        csv_link: if base.is_empty() {
+            "/tasks.csv".into()
+        } else {
+            format!("/tasks.csv?{base}")
+        },
+        return_to: req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/tasks".into()),
+        users: active_usernames(&state).await?,
+        query,
+        statuses: TaskStatus::ALL,
+        severities: Severity::ALL,
+        can_write: user.user.role.allows(Permission::Write),
+        error,
+    };
+    render_status(StatusCode::OK, &page)
+}
+
+/// `GET /tasks.csv`: exactly the filtered set, every page.
+pub async fn export_csv(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    query: web::Query<BoardQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let me = user.user.username.clone();
+    let bytes = db::run(&state.pool, move |conn| {
+        let filter = query.filter(conn, &me)?;
+        let (items, _) = board::page(conn, &filter, 1, None)?;
+        board::csv(&items)
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!(
+                "attachment; filename=\"hindsight-tasks-{}.csv\"",
+                now().date()
+            ),
+        ))
+        .body(bytes))
+}
