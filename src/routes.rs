@@ -8,61 +8,42 @@ use crate::{
     web as pages,
 };
 
+#[rustfmt::skip]
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg
         // Pages
         .service(r("/").route(get().to(dashboard::show_dashboard)))
-        .service(
-            r("/login")
-                .route(get().to(auth::web::login_page))
-                .route(post().to(auth::web::login)),
-        )
+        .service(r("/login").route(get().to(auth::web::login_page)).route(post().to(auth::web::login)))
         .service(r("/logout").route(post().to(auth::web::logout)))
-        .service(
-            r("/setup")
-                .route(get().to(auth::web::setup_page))
-                .route(post().to(auth::web::complete_setup)),
-        )
-        .service(
-            r("/incidents")
-                .route(get().to(incidents::web::list_incidents))
-                .route(post().to(incidents::web::create_incident)),
-        )
+        .service(r("/setup").route(get().to(auth::web::setup_page)).route(post().to(auth::web::complete_setup)))
+        .service(r("/incidents").route(get().to(incidents::web::list_incidents)).route(post().to(incidents::web::create_incident)))
         .service(r("/incidents/new").route(get().to(incidents::web::new_incident)))
         .service(r("/incidents/{key}").route(get().to(incidents::web::show_incident)))
-        .service(
-            r("/incidents/{key}/edit")
-                .route(get().to(incidents::web::edit_incident))
-                .route(post().to(incidents::web::update_incident)),
-        )
+        .service(r("/incidents/{key}/edit").route(get().to(incidents::web::edit_incident)).route(post().to(incidents::web::update_incident)))
         .service(r("/incidents/{key}/status").route(post().to(incidents::web::change_status)))
         .service(r("/incidents/{key}/timeline").route(post().to(timeline::web::add_entry)))
-        .service(
-            r("/incidents/{key}/timeline/{id}/edit")
-                .route(get().to(timeline::web::edit_entry_page))
-                .route(post().to(timeline::web::edit_entry)),
-        )
-        .service(
-            r("/incidents/{key}/timeline/{id}/delete")
-                .route(post().to(timeline::web::delete_entry)),
-        )
-        .service(
-            r("/incidents/{key}/timeline/{id}/revisions")
-                .route(get().to(timeline::web::show_revisions)),
-        )
-        .service(
-            r("/admin/users")
-                .route(get().to(admin::list_users))
-                .route(post().to(admin::create_user)),
-        )
+        .service(r("/incidents/{key}/timeline/{id}/edit").route(get().to(timeline::web::edit_entry_page)).route(post().to(timeline::web::edit_entry)))
+        .service(r("/incidents/{key}/timeline/{id}/delete").route(post().to(timeline::web::delete_entry)))
+        .service(r("/incidents/{key}/timeline/{id}/revisions").route(get().to(timeline::web::show_revisions)))
+        .service(r("/incidents/{key}/escalations").route(post().to(escalations::web::escalate)))
+        .service(r("/incidents/{key}/escalations/new").route(get().to(escalations::web::new_escalation)))
+        .service(r("/escalations/{id}/state").route(post().to(escalations::web::respond)))
+        .service(r("/incidents/{key}/root-causes").route(post().to(root_causes::web::add_cause)))
+        .service(r("/incidents/{key}/root-causes/new").route(get().to(root_causes::web::new_cause)))
+        .service(r("/root-causes/{id}/edit").route(get().to(root_causes::web::edit_cause_page)).route(post().to(root_causes::web::edit_cause)))
+        .service(r("/root-causes/{id}/delete").route(post().to(root_causes::web::delete_cause)))
+        .service(r("/incidents/{key}/tasks").route(post().to(tasks::web::add_task)))
+        .service(r("/incidents/{key}/tasks/new").route(get().to(tasks::web::new_task)))
+        .service(r("/tasks").route(get().to(tasks::web::show_board)))
+        .service(r("/tasks.csv").route(get().to(tasks::web::export_csv)))
+        .service(r("/tasks/{id}/edit").route(get().to(tasks::web::edit_task_page)).route(post().to(tasks::web::edit_task)))
+        .service(r("/tasks/{id}/quick").route(post().to(tasks::web::quick_update)))
+        .service(r("/tasks/{id}/delete").route(post().to(tasks::web::delete_task)))
+        .service(r("/admin/users").route(get().to(admin::list_users)).route(post().to(admin::create_user)))
         .service(r("/admin/users/{id}").route(post().to(admin::update_user)))
         .service(r("/admin/users/{id}/password").route(post().to(admin::reset_password)))
         .service(r("/audit").route(get().to(admin::show_audit)))
-        .service(
-            r("/settings/tokens")
-                .route(get().to(settings::list_tokens))
-                .route(post().to(settings::create_token)),
-        )
+        .service(r("/settings/tokens").route(get().to(settings::list_tokens)).route(post().to(settings::create_token)))
         .service(r("/settings/tokens/{id}/revoke").route(post().to(settings::revoke_token)))
         // Operations and assets
         .service(r("/healthz").route(get().to(ops::healthz)))
@@ -71,55 +52,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         // JSON API
         .service(
             web::scope("/api/v1")
-                .service(
-                    r("/incidents")
-                        .route(get().to(incidents::api::list_incidents))
-                        .route(post().to(incidents::api::create_incident)),
-                )
-                .service(
-                    r("/incidents/{key}")
-                        .route(get().to(incidents::api::get_incident))
-                        .route(patch().to(incidents::api::update_incident)),
-                )
-                .service(
-                    r("/incidents/{key}/timeline")
-                        .route(get().to(timeline::api::list_entries))
-                        .route(post().to(timeline::api::add_entry)),
-                )
-                .service(
-                    r("/incidents/{key}/timeline/{id}")
-                        .route(patch().to(timeline::api::edit_entry))
-                        .route(delete().to(timeline::api::delete_entry)),
-                )
-                .service(
-                    r("/incidents/{key}/escalations")
-                        .route(get().to(escalations::api::list_escalations))
-                        .route(post().to(escalations::api::create_escalation)),
-                )
-                .service(
-                    r("/escalations/{id}").route(patch().to(escalations::api::update_escalation)),
-                )
-                .service(
-                    r("/incidents/{key}/root-causes")
-                        .route(get().to(root_causes::api::list_causes))
-                        .route(post().to(root_causes::api::create_cause)),
-                )
-                .service(
-                    r("/root-causes/{id}")
-                        .route(patch().to(root_causes::api::update_cause))
-                        .route(delete().to(root_causes::api::delete_cause)),
-                )
-                .service(
-                    r("/incidents/{key}/tasks")
-                        .route(get().to(tasks::api::list_incident_tasks))
-                        .route(post().to(tasks::api::create_task)),
-                )
+                .service(r("/incidents").route(get().to(incidents::api::list_incidents)).route(post().to(incidents::api::create_incident)))
+                .service(r("/incidents/{key}").route(get().to(incidents::api::get_incident)).route(patch().to(incidents::api::update_incident)))
+                .service(r("/incidents/{key}/timeline").route(get().to(timeline::api::list_entries)).route(post().to(timeline::api::add_entry)))
+                .service(r("/incidents/{key}/timeline/{id}").route(patch().to(timeline::api::edit_entry)).route(delete().to(timeline::api::delete_entry)))
+                .service(r("/incidents/{key}/escalations").route(get().to(escalations::api::list_escalations)).route(post().to(escalations::api::create_escalation)))
+                .service(r("/escalations/{id}").route(patch().to(escalations::api::update_escalation)))
+                .service(r("/incidents/{key}/root-causes").route(get().to(root_causes::api::list_causes)).route(post().to(root_causes::api::create_cause)))
+                .service(r("/root-causes/{id}").route(patch().to(root_causes::api::update_cause)).route(delete().to(root_causes::api::delete_cause)))
+                .service(r("/incidents/{key}/tasks").route(get().to(tasks::api::list_incident_tasks)).route(post().to(tasks::api::create_task)))
                 .service(r("/tasks").route(get().to(tasks::api::list_tasks)))
-                .service(
-                    r("/tasks/{id}")
-                        .route(patch().to(tasks::api::update_task))
-                        .route(delete().to(tasks::api::delete_task)),
-                )
+                .service(r("/tasks/{id}").route(patch().to(tasks::api::update_task)).route(delete().to(tasks::api::delete_task)))
                 .default_service(web::to(api_not_found)),
         )
         .default_service(web::to(page_not_found));

@@ -143,6 +143,8 @@ pub fn connect_counted(url: &DbUrl, queries: Arc<AtomicU64>) -> Result<DbPool, S
     r2d2::Pool::builder()
         .max_size(size)
         .connection_timeout(Duration::from_secs(5))
+        // A SQLite file cannot drop its connection: skip r2d2's `SELECT 1` per checkout.
+        .test_on_check_out(matches!(url, DbUrl::Postgres(_)))
         .connection_customizer(Box::new(OnConnect { queries }))
         .build(DbManager { url: url.clone() })
         .map_err(|e| format!("cannot open the {} database: {e}", url.backend_name()))

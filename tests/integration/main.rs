@@ -4,7 +4,9 @@ mod helpers;
 
 mod api;
 mod auth;
+mod board;
 mod cli;
 mod incidents;
+mod record;
 mod security;
 mod timeline;

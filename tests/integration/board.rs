@@ -1,0 +1,296 @@
+//! The managers' board: the seed incident's four tasks, overdue filter, CSV, grouping,
+//! inline changes, and a fixed number of queries whatever the page length.
+
+use hindsight::auth::Role;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::both_backends;
+use crate::helpers::*;
+
+/// The seed postmortem's tasks, two of them past due.
+async fn seed_tasks(app: &TestApp, api: &Api) {
+    app.create_user("dana", Role::Responder);
+    app.create_user("omar", Role::Responder);
+    api.post(
+        "/api/v1/incidents",
+        json!({"title": "Payment gateway outage", "severity": "SEV1"}),
+    )
+    .await;
+    api.post(
+        "/api/v1/incidents",
+        json!({"title": "Search slow", "severity": "SEV3"}),
+    )
+    .await;
+    let today = chrono::Utc::now().date_naive();
+    let past = (today - chrono::Duration::days(10)).to_string();
+    let future = (today + chrono::Duration::days(20)).to_string();
+    for (title, owner, team, due, link) in [
+        (
+            "Review the change management process and add safeguards",
+            "dana",
+            "platform",
+            past.as_str(),
+            "",
+        ),
+        (
+            "Real-time transaction volume tracking with alerts",
+            "omar",
+            "observability",
+            past.as_str(),
+            "https://tracker.example.com/OBS-7",
+        ),
+        (
+            "Review gateway software for hidden misconfigurations",
+            "dana",
+            "payments",
+            future.as_str(),
+            "",
+        ),
+        (
+            "=HYPERLINK(\"http://evil.example\",\"Schedule configuration training\")",
+            "omar",
+            "ops",
+            future.as_str(),
+            "",
+        ),
+    ] {
+        let (status, body) = api
+            .post("/api/v1/incidents/INC-1/tasks", json!({"title": title, "owner": owner, "team": team, "due_on": due, "external_url": link, "kind": "prevent"}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, _) = api
+        .post(
+            "/api/v1/incidents/INC-2/tasks",
+            json!({"title": "Tune search cache", "priority": "low"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+}
+
+async fn overdue_filter_csv_and_groups(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    seed_tasks(&app, &api).await;
+    let manager = app.login_as(Role::Viewer).await;
+
+    let (status, html) = manager.get_text("/tasks?overdue=true").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Action items <span class=\"count\">2</span>"));
+    assert!(html.contains("Review the change management process"));
+    assert!(html.contains("Real-time transaction volume tracking"));
+    assert!(!html.contains("hidden misconfigurations"));
+    assert_eq!(html.matches("class=\"overdue\"").count(), 2);
+    assert!(!html.contains("/quick"), "viewers get no inline edit forms");
+
+    let res = manager.get("/tasks.csv?overdue=true").await;
+    assert_eq!(
+        res.headers().get("content-type").unwrap(),
+        "text/csv; charset=utf-8"
+    );
+    let body = res.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(&headers[0], "incident");
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 2, "exactly the filtered set");
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    assert_eq!(&rows[0][col("incident")], "INC-1");
+    assert_eq!(&rows[0][col("severity")], "SEV1");
+    assert_eq!(&rows[0][col("overdue")], "true");
+    let owners: Vec<&str> = rows.iter().map(|r| &r[col("owner")]).collect();
+    assert!(owners.contains(&"dana") && owners.contains(&"omar"));
+    assert!(rows
+        .iter()
+        .any(|r| &r[col("external_url")] == "https://tracker.example.com/OBS-7"));
+
+    // Formula injection is neutralised in the export.
+    let all = manager.get("/tasks.csv").await.text().await.unwrap();
+    assert!(all.contains("\"'=HYPERLINK("), "{all}");
+    assert_eq!(
+        csv::Reader::from_reader(all.as_bytes()).records().count(),
+        5
+    );
+
+    // The same filters through the API.
+    let viewer_api = Api::new(&app, app.token(Role::Viewer));
+    let (_, overdue) = viewer_api.get("/api/v1/tasks?overdue=true").await;
+    assert_eq!(overdue["total"], 2);
+    assert!(overdue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["overdue"] == true));
+    let (_, dana) = viewer_api.get("/api/v1/tasks?owner=dana&status=open").await;
+    assert_eq!(dana["total"], 2);
+    let (_, sev3) = viewer_api.get("/api/v1/tasks?severity=SEV3").await;
+    assert_eq!(sev3["total"], 1);
+    let (_, nolink) = viewer_api
+        .get("/api/v1/tasks?no_link=true&incident=INC-1")
+        .await;
+    assert_eq!(nolink["total"], 3);
+    let (_, by_priority) = viewer_api.get("/api/v1/tasks?sort=priority").await;
+    assert_eq!(
+        by_priority["items"].as_array().unwrap().last().unwrap()["title"],
+        "Tune search cache"
+    );
+    let (status, err) = viewer_api.get("/api/v1/tasks?owner=ghost").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(err["error"]["field"], "owner");
+    let (status, _) = viewer_api.get("/api/v1/tasks?due_from=soon").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Grouped by owner with counts.
+    let (_, grouped) = manager.get_text("/tasks?group=owner").await;
+    assert!(grouped.contains("<td>dana</td><td class=\"mono\">2</td><td class=\"mono\">1</td><td class=\"mono\">0</td>"), "{grouped}");
+    assert!(grouped.contains("<td>(unassigned)</td><td class=\"mono\">1</td>"));
+}
+both_backends!(overdue_filter_csv_and_groups, overdue_filter_csv_and_groups);
+
+async fn inline_changes_work_without_javascript(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    seed_tasks(&app, &api).await;
+    let lead = app.login_as(Role::Responder).await;
+    let (_, board) = lead.get_text("/tasks?overdue=true").await;
+    assert!(board.contains("action=\"/tasks/1/quick\""));
+    let res = lead
+        .post(
+            "/tasks?overdue=true",
+            "/tasks/1/quick",
+            &[
+                ("status", "done"),
+                ("version", "1"),
+                ("return", "/tasks?overdue=true"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/tasks?overdue=true");
+    let res = lead
+        .post(
+            "/tasks",
+            "/tasks/2/quick",
+            &[
+                ("owner", "dana"),
+                ("version", "1"),
+                ("return", "https://evil.example/"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&res), "/", "no open redirect");
+    let (_, overdue) = api.get("/api/v1/tasks?overdue=true").await;
+    assert_eq!(overdue["total"], 1);
+    assert_eq!(overdue["items"][0]["owner"], "dana");
+    // Stale inline change: 409, nothing changes.
+    let res = lead
+        .post(
+            "/tasks",
+            "/tasks/2/quick",
+            &[
+                ("status", "wont_do"),
+                ("version", "1"),
+                ("return", "/tasks"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let viewer = app.login_as(Role::Viewer).await;
+    let res = viewer
+        .post(
+            "/tasks",
+            "/tasks/2/quick",
+            &[("status", "done"), ("version", "2")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    // Dashboard: overdue tasks and my tasks.
+    let dana = Browser::new(&app);
+    dana.login("dana", PASSWORD).await;
+    let (_, dash) = dana.get_text("/").await;
+    assert!(dash.contains("Overdue action items <span class=\"count\">1</span>"));
+    assert!(dash.contains("My tasks <span class=\"count\">2</span>"));
+}
+both_backends!(
+    inline_changes_work_without_javascript,
+    inline_changes_work_without_javascript
+);
+
+async fn queries_made_by(browser: &Browser, app: &TestApp, path: &str) -> u64 {
+    let read = || async {
+        let text = reqwest::get(app.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("hindsight_db_queries_total "))
+            .unwrap()
+            .trim()
+            .parse::<u64>()
+            .unwrap()
+    };
+    let before = read().await;
+    let (status, _) = browser.get_text(path).await;
+    assert_eq!(status, StatusCode::OK, "{path}");
+    read().await - before
+}
+
+/// Pages cost the same number of queries with 3 or 30 rows (no N+1).
+async fn lists_make_a_fixed_number_of_queries(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    let browser = app.login_as(Role::Responder).await;
+    let mut costs = Vec::new();
+    for round in 0..2 {
+        let n = if round == 0 { 3 } else { 30 };
+        let key = format!("INC-{}", round + 1);
+        api.post(
+            "/api/v1/incidents",
+            json!({"title": format!("round {round}"), "services": ["a", "b"]}),
+        )
+        .await;
+        for i in 0..n {
+            let owner = format!("owner{round}x{i}");
+            app.create_user(&owner, Role::Responder);
+            api.post(
+                &format!("/api/v1/incidents/{key}/tasks"),
+                json!({"title": format!("t{i}"), "owner": owner, "due_on": "2020-01-01"}),
+            )
+            .await;
+            api.post(
+                &format!("/api/v1/incidents/{key}/timeline"),
+                json!({"kind": "note", "body": format!("entry {i}")}),
+            )
+            .await;
+            api.post(
+                &format!("/api/v1/incidents/{key}/escalations"),
+                json!({"target": format!("team {i}")}),
+            )
+            .await;
+        }
+        costs.push((
+            queries_made_by(&browser, &app, &format!("/tasks?incident={key}")).await,
+            queries_made_by(
+                &browser,
+                &app,
+                &format!("/tasks?incident={key}&group=owner"),
+            )
+            .await,
+            queries_made_by(&browser, &app, &format!("/incidents/{key}")).await,
+            queries_made_by(&browser, &app, "/incidents").await,
+            queries_made_by(&browser, &app, "/").await,
+        ));
+    }
+    assert_eq!(
+        costs[0], costs[1],
+        "query counts with 3 and 30 rows: {costs:?}"
+    );
+    // Session, count, page, incidents, owners, users list (+ a liveness check per checkout
+    // on PostgreSQL).
+    assert!(costs[0].0 <= 10, "board: {} queries", costs[0].0);
+}
+both_backends!(
+    lists_make_a_fixed_number_of_queries,
+    lists_make_a_fixed_number_of_queries
+);
