@@ -26,6 +26,16 @@ JSON
 curl -sf -X PATCH -H "Authorization: Bearer $token" -H 'content-type: application/json' \
   -d '{"version":1,"status":"resolved","acknowledged_at":"2023-06-07T10:12:00Z","mitigated_at":"2023-06-07T13:50:00Z","resolved_at":"2023-06-07T14:00:00Z"}' \
   "$base/incidents/INC-1" >/dev/null
+echo "longenough1" | "$bin" user create --username dana --role responder --password-stdin >/dev/null 2>&1
+echo "longenough1" | "$bin" user create --username omar --role responder --password-stdin >/dev/null 2>&1
+api -d '{"targets":["DBA team","network engineering"],"reason":"Database failure or network connectivity suspected","escalated_at":"2023-06-07T11:30:00Z"}' "$base/incidents/INC-1/escalations"
+curl -sf -X PATCH -H "Authorization: Bearer $token" -H 'content-type: application/json' -d '{"state":"acknowledged","acknowledged_at":"2023-06-07T11:42:00Z"}' "$base/escalations/1" >/dev/null
+api -d '{"kind":"primary","category":"configuration","description":"A recent update introduced an **incorrect parameter** in the payment gateway software, causing transaction failures."}' "$base/incidents/INC-1/root-causes"
+past=$(date -u -d '-9 days' +%F); soon=$(date -u -d '+12 days' +%F)
+api -d "{\"title\":\"Review the change management process and add safeguards\",\"owner\":\"dana\",\"team\":\"platform\",\"due_on\":\"$past\",\"kind\":\"process\",\"priority\":\"high\"}" "$base/incidents/INC-1/tasks"
+api -d "{\"title\":\"Real-time transaction volume tracking and alerts\",\"owner\":\"omar\",\"team\":\"observability\",\"due_on\":\"$past\",\"kind\":\"detect\",\"external_url\":\"https://tracker.example.com/OBS-7\"}" "$base/incidents/INC-1/tasks"
+api -d "{\"title\":\"Review gateway software for hidden misconfigurations\",\"owner\":\"dana\",\"team\":\"payments\",\"due_on\":\"$soon\",\"kind\":\"prevent\"}" "$base/incidents/INC-1/tasks"
+api -d "{\"title\":\"Regular configuration-management training for operations\",\"owner\":\"omar\",\"team\":\"ops\",\"due_on\":\"$soon\",\"kind\":\"process\",\"priority\":\"low\"}" "$base/incidents/INC-1/tasks"
 api -d '{"title":"Search latency above SLO","severity":"SEV3","services":["search"]}' "$base/incidents"
 api -d '{"title":"Login errors for SSO users","severity":"SEV2","services":["auth"]}' "$base/incidents"
 api -d '{"kind":"action","body":"Rolled back identity-provider certificate rotation"}' "$base/incidents/INC-3/timeline"

@@ -142,6 +142,9 @@ pub fn connect_counted(url: &DbUrl, queries: Arc<AtomicU64>) -> Result<DbPool, S
     };
     r2d2::Pool::builder()
         .max_size(size)
+        // One connection up front: it switches a new SQLite file to WAL alone (the mode is
+        // persistent), so later connections never race for that lock.
+        .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(5))
         // A SQLite file cannot drop its connection: skip r2d2's `SELECT 1` per checkout.
         .test_on_check_out(matches!(url, DbUrl::Postgres(_)))
