@@ -1,5 +1,5 @@
 //! The command line (API.md, CLI): `serve` (default), `migrate`, `user create`,
-//! `token create`.
+//! `token create`, `import`, `export`, `backup`.
 
 use std::io::Read;
 
@@ -11,6 +11,8 @@ use crate::auth::users::{self, parse_role, NewUser};
 use crate::auth::{random_token, tokens};
 use crate::config::Config;
 use crate::db;
+use crate::incidents::IncidentKey;
+use crate::postmortems;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -44,6 +46,27 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Import a postmortem (hindsight export or the plain seed layout) as a new incident;
+    /// prints its key.
+    Import {
+        /// The document, or `-` for standard input.
+        file: String,
+    },
+    /// Print an incident's postmortem as Markdown (or write it to --output).
+    Export {
+        /// Incident key, e.g. INC-7 (or 7).
+        key: String,
+        #[arg(long, short)]
+        output: Option<String>,
+        /// `default` (the seed's sections) or `sre` (the SRE-book layout).
+        #[arg(long, default_value = "default")]
+        template: String,
+    },
+    /// Copy the SQLite database consistently while the server runs (PostgreSQL: use pg_dump).
+    Backup {
+        /// Where to write the copy (must not exist yet).
+        file: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -102,6 +125,48 @@ pub fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::User(UserCommand::Create(args)) => create_user(&config, args),
+        Command::Import { file } => {
+            let text = if file == "-" {
+                let mut text = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .map_err(|e| format!("cannot read stdin: {e}"))?;
+                text
+            } else {
+                std::fs::read_to_string(&file).map_err(|e| format!("cannot read {file}: {e}"))?
+            };
+            let imported = postmortems::import::parse(&text).map_err(|e| e.to_string())?;
+            let mut conn = open(&config)?;
+            db::migrate(&mut conn)?;
+            let incident = postmortems::import::store(&mut conn, imported, &Actor::system("cli"))
+                .map_err(|e| e.to_string())?;
+            println!("{}", incident.key());
+            Ok(())
+        }
+        Command::Export {
+            key,
+            output,
+            template,
+        } => {
+            let template =
+                postmortems::export::Template::parse(Some(&template)).map_err(|e| e.to_string())?;
+            let id = key
+                .parse::<IncidentKey>()
+                .map_err(|_| format!("`{key}` is not an incident key like INC-7"))?
+                .0;
+            let mut conn = open(&config)?;
+            let record = postmortems::export::load(&mut conn, id).map_err(|e| e.to_string())?;
+            let doc = postmortems::export::render(&record, template);
+            match output {
+                Some(path) => std::fs::write(&path, doc + "\n")
+                    .map_err(|e| format!("cannot write {path}: {e}")),
+                None => {
+                    println!("{doc}");
+                    Ok(())
+                }
+            }
+        }
+        Command::Backup { file } => backup(&config, &file),
         Command::Token(TokenCommand::Create { username, name }) => {
             let mut conn = open(&config)?;
             db::migrate(&mut conn)?;
@@ -142,6 +207,24 @@ fn create_user(config: &Config, args: UserCreate) -> Result<(), String> {
     if generated {
         println!("{password}");
     }
+    Ok(())
+}
+
+/// `VACUUM INTO` writes a consistent snapshot while other connections keep writing.
+fn backup(config: &Config, file: &str) -> Result<(), String> {
+    use diesel::RunQueryDsl;
+    if let db::DbUrl::Postgres(_) = config.database_url {
+        return Err("backup copies SQLite databases; for PostgreSQL run `pg_dump --format=custom --file=hindsight.dump \"$DATABASE_URL\"`".into());
+    }
+    if std::path::Path::new(file).exists() {
+        return Err(format!("{file} already exists; choose a new file"));
+    }
+    let mut conn = open(config)?;
+    diesel::sql_query("VACUUM INTO ?")
+        .bind::<diesel::sql_types::Text, _>(file)
+        .execute(&mut *conn)
+        .map_err(|e| format!("backup failed: {e}"))?;
+    eprintln!("backed up to {file}");
     Ok(())
 }
 

@@ -30,6 +30,8 @@ struct DashboardPage {
     overdue_total: i64,
     mine: Vec<TaskRow>,
     mine_total: i64,
+    /// Resolved over 5 days ago without a published postmortem: (key, title, resolved).
+    reminders: Vec<(String, String, String)>,
 }
 
 /// `GET /`
@@ -38,7 +40,7 @@ pub async fn show_dashboard(
     user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
     let my_id = user.user.id;
-    let (open, open_total, resolved, resolved_total, overdue, mine) =
+    let (open, open_total, resolved, resolved_total, overdue, mine, reminders) =
         db::run(&state.pool, move |conn| {
             let open_filter = IncidentFilter {
                 statuses: Status::ALL
@@ -67,7 +69,16 @@ pub async fn show_dashboard(
                 ..Default::default()
             };
             let mine = board::page(conn, &mine_filter, 1, Some(10))?;
-            Ok((open, open_total, resolved, resolved_total, overdue, mine))
+            let reminders = crate::postmortems::web::overdue_reminders(conn)?;
+            Ok((
+                open,
+                open_total,
+                resolved,
+                resolved_total,
+                overdue,
+                mine,
+                reminders,
+            ))
         })
         .await?;
     let t = now();
@@ -82,6 +93,7 @@ pub async fn show_dashboard(
         overdue_total: overdue.1,
         mine: mine.0.iter().map(|v| TaskRow::of(v, t.date())).collect(),
         mine_total: mine.1,
+        reminders,
     };
     render(&page)
 }

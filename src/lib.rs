@@ -14,6 +14,7 @@ pub mod escalations;
 pub mod incidents;
 pub mod markdown;
 pub mod ops;
+pub mod postmortems;
 pub mod root_causes;
 pub mod routes;
 pub mod settings;

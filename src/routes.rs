@@ -1,11 +1,11 @@
 //! The route table: every URL of the app in one screen.
 
-use actix_web::web::{self, delete, get, patch, post, resource as r};
+use actix_web::web::{self, delete, get, patch, post, put, resource as r};
 
 use crate::error::{ApiError, AppError};
 use crate::{
-    admin, auth, dashboard, escalations, incidents, ops, root_causes, settings, tasks, timeline,
-    web as pages,
+    admin, auth, dashboard, escalations, incidents, ops, postmortems, root_causes, settings, tasks,
+    timeline, web as pages,
 };
 
 #[rustfmt::skip]
@@ -39,6 +39,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(r("/tasks/{id}/edit").route(get().to(tasks::web::edit_task_page)).route(post().to(tasks::web::edit_task)))
         .service(r("/tasks/{id}/quick").route(post().to(tasks::web::quick_update)))
         .service(r("/tasks/{id}/delete").route(post().to(tasks::web::delete_task)))
+        .service(r("/incidents/{key}/postmortem").route(get().to(postmortems::web::show_postmortem)).route(post().to(postmortems::web::save_postmortem)))
+        .service(r("/incidents/{key}/postmortem/review").route(post().to(postmortems::web::review_postmortem)))
+        .service(r("/incidents/{key}/postmortem.md").route(get().to(postmortems::web::download_postmortem)))
+        .service(r("/postmortems").route(get().to(postmortems::web::list_postmortems)))
+        .service(r("/import").route(get().to(postmortems::web::import_page)).route(post().to(postmortems::web::import_submit)))
         .service(r("/admin/users").route(get().to(admin::list_users)).route(post().to(admin::create_user)))
         .service(r("/admin/users/{id}").route(post().to(admin::update_user)))
         .service(r("/admin/users/{id}/password").route(post().to(admin::reset_password)))
@@ -63,6 +68,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(r("/incidents/{key}/tasks").route(get().to(tasks::api::list_incident_tasks)).route(post().to(tasks::api::create_task)))
                 .service(r("/tasks").route(get().to(tasks::api::list_tasks)))
                 .service(r("/tasks/{id}").route(patch().to(tasks::api::update_task)).route(delete().to(tasks::api::delete_task)))
+                .service(r("/incidents/{key}/postmortem").route(get().to(postmortems::api::get_postmortem)).route(put().to(postmortems::api::put_postmortem)))
+                .service(r("/incidents/{key}/postmortem/review").route(post().to(postmortems::api::review_postmortem)))
+                .service(r("/incidents/{key}/postmortem.md").route(get().to(postmortems::api::export_postmortem)))
+                .service(r("/import").route(post().to(postmortems::api::import_postmortem)))
                 .default_service(web::to(api_not_found)),
         )
         .default_service(web::to(page_not_found));

@@ -76,7 +76,7 @@ pub fn human_duration(d: Duration) -> String {
         format!("{days}d {hours}h {minutes}m")
     } else if hours > 0 {
         format!("{hours}h {minutes}m")
-    } else if minutes > 0 {
+    } else if minutes > 0 || total == 0 {
         format!("{minutes}m")
     } else {
         format!("{total}s")

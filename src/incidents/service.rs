@@ -63,6 +63,9 @@ impl IncidentFields {
         if self.title.is_empty() {
             return Err(AppError::invalid("title", "Title is required."));
         }
+        if self.title.contains(['\n', '\r']) {
+            return Err(AppError::invalid("title", "Title must be a single line."));
+        }
         if self.title.chars().count() > TITLE_MAX {
             return Err(AppError::invalid(
                 "title",

@@ -75,6 +75,9 @@ impl TaskInput {
         if title.is_empty() {
             return Err(AppError::invalid("title", "Title is required."));
         }
+        if title.contains(['\n', '\r']) {
+            return Err(AppError::invalid("title", "Title must be a single line."));
+        }
         if title.chars().count() > TITLE_MAX {
             return Err(AppError::invalid(
                 "title",
@@ -110,10 +113,10 @@ impl TaskInput {
             })?),
         };
         let team = self.team.trim().to_string();
-        if team.chars().count() > 100 {
+        if team.chars().count() > 100 || team.contains(['\n', '\r']) {
             return Err(AppError::invalid(
                 "team",
-                "Team must be at most 100 characters.",
+                "Team must be one line of at most 100 characters.",
             ));
         }
         Ok(TaskFields {

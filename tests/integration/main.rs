@@ -7,6 +7,8 @@ mod auth;
 mod board;
 mod cli;
 mod incidents;
+mod postmortems;
+mod props;
 mod record;
 mod security;
 mod timeline;

@@ -1,0 +1,235 @@
+//! `/api/v1/incidents/{key}/postmortem` (fields and review), `…/postmortem.md` (export)
+//! and `/api/v1/import`.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::export::{self, Template};
+use super::review::{self, ReviewAction, ReviewView};
+use super::{ReviewState, Sections};
+use crate::api::ApiJson;
+use crate::app::AppState;
+use crate::auth::{ensure, ApiUser, Permission};
+use crate::db;
+use crate::error::{ApiError, AppError};
+use crate::incidents::IncidentKey;
+use crate::time::rfc3339;
+
+#[derive(Serialize)]
+pub struct PostmortemJson {
+    #[serde(flatten)]
+    pub sections: Sections,
+    pub review_state: ReviewState,
+    pub published_at: Option<String>,
+    pub version: i32,
+    pub reviews: Vec<ReviewView>,
+}
+
+async fn postmortem_json(state: &AppState, id: i32) -> Result<PostmortemJson, AppError> {
+    db::run(&state.pool, move |conn| {
+        crate::incidents::service::get(conn, id)?;
+        let pm = super::get(conn, id)?;
+        Ok(PostmortemJson {
+            sections: Sections::of(&pm),
+            review_state: pm.review_state,
+            published_at: pm.published_at.map(rfc3339),
+            version: pm.version,
+            reviews: review::list(conn, id)?,
+        })
+    })
+    .await
+}
+
+/// `GET /api/v1/incidents/{key}/postmortem`
+pub async fn get_postmortem(
+    state: web::Data<AppState>,
+    _user: ApiUser,
+    key: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = key.parse::<IncidentKey>()?.0;
+    Ok(HttpResponse::Ok().json(postmortem_json(&state, id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutPostmortem {
+    #[serde(flatten)]
+    sections: Sections,
+    version: Option<i32>,
+    review_state: Option<String>,
+}
+
+/// `PUT /api/v1/incidents/{key}/postmortem`: the sections at `version` (0 before the first
+/// save). `review_state` may accompany it: `published` needs an approval, `draft` reopens.
+pub async fn put_postmortem(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    key: web::Path<String>,
+    body: ApiJson<PutPostmortem>,
+) -> Result<HttpResponse, ApiError> {
+    ensure(&user.user, Permission::Write)?;
+    let id = key.parse::<IncidentKey>()?.0;
+    let b = body.0;
+    let version = b.version.ok_or_else(|| {
+        AppError::invalid("version", "version is required (0 before the first save)")
+    })?;
+    let target: Option<ReviewState> = b
+        .review_state
+        .as_deref()
+        .map(|s| {
+            s.parse()
+                .map_err(|e| AppError::invalid("review_state", format!("review_state {e}")))
+        })
+        .transpose()?;
+    let actor = user.actor();
+    let u = user.user.clone();
+    db::run(&state.pool, move |conn| {
+        let current = super::get(conn, id)?;
+        let unchanged = Sections::of(&current) == b.sections.clone().validate()?;
+        if !(unchanged && current.version == version) || current.version == 0 {
+            super::save(conn, id, b.sections, version, &actor)?;
+        }
+        match (target, super::get(conn, id)?.review_state) {
+            (Some(ReviewState::Published), ReviewState::InReview) => {
+                review::apply(conn, id, ReviewAction::Publish, &u, &actor).map(|_| ())
+            }
+            (Some(ReviewState::Draft), ReviewState::Published | ReviewState::InReview) => {
+                review::apply(conn, id, ReviewAction::Reopen, &u, &actor).map(|_| ())
+            }
+            (Some(wanted), now) if wanted != now => Err(AppError::Conflict(format!(
+                "Cannot move from {} to {} here: request a review with POST …/postmortem/review.",
+                now.as_str(),
+                wanted.as_str()
+            ))),
+            _ => Ok(()),
+        }
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(postmortem_json(&state, id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewBody {
+    action: String,
+    #[serde(default)]
+    reviewers: Vec<String>,
+    #[serde(default)]
+    comment: String,
+}
+
+/// `POST /api/v1/incidents/{key}/postmortem/review`: `{"action": "request", "reviewers":
+/// [...]}`, `approve`, `request_changes` (with `comment`), `publish`, `reopen`.
+pub async fn review_postmortem(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    key: web::Path<String>,
+    body: ApiJson<ReviewBody>,
+) -> Result<HttpResponse, ApiError> {
+    let id = key.parse::<IncidentKey>()?.0;
+    let action = ReviewAction::parse(&body.0.action, &body.0.reviewers, &body.0.comment)?;
+    let actor = user.actor();
+    let u = user.user.clone();
+    db::run(&state.pool, move |conn| {
+        review::apply(conn, id, action, &u, &actor)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(postmortem_json(&state, id).await?))
+}
+
+#[derive(Deserialize)]
+pub struct ExportQuery {
+    template: Option<String>,
+}
+
+/// The Markdown response shared by the API and the page download.
+pub async fn markdown_response(
+    state: &AppState,
+    id: i32,
+    template: Option<&str>,
+    attachment: bool,
+) -> Result<HttpResponse, AppError> {
+    let template = Template::parse(template)?;
+    let (key, doc) = db::run(&state.pool, move |conn| {
+        let record = export::load(conn, id)?;
+        Ok((
+            record.detail.incident.key(),
+            export::render(&record, template),
+        ))
+    })
+    .await?;
+    let mut res = HttpResponse::Ok();
+    res.content_type("text/markdown; charset=utf-8");
+    if attachment {
+        let suffix = if template == Template::Sre {
+            "-sre"
+        } else {
+            ""
+        };
+        res.insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{key}-postmortem{suffix}.md\""),
+        ));
+    }
+    Ok(res.body(doc))
+}
+
+/// `GET /api/v1/incidents/{key}/postmortem.md?template=default|sre`
+pub async fn export_postmortem(
+    state: web::Data<AppState>,
+    _user: ApiUser,
+    key: web::Path<String>,
+    query: web::Query<ExportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let id = key.parse::<IncidentKey>()?.0;
+    Ok(markdown_response(&state, id, query.template.as_deref(), false).await?)
+}
+
+/// `POST /api/v1/import`: the body is the document (any text content type) → 201 + incident.
+pub async fn import_postmortem(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: ApiUser,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    ensure(&user.user, Permission::Write)?;
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !(content_type.is_empty()
+        || content_type.starts_with("text/")
+        || content_type.starts_with("application/octet-stream"))
+    {
+        return Err(AppError::UnsupportedMediaType(
+            "Send the postmortem as text/markdown or text/plain.".into(),
+        )
+        .into());
+    }
+    if body.len() > super::import::MAX_BYTES {
+        return Err(AppError::PayloadTooLarge(format!(
+            "A postmortem may be at most {} KiB.",
+            super::import::MAX_BYTES / 1024
+        ))
+        .into());
+    }
+    let text = String::from_utf8(body.to_vec()).map_err(|e| {
+        AppError::BadRequest(format!(
+            "The document is not UTF-8 (byte {}).",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    let imported = super::import::parse(&text)?;
+    let actor = user.actor();
+    let detail = db::run(&state.pool, move |conn| {
+        let incident = super::import::store(conn, imported, &actor)?;
+        crate::incidents::service::get(conn, incident.id)
+    })
+    .await?;
+    let key = detail.incident.key();
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/incidents/{key}")))
+        .json(crate::incidents::api::IncidentJson::from(detail)))
+}

@@ -1,0 +1,664 @@
+//! The postmortem as Markdown (API.md, Markdown export): YAML front matter, then the seed
+//! postmortem's sections. Deterministic: the same data gives the same bytes.
+//!
+//! Everything user-written sits between marker comments (`<!-- hs:entry {…} -->` …
+//! `<!-- /hs -->`), invisible when rendered, carrying the structured fields as JSON. That
+//! makes hindsight's own export importable without loss ([`super::import`]). The marker
+//! tag is chosen so that it occurs in no user text.
+
+use std::fmt::Write;
+
+use chrono::NaiveDateTime;
+use serde_json::{json, Value};
+
+use super::{Postmortem, Sections};
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::escalations::EscalationView;
+use crate::incidents::service::IncidentDetail;
+use crate::root_causes::{CauseKind, RootCause};
+use crate::tasks::{TaskStatus, TaskView};
+use crate::time::{human_duration, rfc3339};
+use crate::timeline::{EntryKind, EntryView};
+
+/// Everything a postmortem document is made from.
+pub struct Record {
+    pub detail: IncidentDetail,
+    pub entries: Vec<EntryView>,
+    pub escalations: Vec<EscalationView>,
+    pub causes: Vec<RootCause>,
+    pub tasks: Vec<TaskView>,
+    pub postmortem: Postmortem,
+}
+
+/// Loads an incident's whole record (a fixed number of queries).
+pub fn load(conn: &mut DbConnection, incident_id: i32) -> Result<Record, AppError> {
+    let mut tasks = crate::tasks::service::list_for_incident(conn, incident_id)?;
+    tasks.sort_by_key(|t| t.task.id);
+    Ok(Record {
+        detail: crate::incidents::service::get(conn, incident_id)?,
+        entries: crate::timeline::service::list(conn, incident_id)?,
+        escalations: crate::escalations::list(conn, incident_id)?,
+        causes: crate::root_causes::list(conn, incident_id)?,
+        tasks,
+        postmortem: super::get(conn, incident_id)?,
+    })
+}
+
+/// The document layouts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Template {
+    /// The seed postmortem's sections; importable without loss.
+    Default,
+    /// The SRE-book layout: Summary, Impact, Root Causes, Trigger, Resolution, Detection,
+    /// Action Items, Lessons Learned, Timeline.
+    Sre,
+}
+
+impl Template {
+    pub fn parse(raw: Option<&str>) -> Result<Self, AppError> {
+        match raw.map(str::trim) {
+            None | Some("") | Some("default") => Ok(Template::Default),
+            Some("sre") => Ok(Template::Sre),
+            Some(other) => Err(AppError::invalid(
+                "template",
+                format!("template `{other}` must be default or sre"),
+            )),
+        }
+    }
+}
+
+/// Kind names in the document (also read back by the importer).
+pub fn kind_label(kind: EntryKind) -> &'static str {
+    match kind {
+        EntryKind::Detection => "Detection",
+        EntryKind::Action => "Action",
+        EntryKind::Investigation => "Investigation",
+        EntryKind::Misleading => "Misleading path",
+        EntryKind::Escalation => "Escalation",
+        EntryKind::Communication => "Communication",
+        EntryKind::Mitigation => "Mitigation",
+        EntryKind::Resolution => "Resolution",
+        EntryKind::StatusChange => "Status change",
+        EntryKind::Note => "Note",
+    }
+}
+
+/// JSON for a marker: one line, and never `-->` (which would end the comment).
+pub fn marker_json(v: &Value) -> String {
+    serde_json::to_string(v)
+        .unwrap_or_default()
+        .replace("-->", "--\\u003e")
+}
+
+/// A marker tag that appears in none of `texts` (`hs`, else `hs1`, `hs2`, …).
+fn choose_tag(texts: &[&str]) -> String {
+    (0..)
+        .map(|n| {
+            if n == 0 {
+                "hs".to_string()
+            } else {
+                format!("hs{n}")
+            }
+        })
+        .find(|tag| {
+            let open = format!("<!-- {tag}");
+            let close = format!("<!-- /{tag}");
+            !texts
+                .iter()
+                .any(|t| t.contains(&open) || t.contains(&close))
+        })
+        .unwrap_or_else(|| "hs".into())
+}
+
+/// Whether a body starts with something Markdown treats as a block (then the entry label
+/// goes on its own line, so the body renders as written).
+fn starts_block(body: &str) -> bool {
+    let Some(first) = body.chars().next() else {
+        return true;
+    };
+    if !(first.is_alphanumeric() || "\"'(“‘¿¡".contains(first)) {
+        return true;
+    }
+    let line = body.lines().next().unwrap_or("");
+    let digits = line.chars().take_while(|c| c.is_ascii_digit()).count();
+    digits > 0 && line[digits..].starts_with(['.', ')'])
+}
+
+/// The label put before a timeline entry's body, inline or on its own line.
+pub fn entry_prefix(time: Option<&str>, kind: EntryKind, body: &str) -> String {
+    let label = match time {
+        Some(t) => format!("**{t} — {}:**", kind_label(kind)),
+        None => format!("**{}:**", kind_label(kind)),
+    };
+    if starts_block(body) {
+        format!("{label}\n\n")
+    } else {
+        format!("{label} ")
+    }
+}
+
+/// The text after a task's title on its checklist line.
+pub fn task_suffix(
+    owner: Option<&str>,
+    team: &str,
+    due: Option<&str>,
+    status: TaskStatus,
+    link: &str,
+) -> String {
+    let mut parts = Vec::new();
+    if let Some(o) = owner {
+        parts.push(format!("owner: {o}"));
+    }
+    if !team.is_empty() {
+        parts.push(format!("team: {team}"));
+    }
+    if let Some(d) = due {
+        parts.push(format!("due {d}"));
+    }
+    parts.push(status.label().to_string());
+    if !link.is_empty() {
+        parts.push(format!("[ticket](<{link}>)"));
+    }
+    format!(" — {}", parts.join(" · "))
+}
+
+/// Indents a task description under its checklist item (blank lines stay empty).
+pub fn indent(text: &str) -> String {
+    text.split('\n')
+        .map(|l| {
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!("  {l}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+struct Doc {
+    out: String,
+    tag: String,
+}
+
+impl Doc {
+    fn line(&mut self, text: &str) {
+        self.out.push_str(text);
+        self.out.push('\n');
+    }
+
+    fn blank(&mut self) {
+        self.out.push('\n');
+    }
+
+    /// A user-written region: marker, content verbatim, end marker.
+    fn region(&mut self, name: &str, attrs: Option<Value>, content: &str) {
+        match attrs {
+            Some(a) => {
+                let _ = writeln!(self.out, "<!-- {}:{name} {} -->", self.tag, marker_json(&a));
+            }
+            None => {
+                let _ = writeln!(self.out, "<!-- {}:{name} -->", self.tag);
+            }
+        }
+        self.out.push_str(content);
+        let _ = writeln!(self.out, "\n<!-- /{} -->", self.tag);
+        self.blank();
+    }
+
+    /// A prose field as a region, or a placeholder when empty.
+    fn prose(&mut self, name: &str, text: &str, placeholder: &str) {
+        if text.is_empty() {
+            if !placeholder.is_empty() {
+                self.line(placeholder);
+                self.blank();
+            }
+        } else {
+            self.region(name, None, text);
+        }
+    }
+}
+
+fn front_value(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        other => serde_json::to_string(other).unwrap_or_default(),
+    }
+}
+
+/// Whether the record spans more than one UTC day (then times carry their date).
+fn spans_days(r: &Record) -> bool {
+    let day = r.detail.incident.started_at.date();
+    let i = &r.detail.incident;
+    let milestones = [
+        i.detected_at,
+        i.acknowledged_at,
+        i.mitigated_at,
+        i.resolved_at,
+    ];
+    milestones.iter().flatten().any(|t| t.date() != day)
+        || r.entries.iter().any(|e| e.entry.occurred_at.date() != day)
+}
+
+fn clock(t: NaiveDateTime, with_date: bool) -> String {
+    if with_date {
+        t.format("%Y-%m-%d %H:%M").to_string()
+    } else {
+        t.format("%H:%M").to_string()
+    }
+}
+
+/// Renders the document.
+pub fn render(r: &Record, template: Template) -> String {
+    let s = Sections::of(&r.postmortem);
+    let mut texts: Vec<&str> = vec![&r.detail.incident.title, &r.detail.incident.impact];
+    texts.extend(s.fields().iter().map(|(_, v)| *v));
+    texts.extend(r.entries.iter().map(|e| e.entry.body.as_str()));
+    texts.extend(
+        r.escalations
+            .iter()
+            .flat_map(|e| [e.escalation.target.as_str(), e.escalation.reason.as_str()]),
+    );
+    texts.extend(r.causes.iter().map(|c| c.description.as_str()));
+    texts.extend(r.tasks.iter().flat_map(|t| {
+        [
+            t.task.title.as_str(),
+            t.task.description.as_str(),
+            t.task.team.as_str(),
+        ]
+    }));
+    let mut doc = Doc {
+        out: String::with_capacity(4096 + texts.iter().map(|t| t.len() + 64).sum::<usize>()),
+        tag: choose_tag(&texts),
+    };
+    front_matter(&mut doc, r);
+    match template {
+        Template::Default => default_layout(&mut doc, r, &s),
+        Template::Sre => sre_layout(&mut doc, r, &s),
+    }
+    while doc.out.ends_with("\n\n") {
+        doc.out.pop();
+    }
+    doc.out
+}
+
+fn front_matter(doc: &mut Doc, r: &Record) {
+    let i = &r.detail.incident;
+    let d = i.durations();
+    let t = |v: Option<NaiveDateTime>| v.map(|t| Value::String(rfc3339(t))).unwrap_or(Value::Null);
+    let s = |v: Option<String>| v.map(Value::String).unwrap_or(Value::Null);
+    let fields: Vec<(&str, Value)> = vec![
+        ("key", json!(i.key())),
+        ("title", json!(i.title)),
+        ("severity", json!(i.severity.as_str())),
+        ("status", json!(i.status.as_str())),
+        ("services", json!(r.detail.services)),
+        ("commander", s(r.detail.commander.clone())),
+        ("review_state", json!(r.postmortem.review_state.as_str())),
+        (
+            "users_affected_pct",
+            i.users_affected_pct
+                .map(|p| json!(p))
+                .unwrap_or(Value::Null),
+        ),
+        ("started_at", t(Some(i.started_at))),
+        ("detected_at", t(i.detected_at)),
+        ("acknowledged_at", t(i.acknowledged_at)),
+        ("mitigated_at", t(i.mitigated_at)),
+        ("resolved_at", t(i.resolved_at)),
+        ("time_to_detect", s(d.detect)),
+        ("time_to_acknowledge", s(d.acknowledge)),
+        ("time_to_mitigate", s(d.mitigate)),
+        ("time_to_resolve", s(d.resolve)),
+        ("format", json!(format!("hindsight/1 {}", doc.tag))),
+    ];
+    doc.line("---");
+    for (name, value) in fields {
+        let _ = writeln!(doc.out, "{name}: {}", front_value(&value));
+    }
+    doc.line("---");
+    doc.blank();
+}
+
+fn duration_line(r: &Record) -> String {
+    let i = &r.detail.incident;
+    let start = i.started_at;
+    match i.resolved_at {
+        Some(end) if end.date() == start.date() => format!(
+            "**Duration:** {} {} – {} UTC ({})",
+            start.format("%Y-%m-%d"),
+            start.format("%H:%M"),
+            end.format("%H:%M"),
+            human_duration(end - start)
+        ),
+        Some(end) => format!(
+            "**Duration:** {} – {} UTC ({})",
+            start.format("%Y-%m-%d %H:%M"),
+            end.format("%Y-%m-%d %H:%M"),
+            human_duration(end - start)
+        ),
+        None => format!(
+            "**Duration:** started {} UTC; not resolved yet",
+            start.format("%Y-%m-%d %H:%M")
+        ),
+    }
+}
+
+fn impact(doc: &mut Doc, r: &Record) {
+    let i = &r.detail.incident;
+    if !i.impact.is_empty() {
+        doc.region("impact", None, &format!("**Impact:** {}", i.impact));
+    }
+    if let Some(pct) = i.users_affected_pct {
+        let pct_text = format!("{pct}%");
+        if !i.impact.contains(&pct_text) {
+            let prefix = if i.impact.is_empty() {
+                "**Impact:** "
+            } else {
+                ""
+            };
+            doc.line(&format!("{prefix}About {pct_text} of users were affected."));
+            doc.blank();
+        }
+    } else if i.impact.is_empty() {
+        doc.line("**Impact:** not recorded.");
+        doc.blank();
+    }
+}
+
+fn timeline(doc: &mut Doc, r: &Record, heading: &str) {
+    doc.line(heading);
+    doc.blank();
+    if r.entries.is_empty() {
+        doc.line("_Nothing was logged._");
+        doc.blank();
+        return;
+    }
+    doc.line("All times UTC.");
+    doc.blank();
+    let with_date = spans_days(r);
+    for view in &r.entries {
+        let e = &view.entry;
+        let time = e.time_known.then(|| clock(e.occurred_at, with_date));
+        let attrs = json!({"at": rfc3339(e.occurred_at), "known": e.time_known, "kind": e.kind.as_str(), "author": view.author});
+        let content = format!(
+            "{}{}",
+            entry_prefix(time.as_deref(), e.kind, &e.body),
+            e.body
+        );
+        doc.region("entry", Some(attrs), &content);
+    }
+}
+
+fn escalations(doc: &mut Doc, r: &Record) {
+    if r.escalations.is_empty() {
+        return;
+    }
+    let with_date = spans_days(r);
+    doc.line("## Escalations");
+    doc.blank();
+    for v in &r.escalations {
+        let e = &v.escalation;
+        let attrs = json!({
+            "target": e.target, "state": e.state.as_str(), "escalated_at": rfc3339(e.escalated_at),
+            "acknowledged_at": e.acknowledged_at.map(rfc3339), "responded_at": e.responded_at.map(rfc3339),
+        });
+        doc.region(
+            "escalation",
+            Some(attrs),
+            &format!("{}{}", escalation_prefix(v, with_date), e.reason),
+        );
+    }
+}
+
+/// The visible line before an escalation's reason.
+pub fn escalation_prefix(v: &EscalationView, with_date: bool) -> String {
+    let e = &v.escalation;
+    let mut text = format!(
+        "- **{}** ({}), escalated {}",
+        e.target,
+        e.state,
+        clock(e.escalated_at, with_date)
+    );
+    if let Some(a) = e.acknowledged_at {
+        let _ = write!(
+            text,
+            ", acknowledged {} ({} later)",
+            clock(a, with_date),
+            human_duration(a - e.escalated_at)
+        );
+    }
+    text.push_str(if e.reason.is_empty() { "." } else { ": " });
+    text
+}
+
+/// The visible label before a root cause's description.
+pub fn cause_prefix(c: &RootCause) -> String {
+    let kind = match c.kind {
+        CauseKind::Primary => "Primary cause",
+        CauseKind::Contributing => "Contributing cause",
+    };
+    format!("**{kind} ({}):** ", c.category)
+}
+
+fn causes(doc: &mut Doc, r: &Record) {
+    if r.causes.is_empty() {
+        doc.line("_Not identified yet._");
+        doc.blank();
+    }
+    for c in &r.causes {
+        let attrs = json!({"kind": c.kind.as_str(), "category": c.category.as_str()});
+        doc.region(
+            "cause",
+            Some(attrs),
+            &format!("{}{}", cause_prefix(c), c.description),
+        );
+    }
+}
+
+fn tasks(doc: &mut Doc, r: &Record) {
+    if r.tasks.is_empty() {
+        doc.line("_No follow-up tasks yet._");
+        doc.blank();
+    }
+    for v in &r.tasks {
+        let t = &v.task;
+        let due = t.due_on.map(|d| d.to_string());
+        let attrs = json!({
+            "kind": t.kind.as_str(), "priority": t.priority.as_str(), "status": t.status.as_str(), "owner": v.owner,
+            "team": t.team, "due_on": due, "external_url": t.external_url, "completed_at": t.completed_at.map(rfc3339),
+        });
+        let check = if t.status == TaskStatus::Done {
+            "- [x] "
+        } else {
+            "- [ ] "
+        };
+        let mut content = format!(
+            "{check}{}{}",
+            t.title,
+            task_suffix(
+                v.owner.as_deref(),
+                &t.team,
+                due.as_deref(),
+                t.status,
+                &t.external_url
+            )
+        );
+        if !t.description.is_empty() {
+            content.push_str("\n\n");
+            content.push_str(&indent(&t.description));
+        }
+        doc.region("task", Some(attrs), &content);
+    }
+}
+
+fn lessons(doc: &mut Doc, s: &Sections) {
+    if s.lessons_went_well.is_empty()
+        && s.lessons_went_wrong.is_empty()
+        && s.lessons_lucky.is_empty()
+    {
+        return;
+    }
+    doc.line("## Lessons Learned");
+    doc.blank();
+    for (heading, name, text) in [
+        ("### What went well", "went_well", &s.lessons_went_well),
+        ("### What went wrong", "went_wrong", &s.lessons_went_wrong),
+        ("### Where we got lucky", "lucky", &s.lessons_lucky),
+    ] {
+        if !text.is_empty() {
+            doc.line(heading);
+            doc.blank();
+            doc.region(name, None, text);
+        }
+    }
+}
+
+fn default_layout(doc: &mut Doc, r: &Record, s: &Sections) {
+    let i = &r.detail.incident;
+    doc.line(&format!("# Postmortem: {}", i.title));
+    doc.blank();
+    doc.line("## Issue Summary");
+    doc.blank();
+    doc.line(&duration_line(r));
+    doc.blank();
+    impact(doc, r);
+    doc.prose("summary", &s.summary, "");
+    timeline(doc, r, "## Timeline");
+    escalations(doc, r);
+    doc.line("## Root Cause and Resolution");
+    doc.blank();
+    doc.line("### Root Cause");
+    doc.blank();
+    causes(doc, r);
+    doc.line("### Resolution");
+    doc.blank();
+    doc.prose("resolution", &s.resolution, "_Not written yet._");
+    doc.line("## Corrective and Preventative Measures");
+    doc.blank();
+    doc.line("### Improvements/Fixes");
+    doc.blank();
+    doc.prose("improvements", &s.improvements, "_Not written yet._");
+    doc.line("### Tasks");
+    doc.blank();
+    tasks(doc, r);
+    lessons(doc, s);
+    doc.line("## Conclusion");
+    doc.blank();
+    doc.prose("conclusion", &s.conclusion, "_Not written yet._");
+}
+
+/// A table cell: one line, pipes escaped.
+fn cell(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace(['\r', '\n'], " ")
+}
+
+fn sre_layout(doc: &mut Doc, r: &Record, s: &Sections) {
+    let i = &r.detail.incident;
+    doc.line(&format!("# Postmortem: {}", i.title));
+    doc.blank();
+    doc.line(&format!(
+        "**Status:** {} · **Severity:** {} · **Review:** {}",
+        i.status,
+        i.severity,
+        r.postmortem.review_state.label()
+    ));
+    doc.blank();
+    doc.line("## Summary");
+    doc.blank();
+    doc.line(&duration_line(r));
+    doc.blank();
+    doc.prose("summary", &s.summary, "_Not written yet._");
+    doc.line("## Impact");
+    doc.blank();
+    impact(doc, r);
+    doc.line("## Root Causes");
+    doc.blank();
+    causes(doc, r);
+    doc.line("## Trigger");
+    doc.blank();
+    let trigger: Vec<&RootCause> = r
+        .causes
+        .iter()
+        .filter(|c| c.category == crate::root_causes::CauseCategory::Change)
+        .collect();
+    if trigger.is_empty() {
+        doc.line("_No change recorded as the trigger._");
+        doc.blank();
+    }
+    for c in trigger {
+        doc.line(&c.description);
+        doc.blank();
+    }
+    doc.line("## Resolution");
+    doc.blank();
+    doc.prose("resolution", &s.resolution, "_Not written yet._");
+    doc.line("## Detection");
+    doc.blank();
+    if let Some(ttd) = i.durations().detect {
+        doc.line(&format!("Detected {ttd} after the start."));
+        doc.blank();
+    }
+    for e in r
+        .entries
+        .iter()
+        .filter(|e| e.entry.kind == EntryKind::Detection)
+    {
+        doc.line(&e.entry.body);
+        doc.blank();
+    }
+    doc.line("## Action Items");
+    doc.blank();
+    if r.tasks.is_empty() {
+        doc.line("_None yet._");
+    } else {
+        doc.line("| Action item | Type | Priority | Owner | Status | Due | Ticket |");
+        doc.line("|---|---|---|---|---|---|---|");
+        for v in &r.tasks {
+            let t = &v.task;
+            let owner = match (&v.owner, t.team.is_empty()) {
+                (Some(o), false) => format!("{o} ({})", t.team),
+                (Some(o), true) => o.clone(),
+                (None, false) => t.team.clone(),
+                (None, true) => String::new(),
+            };
+            let link = if t.external_url.is_empty() {
+                String::new()
+            } else {
+                format!("[link](<{}>)", t.external_url)
+            };
+            doc.line(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                cell(&t.title),
+                t.kind,
+                t.priority,
+                cell(&owner),
+                t.status.label(),
+                t.due_on.map(|d| d.to_string()).unwrap_or_default(),
+                link
+            ));
+        }
+    }
+    doc.blank();
+    doc.line("## Lessons Learned");
+    doc.blank();
+    for (heading, name, text) in [
+        ("### What went well", "went_well", &s.lessons_went_well),
+        ("### What went wrong", "went_wrong", &s.lessons_went_wrong),
+        ("### Where we got lucky", "lucky", &s.lessons_lucky),
+    ] {
+        doc.line(heading);
+        doc.blank();
+        doc.prose(name, text, "_Not written yet._");
+    }
+    timeline(doc, r, "## Timeline");
+    if !s.improvements.is_empty() || !s.conclusion.is_empty() {
+        doc.line("## Conclusion");
+        doc.blank();
+        doc.prose("improvements", &s.improvements, "");
+        doc.prose("conclusion", &s.conclusion, "");
+    }
+}

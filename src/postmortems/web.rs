@@ -1,0 +1,558 @@
+//! Postmortem pages: write the sections beside the record (with a preview that needs no
+//! JavaScript), the review panel, the download, the list by state, and `/import`.
+
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template as Askama;
+use futures_util::StreamExt;
+use serde::Deserialize;
+
+use super::review::{self, ReviewAction, ReviewView, Verdict};
+use super::{ReviewState, Sections};
+use crate::app::AppState;
+use crate::audit::Actor;
+use crate::auth::csrf::SessionForm;
+use crate::auth::session::client_ip;
+use crate::auth::{ensure, secrets_match, users, CurrentUser, Permission};
+use crate::db;
+use crate::error::AppError;
+use crate::incidents::IncidentKey;
+use crate::markdown;
+use crate::time::{date_hhmm, now, rfc3339};
+use crate::web::{render_status, see_other, Layout};
+
+/// One section on the page: its source and, for previews, its rendering.
+pub struct SectionView {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub hint: &'static str,
+    pub source: String,
+    pub html: String,
+}
+
+fn section_views(s: &Sections, render: bool) -> Vec<SectionView> {
+    let meta = [
+        ("summary", "Summary", "What happened, in a few sentences."),
+        ("resolution", "Resolution", "How it was fixed."),
+        (
+            "improvements",
+            "Improvements / fixes",
+            "Measures that prevent a repeat (a list works well).",
+        ),
+        ("lessons_went_well", "What went well", ""),
+        ("lessons_went_wrong", "What went wrong", ""),
+        ("lessons_lucky", "Where we got lucky", ""),
+        ("conclusion", "Conclusion", ""),
+    ];
+    meta.iter()
+        .zip(s.fields())
+        .map(|((name, label, hint), (_, source))| SectionView {
+            name,
+            label,
+            hint,
+            source: source.to_string(),
+            html: if render {
+                markdown::render(source)
+            } else {
+                String::new()
+            },
+        })
+        .collect()
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct PostmortemForm {
+    #[serde(default)]
+    summary: String,
+    #[serde(default)]
+    resolution: String,
+    #[serde(default)]
+    improvements: String,
+    #[serde(default)]
+    lessons_went_well: String,
+    #[serde(default)]
+    lessons_went_wrong: String,
+    #[serde(default)]
+    lessons_lucky: String,
+    #[serde(default)]
+    conclusion: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    action: String,
+}
+
+impl PostmortemForm {
+    fn sections(&self) -> Sections {
+        Sections {
+            summary: self.summary.clone(),
+            resolution: self.resolution.clone(),
+            improvements: self.improvements.clone(),
+            lessons_went_well: self.lessons_went_well.clone(),
+            lessons_went_wrong: self.lessons_went_wrong.clone(),
+            lessons_lucky: self.lessons_lucky.clone(),
+            conclusion: self.conclusion.clone(),
+        }
+    }
+}
+
+pub struct ReviewRow {
+    pub reviewer: String,
+    pub state: &'static str,
+    pub label: &'static str,
+    pub comment: String,
+}
+
+#[derive(Askama)]
+#[template(path = "postmortems/edit.html")]
+struct PostmortemPage {
+    layout: Layout,
+    key: String,
+    title: String,
+    sections: Vec<SectionView>,
+    version: i32,
+    state: &'static str,
+    state_label: &'static str,
+    published: bool,
+    published_at: String,
+    author: String,
+    reviews: Vec<ReviewRow>,
+    can_write: bool,
+    is_author: bool,
+    previewing: bool,
+    error: Option<String>,
+    notice: Option<String>,
+    users: Vec<String>,
+    entries: Vec<(String, &'static str, String)>,
+    causes: Vec<(String, String)>,
+    tasks: Vec<(String, &'static str, String)>,
+}
+
+struct Loaded {
+    record: super::export::Record,
+    reviews: Vec<ReviewView>,
+    author: Option<String>,
+    users: Vec<String>,
+}
+
+async fn load(state: &AppState, id: i32) -> Result<Loaded, AppError> {
+    db::run(&state.pool, move |conn| {
+        let record = super::export::load(conn, id)?;
+        let author = match record.postmortem.author_id {
+            Some(a) => users::usernames(conn, &[a])?.remove(&a),
+            None => None,
+        };
+        Ok(Loaded {
+            reviews: review::list(conn, id)?,
+            author,
+            users: users::list(conn)?
+                .into_iter()
+                .filter(|u| !u.disabled && u.role.allows(Permission::Write))
+                .map(|u| u.username)
+                .collect(),
+            record,
+        })
+    })
+    .await
+}
+
+async fn page(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i32,
+    draft: Option<(Sections, bool)>,
+    error: Option<AppError>,
+    notice: Option<&str>,
+) -> Result<HttpResponse, AppError> {
+    let l = load(state, id).await?;
+    let pm = &l.record.postmortem;
+    let previewing = draft.as_ref().is_some_and(|d| d.1);
+    let sections = match &draft {
+        Some((s, render)) => section_views(s, *render),
+        None => section_views(&Sections::of(pm), false),
+    };
+    let status = match &error {
+        Some(AppError::Conflict(_)) => StatusCode::CONFLICT,
+        Some(AppError::Forbidden(_)) => StatusCode::FORBIDDEN,
+        Some(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        None => StatusCode::OK,
+    };
+    let i = &l.record.detail.incident;
+    let view = PostmortemPage {
+        layout: Layout::new(user, "incidents", format!("Postmortem {}", i.key())),
+        key: i.key(),
+        title: i.title.clone(),
+        sections,
+        version: pm.version,
+        state: pm.review_state.as_str(),
+        state_label: pm.review_state.label(),
+        published: pm.review_state == ReviewState::Published,
+        published_at: pm.published_at.map(date_hhmm).unwrap_or_default(),
+        is_author: pm.author_id == Some(user.user.id),
+        author: l.author.clone().unwrap_or_default(),
+        reviews: l
+            .reviews
+            .iter()
+            .map(|r| ReviewRow {
+                reviewer: r.reviewer.clone(),
+                state: r.state.as_str(),
+                label: match r.state {
+                    Verdict::Requested => "asked",
+                    Verdict::Approved => "approved",
+                    Verdict::ChangesRequested => "changes requested",
+                },
+                comment: r.comment.clone(),
+            })
+            .collect(),
+        can_write: user.user.role.allows(Permission::Write),
+        previewing,
+        error: error.map(|e| e.public_message()),
+        notice: notice.map(str::to_string),
+        users: l
+            .users
+            .into_iter()
+            .filter(|u| *u != user.user.username)
+            .collect(),
+        entries: l
+            .record
+            .entries
+            .iter()
+            .map(|e| {
+                (
+                    if e.entry.time_known {
+                        date_hhmm(e.entry.occurred_at)
+                    } else {
+                        "~".into()
+                    },
+                    e.entry.kind.label(),
+                    e.entry.body_html.clone(),
+                )
+            })
+            .collect(),
+        causes: l
+            .record
+            .causes
+            .iter()
+            .map(|c| {
+                (
+                    format!("{} · {}", c.kind, c.category),
+                    c.description_html.clone(),
+                )
+            })
+            .collect(),
+        tasks: l
+            .record
+            .tasks
+            .iter()
+            .map(|t| {
+                (
+                    t.task.title.clone(),
+                    t.task.status.label(),
+                    t.owner.clone().unwrap_or_default(),
+                )
+            })
+            .collect(),
+    };
+    render_status(status, &view)
+}
+
+#[derive(Deserialize)]
+pub struct NoticeQuery {
+    notice: Option<String>,
+}
+
+/// `GET /incidents/{key}/postmortem`
+pub async fn show_postmortem(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    key: web::Path<String>,
+    q: web::Query<NoticeQuery>,
+) -> Result<HttpResponse, AppError> {
+    let id = key.parse::<IncidentKey>()?.0;
+    let notice = match q.notice.as_deref() {
+        Some("saved") => Some("Saved."),
+        Some("review") => Some("Review updated."),
+        _ => None,
+    };
+    page(&state, &user, id, None, None, notice).await
+}
+
+/// `POST /incidents/{key}/postmortem`: save, or (action=preview) show the rendering
+/// without saving.
+pub async fn save_postmortem(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    key: web::Path<String>,
+    form: SessionForm<PostmortemForm>,
+) -> Result<HttpResponse, AppError> {
+    let SessionForm { user, data } = form;
+    ensure(&user.user, Permission::Write)?;
+    let id = key.parse::<IncidentKey>()?.0;
+    let sections = data.sections();
+    if data.action == "preview" {
+        return page(&state, &user, id, Some((sections, true)), None, None).await;
+    }
+    let version: i32 = data
+        .version
+        .trim()
+        .parse()
+        .map_err(|_| AppError::invalid("version", "Reload the page and try again."))?;
+    let actor = Actor::user(&user.user, &client_ip(&req));
+    let to_save = sections.clone();
+    match db::run(&state.pool, move |conn| {
+        super::save(conn, id, to_save, version, &actor)
+    })
+    .await
+    {
+        Ok(_) => Ok(see_other(&format!(
+            "/incidents/{}/postmortem?notice=saved",
+            IncidentKey(id)
+        ))),
+        Err(e @ (AppError::Conflict(_) | AppError::Invalid { .. })) => {
+            page(&state, &user, id, Some((sections, false)), Some(e), None).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ReviewForm {
+    action: String,
+    #[serde(default)]
+    reviewers: Vec<String>,
+    #[serde(default)]
+    comment: String,
+}
+
+/// `POST /incidents/{key}/postmortem/review`
+pub async fn review_postmortem(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    key: web::Path<String>,
+    form: SessionForm<ReviewFormRaw>,
+) -> Result<HttpResponse, AppError> {
+    let SessionForm { user, data } = form;
+    let id = key.parse::<IncidentKey>()?.0;
+    let data = data.into_form();
+    let reviewers: Vec<String> = data
+        .reviewers
+        .iter()
+        .flat_map(|r| r.split(','))
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())
+        .collect();
+    let actor = Actor::user(&user.user, &client_ip(&req));
+    let u = user.user.clone();
+    let result = async {
+        let action = ReviewAction::parse(&data.action, &reviewers, &data.comment)?;
+        db::run(&state.pool, move |conn| {
+            review::apply(conn, id, action, &u, &actor)
+        })
+        .await
+    }
+    .await;
+    match result {
+        Ok(_) => Ok(see_other(&format!(
+            "/incidents/{}/postmortem?notice=review",
+            IncidentKey(id)
+        ))),
+        Err(e @ (AppError::Conflict(_) | AppError::Invalid { .. } | AppError::Forbidden(_))) => {
+            page(&state, &user, id, None, Some(e), None).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The review form as sent: `reviewers` may repeat (a multi-select) or be one text field.
+#[derive(Deserialize)]
+pub struct ReviewFormRaw {
+    action: String,
+    #[serde(default)]
+    reviewers: String,
+    #[serde(default)]
+    comment: String,
+}
+
+impl ReviewFormRaw {
+    fn into_form(self) -> ReviewForm {
+        ReviewForm {
+            action: self.action,
+            reviewers: vec![self.reviewers],
+            comment: self.comment,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DownloadQuery {
+    template: Option<String>,
+}
+
+/// `GET /incidents/{key}/postmortem.md?template=sre`
+pub async fn download_postmortem(
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+    key: web::Path<String>,
+    q: web::Query<DownloadQuery>,
+) -> Result<HttpResponse, AppError> {
+    let id = key.parse::<IncidentKey>()?.0;
+    super::api::markdown_response(&state, id, q.template.as_deref(), true).await
+}
+
+pub struct PostmortemRow {
+    pub key: String,
+    pub title: String,
+    pub state: &'static str,
+    pub state_label: &'static str,
+    pub resolved: String,
+    pub updated_iso: String,
+    pub updated: String,
+}
+
+#[derive(Askama)]
+#[template(path = "postmortems/list.html")]
+struct ListPage {
+    layout: Layout,
+    rows: Vec<PostmortemRow>,
+    state: String,
+    counts: Vec<(&'static str, &'static str, i64)>,
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    state: String,
+}
+
+/// `GET /postmortems?state=draft|in_review|published|missing`
+pub async fn list_postmortems(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let wanted = q.state.clone();
+    let filter: Option<ReviewState> = match wanted.as_str() {
+        "" | "missing" => None,
+        s => Some(
+            s.parse()
+                .map_err(|e| AppError::invalid("state", format!("state {e} (or missing)")))?,
+        ),
+    };
+    let missing = wanted == "missing";
+    let (rows, counts) = db::run(&state.pool, move |conn| {
+        super::listing(conn, filter, missing)
+    })
+    .await?;
+    let page = ListPage {
+        layout: Layout::new(&user, "postmortems", "Postmortems"),
+        rows,
+        state: wanted,
+        counts,
+    };
+    render_status(StatusCode::OK, &page)
+}
+
+#[derive(Askama)]
+#[template(path = "postmortems/import.html")]
+struct ImportPage {
+    layout: Layout,
+    text: String,
+    error: Option<String>,
+}
+
+/// `GET /import`
+pub async fn import_page(user: CurrentUser) -> Result<HttpResponse, AppError> {
+    ensure(&user.user, Permission::Write)?;
+    render_status(
+        StatusCode::OK,
+        &ImportPage {
+            layout: Layout::new(&user, "import", "Import a postmortem"),
+            text: String::new(),
+            error: None,
+        },
+    )
+}
+
+/// `POST /import` (multipart: `csrf_token`, `text` and/or `file`).
+pub async fn import_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    mut payload: Multipart,
+) -> Result<HttpResponse, AppError> {
+    ensure(&user.user, Permission::Write)?;
+    let mut csrf = String::new();
+    let mut text = String::new();
+    let mut file = Vec::new();
+    while let Some(field) = payload.next().await {
+        let mut field =
+            field.map_err(|e| AppError::BadRequest(format!("Could not read the upload: {e}")))?;
+        let name = field.name().unwrap_or("").to_string();
+        let mut value = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk
+                .map_err(|e| AppError::BadRequest(format!("Could not read the upload: {e}")))?;
+            if value.len() + chunk.len() > super::import::MAX_BYTES {
+                return Err(AppError::PayloadTooLarge(format!(
+                    "A postmortem may be at most {} KiB.",
+                    super::import::MAX_BYTES / 1024
+                )));
+            }
+            value.extend_from_slice(&chunk);
+        }
+        match name.as_str() {
+            "csrf_token" => csrf = String::from_utf8_lossy(&value).into_owned(),
+            "text" => text = String::from_utf8_lossy(&value).into_owned(),
+            "file" => file = value,
+            _ => {}
+        }
+    }
+    if !secrets_match(&csrf, &user.csrf_token) {
+        return Err(AppError::Forbidden("The form's security token is missing or out of date. Go back, reload the page and try again.".into()));
+    }
+    if !file.is_empty() {
+        text = String::from_utf8(file)
+            .map_err(|_| AppError::invalid("file", "The file is not UTF-8 text."))?;
+    }
+    let actor = Actor::user(&user.user, &client_ip(&req));
+    let result = match super::import::parse(&text) {
+        Ok(imported) => {
+            db::run(&state.pool, move |conn| {
+                super::import::store(conn, imported, &actor)
+            })
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(incident) => Ok(see_other(&format!("/incidents/{}", incident.key()))),
+        Err(e @ (AppError::Invalid { .. } | AppError::PayloadTooLarge(_))) => {
+            let status = if matches!(e, AppError::PayloadTooLarge(_)) {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            render_status(
+                status,
+                &ImportPage {
+                    layout: Layout::new(&user, "import", "Import a postmortem"),
+                    text,
+                    error: Some(e.public_message()),
+                },
+            )
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Incidents resolved more than 5 days ago without a published postmortem (dashboard).
+pub fn overdue_reminders(
+    conn: &mut crate::db::DbConnection,
+) -> Result<Vec<(String, String, String)>, AppError> {
+    super::overdue(conn, now() - chrono::Duration::days(5)).map(|rows| {
+        rows.into_iter()
+            .map(|(id, title, resolved)| (IncidentKey(id).to_string(), title, rfc3339(resolved)))
+            .collect()
+    })
+}

@@ -1,0 +1,631 @@
+//! The postmortem: seed import facts, every sentence kept, lossless round trip, further
+//! realistic fixtures, errors, the review workflow, and the pages.
+
+use hindsight::auth::Role;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::both_backends;
+use crate::helpers::*;
+
+const SEED: &str = include_str!("../fixtures/payment-gateway-2023-06-07.txt");
+const FAILOVER: &str = include_str!("../fixtures/checkout-failover-2024-03-03.txt");
+const SEARCH: &str = include_str!("../fixtures/search-index-2024-05-10.md");
+
+async fn import(api: &Api, text: &str) -> (StatusCode, serde_json::Value) {
+    let res = api
+        .client
+        .post(format!("{}/api/v1/import", api.base))
+        .bearer_auth(&api.token)
+        .header("content-type", "text/plain; charset=utf-8")
+        .body(text.to_string())
+        .send()
+        .await
+        .unwrap();
+    json_of(res).await
+}
+
+async fn export(api: &Api, key: &str, template: &str) -> String {
+    let res = api
+        .client
+        .get(format!(
+            "{}/api/v1/incidents/{key}/postmortem.md?template={template}",
+            api.base
+        ))
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers().get("content-type").unwrap(),
+        "text/markdown; charset=utf-8"
+    );
+    res.text().await.unwrap()
+}
+
+/// The seed's prose sentences: section titles, labels, times and the Duration line aside.
+fn seed_sentences() -> Vec<String> {
+    let labels = [
+        "Impact:",
+        "Actions Taken:",
+        "Misleading Investigation/Debugging Paths:",
+        "Escalation:",
+        "Resolution:",
+        "Root Cause:",
+        "Improvements/Fixes:",
+        "10:00 AM:",
+    ];
+    let mut out = Vec::new();
+    for line in SEED.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if line.starts_with("Duration:")
+            || !line.contains(' ')
+            || line.ends_with(':') && line.split(' ').count() <= 6
+        {
+            continue;
+        }
+        let mut text = line;
+        for label in labels {
+            text = text.strip_prefix(label).unwrap_or(text).trim();
+        }
+        for sentence in text.split_inclusive(". ") {
+            out.push(sentence.trim().to_string());
+        }
+    }
+    out
+}
+
+async fn seed_import_holds_every_fact(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    let (status, created) = import(&api, SEED).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let key = created["key"].as_str().unwrap().to_string();
+    let (_, i) = api.get(&format!("/api/v1/incidents/{key}")).await;
+    assert_eq!(i["started_at"], "2023-06-07T10:00:00Z");
+    assert_eq!(i["resolved_at"], "2023-06-07T14:00:00Z");
+    assert_eq!(i["detected_at"], "2023-06-07T10:00:00Z");
+    assert_eq!(i["status"], "resolved");
+    assert_eq!(i["users_affected_pct"], 25.0);
+    assert!(i["impact"]
+        .as_str()
+        .unwrap()
+        .starts_with("The online payment service was down during the outage"));
+    assert!(i["impact"]
+        .as_str()
+        .unwrap()
+        .contains("Approximately 25% of users were affected by the outage."));
+
+    let timeline = i["timeline"].as_array().unwrap();
+    let kinds: Vec<&str> = timeline
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "detection",
+            "action",
+            "misleading",
+            "escalation",
+            "resolution"
+        ]
+    );
+    assert_eq!(timeline[0]["occurred_at"], "2023-06-07T10:00:00Z");
+    assert_eq!(timeline[0]["time_known"], true);
+    assert!(timeline[0]["body"]
+        .as_str()
+        .unwrap()
+        .starts_with("The issue was detected when the monitoring system"));
+    assert_eq!(
+        timeline[1]["time_known"], false,
+        "the seed gives no time for its labelled paragraphs"
+    );
+    assert!(timeline[3]["body"]
+        .as_str()
+        .unwrap()
+        .contains("the database administration team and the network engineering team"));
+
+    let causes = i["root_causes"].as_array().unwrap();
+    assert_eq!(causes.len(), 1);
+    assert_eq!(causes[0]["kind"], "primary");
+    assert_eq!(causes[0]["category"], "configuration");
+    assert!(causes[0]["description"]
+        .as_str()
+        .unwrap()
+        .contains("an incorrect parameter was introduced during a recent update"));
+
+    let (_, pm) = api
+        .get(&format!("/api/v1/incidents/{key}/postmortem"))
+        .await;
+    assert!(pm["resolution"]
+        .as_str()
+        .unwrap()
+        .starts_with("The misconfiguration was identified and rectified"));
+    let improvements = pm["improvements"].as_str().unwrap();
+    for measure in [
+        "Strengthening Change Management Procedures",
+        "Enhanced Monitoring",
+        "Test Environment Validation",
+    ] {
+        assert!(
+            improvements.contains(&format!("- {measure}:")),
+            "{measure} in {improvements}"
+        );
+    }
+    assert!(pm["conclusion"]
+        .as_str()
+        .unwrap()
+        .starts_with("In conclusion, the outage incident was caused"));
+    assert_eq!(pm["review_state"], "draft");
+
+    let tasks = i["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 4);
+    assert!(tasks.iter().all(|t| t["status"] == "open"));
+    assert_eq!(tasks[3]["title"], "Schedule regular training sessions for the operations team to increase awareness of configuration management best practices.");
+
+    // Every sentence of the original's prose is in the export.
+    let doc = export(&api, &key, "default").await;
+    let sentences = seed_sentences();
+    assert!(sentences.len() >= 20, "{sentences:?}");
+    for s in &sentences {
+        assert!(doc.contains(s.as_str()), "missing from export: {s}");
+    }
+    for heading in [
+        "# Postmortem: ",
+        "## Issue Summary",
+        "**Duration:** 2023-06-07 10:00 – 14:00 UTC (4h 0m)",
+        "## Timeline",
+        "All times UTC.",
+        "**10:00 — Detection:** The issue",
+        "## Root Cause and Resolution",
+        "### Root Cause",
+        "### Resolution",
+        "## Corrective and Preventative Measures",
+        "### Improvements/Fixes",
+        "### Tasks",
+        "- [ ] Perform a thorough review",
+        "## Conclusion",
+    ] {
+        assert!(doc.contains(heading), "{heading}");
+    }
+    let order = [
+        "## Issue Summary",
+        "## Timeline",
+        "## Root Cause and Resolution",
+        "## Corrective and Preventative Measures",
+        "## Conclusion",
+    ];
+    let at: Vec<usize> = order.iter().map(|h| doc.find(h).unwrap()).collect();
+    assert!(
+        at.windows(2).all(|w| w[0] < w[1]),
+        "sections in the seed's order"
+    );
+    assert!(doc.starts_with("---\nkey: \"INC-1\"\n"));
+
+    // Deterministic, and export → import → export is the same document but for the key.
+    assert_eq!(doc, export(&api, &key, "default").await);
+    let (status, again) = import(&api, &doc).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let key2 = again["key"].as_str().unwrap();
+    let doc2 = export(&api, key2, "default").await;
+    assert_eq!(
+        doc.replacen(&format!("key: \"{key}\""), "", 1),
+        doc2.replacen(&format!("key: \"{key2}\""), "", 1)
+    );
+
+    // The SRE layout.
+    let sre = export(&api, &key, "sre").await;
+    let order = [
+        "## Summary",
+        "## Impact",
+        "## Root Causes",
+        "## Trigger",
+        "## Resolution",
+        "## Detection",
+        "## Action Items",
+        "## Lessons Learned",
+        "## Timeline",
+    ];
+    let at: Vec<usize> = order
+        .iter()
+        .map(|h| sre.find(h).unwrap_or_else(|| panic!("{h}")))
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]));
+    assert!(sre.contains("| Action item | Type | Priority | Owner | Status | Due | Ticket |"));
+    let res = api
+        .client
+        .get(format!(
+            "{}/api/v1/incidents/{key}/postmortem.md?template=nope",
+            api.base
+        ))
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+both_backends!(seed_import_holds_every_fact, seed_import_holds_every_fact);
+
+async fn other_layouts_import(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    let (status, failover) = import(&api, FAILOVER).await;
+    assert_eq!(status, StatusCode::CREATED, "{failover}");
+    assert_eq!(failover["title"], "Checkout database failover loop");
+    assert_eq!(failover["severity"], "SEV2");
+    assert_eq!(failover["services"], json!(["checkout", "orders-db"]));
+    assert_eq!(failover["started_at"], "2024-03-03T22:40:00Z");
+    assert_eq!(failover["resolved_at"], "2024-03-04T01:55:00Z");
+    assert!(failover["users_affected_pct"].is_null(), "no percent given");
+    let (_, full) = api
+        .get(&format!(
+            "/api/v1/incidents/{}",
+            failover["key"].as_str().unwrap()
+        ))
+        .await;
+    let times: Vec<&str> = full["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["occurred_at"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        times[4], "2024-03-04T00:30:00Z",
+        "24-hour times roll over midnight"
+    );
+    assert_eq!(full["timeline"][0]["kind"], "detection");
+    assert_eq!(full["timeline"][3]["kind"], "escalation");
+    assert_eq!(full["timeline"][4]["kind"], "mitigation");
+    assert_eq!(full["mitigated_at"], "2024-03-04T00:30:00Z");
+    let kinds: Vec<&str> = full["root_causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["primary", "contributing", "contributing"]);
+    assert_eq!(full["tasks"].as_array().unwrap().len(), 3);
+    let doc = export(&api, failover["key"].as_str().unwrap(), "default").await;
+    assert!(
+        doc.contains("**2024-03-04 00:30 — Mitigation:** Disabled automatic failover"),
+        "dates shown when the incident spans days"
+    );
+
+    let (status, search) = import(&api, SEARCH).await;
+    assert_eq!(status, StatusCode::CREATED, "{search}");
+    assert_eq!(search["title"], "Search index corruption");
+    assert_eq!(search["users_affected_pct"], 40.0);
+    let key = search["key"].as_str().unwrap();
+    let (_, pm) = api
+        .get(&format!("/api/v1/incidents/{key}/postmortem"))
+        .await;
+    assert_eq!(
+        pm["lessons_went_well"],
+        "The synthetic check caught the failure within minutes."
+    );
+    assert_eq!(
+        pm["lessons_went_wrong"],
+        "Rebuilding the index took almost two hours."
+    );
+    let (_, full) = api.get(&format!("/api/v1/incidents/{key}")).await;
+    assert_eq!(full["root_causes"][0]["category"], "software");
+    assert_eq!(
+        full["tasks"][1]["title"],
+        "Alert on index size dropping by more than 10% in an hour."
+    );
+}
+both_backends!(other_layouts_import, other_layouts_import);
+
+async fn unreadable_documents_are_refused_whole(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    let incidents = app.count("incidents");
+    for (doc, needle) in [
+        ("", "line 1: expected a postmortem"),
+        ("just some words\nwith no structure at all\n", "line 1: expected a postmortem section title"),
+        ("Issue Summary:\nDuration: sometime in June\n", "line 2: expected a duration"),
+        ("Issue Summary:\nDuration: from 10:00 AM to 2:00 PM on June 7, 2023\nTimeline:\n25:99 AM: nope\n", "line 4: expected a 12-hour time"),
+        ("Timeline:\n10:00: started\n", "a date for this time"),
+        ("---\ntitle: \"x\"\nformat: \"hindsight/1 hs\"\nstarted_at: \"2023\"\n---\n", "line 2: expected an RFC 3339 time"),
+    ] {
+        let (status, err) = import(&api, doc).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{doc:?}: {err}");
+        let message = err["error"]["message"].as_str().unwrap();
+        assert!(message.contains(needle), "{doc:?}: {message}");
+    }
+    let big = "Timeline:\n".to_string() + &"x".repeat(1024 * 1024 + 1);
+    let (status, _) = import(&api, &big).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let res = api
+        .client
+        .post(format!("{}/api/v1/import", api.base))
+        .bearer_auth(&api.token)
+        .header("content-type", "image/png")
+        .body(SEED)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // A task owner that does not exist: all or nothing.
+    let doc = export_of_seed_with_owner(&app, &api).await;
+    let before = (
+        app.count("incidents"),
+        app.count("timeline_entries"),
+        app.count("tasks"),
+    );
+    let (status, err) = import(
+        &api,
+        &doc.replace("\"owner\":\"dana\"", "\"owner\":\"ghost\""),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    assert_eq!(err["error"]["field"], "owner");
+    assert_eq!(
+        (
+            app.count("incidents"),
+            app.count("timeline_entries"),
+            app.count("tasks")
+        ),
+        before,
+        "nothing stored"
+    );
+    assert_eq!(app.count("incidents"), incidents + 1);
+    let viewer = Api::new(&app, app.token(Role::Viewer));
+    assert_eq!(import(&viewer, SEED).await.0, StatusCode::FORBIDDEN);
+}
+both_backends!(
+    unreadable_documents_are_refused_whole,
+    unreadable_documents_are_refused_whole
+);
+
+async fn export_of_seed_with_owner(app: &TestApp, api: &Api) -> String {
+    app.create_user("dana", Role::Responder);
+    let (_, created) = import(api, SEED).await;
+    let key = created["key"].as_str().unwrap().to_string();
+    let (_, full) = api.get(&format!("/api/v1/incidents/{key}")).await;
+    let task = full["tasks"][0]["id"].as_i64().unwrap();
+    api.patch(
+        &format!("/api/v1/tasks/{task}"),
+        json!({"version": 1, "owner": "dana", "due_on": "2023-07-01", "status": "done"}),
+    )
+    .await;
+    export(api, &key, "default").await
+}
+
+async fn review_workflow(app: TestApp) {
+    app.create_user("author", Role::Responder);
+    app.create_user("reviewer", Role::Responder);
+    app.create_user("reader", Role::Viewer);
+    let author = Browser::new(&app);
+    author.login("author", PASSWORD).await;
+    let api = Api::new(&app, app.token(Role::Responder));
+    import(&api, SEED).await;
+    let page = "/incidents/INC-1/postmortem";
+
+    // The author writes (preview first: nothing saved), then saves.
+    let res = author
+        .post(
+            page,
+            page,
+            &[
+                ("summary", "A **bad** parameter."),
+                ("version", "1"),
+                ("action", "preview"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("<strong>bad</strong>"));
+    let res = author
+        .post(
+            page,
+            page,
+            &[
+                (
+                    "summary",
+                    "A bad parameter took payments down for four hours.",
+                ),
+                ("version", "1"),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = author
+        .post(
+            page,
+            page,
+            &[("summary", "stale"), ("version", "1"), ("action", "save")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+
+    // Imported postmortems belong to the importer; the author here asks for review.
+    let res = author
+        .post(
+            page,
+            "/incidents/INC-1/postmortem/review",
+            &[("action", "request"), ("reviewers", "reviewer")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, pm) = api.get("/api/v1/incidents/INC-1/postmortem").await;
+    assert_eq!(pm["review_state"], "in_review");
+
+    // Publishing needs an approval from someone other than the author.
+    let res = author
+        .post(
+            page,
+            "/incidents/INC-1/postmortem/review",
+            &[("action", "publish")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let importer = Api::new(&app, api.token.clone());
+    let (status, body) = importer
+        .post(
+            "/api/v1/incidents/INC-1/postmortem/review",
+            json!({"action": "approve"}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "the importer is the author here: {body}"
+    );
+    let reader = Browser::new(&app);
+    reader.login("reader", PASSWORD).await;
+    let res = reader
+        .post(
+            page,
+            "/incidents/INC-1/postmortem/review",
+            &[("action", "approve")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    let reviewer = Browser::new(&app);
+    reviewer.login("reviewer", PASSWORD).await;
+    let res = reviewer
+        .post(
+            page,
+            "/incidents/INC-1/postmortem/review",
+            &[("action", "request_changes"), ("comment", "")],
+        )
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "changes need a comment"
+    );
+    let res = reviewer
+        .post(
+            page,
+            "/incidents/INC-1/postmortem/review",
+            &[("action", "approve"), ("comment", "Clear and complete.")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = author
+        .post(
+            page,
+            "/incidents/INC-1/postmortem/review",
+            &[("action", "publish")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, pm) = api.get("/api/v1/incidents/INC-1/postmortem").await;
+    assert_eq!(pm["review_state"], "published");
+    assert!(pm["published_at"].is_string());
+    assert_eq!(pm["reviews"][0]["state"], "approved");
+
+    // Published is read-only until moved back to draft (audited).
+    let (status, _) = api
+        .send(
+            Method::PUT,
+            "/api/v1/incidents/INC-1/postmortem",
+            json!({"version": pm["version"], "summary": "edit"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (_, html) = author.get_text(page).await;
+    assert!(html.contains("read-only") && !html.contains("name=\"summary\""));
+    let (status, pm) = api
+        .post(
+            "/api/v1/incidents/INC-1/postmortem/review",
+            json!({"action": "reopen"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(pm["review_state"], "draft");
+    let (status, pm) = api
+        .send(
+            Method::PUT,
+            "/api/v1/incidents/INC-1/postmortem",
+            json!({"version": pm["version"], "summary": "Edited after reopening."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{pm}");
+    assert_eq!(pm["summary"], "Edited after reopening.");
+    let admin = app.login_as(Role::Admin).await;
+    let (_, audit) = admin.get_text("/audit").await;
+    for action in [
+        "postmortem.request_review",
+        "postmortem.approved",
+        "postmortem.publish",
+        "postmortem.reopen",
+        "incident.import",
+    ] {
+        assert!(audit.contains(action), "{action}");
+    }
+
+    // Lists and the download.
+    let (_, list) = author.get_text("/postmortems?state=draft").await;
+    assert!(list.contains("/incidents/INC-1/postmortem"));
+    let res = author.get("/incidents/INC-1/postmortem.md").await;
+    assert!(res
+        .headers()
+        .get("content-disposition")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .contains("INC-1-postmortem.md"));
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Edited after reopening."));
+}
+both_backends!(review_workflow, review_workflow);
+
+async fn import_page_and_reminder(app: TestApp) {
+    let browser = app.login_as(Role::Responder).await;
+    let (status, html) = browser.get_text("/import").await;
+    assert_eq!(status, StatusCode::OK);
+    let csrf = csrf_token(&html).unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("csrf_token", csrf.clone())
+        .text("text", "")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(SEED.as_bytes().to_vec()).file_name("seed.txt"),
+        );
+    let res = browser
+        .client
+        .post(app.url("/import"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/incidents/INC-1");
+    let (_, dash) = browser.get_text("/").await;
+    assert!(
+        dash.contains("Postmortems due"),
+        "resolved in 2023, not published"
+    );
+    let bad = reqwest::multipart::Form::new()
+        .text("csrf_token", csrf)
+        .text("text", "nothing to see");
+    let res = browser
+        .client
+        .post(app.url("/import"))
+        .multipart(bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("line 1: expected") && page.contains("nothing to see</textarea>"));
+    let forged = reqwest::multipart::Form::new()
+        .text("csrf_token", "x")
+        .text("text", SEED);
+    let res = browser
+        .client
+        .post(app.url("/import"))
+        .multipart(forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.count("incidents"), 1);
+}
+both_backends!(import_page_and_reminder, import_page_and_reminder);
