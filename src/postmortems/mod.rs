@@ -244,19 +244,19 @@ pub fn insert(
     Ok(())
 }
 
+/// Rows of the list page and `(state, label, count)` per state.
+pub type Listing = (
+    Vec<web::PostmortemRow>,
+    Vec<(&'static str, &'static str, i64)>,
+);
+
 /// Postmortems for the list page (by state, or `missing`: resolved incidents without
 /// one), with counts per state. A fixed number of queries.
 pub fn listing(
     conn: &mut DbConnection,
     state: Option<ReviewState>,
     missing: bool,
-) -> Result<
-    (
-        Vec<web::PostmortemRow>,
-        Vec<(&'static str, &'static str, i64)>,
-    ),
-    AppError,
-> {
+) -> Result<Listing, AppError> {
     use crate::db::schema::incidents;
     use diesel::dsl::count_star;
     let counted: Vec<(ReviewState, i64)> = postmortems::table
