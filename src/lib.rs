@@ -1,6 +1,7 @@
 //! hindsight: a self-hosted incident timeline and postmortem tracker.
 
 pub mod admin;
+pub mod alerts;
 pub mod api;
 pub mod app;
 pub mod audit;

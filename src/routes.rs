@@ -4,8 +4,8 @@ use actix_web::web::{self, delete, get, patch, post, put, resource as r};
 
 use crate::error::{ApiError, AppError};
 use crate::{
-    admin, auth, dashboard, escalations, incidents, ops, postmortems, root_causes, settings, tasks,
-    timeline, web as pages,
+    admin, alerts, auth, dashboard, escalations, incidents, ops, postmortems, root_causes,
+    settings, tasks, timeline, web as pages,
 };
 
 #[rustfmt::skip]
@@ -72,6 +72,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(r("/incidents/{key}/postmortem/review").route(post().to(postmortems::api::review_postmortem)))
                 .service(r("/incidents/{key}/postmortem.md").route(get().to(postmortems::api::export_postmortem)))
                 .service(r("/import").route(post().to(postmortems::api::import_postmortem)))
+                .service(r("/alerts/alertmanager").route(post().to(alerts::alertmanager)))
                 .default_service(web::to(api_not_found)),
         )
         .default_service(web::to(page_not_found));

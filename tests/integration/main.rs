@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod alerts;
 mod api;
 mod auth;
 mod board;
