@@ -230,7 +230,7 @@ pub fn receive(
     actor: &Actor,
 ) -> Result<Outcome, AppError> {
     let c = check(n)?;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let mut created = false;
         let incident = match open_incident(conn, &c.group_key)? {
             Some(i) => i,

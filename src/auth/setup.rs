@@ -52,7 +52,7 @@ pub fn complete(
     new: &NewUser,
     ip: &str,
 ) -> Result<User, AppError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         if !is_valid(conn, token)? {
             return Err(AppError::Forbidden(
                 "This setup link has been used or has expired. Sign in instead.".into(),

@@ -58,7 +58,7 @@ pub fn create(
     }
     let name = if name.is_empty() { "unnamed" } else { name };
     let secret = format!("{PREFIX}{}", random_token(32));
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         diesel::insert_into(api_tokens::table)
             .values(NewToken {
                 user_id: user.id,
@@ -96,7 +96,7 @@ pub fn revoke(
     owner: Option<i32>,
     actor: &Actor,
 ) -> Result<(), AppError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let token: ApiToken = api_tokens::table
             .find(id)
             .select(ApiToken::as_select())

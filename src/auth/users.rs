@@ -102,7 +102,7 @@ impl NewUser {
 /// Hashes the password (slow: call from a blocking context) and inserts the user.
 pub fn create(conn: &mut DbConnection, new: &NewUser, actor: &Actor) -> Result<User, AppError> {
     let hash = password::hash(&new.password)?;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let taken: i64 = users::table
             .filter(users::username.eq(&new.username))
             .count()
@@ -208,7 +208,7 @@ pub fn update(
     changes: &UserChanges,
     actor: &Actor,
 ) -> Result<User, AppError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let user = find(conn, id)?;
         let loses_admin = user.role == Role::Admin
             && !user.disabled
@@ -258,7 +258,7 @@ pub fn set_password(
 ) -> Result<(), AppError> {
     password::validate(new_password, "password")?;
     let hash = password::hash(new_password)?;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let user = find(conn, id)?;
         diesel::update(users::table.find(id))
             .set((users::password_hash.eq(&hash), users::updated_at.eq(now())))

@@ -177,6 +177,41 @@ where
     .await?
 }
 
+/// Runs `work` in a transaction. On SQLite the outermost one starts with `BEGIN IMMEDIATE`:
+/// a deferred transaction that reads and then writes cannot wait for a concurrent writer
+/// (SQLite answers "database is locked" at once), while an immediate one queues on
+/// `busy_timeout`. Nested calls become savepoints, as with `Connection::transaction`.
+pub fn transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::AnsiTransactionManager;
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    let outermost_sqlite = match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
+            .transaction_depth()?
+            .is_none(),
+        DbConnection::Postgres(_) => false,
+    };
+    if !outermost_sqlite {
+        return conn.transaction(work);
+    }
+    if let DbConnection::Sqlite(c) = conn {
+        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+    }
+    match work(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            Manager::rollback_transaction(conn).map_err(E::from)?;
+            Err(e)
+        }
+    }
+}
+
 /// Backend-independent case-insensitive matching (`lower(x) LIKE lower(pattern)`).
 pub mod functions {
     use diesel::sql_types::Text;

@@ -104,7 +104,7 @@ pub fn create(
             format!("The reason must be at most {REASON_MAX} characters."),
         ));
     }
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let t = now();
         let mut created = Vec::with_capacity(targets.len());
         for target in targets {
@@ -192,7 +192,7 @@ pub fn respond(
     expected_version: Option<i32>,
     actor: &Actor,
 ) -> Result<Escalation, AppError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let current = get(conn, id)?;
         if expected_version.is_some_and(|v| v != current.version) {
             return Err(AppError::Conflict(format!(

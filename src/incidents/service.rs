@@ -218,7 +218,7 @@ pub fn create(
 ) -> Result<Incident, AppError> {
     fields.validate()?;
     let t = now();
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let incident: Incident = diesel::insert_into(incidents::table)
             .values((
                 IncidentRow::of(&fields, t),
@@ -266,7 +266,7 @@ pub fn update(
     actor: &Actor,
 ) -> Result<Incident, AppError> {
     let t = now();
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let current = get(conn, id)?;
         if current.incident.version != expected_version {
             return Err(conflict(&current.incident, expected_version));
@@ -394,7 +394,7 @@ fn service_id(conn: &mut DbConnection, name: &str) -> Result<i32, AppError> {
     }
     // A savepoint, so that losing a race to create the same name leaves the outer
     // transaction usable (PostgreSQL aborts a transaction on a failed statement).
-    let inserted = conn.transaction(|conn| {
+    let inserted = crate::db::transaction(conn, |conn| {
         diesel::insert_into(services::table)
             .values((services::name.eq(name), services::created_at.eq(now())))
             .returning(services::id)

@@ -1654,7 +1654,7 @@ pub fn store(
     imported: Imported,
     actor: &Actor,
 ) -> Result<Incident, AppError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let Imported {
             mut fields,
             commander,

@@ -169,11 +169,14 @@ pub fn save(
     actor: &Actor,
 ) -> Result<Postmortem, AppError> {
     let s = sections.validate()?;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         crate::incidents::service::get(conn, incident_id)?;
         let current = get(conn, incident_id)?;
         if current.review_state == ReviewState::Published {
-            return Err(AppError::Conflict("This postmortem is published and read-only. Move it back to draft to edit it.".into()));
+            return Err(AppError::Conflict(
+                "This postmortem is published and read-only. Move it back to draft to edit it."
+                    .into(),
+            ));
         }
         if current.version != expected_version {
             return Err(AppError::Conflict(format!(
@@ -185,21 +188,27 @@ pub fn save(
         if current.version == 0 {
             insert(conn, incident_id, &s, ReviewState::Draft, actor.user_id, t)?;
         } else {
-            let updated = diesel::update(postmortems::table.find(incident_id).filter(postmortems::version.eq(expected_version)))
-                .set((
-                    postmortems::summary.eq(&s.summary),
-                    postmortems::resolution.eq(&s.resolution),
-                    postmortems::improvements.eq(&s.improvements),
-                    postmortems::lessons_went_well.eq(&s.lessons_went_well),
-                    postmortems::lessons_went_wrong.eq(&s.lessons_went_wrong),
-                    postmortems::lessons_lucky.eq(&s.lessons_lucky),
-                    postmortems::conclusion.eq(&s.conclusion),
-                    postmortems::updated_at.eq(t),
-                    postmortems::version.eq(expected_version + 1),
-                ))
-                .execute(conn)?;
+            let updated = diesel::update(
+                postmortems::table
+                    .find(incident_id)
+                    .filter(postmortems::version.eq(expected_version)),
+            )
+            .set((
+                postmortems::summary.eq(&s.summary),
+                postmortems::resolution.eq(&s.resolution),
+                postmortems::improvements.eq(&s.improvements),
+                postmortems::lessons_went_well.eq(&s.lessons_went_well),
+                postmortems::lessons_went_wrong.eq(&s.lessons_went_wrong),
+                postmortems::lessons_lucky.eq(&s.lessons_lucky),
+                postmortems::conclusion.eq(&s.conclusion),
+                postmortems::updated_at.eq(t),
+                postmortems::version.eq(expected_version + 1),
+            ))
+            .execute(conn)?;
             if updated == 0 {
-                return Err(AppError::Conflict("The postmortem was changed by someone else. Reload and try again.".into()));
+                return Err(AppError::Conflict(
+                    "The postmortem was changed by someone else. Reload and try again.".into(),
+                ));
             }
         }
         let changed: Vec<&str> = Sections::of(&current)
@@ -209,7 +218,14 @@ pub fn save(
             .filter(|(a, b)| a.1 != b.1)
             .map(|(a, _)| a.0)
             .collect();
-        audit::record(conn, actor, "postmortem.update", "incident", &IncidentKey(incident_id).to_string(), &changed.join(", "))?;
+        audit::record(
+            conn,
+            actor,
+            "postmortem.update",
+            "incident",
+            &IncidentKey(incident_id).to_string(),
+            &changed.join(", "),
+        )?;
         get(conn, incident_id)
     })
 }

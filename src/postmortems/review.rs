@@ -140,12 +140,19 @@ pub fn apply(
     actor: &Actor,
 ) -> Result<ReviewState, AppError> {
     crate::auth::ensure(user, Permission::Write)?;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         crate::incidents::service::get(conn, incident_id)?;
         let mut pm = get(conn, incident_id)?;
         if pm.version == 0 {
             // Reviewing an unwritten postmortem still needs its row.
-            insert(conn, incident_id, &Sections::default(), ReviewState::Draft, Some(user.id), now())?;
+            insert(
+                conn,
+                incident_id,
+                &Sections::default(),
+                ReviewState::Draft,
+                Some(user.id),
+                now(),
+            )?;
             pm = get(conn, incident_id)?;
         }
         let key = IncidentKey(incident_id).to_string();
@@ -153,44 +160,87 @@ pub fn apply(
         match action {
             ReviewAction::Request { reviewers } => {
                 if pm.review_state == ReviewState::Published {
-                    return Err(AppError::Conflict("Already published. Move it back to draft first.".into()));
+                    return Err(AppError::Conflict(
+                        "Already published. Move it back to draft first.".into(),
+                    ));
                 }
                 let mut ids = Vec::new();
                 for name in reviewers.iter().map(|r| r.trim()).filter(|r| !r.is_empty()) {
                     let reviewer = users::find_by_username(conn, name)?
                         .filter(|u| !u.disabled)
-                        .ok_or_else(|| AppError::invalid("reviewers", format!("No user named `{name}`.")))?;
+                        .ok_or_else(|| {
+                            AppError::invalid("reviewers", format!("No user named `{name}`."))
+                        })?;
                     if Some(reviewer.id) == pm.author_id {
-                        return Err(AppError::invalid("reviewers", "The author cannot review their own postmortem."));
+                        return Err(AppError::invalid(
+                            "reviewers",
+                            "The author cannot review their own postmortem.",
+                        ));
                     }
                     if !reviewer.role.allows(Permission::Write) {
-                        return Err(AppError::invalid("reviewers", format!("`{name}` is a viewer and cannot approve.")));
+                        return Err(AppError::invalid(
+                            "reviewers",
+                            format!("`{name}` is a viewer and cannot approve."),
+                        ));
                     }
                     ids.push(reviewer.id);
                 }
                 if ids.is_empty() {
-                    return Err(AppError::invalid("reviewers", "Name at least one reviewer."));
+                    return Err(AppError::invalid(
+                        "reviewers",
+                        "Name at least one reviewer.",
+                    ));
                 }
                 if pm.author_id.is_none() {
-                    diesel::update(postmortems::table.find(incident_id)).set(postmortems::author_id.eq(Some(user.id))).execute(conn)?;
+                    diesel::update(postmortems::table.find(incident_id))
+                        .set(postmortems::author_id.eq(Some(user.id)))
+                        .execute(conn)?;
                 }
                 for id in &ids {
                     upsert_review(conn, incident_id, *id, Verdict::Requested, "")?;
                 }
                 set_state(conn, incident_id, ReviewState::InReview, None)?;
-                audit::record(conn, actor, "postmortem.request_review", "incident", &key, &reviewers.join(", "))?;
+                audit::record(
+                    conn,
+                    actor,
+                    "postmortem.request_review",
+                    "incident",
+                    &key,
+                    &reviewers.join(", "),
+                )?;
                 Ok(ReviewState::InReview)
             }
-            ReviewAction::Approve { comment } => verdict(conn, incident_id, &pm, user, is_author, Verdict::Approved, &comment, actor),
+            ReviewAction::Approve { comment } => verdict(
+                conn,
+                incident_id,
+                &pm,
+                user,
+                is_author,
+                Verdict::Approved,
+                &comment,
+                actor,
+            ),
             ReviewAction::RequestChanges { comment } => {
                 if comment.is_empty() {
                     return Err(AppError::invalid("comment", "Say what should change."));
                 }
-                verdict(conn, incident_id, &pm, user, is_author, Verdict::ChangesRequested, &comment, actor)
+                verdict(
+                    conn,
+                    incident_id,
+                    &pm,
+                    user,
+                    is_author,
+                    Verdict::ChangesRequested,
+                    &comment,
+                    actor,
+                )
             }
             ReviewAction::Publish => {
                 if pm.review_state != ReviewState::InReview {
-                    return Err(AppError::Conflict(format!("Only a postmortem in review can be published (this one is {}).", pm.review_state.label())));
+                    return Err(AppError::Conflict(format!(
+                        "Only a postmortem in review can be published (this one is {}).",
+                        pm.review_state.label()
+                    )));
                 }
                 let approvals: i64 = postmortem_reviews::table
                     .filter(postmortem_reviews::incident_id.eq(incident_id))
@@ -209,9 +259,20 @@ pub fn apply(
                 if pm.review_state == ReviewState::Draft {
                     return Err(AppError::Conflict("Already a draft.".into()));
                 }
-                diesel::delete(postmortem_reviews::table.filter(postmortem_reviews::incident_id.eq(incident_id))).execute(conn)?;
+                diesel::delete(
+                    postmortem_reviews::table
+                        .filter(postmortem_reviews::incident_id.eq(incident_id)),
+                )
+                .execute(conn)?;
                 set_state(conn, incident_id, ReviewState::Draft, None)?;
-                audit::record(conn, actor, "postmortem.reopen", "incident", &key, &format!("was {}", pm.review_state))?;
+                audit::record(
+                    conn,
+                    actor,
+                    "postmortem.reopen",
+                    "incident",
+                    &key,
+                    &format!("was {}", pm.review_state),
+                )?;
                 Ok(ReviewState::Draft)
             }
         }

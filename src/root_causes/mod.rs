@@ -96,7 +96,7 @@ pub fn create(
     actor: &Actor,
 ) -> Result<RootCause, AppError> {
     let html = markdown::render(&f.description);
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         crate::incidents::service::get(conn, incident_id)?;
         let t = now();
         let cause: RootCause = diesel::insert_into(root_causes::table)
@@ -151,7 +151,7 @@ pub fn update(
     actor: &Actor,
 ) -> Result<RootCause, AppError> {
     let html = markdown::render(&f.description);
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let old = get(conn, id)?;
         diesel::update(root_causes::table.find(id))
             .set((
@@ -183,7 +183,7 @@ pub fn update(
 }
 
 pub fn delete(conn: &mut DbConnection, id: i32, actor: &Actor) -> Result<RootCause, AppError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let old = get(conn, id)?;
         diesel::delete(root_causes::table.find(id)).execute(conn)?;
         let detail = format!(

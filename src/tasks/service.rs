@@ -155,7 +155,7 @@ pub fn create(
     f: &TaskFields,
     actor: &Actor,
 ) -> Result<Task, AppError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         crate::incidents::service::get(conn, incident_id)?;
         let t = now();
         let task: Task = diesel::insert_into(tasks::table)
@@ -199,7 +199,7 @@ pub fn update(
     f: &TaskFields,
     actor: &Actor,
 ) -> Result<Task, AppError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let old = get(conn, id)?.task;
         if old.version != expected_version {
             return Err(AppError::Conflict(format!(
@@ -213,38 +213,71 @@ pub fn update(
             (true, true) => old.completed_at,
             _ => None,
         };
-        let updated = diesel::update(tasks::table.find(id).filter(tasks::version.eq(expected_version)))
-            .set((
-                tasks::title.eq(&f.title),
-                tasks::description.eq(&f.description),
-                tasks::kind.eq(f.kind),
-                tasks::priority.eq(f.priority),
-                tasks::owner_id.eq(f.owner_id),
-                tasks::team.eq(&f.team),
-                tasks::due_on.eq(f.due_on),
-                tasks::status.eq(f.status),
-                tasks::external_url.eq(&f.external_url),
-                tasks::completed_at.eq(completed_at),
-                tasks::updated_at.eq(t),
-                tasks::version.eq(expected_version + 1),
-            ))
-            .execute(conn)?;
+        let updated = diesel::update(
+            tasks::table
+                .find(id)
+                .filter(tasks::version.eq(expected_version)),
+        )
+        .set((
+            tasks::title.eq(&f.title),
+            tasks::description.eq(&f.description),
+            tasks::kind.eq(f.kind),
+            tasks::priority.eq(f.priority),
+            tasks::owner_id.eq(f.owner_id),
+            tasks::team.eq(&f.team),
+            tasks::due_on.eq(f.due_on),
+            tasks::status.eq(f.status),
+            tasks::external_url.eq(&f.external_url),
+            tasks::completed_at.eq(completed_at),
+            tasks::updated_at.eq(t),
+            tasks::version.eq(expected_version + 1),
+        ))
+        .execute(conn)?;
         if updated == 0 {
-            return Err(AppError::Conflict(format!("Task {id} was changed by someone else. Reload and try again.")));
+            return Err(AppError::Conflict(format!(
+                "Task {id} was changed by someone else. Reload and try again."
+            )));
         }
         let object = id.to_string();
         if old.owner_id != f.owner_id || old.team != f.team {
-            let names = users::usernames(conn, &[old.owner_id, f.owner_id].into_iter().flatten().collect::<Vec<_>>())?;
+            let names = users::usernames(
+                conn,
+                &[old.owner_id, f.owner_id]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>(),
+            )?;
             let who = |o: Option<i32>, team: &str| {
-                let owner = o.and_then(|o| names.get(&o).cloned()).unwrap_or_else(|| "nobody".into());
-                if team.is_empty() { owner } else { format!("{owner} ({team})") }
+                let owner = o
+                    .and_then(|o| names.get(&o).cloned())
+                    .unwrap_or_else(|| "nobody".into());
+                if team.is_empty() {
+                    owner
+                } else {
+                    format!("{owner} ({team})")
+                }
             };
-            let detail = format!("{} → {}", who(old.owner_id, &old.team), who(f.owner_id, &f.team));
+            let detail = format!(
+                "{} → {}",
+                who(old.owner_id, &old.team),
+                who(f.owner_id, &f.team)
+            );
             audit::record(conn, actor, "task.reassign", "task", &object, &detail)?;
         }
         if old.status != f.status {
-            let action = if f.status == TaskStatus::Done { "task.complete" } else { "task.status" };
-            audit::record(conn, actor, action, "task", &object, &format!("{} → {}", old.status, f.status))?;
+            let action = if f.status == TaskStatus::Done {
+                "task.complete"
+            } else {
+                "task.status"
+            };
+            audit::record(
+                conn,
+                actor,
+                action,
+                "task",
+                &object,
+                &format!("{} → {}", old.status, f.status),
+            )?;
         }
         audit::record(conn, actor, "task.update", "task", &object, &f.title)?;
         Ok(get(conn, id)?.task)
@@ -252,7 +285,7 @@ pub fn update(
 }
 
 pub fn delete(conn: &mut DbConnection, id: i32, actor: &Actor) -> Result<Task, AppError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let old = get(conn, id)?.task;
         diesel::delete(tasks::table.find(id)).execute(conn)?;
         let detail = format!(

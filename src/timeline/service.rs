@@ -65,7 +65,7 @@ pub fn add(
 ) -> Result<Entry, AppError> {
     let body = validate_body(&new.body)?;
     let html = markdown::render(&body);
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         ensure_incident(conn, incident_id)?;
         if let Some(key) = &new.dedupe_key {
             let existing = timeline_entries::table
@@ -165,7 +165,7 @@ pub fn edit(
     actor: &Actor,
 ) -> Result<Entry, AppError> {
     let body = changes.body.as_deref().map(validate_body).transpose()?;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let old = get(conn, incident_id, entry_id)?.entry;
         if let Some(expected) = changes.expected_version {
             if expected != old.version {
@@ -176,7 +176,11 @@ pub fn edit(
             }
         }
         let new_body = body.unwrap_or_else(|| old.body.clone());
-        let html = if new_body == old.body { old.body_html.clone() } else { markdown::render(&new_body) };
+        let html = if new_body == old.body {
+            old.body_html.clone()
+        } else {
+            markdown::render(&new_body)
+        };
         diesel::insert_into(timeline_revisions::table)
             .values((
                 timeline_revisions::entry_id.eq(old.id),
@@ -204,10 +208,19 @@ pub fn edit(
         ))
         .execute(conn)?;
         if updated == 0 {
-            return Err(AppError::Conflict("This entry was edited by someone else. Reload and try again.".into()));
+            return Err(AppError::Conflict(
+                "This entry was edited by someone else. Reload and try again.".into(),
+            ));
         }
         touch_incident(conn, incident_id)?;
-        audit::record(conn, actor, "timeline.edit", "timeline_entry", &entry_id.to_string(), &IncidentKey(incident_id).to_string())?;
+        audit::record(
+            conn,
+            actor,
+            "timeline.edit",
+            "timeline_entry",
+            &entry_id.to_string(),
+            &IncidentKey(incident_id).to_string(),
+        )?;
         Ok(get(conn, incident_id, entry_id)?.entry)
     })
 }
@@ -219,7 +232,7 @@ pub fn delete(
     entry_id: i32,
     actor: &Actor,
 ) -> Result<(), AppError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let entry = get(conn, incident_id, entry_id)?.entry;
         diesel::update(timeline_entries::table.find(entry.id))
             .set((

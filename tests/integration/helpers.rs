@@ -30,8 +30,6 @@ pub struct TestApp {
     pub setup_url: Option<String>,
     handle: actix_web::dev::ServerHandle,
     _dir: Option<tempfile::TempDir>,
-    /// Set when the storage lives on in a restarted app.
-    dropped_by_stop: bool,
 }
 
 /// The PostgreSQL server for tests: `HINDSIGHT_TEST_POSTGRES_URL` (a database whose role
@@ -114,6 +112,16 @@ pub fn start(storage: Storage) -> TestApp {
     let setup_url = app.setup_url.clone();
     let handle = app.handle();
     actix_web::rt::spawn(app.run_until_stopped());
+    STARTED.with(|s| {
+        let mut s = s.borrow_mut();
+        s.0.push(handle.clone());
+        if let DbUrl::Postgres(url) = &storage.url {
+            let name = url.rsplit('/').next().unwrap_or_default().to_string();
+            if !s.1.contains(&name) {
+                s.1.push(name);
+            }
+        }
+    });
     let pool = db::connect(&storage.url).expect("pool");
     TestApp {
         address,
@@ -122,22 +130,27 @@ pub fn start(storage: Storage) -> TestApp {
         setup_url,
         handle,
         _dir: storage.dir,
-        dropped_by_stop: false,
     }
 }
 
-impl Drop for TestApp {
-    /// Drops a PostgreSQL test database once its test is over (FORCE ends the server's
-    /// connections), so runs leave nothing behind.
-    fn drop(&mut self) {
-        if let (DbUrl::Postgres(url), Some(base)) =
-            (&self.url, std::env::var("HINDSIGHT_TEST_POSTGRES_URL").ok())
-        {
-            if self.dropped_by_stop {
-                return;
-            }
-            let name = url.rsplit('/').next().unwrap_or_default().to_string();
-            if let Ok(mut conn) = PgConnection::establish(&base) {
+thread_local! {
+    /// Servers and PostgreSQL databases a test started, stopped and dropped by [`finish`].
+    static STARTED: std::cell::RefCell<(Vec<actix_web::dev::ServerHandle>, Vec<String>)> = Default::default();
+}
+
+/// Stops every server the test started, then drops its PostgreSQL databases, so no
+/// worker thread outlives its test (and none holds a connection while the process exits).
+pub async fn finish() {
+    let (handles, databases) = STARTED.with(|s| std::mem::take(&mut *s.borrow_mut()));
+    for handle in handles {
+        handle.stop(false).await;
+    }
+    if let (false, Ok(base)) = (
+        databases.is_empty(),
+        std::env::var("HINDSIGHT_TEST_POSTGRES_URL"),
+    ) {
+        if let Ok(mut conn) = PgConnection::establish(&base) {
+            for name in databases {
                 let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
             }
         }
@@ -148,7 +161,6 @@ impl TestApp {
     /// Stops the server and hands back its storage, for a restart.
     pub async fn stop(mut self) -> Storage {
         self.handle.stop(true).await;
-        self.dropped_by_stop = true;
         Storage {
             url: self.url.clone(),
             dir: self._dir.take(),
@@ -368,6 +380,7 @@ macro_rules! both_backends {
                     .await
                     .unwrap();
                 $body(app).await;
+                $crate::helpers::finish().await;
             }
             #[actix_web::test]
             async fn postgres() {
@@ -375,6 +388,7 @@ macro_rules! both_backends {
                     $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await
                 {
                     $body(app).await;
+                    $crate::helpers::finish().await;
                 }
             }
         }

@@ -11,5 +11,6 @@ mod incidents;
 mod postmortems;
 mod props;
 mod record;
+mod reliability;
 mod security;
 mod timeline;
