@@ -40,6 +40,19 @@ pub const BODY_LIMIT: usize = 1024 * 1024 + 64 * 1024;
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
+/// Extractor errors in the app's own formats: JSON under `/api/`, an HTML page elsewhere.
+fn bad_input(req: &HttpRequest, message: String) -> actix_web::Error {
+    bad_input_status(req, AppError::BadRequest(message))
+}
+
+fn bad_input_status(req: &HttpRequest, error: AppError) -> actix_web::Error {
+    if req.path().starts_with("/api/") {
+        crate::error::ApiError(error).into()
+    } else {
+        error.into()
+    }
+}
+
 /// A bound, migrated server, ready to run.
 pub struct Application {
     port: u16,
@@ -86,26 +99,38 @@ impl Application {
             metrics: Metrics::default(),
             queries,
         });
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(state.clone())
-                .app_data(web::PayloadConfig::new(BODY_LIMIT))
-                .wrap(Compress::default())
-                .wrap(
-                    DefaultHeaders::new()
-                        .add(("Content-Security-Policy", CSP))
-                        .add(("X-Content-Type-Options", "nosniff"))
-                        .add(("X-Frame-Options", "DENY"))
-                        .add(("Referrer-Policy", "same-origin"))
-                        .add(("Cross-Origin-Opener-Policy", "same-origin")),
-                )
-                .wrap(from_fn(ops::observe))
-                .configure(routes::configure)
-        })
-        .listen(listener)
-        .map_err(|e| e.to_string())?
-        .shutdown_timeout(30)
-        .run();
+        let server =
+            HttpServer::new(move || {
+                App::new()
+                    .app_data(state.clone())
+                    .app_data(web::PayloadConfig::new(BODY_LIMIT))
+                    .app_data(web::QueryConfig::default().error_handler(|e, req| {
+                        bad_input(req, format!("Invalid query string: {e}."))
+                    }))
+                    .app_data(web::PathConfig::default().error_handler(|_, req| {
+                        bad_input_status(req, AppError::NotFound("page".into()))
+                    }))
+                    .wrap(from_fn(ops::conditional))
+                    .wrap(Compress::default())
+                    .wrap(
+                        DefaultHeaders::new()
+                            .add(("Content-Security-Policy", CSP))
+                            .add(("X-Content-Type-Options", "nosniff"))
+                            .add(("X-Frame-Options", "DENY"))
+                            .add(("Referrer-Policy", "same-origin"))
+                            .add(("Cross-Origin-Opener-Policy", "same-origin")),
+                    )
+                    .wrap(from_fn(ops::observe))
+                    .configure(routes::configure)
+            })
+            .listen(listener)
+            .map_err(|e| e.to_string())?
+            .shutdown_timeout(30)
+            // Slow clients: a request's head must arrive within 5 s, and idle keep-alive
+            // connections close after 30 s.
+            .client_request_timeout(std::time::Duration::from_secs(5))
+            .keep_alive(std::time::Duration::from_secs(30))
+            .run();
         Ok(Application {
             port,
             server,

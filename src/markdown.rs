@@ -14,6 +14,15 @@ pub fn render(source: &str) -> String {
     html::push_html(&mut unsafe_html, Parser::new_ext(source, options));
     ammonia::Builder::default()
         .link_rel(Some("noopener noreferrer nofollow"))
+        // Browsers drop tabs and newlines inside URLs (`jav&#x09;ascript:`), so a URL with
+        // control characters is not trusted even when it parses as a relative link.
+        .attribute_filter(|_, attribute, value| {
+            if matches!(attribute, "href" | "src") && value.chars().any(|c| c.is_control()) {
+                None
+            } else {
+                Some(value.into())
+            }
+        })
         .clean(&unsafe_html)
         .to_string()
 }
@@ -30,5 +39,7 @@ mod tests {
         assert!(!html.contains("<script"));
         assert!(!render("[x](javascript:alert(1))").contains("javascript:"));
         assert!(!render("<img src=x onerror=alert(1)>").contains("onerror"));
+        assert!(!render("<a href=\"jav&#x09;ascript:alert(1)\">x</a>").contains("href"));
+        assert!(render("[ok](/incidents/INC-1)").contains("href=\"/incidents/INC-1\""));
     }
 }

@@ -2,9 +2,10 @@
 
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::{header, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
 use diesel::connection::SimpleConnection;
@@ -14,6 +15,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
 use crate::app::AppState;
@@ -134,6 +136,51 @@ pub async fn observe(
         res.headers_mut().insert(REQUEST_ID.clone(), value);
     }
     Ok(res)
+}
+
+/// Answers conditional GETs: a 200 to a GET gets an `ETag` (a hash of the body), and a
+/// request whose `If-None-Match` matches gets `304 Not Modified` without the body.
+pub async fn conditional(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let is_get = req.method() == actix_web::http::Method::GET;
+    let if_none_match = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let res = next.call(req).await?;
+    if !is_get || res.status() != StatusCode::OK {
+        return Ok(res.map_into_boxed_body());
+    }
+    let (req, res) = res.into_parts();
+    let (mut res, body) = res.into_parts();
+    let bytes = match actix_web::body::to_bytes(body).await {
+        Ok(b) => b,
+        Err(_) => {
+            return Ok(ServiceResponse::new(
+                req,
+                HttpResponse::InternalServerError().finish(),
+            ))
+        }
+    };
+    let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&bytes))[..32]);
+    let matches =
+        if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        res.headers_mut().insert(header::ETAG, value);
+    }
+    if matches {
+        let mut not_modified = HttpResponse::NotModified();
+        for (name, value) in res.headers() {
+            if name != header::CONTENT_LENGTH && name != header::CONTENT_TYPE {
+                not_modified.insert_header((name.clone(), value.clone()));
+            }
+        }
+        return Ok(ServiceResponse::new(req, not_modified.finish()));
+    }
+    Ok(ServiceResponse::new(req, res.set_body(BoxBody::new(bytes))))
 }
 
 /// `GET /healthz`: 200 when the database answers, 503 otherwise.

@@ -57,7 +57,9 @@ pub fn render_status<T: Template>(status: StatusCode, page: &T) -> Result<HttpRe
     let body = page.render()?;
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
+        // Revalidate every time (pages carry per-user content and CSRF tokens); the ETag
+        // middleware turns an unchanged page into a 304.
+        .insert_header((header::CACHE_CONTROL, "private, no-cache"))
         .body(body))
 }
 

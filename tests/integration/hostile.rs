@@ -1,0 +1,282 @@
+//! Hostile input: oversized and malformed requests, bad encodings, deep JSON, duplicate
+//! and malformed query parameters, SQL metacharacters, XSS vectors in every rendered field,
+//! and conditional GETs.
+
+use hindsight::auth::Role;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::both_backends;
+use crate::helpers::*;
+
+/// A selection of the OWASP XSS filter evasion vectors.
+const VECTORS: &[&str] = &[
+    "<script>alert('xss')</script>",
+    "<IMG SRC=\"javascript:alert('XSS');\">",
+    "<IMG SRC=javascript:alert(String.fromCharCode(88,83,83))>",
+    "<img src=x onerror=alert(1)//",
+    "<svg/onload=alert('XSS')>",
+    "<BODY ONLOAD=alert('XSS')>",
+    "<iframe src=\"javascript:alert('XSS');\"></iframe>",
+    "\"><script>alert(document.cookie)</script>",
+    "<a href=\"jav&#x09;ascript:alert('XSS');\">x</a>",
+    "<div style=\"background-image: url(javascript:alert('XSS'))\">",
+    "[md link](javascript:alert(1)) ![img](data:text/html;base64,PHNjcmlwdD4=)",
+];
+
+fn assert_inert(html: &str, path: &str) {
+    let lower = html.to_lowercase();
+    for needle in [
+        "<script>alert",
+        "<img src=\"javascript",
+        "<img src=javascript",
+        "<svg/onload",
+        "<body onload",
+        "<iframe",
+        "href=\"javascript:",
+        "href=\"jav",
+        "src=\"data:text/html",
+        "style=\"background-image",
+    ] {
+        // Escaped text is fine; live markup is not.
+        if let Some(at) = lower.find(needle) {
+            let context = &html[at.saturating_sub(40)..(at + 60).min(html.len())];
+            panic!("{path}: live `{needle}` in …{context}…");
+        }
+    }
+}
+
+async fn xss_vectors_in_every_field_stay_inert(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Admin));
+    for (n, v) in VECTORS.iter().enumerate() {
+        let (status, body) = api.post("/api/v1/incidents", json!({"title": v, "impact": v, "services": [format!("svc{n}{}", v.chars().take(20).collect::<String>())]})).await;
+        assert_eq!(status, StatusCode::CREATED, "{v}: {body}");
+        let key = body["key"].as_str().unwrap().to_string();
+        api.post(
+            &format!("/api/v1/incidents/{key}/timeline"),
+            json!({"kind": "note", "body": v}),
+        )
+        .await;
+        api.post(
+            &format!("/api/v1/incidents/{key}/escalations"),
+            json!({"target": v.replace(',', " "), "reason": v}),
+        )
+        .await;
+        api.post(
+            &format!("/api/v1/incidents/{key}/root-causes"),
+            json!({"kind": "primary", "category": "unknown", "description": v}),
+        )
+        .await;
+        let (status, _) = api.post(&format!("/api/v1/incidents/{key}/tasks"), json!({"title": v, "team": v.chars().take(90).collect::<String>(), "description": v})).await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        api.send(
+            reqwest::Method::PUT,
+            &format!("/api/v1/incidents/{key}/postmortem"),
+            json!({"version": 0, "summary": v, "conclusion": v}),
+        )
+        .await;
+    }
+    let browser = app.login_as(Role::Admin).await;
+    let mut paths = vec![
+        "/".to_string(),
+        "/incidents".into(),
+        "/tasks".into(),
+        "/tasks?group=team".into(),
+        "/postmortems".into(),
+        "/audit".into(),
+    ];
+    for n in 1..=VECTORS.len() {
+        paths.push(format!("/incidents/INC-{n}"));
+        paths.push(format!("/incidents/INC-{n}/postmortem"));
+        paths.push(format!("/incidents/INC-{n}/edit"));
+    }
+    for path in &paths {
+        let (status, html) = browser.get_text(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_inert(&html, path);
+    }
+}
+both_backends!(
+    xss_vectors_in_every_field_stay_inert,
+    xss_vectors_in_every_field_stay_inert
+);
+
+async fn malformed_requests_get_clear_4xx(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    let client = reqwest::Client::new();
+    let url = app.url("/api/v1/incidents");
+    // Invalid UTF-8 and deeply nested JSON.
+    let res = client
+        .post(&url)
+        .bearer_auth(&api.token)
+        .header("content-type", "application/json")
+        .body(vec![b'{', b'"', 0xff, 0xfe, b'"', b'}'])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let deep = "[".repeat(5000) + &"]".repeat(5000);
+    let res = client
+        .post(&url)
+        .bearer_auth(&api.token)
+        .header("content-type", "application/json")
+        .body(deep)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json_of(res).await;
+    assert!(
+        status == StatusCode::BAD_REQUEST || status == StatusCode::UNPROCESSABLE_ENTITY,
+        "{status} {body}"
+    );
+    // Malformed and duplicate query parameters: JSON errors on the API, pages elsewhere.
+    let (status, body) = api.get("/api/v1/incidents?page=abc").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["field"], "page");
+    let (status, body) = api.get("/api/v1/incidents?status=open&status=closed").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], "bad_request");
+    // SQL metacharacters are just text.
+    let (status, body) = api
+        .get("/api/v1/incidents?q=%27%3B%20DROP%20TABLE%20incidents%3B%20--")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["total"], 0);
+    let (status, _) = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "x'); DROP TABLE incidents; --"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(app.count("incidents"), 1);
+    // Oversized headers are refused (a 4xx, or the connection closed) and the server
+    // carries on.
+    let res = client
+        .get(app.url("/healthz"))
+        .header("x-big", "a".repeat(256 * 1024))
+        .send()
+        .await;
+    assert!(res.map(|r| r.status().is_client_error()).unwrap_or(true));
+    let fresh = reqwest::Client::new();
+    assert_eq!(
+        fresh
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    // Bad path segments are 404s, forms with bad encoding 400s.
+    let browser = app.login_as(Role::Responder).await;
+    assert_eq!(
+        browser.get("/tasks/not-a-number/edit").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        browser.get("/incidents/INC-x").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let (_, page) = browser.get_text("/incidents").await;
+    let csrf = csrf_token(&page).unwrap();
+    let res = browser
+        .client
+        .post(app.url("/incidents"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf_token={csrf}&title=%FF%FE"))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_client_error(), "{}", res.status());
+    assert_eq!(app.count("incidents"), 1);
+}
+both_backends!(
+    malformed_requests_get_clear_4xx,
+    malformed_requests_get_clear_4xx
+);
+
+async fn unchanged_documents_answer_304(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    api.post("/api/v1/incidents", json!({"title": "Cached"}))
+        .await;
+    let client = reqwest::Client::new();
+    for path in [
+        "/api/v1/incidents/INC-1",
+        "/api/v1/incidents/INC-1/postmortem.md",
+    ] {
+        let first = client
+            .get(app.url(path))
+            .bearer_auth(&api.token)
+            .send()
+            .await
+            .unwrap();
+        let etag = first
+            .headers()
+            .get("etag")
+            .expect("etag")
+            .to_str()
+            .unwrap()
+            .to_string();
+        let again = client
+            .get(app.url(path))
+            .bearer_auth(&api.token)
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
+        assert!(again.text().await.unwrap().is_empty());
+    }
+    let first = client
+        .get(app.url("/api/v1/incidents/INC-1"))
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .unwrap();
+    let etag = first
+        .headers()
+        .get("etag")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    api.post(
+        "/api/v1/incidents/INC-1/timeline",
+        json!({"body": "changed"}),
+    )
+    .await;
+    let after = client
+        .get(app.url("/api/v1/incidents/INC-1"))
+        .bearer_auth(&api.token)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        after.status(),
+        StatusCode::OK,
+        "a change gives a new document"
+    );
+    let browser = app.login_as(Role::Viewer).await;
+    let page = browser.get("/incidents/INC-1").await;
+    let etag = page
+        .headers()
+        .get("etag")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let res = browser
+        .client
+        .get(app.url("/incidents/INC-1"))
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+}
+both_backends!(
+    unchanged_documents_answer_304,
+    unchanged_documents_answer_304
+);
