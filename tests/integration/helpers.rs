@@ -138,6 +138,14 @@ thread_local! {
     static STARTED: std::cell::RefCell<(Vec<actix_web::dev::ServerHandle>, Vec<String>)> = Default::default();
 }
 
+/// Drops this PostgreSQL database when the test finishes (for storage not used by [`start`]).
+pub fn track_database(url: &DbUrl) {
+    if let DbUrl::Postgres(u) = url {
+        let name = u.rsplit('/').next().unwrap_or_default().to_string();
+        STARTED.with(|s| s.borrow_mut().1.push(name));
+    }
+}
+
 /// Stops every server the test started, then drops its PostgreSQL databases, so no
 /// worker thread outlives its test (and none holds a connection while the process exits).
 pub async fn finish() {

@@ -7,6 +7,7 @@ mod api;
 mod auth;
 mod board;
 mod cli;
+mod crash;
 mod hostile;
 mod incidents;
 mod postmortems;

@@ -1,0 +1,359 @@
+//! Crash safety and backup with the real binary as a child process.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hindsight::db::DbUrl;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_hindsight");
+
+fn url_of(storage: &Storage) -> String {
+    match &storage.url {
+        DbUrl::Sqlite(path) => format!("sqlite://{path}"),
+        DbUrl::Postgres(url) => url.clone(),
+    }
+}
+
+fn cli(db: &str, args: &[&str], stdin: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("DATABASE_URL", db)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+fn serve(db: &str, port: u16) -> Child {
+    Command::new(BIN)
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", db)
+        .env("RUST_LOG", "warn")
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+async fn wait_ready(port: u16) {
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == StatusCode::OK)
+        {
+            return;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("server on {port} did not start");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[derive(Clone, Debug)]
+enum Ack {
+    /// Title of an acknowledged incident.
+    Incident(String),
+    Entry(String),
+}
+
+/// 64 writers until the deadline; returns what the server acknowledged (2xx).
+async fn write_load(base: String, token: String, writers: usize, until: Instant) -> Vec<Ack> {
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let tasks = (0..writers).map(|w| {
+        let (base, token, acked) = (base.clone(), token.clone(), Arc::clone(&acked));
+        async move {
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_secs(3))
+                .build()
+                .unwrap();
+            let mut n = 0;
+            while Instant::now() < until {
+                n += 1;
+                let (path, body, ack) = if n % 4 == 0 {
+                    let title = format!("w{w}-i{n}");
+                    (
+                        "/api/v1/incidents".to_string(),
+                        json!({"title": title, "services": ["svc-a", "svc-b"]}),
+                        Some(title),
+                    )
+                } else {
+                    (
+                        "/api/v1/incidents/INC-1/timeline".to_string(),
+                        json!({"kind": "note", "body": format!("w{w}-e{n}")}),
+                        None,
+                    )
+                };
+                let res = client
+                    .post(format!("{base}{path}"))
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+                    .await;
+                match res {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                        let item = match ack {
+                            Some(title) => Ack::Incident(title),
+                            None => Ack::Entry(body["body"].as_str().unwrap().to_string()),
+                        };
+                        acked.lock().unwrap().push(item);
+                    }
+                    Ok(r) => assert!(
+                        r.status().is_success(),
+                        "a write failed with {}",
+                        r.status()
+                    ),
+                    Err(_) => break, // the server is gone
+                }
+            }
+        }
+    });
+    futures_util::future::join_all(tasks).await;
+    let acked = acked.lock().unwrap().clone();
+    acked
+}
+
+async fn crash_mid_load(backend: Backend) {
+    let Some(storage) = Storage::new(backend) else {
+        return;
+    };
+    track_database(&storage.url);
+    let db = url_of(&storage);
+    cli(
+        &db,
+        &[
+            "user",
+            "create",
+            "--username",
+            "writer",
+            "--role",
+            "responder",
+            "--password-stdin",
+        ],
+        "longenough1\n",
+    );
+    let token = cli(&db, &["token", "create", "--username", "writer"], "");
+    let port = free_port();
+    let mut child = serve(&db, port);
+    wait_ready(port).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let api = reqwest::Client::new();
+    let res = api
+        .post(format!("{base}/api/v1/incidents"))
+        .bearer_auth(&token)
+        .json(&json!({"title": "target"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+
+    // Load for a while, then SIGKILL the server in the middle of it.
+    let load = actix_web::rt::spawn(write_load(
+        base.clone(),
+        token.clone(),
+        64,
+        Instant::now() + Duration::from_secs(30),
+    ));
+    actix_web::rt::time::sleep(Duration::from_millis(1500)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let acked = load.await.unwrap();
+    assert!(
+        acked.len() > 50,
+        "the load ran ({} writes acknowledged)",
+        acked.len()
+    );
+
+    let mut child = serve(&db, port);
+    wait_ready(port).await;
+    let (_, all) = json_of(
+        api.get(format!("{base}/api/v1/incidents?per_page=1000"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let (_, target) = json_of(
+        api.get(format!(
+            "{base}/api/v1/incidents/INC-1/timeline?per_page=1000"
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    let bodies: std::collections::HashSet<&str> = target["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["body"].as_str().unwrap())
+        .collect();
+    let titles: std::collections::HashMap<&str, &serde_json::Value> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["title"].as_str().unwrap(), i))
+        .collect();
+    for ack in &acked {
+        match ack {
+            Ack::Entry(body) => assert!(
+                bodies.contains(body.as_str()),
+                "acknowledged entry {body} lost"
+            ),
+            Ack::Incident(title) => {
+                let incident = titles
+                    .get(title.as_str())
+                    .unwrap_or_else(|| panic!("acknowledged incident {title} lost"));
+                assert_eq!(
+                    incident["services"],
+                    json!(["svc-a", "svc-b"]),
+                    "{title} half written"
+                );
+            }
+        }
+    }
+    // Nothing half written: every incident that exists has its services and declared entry.
+    for incident in all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["title"] != "target")
+    {
+        assert_eq!(incident["services"], json!(["svc-a", "svc-b"]));
+        let key = incident["key"].as_str().unwrap();
+        let (_, timeline) = json_of(
+            api.get(format!("{base}/api/v1/incidents/{key}/timeline"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(timeline["total"], 1, "{key} has its declared entry");
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    finish().await;
+}
+
+#[actix_web::test]
+async fn crash_mid_load_sqlite() {
+    crash_mid_load(Backend::Sqlite).await;
+}
+
+#[actix_web::test]
+async fn crash_mid_load_postgres() {
+    crash_mid_load(Backend::Postgres).await;
+}
+
+/// `hindsight backup` during write load gives a database that opens, migrates and holds
+/// every write acknowledged before the backup started.
+#[actix_web::test]
+async fn backup_during_load() {
+    let storage = Storage::new(Backend::Sqlite).unwrap();
+    let db = url_of(&storage);
+    cli(
+        &db,
+        &[
+            "user",
+            "create",
+            "--username",
+            "writer",
+            "--role",
+            "responder",
+            "--password-stdin",
+        ],
+        "longenough1\n",
+    );
+    let token = cli(&db, &["token", "create", "--username", "writer"], "");
+    let port = free_port();
+    let mut child = serve(&db, port);
+    wait_ready(port).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    client
+        .post(format!("{base}/api/v1/incidents"))
+        .bearer_auth(&token)
+        .json(&json!({"title": "target"}))
+        .send()
+        .await
+        .unwrap();
+    let before = write_load(
+        base.clone(),
+        token.clone(),
+        8,
+        Instant::now() + Duration::from_millis(500),
+    )
+    .await;
+    let load = actix_web::rt::spawn(write_load(
+        base.clone(),
+        token.clone(),
+        16,
+        Instant::now() + Duration::from_secs(2),
+    ));
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("backup.db");
+    let copy_str = copy.to_string_lossy().to_string();
+    let db2 = db.clone();
+    actix_web::web::block(move || cli(&db2, &["backup", &copy_str], ""))
+        .await
+        .unwrap();
+    let during = load.await.unwrap();
+    assert!(!during.is_empty());
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let copy_url = format!("sqlite://{}", copy.display());
+    cli(&copy_url, &["migrate"], "");
+    let pool = hindsight::db::connect(&DbUrl::Sqlite(copy.to_string_lossy().into_owned())).unwrap();
+    let mut conn = pool.get().unwrap();
+    let entries = hindsight::timeline::service::list(&mut conn, 1).unwrap();
+    let bodies: std::collections::HashSet<String> =
+        entries.into_iter().map(|e| e.entry.body).collect();
+    for ack in before {
+        if let Ack::Entry(body) = ack {
+            assert!(bodies.contains(&body), "{body} missing from the backup");
+        }
+    }
+    // The backup refuses to overwrite.
+    let out = Command::new(BIN)
+        .args(["backup", &copy.to_string_lossy()])
+        .env("DATABASE_URL", &db)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+}
