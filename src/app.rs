@@ -93,6 +93,12 @@ impl Application {
                 "No users yet. Create the first admin at {url} (link works once, for 24 hours)"
             );
         }
+        // Webhook deliveries go out from a worker with a pool of its own.
+        let worker_pool = db::connect(&config.database_url)?;
+        actix_web::rt::spawn(crate::webhooks::worker::run(
+            worker_pool,
+            config.webhook_retry,
+        ));
         let state = web::Data::new(AppState {
             pool,
             config,

@@ -8,6 +8,8 @@ pub struct Config {
     pub bind: String,
     pub base_url: String,
     pub secure_cookies: bool,
+    /// First webhook retry delay; later ones double (`HINDSIGHT_WEBHOOK_RETRY_SECS`, 10).
+    pub webhook_retry: std::time::Duration,
 }
 
 impl Config {
@@ -34,7 +36,14 @@ impl Config {
                 ))
             }
         };
+        let webhook_retry = match var("HINDSIGHT_WEBHOOK_RETRY_SECS") {
+            None => 10,
+            Some(v) => v.parse::<u64>().map_err(|_| {
+                format!("HINDSIGHT_WEBHOOK_RETRY_SECS must be a whole number of seconds, not `{v}`")
+            })?,
+        };
         Ok(Config {
+            webhook_retry: std::time::Duration::from_secs(webhook_retry),
             database_url: DbUrl::parse(&database_url)?,
             bind,
             base_url,

@@ -23,3 +23,4 @@ pub mod tasks;
 pub mod time;
 pub mod timeline;
 pub mod web;
+pub mod webhooks;

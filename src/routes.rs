@@ -5,7 +5,7 @@ use actix_web::web::{self, delete, get, patch, post, put, resource as r};
 use crate::error::{ApiError, AppError};
 use crate::{
     admin, alerts, auth, dashboard, escalations, incidents, ops, postmortems, root_causes,
-    settings, tasks, timeline, web as pages,
+    settings, tasks, timeline, web as pages, webhooks,
 };
 
 #[rustfmt::skip]
@@ -48,6 +48,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(r("/admin/users/{id}").route(post().to(admin::update_user)))
         .service(r("/admin/users/{id}/password").route(post().to(admin::reset_password)))
         .service(r("/audit").route(get().to(admin::show_audit)))
+        .service(r("/admin/webhooks").route(get().to(webhooks::web::list_webhooks)).route(post().to(webhooks::web::create_webhook)))
+        .service(r("/admin/webhooks/{id}/active").route(post().to(webhooks::web::toggle_webhook)))
+        .service(r("/admin/webhooks/{id}/delete").route(post().to(webhooks::web::delete_webhook)))
         .service(r("/settings/tokens").route(get().to(settings::list_tokens)).route(post().to(settings::create_token)))
         .service(r("/settings/tokens/{id}/revoke").route(post().to(settings::revoke_token)))
         // Operations and assets

@@ -181,6 +181,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        overdue_notified_on -> Nullable<Date>,
     }
 }
 
@@ -230,6 +231,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhooks (id) {
+        id -> Integer,
+        url -> Text,
+        secret -> Text,
+        events -> Text,
+        active -> Bool,
+        created_by -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Integer,
+        webhook_id -> Integer,
+        event -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_status -> Nullable<Integer>,
+        last_error -> Text,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(incident_services -> incidents (incident_id));
@@ -258,4 +289,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     postmortems,
     postmortem_reviews,
     audit_log,
+    webhooks,
+    webhook_deliveries,
 );

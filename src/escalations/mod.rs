@@ -130,6 +130,11 @@ pub fn create(
                 &row.id.to_string(),
                 &format!("{} → {target}", IncidentKey(incident_id)),
             )?;
+            crate::webhooks::enqueue(
+                conn,
+                "escalation.created",
+                serde_json::json!({"id": row.id, "incident": IncidentKey(incident_id).to_string(), "target": target, "reason": reason}),
+            )?;
             created.push(row);
         }
         let mut body = format!("Escalated to {}.", targets.join(", "));
@@ -242,6 +247,13 @@ pub fn respond(
             &id.to_string(),
             &current.target,
         )?;
+        if state == EscalationState::Acknowledged {
+            crate::webhooks::enqueue(
+                conn,
+                "escalation.acknowledged",
+                serde_json::json!({"id": id, "incident": IncidentKey(current.incident_id).to_string(), "target": current.target, "acknowledged_at": crate::time::rfc3339(at)}),
+            )?;
+        }
         get(conn, id)
     })
 }

@@ -244,6 +244,7 @@ pub fn create(
             }
             timeline::service::add(conn, incident.id, entry, actor)?;
         }
+        crate::webhooks::enqueue(conn, "incident.created", incident_event(&incident))?;
         audit::record(
             conn,
             actor,
@@ -303,6 +304,9 @@ pub fn update(
                 entry.occurred_at = at;
             }
             timeline::service::add(conn, id, entry, actor)?;
+            let mut data = incident_event(&get(conn, id)?.incident);
+            data["previous_status"] = serde_json::json!(old_status.as_str());
+            crate::webhooks::enqueue(conn, "incident.status_changed", data)?;
         }
         let changed = changed_fields(&IncidentFields::of(&current), &fields).join(", ");
         audit::record(
@@ -315,6 +319,11 @@ pub fn update(
         )?;
         Ok(get(conn, id)?.incident)
     })
+}
+
+/// The webhook payload describing an incident.
+fn incident_event(i: &Incident) -> serde_json::Value {
+    serde_json::json!({"key": i.key(), "title": i.title, "severity": i.severity.as_str(), "status": i.status.as_str(), "started_at": rfc3339(i.started_at)})
 }
 
 /// The milestone a status stands for, if any.

@@ -253,6 +253,11 @@ pub fn apply(
                 }
                 set_state(conn, incident_id, ReviewState::Published, Some(user.id))?;
                 audit::record(conn, actor, "postmortem.publish", "incident", &key, "")?;
+                crate::webhooks::enqueue(
+                    conn,
+                    "postmortem.published",
+                    serde_json::json!({"incident": key, "published_by": user.username}),
+                )?;
                 Ok(ReviewState::Published)
             }
             ReviewAction::Reopen => {

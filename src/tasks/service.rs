@@ -158,7 +158,7 @@ pub fn create(
     crate::db::transaction(conn, |conn| {
         crate::incidents::service::get(conn, incident_id)?;
         let t = now();
-        let task: Task = diesel::insert_into(tasks::table)
+        let id: i32 = diesel::insert_into(tasks::table)
             .values((
                 tasks::incident_id.eq(incident_id),
                 tasks::title.eq(&f.title),
@@ -176,8 +176,9 @@ pub fn create(
                 tasks::updated_at.eq(t),
                 tasks::version.eq(1),
             ))
-            .returning(tasks::all_columns)
+            .returning(tasks::id)
             .get_result(conn)?;
+        let task = get(conn, id)?.task;
         audit::record(
             conn,
             actor,

@@ -106,6 +106,7 @@ pub fn start(storage: Storage) -> TestApp {
         bind: "127.0.0.1:0".into(),
         base_url: "http://127.0.0.1:0".into(),
         secure_cookies: false,
+        webhook_retry: std::time::Duration::from_millis(300),
     };
     let app = Application::build(config).expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());

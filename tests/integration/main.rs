@@ -16,3 +16,4 @@ mod record;
 mod reliability;
 mod security;
 mod timeline;
+mod webhooks;

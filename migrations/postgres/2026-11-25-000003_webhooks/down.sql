@@ -1,0 +1,3 @@
+ALTER TABLE tasks DROP COLUMN overdue_notified_on;
+DROP TABLE webhook_deliveries;
+DROP TABLE webhooks;

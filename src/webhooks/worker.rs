@@ -1,0 +1,176 @@
+//! The delivery worker: claims due deliveries, sends them, records the outcome, and queues
+//! `task.overdue` events once per task and day. Runs on every server; claims make sure a
+//! delivery is sent by one of them at a time.
+
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::{backoff, signature, Delivery, Webhook, MAX_ATTEMPTS};
+use crate::db::schema::{tasks, webhook_deliveries, webhooks};
+use crate::db::{self, DbConnection, DbPool};
+use crate::error::AppError;
+use crate::incidents::IncidentKey;
+use crate::tasks::TaskStatus;
+use crate::time::now;
+
+/// How long a claimed delivery stays claimed (a crashed sender's claims expire).
+const CLAIM: Duration = Duration::seconds(60);
+const POLL: StdDuration = StdDuration::from_millis(500);
+
+/// Claims up to `limit` due deliveries with their hooks.
+fn claim(conn: &mut DbConnection, limit: i64) -> Result<Vec<(Delivery, Webhook)>, AppError> {
+    let t = now();
+    let due: Vec<(Delivery, Webhook)> = webhook_deliveries::table
+        .inner_join(webhooks::table)
+        .filter(webhook_deliveries::status.eq("pending"))
+        .filter(webhook_deliveries::next_attempt_at.le(t))
+        .filter(
+            webhook_deliveries::locked_until
+                .is_null()
+                .or(webhook_deliveries::locked_until.lt(t)),
+        )
+        .order(webhook_deliveries::id.asc())
+        .limit(limit)
+        .select((Delivery::as_select(), Webhook::as_select()))
+        .load(conn)?;
+    let mut claimed = Vec::new();
+    for (d, hook) in due {
+        let won = diesel::update(
+            webhook_deliveries::table.find(d.id).filter(
+                webhook_deliveries::locked_until
+                    .is_null()
+                    .or(webhook_deliveries::locked_until.lt(t)),
+            ),
+        )
+        .set(webhook_deliveries::locked_until.eq(Some(t + CLAIM)))
+        .execute(conn)?;
+        if won == 1 {
+            claimed.push((d, hook));
+        }
+    }
+    Ok(claimed)
+}
+
+fn record(
+    conn: &mut DbConnection,
+    d: &Delivery,
+    status: Option<u16>,
+    error: &str,
+    retry: Duration,
+) -> Result<(), AppError> {
+    let t = now();
+    let ok = status.is_some_and(|s| (200..300).contains(&s));
+    let attempts = d.attempts + 1;
+    let state = if ok {
+        "delivered"
+    } else if attempts >= MAX_ATTEMPTS {
+        "failed"
+    } else {
+        "pending"
+    };
+    diesel::update(webhook_deliveries::table.find(d.id))
+        .set((
+            webhook_deliveries::status.eq(state),
+            webhook_deliveries::attempts.eq(attempts),
+            webhook_deliveries::next_attempt_at.eq(t + backoff(d.attempts, retry)),
+            webhook_deliveries::locked_until.eq(None::<chrono::NaiveDateTime>),
+            webhook_deliveries::last_status.eq(status.map(i32::from)),
+            webhook_deliveries::last_error.eq(error.chars().take(500).collect::<String>()),
+            webhook_deliveries::delivered_at.eq(ok.then_some(t)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Queues `task.overdue` for tasks that went overdue and were not announced today.
+fn queue_overdue(conn: &mut DbConnection) -> Result<(), AppError> {
+    let today = now().date();
+    db::transaction(conn, |conn| {
+        let overdue: Vec<(i32, i32, String, Option<chrono::NaiveDate>)> = tasks::table
+            .filter(tasks::status.eq_any(TaskStatus::OPEN.to_vec()))
+            .filter(tasks::due_on.lt(today))
+            .filter(tasks::overdue_notified_on.is_null())
+            .select((tasks::id, tasks::incident_id, tasks::title, tasks::due_on))
+            .limit(100)
+            .load(conn)?;
+        for (id, incident_id, title, due) in overdue {
+            let data = json!({"task": id, "incident": IncidentKey(incident_id).to_string(), "title": title, "due_on": due.map(|d| d.to_string())});
+            super::enqueue(conn, "task.overdue", data)?;
+            diesel::update(tasks::table.find(id))
+                .set(tasks::overdue_notified_on.eq(Some(today)))
+                .execute(conn)?;
+        }
+        Ok(())
+    })
+}
+
+async fn send(client: &awc::Client, d: &Delivery, hook: &Webhook) -> (Option<u16>, String) {
+    let timestamp = now().and_utc().timestamp();
+    let request = client
+        .post(&hook.url)
+        .timeout(StdDuration::from_secs(10))
+        .insert_header(("Content-Type", "application/json"))
+        .insert_header(("User-Agent", "hindsight-webhooks"))
+        .insert_header(("X-Hindsight-Event", d.event.as_str()))
+        .insert_header(("X-Hindsight-Delivery", d.id.to_string()))
+        .insert_header(("X-Hindsight-Timestamp", timestamp.to_string()))
+        .insert_header((
+            "X-Hindsight-Signature",
+            signature(&hook.secret, timestamp, &d.payload),
+        ));
+    match request.send_body(d.payload.clone()).await {
+        Ok(res) => {
+            let status = res.status().as_u16();
+            let error = if res.status().is_success() {
+                String::new()
+            } else {
+                format!("HTTP {status}")
+            };
+            (Some(status), error)
+        }
+        Err(e) => (None, e.to_string()),
+    }
+}
+
+/// Runs until the server stops. It has a pool of its own, so its polling does not show in
+/// the request-path query counter.
+pub async fn run(pool: DbPool, retry: StdDuration) {
+    let retry = Duration::from_std(retry).unwrap_or(Duration::seconds(10));
+    let client = awc::Client::default();
+    let mut last_overdue_scan = std::time::Instant::now() - StdDuration::from_secs(3600);
+    loop {
+        if last_overdue_scan.elapsed() >= StdDuration::from_secs(60) {
+            last_overdue_scan = std::time::Instant::now();
+            if let Err(e) = db::run(&pool, queue_overdue).await {
+                tracing::warn!(error = %e, "overdue task scan failed");
+            }
+        }
+        let claimed = match db::run(&pool, |conn| claim(conn, 20)).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "webhook claim failed");
+                Vec::new()
+            }
+        };
+        if claimed.is_empty() {
+            actix_web::rt::time::sleep(POLL).await;
+            continue;
+        }
+        for (delivery, hook) in claimed {
+            let (status, error) = send(&client, &delivery, &hook).await;
+            if !error.is_empty() {
+                tracing::info!(delivery = delivery.id, event = %delivery.event, %error, "webhook delivery failed; will retry");
+            }
+            if let Err(e) = db::run(&pool, move |conn| {
+                record(conn, &delivery, status, &error, retry)
+            })
+            .await
+            {
+                tracing::warn!(error = %e, "recording a webhook delivery failed");
+            }
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! Outbound webhooks against a real HTTP receiver on loopback: signed deliveries, retries
+//! with backoff, the delivery log, and deliveries queued across a restart.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use hindsight::auth::Role;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::both_backends;
+use crate::helpers::*;
+
+#[derive(Clone, Debug)]
+struct Received {
+    event: String,
+    timestamp: String,
+    signature: String,
+    body: String,
+}
+
+#[derive(Default)]
+struct Receiver {
+    got: Mutex<Vec<Received>>,
+    /// Answer 500 to this many requests first.
+    fail_first: Mutex<usize>,
+}
+
+async fn receive(req: HttpRequest, body: web::Bytes, state: web::Data<Receiver>) -> HttpResponse {
+    let header = |n: &str| {
+        req.headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    state.got.lock().unwrap().push(Received {
+        event: header("x-hindsight-event"),
+        timestamp: header("x-hindsight-timestamp"),
+        signature: header("x-hindsight-signature"),
+        body: String::from_utf8_lossy(&body).into_owned(),
+    });
+    let mut fail = state.fail_first.lock().unwrap();
+    if *fail > 0 {
+        *fail -= 1;
+        return HttpResponse::InternalServerError().finish();
+    }
+    HttpResponse::Ok().finish()
+}
+
+fn start_receiver(fail_first: usize) -> (String, Arc<Receiver>, actix_web::dev::ServerHandle) {
+    let state = web::Data::new(Receiver {
+        got: Mutex::default(),
+        fail_first: Mutex::new(fail_first),
+    });
+    let shared = state.clone().into_inner();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .default_service(web::to(receive))
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let port = server.addrs()[0].port();
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    (format!("http://127.0.0.1:{port}/hook"), shared, handle)
+}
+
+async fn wait_for(receiver: &Receiver, n: usize) -> Vec<Received> {
+    for _ in 0..200 {
+        let got = receiver.got.lock().unwrap().clone();
+        if got.len() >= n {
+            return got;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "expected {n} deliveries, got {:?}",
+        receiver.got.lock().unwrap()
+    );
+}
+
+async fn webhooks_are_signed_retried_and_logged(app: TestApp) {
+    let (url, receiver, handle) = start_receiver(1);
+    let admin = app.login_as(Role::Admin).await;
+    let res = admin
+        .post(
+            "/admin/webhooks",
+            "/admin/webhooks",
+            &[
+                ("url", &url),
+                ("event_incident.created", "1"),
+                ("event_incident.status_changed", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = admin
+        .post(
+            "/admin/webhooks",
+            "/admin/webhooks",
+            &[
+                ("url", "javascript:alert(1)"),
+                ("event_incident.created", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let responder = app.login_as(Role::Responder).await;
+    assert_eq!(
+        responder.get("/admin/webhooks").await.status(),
+        StatusCode::FORBIDDEN
+    );
+
+    let api = Api::new(&app, app.token(Role::Responder));
+    let (status, _) = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "Gateway down", "severity": "SEV1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // The first attempt gets a 500; the retry succeeds.
+    let got = wait_for(&receiver, 2).await;
+    assert!(got.iter().all(|r| r.event == "incident.created"));
+    assert_eq!(got[0].body, got[1].body, "a retry sends the same payload");
+    let payload: serde_json::Value = serde_json::from_str(&got[1].body).unwrap();
+    assert_eq!(payload["event"], "incident.created");
+    assert_eq!(payload["data"]["key"], "INC-1");
+    let mut conn = app.pool.get().unwrap();
+    let hook = hindsight::webhooks::list(&mut conn).unwrap().remove(0);
+    drop(conn);
+    let ts: i64 = got[1].timestamp.parse().unwrap();
+    assert_eq!(
+        got[1].signature,
+        hindsight::webhooks::signature(&hook.secret, ts, &got[1].body),
+        "HMAC-SHA256 over timestamp.body"
+    );
+
+    let (_, incident) = api.get("/api/v1/incidents/INC-1").await;
+    api.patch(
+        "/api/v1/incidents/INC-1",
+        json!({"version": incident["version"], "status": "resolved"}),
+    )
+    .await;
+    let got = wait_for(&receiver, 3).await;
+    assert_eq!(got[2].event, "incident.status_changed");
+    assert!(got[2]
+        .body
+        .contains("\"previous_status\":\"investigating\""));
+    // Escalations were not subscribed to: nothing sent for them.
+    api.post(
+        "/api/v1/incidents/INC-1/escalations",
+        json!({"target": "DBA team"}),
+    )
+    .await;
+    actix_web::rt::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(receiver.got.lock().unwrap().len(), 3);
+
+    let (_, log) = admin.get_text("/admin/webhooks").await;
+    assert!(log.contains("delivered") && log.contains("HTTP 200"));
+    handle.stop(false).await;
+}
+both_backends!(
+    webhooks_are_signed_retried_and_logged,
+    webhooks_are_signed_retried_and_logged
+);
+
+async fn queued_deliveries_survive_a_restart(app: TestApp) {
+    let (url, receiver, handle) = start_receiver(0);
+    handle.stop(false).await; // The receiver is down: deliveries wait in the database.
+    let mut conn = app.pool.get().unwrap();
+    let events = vec!["escalation.created".to_string()];
+    hindsight::webhooks::create(
+        &mut conn,
+        &url,
+        &events,
+        &hindsight::audit::Actor::system("test"),
+    )
+    .unwrap();
+    drop(conn);
+    let api = Api::new(&app, app.token(Role::Responder));
+    api.post("/api/v1/incidents", json!({"title": "x"})).await;
+    api.post(
+        "/api/v1/incidents/INC-1/escalations",
+        json!({"target": "DBA team"}),
+    )
+    .await;
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    let storage = app.stop().await;
+    // Bring the receiver back on the same port, then restart hindsight.
+    let port: u16 = url
+        .trim_start_matches("http://127.0.0.1:")
+        .trim_end_matches("/hook")
+        .parse()
+        .unwrap();
+    let state = web::Data::new(Receiver::default());
+    let shared = state.clone().into_inner();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .default_service(web::to(receive))
+    })
+    .workers(1)
+    .bind(("127.0.0.1", port))
+    .unwrap()
+    .run();
+    let receiver_handle = server.handle();
+    actix_web::rt::spawn(server);
+    let app = start(storage);
+    let got = wait_for(&shared, 1).await;
+    assert_eq!(got[0].event, "escalation.created");
+    assert!(got[0].body.contains("DBA team"));
+    let _ = receiver;
+    receiver_handle.stop(false).await;
+    drop(app);
+}
+both_backends!(
+    queued_deliveries_survive_a_restart,
+    queued_deliveries_survive_a_restart
+);
