@@ -24,7 +24,7 @@ use crate::incidents::{Incident, Severity, Status};
 use crate::time::{now, parse_rfc3339};
 use crate::timeline::{self, EntryKind, NewEntry};
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Debug, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Notification {
     pub version: Option<String>,
@@ -38,11 +38,9 @@ pub struct Notification {
     pub common_annotations: BTreeMap<String, String>,
     #[serde(default)]
     pub alerts: Vec<Alert>,
-    #[serde(flatten)]
-    pub _rest: BTreeMap<String, serde_json::Value>,
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Debug, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Alert {
     pub status: Option<String>,
@@ -199,7 +197,7 @@ fn entry_body(n: &Notification, c: &Checked) -> String {
 }
 
 /// Outcome of one notification.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct Outcome {
     pub incident: Option<String>,
     pub created: bool,
@@ -335,6 +333,7 @@ pub fn receive(
 }
 
 /// `POST /api/v1/alerts/alertmanager`
+#[utoipa::path(post, path = "/api/v1/alerts/alertmanager", tag = "integrations", request_body = Notification, responses((status = 201, body = Outcome, description = "a new incident"), (status = 200, body = Outcome), (status = 401, body = crate::openapi::ErrorDoc), (status = 403, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 409, body = crate::openapi::ErrorDoc), (status = 413, body = crate::openapi::ErrorDoc), (status = 415, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
 pub async fn alertmanager(
     state: web::Data<AppState>,
     user: ApiUser,

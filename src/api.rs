@@ -105,7 +105,7 @@ impl PageParams {
 }
 
 /// `{"items": [...], "page": 1, "per_page": 50, "total": N}`
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ListEnvelope<T: Serialize> {
     pub items: Vec<T>,
     pub page: i64,

@@ -14,6 +14,7 @@ pub mod error;
 pub mod escalations;
 pub mod incidents;
 pub mod markdown;
+pub mod openapi;
 pub mod ops;
 pub mod postmortems;
 pub mod root_causes;

@@ -76,6 +76,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(r("/incidents/{key}/postmortem.md").route(get().to(postmortems::api::export_postmortem)))
                 .service(r("/import").route(post().to(postmortems::api::import_postmortem)))
                 .service(r("/alerts/alertmanager").route(post().to(alerts::alertmanager)))
+                .service(r("/openapi.json").route(get().to(crate::openapi::openapi_json)))
                 .default_service(web::to(api_not_found)),
         )
         .default_service(web::to(page_not_found));

@@ -12,7 +12,7 @@ use crate::error::{ApiError, AppError};
 use crate::incidents::IncidentKey;
 use crate::time::{now, rfc3339};
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct EscalationJson {
     pub id: i32,
     pub target: String,
@@ -45,6 +45,7 @@ impl From<EscalationView> for EscalationJson {
 }
 
 /// `GET /api/v1/incidents/{key}/escalations`
+#[utoipa::path(get, path = "/api/v1/incidents/{key}/escalations", tag = "escalations", params(("key" = String, Path, description = "Incident key: INC-7 or 7"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query, description = "at most 1000")), responses((status = 200, body = crate::api::ListEnvelope<EscalationJson>), (status = 401, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
 pub async fn list_escalations(
     state: web::Data<AppState>,
     _user: ApiUser,
@@ -83,7 +84,7 @@ pub fn paginate<T, J: Serialize>(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateEscalation {
     target: Option<String>,
@@ -95,6 +96,7 @@ pub struct CreateEscalation {
 
 /// `POST /api/v1/incidents/{key}/escalations` → 201 with the escalation (or, with
 /// `targets`, `{"items": [...]}`).
+#[utoipa::path(post, path = "/api/v1/incidents/{key}/escalations", tag = "escalations", params(("key" = String, Path, description = "Incident key: INC-7 or 7")), request_body = CreateEscalation, responses((status = 201, body = EscalationJson, description = "one escalation, or {\"items\": [...]} when `targets` was sent"), (status = 401, body = crate::openapi::ErrorDoc), (status = 403, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 409, body = crate::openapi::ErrorDoc), (status = 413, body = crate::openapi::ErrorDoc), (status = 415, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
 pub async fn create_escalation(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -136,7 +138,7 @@ pub async fn create_escalation(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchEscalation {
     state: Option<String>,
@@ -145,6 +147,7 @@ pub struct PatchEscalation {
 }
 
 /// `PATCH /api/v1/escalations/{id}`: `{"state": "acknowledged"}` (or declined/cancelled).
+#[utoipa::path(patch, path = "/api/v1/escalations/{id}", tag = "escalations", params(("id" = i32, Path)), request_body = PatchEscalation, responses((status = 200, body = EscalationJson), (status = 401, body = crate::openapi::ErrorDoc), (status = 403, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 409, body = crate::openapi::ErrorDoc), (status = 413, body = crate::openapi::ErrorDoc), (status = 415, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
 pub async fn update_escalation(
     state: web::Data<AppState>,
     user: ApiUser,

@@ -13,7 +13,7 @@ use crate::error::{ApiError, AppError};
 use crate::time::{now, rfc3339};
 use crate::timeline::api::EntryJson;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct IncidentJson {
     pub id: i32,
     pub key: String,
@@ -59,8 +59,8 @@ impl From<IncidentDetail> for IncidentJson {
     }
 }
 
-#[derive(Serialize)]
-struct IncidentWithRecord {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct IncidentWithRecord {
     #[serde(flatten)]
     incident: IncidentJson,
     timeline: Vec<EntryJson>,
@@ -154,6 +154,7 @@ pub fn parse_filter(
 }
 
 /// `GET /api/v1/incidents`
+#[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", params(("status" = Option<String>, Query, description = "a status, or open"), ("severity" = Option<String>, Query), ("service" = Option<String>, Query), ("q" = Option<String>, Query), ("since" = Option<String>, Query), ("until" = Option<String>, Query), ("sort" = Option<String>, Query, description = "newest, oldest, severity or updated"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query, description = "at most 1000")), responses((status = 200, body = crate::api::ListEnvelope<IncidentJson>), (status = 401, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
 pub async fn list_incidents(
     state: web::Data<AppState>,
     _user: ApiUser,
@@ -181,7 +182,7 @@ pub async fn list_incidents(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateIncident {
     title: Option<String>,
@@ -212,6 +213,7 @@ pub fn parse_status(raw: &str) -> Result<Status, AppError> {
 }
 
 /// `POST /api/v1/incidents` → 201
+#[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", request_body = CreateIncident, responses((status = 201, body = IncidentJson), (status = 401, body = crate::openapi::ErrorDoc), (status = 403, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 409, body = crate::openapi::ErrorDoc), (status = 413, body = crate::openapi::ErrorDoc), (status = 415, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
 pub async fn create_incident(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -268,6 +270,7 @@ pub async fn create_incident(
 }
 
 /// `GET /api/v1/incidents/{key}` with its timeline, escalations, root causes and tasks.
+#[utoipa::path(get, path = "/api/v1/incidents/{key}", tag = "incidents", params(("key" = String, Path, description = "Incident key: INC-7 or 7")), responses((status = 200, body = IncidentWithRecord), (status = 401, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
 pub async fn get_incident(
     state: web::Data<AppState>,
     _user: ApiUser,
@@ -293,7 +296,7 @@ pub async fn get_incident(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchIncident {
     version: Option<i32>,
@@ -330,6 +333,7 @@ fn patch_time(
 }
 
 /// `PATCH /api/v1/incidents/{key}`: partial update at the `version` last read, or 409.
+#[utoipa::path(patch, path = "/api/v1/incidents/{key}", tag = "incidents", params(("key" = String, Path, description = "Incident key: INC-7 or 7")), request_body = PatchIncident, responses((status = 200, body = IncidentJson), (status = 401, body = crate::openapi::ErrorDoc), (status = 403, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 409, body = crate::openapi::ErrorDoc), (status = 413, body = crate::openapi::ErrorDoc), (status = 415, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
 pub async fn update_incident(
     state: web::Data<AppState>,
     user: ApiUser,

@@ -16,7 +16,7 @@ use crate::error::{ApiError, AppError};
 use crate::incidents::IncidentKey;
 use crate::time::rfc3339;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct PostmortemJson {
     #[serde(flatten)]
     pub sections: Sections,
@@ -42,6 +42,7 @@ async fn postmortem_json(state: &AppState, id: i32) -> Result<PostmortemJson, Ap
 }
 
 /// `GET /api/v1/incidents/{key}/postmortem`
+#[utoipa::path(get, path = "/api/v1/incidents/{key}/postmortem", tag = "postmortems", params(("key" = String, Path, description = "Incident key: INC-7 or 7")), responses((status = 200, body = PostmortemJson), (status = 401, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
 pub async fn get_postmortem(
     state: web::Data<AppState>,
     _user: ApiUser,
@@ -51,7 +52,7 @@ pub async fn get_postmortem(
     Ok(HttpResponse::Ok().json(postmortem_json(&state, id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutPostmortem {
     #[serde(flatten)]
@@ -62,6 +63,7 @@ pub struct PutPostmortem {
 
 /// `PUT /api/v1/incidents/{key}/postmortem`: the sections at `version` (0 before the first
 /// save). `review_state` may accompany it: `published` needs an approval, `draft` reopens.
+#[utoipa::path(put, path = "/api/v1/incidents/{key}/postmortem", tag = "postmortems", params(("key" = String, Path, description = "Incident key: INC-7 or 7")), request_body = PutPostmortem, responses((status = 200, body = PostmortemJson), (status = 401, body = crate::openapi::ErrorDoc), (status = 403, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 409, body = crate::openapi::ErrorDoc), (status = 413, body = crate::openapi::ErrorDoc), (status = 415, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
 pub async fn put_postmortem(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -109,7 +111,7 @@ pub async fn put_postmortem(
     Ok(HttpResponse::Ok().json(postmortem_json(&state, id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewBody {
     action: String,
@@ -121,6 +123,7 @@ pub struct ReviewBody {
 
 /// `POST /api/v1/incidents/{key}/postmortem/review`: `{"action": "request", "reviewers":
 /// [...]}`, `approve`, `request_changes` (with `comment`), `publish`, `reopen`.
+#[utoipa::path(post, path = "/api/v1/incidents/{key}/postmortem/review", tag = "postmortems", params(("key" = String, Path, description = "Incident key: INC-7 or 7")), request_body = ReviewBody, responses((status = 200, body = PostmortemJson), (status = 401, body = crate::openapi::ErrorDoc), (status = 403, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 409, body = crate::openapi::ErrorDoc), (status = 413, body = crate::openapi::ErrorDoc), (status = 415, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
 pub async fn review_postmortem(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -176,6 +179,7 @@ pub async fn markdown_response(
 }
 
 /// `GET /api/v1/incidents/{key}/postmortem.md?template=default|sre`
+#[utoipa::path(get, path = "/api/v1/incidents/{key}/postmortem.md", tag = "postmortems", params(("key" = String, Path, description = "Incident key: INC-7 or 7"), ("template" = Option<String>, Query, description = "default or sre")), responses((status = 200, body = String, content_type = "text/markdown"), (status = 401, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
 pub async fn export_postmortem(
     state: web::Data<AppState>,
     _user: ApiUser,
@@ -187,6 +191,7 @@ pub async fn export_postmortem(
 }
 
 /// `POST /api/v1/import`: the body is the document (any text content type) → 201 + incident.
+#[utoipa::path(post, path = "/api/v1/import", tag = "postmortems", request_body(content = String, content_type = "text/markdown", description = "a hindsight export or a plain postmortem, at most 1 MiB"), responses((status = 201, body = crate::incidents::api::IncidentJson), (status = 401, body = crate::openapi::ErrorDoc), (status = 403, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 409, body = crate::openapi::ErrorDoc), (status = 413, body = crate::openapi::ErrorDoc), (status = 415, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
 pub async fn import_postmortem(
     req: HttpRequest,
     state: web::Data<AppState>,

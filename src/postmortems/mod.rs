@@ -59,7 +59,9 @@ pub struct Postmortem {
 }
 
 /// The written sections of a postmortem.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 pub struct Sections {
     #[serde(default)]
     pub summary: String,

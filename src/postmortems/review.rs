@@ -24,7 +24,7 @@ crate::text_enum!(
 );
 
 /// A review with its reviewer's username.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ReviewView {
     pub reviewer: String,
     pub state: Verdict,

@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::incidents::IncidentKey;
 use crate::time::{now, rfc3339};
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct EntryJson {
     pub id: i32,
     pub occurred_at: String,
@@ -42,6 +42,7 @@ impl From<EntryView> for EntryJson {
 }
 
 /// `GET /api/v1/incidents/{key}/timeline` in timeline order.
+#[utoipa::path(get, path = "/api/v1/incidents/{key}/timeline", tag = "timeline", params(("key" = String, Path, description = "Incident key: INC-7 or 7"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query, description = "at most 1000")), responses((status = 200, body = crate::api::ListEnvelope<EntryJson>), (status = 401, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
 pub async fn list_entries(
     state: web::Data<AppState>,
     _user: ApiUser,
@@ -70,7 +71,7 @@ pub async fn list_entries(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddEntry {
     occurred_at: Option<String>,
@@ -80,6 +81,7 @@ pub struct AddEntry {
 }
 
 /// `POST /api/v1/incidents/{key}/timeline` → 201
+#[utoipa::path(post, path = "/api/v1/incidents/{key}/timeline", tag = "timeline", params(("key" = String, Path, description = "Incident key: INC-7 or 7")), request_body = AddEntry, responses((status = 201, body = EntryJson), (status = 401, body = crate::openapi::ErrorDoc), (status = 403, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 409, body = crate::openapi::ErrorDoc), (status = 413, body = crate::openapi::ErrorDoc), (status = 415, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
 pub async fn add_entry(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -112,7 +114,7 @@ pub async fn add_entry(
     Ok(HttpResponse::Created().json(EntryJson::from(view)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EditEntry {
     occurred_at: Option<String>,
@@ -123,6 +125,7 @@ pub struct EditEntry {
 }
 
 /// `PATCH /api/v1/incidents/{key}/timeline/{id}`
+#[utoipa::path(patch, path = "/api/v1/incidents/{key}/timeline/{id}", tag = "timeline", params(("key" = String, Path, description = "Incident key: INC-7 or 7"), ("id" = i32, Path)), request_body = EditEntry, responses((status = 200, body = EntryJson), (status = 401, body = crate::openapi::ErrorDoc), (status = 403, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 409, body = crate::openapi::ErrorDoc), (status = 413, body = crate::openapi::ErrorDoc), (status = 415, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
 pub async fn edit_entry(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -150,6 +153,7 @@ pub async fn edit_entry(
 }
 
 /// `DELETE /api/v1/incidents/{key}/timeline/{id}` → 204 (soft delete)
+#[utoipa::path(delete, path = "/api/v1/incidents/{key}/timeline/{id}", tag = "timeline", params(("key" = String, Path, description = "Incident key: INC-7 or 7"), ("id" = i32, Path)), responses((status = 204), (status = 401, body = crate::openapi::ErrorDoc), (status = 403, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 409, body = crate::openapi::ErrorDoc), (status = 413, body = crate::openapi::ErrorDoc), (status = 415, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
 pub async fn delete_entry(
     state: web::Data<AppState>,
     user: ApiUser,

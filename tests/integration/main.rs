@@ -10,6 +10,7 @@ mod cli;
 mod crash;
 mod hostile;
 mod incidents;
+mod openapi;
 mod postmortems;
 mod props;
 mod record;

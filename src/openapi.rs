@@ -1,0 +1,79 @@
+//! The OpenAPI 3 description of `/api/v1`, generated from the handlers' annotations and the
+//! JSON types themselves (served at `/api/v1/openapi.json`).
+
+use actix_web::HttpResponse;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// API.md's error body.
+#[derive(ToSchema)]
+pub struct ErrorDoc {
+    pub error: ErrorDetailDoc,
+}
+
+#[derive(ToSchema)]
+pub struct ErrorDetailDoc {
+    /// `validation`, `bad_request`, `unauthorized`, `forbidden`, `not_found`, `conflict`,
+    /// `rate_limited`, `too_large`, `unsupported_media_type`, `internal`
+    pub code: String,
+    pub message: String,
+    /// The offending field, for `validation`.
+    pub field: Option<String>,
+}
+
+struct Bearer;
+
+impl Modify for Bearer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "hindsight", description = "Incident timelines and postmortems. Authenticate with `Authorization: Bearer <token>`."),
+    modifiers(&Bearer),
+    security(("bearer" = [])),
+    paths(
+        crate::incidents::api::list_incidents,
+        crate::incidents::api::create_incident,
+        crate::incidents::api::get_incident,
+        crate::incidents::api::update_incident,
+        crate::timeline::api::list_entries,
+        crate::timeline::api::add_entry,
+        crate::timeline::api::edit_entry,
+        crate::timeline::api::delete_entry,
+        crate::escalations::api::list_escalations,
+        crate::escalations::api::create_escalation,
+        crate::escalations::api::update_escalation,
+        crate::root_causes::api::list_causes,
+        crate::root_causes::api::create_cause,
+        crate::root_causes::api::update_cause,
+        crate::root_causes::api::delete_cause,
+        crate::tasks::api::list_incident_tasks,
+        crate::tasks::api::create_task,
+        crate::tasks::api::update_task,
+        crate::tasks::api::delete_task,
+        crate::tasks::api::list_tasks,
+        crate::postmortems::api::get_postmortem,
+        crate::postmortems::api::put_postmortem,
+        crate::postmortems::api::review_postmortem,
+        crate::postmortems::api::export_postmortem,
+        crate::postmortems::api::import_postmortem,
+        crate::alerts::alertmanager,
+        openapi_json,
+    )
+)]
+pub struct ApiDoc;
+
+/// `GET /api/v1/openapi.json` (no token needed: the description holds no data).
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", security(()), responses((status = 200, description = "this document")))]
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(ApiDoc::openapi().to_json().unwrap_or_default())
+}
