@@ -56,6 +56,7 @@ pub enum Command {
     Export {
         /// Incident key, e.g. INC-7 (or 7).
         key: String,
+        /// Write to this file instead of standard output
         #[arg(long, short)]
         output: Option<String>,
         /// `default` (the seed's sections) or `sre` (the SRE-book layout).
@@ -77,11 +78,13 @@ pub enum UserCommand {
 
 #[derive(Args, Debug)]
 pub struct UserCreate {
+    /// Login name: lowercase letters, digits, `.`, `_` and `-`
     #[arg(long)]
     pub username: String,
     /// admin, responder or viewer
     #[arg(long)]
     pub role: String,
+    /// Name shown in the app (defaults to the username)
     #[arg(long, default_value = "")]
     pub display_name: String,
     /// Read the password from standard input (first line).
@@ -93,6 +96,7 @@ pub struct UserCreate {
 pub enum TokenCommand {
     /// Create an API token for a user; prints the token alone on stdout.
     Create {
+        /// The user the token acts as (with that user's role)
         #[arg(long)]
         username: String,
         /// A label to recognise the token by.
