@@ -14,11 +14,23 @@ use crate::db;
 use crate::incidents::IncidentKey;
 use crate::postmortems;
 
+const AFTER_HELP: &str = "\
+First run: `hindsight` serves http://127.0.0.1:8080 on ./hindsight.db and logs a one-time
+setup link for the first admin (or: hindsight user create --username NAME --role admin).
+
+Examples:
+  DATABASE_URL=postgres://hindsight:secret@db/hindsight hindsight serve --bind 0.0.0.0:8080
+  hindsight token create --username alertmanager --name alerts
+  hindsight import postmortem.txt
+  hindsight export INC-7 --template sre --output INC-7.md
+  hindsight backup /backups/hindsight-$(date +%F).db";
+
 #[derive(Parser, Debug)]
 #[command(
     name = "hindsight",
     version,
-    about = "Incident timelines and postmortems, self-hosted."
+    about = "Incident timelines and postmortems, self-hosted.",
+    after_help = AFTER_HELP
 )]
 pub struct Cli {
     /// Database: sqlite://PATH, a bare path, or postgres://user:pass@host/db
