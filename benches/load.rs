@@ -180,6 +180,75 @@ fn row(what: &str, run: &mut Run, aim: &str) {
     );
 }
 
+/// Runs `wrk` when it is installed (`apt-get install wrk`): the incident page and appends.
+fn with_wrk(base: &str, session: &str, token: &str) -> Option<Vec<(String, f64, f64, f64)>> {
+    Command::new("wrk").arg("--version").output().ok()?;
+    let dir = tempfile::tempdir().ok()?;
+    let script = dir.path().join("append.lua");
+    let lua = format!(
+        "wrk.method = \"POST\"\nwrk.headers[\"Authorization\"] = \"Bearer {token}\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\ncounter = 0\nrequest = function()\n  counter = counter + 1\n  return wrk.format(nil, nil, nil, '{{\"kind\": \"note\", \"body\": \"wrk append ' .. counter .. '\"}}')\nend\n"
+    );
+    std::fs::write(&script, lua).ok()?;
+    let run = |args: Vec<String>| -> Option<(f64, f64, f64)> {
+        let out = Command::new("wrk").args(&args).output().ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let ms = |label: &str| -> f64 {
+            text.lines()
+                .find(|l| l.trim_start().starts_with(label))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .map(|v| {
+                    let (num, unit) =
+                        v.split_at(v.find(|c: char| c.is_alphabetic()).unwrap_or(v.len()));
+                    let n: f64 = num.parse().unwrap_or(0.0);
+                    match unit {
+                        "us" => n / 1000.0,
+                        "s" => n * 1000.0,
+                        _ => n,
+                    }
+                })
+                .unwrap_or(0.0)
+        };
+        let rate = text
+            .lines()
+            .find(|l| l.starts_with("Requests/sec:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0);
+        Some((rate, ms("50%"), ms("99%")))
+    };
+    let common = |extra: &[String], url: String| -> Vec<String> {
+        let mut args: Vec<String> = ["-t2", "-c32", "-d5s", "--latency"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.extend_from_slice(extra);
+        args.push(url);
+        args
+    };
+    let page = run(common(
+        &["-H".into(), format!("Cookie: {session}")],
+        format!("{base}/incidents/INC-1"),
+    ))?;
+    let appends = run(common(
+        &["-s".into(), script.to_string_lossy().into_owned()],
+        format!("{base}/api/v1/incidents/INC-2/timeline"),
+    ))?;
+    Some(vec![
+        (
+            "incident page, 1,000 entries (32 conns)".into(),
+            page.0,
+            page.1,
+            page.2,
+        ),
+        (
+            "timeline appends via API (32 conns)".into(),
+            appends.0,
+            appends.1,
+            appends.2,
+        ),
+    ])
+}
+
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("load.db").to_string_lossy().into_owned();
@@ -266,6 +335,15 @@ fn main() {
             reqwest::StatusCode::SEE_OTHER,
             "signed in"
         );
+        let session = signed_in
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("hindsight_session="))
+            .and_then(|c| c.split(';').next())
+            .unwrap_or_default()
+            .to_string();
         let page = client
             .get(format!("{base}/incidents/INC-1"))
             .send()
@@ -377,6 +455,18 @@ fn main() {
             &mut export,
             "< 50 ms",
         );
+        if let Some(rows) = with_wrk(&base, &session, &token) {
+            println!();
+            println!("with wrk (a C load generator: less of the 2 cores goes to the client)");
+            println!(
+                "| {:<44} | {:>9} | {:>7} | {:>7} |",
+                "what", "req/s", "p50 ms", "p99 ms"
+            );
+            println!("|{}|", "-".repeat(78));
+            for (what, rate, p50, p99) in rows {
+                println!("| {what:<44} | {rate:>9.0} | {p50:>7.2} | {p99:>7.2} |");
+            }
+        }
         let busy = rss_kib(server.0.id());
         println!(
             "| idle RSS after start: {:.1} MiB; after the runs: {:.1} MiB (aim: idle < 30 MB) |",
