@@ -135,3 +135,40 @@ where
 {
     Option::<T>::deserialize(d).map(Some)
 }
+
+/// A per-incident list endpoint: 404 for an unknown incident, then one page of what `load`
+/// returns (per-incident lists are small enough to page in memory), mapped to JSON.
+pub async fn incident_list<T, J, L, M>(
+    state: &crate::app::AppState,
+    key: &str,
+    paging: &PageParams,
+    load: L,
+    map: M,
+) -> Result<actix_web::HttpResponse, ApiError>
+where
+    T: Send + 'static,
+    J: Serialize,
+    L: FnOnce(&mut crate::db::DbConnection, i32) -> Result<Vec<T>, AppError> + Send + 'static,
+    M: Fn(T) -> J,
+{
+    let id = key.parse::<crate::incidents::IncidentKey>()?.0;
+    let (page, per_page) = paging.resolve()?;
+    let all = crate::db::run(&state.pool, move |conn| {
+        crate::incidents::service::get(conn, id)?;
+        load(conn, id)
+    })
+    .await?;
+    let total = all.len() as i64;
+    let items = all
+        .into_iter()
+        .skip(((page - 1) * per_page) as usize)
+        .take(per_page as usize)
+        .map(map)
+        .collect();
+    Ok(actix_web::HttpResponse::Ok().json(ListEnvelope {
+        items,
+        page,
+        per_page,
+        total,
+    }))
+}

@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::{EscalationState, EscalationView};
-use crate::api::{optional_time, ApiJson, ListEnvelope, PageParams};
+use crate::api::{optional_time, ApiJson, PageParams};
 use crate::app::AppState;
 use crate::auth::{ensure, ApiUser, Permission};
 use crate::db;
@@ -52,36 +52,7 @@ pub async fn list_escalations(
     key: web::Path<String>,
     paging: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = key.parse::<IncidentKey>()?.0;
-    let (page, per_page) = paging.resolve()?;
-    let all = db::run(&state.pool, move |conn| {
-        crate::incidents::service::get(conn, id)?;
-        super::list(conn, id)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(paginate(all, page, per_page, EscalationJson::from)))
-}
-
-/// Pages an in-memory list (per-incident lists are small).
-pub fn paginate<T, J: Serialize>(
-    all: Vec<T>,
-    page: i64,
-    per_page: i64,
-    map: impl Fn(T) -> J,
-) -> ListEnvelope<J> {
-    let total = all.len() as i64;
-    let items = all
-        .into_iter()
-        .skip(((page - 1) * per_page) as usize)
-        .take(per_page as usize)
-        .map(map)
-        .collect();
-    ListEnvelope {
-        items,
-        page,
-        per_page,
-        total,
-    }
+    crate::api::incident_list(&state, &key, &paging, super::list, EscalationJson::from).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -9,7 +9,6 @@ use crate::app::AppState;
 use crate::auth::{ensure, ApiUser, Permission};
 use crate::db;
 use crate::error::{ApiError, AppError};
-use crate::escalations::api::paginate;
 use crate::incidents::IncidentKey;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -39,14 +38,7 @@ pub async fn list_causes(
     key: web::Path<String>,
     paging: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = key.parse::<IncidentKey>()?.0;
-    let (page, per_page) = paging.resolve()?;
-    let all = db::run(&state.pool, move |conn| {
-        crate::incidents::service::get(conn, id)?;
-        super::list(conn, id)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(paginate(all, page, per_page, RootCauseJson::from)))
+    crate::api::incident_list(&state, &key, &paging, super::list, RootCauseJson::from).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

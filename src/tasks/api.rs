@@ -11,7 +11,6 @@ use crate::app::AppState;
 use crate::auth::{ensure, ApiUser, Permission};
 use crate::db;
 use crate::error::{ApiError, AppError};
-use crate::escalations::api::paginate;
 use crate::incidents::IncidentKey;
 use crate::time::{now, rfc3339};
 
@@ -65,14 +64,14 @@ pub async fn list_incident_tasks(
     key: web::Path<String>,
     paging: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = key.parse::<IncidentKey>()?.0;
-    let (page, per_page) = paging.resolve()?;
-    let all = db::run(&state.pool, move |conn| {
-        crate::incidents::service::get(conn, id)?;
-        service::list_for_incident(conn, id)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(paginate(all, page, per_page, TaskJson::from)))
+    crate::api::incident_list(
+        &state,
+        &key,
+        &paging,
+        service::list_for_incident,
+        TaskJson::from,
+    )
+    .await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::service::{self, parse_kind, EntryChanges};
 use super::{EntryKind, EntryView, NewEntry};
-use crate::api::{optional_time, ApiJson, ListEnvelope, PageParams};
+use crate::api::{optional_time, ApiJson, PageParams};
 use crate::app::AppState;
 use crate::auth::{ensure, ApiUser, Permission};
 use crate::db;
@@ -49,26 +49,7 @@ pub async fn list_entries(
     key: web::Path<String>,
     paging: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = key.parse::<IncidentKey>()?.0;
-    let (page, per_page) = paging.resolve()?;
-    let entries = db::run(&state.pool, move |conn| {
-        crate::incidents::service::get(conn, id)?;
-        service::list(conn, id)
-    })
-    .await?;
-    let total = entries.len() as i64;
-    let items = entries
-        .into_iter()
-        .skip(((page - 1) * per_page) as usize)
-        .take(per_page as usize)
-        .map(EntryJson::from)
-        .collect();
-    Ok(HttpResponse::Ok().json(ListEnvelope {
-        items,
-        page,
-        per_page,
-        total,
-    }))
+    crate::api::incident_list(&state, &key, &paging, service::list, EntryJson::from).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
