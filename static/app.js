@@ -44,4 +44,26 @@
     };
     if (time) { tick(); setInterval(tick, 15000); }
   }
+
+  // Live updates: every 20 s, fetch the page again and compare its last-change stamp; when
+  // someone else logged something, offer a reload (never reload under the user's typing).
+  var incident = document.getElementById("incident");
+  var banner = document.getElementById("live-banner");
+  if (incident && banner && window.fetch) {
+    var seen = incident.getAttribute("data-updated");
+    var poll = function () {
+      if (document.hidden) return;
+      fetch(window.location.pathname, { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : ""; })
+        .then(function (html) {
+          var m = html.match(/data-updated="([^"]+)"/);
+          if (m && m[1] !== seen) {
+            banner.hidden = false;
+            banner.querySelector("a").href = window.location.pathname + "#timeline";
+          }
+        })
+        .catch(function () {});
+    };
+    setInterval(poll, 20000);
+  }
 })();

@@ -459,6 +459,8 @@ struct ShowPage {
     draft_body: String,
     draft_time: String,
     draft_kind: String,
+    /// Changes with every write to the incident or its timeline (the page script polls it).
+    updated_iso: String,
     escalations: Vec<EscalationRow>,
     pending_escalations: usize,
     causes: Vec<CauseRow>,
@@ -540,6 +542,7 @@ pub async fn incident_page(
     let task_rows: Vec<TaskRow> = tasks.iter().map(|v| TaskRow::of(v, today)).collect();
     let page = ShowPage {
         pending_escalations: pending,
+        updated_iso: rfc3339(i.updated_at),
         overdue_tasks: task_rows.iter().filter(|t| t.overdue).count(),
         primary_causes: causes
             .iter()

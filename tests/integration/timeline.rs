@@ -198,3 +198,36 @@ both_backends!(
     quick_add_orders_renders_and_keeps_history,
     quick_add_orders_renders_and_keeps_history
 );
+
+/// The incident page carries a last-change stamp that its script polls for live updates.
+async fn page_stamp_changes_when_someone_logs(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    api.post("/api/v1/incidents", serde_json::json!({"title": "Live"}))
+        .await;
+    let viewer = app.login_as(Role::Viewer).await;
+    let stamp = |html: &str| {
+        html.split("data-updated=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let before = stamp(&viewer.get_text("/incidents/INC-1").await.1);
+    assert_eq!(
+        before,
+        stamp(&viewer.get_text("/incidents/INC-1").await.1),
+        "stable while nothing changes"
+    );
+    api.post(
+        "/api/v1/incidents/INC-1/timeline",
+        serde_json::json!({"body": "Restarted gw-3"}),
+    )
+    .await;
+    assert_ne!(before, stamp(&viewer.get_text("/incidents/INC-1").await.1));
+}
+both_backends!(
+    page_stamp_changes_when_someone_logs,
+    page_stamp_changes_when_someone_logs
+);
