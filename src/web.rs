@@ -54,7 +54,18 @@ pub fn render<T: Template>(page: &T) -> Result<HttpResponse, AppError> {
 }
 
 pub fn render_status<T: Template>(status: StatusCode, page: &T) -> Result<HttpResponse, AppError> {
-    let body = page.render()?;
+    render_sized(status, page, 16 * 1024)
+}
+
+/// Renders into a buffer of `capacity` bytes up front (a long timeline is half a megabyte;
+/// growing the buffer by doubling copied it over and over).
+pub fn render_sized<T: Template>(
+    status: StatusCode,
+    page: &T,
+    capacity: usize,
+) -> Result<HttpResponse, AppError> {
+    let mut body = String::with_capacity(capacity);
+    page.render_into(&mut body)?;
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         // Revalidate every time (pages carry per-user content and CSRF tokens); the ETag

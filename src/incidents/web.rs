@@ -21,7 +21,9 @@ use crate::tasks::web::TaskRow;
 use crate::time::{date_hhmm, human_duration, now, now as t_now, parse_user_time, rfc3339};
 use crate::timeline::web::{timeline_rows, EntryRow};
 use crate::timeline::EntryKind;
-use crate::web::{page_number, render, render_status, see_other, url_encode, Layout, Pager};
+use crate::web::{
+    page_number, render, render_sized, render_status, see_other, url_encode, Layout, Pager,
+};
 
 const PER_PAGE: i64 = 25;
 
@@ -491,7 +493,7 @@ pub async fn incident_page(
     let record = db::run(&state.pool, move |conn| {
         Ok(Record {
             detail: service::get(conn, id)?,
-            entries: crate::timeline::service::list(conn, id)?,
+            entries: crate::timeline::service::list_for_page(conn, id)?,
             revisions: crate::timeline::service::revision_counts(conn, id)?,
             escalations: crate::escalations::list(conn, id)?,
             causes: crate::root_causes::list(conn, id)?,
@@ -586,7 +588,7 @@ pub async fn incident_page(
         milestones,
         total_duration,
         phases: phases(i, t),
-        entries: timeline_rows(&entries, &revisions),
+        entries: timeline_rows(entries, &revisions),
         kinds: EntryKind::PICKABLE,
         statuses: Status::ALL,
         can_write: user.user.role.allows(Permission::Write),
@@ -602,14 +604,20 @@ pub async fn incident_page(
         },
         incident: detail.incident,
     };
-    render_status(status, &page)
+    let capacity = 32 * 1024
+        + page
+            .entries
+            .iter()
+            .map(|e| e.body_html.len() + 700)
+            .sum::<usize>();
+    render_sized(status, &page, capacity)
 }
 
 /// Everything the incident page shows, loaded in one blocking call (a fixed number of
 /// queries whatever the incident's size).
 struct Record {
     detail: IncidentDetail,
-    entries: Vec<crate::timeline::EntryView>,
+    entries: Vec<(crate::timeline::service::PageEntry, Option<String>)>,
     revisions: std::collections::HashMap<i32, i64>,
     escalations: Vec<crate::escalations::EscalationView>,
     causes: Vec<crate::root_causes::RootCause>,

@@ -126,6 +126,36 @@ pub fn list(conn: &mut DbConnection, incident_id: i32) -> Result<Vec<EntryView>,
         .collect())
 }
 
+/// What the incident page shows of an entry: no Markdown source and no bookkeeping columns
+/// (each timestamp costs a text parse on SQLite, and the page has a thousand of them).
+#[derive(Queryable, Selectable, Clone, Debug)]
+#[diesel(table_name = timeline_entries)]
+pub struct PageEntry {
+    pub id: i32,
+    pub occurred_at: NaiveDateTime,
+    pub time_known: bool,
+    pub recorded_at: NaiveDateTime,
+    pub kind: EntryKind,
+    pub body_html: String,
+}
+
+/// The live entries of an incident for its page, in timeline order, with authors.
+pub fn list_for_page(
+    conn: &mut DbConnection,
+    incident_id: i32,
+) -> Result<Vec<(PageEntry, Option<String>)>, AppError> {
+    Ok(timeline_entries::table
+        .left_join(users::table.on(timeline_entries::author_id.eq(users::id.nullable())))
+        .filter(timeline_entries::incident_id.eq(incident_id))
+        .filter(timeline_entries::deleted_at.is_null())
+        .order((
+            timeline_entries::occurred_at.asc(),
+            timeline_entries::id.asc(),
+        ))
+        .select((PageEntry::as_select(), users::username.nullable()))
+        .load(conn)?)
+}
+
 /// One live entry of an incident.
 pub fn get(
     conn: &mut DbConnection,

@@ -9,7 +9,7 @@ use chrono::Duration;
 use serde::Deserialize;
 
 use super::service::{self, parse_kind, EntryChanges};
-use super::{EntryKind, EntryView, NewEntry};
+use super::{EntryKind, NewEntry};
 use crate::app::AppState;
 use crate::audit::Actor;
 use crate::auth::csrf::{NoFields, SessionForm};
@@ -43,12 +43,14 @@ pub struct EntryRow {
     pub recorded_late: Option<String>,
 }
 
-/// Turns entries into rows with day changes and gaps marked.
-pub fn timeline_rows(entries: &[EntryView], revisions: &HashMap<i32, i64>) -> Vec<EntryRow> {
+/// Turns entries into rows with day changes and gaps marked (taking their HTML, not copying).
+pub fn timeline_rows(
+    entries: Vec<(service::PageEntry, Option<String>)>,
+    revisions: &HashMap<i32, i64>,
+) -> Vec<EntryRow> {
     let mut rows = Vec::with_capacity(entries.len());
     let mut previous: Option<chrono::NaiveDateTime> = None;
-    for view in entries {
-        let e = &view.entry;
+    for (e, author) in entries {
         let day = match previous {
             Some(p) if p.date() == e.occurred_at.date() => None,
             _ => Some(e.occurred_at.format("%a %Y-%m-%d").to_string()),
@@ -69,8 +71,8 @@ pub fn timeline_rows(entries: &[EntryView], revisions: &HashMap<i32, i64>) -> Ve
             gap,
             kind: e.kind.as_str(),
             kind_label: e.kind.label(),
-            body_html: e.body_html.clone(),
-            author: view.author.clone().unwrap_or_else(|| "system".into()),
+            body_html: e.body_html,
+            author: author.unwrap_or_else(|| "system".into()),
             edited: revisions.get(&e.id).copied().unwrap_or(0) > 0,
             recorded_late,
         });
