@@ -6,13 +6,27 @@ use pulldown_cmark::{html, Options, Parser};
 /// Renders CommonMark + GFM tables, strikethrough and task lists, then sanitizes with
 /// ammonia (no scripts, no event handlers, no `javascript:` URLs; links get `rel=noopener`).
 pub fn render(source: &str) -> String {
+    if let Some(html) = plain_paragraph(source) {
+        return html;
+    }
+    let mut unsafe_html = String::with_capacity(source.len() * 3 / 2);
+    html::push_html(&mut unsafe_html, Parser::new_ext(source, options()));
+    builder().clean(&unsafe_html).to_string()
+}
+
+/// CommonMark plus GFM tables, strikethrough and task lists.
+fn options() -> Options {
     let mut options = Options::empty();
     options.insert(Options::ENABLE_TABLES);
     options.insert(Options::ENABLE_STRIKETHROUGH);
     options.insert(Options::ENABLE_TASKLISTS);
-    let mut unsafe_html = String::with_capacity(source.len() * 3 / 2);
-    html::push_html(&mut unsafe_html, Parser::new_ext(source, options));
-    ammonia::Builder::default()
+    options
+}
+
+/// The sanitizer's policy.
+fn builder() -> ammonia::Builder<'static> {
+    let mut builder = ammonia::Builder::default();
+    builder
         .link_rel(Some("noopener noreferrer nofollow"))
         // Browsers drop tabs and newlines inside URLs (`jav&#x09;ascript:`), so a URL with
         // control characters is not trusted even when it parses as a relative link.
@@ -22,14 +36,68 @@ pub fn render(source: &str) -> String {
             } else {
                 Some(value.into())
             }
-        })
-        .clean(&unsafe_html)
-        .to_string()
+        });
+    builder
+}
+
+/// The rendering of a one-line text with nothing Markdown or HTML would act on, without
+/// running the parser and the sanitizer (most timeline entries are such lines, and the two
+/// cost more than the rest of an append). `None` when the full path is needed.
+fn plain_paragraph(source: &str) -> Option<String> {
+    let first = source.chars().next()?;
+    let special = |c: char| {
+        matches!(
+            c,
+            '\\' | '`'
+                | '*'
+                | '_'
+                | '['
+                | ']'
+                | '<'
+                | '>'
+                | '&'
+                | '!'
+                | '|'
+                | '~'
+                | '\n'
+                | '\r'
+                | '\t'
+        )
+    };
+    if source.chars().any(special) || first.is_whitespace() || source.ends_with(char::is_whitespace)
+    {
+        return None;
+    }
+    // Line-start constructs: headings, quotes, lists, rules, ordered lists.
+    if matches!(first, '#' | '>' | '-' | '+' | '=' | '*') {
+        return None;
+    }
+    let digits = source.chars().take_while(char::is_ascii_digit).count();
+    if digits > 0 && source[digits..].starts_with(['.', ')']) {
+        return None;
+    }
+    // Quotes need no escaping in element content (the sanitizer writes them bare too).
+    Some(format!("<p>{source}</p>\n"))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::render;
+    use super::{builder, options, plain_paragraph, render};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+        /// The shortcut renders exactly what the parser and sanitizer would.
+        #[test]
+        fn plain_lines_render_as_the_full_path_does(text in "[a-zA-Z0-9 .,;:?'\"()/=+#%$@^{}-]{1,60}[a-zé🔥]?") {
+            if let Some(fast) = plain_paragraph(&text) {
+                let mut unsafe_html = String::new();
+                pulldown_cmark::html::push_html(&mut unsafe_html, pulldown_cmark::Parser::new_ext(&text, options()));
+                let slow = builder().clean(&unsafe_html).to_string();
+                prop_assert_eq!(fast, slow);
+            }
+        }
+    }
 
     #[test]
     fn renders_and_sanitizes() {
