@@ -197,10 +197,10 @@ pub fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-fn open(config: &Config) -> Result<diesel::r2d2::PooledConnection<db::DbManager>, String> {
-    let pool = db::connect(&config.database_url)?;
-    pool.get()
-        .map_err(|e| format!("cannot connect to the database: {e}"))
+/// One connection, no pool: a pool's background threads could still hold a PostgreSQL
+/// connection while a one-shot command exits, and libpq's teardown then races them.
+fn open(config: &Config) -> Result<db::DbConnection, String> {
+    db::connect_one(&config.database_url)
 }
 
 fn create_user(config: &Config, args: UserCreate) -> Result<(), String> {
@@ -238,7 +238,7 @@ fn backup(config: &Config, file: &str) -> Result<(), String> {
     let mut conn = open(config)?;
     diesel::sql_query("VACUUM INTO ?")
         .bind::<diesel::sql_types::Text, _>(file)
-        .execute(&mut *conn)
+        .execute(&mut conn)
         .map_err(|e| format!("backup failed: {e}"))?;
     eprintln!("backed up to {file}");
     Ok(())

@@ -129,6 +129,20 @@ impl CustomizeConnection<DbConnection, r2d2::Error> for OnConnect {
     }
 }
 
+/// A single connection with the same settings as the pool's (for one-shot CLI commands).
+pub fn connect_one(url: &DbUrl) -> Result<DbConnection, String> {
+    let manager = DbManager { url: url.clone() };
+    let mut conn = manager
+        .connect()
+        .map_err(|e| format!("cannot connect to the {} database: {e}", url.backend_name()))?;
+    OnConnect {
+        queries: Arc::default(),
+    }
+    .on_acquire(&mut conn)
+    .map_err(|e| format!("cannot set up the {} connection: {e}", url.backend_name()))?;
+    Ok(conn)
+}
+
 /// Builds the pool and checks that the database answers.
 pub fn connect(url: &DbUrl) -> Result<DbPool, String> {
     connect_counted(url, Arc::default())

@@ -45,14 +45,53 @@ fn cli(db: &str, args: &[&str], stdin: &str) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
-fn serve(db: &str, port: u16) -> Child {
-    Command::new(BIN)
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .env("DATABASE_URL", db)
-        .env("RUST_LOG", "warn")
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+/// Every item of a paginated list endpoint.
+async fn all_pages(client: &reqwest::Client, url: &str, token: &str) -> Vec<serde_json::Value> {
+    let mut items = Vec::new();
+    for page in 1.. {
+        let res = client
+            .get(format!("{url}?per_page=1000&page={page}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let (_, body) = json_of(res).await;
+        let batch = body["items"].as_array().cloned().unwrap_or_default();
+        if batch.is_empty() {
+            break;
+        }
+        items.extend(batch);
+    }
+    items
+}
+
+/// A server child process, killed when dropped (a failing test leaves none behind).
+struct Server(Child);
+
+impl Server {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn serve(db: &str, port: u16) -> Server {
+    Server(
+        Command::new(BIN)
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .env("DATABASE_URL", db)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
 }
 
 async fn wait_ready(port: u16) {
@@ -185,8 +224,7 @@ async fn crash_mid_load(backend: Backend) {
         Instant::now() + Duration::from_secs(30),
     ));
     actix_web::rt::time::sleep(Duration::from_millis(1500)).await;
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.kill();
     let acked = load.await.unwrap();
     assert!(
         acked.len() > 50,
@@ -196,30 +234,18 @@ async fn crash_mid_load(backend: Backend) {
 
     let mut child = serve(&db, port);
     wait_ready(port).await;
-    let (_, all) = json_of(
-        api.get(format!("{base}/api/v1/incidents?per_page=1000"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap(),
+    let all = all_pages(&api, &format!("{base}/api/v1/incidents"), &token).await;
+    let entries = all_pages(
+        &api,
+        &format!("{base}/api/v1/incidents/INC-1/timeline"),
+        &token,
     )
     .await;
-    let (_, target) = json_of(
-        api.get(format!(
-            "{base}/api/v1/incidents/INC-1/timeline?per_page=1000"
-        ))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
-    let bodies: std::collections::HashSet<&str> = target["items"]
-        .as_array()
-        .unwrap()
+    let bodies: std::collections::HashSet<&str> = entries
         .iter()
         .map(|e| e["body"].as_str().unwrap())
         .collect();
+    let all = serde_json::json!({ "items": all });
     let titles: std::collections::HashMap<&str, &serde_json::Value> = all["items"]
         .as_array()
         .unwrap()
@@ -263,8 +289,7 @@ async fn crash_mid_load(backend: Backend) {
         .await;
         assert_eq!(timeline["total"], 1, "{key} has its declared entry");
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.kill();
     finish().await;
 }
 
@@ -333,8 +358,7 @@ async fn backup_during_load() {
         .unwrap();
     let during = load.await.unwrap();
     assert!(!during.is_empty());
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.kill();
 
     let copy_url = format!("sqlite://{}", copy.display());
     cli(&copy_url, &["migrate"], "");
