@@ -74,6 +74,34 @@ pub fn render_sized<T: Template>(
         .body(body))
 }
 
+/// How a form page shows an error: the message, the field to mark, and the status (409 for
+/// a stale version, 403 for a refusal, else 422; 200 without an error).
+pub struct FormError {
+    pub message: Option<String>,
+    pub field: String,
+    pub status: StatusCode,
+}
+
+impl From<Option<AppError>> for FormError {
+    fn from(error: Option<AppError>) -> Self {
+        let status = match &error {
+            None => StatusCode::OK,
+            Some(AppError::Conflict(_)) => StatusCode::CONFLICT,
+            Some(AppError::Forbidden(_)) => StatusCode::FORBIDDEN,
+            Some(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        FormError {
+            field: error
+                .as_ref()
+                .and_then(|e| e.field())
+                .unwrap_or("")
+                .to_string(),
+            message: error.map(|e| e.public_message()),
+            status,
+        }
+    }
+}
+
 /// POST → 303 → GET.
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()

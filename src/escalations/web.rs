@@ -1,7 +1,6 @@
 //! Escalation forms: escalate from the incident page (several targets at once), and answer
 //! a pending escalation.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -16,7 +15,7 @@ use crate::db;
 use crate::error::AppError;
 use crate::incidents::IncidentKey;
 use crate::time::{now, parse_user_time};
-use crate::web::{render_status, see_other, Layout};
+use crate::web::{render_status, see_other, FormError, Layout};
 
 #[derive(Deserialize, Default, Clone)]
 pub struct EscalateForm {
@@ -97,24 +96,16 @@ async fn escalate_page(
     error: Option<AppError>,
 ) -> Result<HttpResponse, AppError> {
     let suggestions = db::run(&state.pool, suggestions).await?;
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let error = FormError::from(error);
     let page = EscalatePage {
         layout: Layout::new(user, "incidents", "Escalate"),
         key: IncidentKey(id).to_string(),
         form,
-        error_field: error
-            .as_ref()
-            .and_then(|e| e.field())
-            .unwrap_or("")
-            .to_string(),
-        error: error.map(|e| e.public_message()),
+        error_field: error.field,
+        error: error.message,
         suggestions,
     };
-    render_status(status, &page)
+    render_status(error.status, &page)
 }
 
 /// `GET /incidents/{key}/escalations/new`

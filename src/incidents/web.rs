@@ -22,7 +22,8 @@ use crate::time::{date_hhmm, human_duration, now, now as t_now, parse_user_time,
 use crate::timeline::web::{timeline_rows, EntryRow};
 use crate::timeline::EntryKind;
 use crate::web::{
-    page_number, render, render_sized, render_status, see_other, url_encode, Layout, Pager,
+    page_number, render, render_sized, render_status, see_other, url_encode, FormError, Layout,
+    Pager,
 };
 
 const PER_PAGE: i64 = 25;
@@ -308,11 +309,7 @@ async fn form_page(
         Ok((users, service::service_names(conn)?))
     })
     .await?;
-    let status = match &error {
-        Some(AppError::Conflict(_)) => StatusCode::CONFLICT,
-        Some(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        None => StatusCode::OK,
-    };
+    let error = FormError::from(error);
     let title = match &key {
         Some(k) => format!("Edit {k}"),
         None => "Declare an incident".into(),
@@ -320,12 +317,8 @@ async fn form_page(
     let page = FormPage {
         layout: Layout::new(user, "incidents", title),
         key,
-        error_field: error
-            .as_ref()
-            .and_then(|e| e.field())
-            .unwrap_or("")
-            .to_string(),
-        error: error.map(|e| e.public_message()),
+        error_field: error.field,
+        error: error.message,
         form,
         conflict,
         users,
@@ -333,7 +326,7 @@ async fn form_page(
         statuses: Status::ALL,
         severities: Severity::ALL,
     };
-    render_status(status, &page)
+    render_status(error.status, &page)
 }
 
 /// `GET /incidents/new`

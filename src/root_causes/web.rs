@@ -1,6 +1,5 @@
 //! Root cause forms: add from the incident page, edit, delete (admins).
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -14,7 +13,7 @@ use crate::auth::{ensure, CurrentUser, Permission};
 use crate::db;
 use crate::error::AppError;
 use crate::incidents::IncidentKey;
-use crate::web::{render_status, see_other, Layout};
+use crate::web::{render_status, see_other, FormError, Layout};
 
 #[derive(Deserialize, Default, Clone)]
 pub struct CauseForm {
@@ -48,11 +47,7 @@ fn cause_page(
     form: CauseForm,
     error: Option<AppError>,
 ) -> Result<HttpResponse, AppError> {
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let error = FormError::from(error);
     let page = CausePage {
         layout: Layout::new(
             user,
@@ -66,17 +61,13 @@ fn cause_page(
         key: IncidentKey(incident_id).to_string(),
         cause_id,
         form,
-        error_field: error
-            .as_ref()
-            .and_then(|e| e.field())
-            .unwrap_or("")
-            .to_string(),
-        error: error.map(|e| e.public_message()),
+        error_field: error.field,
+        error: error.message,
         kinds: CauseKind::ALL,
         categories: CauseCategory::ALL,
         can_delete: user.user.role.allows(Permission::Delete),
     };
-    render_status(status, &page)
+    render_status(error.status, &page)
 }
 
 /// `GET /incidents/{key}/root-causes/new`

@@ -18,7 +18,7 @@ use crate::db;
 use crate::error::AppError;
 use crate::incidents::{IncidentKey, Severity};
 use crate::time::{date_hhmm, now};
-use crate::web::{page_number, render_status, see_other, Layout, Pager};
+use crate::web::{page_number, render_status, see_other, FormError, Layout, Pager};
 
 /// A task as lists show it.
 pub struct TaskRow {
@@ -159,11 +159,7 @@ async fn task_page(
     form: TaskForm,
     error: Option<AppError>,
 ) -> Result<HttpResponse, AppError> {
-    let status = match &error {
-        Some(AppError::Conflict(_)) => StatusCode::CONFLICT,
-        Some(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        None => StatusCode::OK,
-    };
+    let error = FormError::from(error);
     let page = TaskPage {
         layout: Layout::new(
             user,
@@ -177,19 +173,15 @@ async fn task_page(
         key: IncidentKey(incident_id).to_string(),
         task_id,
         form,
-        error_field: error
-            .as_ref()
-            .and_then(|e| e.field())
-            .unwrap_or("")
-            .to_string(),
-        error: error.map(|e| e.public_message()),
+        error_field: error.field,
+        error: error.message,
         users: active_usernames(state).await?,
         kinds: TaskKind::ALL,
         priorities: TaskPriority::ALL,
         statuses: TaskStatus::ALL,
         can_delete: user.user.role.allows(Permission::Delete),
     };
-    render_status(status, &page)
+    render_status(error.status, &page)
 }
 
 /// `GET /incidents/{key}/tasks/new`
