@@ -1282,10 +1282,6 @@ fn apply_field(
             p.impact.push(rest);
             Target::Impact
         }
-        Field::Summary => {
-            p.summary.push(rest);
-            Target::Summary
-        }
         Field::Entry(kind) => {
             let at = clock_at.or(p.start).unwrap_or_default();
             let mut buf = Buf::default();
@@ -1308,31 +1304,31 @@ fn apply_field(
             p.causes.push((kind, buf));
             Target::Cause
         }
-        Field::Resolution => {
-            p.resolution.push(rest);
-            Target::Resolution
+        // Prose fields: the text goes to the buffer its target names.
+        Field::Summary
+        | Field::Resolution
+        | Field::WentWell
+        | Field::WentWrong
+        | Field::Lucky
+        | Field::Conclusion => {
+            let target = match field {
+                Field::Summary => Target::Summary,
+                Field::Resolution => Target::Resolution,
+                Field::WentWell => Target::WentWell,
+                Field::WentWrong => Target::WentWrong,
+                Field::Lucky => Target::Lucky,
+                _ => Target::Conclusion,
+            };
+            if let Some(buf) = bufs(p, target).into_iter().next() {
+                buf.push(rest);
+            }
+            target
         }
         Field::Improvements => {
             if !rest.is_empty() {
                 p.improvements.push(rest);
             }
             Target::Improvements
-        }
-        Field::WentWell => {
-            p.went_well.push(rest);
-            Target::WentWell
-        }
-        Field::WentWrong => {
-            p.went_wrong.push(rest);
-            Target::WentWrong
-        }
-        Field::Lucky => {
-            p.lucky.push(rest);
-            Target::Lucky
-        }
-        Field::Conclusion => {
-            p.conclusion.push(rest);
-            Target::Conclusion
         }
     })
 }
