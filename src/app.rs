@@ -22,6 +22,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Queries run by this server's pool.
     pub queries: Arc<AtomicU64>,
+    /// Rendered incident timelines (see `timeline::rendered`).
+    pub timelines: Arc<crate::timeline::rendered::TimelineCache>,
 }
 
 impl AppState {
@@ -31,6 +33,9 @@ impl AppState {
             .ok_or_else(|| AppError::unexpected("application state missing"))
     }
 }
+
+/// Memory kept for rendered timelines: about 30 incidents of 1,000 entries.
+const TIMELINE_CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Largest request body accepted anywhere (the import limit; forms and JSON are checked
 /// again by their extractors).
@@ -104,6 +109,9 @@ impl Application {
             config,
             metrics: Metrics::default(),
             queries,
+            timelines: Arc::new(crate::timeline::rendered::TimelineCache::new(
+                TIMELINE_CACHE_BYTES,
+            )),
         });
         let server =
             HttpServer::new(move || {

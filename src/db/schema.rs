@@ -89,6 +89,7 @@ diesel::table! {
         version -> Integer,
         alert_group_key -> Nullable<Text>,
         labels -> Text,
+        timeline_rev -> Integer,
     }
 }
 

@@ -67,6 +67,8 @@ pub struct Incident {
     pub version: i32,
     pub alert_group_key: Option<String>,
     pub labels: String,
+    /// Bumped by every timeline change; keys the page's rendered-timeline cache.
+    pub timeline_rev: i32,
 }
 
 impl Incident {

@@ -19,7 +19,6 @@ use crate::db::{self, DbConnection};
 use crate::error::AppError;
 use crate::tasks::web::TaskRow;
 use crate::time::{date_hhmm, human_duration, now, now as t_now, parse_user_time, rfc3339};
-use crate::timeline::web::{timeline_rows, EntryRow};
 use crate::timeline::EntryKind;
 use crate::web::{
     page_number, render, render_sized, render_status, see_other, url_encode, FormError, Layout,
@@ -444,7 +443,7 @@ struct ShowPage {
     milestones: Vec<Milestone>,
     total_duration: Option<String>,
     phases: Vec<Phase>,
-    entries: Vec<EntryRow>,
+    timeline: crate::timeline::rendered::Rendered,
     kinds: &'static [EntryKind],
     statuses: &'static [Status],
     can_write: bool,
@@ -483,11 +482,14 @@ pub async fn incident_page(
     draft: Draft,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
+    let can_write = user.user.role.allows(Permission::Write);
+    let timelines = std::sync::Arc::clone(&state.timelines);
     let record = db::run(&state.pool, move |conn| {
+        let detail = service::get(conn, id)?;
+        let rev = detail.incident.timeline_rev;
         Ok(Record {
-            detail: service::get(conn, id)?,
-            entries: crate::timeline::service::list_for_page(conn, id)?,
-            revisions: crate::timeline::service::revision_counts(conn, id)?,
+            timeline: timelines.timeline(conn, id, rev, can_write)?,
+            detail,
             escalations: crate::escalations::list(conn, id)?,
             causes: crate::root_causes::list(conn, id)?,
             tasks: crate::tasks::service::list_for_incident(conn, id)?,
@@ -502,8 +504,7 @@ pub async fn incident_page(
     .await?;
     let Record {
         detail,
-        entries,
-        revisions,
+        timeline,
         escalations,
         causes,
         tasks,
@@ -581,10 +582,10 @@ pub async fn incident_page(
         milestones,
         total_duration,
         phases: phases(i, t),
-        entries: timeline_rows(entries, &revisions),
+        timeline,
         kinds: EntryKind::PICKABLE,
         statuses: Status::ALL,
-        can_write: user.user.role.allows(Permission::Write),
+        can_write,
         pct: i.users_affected_pct.map(|p| format!("{p}%")),
         now_iso: rfc3339(t),
         error: draft.error,
@@ -597,12 +598,7 @@ pub async fn incident_page(
         },
         incident: detail.incident,
     };
-    let capacity = 32 * 1024
-        + page
-            .entries
-            .iter()
-            .map(|e| e.body_html.len() + 700)
-            .sum::<usize>();
+    let capacity = 32 * 1024 + page.timeline.html.len();
     render_sized(status, &page, capacity)
 }
 
@@ -610,8 +606,7 @@ pub async fn incident_page(
 /// queries whatever the incident's size).
 struct Record {
     detail: IncidentDetail,
-    entries: Vec<(crate::timeline::service::PageEntry, Option<String>)>,
-    revisions: std::collections::HashMap<i32, i64>,
+    timeline: crate::timeline::rendered::Rendered,
     escalations: Vec<crate::escalations::EscalationView>,
     causes: Vec<crate::root_causes::RootCause>,
     tasks: Vec<crate::tasks::TaskView>,

@@ -1519,6 +1519,7 @@ pub fn preview(imported: &Imported, incident_id: i32) -> super::export::Record {
         version: 1,
         alert_group_key: None,
         labels: "{}".into(),
+        timeline_rev: 0,
     };
     let entries = imported
         .entries

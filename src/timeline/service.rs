@@ -48,11 +48,24 @@ fn ensure_incident(conn: &mut DbConnection, incident_id: i32) -> Result<(), AppE
     Ok(())
 }
 
+/// Marks the incident changed: `updated_at` for the page's live banner, `timeline_rev` for
+/// the rendered-timeline cache (same transaction as the change, so never stale).
 fn touch_incident(conn: &mut DbConnection, incident_id: i32) -> Result<(), AppError> {
     diesel::update(incidents::table.find(incident_id))
-        .set(incidents::updated_at.eq(now()))
+        .set((
+            incidents::updated_at.eq(now()),
+            incidents::timeline_rev.eq(incidents::timeline_rev + 1),
+        ))
         .execute(conn)?;
     Ok(())
+}
+
+/// The incident's current timeline revision.
+pub fn timeline_rev(conn: &mut DbConnection, incident_id: i32) -> Result<i32, AppError> {
+    Ok(incidents::table
+        .find(incident_id)
+        .select(incidents::timeline_rev)
+        .first(conn)?)
 }
 
 /// Adds an entry (Markdown rendered once, here). With a `dedupe_key` already present,

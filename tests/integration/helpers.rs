@@ -176,6 +176,14 @@ impl TestApp {
         }
     }
 
+    /// Another server over the same database (as in a deployment with several).
+    pub fn second_server(&self) -> TestApp {
+        start(Storage {
+            url: self.url.clone(),
+            dir: None,
+        })
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

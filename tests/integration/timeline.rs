@@ -231,3 +231,89 @@ both_backends!(
     page_stamp_changes_when_someone_logs,
     page_stamp_changes_when_someone_logs
 );
+
+/// The page keeps its rendered timeline per timeline revision: every add, edit and delete,
+/// made through this server or another one on the same database, shows on the next view,
+/// and a viewer's copy (no edit links) never mixes with a responder's.
+async fn page_shows_every_change_from_any_server(app: TestApp) {
+    let other = app.second_server();
+    let here = Api::new(&app, app.token(Role::Responder));
+    let there = Api::new(&other, here.token.clone());
+    let responder = app.login_as(Role::Responder).await;
+    let viewer = app.login_as(Role::Viewer).await;
+    let (status, _) = here
+        .post(
+            "/api/v1/incidents",
+            serde_json::json!({"title": "Gateway 502s", "severity": "SEV2"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, first) = here
+        .post(
+            "/api/v1/incidents/INC-1/timeline",
+            serde_json::json!({"body": "First look at gw-3"}),
+        )
+        .await;
+    let page = |b: &Browser| {
+        let b = b.client.get(format!("{}/incidents/INC-1", b.base));
+        async move { b.send().await.unwrap().text().await.unwrap() }
+    };
+    let count = |html: &str| -> usize {
+        let marker = "Timeline <span class=\"count\">";
+        let at = html.find(marker).unwrap() + marker.len();
+        html[at..at + html[at..].find('<').unwrap()]
+            .parse()
+            .unwrap()
+    };
+    let html = page(&responder).await;
+    let before = count(&html);
+    assert!(html.contains("First look at gw-3"));
+    assert!(
+        html.contains(&format!("/timeline/{}/edit", first["id"])),
+        "responders get edit links"
+    );
+    let html = page(&viewer).await;
+    assert!(html.contains("First look at gw-3"));
+    assert!(!html.contains("/edit\""), "viewers get none: {html}");
+
+    // Added elsewhere.
+    let (status, _) = there
+        .post(
+            "/api/v1/incidents/INC-1/timeline",
+            serde_json::json!({"body": "Second: rolled back the config"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    for b in [&responder, &viewer] {
+        let html = page(b).await;
+        assert!(html.contains("Second: rolled back the config"));
+        assert_eq!(count(&html), before + 1);
+    }
+    // Edited elsewhere.
+    let (status, _) = there
+        .patch(
+            &format!("/api/v1/incidents/INC-1/timeline/{}", first["id"]),
+            serde_json::json!({"body": "First look at gw-4", "version": first["version"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let html = page(&viewer).await;
+    assert!(html.contains("First look at gw-4") && !html.contains("gw-3"));
+    assert!(html.contains(&format!("/timeline/{}/revisions\">edited</a>", first["id"])));
+    // Deleted elsewhere.
+    let (status, _) = there
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/incidents/INC-1/timeline/{}", first["id"]),
+            serde_json::Value::Null,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let html = page(&responder).await;
+    assert!(!html.contains("First look"));
+    assert_eq!(count(&html), before);
+}
+both_backends!(
+    page_shows_every_change_from_any_server,
+    page_shows_every_change_from_any_server
+);

@@ -1,0 +1,180 @@
+//! The incident page's timeline as HTML, rendered once per timeline revision and kept in
+//! memory. A long incident's page is mostly its timeline; loading and rendering a thousand
+//! entries on every view was the page's main cost. The key is the incident's
+//! `timeline_rev`, which every add, edit and delete bumps in the same transaction, so a kept
+//! copy is never stale, also with several servers on one database.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use askama::Template;
+
+use super::service;
+use super::web::{timeline_rows, EntryRow};
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::incidents::IncidentKey;
+
+/// The rendered timeline of one incident.
+#[derive(Clone)]
+pub struct Rendered {
+    pub html: Arc<str>,
+    /// Live entries in it.
+    pub count: usize,
+}
+
+#[derive(Template)]
+#[template(path = "timeline/entries.html")]
+struct Entries {
+    key: String,
+    can_write: bool,
+    entries: Vec<EntryRow>,
+}
+
+/// Rendered timelines by (incident, with edit links), within a byte budget; the least
+/// recently used go first.
+pub struct TimelineCache {
+    budget: usize,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    slots: HashMap<(i32, bool), Slot>,
+    bytes: usize,
+    clock: u64,
+}
+
+struct Slot {
+    rev: i32,
+    rendered: Rendered,
+    used: u64,
+}
+
+impl TimelineCache {
+    pub fn new(budget: usize) -> Self {
+        TimelineCache {
+            budget,
+            inner: Mutex::default(),
+        }
+    }
+
+    fn get(&self, key: (i32, bool), rev: i32) -> Option<Rendered> {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.clock += 1;
+        let clock = inner.clock;
+        let slot = inner.slots.get_mut(&key).filter(|s| s.rev == rev)?;
+        slot.used = clock;
+        Some(slot.rendered.clone())
+    }
+
+    fn put(&self, key: (i32, bool), rev: i32, rendered: Rendered) {
+        let size = rendered.html.len();
+        if size > self.budget / 2 {
+            return;
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.clock += 1;
+        let used = inner.clock;
+        if let Some(old) = inner.slots.remove(&key) {
+            inner.bytes -= old.rendered.html.len();
+        }
+        while inner.bytes + size > self.budget {
+            let Some(oldest) = inner
+                .slots
+                .iter()
+                .min_by_key(|(_, s)| s.used)
+                .map(|(k, _)| *k)
+            else {
+                break;
+            };
+            if let Some(gone) = inner.slots.remove(&oldest) {
+                inner.bytes -= gone.rendered.html.len();
+            }
+        }
+        inner.bytes += size;
+        inner.slots.insert(
+            key,
+            Slot {
+                rev,
+                rendered,
+                used,
+            },
+        );
+    }
+
+    /// The timeline of `incident_id` at revision `rev` (read with the incident), from the
+    /// cache or rendered now. A fresh render is kept only when the revision did not move
+    /// while the entries were read (each statement may see a newer commit).
+    pub fn timeline(
+        &self,
+        conn: &mut DbConnection,
+        incident_id: i32,
+        rev: i32,
+        can_write: bool,
+    ) -> Result<Rendered, AppError> {
+        let key = (incident_id, can_write);
+        if let Some(hit) = self.get(key, rev) {
+            return Ok(hit);
+        }
+        let entries = service::list_for_page(conn, incident_id)?;
+        let revisions = service::revision_counts(conn, incident_id)?;
+        let capacity = entries
+            .iter()
+            .map(|(e, _)| e.body_html.len() + 600)
+            .sum::<usize>()
+            + 256;
+        let page = Entries {
+            key: IncidentKey(incident_id).to_string(),
+            can_write,
+            entries: timeline_rows(entries, &revisions),
+        };
+        let mut html = String::with_capacity(capacity);
+        page.render_into(&mut html)?;
+        let rendered = Rendered {
+            html: html.into(),
+            count: page.entries.len(),
+        };
+        if service::timeline_rev(conn, incident_id)? == rev {
+            self.put(key, rev, rendered.clone());
+        }
+        Ok(rendered)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rendered(bytes: usize) -> Rendered {
+        Rendered {
+            html: "x".repeat(bytes).into(),
+            count: 1,
+        }
+    }
+
+    #[test]
+    fn a_new_revision_misses_and_the_budget_evicts_the_least_recently_used() {
+        let cache = TimelineCache::new(100);
+        cache.put((1, true), 1, rendered(40));
+        assert!(cache.get((1, true), 1).is_some());
+        assert!(cache.get((1, true), 2).is_none(), "stale revision");
+        assert!(cache.get((1, false), 1).is_none(), "other variant");
+        cache.put((2, true), 1, rendered(40));
+        cache.get((1, true), 1); // 1 is now the most recently used
+        cache.put((3, true), 1, rendered(40));
+        assert!(
+            cache.get((2, true), 1).is_none(),
+            "least recently used evicted"
+        );
+        assert!(cache.get((1, true), 1).is_some());
+        assert!(cache.get((3, true), 1).is_some());
+        cache.put((4, true), 1, rendered(60));
+        assert!(
+            cache.get((4, true), 1).is_none(),
+            "larger than half the budget"
+        );
+        let bytes = cache.inner.lock().unwrap().bytes;
+        assert_eq!(bytes, 80);
+    }
+}
