@@ -37,9 +37,12 @@ impl AppState {
 /// Memory kept for rendered timelines: about 30 incidents of 1,000 entries.
 const TIMELINE_CACHE_BYTES: usize = 16 * 1024 * 1024;
 
-/// Largest request body accepted anywhere (the import limit; forms and JSON are checked
-/// again by their extractors).
+/// Largest request body buffered for a route (forms and JSON check their own, smaller limits
+/// again); the import routes get [`IMPORT_BODY_LIMIT`].
 pub const BODY_LIMIT: usize = 1024 * 1024 + 64 * 1024;
+
+/// Largest body of an import: a document of `import::MAX_BYTES` plus framing.
+pub const IMPORT_BODY_LIMIT: usize = crate::postmortems::import::MAX_BYTES + 64 * 1024;
 
 /// Content-Security-Policy: no inline script or style, nothing from other origins.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \

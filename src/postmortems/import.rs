@@ -29,7 +29,7 @@ use crate::time::{now, parse_rfc3339};
 use crate::timeline::EntryKind;
 
 /// Documents larger than this are refused (413).
-pub const MAX_BYTES: usize = 1024 * 1024;
+pub const MAX_BYTES: usize = 8 * 1024 * 1024;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ImportedEntry {
@@ -1645,12 +1645,48 @@ pub fn preview(imported: &Imported, incident_id: i32) -> super::export::Record {
 // ---------------------------------------------------------------------------------------
 // Storing
 
+/// Checks every entry and renders its Markdown (`None`: blank, skipped), on all cores and
+/// before the write transaction: rendering is most of an import's work, and other writers
+/// should not wait for it.
+fn render_entries(entries: &[ImportedEntry]) -> Result<Vec<Option<String>>, AppError> {
+    let max = crate::timeline::service::BODY_MAX;
+    if entries
+        .iter()
+        .any(|e| e.body.trim_end().chars().count() > max)
+    {
+        return Err(AppError::invalid(
+            "document",
+            format!("a timeline entry is longer than {max} characters"),
+        ));
+    }
+    let render = |e: &ImportedEntry| {
+        let body = e.body.trim_end();
+        (!body.trim().is_empty()).then(|| crate::markdown::render(body))
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || entries.len() < 256 {
+        return Ok(entries.iter().map(render).collect());
+    }
+    let per_thread = entries.len().div_ceil(threads);
+    Ok(std::thread::scope(|scope| {
+        let parts: Vec<_> = entries
+            .chunks(per_thread)
+            .map(|chunk| scope.spawn(move || chunk.iter().map(render).collect::<Vec<_>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|part| part.join().expect("Markdown rendering does not panic"))
+            .collect()
+    }))
+}
+
 /// Stores a parsed document as a new incident with its whole record, in one transaction.
 pub fn store(
     conn: &mut DbConnection,
     imported: Imported,
     actor: &Actor,
 ) -> Result<Incident, AppError> {
+    let html = render_entries(&imported.entries)?;
     crate::db::transaction(conn, |conn| {
         let Imported {
             mut fields,
@@ -1678,20 +1714,9 @@ pub fn store(
             }
         }
         let mut rows = Vec::with_capacity(entries.len());
-        for e in &entries {
+        for (e, html) in entries.iter().zip(html) {
+            let Some(html) = html else { continue };
             let body = e.body.trim_end();
-            if body.trim().is_empty() {
-                continue;
-            }
-            if body.chars().count() > crate::timeline::service::BODY_MAX {
-                return Err(AppError::invalid(
-                    "document",
-                    format!(
-                        "a timeline entry is longer than {} characters",
-                        crate::timeline::service::BODY_MAX
-                    ),
-                ));
-            }
             rows.push((
                 timeline_entries::incident_id.eq(id),
                 timeline_entries::occurred_at.eq(e.occurred_at),
@@ -1699,7 +1724,7 @@ pub fn store(
                 timeline_entries::recorded_at.eq(t),
                 timeline_entries::kind.eq(e.kind),
                 timeline_entries::body.eq(body.to_string()),
-                timeline_entries::body_html.eq(crate::markdown::render(body)),
+                timeline_entries::body_html.eq(html),
                 timeline_entries::author_id.eq(e
                     .author
                     .as_ref()
@@ -1710,13 +1735,7 @@ pub fn store(
             ));
         }
         let entry_count = rows.len();
-        // One statement per row: diesel's batch insert does not go through the
-        // multi-backend connection; inside one transaction this stays fast.
-        for row in rows {
-            diesel::insert_into(timeline_entries::table)
-                .values(row)
-                .execute(conn)?;
-        }
+        crate::batch_insert!(&mut *conn, timeline_entries::table, rows);
         for e in &escs {
             diesel::insert_into(escalations::table)
                 .values((
@@ -1765,11 +1784,7 @@ pub fn store(
             ));
         }
         let task_count = task_rows.len();
-        for row in task_rows {
-            diesel::insert_into(tasks::table)
-                .values(row)
-                .execute(conn)?;
-        }
+        crate::batch_insert!(&mut *conn, tasks::table, task_rows);
         let sections = sections.validate()?;
         super::insert(conn, id, &sections, review_state, actor.user_id, t)?;
         let detail = format!("{entry_count} entries, {task_count} tasks");

@@ -331,7 +331,8 @@ async fn unreadable_documents_are_refused_whole(app: TestApp) {
         let message = err["error"]["message"].as_str().unwrap();
         assert!(message.contains(needle), "{doc:?}: {message}");
     }
-    let big = "Timeline:\n".to_string() + &"x".repeat(1024 * 1024 + 1);
+    let big =
+        "Timeline:\n".to_string() + &"x".repeat(hindsight::postmortems::import::MAX_BYTES + 1);
     let (status, _) = import(&api, &big).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     let res = api
@@ -629,3 +630,25 @@ async fn import_page_and_reminder(app: TestApp) {
     assert_eq!(app.count("incidents"), 1);
 }
 both_backends!(import_page_and_reminder, import_page_and_reminder);
+
+/// A long incident's document (over a mebibyte) imports whole, in one request.
+async fn imports_documents_larger_than_a_mebibyte(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    let mut doc = "Issue Summary:\nDuration: The outage occurred from 10:00 AM to 2:00 PM (UTC) on June 7, 2023.\nTimeline:\n".to_string();
+    for i in 0..12_000 {
+        doc.push_str(&format!(
+            "{}:{:02} AM: step {i}: checked gw-{} and the error budget dashboard, no change in the failure rate yet\n",
+            10 + i / 6_000,
+            i % 60,
+            i % 7
+        ));
+    }
+    assert!(doc.len() > 1024 * 1024);
+    let (status, body) = import(&api, &doc).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(app.count("timeline_entries"), 12_000);
+}
+both_backends!(
+    imports_documents_larger_than_a_mebibyte,
+    imports_documents_larger_than_a_mebibyte
+);
