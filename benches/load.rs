@@ -1,23 +1,30 @@
-//! HTTP load benchmark against the real release binary (prints a table; asserts nothing):
-//!   cargo bench --bench load
-//! Seeds a SQLite database (an incident with 1,000 timeline entries, 100,000 incidents for
-//! the list), starts `hindsight serve` as a child process, and drives it over loopback with
-//! keep-alive clients from this process (which shares the machine's cores with the server).
+//! The benchmark: the real release server on a fresh database, driven over loopback HTTP.
+//! Prints a table and asserts nothing:
+//!   cargo bench --bench load                      (SQLite in a temp file)
+//!   cargo bench --bench load -- postgres://u:p@host/db   (a fresh database on that server)
+//! Seeds an incident with 1,000 timeline entries, 100,000 more incidents, 10,000 tasks on
+//! 1,000 incidents and an incident with 10,000 entries and 1,000 tasks, starts `hindsight
+//! serve` as a child process, and drives it with keep-alive clients from this process (which
+//! shares the machine's cores with the server). Uses `wrk` too when it is installed.
 
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use hindsight::audit::Actor;
 use hindsight::db::schema::incidents;
 use hindsight::db::{self, DbUrl};
+use hindsight::incidents::service::IncidentFields;
 use hindsight::incidents::{Severity, Status};
-use hindsight::postmortems::import::{self, Imported, ImportedEntry};
+use hindsight::postmortems::import::{self, Imported, ImportedEntry, ImportedTask};
+use hindsight::postmortems::{ReviewState, Sections};
+use hindsight::tasks::service::TaskInput;
 use hindsight::timeline::EntryKind;
 
 const BIN: &str = env!("CARGO_BIN_EXE_hindsight");
+const LIST_INCIDENTS: i64 = 100_000;
 
 fn cli(db: &str, args: &[&str], stdin: &str) -> String {
     use std::io::Write;
@@ -41,36 +48,89 @@ fn cli(db: &str, args: &[&str], stdin: &str) -> String {
         .to_string()
 }
 
-fn seed(path: &str) {
-    let pool = db::connect(&DbUrl::Sqlite(path.into())).unwrap();
-    let mut conn = pool.get().unwrap();
-    db::migrate(&mut conn).unwrap();
-    let start = NaiveDate::from_ymd_opt(2024, 3, 1)
+fn start() -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(2024, 3, 1)
         .unwrap()
         .and_hms_opt(8, 0, 0)
-        .unwrap();
-    let mut doc = import::parse("Issue Summary:\nDuration: from 08:00 to 20:00 (UTC) on March 1, 2024\nImpact: Payments failed.\n").unwrap();
-    doc.fields.title = "Payment gateway outage".into();
-    doc.entries = (0..1000)
-        .map(|i| ImportedEntry {
-            occurred_at: start + chrono::Duration::seconds(i * 40),
-            time_known: true,
-            kind: [EntryKind::Action, EntryKind::Note, EntryKind::Investigation][i as usize % 3],
-            body: format!(
-                "Step {i}: restarted **gw-{}**, see [dashboard](https://grafana.example.com/d/{i})",
-                i % 7
-            ),
-            author: None,
-        })
-        .collect();
-    let seeded: Imported = doc;
-    import::store(&mut conn, seeded, &Actor::system("bench")).unwrap();
-    // 100,000 more incidents for the list (plain rows, one transaction).
+        .unwrap()
+}
+
+/// An incident document with `entries` timeline entries and `tasks` action items.
+fn incident(title: &str, entries: usize, tasks: usize) -> Imported {
+    let kinds = [
+        EntryKind::Action,
+        EntryKind::Investigation,
+        EntryKind::Note,
+        EntryKind::Misleading,
+        EntryKind::Communication,
+    ];
+    Imported {
+        fields: IncidentFields {
+            title: title.into(),
+            severity: Severity::Sev1,
+            status: Status::Resolved,
+            impact: "Payments failed for a quarter of users.".into(),
+            users_affected_pct: Some(25.0),
+            services: vec!["payments".into(), "checkout".into()],
+            commander_id: None,
+            started_at: start(),
+            detected_at: Some(start()),
+            acknowledged_at: None,
+            mitigated_at: None,
+            resolved_at: Some(start() + chrono::Duration::hours(30)),
+        },
+        commander: None,
+        entries: (0..entries)
+            .map(|i| ImportedEntry {
+                occurred_at: start() + chrono::Duration::seconds(i as i64 * 10),
+                time_known: true,
+                kind: kinds[i % kinds.len()],
+                body: format!("Step {i}: restarted **gw-{}** and checked the [dashboard](https://grafana.example.com/d/{i}); error rate at {}%.", i % 7, i % 100),
+                author: None,
+            })
+            .collect(),
+        escalations: vec![],
+        causes: vec![],
+        tasks: (0..tasks)
+            .map(|i| ImportedTask {
+                input: TaskInput {
+                    title: format!("Follow-up {i}: add an alert for gateway {}", i % 13),
+                    kind: "detect".into(),
+                    priority: ["high", "medium", "low"][i % 3].into(),
+                    team: format!("team-{}", i % 9),
+                    due_on: format!("2024-0{}-1{}", 1 + i % 9, i % 10),
+                    status: ["open", "in_progress", "done"][i % 3].into(),
+                    ..Default::default()
+                },
+                completed_at: None,
+            })
+            .collect(),
+        sections: Sections {
+            summary: "A bad parameter.".into(),
+            conclusion: "Fixed.".into(),
+            ..Default::default()
+        },
+        review_state: ReviewState::Draft,
+    }
+}
+
+/// Seeds the database; returns the key of the 10,000-entry incident.
+fn seed(url: &DbUrl) -> String {
+    let mut conn = db::connect_one(url).unwrap();
+    db::migrate(&mut conn).unwrap();
+    let actor = Actor::system("bench");
+    // INC-1: the 1,000-entry incident of the page and append runs.
+    import::store(
+        &mut conn,
+        incident("Payment gateway outage", 1_000, 0),
+        &actor,
+    )
+    .unwrap();
     db::transaction(&mut conn, |conn| {
-        for n in 0..100_000 {
-            let t = start - chrono::Duration::minutes(n);
-            diesel::insert_into(incidents::table)
-                .values((
+        let rows: Vec<_> = (0..LIST_INCIDENTS)
+            .map(|n| {
+                let t = start() - chrono::Duration::minutes(n);
+                (
                     incidents::title.eq(format!("Incident {n}")),
                     incidents::severity.eq([
                         Severity::Sev1,
@@ -89,23 +149,50 @@ fn seed(path: &str) {
                     incidents::updated_at.eq(t),
                     incidents::version.eq(1),
                     incidents::labels.eq("{}"),
-                ))
-                .execute(conn)?;
-        }
+                )
+            })
+            .collect();
+        hindsight::batch_insert!(&mut *conn, incidents::table, rows);
         Ok::<_, diesel::result::Error>(())
     })
     .unwrap();
+    // 10,000 tasks on 1,000 incidents for the board.
+    for n in 0..1_000 {
+        import::store(
+            &mut conn,
+            incident(&format!("Follow-ups {n}"), 0, 10),
+            &actor,
+        )
+        .unwrap();
+    }
+    import::store(&mut conn, incident("Long incident", 10_000, 1_000), &actor)
+        .unwrap()
+        .key()
 }
 
-fn rss_kib(pid: u32) -> u64 {
+fn rss_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cores} cores, {cpu}")
 }
 
 /// Builds request number `n` on a client.
@@ -173,7 +260,7 @@ fn pct(samples: &mut [Duration], q: f64) -> f64 {
 fn row(what: &str, run: &mut Run, aim: &str) {
     let rate = run.ok as f64 / run.elapsed.as_secs_f64();
     println!(
-        "| {what:<44} | {rate:>9.0} | {:>7.2} | {:>7.2} | {:>6} | {aim} |",
+        "| {what:<50} | {rate:>7.0} | {:>7.2} | {:>7.2} | {:>6} | {aim} |",
         pct(&mut run.latencies, 0.5),
         pct(&mut run.latencies, 0.99),
         run.errors
@@ -249,12 +336,69 @@ fn with_wrk(base: &str, session: &str, token: &str) -> Option<Vec<(String, f64, 
     ])
 }
 
+/// The database under test: a temp SQLite file, or a fresh database on the PostgreSQL
+/// server whose URL is the first argument (dropped at the end).
+struct Target {
+    url: DbUrl,
+    postgres_admin: Option<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+impl Target {
+    fn from_args() -> Target {
+        let dir = tempfile::tempdir().unwrap();
+        let arg = std::env::args().skip(1).find(|a| a.starts_with("postgres"));
+        match arg {
+            None => Target {
+                url: DbUrl::Sqlite(dir.path().join("load.db").to_string_lossy().into_owned()),
+                postgres_admin: None,
+                _dir: dir,
+            },
+            Some(admin) => {
+                let name = format!("hs_bench_{}", std::process::id());
+                let mut conn = diesel::pg::PgConnection::establish(&admin)
+                    .expect("connect to the PostgreSQL server given");
+                diesel::connection::SimpleConnection::batch_execute(
+                    &mut conn,
+                    &format!("CREATE DATABASE {name}"),
+                )
+                .expect("create the benchmark database");
+                let (prefix, _) = admin.rsplit_once('/').expect("URL with a database name");
+                Target {
+                    url: DbUrl::Postgres(format!("{prefix}/{name}")),
+                    postgres_admin: Some((admin, name)),
+                    _dir: dir,
+                }
+            }
+        }
+    }
+
+    fn env_url(&self) -> String {
+        match &self.url {
+            DbUrl::Sqlite(path) => format!("sqlite://{path}"),
+            DbUrl::Postgres(url) => url.clone(),
+        }
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = &self.postgres_admin {
+            if let Ok(mut conn) = diesel::pg::PgConnection::establish(admin) {
+                let _ = diesel::connection::SimpleConnection::batch_execute(
+                    &mut conn,
+                    &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                );
+            }
+        }
+    }
+}
+
 fn main() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("load.db").to_string_lossy().into_owned();
-    let db = format!("sqlite://{path}");
+    let target = Target::from_args();
+    let db = target.env_url();
     let seeding = Instant::now();
-    seed(&path);
+    let long_key = seed(&target.url);
     cli(
         &db,
         &[
@@ -283,7 +427,7 @@ fn main() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Kill the server however this ends (a panic included).
+    // Kill the server however this ends (a panic included), before the database goes.
     struct Guard(std::process::Child);
     impl Drop for Guard {
         fn drop(&mut self) {
@@ -293,185 +437,243 @@ fn main() {
     }
     let server = Guard(server);
     let base = format!("http://127.0.0.1:{port}");
-    actix_web::rt::System::new().block_on(async move {
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .pool_max_idle_per_host(64)
-            .build()
-            .unwrap();
-        for _ in 0..200 {
-            if client.get(format!("{base}/healthz")).send().await.is_ok() {
-                break;
-            }
-            actix_web::rt::time::sleep(Duration::from_millis(25)).await;
-        }
-        actix_web::rt::time::sleep(Duration::from_secs(1)).await;
-        let idle = rss_kib(server.0.id());
-        // Sign in for the pages.
-        let login = client
-            .get(format!("{base}/login"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let marker = "name=\"csrf_token\" value=\"";
-        let at = login.find(marker).unwrap() + marker.len();
-        let csrf = login[at..at + 64].to_string();
-        let signed_in = client
-            .post(format!("{base}/login"))
-            .form(&[
-                ("csrf_token", csrf.as_str()),
-                ("username", "bench"),
-                ("password", "longenough1"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            signed_in.status(),
-            reqwest::StatusCode::SEE_OTHER,
-            "signed in"
-        );
-        let session = signed_in
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with("hindsight_session="))
-            .and_then(|c| c.split(';').next())
-            .unwrap_or_default()
-            .to_string();
-        let page = client
-            .get(format!("{base}/incidents/INC-1"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(page.status(), reqwest::StatusCode::OK);
-        eprintln!(
-            "incident page: {} KiB",
-            page.bytes().await.unwrap().len() / 1024
-        );
+    actix_web::rt::System::new().block_on(run_all(base, token, long_key, &server.0, &target));
+    drop(server);
+}
 
-        println!("hindsight HTTP load (SQLite, release binary, client in the same 2-core machine)");
-        println!(
-            "| {:<44} | {:>9} | {:>7} | {:>7} | {:>6} | aim |",
-            "what", "req/s", "p50 ms", "p99 ms", "errors"
-        );
-        println!("|{}|", "-".repeat(100));
-        let secs = Duration::from_secs(5);
-        let b = base.clone();
-        let mut page = drive(
-            client.clone(),
-            32,
-            secs,
-            Arc::new(move |c, _| c.get(format!("{b}/incidents/INC-1"))),
-        )
-        .await;
-        row(
-            "incident page, 1,000 entries (32 conns)",
-            &mut page,
-            ">= 2,000 req/s",
-        );
-        let b = base.clone();
-        let t = token.clone();
-        let mut appends = drive(
-            client.clone(),
-            32,
-            secs,
-            Arc::new(move |c, n| {
-                c.post(format!("{b}/api/v1/incidents/INC-2/timeline"))
-                    .bearer_auth(&t)
-                    .json(&serde_json::json!({"kind": "note", "body": format!("append {n}")}))
-            }),
-        )
-        .await;
-        row(
-            "timeline appends via API (32 conns)",
-            &mut appends,
-            ">= 5,000/s, p99 < 50 ms, 0 errors",
-        );
-        let b = base.clone();
-        let t = token.clone();
-        let mut list = drive(
-            client.clone(),
-            1,
-            secs,
-            Arc::new(move |c, n| {
-                c.get(format!("{b}/api/v1/incidents?page={}", 1 + n % 200))
-                    .bearer_auth(&t)
-            }),
-        )
-        .await;
-        row(
-            "API list, 100,001 incidents (1 conn)",
-            &mut list,
-            "p50 < 5 ms",
-        );
-        let b = base.clone();
-        let mut list_page = drive(
-            client.clone(),
-            1,
-            secs,
-            Arc::new(move |c, n| c.get(format!("{b}/incidents?page={}", 1 + n % 200))),
-        )
-        .await;
-        row(
-            "incidents page, 100,001 incidents (1 conn)",
-            &mut list_page,
-            "p50 < 5 ms",
-        );
-        let b = base.clone();
-        let mut filtered = drive(
-            client.clone(),
-            1,
-            secs,
-            Arc::new(move |c, _| {
-                c.get(format!("{b}/incidents?status=investigating&severity=SEV2"))
-            }),
-        )
-        .await;
-        row(
-            "incidents page, status+severity filter",
-            &mut filtered,
-            "p50 < 5 ms",
-        );
-        let b = base.clone();
-        let t = token.clone();
-        let mut export = drive(
-            client.clone(),
-            1,
-            secs,
-            Arc::new(move |c, _| {
-                c.get(format!("{b}/api/v1/incidents/INC-1/postmortem.md"))
-                    .bearer_auth(&t)
-            }),
-        )
-        .await;
-        row(
-            "Markdown export, 1,000 entries (1 conn)",
-            &mut export,
-            "< 50 ms",
-        );
-        if let Some(rows) = with_wrk(&base, &session, &token) {
-            println!();
-            println!("with wrk (a C load generator: less of the 2 cores goes to the client)");
-            println!(
-                "| {:<44} | {:>9} | {:>7} | {:>7} |",
-                "what", "req/s", "p50 ms", "p99 ms"
-            );
-            println!("|{}|", "-".repeat(78));
-            for (what, rate, p50, p99) in rows {
-                println!("| {what:<44} | {rate:>9.0} | {p50:>7.2} | {p99:>7.2} |");
-            }
+async fn run_all(
+    base: String,
+    token: String,
+    long_key: String,
+    server: &std::process::Child,
+    target: &Target,
+) {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
+    for _ in 0..400 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
         }
-        let busy = rss_kib(server.0.id());
+        actix_web::rt::time::sleep(Duration::from_millis(25)).await;
+    }
+    actix_web::rt::time::sleep(Duration::from_secs(1)).await;
+    let idle = rss_kib(server.id(), "VmRSS:");
+    // Sign in for the pages.
+    let login = client
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = "name=\"csrf_token\" value=\"";
+    let at = login.find(marker).unwrap() + marker.len();
+    let csrf = login[at..at + 64].to_string();
+    let signed_in = client
+        .post(format!("{base}/login"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("username", "bench"),
+            ("password", "longenough1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        signed_in.status(),
+        reqwest::StatusCode::SEE_OTHER,
+        "signed in"
+    );
+    let session = signed_in
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("hindsight_session="))
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_default()
+        .to_string();
+    let size = |path: String| {
+        let (client, token) = (client.clone(), token.clone());
+        async move {
+            let res = client.get(path).bearer_auth(token).send().await.unwrap();
+            assert!(res.status().is_success(), "{}", res.status());
+            res.bytes().await.unwrap().len() / 1024
+        }
+    };
+    let page_kib = size(format!("{base}/incidents/INC-1")).await;
+    let json_kib = size(format!("{base}/api/v1/incidents/INC-1")).await;
+    let export = client
+        .get(format!("{base}/api/v1/incidents/{long_key}/postmortem.md"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    println!(
+        "hindsight load benchmark: {} backend, release binary, client on the same machine ({})",
+        target.url.backend_name(),
+        machine()
+    );
+    println!(
+        "| {:<50} | {:>7} | {:>7} | {:>7} | {:>6} | aim |",
+        "what", "req/s", "p50 ms", "p99 ms", "errors"
+    );
+    println!("|{}|", "-".repeat(100));
+    let heavy = Duration::from_secs(5);
+    let light = Duration::from_secs(3);
+    // (what, connections, duration, request, aim)
+    let cases: Vec<(String, usize, Duration, MakeRequest, &str)> = vec![
+        (
+            format!("incident page, 1,000 entries ({page_kib} KiB), 32 conns"),
+            32,
+            heavy,
+            get(&base, "/incidents/INC-1", None),
+            ">= 2,000 req/s",
+        ),
+        (
+            format!("incident JSON, 1,000 entries ({json_kib} KiB), 32 conns"),
+            32,
+            heavy,
+            get(&base, "/api/v1/incidents/INC-1", Some(&token)),
+            "",
+        ),
+        (
+            "timeline appends via API, 32 conns".into(),
+            32,
+            heavy,
+            {
+                let (b, t) = (base.clone(), token.clone());
+                Arc::new(move |c, n| {
+                    c.post(format!("{b}/api/v1/incidents/INC-2/timeline"))
+                        .bearer_auth(&t)
+                        .json(&serde_json::json!({"kind": "note", "body": format!("append {n}")}))
+                })
+            },
+            ">= 5,000/s, p99 < 50 ms, 0 errors",
+        ),
+        (
+            "incident list page 1 of 101,002 (API), 1 conn".into(),
+            1,
+            light,
+            get(&base, "/api/v1/incidents", Some(&token)),
+            "p50 < 5 ms",
+        ),
+        (
+            "incident list page 1 (HTML), 1 conn".into(),
+            1,
+            light,
+            get(&base, "/incidents", None),
+            "p50 < 5 ms",
+        ),
+        (
+            "incident list filtered by status+severity, 1 conn".into(),
+            1,
+            light,
+            get(&base, "/incidents?status=investigating&severity=SEV2", None),
+            "p50 < 5 ms",
+        ),
+        (
+            "incident list, page 150 (HTML), 1 conn".into(),
+            1,
+            light,
+            get(&base, "/incidents?page=150", None),
+            "p50 < 5 ms",
+        ),
+        (
+            "incident list text search \"incident 4242\", 1 conn".into(),
+            1,
+            light,
+            get(&base, "/incidents?q=incident+4242", None),
+            "p50 < 5 ms",
+        ),
+        (
+            "/tasks board over 11,000 tasks, 1 conn".into(),
+            1,
+            light,
+            get(&base, "/tasks", None),
+            "",
+        ),
+        (
+            "/tasks.csv, all 11,000 tasks, 1 conn".into(),
+            1,
+            light,
+            get(&base, "/tasks.csv", None),
+            "",
+        ),
+        (
+            format!(
+                "Markdown export, 10,000 entries + 1,000 tasks ({} KiB)",
+                export.len() / 1024
+            ),
+            1,
+            light,
+            get(
+                &base,
+                &format!("/api/v1/incidents/{long_key}/postmortem.md"),
+                Some(&token),
+            ),
+            "< 50 ms",
+        ),
+        (
+            "Markdown import of that export, 1 conn".into(),
+            1,
+            light,
+            {
+                let (b, t, doc) = (base.clone(), token.clone(), Arc::new(export));
+                Arc::new(move |c, _| {
+                    c.post(format!("{b}/api/v1/import"))
+                        .bearer_auth(&t)
+                        .header("content-type", "text/markdown")
+                        .body(doc.as_bytes().to_vec())
+                })
+            },
+            "",
+        ),
+    ];
+    for (what, conns, duration, make, aim) in cases {
+        let mut run = drive(client.clone(), conns, duration, make).await;
+        row(&what, &mut run, aim);
+    }
+    if let Some(rows) = with_wrk(&base, &session, &token) {
+        println!();
+        println!("with wrk (a C load generator: less of the 2 cores goes to the client)");
         println!(
-            "| idle RSS after start: {:.1} MiB; after the runs: {:.1} MiB (aim: idle < 30 MB) |",
-            idle as f64 / 1024.0,
-            busy as f64 / 1024.0
+            "| {:<50} | {:>7} | {:>7} | {:>7} |",
+            "what", "req/s", "p50 ms", "p99 ms"
         );
-    });
+        println!("|{}|", "-".repeat(82));
+        for (what, rate, p50, p99) in rows {
+            println!("| {what:<50} | {rate:>7.0} | {p50:>7.2} | {p99:>7.2} |");
+        }
+    }
+    let binary = std::fs::metadata(BIN).map_or(0, |m| m.len());
+    println!();
+    println!(
+        "memory: idle RSS {:.1} MiB after start (aim < 30 MB), peak RSS {:.1} MiB; release binary {:.1} MiB",
+        idle as f64 / 1024.0,
+        rss_kib(server.id(), "VmHWM:") as f64 / 1024.0,
+        binary as f64 / 1024.0 / 1024.0
+    );
+}
+
+/// A GET of `path`, with the session cookie (pages) or a bearer token (API).
+fn get(base: &str, path: &str, token: Option<&str>) -> MakeRequest {
+    let url = format!("{base}{path}");
+    let token = token.map(str::to_string);
+    Arc::new(move |c, _| {
+        let req = c.get(&url);
+        match &token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        }
+    })
 }
