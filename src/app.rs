@@ -107,6 +107,7 @@ impl Application {
             worker_pool,
             config.webhook_retry,
         ));
+        let request_timeout = config.request_timeout;
         let state = web::Data::new(AppState {
             pool,
             config,
@@ -143,9 +144,9 @@ impl Application {
             .listen(listener)
             .map_err(|e| e.to_string())?
             .shutdown_timeout(30)
-            // Slow clients: a request's head must arrive within 5 s, and idle keep-alive
-            // connections close after 30 s.
-            .client_request_timeout(std::time::Duration::from_secs(5))
+            // Slow clients: a request's head must arrive within `request_timeout` (5 s), and
+            // idle keep-alive connections close after 30 s.
+            .client_request_timeout(request_timeout)
             .keep_alive(std::time::Duration::from_secs(30))
             .run();
         Ok(Application {

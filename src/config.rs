@@ -10,6 +10,8 @@ pub struct Config {
     pub secure_cookies: bool,
     /// First webhook retry delay; later ones double (`HINDSIGHT_WEBHOOK_RETRY_SECS`, 10).
     pub webhook_retry: std::time::Duration,
+    /// How long a client may take to send a request's head (slow clients are cut off).
+    pub request_timeout: std::time::Duration,
 }
 
 impl Config {
@@ -44,6 +46,7 @@ impl Config {
         };
         Ok(Config {
             webhook_retry: std::time::Duration::from_secs(webhook_retry),
+            request_timeout: std::time::Duration::from_secs(5),
             database_url: DbUrl::parse(&database_url)?,
             bind,
             base_url,

@@ -157,11 +157,12 @@ pub fn next_for(req: &HttpRequest) -> String {
 /// Accepts only same-site paths (`/x`, not `//host` or `/\host`), against open redirects.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
+        // Browsers drop tabs and newlines from a URL and read `\` as `/`, so "/\t/evil" or
+        // "/\\evil" would leave the site: a path here has neither.
         Some(n)
             if n.starts_with('/')
                 && !n.starts_with("//")
-                && !n.starts_with("/\\")
-                && !n.contains(['\r', '\n']) =>
+                && !n.contains(|c: char| c == '\\' || c.is_control()) =>
         {
             n.to_string()
         }
@@ -236,4 +237,33 @@ pub fn user_agent(req: &HttpRequest) -> String {
 /// Shortcut for handlers that need the app state from an `HttpRequest`.
 pub fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
     AppState::of(req)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        for hostile in [
+            "//evil.example/x",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "/\u{0}/evil.example",
+            "https://evil.example",
+            "javascript:alert(1)",
+            " /incidents",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(hostile)), "/", "{hostile:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+        assert_eq!(
+            safe_next(Some("/incidents?status=open")),
+            "/incidents?status=open"
+        );
+        assert_eq!(safe_next(Some("/tasks#due")), "/tasks#due");
+    }
 }

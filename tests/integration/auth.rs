@@ -428,3 +428,88 @@ both_backends!(
     tokens_are_shown_once_and_revocable,
     tokens_are_shown_once_and_revocable
 );
+
+/// Tokens are kept and checked only as SHA-256 hashes: the database never holds the secret,
+/// and the secret is never compared byte by byte (a lookup by hash leaks nothing about it),
+/// so near misses fail like any other wrong token.
+async fn api_tokens_are_stored_and_checked_by_hash(app: TestApp) {
+    use diesel::prelude::*;
+    use hindsight::db::schema::api_tokens;
+    let token = app.token(Role::Responder);
+    assert_eq!(
+        Api::new(&app, token.clone())
+            .get("/api/v1/incidents")
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let mut conn = app.pool.get().unwrap();
+    let stored: Vec<(String, String, String)> = api_tokens::table
+        .select((api_tokens::name, api_tokens::token_hash, api_tokens::prefix))
+        .load(&mut conn)
+        .unwrap();
+    drop(conn);
+    assert_eq!(stored.len(), 1);
+    let (name, hash, prefix) = &stored[0];
+    for column in [name, hash, prefix] {
+        assert!(!column.contains(&token), "secret stored: {column}");
+    }
+    assert_eq!(hash.len(), 64, "hex SHA-256");
+    let mut last_flipped = token.clone();
+    let last = last_flipped.pop().unwrap();
+    last_flipped.push(if last == 'a' { 'b' } else { 'a' });
+    for near in [
+        last_flipped,
+        token[..token.len() - 1].to_string(),
+        format!("{token}0"),
+        token.to_uppercase(),
+        hash.clone(),
+    ] {
+        let (status, body) = Api::new(&app, near.clone()).get("/api/v1/incidents").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{near}: {body}");
+    }
+}
+both_backends!(
+    api_tokens_are_stored_and_checked_by_hash,
+    api_tokens_are_stored_and_checked_by_hash
+);
+
+/// An unknown username costs a password hash like a wrong password does, so response
+/// times do not tell which usernames exist. Medians of interleaved tries, compared with a
+/// wide margin: without the dummy hash an unknown user answers about ten times faster.
+async fn unknown_users_cost_as_much_as_wrong_passwords(app: TestApp) {
+    let browser = Browser::new(&app);
+    let mut wrong = Vec::new();
+    let mut unknown = Vec::new();
+    for i in 0..5 {
+        // A fresh account each time: five failures would lock one.
+        let name = format!("sam{i}");
+        app.create_user(&name, Role::Responder);
+        let t = std::time::Instant::now();
+        assert_eq!(
+            browser.login(&name, "wrong password").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+        wrong.push(t.elapsed());
+        let t = std::time::Instant::now();
+        assert_eq!(
+            browser
+                .login(&format!("nobody{i}"), "wrong password")
+                .await
+                .status(),
+            StatusCode::UNAUTHORIZED
+        );
+        unknown.push(t.elapsed());
+    }
+    wrong.sort();
+    unknown.sort();
+    let (wrong, unknown) = (wrong[2], unknown[2]);
+    assert!(
+        unknown * 3 >= wrong && wrong * 3 >= unknown,
+        "unknown user {unknown:?} vs wrong password {wrong:?}"
+    );
+}
+both_backends!(
+    unknown_users_cost_as_much_as_wrong_passwords,
+    unknown_users_cost_as_much_as_wrong_passwords
+);

@@ -107,6 +107,7 @@ pub fn start(storage: Storage) -> TestApp {
         base_url: "http://127.0.0.1:0".into(),
         secure_cookies: false,
         webhook_retry: std::time::Duration::from_millis(300),
+        request_timeout: std::time::Duration::from_secs(1),
     };
     let app = Application::build(config).expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());

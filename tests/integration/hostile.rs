@@ -280,3 +280,31 @@ both_backends!(
     unchanged_documents_answer_304,
     unchanged_documents_answer_304
 );
+
+/// A client that never finishes its request head is cut off after the request timeout (1 s
+/// in tests, 5 s by default) with a 408 or a closed connection; others are served meanwhile.
+async fn slow_clients_are_cut_off(app: TestApp) {
+    use std::io::{Read, Write};
+    let addr = app.address.trim_start_matches("http://").to_string();
+    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+    slow.write_all(b"GET /login HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
+        .unwrap();
+    let (status, _) = Browser::new(&app).get_text("/login").await;
+    assert_eq!(status, StatusCode::OK, "others are served meanwhile");
+    slow.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let read = slow.read_to_end(&mut answer);
+    assert!(
+        read.is_ok(),
+        "the server closes the connection: {read:?} after {:?}",
+        started.elapsed()
+    );
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+}
+both_backends!(slow_clients_are_cut_off, slow_clients_are_cut_off);
