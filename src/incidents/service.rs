@@ -490,7 +490,14 @@ pub struct IncidentFilter {
     pub sort: Sort,
 }
 
-fn filtered(f: &IncidentFilter) -> incidents::BoxedQuery<'static, MultiBackend> {
+/// `text` as an FTS5 phrase for SQLite's trigram index (migration 000005), which finds
+/// substrings of three characters or more; shorter searches read the table instead.
+fn fts_phrase(text: &str) -> Option<String> {
+    let text = text.trim();
+    (text.chars().count() >= 3).then(|| format!("\"{}\"", text.replace('"', "\"\"")))
+}
+
+fn filtered(f: &IncidentFilter, sqlite: bool) -> incidents::BoxedQuery<'static, MultiBackend> {
     let mut q = incidents::table.into_boxed();
     if !f.statuses.is_empty() {
         q = q.filter(incidents::status.eq_any(f.statuses.clone()));
@@ -506,13 +513,24 @@ fn filtered(f: &IncidentFilter) -> incidents::BoxedQuery<'static, MultiBackend> 
         q = q.filter(incidents::id.eq_any(ids));
     }
     if let Some(text) = &f.q {
-        let pattern = like_pattern(text);
-        q = q.filter(
-            lower(incidents::title)
-                .like(pattern.clone())
-                .escape('\\')
-                .or(lower(incidents::impact).like(pattern).escape('\\')),
-        );
+        q = match fts_phrase(text).filter(|_| sqlite) {
+            Some(phrase) => q.filter(
+                diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    "incidents.id IN (SELECT rowid FROM incidents_search WHERE incidents_search MATCH ",
+                )
+                .bind::<diesel::sql_types::Text, _>(phrase)
+                .sql(")"),
+            ),
+            None => {
+                let pattern = like_pattern(text);
+                q.filter(
+                    lower(incidents::title)
+                        .like(pattern.clone())
+                        .escape('\\')
+                        .or(lower(incidents::impact).like(pattern).escape('\\')),
+                )
+            }
+        };
     }
     if let Some(since) = f.since {
         q = q.filter(incidents::started_at.ge(since));
@@ -530,8 +548,9 @@ pub fn list(
     page: i64,
     per_page: i64,
 ) -> Result<(Vec<IncidentDetail>, i64), AppError> {
-    let total: i64 = filtered(f).count().get_result(conn)?;
-    let q = filtered(f);
+    let sqlite = matches!(conn, DbConnection::Sqlite(_));
+    let total: i64 = filtered(f, sqlite).count().get_result(conn)?;
+    let q = filtered(f, sqlite);
     let q = match f.sort {
         Sort::Newest => q.order((incidents::started_at.desc(), incidents::id.desc())),
         Sort::Oldest => q.order((incidents::started_at.asc(), incidents::id.asc())),

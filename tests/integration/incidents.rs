@@ -304,3 +304,73 @@ async fn data_survives_a_restart(app: TestApp) {
     assert!(earlier < freed, "backdated entry sorts first");
 }
 both_backends!(data_survives_a_restart, data_survives_a_restart);
+
+/// Text search finds substrings of titles and impacts in any case, follows edits, and takes
+/// search-engine syntax and quotes as plain text (SQLite answers it from a trigram index).
+async fn search_finds_substrings_and_follows_edits(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    for (title, impact) in [
+        (
+            "DNS resolver flaps",
+            "Checkout saw \"timeouts\" for 5% of users",
+        ),
+        ("Payment gateway 502s", "Card payments failed: OR NEAR(x) *"),
+        ("Disk full on db-2", ""),
+    ] {
+        let (code, _) = api
+            .post(
+                "/api/v1/incidents",
+                json!({"title": title, "impact": impact, "severity": "SEV2"}),
+            )
+            .await;
+        assert_eq!(code, StatusCode::CREATED);
+    }
+    let total = |q: &'static str| {
+        let api = &api;
+        async move {
+            let path = format!(
+                "/api/v1/incidents?q={}",
+                percent_encoding::utf8_percent_encode(q, percent_encoding::NON_ALPHANUMERIC)
+            );
+            let (code, body) = api.get(&path).await;
+            assert_eq!(code, StatusCode::OK, "{q}: {body}");
+            body["total"].as_i64().unwrap()
+        }
+    };
+    assert_eq!(total("dns").await, 1, "any case");
+    assert_eq!(total("RESOLVER FL").await, 1, "a substring across words");
+    assert_eq!(total("way 50").await, 1);
+    assert_eq!(total("checkout").await, 1, "impact too");
+    assert_eq!(total("\"timeouts\"").await, 1, "quotes are text");
+    assert_eq!(total("OR NEAR(x) *").await, 1, "search syntax is text");
+    assert_eq!(total("5%").await, 1, "short: % is literal");
+    assert_eq!(total("db").await, 1, "two characters");
+    assert_eq!(total("payments failed").await, 1);
+    assert_eq!(total("no such words").await, 0);
+
+    let (_, incident) = api.get("/api/v1/incidents/INC-3").await;
+    let (code, _) = api
+        .patch(
+            "/api/v1/incidents/INC-3",
+            json!({"title": "Volume exhausted on db-2", "version": incident["version"]}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(
+        total("disk full").await,
+        0,
+        "the old title is gone from the index"
+    );
+    assert_eq!(total("volume exh").await, 1);
+    // Timeline appends touch the incident but not its text.
+    api.post(
+        "/api/v1/incidents/INC-3/timeline",
+        json!({"body": "Grew the volume"}),
+    )
+    .await;
+    assert_eq!(total("volume exh").await, 1);
+}
+both_backends!(
+    search_finds_substrings_and_follows_edits,
+    search_finds_substrings_and_follows_edits
+);

@@ -1,0 +1,2 @@
+DROP INDEX IF EXISTS incidents_impact_trgm;
+DROP INDEX IF EXISTS incidents_title_trgm;
