@@ -6,6 +6,7 @@ mod alerts;
 mod api;
 mod auth;
 mod board;
+mod browser;
 mod cli;
 mod crash;
 mod hostile;

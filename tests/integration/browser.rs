@@ -1,0 +1,243 @@
+//! In a real headless Chromium driven through chromedriver: signing in, the keyboard-first
+//! quick add (`n`, then Ctrl+Enter), the live-update banner when someone else logs, and the
+//! incident page at phone width. Skips when Chromium or chromedriver is missing, unless
+//! `CI=true` (then they are required).
+
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
+use fantoccini::{Client, Locator};
+use hindsight::auth::Role;
+use serde_json::json;
+
+use crate::both_backends;
+use crate::helpers::*;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// chromedriver as a child process, killed however the test ends.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A fresh headless browser session, or `None` (skip) when there is no browser here.
+async fn browser() -> Option<(Client, Driver, tempfile::TempDir)> {
+    let chromium = std::env::var("HINDSIGHT_TEST_CHROMIUM").unwrap_or_else(|_| CHROMIUM.into());
+    let present = std::path::Path::new(&chromium).exists()
+        && Command::new("chromedriver")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+    if !present {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("CI=true but {chromium} or chromedriver is missing: browser tests are required in CI (apt-get install chromium chromium-driver)");
+        }
+        eprintln!("SKIPPED (browser): install chromium and chromium-driver to run it (see README)");
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let driver = Driver(
+        Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver"),
+    );
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "chromedriver did not listen"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    let profile = tempfile::tempdir().unwrap();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.path().display()),
+            ]
+        }),
+    );
+    let client =
+        fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a chromedriver session");
+    Some((client, driver, profile))
+}
+
+async fn js(c: &Client, script: &str) -> serde_json::Value {
+    c.execute(script, vec![]).await.expect(script)
+}
+
+async fn sign_in(c: &Client, app: &TestApp, username: &str, next: &str) {
+    c.goto(&app.url(&format!("/login?next={next}")))
+        .await
+        .unwrap();
+    c.find(Locator::Css("input[name=username]"))
+        .await
+        .unwrap()
+        .send_keys(username)
+        .await
+        .unwrap();
+    c.find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn keyboard_quick_add_and_live_banner(app: TestApp) {
+    let Some((c, _driver, _profile)) = browser().await else {
+        return;
+    };
+    let api = Api::new(&app, app.token(Role::Responder));
+    let (status, _) = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "Checkout 500s", "severity": "SEV1"}),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED);
+    app.create_user("rae", Role::Responder);
+    sign_in(&c, &app, "rae", "%2Fincidents%2FINC-1").await;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("qa-body"))
+        .await
+        .expect("the incident page after sign-in");
+
+    // `n` anywhere on the page focuses the quick-add box.
+    assert_ne!(js(&c, "return document.activeElement.id").await, "qa-body");
+    let press_n = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: 'n' })
+        .then(KeyAction::Up { value: 'n' });
+    c.perform_actions(press_n).await.unwrap();
+    assert_eq!(js(&c, "return document.activeElement.id").await, "qa-body");
+    // Typing then Ctrl+Enter adds the entry without touching the mouse.
+    let body = c.find(Locator::Id("qa-body")).await.unwrap();
+    body.send_keys(&format!(
+        "Rolled back **checkout v42**{}{}",
+        char::from(Key::Control),
+        char::from(Key::Enter)
+    ))
+    .await
+    .unwrap();
+    let entry = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//li[contains(@class,'entry')]//strong[text()='checkout v42']",
+        ))
+        .await
+        .expect("the new entry on the reloaded page");
+    assert_eq!(entry.text().await.unwrap(), "checkout v42");
+    assert_eq!(
+        js(&c, "return document.getElementById('qa-body').value").await,
+        "",
+        "the box is empty again"
+    );
+
+    // Someone else logs: the page offers a reload instead of reloading under the user.
+    assert_eq!(
+        js(&c, "return document.getElementById('live-banner').hidden").await,
+        true
+    );
+    let (status, _) = api
+        .post(
+            "/api/v1/incidents/INC-1/timeline",
+            json!({"body": "DBA joined"}),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED);
+    js(&c, "window.hindsight.poll(); return null").await;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#live-banner:not([hidden])"))
+        .await
+        .expect("the live-update banner");
+    c.close().await.unwrap();
+}
+both_backends!(
+    keyboard_quick_add_and_live_banner,
+    keyboard_quick_add_and_live_banner
+);
+
+/// At phone width (390 px) the incident page and the board fit the screen: nothing wider
+/// than the viewport, the quick-add box within reach.
+async fn pages_fit_a_phone(app: TestApp) {
+    let Some((c, _driver, _profile)) = browser().await else {
+        return;
+    };
+    let api = Api::new(&app, app.token(Role::Responder));
+    api.post(
+        "/api/v1/incidents",
+        json!({"title": "A rather long incident title about the payment gateway returning 502s to every checkout", "severity": "SEV2", "services": ["payments", "checkout"]}),
+    )
+    .await;
+    for body in [
+        "Saw https://grafana.example.com/d/very-long-dashboard-identifier-without-spaces-at-all?from=now-6h&to=now",
+        "`SELECT count(*) FROM payments WHERE status = 'failed' AND created_at > now() - interval '1 hour'`",
+    ] {
+        api.post("/api/v1/incidents/INC-1/timeline", json!({ "body": body }))
+            .await;
+    }
+    app.create_user("pia", Role::Responder);
+    c.set_window_size(390, 844).await.unwrap();
+    sign_in(&c, &app, "pia", "%2Fincidents%2FINC-1").await;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("qa-body"))
+        .await
+        .unwrap();
+    for path in ["/incidents/INC-1", "/incidents", "/tasks", "/"] {
+        c.goto(&app.url(path)).await.unwrap();
+        let overflow = js(
+            &c,
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+        )
+        .await;
+        assert_eq!(overflow, 0, "{path} is wider than a phone");
+    }
+    c.goto(&app.url("/incidents/INC-1")).await.unwrap();
+    let top = js(
+        &c,
+        "return document.getElementById('qa-body').getBoundingClientRect().top",
+    )
+    .await;
+    assert!(
+        top.as_f64().unwrap() < 844.0 * 1.5,
+        "quick add is near the top on a phone: {top}"
+    );
+    c.close().await.unwrap();
+}
+both_backends!(pages_fit_a_phone, pages_fit_a_phone);
