@@ -121,8 +121,12 @@ pub fn revoke(
     })
 }
 
-/// The user behind a bearer token, if the token is live and the user enabled.
-pub fn authenticate(conn: &mut DbConnection, secret: &str) -> Result<Option<User>, AppError> {
+/// A live token of an enabled user: its id, the user, and whether `last_used_at` is due
+/// for an update (it is kept to the minute). Reads only.
+pub fn lookup(
+    conn: &mut DbConnection,
+    secret: &str,
+) -> Result<Option<(i32, User, bool)>, AppError> {
     // The lookup is by hash, so no comparison on the secret itself can leak timing.
     let found: Option<(i32, Option<NaiveDateTime>, Option<NaiveDateTime>, User)> =
         api_tokens::table
@@ -136,19 +140,19 @@ pub fn authenticate(conn: &mut DbConnection, secret: &str) -> Result<Option<User
             ))
             .first(conn)
             .optional()?;
-    let Some((id, revoked, last_used, user)) = found else {
-        return Ok(None);
-    };
-    if revoked.is_some() || user.disabled {
-        return Ok(None);
-    }
-    let t = now();
-    if last_used.is_none_or(|l| l + Duration::minutes(1) <= t) {
-        diesel::update(api_tokens::table.find(id))
-            .set(api_tokens::last_used_at.eq(Some(t)))
-            .execute(conn)?;
-    }
-    Ok(Some(user))
+    Ok(found.and_then(|(id, revoked, last_used, user)| {
+        let live = revoked.is_none() && !user.disabled;
+        let due = last_used.is_none_or(|l| l + Duration::minutes(1) <= now());
+        live.then_some((id, user, due))
+    }))
+}
+
+/// Records that token `id` was used now.
+pub fn mark_used(conn: &mut DbConnection, id: i32) -> Result<(), AppError> {
+    diesel::update(api_tokens::table.find(id))
+        .set(api_tokens::last_used_at.eq(Some(now())))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// The user of an API request, from `Authorization: Bearer <token>`.
@@ -188,12 +192,17 @@ impl FromRequest for ApiUser {
             };
             let secret = secret.to_string();
             let state = AppState::of(&req)?;
-            let user = db::run(&state.pool, move |conn| authenticate(conn, &secret)).await?;
-            match user {
-                Some(user) => Ok(ApiUser {
-                    user,
-                    ip: super::session::client_ip(&req),
-                }),
+            let found = db::read(&state, move |conn| lookup(conn, &secret)).await?;
+            match found {
+                Some((id, user, due)) => {
+                    if due {
+                        db::run(&state.pool, move |conn| mark_used(conn, id)).await?;
+                    }
+                    Ok(ApiUser {
+                        user,
+                        ip: super::session::client_ip(&req),
+                    })
+                }
                 None => Err(
                     AppError::Unauthorized("The API token is unknown or revoked.".into()).into(),
                 ),

@@ -87,12 +87,11 @@ pub async fn add_entry(
         dedupe_key: None,
     };
     let actor = user.actor();
-    let view = db::run(&state.pool, move |conn| {
-        let entry = service::add(conn, id, new, &actor)?;
-        service::get(conn, id, entry.id)
-    })
-    .await?;
-    Ok(HttpResponse::Created().json(EntryJson::from(view)))
+    let entry = db::run(&state.pool, move |conn| service::add(conn, id, new, &actor)).await?;
+    Ok(HttpResponse::Created().json(EntryJson::from(EntryView {
+        entry,
+        author: Some(user.user.username),
+    })))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -51,12 +51,18 @@ fn ensure_incident(conn: &mut DbConnection, incident_id: i32) -> Result<(), AppE
 /// Marks the incident changed: `updated_at` for the page's live banner, `timeline_rev` for
 /// the rendered-timeline cache (same transaction as the change, so never stale).
 fn touch_incident(conn: &mut DbConnection, incident_id: i32) -> Result<(), AppError> {
-    diesel::update(incidents::table.find(incident_id))
+    let touched = diesel::update(incidents::table.find(incident_id))
         .set((
             incidents::updated_at.eq(now()),
             incidents::timeline_rev.eq(incidents::timeline_rev + 1),
         ))
         .execute(conn)?;
+    if touched == 0 {
+        return Err(AppError::NotFound(format!(
+            "incident {}",
+            IncidentKey(incident_id)
+        )));
+    }
     Ok(())
 }
 
@@ -79,8 +85,8 @@ pub fn add(
     let body = validate_body(&new.body)?;
     let html = markdown::render(&body);
     crate::db::transaction(conn, |conn| {
-        ensure_incident(conn, incident_id)?;
         if let Some(key) = &new.dedupe_key {
+            ensure_incident(conn, incident_id)?;
             let existing = timeline_entries::table
                 .filter(timeline_entries::dedupe_key.eq(key))
                 .select(Entry::as_select())
@@ -90,6 +96,8 @@ pub fn add(
                 return Ok(existing);
             }
         }
+        // Touching first also tells whether the incident exists (no separate read).
+        touch_incident(conn, incident_id)?;
         let t = now();
         let entry: Entry = diesel::insert_into(timeline_entries::table)
             .values((
@@ -107,7 +115,6 @@ pub fn add(
             ))
             .returning(timeline_entries::all_columns)
             .get_result(conn)?;
-        touch_incident(conn, incident_id)?;
         audit::record(
             conn,
             actor,
