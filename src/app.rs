@@ -24,6 +24,8 @@ pub struct AppState {
     pub queries: Arc<AtomicU64>,
     /// Rendered incident timelines (see `timeline::rendered`).
     pub timelines: Arc<crate::timeline::rendered::TimelineCache>,
+    /// SQLite's group-commit writer for short writes (`None` on PostgreSQL).
+    pub writer: Option<crate::db::writer::Writer>,
 }
 
 impl AppState {
@@ -108,6 +110,10 @@ impl Application {
             config.webhook_retry,
         ));
         let request_timeout = config.request_timeout;
+        let writer = match config.database_url {
+            db::DbUrl::Sqlite(_) => Some(crate::db::writer::Writer::start(pool.clone())?),
+            db::DbUrl::Postgres(_) => None,
+        };
         let state = web::Data::new(AppState {
             pool,
             config,
@@ -116,6 +122,7 @@ impl Application {
             timelines: Arc::new(crate::timeline::rendered::TimelineCache::new(
                 TIMELINE_CACHE_BYTES,
             )),
+            writer,
         });
         let server =
             HttpServer::new(move || {

@@ -3,6 +3,7 @@
 
 pub mod schema;
 mod text_enum;
+pub mod writer;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -192,6 +193,19 @@ where
         }
     }
     run(&state.pool, work).await
+}
+
+/// Runs a short write (one incident's worth, not an import): on SQLite through the
+/// group-commit writer ([`writer`]), otherwise like [`run`].
+pub async fn write<T, F>(state: &crate::app::AppState, work: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    match &state.writer {
+        Some(writer) => writer.write(work).await,
+        None => run(&state.pool, work).await,
+    }
 }
 
 /// Runs synchronous database work on actix's blocking pool.

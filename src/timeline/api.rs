@@ -87,7 +87,11 @@ pub async fn add_entry(
         dedupe_key: None,
     };
     let actor = user.actor();
-    let entry = db::run(&state.pool, move |conn| service::add(conn, id, new, &actor)).await?;
+    let prepared = service::prepare(new)?;
+    let entry = db::write(&state, move |conn| {
+        service::store(conn, id, prepared, &actor)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(EntryJson::from(EntryView {
         entry,
         author: Some(user.user.username),

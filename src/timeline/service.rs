@@ -74,16 +74,38 @@ pub fn timeline_rev(conn: &mut DbConnection, incident_id: i32) -> Result<i32, Ap
         .first(conn)?)
 }
 
-/// Adds an entry (Markdown rendered once, here). With a `dedupe_key` already present,
-/// returns the existing entry instead.
+/// An entry checked and its Markdown rendered (once, here), ready to store.
+pub struct Prepared {
+    new: NewEntry,
+    body: String,
+    html: String,
+}
+
+/// Checks and renders an entry before any database work (so a queued write stays short).
+pub fn prepare(new: NewEntry) -> Result<Prepared, AppError> {
+    let body = validate_body(&new.body)?;
+    let html = markdown::render(&body);
+    Ok(Prepared { new, body, html })
+}
+
+/// Adds an entry. With a `dedupe_key` already present, returns the existing entry instead.
 pub fn add(
     conn: &mut DbConnection,
     incident_id: i32,
     new: NewEntry,
     actor: &Actor,
 ) -> Result<Entry, AppError> {
-    let body = validate_body(&new.body)?;
-    let html = markdown::render(&body);
+    store(conn, incident_id, prepare(new)?, actor)
+}
+
+/// Stores a prepared entry (see [`add`]).
+pub fn store(
+    conn: &mut DbConnection,
+    incident_id: i32,
+    prepared: Prepared,
+    actor: &Actor,
+) -> Result<Entry, AppError> {
+    let Prepared { new, body, html } = prepared;
     crate::db::transaction(conn, |conn| {
         if let Some(key) = &new.dedupe_key {
             ensure_incident(conn, incident_id)?;

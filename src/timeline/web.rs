@@ -129,7 +129,15 @@ pub async fn add_entry(
                 author_id: Some(user.user.id),
                 dedupe_key: None,
             };
-            db::run(&state.pool, move |conn| service::add(conn, id, new, &actor)).await
+            match service::prepare(new) {
+                Ok(prepared) => {
+                    db::write(&state, move |conn| {
+                        service::store(conn, id, prepared, &actor)
+                    })
+                    .await
+                }
+                Err(e) => Err(e),
+            }
         }
         Err(e) => Err(e),
     };
