@@ -19,12 +19,13 @@ use crate::incidents::service::IncidentDetail;
 use crate::root_causes::{CauseKind, RootCause};
 use crate::tasks::{TaskStatus, TaskView};
 use crate::time::{human_duration, rfc3339};
-use crate::timeline::{EntryKind, EntryView};
+use crate::timeline::service::DocEntryView;
+use crate::timeline::EntryKind;
 
 /// Everything a postmortem document is made from.
 pub struct Record {
     pub detail: IncidentDetail,
-    pub entries: Vec<EntryView>,
+    pub entries: Vec<DocEntryView>,
     pub escalations: Vec<EscalationView>,
     pub causes: Vec<RootCause>,
     pub tasks: Vec<TaskView>,
@@ -37,7 +38,7 @@ pub fn load(conn: &mut DbConnection, incident_id: i32) -> Result<Record, AppErro
     tasks.sort_by_key(|t| t.task.id);
     Ok(Record {
         detail: crate::incidents::service::get(conn, incident_id)?,
-        entries: crate::timeline::service::list(conn, incident_id)?,
+        entries: crate::timeline::service::list_for_document(conn, incident_id)?,
         escalations: crate::escalations::list(conn, incident_id)?,
         causes: crate::root_causes::list(conn, incident_id)?,
         tasks,

@@ -1497,7 +1497,7 @@ pub fn preview(imported: &Imported, incident_id: i32) -> super::export::Record {
     use crate::escalations::EscalationView;
     use crate::incidents::service::IncidentDetail;
     use crate::tasks::{Task, TaskView};
-    use crate::timeline::{Entry, EntryView};
+    use crate::timeline::service::{DocEntry, DocEntryView};
     let f = &imported.fields;
     let t = f.started_at;
     let incident = Incident {
@@ -1524,23 +1524,12 @@ pub fn preview(imported: &Imported, incident_id: i32) -> super::export::Record {
     let entries = imported
         .entries
         .iter()
-        .enumerate()
-        .map(|(i, e)| EntryView {
-            entry: Entry {
-                id: i as i32 + 1,
-                incident_id,
+        .map(|e| DocEntryView {
+            entry: DocEntry {
                 occurred_at: e.occurred_at,
                 time_known: e.time_known,
-                recorded_at: t,
                 kind: e.kind,
                 body: e.body.trim_end().to_string(),
-                body_html: String::new(),
-                author_id: None,
-                updated_at: t,
-                version: 1,
-                deleted_at: None,
-                deleted_by: None,
-                dedupe_key: None,
             },
             author: e.author.clone(),
         })

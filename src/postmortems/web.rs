@@ -131,6 +131,8 @@ struct PostmortemPage {
 
 struct Loaded {
     record: super::export::Record,
+    /// The timeline as the page shows it (HTML; the record has the Markdown).
+    entries: Vec<(crate::timeline::service::PageEntry, Option<String>)>,
     reviews: Vec<ReviewView>,
     author: Option<String>,
     users: Vec<String>,
@@ -144,6 +146,7 @@ async fn load(state: &AppState, id: i32) -> Result<Loaded, AppError> {
             None => None,
         };
         Ok(Loaded {
+            entries: crate::timeline::service::list_for_page(conn, id)?,
             reviews: review::list(conn, id)?,
             author,
             users: users::list(conn)?
@@ -215,18 +218,17 @@ async fn page(
             .filter(|u| *u != user.user.username)
             .collect(),
         entries: l
-            .record
             .entries
-            .iter()
-            .map(|e| {
+            .into_iter()
+            .map(|(e, _)| {
                 (
-                    if e.entry.time_known {
-                        date_hhmm(e.entry.occurred_at)
+                    if e.time_known {
+                        date_hhmm(e.occurred_at)
                     } else {
                         "~".into()
                     },
-                    e.entry.kind.label(),
-                    e.entry.body_html.clone(),
+                    e.kind.label(),
+                    e.body_html,
                 )
             })
             .collect(),
