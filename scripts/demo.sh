@@ -39,4 +39,16 @@ api -d "{\"title\":\"Regular configuration-management training for operations\",
 api -d '{"title":"Search latency above SLO","severity":"SEV3","services":["search"]}' "$base/incidents"
 api -d '{"title":"Login errors for SSO users","severity":"SEV2","services":["auth"]}' "$base/incidents"
 api -d '{"kind":"action","body":"Rolled back identity-provider certificate rotation"}' "$base/incidents/INC-3/timeline"
+# A year of resolved incidents for /insights: a few a month, detection and resolution times
+# that vary, so the charts have something to show.
+sevs=(SEV1 SEV2 SEV3 SEV3 SEV4 SEV2)
+for m in $(seq 1 11); do
+  for k in $(seq 0 $(( (m * 7) % 4 ))); do
+    start=$(date -u -d "-$m months -$(( k * 5 + 2 )) days" +%FT10:00:00Z)
+    det=$(date -u -d "$start +$(( (m * 13 + k * 7) % 40 + 3 )) minutes" +%FT%TZ)
+    ack=$(date -u -d "$det +$(( (m * 5 + k) % 15 + 2 )) minutes" +%FT%TZ)
+    res=$(date -u -d "$start +$(( (m * 37 + k * 53) % 300 + 45 )) minutes" +%FT%TZ)
+    api -d "{\"title\":\"Past incident $m.$k\",\"severity\":\"${sevs[$(( (m + k) % 6 ))]}\",\"status\":\"resolved\",\"started_at\":\"$start\",\"detected_at\":\"$det\",\"acknowledged_at\":\"$ack\",\"resolved_at\":\"$res\"}" "$base/incidents"
+  done
+done
 echo "serving http://127.0.0.1:$port (data in $dir; API token $token)"

@@ -13,6 +13,7 @@ pub mod db;
 pub mod error;
 pub mod escalations;
 pub mod incidents;
+pub mod insights;
 pub mod markdown;
 pub mod openapi;
 pub mod ops;

@@ -5,8 +5,8 @@ use actix_web::web::{self, delete, get, patch, post, put, resource as r};
 use crate::app::IMPORT_BODY_LIMIT;
 use crate::error::{ApiError, AppError};
 use crate::{
-    admin, alerts, auth, dashboard, escalations, incidents, ops, postmortems, root_causes,
-    settings, tasks, timeline, web as pages, webhooks,
+    admin, alerts, auth, dashboard, escalations, incidents, insights, ops, postmortems,
+    root_causes, settings, tasks, timeline, web as pages, webhooks,
 };
 
 #[rustfmt::skip]
@@ -44,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(r("/incidents/{key}/postmortem/review").route(post().to(postmortems::web::review_postmortem)))
         .service(r("/incidents/{key}/postmortem.md").route(get().to(postmortems::web::download_postmortem)))
         .service(r("/postmortems").route(get().to(postmortems::web::list_postmortems)))
+        .service(r("/insights").route(get().to(insights::show_insights)))
         .service(r("/import").route(get().to(postmortems::web::import_page)).route(post().to(postmortems::web::import_submit)))
         .service(r("/admin/users").route(get().to(admin::list_users)).route(post().to(admin::create_user)))
         .service(r("/admin/users/{id}").route(post().to(admin::update_user)))

@@ -219,7 +219,7 @@ async fn pages_fit_a_phone(app: TestApp) {
         .for_element(Locator::Id("qa-body"))
         .await
         .unwrap();
-    for path in ["/incidents/INC-1", "/incidents", "/tasks", "/"] {
+    for path in ["/incidents/INC-1", "/incidents", "/tasks", "/insights", "/"] {
         c.goto(&app.url(path)).await.unwrap();
         let overflow = js(
             &c,

@@ -11,6 +11,7 @@ mod cli;
 mod crash;
 mod hostile;
 mod incidents;
+mod insights;
 mod openapi;
 mod postmortems;
 mod props;
