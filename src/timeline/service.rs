@@ -12,6 +12,21 @@ use crate::incidents::IncidentKey;
 use crate::markdown;
 use crate::time::now;
 
+/// The live entries of an incident joined to their authors, in timeline order (time, then
+/// insertion order); each caller selects the columns it needs.
+macro_rules! live_entries {
+    ($incident_id:expr) => {
+        timeline_entries::table
+            .left_join(users::table.on(timeline_entries::author_id.eq(users::id.nullable())))
+            .filter(timeline_entries::incident_id.eq($incident_id))
+            .filter(timeline_entries::deleted_at.is_null())
+            .order((
+                timeline_entries::occurred_at.asc(),
+                timeline_entries::id.asc(),
+            ))
+    };
+}
+
 pub const BODY_MAX: usize = 20_000;
 
 fn validate_body(body: &str) -> Result<String, AppError> {
@@ -152,14 +167,7 @@ pub fn store(
 /// The live entries of an incident in timeline order (time, then insertion order), with
 /// authors, in one query.
 pub fn list(conn: &mut DbConnection, incident_id: i32) -> Result<Vec<EntryView>, AppError> {
-    let rows: Vec<(Entry, Option<String>)> = timeline_entries::table
-        .left_join(users::table.on(timeline_entries::author_id.eq(users::id.nullable())))
-        .filter(timeline_entries::incident_id.eq(incident_id))
-        .filter(timeline_entries::deleted_at.is_null())
-        .order((
-            timeline_entries::occurred_at.asc(),
-            timeline_entries::id.asc(),
-        ))
+    let rows: Vec<(Entry, Option<String>)> = live_entries!(incident_id)
         .select((Entry::as_select(), users::username.nullable()))
         .load(conn)?;
     Ok(rows
@@ -186,14 +194,7 @@ pub fn list_for_page(
     conn: &mut DbConnection,
     incident_id: i32,
 ) -> Result<Vec<(PageEntry, Option<String>)>, AppError> {
-    Ok(timeline_entries::table
-        .left_join(users::table.on(timeline_entries::author_id.eq(users::id.nullable())))
-        .filter(timeline_entries::incident_id.eq(incident_id))
-        .filter(timeline_entries::deleted_at.is_null())
-        .order((
-            timeline_entries::occurred_at.asc(),
-            timeline_entries::id.asc(),
-        ))
+    Ok(live_entries!(incident_id)
         .select((PageEntry::as_select(), users::username.nullable()))
         .load(conn)?)
 }
@@ -222,14 +223,7 @@ pub fn list_for_document(
     conn: &mut DbConnection,
     incident_id: i32,
 ) -> Result<Vec<DocEntryView>, AppError> {
-    let rows: Vec<(DocEntry, Option<String>)> = timeline_entries::table
-        .left_join(users::table.on(timeline_entries::author_id.eq(users::id.nullable())))
-        .filter(timeline_entries::incident_id.eq(incident_id))
-        .filter(timeline_entries::deleted_at.is_null())
-        .order((
-            timeline_entries::occurred_at.asc(),
-            timeline_entries::id.asc(),
-        ))
+    let rows: Vec<(DocEntry, Option<String>)> = live_entries!(incident_id)
         .select((DocEntry::as_select(), users::username.nullable()))
         .load(conn)?;
     Ok(rows
