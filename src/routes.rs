@@ -20,6 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(r("/incidents").route(get().to(incidents::web::list_incidents)).route(post().to(incidents::web::create_incident)))
         .service(r("/incidents/new").route(get().to(incidents::web::new_incident)))
         .service(r("/incidents/{key}").route(get().to(incidents::web::show_incident)))
+        .service(r("/incidents/{key}/stamp").route(get().to(incidents::web::incident_stamp)))
         .service(r("/incidents/{key}/edit").route(get().to(incidents::web::edit_incident)).route(post().to(incidents::web::update_incident)))
         .service(r("/incidents/{key}/status").route(post().to(incidents::web::change_status)))
         .service(r("/incidents/{key}/timeline").route(post().to(timeline::web::add_entry)))

@@ -45,7 +45,7 @@
     if (time) { tick(); setInterval(tick, 15000); }
   }
 
-  // Live updates: every 20 s, fetch the page again and compare its last-change stamp; when
+  // Live updates: every 20 s, fetch the incident's last-change stamp (a few bytes); when
   // someone else logged something, offer a reload (never reload under the user's typing).
   var incident = document.getElementById("incident");
   var banner = document.getElementById("live-banner");
@@ -53,11 +53,10 @@
     var seen = incident.getAttribute("data-updated");
     var poll = function () {
       if (document.hidden) return;
-      fetch(window.location.pathname, { credentials: "same-origin" })
+      fetch(window.location.pathname + "/stamp", { credentials: "same-origin", cache: "no-store" })
         .then(function (r) { return r.ok ? r.text() : ""; })
-        .then(function (html) {
-          var m = html.match(/data-updated="([^"]+)"/);
-          if (m && m[1] !== seen) {
+        .then(function (stamp) {
+          if (stamp && stamp !== seen) {
             banner.hidden = false;
             banner.querySelector("a").href = window.location.pathname + "#timeline";
           }

@@ -646,6 +646,31 @@ pub async fn show_incident(
     incident_page(&state, &user, id, Draft::default(), StatusCode::OK).await
 }
 
+/// `GET /incidents/{key}/stamp`: the last-change stamp the page polls for live updates, as
+/// plain text (the page's `data-updated`), instead of the whole page every 20 seconds.
+pub async fn incident_stamp(
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+    key: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    use diesel::prelude::*;
+    let id = key.parse::<IncidentKey>()?.0;
+    let updated: Option<NaiveDateTime> = db::read(&state, move |conn| {
+        Ok(crate::db::schema::incidents::table
+            .find(id)
+            .select(crate::db::schema::incidents::updated_at)
+            .first(conn)
+            .optional()?)
+    })
+    .await?;
+    let updated =
+        updated.ok_or_else(|| AppError::NotFound(format!("incident {}", IncidentKey(id))))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(rfc3339(updated)))
+}
+
 /// `GET /incidents/{key}/edit`
 pub async fn edit_incident(
     state: web::Data<AppState>,

@@ -167,11 +167,14 @@ async fn keyboard_quick_add_and_live_banner(app: TestApp) {
         "the box is empty again"
     );
 
-    // Someone else logs: the page offers a reload instead of reloading under the user.
+    // Nothing new since the page loaded: polling shows nothing.
+    js(&c, "window.hindsight.poll(); return null").await;
+    actix_web::rt::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(
         js(&c, "return document.getElementById('live-banner').hidden").await,
         true
     );
+    // Someone else logs: the page offers a reload instead of reloading under the user.
     let (status, _) = api
         .post(
             "/api/v1/incidents/INC-1/timeline",

@@ -225,7 +225,22 @@ async fn page_stamp_changes_when_someone_logs(app: TestApp) {
         serde_json::json!({"body": "Restarted gw-3"}),
     )
     .await;
-    assert_ne!(before, stamp(&viewer.get_text("/incidents/INC-1").await.1));
+    let after = stamp(&viewer.get_text("/incidents/INC-1").await.1);
+    assert_ne!(before, after);
+    // What the script polls: the same stamp, a few bytes, no page.
+    let (status, polled) = viewer.get_text("/incidents/INC-1/stamp").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(polled, after);
+    assert_eq!(
+        viewer.get("/incidents/INC-99/stamp").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let anonymous = Browser::new(&app).get("/incidents/INC-1/stamp").await;
+    assert_eq!(
+        anonymous.status(),
+        StatusCode::SEE_OTHER,
+        "sign-in required"
+    );
 }
 both_backends!(
     page_stamp_changes_when_someone_logs,
