@@ -186,6 +186,11 @@ async fn roles_are_enforced_on_every_route_class(app: TestApp) {
         "/admin/users",
         "/audit",
         "/settings/tokens",
+        "/tasks",
+        "/tasks.csv",
+        "/postmortems",
+        "/insights",
+        "/incidents/INC-1/stamp",
     ] {
         let res = anon.get(path).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "{path}");
