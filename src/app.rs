@@ -24,8 +24,8 @@ pub struct AppState {
     pub queries: Arc<AtomicU64>,
     /// Rendered incident timelines (see `timeline::rendered`).
     pub timelines: Arc<crate::timeline::rendered::TimelineCache>,
-    /// SQLite's group-commit writer for short writes (`None` on PostgreSQL).
-    pub writer: Option<crate::db::writer::Writer>,
+    /// The group-commit writer for short writes.
+    pub writer: crate::db::writer::Writer,
 }
 
 impl AppState {
@@ -110,10 +110,7 @@ impl Application {
             config.webhook_retry,
         ));
         let request_timeout = config.request_timeout;
-        let writer = match config.database_url {
-            db::DbUrl::Sqlite(_) => Some(crate::db::writer::Writer::start(pool.clone())?),
-            db::DbUrl::Postgres(_) => None,
-        };
+        let writer = crate::db::writer::Writer::start(pool.clone())?;
         let state = web::Data::new(AppState {
             pool,
             config,

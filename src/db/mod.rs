@@ -195,17 +195,14 @@ where
     run(&state.pool, work).await
 }
 
-/// Runs a short write (one incident's worth, not an import): on SQLite through the
-/// group-commit writer ([`writer`]), otherwise like [`run`].
+/// Runs a short write (one incident's worth, not an import) through the group-commit
+/// writer ([`writer`]).
 pub async fn write<T, F>(state: &crate::app::AppState, work: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
 {
-    match &state.writer {
-        Some(writer) => writer.write(work).await,
-        None => run(&state.pool, work).await,
-    }
+    state.writer.write(work).await
 }
 
 /// Runs synchronous database work on actix's blocking pool.

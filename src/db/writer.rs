@@ -1,5 +1,5 @@
-//! Group commit for SQLite: one thread takes short writes from a queue and commits whatever
-//! has queued up in one transaction, each write in its own savepoint (a failing write rolls
+//! Group commit: one thread takes short writes from a queue and commits whatever has
+//! queued up in one transaction, each write in its own savepoint (a failing write rolls
 //! back alone). SQLite runs one writer at a time anyway; under 32 concurrent appends the
 //! profile showed most time going to threads handing the write lock and pool connections to
 //! each other and to per-commit WAL writes, which a group pays once. A write's result is
@@ -79,11 +79,22 @@ fn run(pool: DbPool, jobs: mpsc::Receiver<Job>) {
 fn commit_group(pool: &DbPool, group: Vec<Job>, finishes: &mut Vec<Finish>) -> Result<(), String> {
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     let conn: &mut DbConnection = &mut conn;
-    let _writer = SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner());
-    if let DbConnection::Sqlite(c) = conn {
-        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
-            .map_err(|e| e.to_string())?;
-    }
+    // SQLite: the process-wide writer lock, then the write lock up front (see
+    // `db::transaction`). PostgreSQL: a plain transaction; the group saves a WAL flush per
+    // write, and writes to one incident no longer queue on its row lock one flush at a time.
+    let _writer = match conn {
+        DbConnection::Sqlite(c) => {
+            let guard = SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner());
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+                .map_err(|e| e.to_string())?;
+            Some(guard)
+        }
+        DbConnection::Postgres(_) => {
+            <DbConnection as Connection>::TransactionManager::begin_transaction(conn)
+                .map_err(|e| e.to_string())?;
+            None
+        }
+    };
     for job in group {
         match catch_unwind(AssertUnwindSafe(|| job(conn))) {
             Ok(finish) => finishes.push(finish),
