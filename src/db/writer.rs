@@ -21,18 +21,34 @@ type Job = Box<dyn FnOnce(&mut DbConnection) -> Finish + Send>;
 const GROUP_MAX: usize = 64;
 
 pub struct Writer {
-    queue: mpsc::Sender<Job>,
+    queue: Option<mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Writer {
+    /// Lets the queued writes finish and waits for the thread, so that no connection of
+    /// its pool outlives the server (a live libpq connection at process exit has crashed
+    /// the test binary before).
+    fn drop(&mut self) {
+        drop(self.queue.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl Writer {
     /// Starts the writer thread; it ends when the `Writer` is dropped.
     pub fn start(pool: DbPool) -> Result<Writer, String> {
         let (queue, jobs) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name("sqlite-writer".into())
+        let thread = std::thread::Builder::new()
+            .name("db-writer".into())
             .spawn(move || run(pool, jobs))
             .map_err(|e| format!("cannot start the database writer: {e}"))?;
-        Ok(Writer { queue })
+        Ok(Writer {
+            queue: Some(queue),
+            thread: Some(thread),
+        })
     }
 
     /// Queues `work` (short, writes only this database) and waits until its group commits.
@@ -50,8 +66,9 @@ impl Writer {
             })
         });
         self.queue
-            .send(job)
-            .map_err(|_| AppError::unexpected("the database writer has stopped"))?;
+            .as_ref()
+            .and_then(|q| q.send(job).ok())
+            .ok_or_else(|| AppError::unexpected("the database writer has stopped"))?;
         result
             .await
             .map_err(|_| AppError::unexpected("a write failed inside the database writer"))?
