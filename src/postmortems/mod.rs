@@ -58,10 +58,20 @@ pub struct Postmortem {
     pub version: i32,
 }
 
-/// The written sections of a postmortem.
+/// The written sections of a postmortem (also the columns a save writes).
 #[derive(
-    Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+    AsChangeset,
+    Insertable,
 )]
+#[diesel(table_name = postmortems)]
 pub struct Sections {
     #[serde(default)]
     pub summary: String,
@@ -196,13 +206,7 @@ pub fn save(
                     .filter(postmortems::version.eq(expected_version)),
             )
             .set((
-                postmortems::summary.eq(&s.summary),
-                postmortems::resolution.eq(&s.resolution),
-                postmortems::improvements.eq(&s.improvements),
-                postmortems::lessons_went_well.eq(&s.lessons_went_well),
-                postmortems::lessons_went_wrong.eq(&s.lessons_went_wrong),
-                postmortems::lessons_lucky.eq(&s.lessons_lucky),
-                postmortems::conclusion.eq(&s.conclusion),
+                &s,
                 postmortems::updated_at.eq(t),
                 postmortems::version.eq(expected_version + 1),
             ))
@@ -244,13 +248,7 @@ pub fn insert(
     diesel::insert_into(postmortems::table)
         .values((
             postmortems::incident_id.eq(incident_id),
-            postmortems::summary.eq(&s.summary),
-            postmortems::resolution.eq(&s.resolution),
-            postmortems::improvements.eq(&s.improvements),
-            postmortems::lessons_went_well.eq(&s.lessons_went_well),
-            postmortems::lessons_went_wrong.eq(&s.lessons_went_wrong),
-            postmortems::lessons_lucky.eq(&s.lessons_lucky),
-            postmortems::conclusion.eq(&s.conclusion),
+            s,
             postmortems::review_state.eq(state),
             postmortems::published_at.eq((state == ReviewState::Published).then_some(t)),
             postmortems::author_id.eq(author),
