@@ -182,14 +182,10 @@ async fn write_load(base: String, token: String, writers: usize, until: Instant)
     acked
 }
 
-async fn crash_mid_load(backend: Backend) {
-    let Some(storage) = Storage::new(backend) else {
-        return;
-    };
-    track_database(&storage.url);
-    let db = url_of(&storage);
+/// A responder "writer" with an API token, and the binary serving `db` on a free port.
+async fn writer_and_server(db: &str) -> (String, u16, Server) {
     cli(
-        &db,
+        db,
         &[
             "user",
             "create",
@@ -201,10 +197,20 @@ async fn crash_mid_load(backend: Backend) {
         ],
         "longenough1\n",
     );
-    let token = cli(&db, &["token", "create", "--username", "writer"], "");
+    let token = cli(db, &["token", "create", "--username", "writer"], "");
     let port = free_port();
-    let mut child = serve(&db, port);
+    let child = serve(db, port);
     wait_ready(port).await;
+    (token, port, child)
+}
+
+async fn crash_mid_load(backend: Backend) {
+    let Some(storage) = Storage::new(backend) else {
+        return;
+    };
+    track_database(&storage.url);
+    let db = url_of(&storage);
+    let (token, port, mut child) = writer_and_server(&db).await;
     let base = format!("http://127.0.0.1:{port}");
     let api = reqwest::Client::new();
     let res = api
@@ -309,23 +315,7 @@ async fn crash_mid_load_postgres() {
 async fn backup_during_load() {
     let storage = Storage::new(Backend::Sqlite).unwrap();
     let db = url_of(&storage);
-    cli(
-        &db,
-        &[
-            "user",
-            "create",
-            "--username",
-            "writer",
-            "--role",
-            "responder",
-            "--password-stdin",
-        ],
-        "longenough1\n",
-    );
-    let token = cli(&db, &["token", "create", "--username", "writer"], "");
-    let port = free_port();
-    let mut child = serve(&db, port);
-    wait_ready(port).await;
+    let (token, port, mut child) = writer_and_server(&db).await;
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     client

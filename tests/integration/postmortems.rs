@@ -25,9 +25,8 @@ async fn import(api: &Api, text: &str) -> (StatusCode, serde_json::Value) {
     json_of(res).await
 }
 
-async fn export(api: &Api, key: &str, template: &str) -> String {
-    let res = api
-        .client
+async fn export_response(api: &Api, key: &str, template: &str) -> reqwest::Response {
+    api.client
         .get(format!(
             "{}/api/v1/incidents/{key}/postmortem.md?template={template}",
             api.base
@@ -35,7 +34,11 @@ async fn export(api: &Api, key: &str, template: &str) -> String {
         .bearer_auth(&api.token)
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn export(api: &Api, key: &str, template: &str) -> String {
+    let res = export_response(api, key, template).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(
         res.headers().get("content-type").unwrap(),
@@ -232,16 +235,7 @@ async fn seed_import_holds_every_fact(app: TestApp) {
         .collect();
     assert!(at.windows(2).all(|w| w[0] < w[1]));
     assert!(sre.contains("| Action item | Type | Priority | Owner | Status | Due | Ticket |"));
-    let res = api
-        .client
-        .get(format!(
-            "{}/api/v1/incidents/{key}/postmortem.md?template=nope",
-            api.base
-        ))
-        .bearer_auth(&api.token)
-        .send()
-        .await
-        .unwrap();
+    let res = export_response(&api, &key, "nope").await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 both_backends!(seed_import_holds_every_fact, seed_import_holds_every_fact);
