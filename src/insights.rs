@@ -247,12 +247,7 @@ fn lines(months: &[Month]) -> (Vec<Line>, Axis, &'static str) {
                     let v = value(m)?;
                     let x = PAD_LEFT + w * (i as f64 + 0.5);
                     let y = CHART_H - PAD_BOTTOM - (v / scale) / top * plot_h;
-                    let title = format!(
-                        "{} {}: {}",
-                        label,
-                        m.start.format("%b %Y"),
-                        human_duration(chrono::Duration::seconds((v * 60.0) as i64))
-                    );
+                    let title = format!("{} {}: {}", label, m.start.format("%b %Y"), show(Some(v)));
                     Some((format!("{x:.1}"), format!("{y:.1}"), title))
                 })
                 .collect();

@@ -416,6 +416,16 @@ fn service_id(conn: &mut DbConnection, name: &str) -> Result<i32, AppError> {
 }
 
 /// One incident with its services and commander.
+/// When the incident last changed (its page's live-update stamp).
+pub fn last_change(conn: &mut DbConnection, id: i32) -> Result<NaiveDateTime, AppError> {
+    incidents::table
+        .find(id)
+        .select(incidents::updated_at)
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::NotFound(format!("incident {}", IncidentKey(id))))
+}
+
 pub fn get(conn: &mut DbConnection, id: i32) -> Result<IncidentDetail, AppError> {
     let incident = incidents::table
         .find(id)

@@ -653,18 +653,8 @@ pub async fn incident_stamp(
     _user: CurrentUser,
     key: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    use diesel::prelude::*;
     let id = key.parse::<IncidentKey>()?.0;
-    let updated: Option<NaiveDateTime> = db::read(&state, move |conn| {
-        Ok(crate::db::schema::incidents::table
-            .find(id)
-            .select(crate::db::schema::incidents::updated_at)
-            .first(conn)
-            .optional()?)
-    })
-    .await?;
-    let updated =
-        updated.ok_or_else(|| AppError::NotFound(format!("incident {}", IncidentKey(id))))?;
+    let updated = db::read(&state, move |conn| service::last_change(conn, id)).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))

@@ -84,8 +84,8 @@ pub fn parse(text: &str) -> Result<Imported, AppError> {
     parse_unbounded(text)
 }
 
-/// [`parse`] without the size limit (benchmarks and trusted local files).
-pub fn parse_unbounded(text: &str) -> Result<Imported, AppError> {
+/// [`parse`] after its size check.
+fn parse_unbounded(text: &str) -> Result<Imported, AppError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim().is_empty() {
         return Err(bad(1, "a postmortem, found an empty document"));

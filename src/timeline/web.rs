@@ -118,26 +118,22 @@ pub async fn add_entry(
     ensure(&user.user, Permission::Write)?;
     let id = key.parse::<IncidentKey>()?.0;
     let actor = Actor::user(&user.user, &client_ip(&req));
-    let parsed = parse_time_field(&data.occurred_at).and_then(|t| Ok((t, parse_kind(&data.kind)?)));
-    let result = match parsed {
-        Ok((time, kind)) => {
-            let new = NewEntry {
-                occurred_at: time.unwrap_or_else(now),
-                time_known: true,
-                kind,
-                body: data.body.clone(),
-                author_id: Some(user.user.id),
-                dedupe_key: None,
-            };
-            match service::prepare(new) {
-                Ok(prepared) => {
-                    db::write(&state, move |conn| {
-                        service::store(conn, id, prepared, &actor)
-                    })
-                    .await
-                }
-                Err(e) => Err(e),
-            }
+    let prepared = parse_time_field(&data.occurred_at).and_then(|time| {
+        service::prepare(NewEntry {
+            occurred_at: time.unwrap_or_else(now),
+            time_known: true,
+            kind: parse_kind(&data.kind)?,
+            body: data.body.clone(),
+            author_id: Some(user.user.id),
+            dedupe_key: None,
+        })
+    });
+    let result = match prepared {
+        Ok(prepared) => {
+            db::write(&state, move |conn| {
+                service::store(conn, id, prepared, &actor)
+            })
+            .await
         }
         Err(e) => Err(e),
     };
