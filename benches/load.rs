@@ -7,7 +7,7 @@
 //! serve` as a child process, and drives it with keep-alive clients from this process (which
 //! shares the machine's cores with the server). Uses `wrk` too when it is installed.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -23,30 +23,13 @@ use hindsight::postmortems::{ReviewState, Sections};
 use hindsight::tasks::service::TaskInput;
 use hindsight::timeline::EntryKind;
 
-const BIN: &str = env!("CARGO_BIN_EXE_hindsight");
-const LIST_INCIDENTS: i64 = 100_000;
+#[path = "../tests/support/binary.rs"]
+#[allow(dead_code)] // shared with the integration tests, which use other parts of it
+mod binary;
 
-fn cli(db: &str, args: &[&str], stdin: &str) -> String {
-    use std::io::Write;
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env("DATABASE_URL", db)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    String::from_utf8(child.wait_with_output().unwrap().stdout)
-        .unwrap()
-        .trim()
-        .to_string()
-}
+use binary::{cli, ChildServer, BIN};
+
+const LIST_INCIDENTS: i64 = 100_000;
 
 fn start() -> NaiveDateTime {
     NaiveDate::from_ymd_opt(2024, 3, 1)
@@ -420,30 +403,9 @@ fn main() {
     );
     let token = cli(&db, &["token", "create", "--username", "bench"], "");
     eprintln!("seeded in {:.1} s", seeding.elapsed().as_secs_f64());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let server = Command::new(BIN)
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .env("DATABASE_URL", &db)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Kill the server however this ends (a panic included), before the database goes.
-    struct Guard(std::process::Child);
-    impl Drop for Guard {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let server = Guard(server);
-    let base = format!("http://127.0.0.1:{port}");
-    actix_web::rt::System::new().block_on(run_all(base, token, long_key, &server.0, &target));
+    // Killed however this ends (a panic included), before the database goes.
+    let server = ChildServer::start(&db);
+    actix_web::rt::System::new().block_on(run_all(server.url(), token, long_key, &server, &target));
     drop(server);
 }
 
@@ -451,7 +413,7 @@ async fn run_all(
     base: String,
     token: String,
     long_key: String,
-    server: &std::process::Child,
+    server: &ChildServer,
     target: &Target,
 ) {
     let client = reqwest::Client::builder()
@@ -467,7 +429,7 @@ async fn run_all(
         actix_web::rt::time::sleep(Duration::from_millis(25)).await;
     }
     actix_web::rt::time::sleep(Duration::from_secs(1)).await;
-    let idle = rss_kib(server.id(), "VmRSS:");
+    let idle = rss_kib(server.pid(), "VmRSS:");
     // Sign in for the pages.
     let login = client
         .get(format!("{base}/login"))
@@ -666,7 +628,7 @@ async fn run_all(
     println!(
         "memory: idle RSS {:.1} MiB after start (aim < 30 MB), peak RSS {:.1} MiB; release binary {:.1} MiB",
         idle as f64 / 1024.0,
-        rss_kib(server.id(), "VmHWM:") as f64 / 1024.0,
+        rss_kib(server.pid(), "VmHWM:") as f64 / 1024.0,
         binary as f64 / 1024.0 / 1024.0
     );
 }

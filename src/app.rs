@@ -65,7 +65,7 @@ fn bad_input_status(req: &HttpRequest, error: AppError) -> actix_web::Error {
 
 /// A bound, migrated server, ready to run.
 pub struct Application {
-    port: u16,
+    address: std::net::SocketAddr,
     server: Server,
     pub setup_url: Option<String>,
 }
@@ -89,7 +89,8 @@ impl Application {
         };
         let listener = TcpListener::bind(&config.bind)
             .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
-        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let address = listener.local_addr().map_err(|e| e.to_string())?;
+        let port = address.port();
         let setup_url = setup_token.map(|t| {
             let base = if config.base_url.ends_with(":0") {
                 format!("{}{port}", config.base_url.trim_end_matches('0'))
@@ -148,20 +149,27 @@ impl Application {
             .listen(listener)
             .map_err(|e| e.to_string())?
             .shutdown_timeout(30)
+            // The caller decides when to stop (`cli::serve` on SIGINT/SIGTERM, tests by handle).
+            .disable_signals()
             // Slow clients: a request's head must arrive within `request_timeout` (5 s), and
             // idle keep-alive connections close after 30 s.
             .client_request_timeout(request_timeout)
             .keep_alive(std::time::Duration::from_secs(30))
             .run();
         Ok(Application {
-            port,
+            address,
             server,
             setup_url,
         })
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.address.port()
+    }
+
+    /// The address the server listens on (the real port when bound to port 0).
+    pub fn address(&self) -> std::net::SocketAddr {
+        self.address
     }
 
     /// A handle to stop the server (tests use it to restart).
@@ -169,7 +177,7 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until SIGINT/SIGTERM (actix handles both: in-flight requests finish).
+    /// Serves until stopped through [`Application::handle`] (in-flight requests finish).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }

@@ -246,7 +246,40 @@ fn backup(config: &Config, file: &str) -> Result<(), String> {
 
 fn serve(config: Config) -> Result<(), String> {
     actix_web::rt::System::new().block_on(async move {
+        // Signals are caught before the port opens: a SIGTERM at any moment after start-up
+        // stops the server gracefully (exit 0) instead of killing it mid-start.
+        let stop = stop_signal().map_err(|e| format!("cannot listen for signals: {e}"))?;
         let app = Application::build(config)?;
+        let handle = app.handle();
+        actix_web::rt::spawn(async move {
+            stop.await;
+            tracing::info!("stopping: in-flight requests finish first");
+            handle.stop(true).await;
+        });
+        // Tests and scripts that bind port 0 read the real address from this line.
+        tracing::info!("listening on http://{}", app.address());
         app.run_until_stopped().await.map_err(|e| e.to_string())
     })
+}
+
+/// Resolves at the first SIGINT or SIGTERM (Ctrl+C elsewhere).
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async move {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
 }

@@ -1,30 +1,9 @@
 //! The real binary: migrate, user and token creation, clear errors, graceful shutdown.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-const BIN: &str = env!("CARGO_BIN_EXE_hindsight");
+use crate::binary::{self, ChildServer};
 
 fn hindsight(db: &str, args: &[&str], stdin: Option<&str>) -> std::process::Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env("DATABASE_URL", db)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run hindsight");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().unwrap()
+    binary::run(db, args, stdin.unwrap_or(""))
 }
 
 #[test]
@@ -142,34 +121,34 @@ fn users_tokens_and_errors_from_the_command_line() {
 fn serve_stops_gracefully_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("serve.db").display());
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    let child = Command::new(BIN)
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .env("DATABASE_URL", &db)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut up = false;
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            up = true;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    assert!(up, "server listens");
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "exit 0 after SIGTERM");
-    let log = String::from_utf8_lossy(&out.stderr);
+    // The server binds port 0 and reports its port: nothing else can take it meanwhile.
+    let server = ChildServer::start(&db);
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", server.port)).is_ok(),
+        "server listens on the port it reported"
+    );
+    let (status, log) = server.terminate();
+    assert!(
+        status.success(),
+        "exit 0 after SIGTERM ({status}); log:\n{log}"
+    );
     assert!(
         log.contains("/setup?token="),
         "first run logs the setup link"
     );
+    assert!(!log.contains('\u{1b}'), "no colour codes off a terminal");
+}
+
+#[test]
+fn sigterm_right_after_start_up_still_exits_cleanly() {
+    // SIGTERM the moment the port is reported, several times: no start-up window kills it.
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("serve.db").display());
+    for _ in 0..5 {
+        let (status, log) = ChildServer::start(&db).terminate();
+        assert!(
+            status.success(),
+            "exit 0 after SIGTERM ({status}); log:\n{log}"
+        );
+    }
 }

@@ -1,6 +1,5 @@
 //! Crash safety and backup with the real binary as a child process.
 
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -8,41 +7,14 @@ use hindsight::db::DbUrl;
 use reqwest::StatusCode;
 use serde_json::json;
 
+use crate::binary::{self, cli, ChildServer};
 use crate::helpers::*;
-
-const BIN: &str = env!("CARGO_BIN_EXE_hindsight");
 
 fn url_of(storage: &Storage) -> String {
     match &storage.url {
         DbUrl::Sqlite(path) => format!("sqlite://{path}"),
         DbUrl::Postgres(url) => url.clone(),
     }
-}
-
-fn cli(db: &str, args: &[&str], stdin: &str) -> String {
-    use std::io::Write;
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env("DATABASE_URL", db)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 /// Every item of a paginated list endpoint.
@@ -65,35 +37,6 @@ async fn all_pages(client: &reqwest::Client, url: &str, token: &str) -> Vec<serd
     items
 }
 
-/// A server child process, killed when dropped (a failing test leaves none behind).
-struct Server(Child);
-
-impl Server {
-    fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn serve(db: &str, port: u16) -> Server {
-    Server(
-        Command::new(BIN)
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-            .env("DATABASE_URL", db)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
-}
-
 async fn wait_ready(port: u16) {
     let client = reqwest::Client::new();
     for _ in 0..200 {
@@ -108,14 +51,6 @@ async fn wait_ready(port: u16) {
         actix_web::rt::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("server on {port} did not start");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[derive(Clone, Debug)]
@@ -183,7 +118,7 @@ async fn write_load(base: String, token: String, writers: usize, until: Instant)
 }
 
 /// A responder "writer" with an API token, and the binary serving `db` on a free port.
-async fn writer_and_server(db: &str) -> (String, u16, Server) {
+async fn writer_and_server(db: &str) -> (String, ChildServer) {
     cli(
         db,
         &[
@@ -198,10 +133,9 @@ async fn writer_and_server(db: &str) -> (String, u16, Server) {
         "longenough1\n",
     );
     let token = cli(db, &["token", "create", "--username", "writer"], "");
-    let port = free_port();
-    let child = serve(db, port);
-    wait_ready(port).await;
-    (token, port, child)
+    let child = ChildServer::start(db);
+    wait_ready(child.port).await;
+    (token, child)
 }
 
 async fn crash_mid_load(backend: Backend) {
@@ -210,8 +144,8 @@ async fn crash_mid_load(backend: Backend) {
     };
     track_database(&storage.url);
     let db = url_of(&storage);
-    let (token, port, mut child) = writer_and_server(&db).await;
-    let base = format!("http://127.0.0.1:{port}");
+    let (token, mut child) = writer_and_server(&db).await;
+    let base = child.url();
     let api = reqwest::Client::new();
     let res = api
         .post(format!("{base}/api/v1/incidents"))
@@ -238,8 +172,10 @@ async fn crash_mid_load(backend: Backend) {
         acked.len()
     );
 
-    let mut child = serve(&db, port);
-    wait_ready(port).await;
+    // Restart on the same database (the new server reports a port of its own).
+    let child = ChildServer::start(&db);
+    wait_ready(child.port).await;
+    let base = child.url();
     let all = all_pages(&api, &format!("{base}/api/v1/incidents"), &token).await;
     let entries = all_pages(
         &api,
@@ -295,7 +231,7 @@ async fn crash_mid_load(backend: Backend) {
         .await;
         assert_eq!(timeline["total"], 1, "{key} has its declared entry");
     }
-    child.kill();
+    drop(child);
     finish().await;
 }
 
@@ -315,8 +251,8 @@ async fn crash_mid_load_postgres() {
 async fn backup_during_load() {
     let storage = Storage::new(Backend::Sqlite).unwrap();
     let db = url_of(&storage);
-    let (token, port, mut child) = writer_and_server(&db).await;
-    let base = format!("http://127.0.0.1:{port}");
+    let (token, mut child) = writer_and_server(&db).await;
+    let base = child.url();
     let client = reqwest::Client::new();
     client
         .post(format!("{base}/api/v1/incidents"))
@@ -363,11 +299,7 @@ async fn backup_during_load() {
         }
     }
     // The backup refuses to overwrite.
-    let out = Command::new(BIN)
-        .args(["backup", &copy.to_string_lossy()])
-        .env("DATABASE_URL", &db)
-        .output()
-        .unwrap();
+    let out = binary::run(&db, &["backup", &copy.to_string_lossy()], "");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
 }

@@ -1,5 +1,8 @@
 //! One integration-test binary: the real server over HTTP, on SQLite and PostgreSQL.
 
+#[path = "../support/binary.rs"]
+#[allow(dead_code)] // shared with the benchmark, which uses other parts of it
+mod binary;
 mod helpers;
 
 mod alerts;

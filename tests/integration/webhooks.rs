@@ -25,6 +25,8 @@ struct Receiver {
     got: Mutex<Vec<Received>>,
     /// Answer 500 to this many requests first.
     fail_first: Mutex<usize>,
+    /// While set, answer 503 and record nothing (the receiver is "down").
+    down: std::sync::atomic::AtomicBool,
 }
 
 async fn receive(req: HttpRequest, body: web::Bytes, state: web::Data<Receiver>) -> HttpResponse {
@@ -35,6 +37,9 @@ async fn receive(req: HttpRequest, body: web::Bytes, state: web::Data<Receiver>)
             .unwrap_or("")
             .to_string()
     };
+    if state.down.load(std::sync::atomic::Ordering::SeqCst) {
+        return HttpResponse::ServiceUnavailable().finish();
+    }
     state.got.lock().unwrap().push(Received {
         event: header("x-hindsight-event"),
         timestamp: header("x-hindsight-timestamp"),
@@ -53,6 +58,7 @@ fn start_receiver(fail_first: usize) -> (String, Arc<Receiver>, actix_web::dev::
     let state = web::Data::new(Receiver {
         got: Mutex::default(),
         fail_first: Mutex::new(fail_first),
+        down: Default::default(),
     });
     let shared = state.clone().into_inner();
     let server = HttpServer::new(move || {
@@ -171,8 +177,12 @@ both_backends!(
 );
 
 async fn queued_deliveries_survive_a_restart(app: TestApp) {
+    // The receiver is down (it keeps its port, so nothing else can take it): deliveries
+    // fail and wait in the database for their next attempt.
     let (url, receiver, handle) = start_receiver(0);
-    handle.stop(false).await; // The receiver is down: deliveries wait in the database.
+    receiver
+        .down
+        .store(true, std::sync::atomic::Ordering::SeqCst);
     let mut conn = app.pool.get().unwrap();
     let events = vec!["escalation.created".to_string()];
     hindsight::webhooks::create(
@@ -192,31 +202,16 @@ async fn queued_deliveries_survive_a_restart(app: TestApp) {
     .await;
     actix_web::rt::time::sleep(Duration::from_millis(500)).await;
     let storage = app.stop().await;
-    // Bring the receiver back on the same port, then restart hindsight.
-    let port: u16 = url
-        .trim_start_matches("http://127.0.0.1:")
-        .trim_end_matches("/hook")
-        .parse()
-        .unwrap();
-    let state = web::Data::new(Receiver::default());
-    let shared = state.clone().into_inner();
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(state.clone())
-            .default_service(web::to(receive))
-    })
-    .workers(1)
-    .bind(("127.0.0.1", port))
-    .unwrap()
-    .run();
-    let receiver_handle = server.handle();
-    actix_web::rt::spawn(server);
+    assert!(receiver.got.lock().unwrap().is_empty());
+    // Bring the receiver back, then restart hindsight: the queued delivery goes out.
+    receiver
+        .down
+        .store(false, std::sync::atomic::Ordering::SeqCst);
     let app = start(storage);
-    let got = wait_for(&shared, 1).await;
+    let got = wait_for(&receiver, 1).await;
     assert_eq!(got[0].event, "escalation.created");
     assert!(got[0].body.contains("DBA team"));
-    let _ = receiver;
-    receiver_handle.stop(false).await;
+    handle.stop(false).await;
     drop(app);
 }
 both_backends!(
