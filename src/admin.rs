@@ -5,14 +5,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::audit::{self, Actor};
 use crate::auth::csrf::SessionForm;
+use crate::auth::password;
 use crate::auth::session::client_ip;
 use crate::auth::users::{self, parse_role, NewUser, UserChanges};
 use crate::auth::{ensure, CurrentUser, Permission, Role};
-use crate::db;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::time::{date_hhmm, rfc3339};
 use crate::web::{page_number, render_status, see_other, Layout, Pager};
 
@@ -60,7 +60,7 @@ async fn users_page(
     notice: Option<String>,
     form: NewUserForm,
 ) -> Result<HttpResponse, AppError> {
-    let rows = db::run(&state.pool, users::list).await?;
+    let rows = state.db.read(users::list).await?;
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -127,13 +127,21 @@ pub async fn create_user(
     let actor = Actor::user(&user.user, &client_ip(&req));
     let submitted = data.clone();
     let result = async {
-        let new = NewUser::new(
-            &submitted.username,
-            &submitted.display_name,
-            parse_role(&submitted.role)?,
-            &submitted.password,
-        )?;
-        db::run(&state.pool, move |conn| users::create(conn, &new, &actor)).await
+        let role = parse_role(&submitted.role)?;
+        // Hashing is slow: on the blocking pool, before the write.
+        let new = web::block(move || {
+            NewUser::new(
+                &submitted.username,
+                &submitted.display_name,
+                role,
+                &submitted.password,
+            )
+        })
+        .await??;
+        state
+            .db
+            .write(move |conn| users::create(conn, &new, &actor))
+            .await
     }
     .await;
     match result {
@@ -169,10 +177,10 @@ pub async fn update_user(
             disabled: data.disabled.is_some(),
             display_name: data.display_name,
         };
-        db::run(&state.pool, move |conn| {
-            users::update(conn, id, &changes, &actor)
-        })
-        .await
+        state
+            .db
+            .write(move |conn| users::update(conn, id, &changes, &actor))
+            .await
     }
     .await;
     match result {
@@ -201,9 +209,14 @@ pub async fn reset_password(
     ensure(&user.user, Permission::Administer)?;
     let actor = Actor::user(&user.user, &client_ip(&req));
     let id = id.into_inner();
-    let result = db::run(&state.pool, move |conn| {
-        users::set_password(conn, id, &data.password, &actor)
-    })
+    let result = async {
+        let hash =
+            web::block(move || password::validated_hash(&data.password, "password")).await??;
+        state
+            .db
+            .write(move |conn| users::set_password(conn, id, &hash, &actor))
+            .await
+    }
     .await;
     match result {
         Ok(()) => Ok(see_other("/admin/users?notice=password")),
@@ -246,10 +259,10 @@ pub async fn show_audit(
     ensure(&user.user, Permission::Administer)?;
     let page = page_number(query.page.as_deref())?;
     const PER_PAGE: i64 = 100;
-    let (items, total) = db::run(&state.pool, move |conn| {
-        audit::page(conn, None, page, PER_PAGE)
-    })
-    .await?;
+    let (items, total) = state
+        .db
+        .read(move |conn| audit::page(conn, None, page, PER_PAGE))
+        .await?;
     let view = AuditPage {
         layout: Layout::new(&user, "admin", "Audit log"),
         rows: items

@@ -13,14 +13,14 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::api::ApiJson;
-use crate::app::AppState;
 use crate::audit::Actor;
 use crate::auth::{ensure, ApiUser, Permission};
 use crate::db::schema::incidents;
-use crate::db::{self, DbConnection};
+use crate::db::DbConnection;
 use crate::error::{ApiError, AppError};
 use crate::incidents::service::{self, CreateOptions, IncidentFields};
 use crate::incidents::{Incident, Severity, Status};
+use crate::state::AppState;
 use crate::time::{now, parse_rfc3339};
 use crate::timeline::{self, EntryKind, NewEntry};
 
@@ -342,7 +342,10 @@ pub async fn alertmanager(
     ensure(&user.user, Permission::Write)?;
     let actor = user.actor();
     let n = body.0;
-    let outcome = db::run(&state.pool, move |conn| receive(conn, &n, &actor)).await?;
+    let outcome = state
+        .db
+        .write(move |conn| receive(conn, &n, &actor))
+        .await?;
     Ok(if outcome.created {
         HttpResponse::Created().json(outcome)
     } else {

@@ -139,7 +139,7 @@ where
 /// A per-incident list endpoint: 404 for an unknown incident, then one page of what `load`
 /// returns (per-incident lists are small enough to page in memory), mapped to JSON.
 pub async fn incident_list<T, J, L, M>(
-    state: &crate::app::AppState,
+    state: &crate::state::AppState,
     key: &str,
     paging: &PageParams,
     load: L,
@@ -153,11 +153,13 @@ where
 {
     let id = key.parse::<crate::incidents::IncidentKey>()?.0;
     let (page, per_page) = paging.resolve()?;
-    let all = crate::db::run(&state.pool, move |conn| {
-        crate::incidents::service::get(conn, id)?;
-        load(conn, id)
-    })
-    .await?;
+    let all = state
+        .db
+        .read(move |conn| {
+            crate::incidents::service::get(conn, id)?;
+            load(conn, id)
+        })
+        .await?;
     let total = all.len() as i64;
     let items = all
         .into_iter()

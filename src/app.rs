@@ -10,31 +10,12 @@ use actix_web::{web, App, HttpRequest, HttpServer};
 
 use crate::auth::{session, setup, throttle};
 use crate::config::Config;
-use crate::db::{self, DbPool};
+use crate::db::{self, Db};
 use crate::error::AppError;
-use crate::ops::{self, Metrics};
+use crate::metrics::Metrics;
+use crate::ops;
 use crate::routes;
-
-/// What every handler can reach.
-pub struct AppState {
-    pub pool: DbPool,
-    pub config: Config,
-    pub metrics: Metrics,
-    /// Queries run by this server's pool.
-    pub queries: Arc<AtomicU64>,
-    /// Rendered incident timelines (see `timeline::rendered`).
-    pub timelines: Arc<crate::timeline::rendered::TimelineCache>,
-    /// The group-commit writer for short writes.
-    pub writer: crate::db::writer::Writer,
-}
-
-impl AppState {
-    pub fn of(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
-        req.app_data::<web::Data<AppState>>()
-            .cloned()
-            .ok_or_else(|| AppError::unexpected("application state missing"))
-    }
-}
+use crate::state::AppState;
 
 /// Memory kept for rendered timelines: about 30 incidents of 1,000 entries.
 const TIMELINE_CACHE_BYTES: usize = 16 * 1024 * 1024;
@@ -105,22 +86,20 @@ impl Application {
             );
         }
         // Webhook deliveries go out from a worker with a pool of its own.
-        let worker_pool = db::connect(&config.database_url)?;
+        let sqlite = matches!(config.database_url, db::DbUrl::Sqlite(_));
+        let worker_db = Db::new(db::connect(&config.database_url)?, sqlite)?;
         actix_web::rt::spawn(crate::webhooks::worker::run(
-            worker_pool,
+            worker_db,
             config.webhook_retry,
         ));
         let request_timeout = config.request_timeout;
-        let writer = crate::db::writer::Writer::start(pool.clone())?;
         let state = web::Data::new(AppState {
-            pool,
+            db: Db::new(pool, sqlite)?,
             config,
-            metrics: Metrics::default(),
-            queries,
+            metrics: Metrics::new(queries),
             timelines: Arc::new(crate::timeline::rendered::TimelineCache::new(
                 TIMELINE_CACHE_BYTES,
             )),
-            writer,
         });
         let server =
             HttpServer::new(move || {

@@ -4,13 +4,12 @@
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
-use crate::app::AppState;
 use crate::auth::{CurrentUser, Permission};
-use crate::db;
 use crate::error::AppError;
 use crate::incidents::service::{self, IncidentFilter, Sort};
 use crate::incidents::web::IncidentRow;
 use crate::incidents::Status;
+use crate::state::AppState;
 use crate::tasks::board::{self, TaskFilter};
 use crate::tasks::web::TaskRow;
 use crate::tasks::TaskStatus;
@@ -40,8 +39,9 @@ pub async fn show_dashboard(
     user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
     let my_id = user.user.id;
-    let (open, open_total, resolved, resolved_total, overdue, mine, reminders) =
-        db::run(&state.pool, move |conn| {
+    let (open, open_total, resolved, resolved_total, overdue, mine, reminders) = state
+        .db
+        .read(move |conn| {
             let open_filter = IncidentFilter {
                 statuses: Status::ALL
                     .iter()

@@ -8,12 +8,12 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::db::schema::incidents;
-use crate::db::{self, DbConnection};
+use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::incidents::Severity;
+use crate::state::AppState;
 use crate::time::{human_duration, now};
 use crate::web::{render, Layout};
 
@@ -355,7 +355,7 @@ pub async fn show_insights(
             })?,
     };
     let today = now().date();
-    let (data, all) = db::run(&state.pool, move |conn| load(conn, months, today)).await?;
+    let (data, all) = state.db.read(move |conn| load(conn, months, today)).await?;
     let (bars, bar_axis) = bars(&data);
     let (lines, line_axis, unit) = lines(&data);
     let base_y = CHART_H - PAD_BOTTOM;

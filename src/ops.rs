@@ -9,82 +9,9 @@ use actix_web::http::{header, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
 use diesel::connection::SimpleConnection;
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
-use prometheus_client::registry::Registry;
 use tracing::Instrument;
 
-use crate::app::AppState;
-use crate::db;
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RequestLabels {
-    method: String,
-    route: String,
-    status: u16,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RouteLabels {
-    method: String,
-    route: String,
-}
-
-type HistogramFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
-
-/// Request counters, latency histograms and pool gauges.
-pub struct Metrics {
-    registry: Registry,
-    requests: Family<RequestLabels, Counter>,
-    latency: HistogramFamily,
-    pool_connections: Gauge,
-    pool_idle: Gauge,
-}
-
-fn latency_histogram() -> Histogram {
-    // 0.5 ms … ~4 s
-    Histogram::new(exponential_buckets(0.0005, 2.0, 14))
-}
-
-impl Default for Metrics {
-    fn default() -> Self {
-        let mut registry = Registry::with_prefix("hindsight");
-        let requests = Family::<RequestLabels, Counter>::default();
-        let latency: HistogramFamily = Family::new_with_constructor(latency_histogram);
-        let pool_connections = Gauge::default();
-        let pool_idle = Gauge::default();
-        registry.register(
-            "http_requests",
-            "HTTP requests by route and status",
-            requests.clone(),
-        );
-        registry.register(
-            "http_request_duration_seconds",
-            "HTTP request latency by route",
-            latency.clone(),
-        );
-        registry.register(
-            "db_pool_connections",
-            "Open database connections",
-            pool_connections.clone(),
-        );
-        registry.register(
-            "db_pool_idle_connections",
-            "Idle database connections",
-            pool_idle.clone(),
-        );
-        Metrics {
-            registry,
-            requests,
-            latency,
-            pool_connections,
-            pool_idle,
-        }
-    }
-}
+use crate::state::AppState;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -116,20 +43,7 @@ pub async fn observe(
         );
     });
     if let Some(state) = metrics {
-        state
-            .metrics
-            .requests
-            .get_or_create(&RequestLabels {
-                method: method.clone(),
-                route: route.clone(),
-                status,
-            })
-            .inc();
-        state
-            .metrics
-            .latency
-            .get_or_create(&RouteLabels { method, route })
-            .observe(elapsed.as_secs_f64());
+        state.metrics.observe(method, route, status, elapsed);
     }
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID.clone(), value);
@@ -193,11 +107,13 @@ pub async fn conditional(
 /// `GET /healthz`: 200 when the database answers, 503 otherwise.
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     let backend = state.config.database_url.backend_name();
-    let ok = db::run(&state.pool, |conn| {
-        conn.batch_execute("SELECT 1")?;
-        Ok(())
-    })
-    .await;
+    let ok = state
+        .db
+        .read(|conn| {
+            conn.batch_execute("SELECT 1")?;
+            Ok(())
+        })
+        .await;
     match ok {
         Ok(()) => HttpResponse::Ok().json(serde_json::json!({"status": "ok", "database": backend})),
         Err(e) => {
@@ -210,31 +126,17 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 
 /// `GET /metrics` in Prometheus text format.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let pool = state.pool.state();
-    state
+    let pool = state.db.pool().state();
+    match state
         .metrics
-        .pool_connections
-        .set(i64::from(pool.connections));
-    state
-        .metrics
-        .pool_idle
-        .set(i64::from(pool.idle_connections));
-    let mut out = String::new();
-    if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &state.metrics.registry) {
-        tracing::error!(error = %e, "metrics encoding failed");
-        return HttpResponse::InternalServerError().finish();
+        .encode(pool.connections, pool.idle_connections)
+    {
+        Ok(body) => HttpResponse::Ok()
+            .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+            .body(body),
+        Err(e) => {
+            tracing::error!(error = %e, "metrics encoding failed");
+            HttpResponse::InternalServerError().finish()
+        }
     }
-    // The query counter lives outside the registry (it is shared with the pool's
-    // connections); written by hand in the same exposition format, before `# EOF`.
-    let queries = state.queries.load(std::sync::atomic::Ordering::Relaxed);
-    let counter = format!(
-        "# HELP hindsight_db_queries Database queries run.\n# TYPE hindsight_db_queries counter\nhindsight_db_queries_total {queries}\n"
-    );
-    match out.rfind("# EOF") {
-        Some(at) => out.insert_str(at, &counter),
-        None => out.push_str(&counter),
-    }
-    HttpResponse::Ok()
-        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(out)
 }

@@ -6,13 +6,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::audit::Actor;
 use crate::auth::csrf::{NoFields, SessionForm};
 use crate::auth::session::client_ip;
 use crate::auth::{tokens, CurrentUser, Permission};
-use crate::db;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::time::{date_hhmm, rfc3339};
 use crate::web::{render_status, see_other, Layout};
 
@@ -45,7 +44,7 @@ async fn tokens_page(
 ) -> Result<HttpResponse, AppError> {
     let is_admin = user.user.role.allows(Permission::Administer);
     let owner = (!is_admin).then_some(user.user.id);
-    let rows = db::run(&state.pool, move |conn| tokens::list(conn, owner)).await?;
+    let rows = state.db.read(move |conn| tokens::list(conn, owner)).await?;
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -104,10 +103,10 @@ pub async fn create_token(
     let SessionForm { user, data } = form;
     let actor = Actor::user(&user.user, &client_ip(&req));
     let owner = user.user.clone();
-    let result = db::run(&state.pool, move |conn| {
-        tokens::create(conn, &owner, &data.name, &actor)
-    })
-    .await;
+    let result = state
+        .db
+        .write(move |conn| tokens::create(conn, &owner, &data.name, &actor))
+        .await;
     match result {
         Ok(secret) => tokens_page(&state, &user, Some(secret), None).await,
         Err(e @ AppError::Invalid { .. }) => tokens_page(&state, &user, None, Some(e)).await,
@@ -126,9 +125,9 @@ pub async fn revoke_token(
     let owner = (!user.user.role.allows(Permission::Administer)).then_some(user.user.id);
     let actor = Actor::user(&user.user, &client_ip(&req));
     let id = id.into_inner();
-    db::run(&state.pool, move |conn| {
-        tokens::revoke(conn, id, owner, &actor)
-    })
-    .await?;
+    state
+        .db
+        .write(move |conn| tokens::revoke(conn, id, owner, &actor))
+        .await?;
     Ok(see_other("/settings/tokens"))
 }

@@ -34,6 +34,13 @@ pub fn validate(password: &str, field: &str) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Checks `password` against the policy and hashes it. Slow (argon2): call it from a
+/// blocking context, never inside a database write.
+pub fn validated_hash(password: &str, field: &str) -> Result<String, AppError> {
+    validate(password, field)?;
+    hash(password)
+}
+
 pub fn hash(password: &str) -> Result<String, AppError> {
     let salt = SaltString::generate(&mut OsRng);
     hasher()

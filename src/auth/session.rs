@@ -10,10 +10,10 @@ use diesel::prelude::*;
 use futures_util::future::LocalBoxFuture;
 
 use super::{random_token, token_hash, User};
-use crate::app::AppState;
 use crate::db::schema::{sessions, users};
-use crate::db::{self, DbConnection};
+use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::time::now;
 
 pub const COOKIE: &str = "hindsight_session";
@@ -77,8 +77,20 @@ pub fn end(conn: &mut DbConnection, token: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Finds the live session for a cookie token and its (enabled) user.
-pub fn authenticate(conn: &mut DbConnection, token: &str) -> Result<Option<CurrentUser>, AppError> {
+/// What a session cookie leads to.
+pub enum Lookup {
+    /// A live session; `touch` when its idle clock is due to be moved on.
+    Live {
+        user: CurrentUser,
+        touch: bool,
+    },
+    /// Expired, idle too long, or its user disabled: to be deleted.
+    Dead(i32),
+    Unknown,
+}
+
+/// Finds the session of `token` (reads only; [`settle`] writes what the answer needs).
+pub fn lookup(conn: &mut DbConnection, token: &str) -> Result<Lookup, AppError> {
     let t = now();
     let found: Option<(i32, String, NaiveDateTime, NaiveDateTime, User)> = sessions::table
         .inner_join(users::table)
@@ -93,22 +105,35 @@ pub fn authenticate(conn: &mut DbConnection, token: &str) -> Result<Option<Curre
         .first(conn)
         .optional()?;
     let Some((id, csrf_token, last_seen, expires, user)) = found else {
-        return Ok(None);
+        return Ok(Lookup::Unknown);
     };
     if user.disabled || expires <= t || last_seen + IDLE <= t {
-        diesel::delete(sessions::table.find(id)).execute(conn)?;
-        return Ok(None);
+        return Ok(Lookup::Dead(id));
     }
-    if last_seen + TOUCH_EVERY <= t {
-        diesel::update(sessions::table.find(id))
-            .set(sessions::last_seen_at.eq(t))
-            .execute(conn)?;
+    Ok(Lookup::Live {
+        user: CurrentUser {
+            user,
+            session_id: id,
+            csrf_token,
+        },
+        touch: last_seen + TOUCH_EVERY <= t,
+    })
+}
+
+/// Records what a [`lookup`] found: moves a live session's idle clock on, deletes a dead one.
+pub fn settle(conn: &mut DbConnection, found: &Lookup) -> Result<(), AppError> {
+    match found {
+        Lookup::Live { user, touch: true } => {
+            diesel::update(sessions::table.find(user.session_id))
+                .set(sessions::last_seen_at.eq(now()))
+                .execute(conn)?;
+        }
+        Lookup::Dead(id) => {
+            diesel::delete(sessions::table.find(*id)).execute(conn)?;
+        }
+        Lookup::Live { touch: false, .. } | Lookup::Unknown => {}
     }
-    Ok(Some(CurrentUser {
-        user,
-        session_id: id,
-        csrf_token,
-    }))
+    Ok(())
 }
 
 /// Deletes sessions past their expiry (run at start-up).
@@ -180,7 +205,21 @@ impl CurrentUser {
             Some(c) if !c.value().is_empty() => {
                 let token = c.value().to_string();
                 let state = AppState::of(req)?;
-                db::run(&state.pool, move |conn| authenticate(conn, &token)).await?
+                let found = state.db.read(move |conn| lookup(conn, &token)).await?;
+                let needs_write =
+                    matches!(found, Lookup::Dead(_) | Lookup::Live { touch: true, .. });
+                let found = if needs_write {
+                    state
+                        .db
+                        .write(move |conn| settle(conn, &found).map(|()| found))
+                        .await?
+                } else {
+                    found
+                };
+                match found {
+                    Lookup::Live { user, .. } => Some(user),
+                    Lookup::Dead(_) | Lookup::Unknown => None,
+                }
             }
             _ => None,
         };

@@ -63,7 +63,7 @@ pub fn complete(
             .execute(conn)?;
         let admin = NewUser {
             role: Role::Admin,
-            ..clone_new(new)
+            ..new.clone()
         };
         let user = users::create(conn, &admin, &Actor::system(ip))?;
         // Recheck inside the transaction: two concurrent setups must not both succeed.
@@ -75,13 +75,4 @@ pub fn complete(
         }
         Ok(user)
     })
-}
-
-fn clone_new(new: &NewUser) -> NewUser {
-    NewUser {
-        username: new.username.clone(),
-        display_name: new.display_name.clone(),
-        role: new.role,
-        password: new.password.clone(),
-    }
 }

@@ -9,11 +9,11 @@ use diesel::prelude::*;
 use futures_util::future::LocalBoxFuture;
 
 use super::{random_token, token_hash, User};
-use crate::app::AppState;
 use crate::audit::{self, Actor};
 use crate::db::schema::{api_tokens, users};
-use crate::db::{self, DbConnection};
+use crate::db::DbConnection;
 use crate::error::{ApiError, AppError};
+use crate::state::AppState;
 use crate::time::now;
 
 /// Tokens look like `hs_` + 64 hex digits; the prefix makes leaked tokens easy to grep for.
@@ -192,11 +192,11 @@ impl FromRequest for ApiUser {
             };
             let secret = secret.to_string();
             let state = AppState::of(&req)?;
-            let found = db::read(&state, move |conn| lookup(conn, &secret)).await?;
+            let found = state.db.read(move |conn| lookup(conn, &secret)).await?;
             match found {
                 Some((id, user, due)) => {
                     if due {
-                        db::run(&state.pool, move |conn| mark_used(conn, id)).await?;
+                        state.db.write(move |conn| mark_used(conn, id)).await?;
                     }
                     Ok(ApiUser {
                         user,

@@ -37,12 +37,13 @@ struct NewUserRow<'a> {
     updated_at: NaiveDateTime,
 }
 
-/// A validated request to create a user.
+/// A validated request to create a user, its password already hashed.
+#[derive(Clone)]
 pub struct NewUser {
     pub username: String,
     pub display_name: String,
     pub role: Role,
-    pub password: String,
+    pub password_hash: String,
 }
 
 /// Usernames are lowercase ASCII letters, digits, `.`, `_` and `-`, 1–64 long.
@@ -71,6 +72,8 @@ pub fn parse_role(raw: &str) -> Result<Role, AppError> {
 }
 
 impl NewUser {
+    /// Validates and hashes the password: slow (argon2), so call it from a blocking context
+    /// and never inside a database write.
     pub fn new(
         username: &str,
         display_name: &str,
@@ -85,7 +88,7 @@ impl NewUser {
                 "Display name must be at most 100 characters.",
             ));
         }
-        password::validate(password, "password")?;
+        let password_hash = password::validated_hash(password, "password")?;
         Ok(NewUser {
             display_name: if display_name.is_empty() {
                 username.clone()
@@ -94,14 +97,13 @@ impl NewUser {
             },
             username,
             role,
-            password: password.to_string(),
+            password_hash,
         })
     }
 }
 
-/// Hashes the password (slow: call from a blocking context) and inserts the user.
+/// Inserts the user (refused when the username is taken).
 pub fn create(conn: &mut DbConnection, new: &NewUser, actor: &Actor) -> Result<User, AppError> {
-    let hash = password::hash(&new.password)?;
     crate::db::transaction(conn, |conn| {
         let taken: i64 = users::table
             .filter(users::username.eq(&new.username))
@@ -119,7 +121,7 @@ pub fn create(conn: &mut DbConnection, new: &NewUser, actor: &Actor) -> Result<U
                 username: &new.username,
                 display_name: &new.display_name,
                 role: new.role,
-                password_hash: &hash,
+                password_hash: &new.password_hash,
                 disabled: false,
                 created_at: t,
                 updated_at: t,
@@ -248,20 +250,18 @@ pub fn update(
     })
 }
 
-/// Sets a new password (hashing is slow: call from a blocking context) and ends the
-/// user's sessions.
+/// Sets a new password hash (from [`password::validated_hash`]) and ends the user's
+/// sessions.
 pub fn set_password(
     conn: &mut DbConnection,
     id: i32,
-    new_password: &str,
+    hash: &str,
     actor: &Actor,
 ) -> Result<(), AppError> {
-    password::validate(new_password, "password")?;
-    let hash = password::hash(new_password)?;
     crate::db::transaction(conn, |conn| {
         let user = find(conn, id)?;
         diesel::update(users::table.find(id))
-            .set((users::password_hash.eq(&hash), users::updated_at.eq(now())))
+            .set((users::password_hash.eq(hash), users::updated_at.eq(now())))
             .execute(conn)?;
         diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?;
         audit::record(

@@ -9,10 +9,9 @@ use super::csrf::{pre_session_token, NoFields, PublicForm, SessionForm};
 use super::session::{self, client_ip, safe_next, user_agent, MaybeUser};
 use super::users::{self, NewUser};
 use super::{password, setup, throttle, Role};
-use crate::app::AppState;
 use crate::audit::{self, Actor};
-use crate::db;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::{render_status, see_other, Layout};
 
 #[derive(Template)]
@@ -82,33 +81,51 @@ pub async fn login(
     let username = form.username.trim().to_lowercase();
     let password = form.password;
     let attempt_user = username.clone();
-    let result = db::run(&state.pool, move |conn| {
-        throttle::check(conn, &attempt_user, &ip)?;
-        let user = users::find_by_username(conn, &attempt_user)?;
-        let verified = match &user {
-            Some(u) => password::verify(&password, &u.password_hash) && !u.disabled,
-            None => {
-                password::verify_dummy(&password);
-                false
-            }
+    let result = async {
+        let user = {
+            let (name, ip) = (attempt_user.clone(), ip.clone());
+            state
+                .db
+                .read(move |conn| {
+                    throttle::check(conn, &name, &ip)?;
+                    users::find_by_username(conn, &name)
+                })
+                .await?
         };
-        throttle::record(conn, &attempt_user, &ip, verified)?;
-        match user.filter(|_| verified) {
-            Some(u) => {
-                let token = session::start(conn, u.id, &ip, &agent)?;
-                audit::record(
-                    conn,
-                    &Actor::user(&u, &ip),
-                    "session.login",
-                    "user",
-                    &u.username,
-                    "",
-                )?;
-                Ok(Some(token))
-            }
-            None => Ok(None),
-        }
-    })
+        // The hash check is slow by design: on the blocking pool, outside any write.
+        let (user, verified) = web::block(move || {
+            let verified = match &user {
+                Some(u) => password::verify(&password, &u.password_hash) && !u.disabled,
+                None => {
+                    password::verify_dummy(&password);
+                    false
+                }
+            };
+            (user, verified)
+        })
+        .await?;
+        state
+            .db
+            .write(move |conn| {
+                throttle::record(conn, &attempt_user, &ip, verified)?;
+                match user.filter(|_| verified) {
+                    Some(u) => {
+                        let token = session::start(conn, u.id, &ip, &agent)?;
+                        audit::record(
+                            conn,
+                            &Actor::user(&u, &ip),
+                            "session.login",
+                            "user",
+                            &u.username,
+                            "",
+                        )?;
+                        Ok(Some(token))
+                    }
+                    None => Ok(None),
+                }
+            })
+            .await
+    }
     .await;
     let (csrf, cookie) = pre_session_token(&req, state.config.secure_cookies);
     let failed = |status: StatusCode, message: String| -> Result<HttpResponse, AppError> {
@@ -146,11 +163,13 @@ pub async fn logout(
         .map(|c| c.value().to_string())
         .unwrap_or_default();
     let actor = Actor::user(&form.user.user, &client_ip(&req));
-    db::run(&state.pool, move |conn| {
-        session::end(conn, &token)?;
-        audit::record(conn, &actor, "session.logout", "user", &actor.name, "")
-    })
-    .await?;
+    state
+        .db
+        .write(move |conn| {
+            session::end(conn, &token)?;
+            audit::record(conn, &actor, "session.logout", "user", &actor.name, "")
+        })
+        .await?;
     let mut res = see_other("/login");
     let _ = res.add_cookie(&session::removal_cookie(state.config.secure_cookies));
     Ok(res)
@@ -180,7 +199,10 @@ pub async fn setup_page(
 ) -> Result<HttpResponse, AppError> {
     let token = query.token.clone().unwrap_or_default();
     let check = token.clone();
-    let valid = db::run(&state.pool, move |conn| setup::is_valid(conn, &check)).await?;
+    let valid = state
+        .db
+        .read(move |conn| setup::is_valid(conn, &check))
+        .await?;
     if !valid {
         return Err(AppError::NotFound(
             "setup link (it has been used or has expired; sign in instead)".into(),
@@ -198,7 +220,7 @@ pub async fn setup_page(
     Ok(with_cookie(render_status(StatusCode::OK, &page)?, cookie))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 pub struct SetupForm {
     #[serde(default)]
     token: String,
@@ -221,30 +243,36 @@ pub async fn complete_setup(
     let form = form.0;
     let ip = client_ip(&req);
     let agent = user_agent(&req);
-    let validated = NewUser::new(
-        &form.username,
-        &form.display_name,
-        Role::Admin,
-        &form.password,
-    )
-    .and_then(|new| {
-        if form.password != form.password_confirm {
-            Err(AppError::invalid(
+    // Hashing is slow: on the blocking pool, before the write.
+    let submitted = form.clone();
+    let validated = web::block(move || {
+        let new = NewUser::new(
+            &submitted.username,
+            &submitted.display_name,
+            Role::Admin,
+            &submitted.password,
+        )?;
+        if submitted.password != submitted.password_confirm {
+            return Err(AppError::invalid(
                 "password_confirm",
                 "The two passwords differ.",
-            ))
-        } else {
-            Ok(new)
+            ));
         }
-    });
+        Ok(new)
+    })
+    .await
+    .map_err(AppError::from)
+    .and_then(|r| r);
     let token = form.token.clone();
     let result = match validated {
         Ok(new) => {
-            db::run(&state.pool, move |conn| {
-                let user = setup::complete(conn, &token, &new, &ip)?;
-                session::start(conn, user.id, &ip, &agent)
-            })
-            .await
+            state
+                .db
+                .write(move |conn| {
+                    let user = setup::complete(conn, &token, &new, &ip)?;
+                    session::start(conn, user.id, &ip, &agent)
+                })
+                .await
         }
         Err(e) => Err(e),
     };

@@ -1,9 +1,12 @@
 //! Storage: one connection type over SQLite and PostgreSQL, the r2d2 pool, embedded
-//! migrations, and the helper that runs blocking database work off the async workers.
+//! migrations, transactions, and [`Db`], the handle through which handlers read and write.
 
+mod access;
 pub mod schema;
 mod text_enum;
-pub mod writer;
+mod writer;
+
+pub use access::Db;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -15,8 +18,6 @@ use diesel::connection::{SimpleConnection, TransactionManager};
 use diesel::prelude::*;
 use diesel::r2d2::{self, CustomizeConnection, ManageConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
-
-use crate::error::AppError;
 
 /// A connection to whichever backend `DATABASE_URL` names.
 #[derive(diesel::MultiConnection)]
@@ -176,47 +177,6 @@ pub fn migrate(conn: &mut DbConnection) -> Result<Vec<String>, String> {
     }
     .map_err(|e| format!("migration failed: {e}"))?;
     Ok(done.iter().map(|v| v.to_string()).collect())
-}
-
-/// Runs a short read-only query: on SQLite with a free connection at once, on the calling
-/// thread (WAL readers never wait for writers, and a lookup of microseconds costs less than
-/// the hop to the blocking pool and back, which the profile of the append load showed as its
-/// largest cost); otherwise like [`run`]. Never pass work that writes.
-pub async fn read<T, F>(state: &crate::app::AppState, work: F) -> Result<T, AppError>
-where
-    F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
-    T: Send + 'static,
-{
-    if let DbUrl::Sqlite(_) = state.config.database_url {
-        if let Some(mut conn) = state.pool.try_get() {
-            return work(&mut conn);
-        }
-    }
-    run(&state.pool, work).await
-}
-
-/// Runs a short write (one incident's worth, not an import) through the group-commit
-/// writer ([`writer`]).
-pub async fn write<T, F>(state: &crate::app::AppState, work: F) -> Result<T, AppError>
-where
-    F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
-    T: Send + 'static,
-{
-    state.writer.write(work).await
-}
-
-/// Runs synchronous database work on actix's blocking pool.
-pub async fn run<T, F>(pool: &DbPool, work: F) -> Result<T, AppError>
-where
-    F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
-    T: Send + 'static,
-{
-    let pool = pool.clone();
-    actix_web::web::block(move || {
-        let mut conn = pool.get()?;
-        work(&mut conn)
-    })
-    .await?
 }
 
 /// One SQLite write transaction at a time in this process. SQLite's own wait for its write

@@ -5,11 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{EscalationState, EscalationView};
 use crate::api::{optional_time, ApiJson, PageParams};
-use crate::app::AppState;
 use crate::auth::{ensure, ApiUser, Permission};
-use crate::db;
 use crate::error::{ApiError, AppError};
 use crate::incidents::IncidentKey;
+use crate::state::AppState;
 use crate::time::{now, rfc3339};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -92,15 +91,17 @@ pub async fn create_escalation(
     let at = optional_time(b.escalated_at.as_deref(), "escalated_at")?.unwrap_or_else(now);
     let actor = user.actor();
     let reason = b.reason.unwrap_or_default();
-    let views = db::run(&state.pool, move |conn| {
-        let created = super::create(conn, id, &targets, &reason, at, &actor)?;
-        let ids: Vec<i32> = created.iter().map(|e| e.id).collect();
-        Ok(super::list(conn, id)?
-            .into_iter()
-            .filter(|v| ids.contains(&v.escalation.id))
-            .collect::<Vec<_>>())
-    })
-    .await?;
+    let views = state
+        .db
+        .write(move |conn| {
+            let created = super::create(conn, id, &targets, &reason, at, &actor)?;
+            let ids: Vec<i32> = created.iter().map(|e| e.id).collect();
+            Ok(super::list(conn, id)?
+                .into_iter()
+                .filter(|v| ids.contains(&v.escalation.id))
+                .collect::<Vec<_>>())
+        })
+        .await?;
     let items: Vec<EscalationJson> = views.into_iter().map(EscalationJson::from).collect();
     if several {
         Ok(HttpResponse::Created().json(serde_json::json!({ "items": items })))
@@ -135,13 +136,15 @@ pub async fn update_escalation(
         .map_err(|e| AppError::invalid("state", format!("state {e}")))?;
     let at = optional_time(b.acknowledged_at.as_deref(), "acknowledged_at")?;
     let actor = user.actor();
-    let view = db::run(&state.pool, move |conn| {
-        let e = super::respond(conn, id, new_state, at, b.version, &actor)?;
-        super::list(conn, e.incident_id)?
-            .into_iter()
-            .find(|v| v.escalation.id == id)
-            .ok_or_else(|| AppError::NotFound("escalation".into()))
-    })
-    .await?;
+    let view = state
+        .db
+        .write(move |conn| {
+            let e = super::respond(conn, id, new_state, at, b.version, &actor)?;
+            super::list(conn, e.incident_id)?
+                .into_iter()
+                .find(|v| v.escalation.id == id)
+                .ok_or_else(|| AppError::NotFound("escalation".into()))
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(EscalationJson::from(view)))
 }

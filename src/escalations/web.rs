@@ -6,14 +6,13 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{split_targets, EscalationState};
-use crate::app::AppState;
 use crate::audit::Actor;
 use crate::auth::csrf::SessionForm;
 use crate::auth::session::client_ip;
 use crate::auth::{ensure, CurrentUser, Permission};
-use crate::db;
 use crate::error::AppError;
 use crate::incidents::IncidentKey;
+use crate::state::AppState;
 use crate::time::{now, parse_user_time};
 use crate::web::{render_status, see_other, FormError, Layout};
 
@@ -72,10 +71,10 @@ pub async fn escalate(
                 )
             })?,
         };
-        db::run(&state.pool, move |conn| {
-            super::create(conn, id, &targets, &submitted.reason, at, &actor)
-        })
-        .await
+        state
+            .db
+            .write(move |conn| super::create(conn, id, &targets, &submitted.reason, at, &actor))
+            .await
     }
     .await;
     match result {
@@ -95,7 +94,7 @@ async fn escalate_page(
     form: EscalateForm,
     error: Option<AppError>,
 ) -> Result<HttpResponse, AppError> {
-    let suggestions = db::run(&state.pool, suggestions).await?;
+    let suggestions = state.db.read(suggestions).await?;
     let error = FormError::from(error);
     let page = EscalatePage {
         layout: Layout::new(user, "incidents", "Escalate"),
@@ -116,10 +115,10 @@ pub async fn new_escalation(
 ) -> Result<HttpResponse, AppError> {
     ensure(&user.user, Permission::Write)?;
     let id = key.parse::<IncidentKey>()?.0;
-    db::run(&state.pool, move |conn| {
-        crate::incidents::service::get(conn, id)
-    })
-    .await?;
+    state
+        .db
+        .read(move |conn| crate::incidents::service::get(conn, id))
+        .await?;
     escalate_page(&state, &user, id, EscalateForm::default(), None).await
 }
 
@@ -146,10 +145,10 @@ pub async fn respond(
         .map_err(|e| AppError::invalid("state", format!("State {e}.")))?;
     let version = data.version.trim().parse().ok();
     let actor = Actor::user(&user.user, &client_ip(&req));
-    let escalation = db::run(&state.pool, move |conn| {
-        super::respond(conn, id, new_state, None, version, &actor)
-    })
-    .await?;
+    let escalation = state
+        .db
+        .write(move |conn| super::respond(conn, id, new_state, None, version, &actor))
+        .await?;
     Ok(see_other(&format!(
         "/incidents/{}#escalations",
         IncidentKey(escalation.incident_id)

@@ -6,10 +6,9 @@ use serde::{Deserialize, Serialize};
 use super::model::{IncidentKey, Severity, Status};
 use super::service::{self, CreateOptions, IncidentDetail, IncidentFields, IncidentFilter, Sort};
 use crate::api::{nullable, optional_time, time_field, ApiJson, ListEnvelope, PageParams};
-use crate::app::AppState;
 use crate::auth::{ensure, users, ApiUser, Permission};
-use crate::db;
 use crate::error::{ApiError, AppError};
+use crate::state::AppState;
 use crate::time::{now, rfc3339};
 use crate::timeline::api::EntryJson;
 
@@ -170,10 +169,10 @@ pub async fn list_incidents(
         non_empty(&query.until),
         non_empty(&query.sort),
     )?;
-    let (items, total) = db::run(&state.pool, move |conn| {
-        service::list(conn, &filter, page, per_page)
-    })
-    .await?;
+    let (items, total) = state
+        .db
+        .read(move |conn| service::list(conn, &filter, page, per_page))
+        .await?;
     Ok(HttpResponse::Ok().json(ListEnvelope {
         items: items.into_iter().map(IncidentJson::from).collect(),
         page,
@@ -253,16 +252,18 @@ pub async fn create_incident(
     };
     let actor = user.actor();
     let commander = b.commander;
-    let detail = db::run(&state.pool, move |conn| {
-        fields.commander_id = users::resolve(conn, commander.as_deref(), "commander")?;
-        let options = CreateOptions {
-            declared_entry: true,
-            ..Default::default()
-        };
-        let incident = service::create(conn, fields, &actor, &options)?;
-        service::get(conn, incident.id)
-    })
-    .await?;
+    let detail = state
+        .db
+        .write(move |conn| {
+            fields.commander_id = users::resolve(conn, commander.as_deref(), "commander")?;
+            let options = CreateOptions {
+                declared_entry: true,
+                ..Default::default()
+            };
+            let incident = service::create(conn, fields, &actor, &options)?;
+            service::get(conn, incident.id)
+        })
+        .await?;
     let key = detail.incident.key();
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/incidents/{key}")))
@@ -277,16 +278,18 @@ pub async fn get_incident(
     key: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = key.parse::<IncidentKey>()?.0;
-    let (detail, entries, escalations, causes, tasks) = db::run(&state.pool, move |conn| {
-        Ok((
-            service::get(conn, id)?,
-            crate::timeline::service::list(conn, id)?,
-            crate::escalations::list(conn, id)?,
-            crate::root_causes::list(conn, id)?,
-            crate::tasks::service::list_for_incident(conn, id)?,
-        ))
-    })
-    .await?;
+    let (detail, entries, escalations, causes, tasks) = state
+        .db
+        .read(move |conn| {
+            Ok((
+                service::get(conn, id)?,
+                crate::timeline::service::list(conn, id)?,
+                crate::escalations::list(conn, id)?,
+                crate::root_causes::list(conn, id)?,
+                crate::tasks::service::list_for_incident(conn, id)?,
+            ))
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(IncidentWithRecord {
         incident: detail.into(),
         timeline: entries.into_iter().map(EntryJson::from).collect(),
@@ -350,40 +353,43 @@ pub async fn update_incident(
         )
     })?;
     let actor = user.actor();
-    let detail = db::run(&state.pool, move |conn| {
-        let current = service::get(conn, id)?;
-        let mut f = IncidentFields::of(&current);
-        if let Some(t) = b.title {
-            f.title = t;
-        }
-        if let Some(s) = b.severity.as_deref() {
-            f.severity = parse_severity(s)?;
-        }
-        if let Some(s) = b.status.as_deref() {
-            f.status = parse_status(s)?;
-        }
-        if let Some(i) = b.impact {
-            f.impact = i;
-        }
-        if let Some(p) = b.users_affected_pct {
-            f.users_affected_pct = p;
-        }
-        if let Some(s) = b.services {
-            f.services = s;
-        }
-        if let Some(c) = b.commander {
-            f.commander_id = users::resolve(conn, c.as_deref(), "commander")?;
-        }
-        if let Some(s) = b.started_at.as_deref() {
-            f.started_at = time_field(s, "started_at")?;
-        }
-        f.detected_at = patch_time(f.detected_at, b.detected_at, "detected_at")?;
-        f.acknowledged_at = patch_time(f.acknowledged_at, b.acknowledged_at, "acknowledged_at")?;
-        f.mitigated_at = patch_time(f.mitigated_at, b.mitigated_at, "mitigated_at")?;
-        f.resolved_at = patch_time(f.resolved_at, b.resolved_at, "resolved_at")?;
-        service::update(conn, id, version, f, &actor)?;
-        service::get(conn, id)
-    })
-    .await?;
+    let detail = state
+        .db
+        .write(move |conn| {
+            let current = service::get(conn, id)?;
+            let mut f = IncidentFields::of(&current);
+            if let Some(t) = b.title {
+                f.title = t;
+            }
+            if let Some(s) = b.severity.as_deref() {
+                f.severity = parse_severity(s)?;
+            }
+            if let Some(s) = b.status.as_deref() {
+                f.status = parse_status(s)?;
+            }
+            if let Some(i) = b.impact {
+                f.impact = i;
+            }
+            if let Some(p) = b.users_affected_pct {
+                f.users_affected_pct = p;
+            }
+            if let Some(s) = b.services {
+                f.services = s;
+            }
+            if let Some(c) = b.commander {
+                f.commander_id = users::resolve(conn, c.as_deref(), "commander")?;
+            }
+            if let Some(s) = b.started_at.as_deref() {
+                f.started_at = time_field(s, "started_at")?;
+            }
+            f.detected_at = patch_time(f.detected_at, b.detected_at, "detected_at")?;
+            f.acknowledged_at =
+                patch_time(f.acknowledged_at, b.acknowledged_at, "acknowledged_at")?;
+            f.mitigated_at = patch_time(f.mitigated_at, b.mitigated_at, "mitigated_at")?;
+            f.resolved_at = patch_time(f.resolved_at, b.resolved_at, "resolved_at")?;
+            service::update(conn, id, version, f, &actor)?;
+            service::get(conn, id)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(IncidentJson::from(detail)))
 }

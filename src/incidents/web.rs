@@ -10,13 +10,13 @@ use serde::Deserialize;
 use super::api::{parse_filter, parse_severity, parse_status};
 use super::model::{Incident, IncidentKey, Severity, Status};
 use super::service::{self, changed_fields, CreateOptions, IncidentDetail, IncidentFields};
-use crate::app::AppState;
 use crate::audit::Actor;
 use crate::auth::csrf::SessionForm;
 use crate::auth::session::client_ip;
 use crate::auth::{ensure, users, CurrentUser, Permission};
-use crate::db::{self, DbConnection};
+use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::tasks::web::TaskRow;
 use crate::time::{date_hhmm, human_duration, now, now as t_now, parse_user_time, rfc3339};
 use crate::timeline::EntryKind;
@@ -137,11 +137,13 @@ pub async fn list_incidents(
         Ok(f) => (f, None),
         Err(e) => (Default::default(), Some(e.public_message())),
     };
-    let (items, total, services) = db::run(&state.pool, move |conn| {
-        let (items, total) = service::list(conn, &filter, page, PER_PAGE)?;
-        Ok((items, total, service::service_names(conn)?))
-    })
-    .await?;
+    let (items, total, services) = state
+        .db
+        .read(move |conn| {
+            let (items, total) = service::list(conn, &filter, page, PER_PAGE)?;
+            Ok((items, total, service::service_names(conn)?))
+        })
+        .await?;
     let t = now();
     let page = ListPage {
         layout: Layout::new(&user, "incidents", "Incidents"),
@@ -299,15 +301,17 @@ async fn form_page(
     error: Option<AppError>,
     conflict: Vec<ConflictRow>,
 ) -> Result<HttpResponse, AppError> {
-    let (users, services) = db::run(&state.pool, |conn| {
-        let users = users::list(conn)?
-            .into_iter()
-            .filter(|u| !u.disabled)
-            .map(|u| u.username)
-            .collect();
-        Ok((users, service::service_names(conn)?))
-    })
-    .await?;
+    let (users, services) = state
+        .db
+        .read(|conn| {
+            let users = users::list(conn)?
+                .into_iter()
+                .filter(|u| !u.disabled)
+                .map(|u| u.username)
+                .collect();
+            Ok((users, service::service_names(conn)?))
+        })
+        .await?;
     let error = FormError::from(error);
     let title = match &key {
         Some(k) => format!("Edit {k}"),
@@ -353,19 +357,21 @@ pub async fn create_incident(
     ensure(&user.user, Permission::Write)?;
     let actor = Actor::user(&user.user, &client_ip(&req));
     let submitted = data.clone();
-    let result = db::run(&state.pool, move |conn| {
-        let t = now();
-        let mut fields = submitted.parse(conn, t)?;
-        if fields.detected_at.is_none() && opt(&submitted.started_at).is_none() {
-            fields.detected_at = Some(fields.started_at);
-        }
-        let options = CreateOptions {
-            declared_entry: true,
-            ..Default::default()
-        };
-        service::create(conn, fields, &actor, &options)
-    })
-    .await;
+    let result = state
+        .db
+        .write(move |conn| {
+            let t = now();
+            let mut fields = submitted.parse(conn, t)?;
+            if fields.detected_at.is_none() && opt(&submitted.started_at).is_none() {
+                fields.detected_at = Some(fields.started_at);
+            }
+            let options = CreateOptions {
+                declared_entry: true,
+                ..Default::default()
+            };
+            service::create(conn, fields, &actor, &options)
+        })
+        .await;
     match result {
         Ok(incident) => Ok(see_other(&format!("/incidents/{}", incident.key()))),
         Err(e @ AppError::Invalid { .. }) => {
@@ -484,24 +490,26 @@ pub async fn incident_page(
 ) -> Result<HttpResponse, AppError> {
     let can_write = user.user.role.allows(Permission::Write);
     let timelines = std::sync::Arc::clone(&state.timelines);
-    let record = db::run(&state.pool, move |conn| {
-        let detail = service::get(conn, id)?;
-        let rev = detail.incident.timeline_rev;
-        Ok(Record {
-            timeline: timelines.timeline(conn, id, rev, can_write)?,
-            detail,
-            escalations: crate::escalations::list(conn, id)?,
-            causes: crate::root_causes::list(conn, id)?,
-            tasks: crate::tasks::service::list_for_incident(conn, id)?,
-            suggestions: crate::escalations::web::suggestions(conn)?,
-            users: users::list(conn)?
-                .into_iter()
-                .filter(|u| !u.disabled)
-                .map(|u| u.username)
-                .collect(),
+    let record = state
+        .db
+        .read(move |conn| {
+            let detail = service::get(conn, id)?;
+            let rev = detail.incident.timeline_rev;
+            Ok(Record {
+                timeline: timelines.timeline(conn, id, rev, can_write)?,
+                detail,
+                escalations: crate::escalations::list(conn, id)?,
+                causes: crate::root_causes::list(conn, id)?,
+                tasks: crate::tasks::service::list_for_incident(conn, id)?,
+                suggestions: crate::escalations::web::suggestions(conn)?,
+                users: users::list(conn)?
+                    .into_iter()
+                    .filter(|u| !u.disabled)
+                    .map(|u| u.username)
+                    .collect(),
+            })
         })
-    })
-    .await?;
+        .await?;
     let Record {
         detail,
         timeline,
@@ -654,7 +662,10 @@ pub async fn incident_stamp(
     key: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = key.parse::<IncidentKey>()?.0;
-    let updated = db::read(&state, move |conn| service::last_change(conn, id)).await?;
+    let updated = state
+        .db
+        .read(move |conn| service::last_change(conn, id))
+        .await?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
@@ -669,7 +680,7 @@ pub async fn edit_incident(
 ) -> Result<HttpResponse, AppError> {
     ensure(&user.user, Permission::Write)?;
     let id = key.parse::<IncidentKey>()?.0;
-    let detail = db::run(&state.pool, move |conn| service::get(conn, id)).await?;
+    let detail = state.db.read(move |conn| service::get(conn, id)).await?;
     form_page(
         &state,
         &user,
@@ -699,11 +710,13 @@ pub async fn update_incident(
     })?;
     let actor = Actor::user(&user.user, &client_ip(&req));
     let submitted = data.clone();
-    let result = db::run(&state.pool, move |conn| {
-        let fields = submitted.parse(conn, now())?;
-        service::update(conn, id, version, fields, &actor)
-    })
-    .await;
+    let result = state
+        .db
+        .write(move |conn| {
+            let fields = submitted.parse(conn, now())?;
+            service::update(conn, id, version, fields, &actor)
+        })
+        .await;
     match result {
         Ok(incident) => Ok(see_other(&format!("/incidents/{}", incident.key()))),
         Err(e @ AppError::Invalid { .. }) => {
@@ -719,12 +732,14 @@ pub async fn update_incident(
         }
         Err(e @ AppError::Conflict(_)) => {
             let submitted = data.clone();
-            let (current, rows) = db::run(&state.pool, move |conn| {
-                let current = service::get(conn, id)?;
-                let rows = conflict_rows(conn, &submitted, &current);
-                Ok((current, rows))
-            })
-            .await?;
+            let (current, rows) = state
+                .db
+                .read(move |conn| {
+                    let current = service::get(conn, id)?;
+                    let rows = conflict_rows(conn, &submitted, &current);
+                    Ok((current, rows))
+                })
+                .await?;
             // Keep the user's input but move it onto the current version, so a deliberate
             // second submit applies it.
             let form = IncidentForm {
@@ -800,15 +815,17 @@ pub async fn change_status(
         .parse()
         .map_err(|_| AppError::invalid("version", "Reload the page and try again."))?;
     let actor = Actor::user(&user.user, &client_ip(&req));
-    let result = db::run(&state.pool, move |conn| {
-        let current = service::get(conn, id)?;
-        let fields = IncidentFields {
-            status,
-            ..IncidentFields::of(&current)
-        };
-        service::update(conn, id, version, fields, &actor)
-    })
-    .await;
+    let result = state
+        .db
+        .write(move |conn| {
+            let current = service::get(conn, id)?;
+            let fields = IncidentFields {
+                status,
+                ..IncidentFields::of(&current)
+            };
+            service::update(conn, id, version, fields, &actor)
+        })
+        .await;
     match result {
         Ok(incident) => Ok(see_other(&format!(
             "/incidents/{}#timeline",

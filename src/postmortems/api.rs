@@ -9,11 +9,10 @@ use super::export::{self, Template};
 use super::review::{self, ReviewAction, ReviewView};
 use super::{ReviewState, Sections};
 use crate::api::ApiJson;
-use crate::app::AppState;
 use crate::auth::{ensure, ApiUser, Permission};
-use crate::db;
 use crate::error::{ApiError, AppError};
 use crate::incidents::IncidentKey;
+use crate::state::AppState;
 use crate::time::rfc3339;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -27,18 +26,20 @@ pub struct PostmortemJson {
 }
 
 async fn postmortem_json(state: &AppState, id: i32) -> Result<PostmortemJson, AppError> {
-    db::run(&state.pool, move |conn| {
-        crate::incidents::service::get(conn, id)?;
-        let pm = super::get(conn, id)?;
-        Ok(PostmortemJson {
-            sections: Sections::of(&pm),
-            review_state: pm.review_state,
-            published_at: pm.published_at.map(rfc3339),
-            version: pm.version,
-            reviews: review::list(conn, id)?,
+    state
+        .db
+        .read(move |conn| {
+            crate::incidents::service::get(conn, id)?;
+            let pm = super::get(conn, id)?;
+            Ok(PostmortemJson {
+                sections: Sections::of(&pm),
+                review_state: pm.review_state,
+                published_at: pm.published_at.map(rfc3339),
+                version: pm.version,
+                reviews: review::list(conn, id)?,
+            })
         })
-    })
-    .await
+        .await
 }
 
 /// `GET /api/v1/incidents/{key}/postmortem`
@@ -86,28 +87,30 @@ pub async fn put_postmortem(
         .transpose()?;
     let actor = user.actor();
     let u = user.user.clone();
-    db::run(&state.pool, move |conn| {
-        let current = super::get(conn, id)?;
-        let unchanged = Sections::of(&current) == b.sections.clone().validate()?;
-        if !(unchanged && current.version == version) || current.version == 0 {
-            super::save(conn, id, b.sections, version, &actor)?;
-        }
-        match (target, super::get(conn, id)?.review_state) {
-            (Some(ReviewState::Published), ReviewState::InReview) => {
-                review::apply(conn, id, ReviewAction::Publish, &u, &actor).map(|_| ())
+    state
+        .db
+        .write(move |conn| {
+            let current = super::get(conn, id)?;
+            let unchanged = Sections::of(&current) == b.sections.clone().validate()?;
+            if !(unchanged && current.version == version) || current.version == 0 {
+                super::save(conn, id, b.sections, version, &actor)?;
             }
-            (Some(ReviewState::Draft), ReviewState::Published | ReviewState::InReview) => {
-                review::apply(conn, id, ReviewAction::Reopen, &u, &actor).map(|_| ())
-            }
-            (Some(wanted), now) if wanted != now => Err(AppError::Conflict(format!(
+            match (target, super::get(conn, id)?.review_state) {
+                (Some(ReviewState::Published), ReviewState::InReview) => {
+                    review::apply(conn, id, ReviewAction::Publish, &u, &actor).map(|_| ())
+                }
+                (Some(ReviewState::Draft), ReviewState::Published | ReviewState::InReview) => {
+                    review::apply(conn, id, ReviewAction::Reopen, &u, &actor).map(|_| ())
+                }
+                (Some(wanted), now) if wanted != now => Err(AppError::Conflict(format!(
                 "Cannot move from {} to {} here: request a review with POST …/postmortem/review.",
                 now.as_str(),
                 wanted.as_str()
             ))),
-            _ => Ok(()),
-        }
-    })
-    .await?;
+                _ => Ok(()),
+            }
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(postmortem_json(&state, id).await?))
 }
 
@@ -134,10 +137,10 @@ pub async fn review_postmortem(
     let action = ReviewAction::parse(&body.0.action, &body.0.reviewers, &body.0.comment)?;
     let actor = user.actor();
     let u = user.user.clone();
-    db::run(&state.pool, move |conn| {
-        review::apply(conn, id, action, &u, &actor)
-    })
-    .await?;
+    state
+        .db
+        .write(move |conn| review::apply(conn, id, action, &u, &actor))
+        .await?;
     Ok(HttpResponse::Ok().json(postmortem_json(&state, id).await?))
 }
 
@@ -154,14 +157,16 @@ pub async fn markdown_response(
     attachment: bool,
 ) -> Result<HttpResponse, AppError> {
     let template = Template::parse(template)?;
-    let (key, doc) = db::run(&state.pool, move |conn| {
-        let record = export::load(conn, id)?;
-        Ok((
-            record.detail.incident.key(),
-            export::render(&record, template),
-        ))
-    })
-    .await?;
+    let (key, doc) = state
+        .db
+        .read(move |conn| {
+            let record = export::load(conn, id)?;
+            Ok((
+                record.detail.incident.key(),
+                export::render(&record, template),
+            ))
+        })
+        .await?;
     let mut res = HttpResponse::Ok();
     res.content_type("text/markdown; charset=utf-8");
     if attachment {
@@ -228,11 +233,13 @@ pub async fn import_postmortem(
     })?;
     let imported = super::import::parse(&text)?;
     let actor = user.actor();
-    let detail = db::run(&state.pool, move |conn| {
-        let incident = super::import::store(conn, imported, &actor)?;
-        crate::incidents::service::get(conn, incident.id)
-    })
-    .await?;
+    let detail = state
+        .db
+        .write(move |conn| {
+            let incident = super::import::store(conn, imported, &actor)?;
+            crate::incidents::service::get(conn, incident.id)
+        })
+        .await?;
     let key = detail.incident.key();
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/incidents/{key}")))

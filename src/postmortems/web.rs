@@ -10,15 +10,14 @@ use serde::Deserialize;
 
 use super::review::{self, ReviewAction, ReviewView, Verdict};
 use super::{ReviewState, Sections};
-use crate::app::AppState;
 use crate::audit::Actor;
 use crate::auth::csrf::SessionForm;
 use crate::auth::session::client_ip;
 use crate::auth::{ensure, secrets_match, users, CurrentUser, Permission};
-use crate::db;
 use crate::error::AppError;
 use crate::incidents::IncidentKey;
 use crate::markdown;
+use crate::state::AppState;
 use crate::time::{date_hhmm, now, rfc3339};
 use crate::web::{render_status, see_other, Layout};
 
@@ -139,25 +138,27 @@ struct Loaded {
 }
 
 async fn load(state: &AppState, id: i32) -> Result<Loaded, AppError> {
-    db::run(&state.pool, move |conn| {
-        let record = super::export::load(conn, id)?;
-        let author = match record.postmortem.author_id {
-            Some(a) => users::usernames(conn, &[a])?.remove(&a),
-            None => None,
-        };
-        Ok(Loaded {
-            entries: crate::timeline::service::list_for_page(conn, id)?,
-            reviews: review::list(conn, id)?,
-            author,
-            users: users::list(conn)?
-                .into_iter()
-                .filter(|u| !u.disabled && u.role.allows(Permission::Write))
-                .map(|u| u.username)
-                .collect(),
-            record,
+    state
+        .db
+        .read(move |conn| {
+            let record = super::export::load(conn, id)?;
+            let author = match record.postmortem.author_id {
+                Some(a) => users::usernames(conn, &[a])?.remove(&a),
+                None => None,
+            };
+            Ok(Loaded {
+                entries: crate::timeline::service::list_for_page(conn, id)?,
+                reviews: review::list(conn, id)?,
+                author,
+                users: users::list(conn)?
+                    .into_iter()
+                    .filter(|u| !u.disabled && u.role.allows(Permission::Write))
+                    .map(|u| u.username)
+                    .collect(),
+                record,
+            })
         })
-    })
-    .await
+        .await
 }
 
 async fn page(
@@ -302,10 +303,10 @@ pub async fn save_postmortem(
         .map_err(|_| AppError::invalid("version", "Reload the page and try again."))?;
     let actor = Actor::user(&user.user, &client_ip(&req));
     let to_save = sections.clone();
-    match db::run(&state.pool, move |conn| {
-        super::save(conn, id, to_save, version, &actor)
-    })
-    .await
+    match state
+        .db
+        .write(move |conn| super::save(conn, id, to_save, version, &actor))
+        .await
     {
         Ok(_) => Ok(see_other(&format!(
             "/incidents/{}/postmortem?notice=saved",
@@ -348,10 +349,10 @@ pub async fn review_postmortem(
     let u = user.user.clone();
     let result = async {
         let action = ReviewAction::parse(&data.action, &reviewers, &data.comment)?;
-        db::run(&state.pool, move |conn| {
-            review::apply(conn, id, action, &u, &actor)
-        })
-        .await
+        state
+            .db
+            .write(move |conn| review::apply(conn, id, action, &u, &actor))
+            .await
     }
     .await;
     match result {
@@ -442,10 +443,10 @@ pub async fn list_postmortems(
         ),
     };
     let missing = wanted == "missing";
-    let (rows, counts) = db::run(&state.pool, move |conn| {
-        super::listing(conn, filter, missing)
-    })
-    .await?;
+    let (rows, counts) = state
+        .db
+        .read(move |conn| super::listing(conn, filter, missing))
+        .await?;
     let page = ListPage {
         layout: Layout::new(&user, "postmortems", "Postmortems"),
         rows,
@@ -520,10 +521,10 @@ pub async fn import_submit(
     let actor = Actor::user(&user.user, &client_ip(&req));
     let result = match super::import::parse(&text) {
         Ok(imported) => {
-            db::run(&state.pool, move |conn| {
-                super::import::store(conn, imported, &actor)
-            })
-            .await
+            state
+                .db
+                .write(move |conn| super::import::store(conn, imported, &actor))
+                .await
         }
         Err(e) => Err(e),
     };

@@ -5,11 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{CauseCategory, CauseFields, CauseKind, RootCause};
 use crate::api::{ApiJson, PageParams};
-use crate::app::AppState;
 use crate::auth::{ensure, ApiUser, Permission};
-use crate::db;
 use crate::error::{ApiError, AppError};
 use crate::incidents::IncidentKey;
+use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct RootCauseJson {
@@ -66,10 +65,10 @@ pub async fn create_cause(
         b.description.as_deref().unwrap_or(""),
     )?;
     let actor = user.actor();
-    let cause = db::run(&state.pool, move |conn| {
-        super::create(conn, id, &fields, &actor)
-    })
-    .await?;
+    let cause = state
+        .db
+        .write(move |conn| super::create(conn, id, &fields, &actor))
+        .await?;
     Ok(HttpResponse::Created().json(RootCauseJson::from(cause)))
 }
 
@@ -85,16 +84,18 @@ pub async fn update_cause(
     let id = id.into_inner();
     let b = body.0;
     let actor = user.actor();
-    let cause = db::run(&state.pool, move |conn| {
-        let current = super::get(conn, id)?;
-        let fields = CauseFields::parse(
-            b.kind.as_deref().unwrap_or(current.kind.as_str()),
-            b.category.as_deref().unwrap_or(current.category.as_str()),
-            b.description.as_deref().unwrap_or(&current.description),
-        )?;
-        super::update(conn, id, &fields, &actor)
-    })
-    .await?;
+    let cause = state
+        .db
+        .write(move |conn| {
+            let current = super::get(conn, id)?;
+            let fields = CauseFields::parse(
+                b.kind.as_deref().unwrap_or(current.kind.as_str()),
+                b.category.as_deref().unwrap_or(current.category.as_str()),
+                b.description.as_deref().unwrap_or(&current.description),
+            )?;
+            super::update(conn, id, &fields, &actor)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(RootCauseJson::from(cause)))
 }
 
@@ -108,10 +109,10 @@ pub async fn delete_cause(
     ensure(&user.user, Permission::Delete)?;
     let id = id.into_inner();
     let actor = user.actor();
-    db::run(&state.pool, move |conn| {
-        super::delete(conn, id, &actor).map(|_| ())
-    })
-    .await
-    .map_err(|e: AppError| ApiError(e))?;
+    state
+        .db
+        .write(move |conn| super::delete(conn, id, &actor).map(|_| ()))
+        .await
+        .map_err(|e: AppError| ApiError(e))?;
     Ok(HttpResponse::NoContent().finish())
 }

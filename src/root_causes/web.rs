@@ -5,14 +5,13 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{CauseCategory, CauseFields, CauseKind};
-use crate::app::AppState;
 use crate::audit::Actor;
 use crate::auth::csrf::{NoFields, SessionForm};
 use crate::auth::session::client_ip;
 use crate::auth::{ensure, CurrentUser, Permission};
-use crate::db;
 use crate::error::AppError;
 use crate::incidents::IncidentKey;
+use crate::state::AppState;
 use crate::web::{render_status, see_other, FormError, Layout};
 
 #[derive(Deserialize, Default, Clone)]
@@ -98,10 +97,10 @@ pub async fn add_cause(
     let actor = Actor::user(&user.user, &client_ip(&req));
     let result = match CauseFields::parse(&data.kind, &data.category, &data.description) {
         Ok(fields) => {
-            db::run(&state.pool, move |conn| {
-                super::create(conn, id, &fields, &actor)
-            })
-            .await
+            state
+                .db
+                .write(move |conn| super::create(conn, id, &fields, &actor))
+                .await
         }
         Err(e) => Err(e),
     };
@@ -123,7 +122,7 @@ pub async fn edit_cause_page(
 ) -> Result<HttpResponse, AppError> {
     ensure(&user.user, Permission::Write)?;
     let id = id.into_inner();
-    let cause = db::run(&state.pool, move |conn| super::get(conn, id)).await?;
+    let cause = state.db.read(move |conn| super::get(conn, id)).await?;
     let form = CauseForm {
         kind: cause.kind.to_string(),
         category: cause.category.to_string(),
@@ -145,10 +144,10 @@ pub async fn edit_cause(
     let actor = Actor::user(&user.user, &client_ip(&req));
     let result = match CauseFields::parse(&data.kind, &data.category, &data.description) {
         Ok(fields) => {
-            db::run(&state.pool, move |conn| {
-                super::update(conn, id, &fields, &actor)
-            })
-            .await
+            state
+                .db
+                .write(move |conn| super::update(conn, id, &fields, &actor))
+                .await
         }
         Err(e) => Err(e),
     };
@@ -158,7 +157,9 @@ pub async fn edit_cause(
             IncidentKey(cause.incident_id)
         ))),
         Err(e @ AppError::Invalid { .. }) => {
-            let incident_id = db::run(&state.pool, move |conn| super::get(conn, id))
+            let incident_id = state
+                .db
+                .read(move |conn| super::get(conn, id))
                 .await?
                 .incident_id;
             cause_page(&user, incident_id, Some(id), data, Some(e))
@@ -177,7 +178,10 @@ pub async fn delete_cause(
     ensure(&form.user.user, Permission::Delete)?;
     let id = id.into_inner();
     let actor = Actor::user(&form.user.user, &client_ip(&req));
-    let cause = db::run(&state.pool, move |conn| super::delete(conn, id, &actor)).await?;
+    let cause = state
+        .db
+        .write(move |conn| super::delete(conn, id, &actor))
+        .await?;
     Ok(see_other(&format!(
         "/incidents/{}#root-causes",
         IncidentKey(cause.incident_id)

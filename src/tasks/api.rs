@@ -7,11 +7,10 @@ use super::board::{self, BoardQuery};
 use super::service::{self, TaskInput};
 use super::{TaskKind, TaskPriority, TaskStatus, TaskView};
 use crate::api::{nullable, ApiJson, ListEnvelope, PageParams};
-use crate::app::AppState;
 use crate::auth::{ensure, ApiUser, Permission};
-use crate::db;
 use crate::error::{ApiError, AppError};
 use crate::incidents::IncidentKey;
+use crate::state::AppState;
 use crate::time::{now, rfc3339};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -111,12 +110,14 @@ pub async fn create_task(
         external_url: b.external_url.unwrap_or_default(),
     };
     let actor = user.actor();
-    let view = db::run(&state.pool, move |conn| {
-        let fields = input.parse(conn)?;
-        let task = service::create(conn, id, &fields, &actor)?;
-        service::get(conn, task.id)
-    })
-    .await?;
+    let view = state
+        .db
+        .write(move |conn| {
+            let fields = input.parse(conn)?;
+            let task = service::create(conn, id, &fields, &actor)?;
+            service::get(conn, task.id)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(TaskJson::from(view)))
 }
 
@@ -155,32 +156,34 @@ pub async fn update_task(
         )
     })?;
     let actor = user.actor();
-    let view = db::run(&state.pool, move |conn| {
-        let current = service::get(conn, id)?;
-        let mut input = TaskInput::of(&current);
-        let set = |target: &mut String, value: Option<String>| {
-            if let Some(v) = value {
-                *target = v;
+    let view = state
+        .db
+        .write(move |conn| {
+            let current = service::get(conn, id)?;
+            let mut input = TaskInput::of(&current);
+            let set = |target: &mut String, value: Option<String>| {
+                if let Some(v) = value {
+                    *target = v;
+                }
+            };
+            set(&mut input.title, b.title);
+            set(&mut input.description, b.description);
+            set(&mut input.kind, b.kind);
+            set(&mut input.priority, b.priority);
+            set(&mut input.team, b.team);
+            set(&mut input.status, b.status);
+            set(&mut input.external_url, b.external_url);
+            if let Some(owner) = b.owner {
+                input.owner = owner.unwrap_or_default();
             }
-        };
-        set(&mut input.title, b.title);
-        set(&mut input.description, b.description);
-        set(&mut input.kind, b.kind);
-        set(&mut input.priority, b.priority);
-        set(&mut input.team, b.team);
-        set(&mut input.status, b.status);
-        set(&mut input.external_url, b.external_url);
-        if let Some(owner) = b.owner {
-            input.owner = owner.unwrap_or_default();
-        }
-        if let Some(due) = b.due_on {
-            input.due_on = due.unwrap_or_default();
-        }
-        let fields = input.parse(conn)?;
-        service::update(conn, id, version, &fields, &actor)?;
-        service::get(conn, id)
-    })
-    .await?;
+            if let Some(due) = b.due_on {
+                input.due_on = due.unwrap_or_default();
+            }
+            let fields = input.parse(conn)?;
+            service::update(conn, id, version, &fields, &actor)?;
+            service::get(conn, id)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(TaskJson::from(view)))
 }
 
@@ -194,10 +197,10 @@ pub async fn delete_task(
     ensure(&user.user, Permission::Delete)?;
     let id = id.into_inner();
     let actor = user.actor();
-    db::run(&state.pool, move |conn| {
-        service::delete(conn, id, &actor).map(|_| ())
-    })
-    .await?;
+    state
+        .db
+        .write(move |conn| service::delete(conn, id, &actor).map(|_| ()))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -215,11 +218,13 @@ pub async fn list_tasks(
     };
     let (page, per_page) = paging.resolve()?;
     let me = user.user.username.clone();
-    let (items, total) = db::run(&state.pool, move |conn| {
-        let filter = query.filter(conn, &me)?;
-        board::page(conn, &filter, page, Some(per_page))
-    })
-    .await?;
+    let (items, total) = state
+        .db
+        .read(move |conn| {
+            let filter = query.filter(conn, &me)?;
+            board::page(conn, &filter, page, Some(per_page))
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(ListEnvelope {
         items: items.into_iter().map(TaskJson::from).collect::<Vec<_>>(),
         page,

@@ -9,14 +9,13 @@ use serde::Deserialize;
 use super::board::{self, BoardQuery, GroupBy, GroupCounts};
 use super::service::{self, TaskInput};
 use super::{TaskKind, TaskPriority, TaskStatus, TaskView};
-use crate::app::AppState;
 use crate::audit::Actor;
 use crate::auth::csrf::{NoFields, SessionForm};
 use crate::auth::session::{client_ip, safe_next};
 use crate::auth::{ensure, users, CurrentUser, Permission};
-use crate::db;
 use crate::error::AppError;
 use crate::incidents::{IncidentKey, Severity};
+use crate::state::AppState;
 use crate::time::{date_hhmm, now};
 use crate::web::{page_number, render_status, see_other, FormError, Layout, Pager};
 
@@ -141,14 +140,16 @@ struct TaskPage {
 }
 
 async fn active_usernames(state: &AppState) -> Result<Vec<String>, AppError> {
-    db::run(&state.pool, |conn| {
-        Ok(users::list(conn)?
-            .into_iter()
-            .filter(|u| !u.disabled)
-            .map(|u| u.username)
-            .collect())
-    })
-    .await
+    state
+        .db
+        .read(|conn| {
+            Ok(users::list(conn)?
+                .into_iter()
+                .filter(|u| !u.disabled)
+                .map(|u| u.username)
+                .collect())
+        })
+        .await
 }
 
 async fn task_page(
@@ -213,11 +214,13 @@ pub async fn add_task(
     let id = key.parse::<IncidentKey>()?.0;
     let actor = Actor::user(&user.user, &client_ip(&req));
     let input = data.input();
-    let result = db::run(&state.pool, move |conn| {
-        let fields = input.parse(conn)?;
-        service::create(conn, id, &fields, &actor)
-    })
-    .await;
+    let result = state
+        .db
+        .write(move |conn| {
+            let fields = input.parse(conn)?;
+            service::create(conn, id, &fields, &actor)
+        })
+        .await;
     match result {
         Ok(_) => Ok(see_other(&format!("/incidents/{}#tasks", IncidentKey(id)))),
         Err(e @ AppError::Invalid { .. }) => {
@@ -235,7 +238,7 @@ pub async fn edit_task_page(
 ) -> Result<HttpResponse, AppError> {
     ensure(&user.user, Permission::Write)?;
     let id = id.into_inner();
-    let view = db::run(&state.pool, move |conn| service::get(conn, id)).await?;
+    let view = state.db.read(move |conn| service::get(conn, id)).await?;
     task_page(
         &state,
         &user,
@@ -264,18 +267,20 @@ pub async fn edit_task(
         .parse()
         .map_err(|_| AppError::invalid("version", "Reload the page and try again."))?;
     let input = data.input();
-    let result = db::run(&state.pool, move |conn| {
-        let fields = input.parse(conn)?;
-        service::update(conn, id, version, &fields, &actor)
-    })
-    .await;
+    let result = state
+        .db
+        .write(move |conn| {
+            let fields = input.parse(conn)?;
+            service::update(conn, id, version, &fields, &actor)
+        })
+        .await;
     match result {
         Ok(task) => Ok(see_other(&format!(
             "/incidents/{}#tasks",
             IncidentKey(task.incident_id)
         ))),
         Err(e @ (AppError::Invalid { .. } | AppError::Conflict(_))) => {
-            let current = db::run(&state.pool, move |conn| service::get(conn, id)).await?;
+            let current = state.db.read(move |conn| service::get(conn, id)).await?;
             let form = if matches!(e, AppError::Conflict(_)) {
                 TaskForm {
                     version: current.task.version.to_string(),
@@ -326,19 +331,21 @@ pub async fn quick_update(
         .map_err(|_| AppError::invalid("version", "Reload the page and try again."))?;
     let back = safe_next(data.return_to.as_deref());
     let (status, owner) = (data.status, data.owner);
-    db::run(&state.pool, move |conn| {
-        let current = service::get(conn, id)?;
-        let mut input = TaskInput::of(&current);
-        if let Some(s) = status {
-            input.status = s;
-        }
-        if let Some(o) = owner {
-            input.owner = o;
-        }
-        let fields = input.parse(conn)?;
-        service::update(conn, id, version, &fields, &actor)
-    })
-    .await?;
+    state
+        .db
+        .write(move |conn| {
+            let current = service::get(conn, id)?;
+            let mut input = TaskInput::of(&current);
+            if let Some(s) = status {
+                input.status = s;
+            }
+            if let Some(o) = owner {
+                input.owner = o;
+            }
+            let fields = input.parse(conn)?;
+            service::update(conn, id, version, &fields, &actor)
+        })
+        .await?;
     Ok(see_other(&back))
 }
 
@@ -352,7 +359,10 @@ pub async fn delete_task(
     ensure(&form.user.user, Permission::Delete)?;
     let id = id.into_inner();
     let actor = Actor::user(&form.user.user, &client_ip(&req));
-    let task = db::run(&state.pool, move |conn| service::delete(conn, id, &actor)).await?;
+    let task = state
+        .db
+        .write(move |conn| service::delete(conn, id, &actor))
+        .await?;
     Ok(see_other(&format!(
         "/incidents/{}#tasks",
         IncidentKey(task.incident_id)
@@ -390,13 +400,15 @@ pub async fn show_board(
     let page = page_number(query.page.as_deref())?;
     let me = user.user.username.clone();
     let q = query.clone();
-    let result = db::run(&state.pool, move |conn| {
-        let filter = q.filter(conn, &me)?;
-        let (items, total) = board::page(conn, &filter, page, Some(BOARD_PER_PAGE))?;
-        let groups = board::groups(conn, &filter, q.group_by())?;
-        Ok((items, total, groups))
-    })
-    .await;
+    let result = state
+        .db
+        .read(move |conn| {
+            let filter = q.filter(conn, &me)?;
+            let (items, total) = board::page(conn, &filter, page, Some(BOARD_PER_PAGE))?;
+            let groups = board::groups(conn, &filter, q.group_by())?;
+            Ok((items, total, groups))
+        })
+        .await;
     let (items, total, groups, error) = match result {
         Ok((items, total, groups)) => (items, total, groups, None),
         Err(e @ AppError::Invalid { .. }) => (vec![], 0, vec![], Some(e.public_message())),
@@ -442,12 +454,14 @@ pub async fn export_csv(
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let me = user.user.username.clone();
-    let bytes = db::run(&state.pool, move |conn| {
-        let filter = query.filter(conn, &me)?;
-        let (items, _) = board::page(conn, &filter, 1, None)?;
-        board::csv(&items)
-    })
-    .await?;
+    let bytes = state
+        .db
+        .read(move |conn| {
+            let filter = query.filter(conn, &me)?;
+            let (items, _) = board::page(conn, &filter, 1, None)?;
+            board::csv(&items)
+        })
+        .await?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((

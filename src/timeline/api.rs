@@ -6,11 +6,10 @@ use serde::{Deserialize, Serialize};
 use super::service::{self, parse_kind, EntryChanges};
 use super::{EntryKind, EntryView, NewEntry};
 use crate::api::{optional_time, ApiJson, PageParams};
-use crate::app::AppState;
 use crate::auth::{ensure, ApiUser, Permission};
-use crate::db;
 use crate::error::ApiError;
 use crate::incidents::IncidentKey;
+use crate::state::AppState;
 use crate::time::{now, rfc3339};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -88,10 +87,10 @@ pub async fn add_entry(
     };
     let actor = user.actor();
     let prepared = service::prepare(new)?;
-    let entry = db::write(&state, move |conn| {
-        service::store(conn, id, prepared, &actor)
-    })
-    .await?;
+    let entry = state
+        .db
+        .write(move |conn| service::store(conn, id, prepared, &actor))
+        .await?;
     Ok(HttpResponse::Created().json(EntryJson::from(EntryView {
         entry,
         author: Some(user.user.username),
@@ -128,11 +127,13 @@ pub async fn edit_entry(
         expected_version: b.version,
     };
     let actor = user.actor();
-    let view = db::run(&state.pool, move |conn| {
-        service::edit(conn, id, entry_id, changes, &actor)?;
-        service::get(conn, id, entry_id)
-    })
-    .await?;
+    let view = state
+        .db
+        .write(move |conn| {
+            service::edit(conn, id, entry_id, changes, &actor)?;
+            service::get(conn, id, entry_id)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(EntryJson::from(view)))
 }
 
@@ -147,9 +148,9 @@ pub async fn delete_entry(
     let (key, entry_id) = path.into_inner();
     let id = key.parse::<IncidentKey>()?.0;
     let actor = user.actor();
-    db::run(&state.pool, move |conn| {
-        service::delete(conn, id, entry_id, &actor)
-    })
-    .await?;
+    state
+        .db
+        .write(move |conn| service::delete(conn, id, entry_id, &actor))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

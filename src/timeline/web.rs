@@ -10,15 +10,14 @@ use serde::Deserialize;
 
 use super::service::{self, parse_kind, EntryChanges};
 use super::{EntryKind, NewEntry};
-use crate::app::AppState;
 use crate::audit::Actor;
 use crate::auth::csrf::{NoFields, SessionForm};
 use crate::auth::session::client_ip;
 use crate::auth::{ensure, CurrentUser, Permission};
-use crate::db;
 use crate::error::AppError;
 use crate::incidents::web::{incident_page, Draft};
 use crate::incidents::IncidentKey;
+use crate::state::AppState;
 use crate::time::{date_hhmm, hhmm, human_duration, now, parse_user_time, rfc3339};
 use crate::web::{render, render_status, see_other, Layout};
 
@@ -130,10 +129,10 @@ pub async fn add_entry(
     });
     let result = match prepared {
         Ok(prepared) => {
-            db::write(&state, move |conn| {
-                service::store(conn, id, prepared, &actor)
-            })
-            .await
+            state
+                .db
+                .write(move |conn| service::store(conn, id, prepared, &actor))
+                .await
         }
         Err(e) => Err(e),
     };
@@ -179,7 +178,10 @@ pub async fn edit_entry_page(
     ensure(&user.user, Permission::Write)?;
     let (key, entry_id) = path.into_inner();
     let id = key.parse::<IncidentKey>()?.0;
-    let view = db::run(&state.pool, move |conn| service::get(conn, id, entry_id)).await?;
+    let view = state
+        .db
+        .read(move |conn| service::get(conn, id, entry_id))
+        .await?;
     let e = view.entry;
     let page = EditPage {
         layout: Layout::new(&user, "incidents", "Edit entry"),
@@ -223,10 +225,10 @@ pub async fn edit_entry(
     })();
     let result = match changes {
         Ok(changes) => {
-            db::run(&state.pool, move |conn| {
-                service::edit(conn, id, entry_id, changes, &actor)
-            })
-            .await
+            state
+                .db
+                .write(move |conn| service::edit(conn, id, entry_id, changes, &actor))
+                .await
         }
         Err(e) => Err(e),
     };
@@ -270,10 +272,10 @@ pub async fn delete_entry(
     let (key, entry_id) = path.into_inner();
     let id = key.parse::<IncidentKey>()?.0;
     let actor = Actor::user(&form.user.user, &client_ip(&req));
-    db::run(&state.pool, move |conn| {
-        service::delete(conn, id, entry_id, &actor)
-    })
-    .await?;
+    state
+        .db
+        .write(move |conn| service::delete(conn, id, entry_id, &actor))
+        .await?;
     Ok(see_other(&format!(
         "/incidents/{}#timeline",
         IncidentKey(id)
@@ -306,13 +308,15 @@ pub async fn show_revisions(
 ) -> Result<HttpResponse, AppError> {
     let (key, entry_id) = path.into_inner();
     let id = key.parse::<IncidentKey>()?.0;
-    let (view, revisions) = db::run(&state.pool, move |conn| {
-        Ok((
-            service::get(conn, id, entry_id)?,
-            service::revisions(conn, entry_id)?,
-        ))
-    })
-    .await?;
+    let (view, revisions) = state
+        .db
+        .read(move |conn| {
+            Ok((
+                service::get(conn, id, entry_id)?,
+                service::revisions(conn, entry_id)?,
+            ))
+        })
+        .await?;
     let e = view.entry;
     let page = RevisionsPage {
         layout: Layout::new(&user, "incidents", "Entry history"),

@@ -7,13 +7,12 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::EVENTS;
-use crate::app::AppState;
 use crate::audit::Actor;
 use crate::auth::csrf::{NoFields, SessionForm};
 use crate::auth::session::client_ip;
 use crate::auth::{ensure, CurrentUser, Permission};
-use crate::db;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::time::date_hhmm;
 use crate::web::{render_status, see_other, Layout};
 
@@ -52,10 +51,10 @@ async fn page(
     error: Option<AppError>,
     url: String,
 ) -> Result<HttpResponse, AppError> {
-    let (hooks, deliveries) = db::run(&state.pool, |conn| {
-        Ok((super::list(conn)?, super::recent_deliveries(conn, 50)?))
-    })
-    .await?;
+    let (hooks, deliveries) = state
+        .db
+        .read(|conn| Ok((super::list(conn)?, super::recent_deliveries(conn, 50)?)))
+        .await?;
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -126,10 +125,10 @@ pub async fn create_webhook(
         .collect();
     let actor = Actor::user(&user.user, &client_ip(&req));
     let u = url.clone();
-    match db::run(&state.pool, move |conn| {
-        super::create(conn, &u, &events, &actor)
-    })
-    .await
+    match state
+        .db
+        .write(move |conn| super::create(conn, &u, &events, &actor))
+        .await
     {
         Ok(_) => Ok(see_other("/admin/webhooks")),
         Err(e @ AppError::Invalid { .. }) => page(&state, &user, Some(e), url).await,
@@ -154,10 +153,10 @@ pub async fn toggle_webhook(
     let id = id.into_inner();
     let active = data.active == "true";
     let actor = Actor::user(&user.user, &client_ip(&req));
-    db::run(&state.pool, move |conn| {
-        super::set_active(conn, id, active, &actor)
-    })
-    .await?;
+    state
+        .db
+        .write(move |conn| super::set_active(conn, id, active, &actor))
+        .await?;
     Ok(see_other("/admin/webhooks"))
 }
 
@@ -171,6 +170,9 @@ pub async fn delete_webhook(
     ensure(&form.user.user, Permission::Administer)?;
     let id = id.into_inner();
     let actor = Actor::user(&form.user.user, &client_ip(&req));
-    db::run(&state.pool, move |conn| super::delete(conn, id, &actor)).await?;
+    state
+        .db
+        .write(move |conn| super::delete(conn, id, &actor))
+        .await?;
     Ok(see_other("/admin/webhooks"))
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::{backoff, signature, Delivery, Webhook, MAX_ATTEMPTS};
 use crate::db::schema::{tasks, webhook_deliveries, webhooks};
-use crate::db::{self, DbConnection, DbPool};
+use crate::db::{self, Db, DbConnection};
 use crate::error::AppError;
 use crate::incidents::IncidentKey;
 use crate::tasks::TaskStatus;
@@ -137,18 +137,18 @@ async fn send(client: &awc::Client, d: &Delivery, hook: &Webhook) -> (Option<u16
 
 /// Runs until the server stops. It has a pool of its own, so its polling does not show in
 /// the request-path query counter.
-pub async fn run(pool: DbPool, retry: StdDuration) {
+pub async fn run(db: Db, retry: StdDuration) {
     let retry = Duration::from_std(retry).unwrap_or(Duration::seconds(10));
     let client = awc::Client::default();
     let mut last_overdue_scan = std::time::Instant::now() - StdDuration::from_secs(3600);
     loop {
         if last_overdue_scan.elapsed() >= StdDuration::from_secs(60) {
             last_overdue_scan = std::time::Instant::now();
-            if let Err(e) = db::run(&pool, queue_overdue).await {
+            if let Err(e) = db.write(queue_overdue).await {
                 tracing::warn!(error = %e, "overdue task scan failed");
             }
         }
-        let claimed = match db::run(&pool, |conn| claim(conn, 20)).await {
+        let claimed = match db.write(|conn| claim(conn, 20)).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "webhook claim failed");
@@ -164,10 +164,9 @@ pub async fn run(pool: DbPool, retry: StdDuration) {
             if !error.is_empty() {
                 tracing::info!(delivery = delivery.id, event = %delivery.event, %error, "webhook delivery failed; will retry");
             }
-            if let Err(e) = db::run(&pool, move |conn| {
-                record(conn, &delivery, status, &error, retry)
-            })
-            .await
+            if let Err(e) = db
+                .write(move |conn| record(conn, &delivery, status, &error, retry))
+                .await
             {
                 tracing::warn!(error = %e, "recording a webhook delivery failed");
             }

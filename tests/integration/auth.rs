@@ -480,13 +480,14 @@ both_backends!(
 );
 
 /// An unknown username costs a password hash like a wrong password does, so response
-/// times do not tell which usernames exist. Medians of interleaved tries, compared with a
-/// wide margin: without the dummy hash an unknown user answers about ten times faster.
+/// times do not tell which usernames exist. The fastest of interleaved tries, compared with
+/// a wide margin: other load on the machine only ever adds time, so the minimum is each
+/// path's own cost, and without the dummy hash an unknown user answers about ten times faster.
 async fn unknown_users_cost_as_much_as_wrong_passwords(app: TestApp) {
     let browser = Browser::new(&app);
     let mut wrong = Vec::new();
     let mut unknown = Vec::new();
-    for i in 0..5 {
+    for i in 0..7 {
         // A fresh account each time: five failures would lock one.
         let name = format!("sam{i}");
         app.create_user(&name, Role::Responder);
@@ -506,11 +507,9 @@ async fn unknown_users_cost_as_much_as_wrong_passwords(app: TestApp) {
         );
         unknown.push(t.elapsed());
     }
-    wrong.sort();
-    unknown.sort();
-    let (wrong, unknown) = (wrong[2], unknown[2]);
+    let (wrong, unknown) = (wrong.iter().min().unwrap(), unknown.iter().min().unwrap());
     assert!(
-        unknown * 3 >= wrong && wrong * 3 >= unknown,
+        *unknown * 3 >= *wrong && *wrong * 3 >= *unknown,
         "unknown user {unknown:?} vs wrong password {wrong:?}"
     );
 }
