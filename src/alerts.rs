@@ -333,7 +333,7 @@ pub fn receive(
 }
 
 /// `POST /api/v1/alerts/alertmanager`
-#[utoipa::path(post, path = "/api/v1/alerts/alertmanager", tag = "integrations", request_body = Notification, responses((status = 201, body = Outcome, description = "a new incident"), (status = 200, body = Outcome), (status = 401, body = crate::openapi::ErrorDoc), (status = 403, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 409, body = crate::openapi::ErrorDoc), (status = 413, body = crate::openapi::ErrorDoc), (status = 415, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(post, path = "/api/v1/alerts/alertmanager", tag = "integrations", request_body = Notification, responses((status = 201, body = Outcome, description = "a new incident"), (status = 200, body = Outcome), (status = 401, body = crate::api::ErrorDoc), (status = 403, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 409, body = crate::api::ErrorDoc), (status = 413, body = crate::api::ErrorDoc), (status = 415, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn alertmanager(
     state: web::Data<AppState>,
     user: ApiUser,

@@ -13,7 +13,7 @@ use crate::error::{ApiError, AppError};
 use crate::time::parse_rfc3339;
 
 /// Largest JSON body accepted.
-pub const JSON_LIMIT: usize = 1024 * 1024;
+pub const JSON_LIMIT: usize = crate::limits::JSON_BYTES;
 
 /// A JSON request body: 415 without `application/json`, 413 when too large, 400 when not
 /// JSON, 422 when JSON of the wrong shape.
@@ -73,6 +73,22 @@ fn field_of(message: &str) -> String {
         .filter(|_| message.contains("field"))
         .unwrap_or("body")
         .to_string()
+}
+
+/// API.md's error body.
+#[derive(utoipa::ToSchema)]
+pub struct ErrorDoc {
+    pub error: ErrorDetailDoc,
+}
+
+#[derive(utoipa::ToSchema)]
+pub struct ErrorDetailDoc {
+    /// `validation`, `bad_request`, `unauthorized`, `forbidden`, `not_found`, `conflict`,
+    /// `rate_limited`, `too_large`, `unsupported_media_type`, `internal`
+    pub code: String,
+    pub message: String,
+    /// The offending field, for `validation`.
+    pub field: Option<String>,
 }
 
 /// `page` and `per_page` (at most 1000) of every list endpoint.

@@ -20,13 +20,6 @@ use crate::state::AppState;
 /// Memory kept for rendered timelines: about 30 incidents of 1,000 entries.
 const TIMELINE_CACHE_BYTES: usize = 16 * 1024 * 1024;
 
-/// Largest request body buffered for a route (forms and JSON check their own, smaller limits
-/// again); the import routes get [`IMPORT_BODY_LIMIT`].
-pub const BODY_LIMIT: usize = 1024 * 1024 + 64 * 1024;
-
-/// Largest body of an import: a document of `import::MAX_BYTES` plus framing.
-pub const IMPORT_BODY_LIMIT: usize = crate::postmortems::import::MAX_BYTES + 64 * 1024;
-
 /// Content-Security-Policy: no inline script or style, nothing from other origins.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
@@ -105,7 +98,7 @@ impl Application {
             HttpServer::new(move || {
                 App::new()
                     .app_data(state.clone())
-                    .app_data(web::PayloadConfig::new(BODY_LIMIT))
+                    .app_data(web::PayloadConfig::new(crate::limits::BODY_BYTES))
                     .app_data(web::QueryConfig::default().error_handler(|e, req| {
                         bad_input(req, format!("Invalid query string: {e}."))
                     }))

@@ -8,12 +8,14 @@ use crate::auth::{CurrentUser, Permission};
 use crate::error::AppError;
 use crate::incidents::service::{self, IncidentFilter, Sort};
 use crate::incidents::web::IncidentRow;
+use crate::incidents::IncidentKey;
 use crate::incidents::Status;
 use crate::state::AppState;
 use crate::tasks::board::{self, TaskFilter};
 use crate::tasks::web::TaskRow;
 use crate::tasks::TaskStatus;
 use crate::time::now;
+use crate::time::rfc3339;
 use crate::web::{render, Layout};
 
 #[derive(Template)]
@@ -69,7 +71,13 @@ pub async fn show_dashboard(
                 ..Default::default()
             };
             let mine = board::page(conn, &mine_filter, 1, Some(10))?;
-            let reminders = crate::postmortems::web::overdue_reminders(conn)?;
+            // Resolved more than 5 days ago and still without a published postmortem.
+            let reminders = crate::postmortems::overdue(conn, now() - chrono::Duration::days(5))?
+                .into_iter()
+                .map(|(id, title, resolved)| {
+                    (IncidentKey(id).to_string(), title, rfc3339(resolved))
+                })
+                .collect();
             Ok((
                 open,
                 open_total,

@@ -3,23 +3,7 @@
 
 use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
-
-/// API.md's error body.
-#[derive(ToSchema)]
-pub struct ErrorDoc {
-    pub error: ErrorDetailDoc,
-}
-
-#[derive(ToSchema)]
-pub struct ErrorDetailDoc {
-    /// `validation`, `bad_request`, `unauthorized`, `forbidden`, `not_found`, `conflict`,
-    /// `rate_limited`, `too_large`, `unsupported_media_type`, `internal`
-    pub code: String,
-    pub message: String,
-    /// The offending field, for `validation`.
-    pub field: Option<String>,
-}
+use utoipa::{Modify, OpenApi};
 
 struct Bearer;
 

@@ -2,7 +2,6 @@
 
 use actix_web::web::{self, delete, get, patch, post, put, resource as r};
 
-use crate::app::IMPORT_BODY_LIMIT;
 use crate::error::{ApiError, AppError};
 use crate::{
     admin, alerts, auth, dashboard, escalations, incidents, insights, ops, postmortems,
@@ -77,7 +76,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(r("/incidents/{key}/postmortem").route(get().to(postmortems::api::get_postmortem)).route(put().to(postmortems::api::put_postmortem)))
                 .service(r("/incidents/{key}/postmortem/review").route(post().to(postmortems::api::review_postmortem)))
                 .service(r("/incidents/{key}/postmortem.md").route(get().to(postmortems::api::export_postmortem)))
-                .service(r("/import").app_data(web::PayloadConfig::new(IMPORT_BODY_LIMIT)).route(post().to(postmortems::api::import_postmortem)))
+                .service(r("/import").app_data(web::PayloadConfig::new(crate::limits::IMPORT_BODY_BYTES)).route(post().to(postmortems::api::import_postmortem)))
                 .service(r("/alerts/alertmanager").route(post().to(alerts::alertmanager)))
                 .service(r("/openapi.json").route(get().to(crate::openapi::openapi_json)))
                 .default_service(web::to(api_not_found)),

@@ -7,23 +7,11 @@ use askama::Template;
 
 use crate::auth::{CurrentUser, Permission};
 use crate::error::AppError;
-
-/// What `base.html` needs: who is signed in, their CSRF token, which nav item is active.
-pub struct Layout {
-    pub title: String,
-    pub nav: &'static str,
-    pub user: Option<NavUser>,
-    pub csrf: String,
-}
-
-pub struct NavUser {
-    pub username: String,
-    pub role: String,
-    pub can_write: bool,
-    pub is_admin: bool,
-}
+pub use crate::layout::{error_page, Layout, NavUser};
+pub use crate::text::url_encode;
 
 impl Layout {
+    /// The layout for a signed-in user's page.
     pub fn new(user: &CurrentUser, nav: &'static str, title: impl Into<String>) -> Self {
         Layout {
             title: title.into(),
@@ -35,15 +23,6 @@ impl Layout {
                 is_admin: user.user.role.allows(Permission::Administer),
             }),
             csrf: user.csrf_token.clone(),
-        }
-    }
-
-    pub fn anonymous(title: impl Into<String>, csrf: String) -> Self {
-        Layout {
-            title: title.into(),
-            nav: "",
-            user: None,
-            csrf,
         }
     }
 }
@@ -107,38 +86,6 @@ pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location.to_string()))
         .finish()
-}
-
-#[derive(Template)]
-#[template(path = "error.html")]
-struct ErrorPage<'a> {
-    layout: Layout,
-    status: u16,
-    reason: &'a str,
-    message: &'a str,
-}
-
-/// A standalone error page (no session lookup: errors render without the database).
-pub fn error_page(status: StatusCode, message: &str) -> HttpResponse {
-    let page = ErrorPage {
-        layout: Layout::anonymous(status.canonical_reason().unwrap_or("Error"), String::new()),
-        status: status.as_u16(),
-        reason: status.canonical_reason().unwrap_or("Error"),
-        message,
-    };
-    match page.render() {
-        Ok(body) => HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            .body(body),
-        Err(_) => HttpResponse::build(status).body(message.to_string()),
-    }
-}
-
-/// Percent-encodes a query value.
-pub fn url_encode(value: &str) -> String {
-    serde_urlencoded::to_string([("", value)])
-        .map(|s| s.trim_start_matches('=').to_string())
-        .unwrap_or_default()
 }
 
 /// Page numbers and links for a paginated list.

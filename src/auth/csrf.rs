@@ -18,7 +18,7 @@ use crate::error::AppError;
 
 pub const PRE_SESSION_COOKIE: &str = "hindsight_csrf";
 /// Forms are small; the import page has its own, larger limit.
-pub const FORM_LIMIT: usize = 1024 * 1024;
+pub const FORM_LIMIT: usize = crate::limits::FORM_BYTES;
 
 #[derive(Deserialize)]
 struct Token {

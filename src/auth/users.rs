@@ -164,6 +164,16 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<User>, AppError> {
         .load(conn)?)
 }
 
+/// Usernames of enabled users, alphabetically; `writers` keeps only those who may write
+/// (for pickers of commanders, owners and reviewers).
+pub fn active_usernames(conn: &mut DbConnection, writers: bool) -> Result<Vec<String>, AppError> {
+    Ok(list(conn)?
+        .into_iter()
+        .filter(|u| !u.disabled && (!writers || u.role.allows(super::Permission::Write)))
+        .map(|u| u.username)
+        .collect())
+}
+
 pub fn count(conn: &mut DbConnection) -> Result<i64, AppError> {
     Ok(users::table.count().get_result(conn)?)
 }

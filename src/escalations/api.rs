@@ -44,7 +44,7 @@ impl From<EscalationView> for EscalationJson {
 }
 
 /// `GET /api/v1/incidents/{key}/escalations`
-#[utoipa::path(get, path = "/api/v1/incidents/{key}/escalations", tag = "escalations", params(("key" = String, Path, description = "Incident key: INC-7 or 7"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query, description = "at most 1000")), responses((status = 200, body = crate::api::ListEnvelope<EscalationJson>), (status = 401, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(get, path = "/api/v1/incidents/{key}/escalations", tag = "escalations", params(("key" = String, Path, description = "Incident key: INC-7 or 7"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query, description = "at most 1000")), responses((status = 200, body = crate::api::ListEnvelope<EscalationJson>), (status = 401, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn list_escalations(
     state: web::Data<AppState>,
     _user: ApiUser,
@@ -66,7 +66,7 @@ pub struct CreateEscalation {
 
 /// `POST /api/v1/incidents/{key}/escalations` → 201 with the escalation (or, with
 /// `targets`, `{"items": [...]}`).
-#[utoipa::path(post, path = "/api/v1/incidents/{key}/escalations", tag = "escalations", params(("key" = String, Path, description = "Incident key: INC-7 or 7")), request_body = CreateEscalation, responses((status = 201, body = EscalationJson, description = "one escalation, or {\"items\": [...]} when `targets` was sent"), (status = 401, body = crate::openapi::ErrorDoc), (status = 403, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 409, body = crate::openapi::ErrorDoc), (status = 413, body = crate::openapi::ErrorDoc), (status = 415, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(post, path = "/api/v1/incidents/{key}/escalations", tag = "escalations", params(("key" = String, Path, description = "Incident key: INC-7 or 7")), request_body = CreateEscalation, responses((status = 201, body = EscalationJson, description = "one escalation, or {\"items\": [...]} when `targets` was sent"), (status = 401, body = crate::api::ErrorDoc), (status = 403, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 409, body = crate::api::ErrorDoc), (status = 413, body = crate::api::ErrorDoc), (status = 415, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn create_escalation(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -119,7 +119,7 @@ pub struct PatchEscalation {
 }
 
 /// `PATCH /api/v1/escalations/{id}`: `{"state": "acknowledged"}` (or declined/cancelled).
-#[utoipa::path(patch, path = "/api/v1/escalations/{id}", tag = "escalations", params(("id" = i32, Path)), request_body = PatchEscalation, responses((status = 200, body = EscalationJson), (status = 401, body = crate::openapi::ErrorDoc), (status = 403, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 409, body = crate::openapi::ErrorDoc), (status = 413, body = crate::openapi::ErrorDoc), (status = 415, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(patch, path = "/api/v1/escalations/{id}", tag = "escalations", params(("id" = i32, Path)), request_body = PatchEscalation, responses((status = 200, body = EscalationJson), (status = 401, body = crate::api::ErrorDoc), (status = 403, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 409, body = crate::api::ErrorDoc), (status = 413, body = crate::api::ErrorDoc), (status = 415, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn update_escalation(
     state: web::Data<AppState>,
     user: ApiUser,

@@ -258,6 +258,17 @@ pub fn respond(
     })
 }
 
+/// Past targets and active usernames, for the target field's suggestions.
+pub fn target_suggestions(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
+    let mut all = past_targets(conn)?;
+    for name in crate::auth::users::active_usernames(conn, false)? {
+        if !all.contains(&name) {
+            all.push(name);
+        }
+    }
+    Ok(all)
+}
+
 /// Distinct earlier targets, for suggestions.
 pub fn past_targets(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
     Ok(escalations::table

@@ -37,17 +37,6 @@ struct EscalatePage {
     suggestions: Vec<String>,
 }
 
-/// Past targets and active usernames, for the target field's suggestions.
-pub fn suggestions(conn: &mut crate::db::DbConnection) -> Result<Vec<String>, AppError> {
-    let mut all = super::past_targets(conn)?;
-    for user in crate::auth::users::list(conn)? {
-        if !user.disabled && !all.contains(&user.username) {
-            all.push(user.username);
-        }
-    }
-    Ok(all)
-}
-
 /// `POST /incidents/{key}/escalations`
 pub async fn escalate(
     req: HttpRequest,
@@ -94,7 +83,7 @@ async fn escalate_page(
     form: EscalateForm,
     error: Option<AppError>,
 ) -> Result<HttpResponse, AppError> {
-    let suggestions = state.db.read(suggestions).await?;
+    let suggestions = state.db.read(super::target_suggestions).await?;
     let error = FormError::from(error);
     let page = EscalatePage {
         layout: Layout::new(user, "incidents", "Escalate"),

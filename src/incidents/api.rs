@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::model::{IncidentKey, Severity, Status};
-use super::service::{self, CreateOptions, IncidentDetail, IncidentFields, IncidentFilter, Sort};
+use super::service::{self, CreateOptions, IncidentDetail, IncidentFields, IncidentFilter};
 use crate::api::{nullable, optional_time, time_field, ApiJson, ListEnvelope, PageParams};
 use crate::auth::{ensure, users, ApiUser, Permission};
 use crate::error::{ApiError, AppError};
@@ -85,82 +85,15 @@ fn non_empty(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// Builds the list filter from query values shared by the page and the API.
-pub fn parse_filter(
-    status: Option<&str>,
-    severity: Option<&str>,
-    service: Option<&str>,
-    q: Option<&str>,
-    since: Option<&str>,
-    until: Option<&str>,
-    sort: Option<&str>,
-) -> Result<IncidentFilter, AppError> {
-    let statuses = match status {
-        None => vec![],
-        Some("open") => Status::ALL
-            .iter()
-            .copied()
-            .filter(|s| s.is_open())
-            .collect(),
-        Some(s) => vec![s
-            .parse()
-            .map_err(|e| AppError::invalid("status", format!("status {e} (or open)")))?],
-    };
-    let severity = severity
-        .map(|s| s.to_uppercase().parse::<Severity>())
-        .transpose()
-        .map_err(|e| AppError::invalid("severity", format!("severity {e}")))?;
-    // A bare date means the start of that day for `since`, and includes the whole day
-    // for `until`.
-    let day_or_time = |raw: Option<&str>, field: &str, end_of_day: bool| -> Result<_, AppError> {
-        raw.map(|r| {
-            crate::time::parse_date(r)
-                .map(|d| {
-                    let start = d.and_time(chrono::NaiveTime::MIN);
-                    if end_of_day {
-                        start + chrono::Duration::days(1)
-                    } else {
-                        start
-                    }
-                })
-                .or_else(|| crate::time::parse_rfc3339(r))
-                .ok_or_else(|| {
-                    AppError::invalid(
-                        field,
-                        format!("{field} must be a date (YYYY-MM-DD) or an RFC 3339 time"),
-                    )
-                })
-        })
-        .transpose()
-    };
-    let since = day_or_time(since, "since", false)?;
-    let until = day_or_time(until, "until", true)?;
-    let sort = match sort {
-        None => Sort::Newest,
-        Some(s) => Sort::parse(s).ok_or_else(|| {
-            AppError::invalid("sort", "sort must be newest, oldest, severity or updated")
-        })?,
-    };
-    Ok(IncidentFilter {
-        statuses,
-        severity,
-        service: service.map(str::to_string),
-        q: q.map(|s| s.chars().take(200).collect()),
-        since,
-        until,
-        sort,
-    })
-}
-
 /// `GET /api/v1/incidents`
-#[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", params(("status" = Option<String>, Query, description = "a status, or open"), ("severity" = Option<String>, Query), ("service" = Option<String>, Query), ("q" = Option<String>, Query), ("since" = Option<String>, Query), ("until" = Option<String>, Query), ("sort" = Option<String>, Query, description = "newest, oldest, severity or updated"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query, description = "at most 1000")), responses((status = 200, body = crate::api::ListEnvelope<IncidentJson>), (status = 401, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", params(("status" = Option<String>, Query, description = "a status, or open"), ("severity" = Option<String>, Query), ("service" = Option<String>, Query), ("q" = Option<String>, Query), ("since" = Option<String>, Query), ("until" = Option<String>, Query), ("sort" = Option<String>, Query, description = "newest, oldest, severity or updated"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query, description = "at most 1000")), responses((status = 200, body = crate::api::ListEnvelope<IncidentJson>), (status = 401, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn list_incidents(
     state: web::Data<AppState>,
     _user: ApiUser,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (page, per_page) = query.paging.resolve()?;
-    let filter = parse_filter(
+    let filter = IncidentFilter::parse(
         non_empty(&query.status),
         non_empty(&query.severity),
         non_empty(&query.service),
@@ -198,21 +131,8 @@ pub struct CreateIncident {
     resolved_at: Option<String>,
 }
 
-pub fn parse_severity(raw: &str) -> Result<Severity, AppError> {
-    raw.trim()
-        .to_uppercase()
-        .parse()
-        .map_err(|e| AppError::invalid("severity", format!("severity {e}")))
-}
-
-pub fn parse_status(raw: &str) -> Result<Status, AppError> {
-    raw.trim()
-        .parse()
-        .map_err(|e| AppError::invalid("status", format!("status {e}")))
-}
-
 /// `POST /api/v1/incidents` → 201
-#[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", request_body = CreateIncident, responses((status = 201, body = IncidentJson), (status = 401, body = crate::openapi::ErrorDoc), (status = 403, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 409, body = crate::openapi::ErrorDoc), (status = 413, body = crate::openapi::ErrorDoc), (status = 415, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", request_body = CreateIncident, responses((status = 201, body = IncidentJson), (status = 401, body = crate::api::ErrorDoc), (status = 403, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 409, body = crate::api::ErrorDoc), (status = 413, body = crate::api::ErrorDoc), (status = 415, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn create_incident(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -226,13 +146,13 @@ pub async fn create_incident(
     let severity = b
         .severity
         .as_deref()
-        .map(parse_severity)
+        .map(Severity::parse_field)
         .transpose()?
         .unwrap_or(Severity::Sev3);
     let status = b
         .status
         .as_deref()
-        .map(parse_status)
+        .map(Status::parse_field)
         .transpose()?
         .unwrap_or(Status::Investigating);
     let started_at = optional_time(b.started_at.as_deref(), "started_at")?.unwrap_or_else(now);
@@ -271,7 +191,7 @@ pub async fn create_incident(
 }
 
 /// `GET /api/v1/incidents/{key}` with its timeline, escalations, root causes and tasks.
-#[utoipa::path(get, path = "/api/v1/incidents/{key}", tag = "incidents", params(("key" = String, Path, description = "Incident key: INC-7 or 7")), responses((status = 200, body = IncidentWithRecord), (status = 401, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(get, path = "/api/v1/incidents/{key}", tag = "incidents", params(("key" = String, Path, description = "Incident key: INC-7 or 7")), responses((status = 200, body = IncidentWithRecord), (status = 401, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn get_incident(
     state: web::Data<AppState>,
     _user: ApiUser,
@@ -336,7 +256,7 @@ fn patch_time(
 }
 
 /// `PATCH /api/v1/incidents/{key}`: partial update at the `version` last read, or 409.
-#[utoipa::path(patch, path = "/api/v1/incidents/{key}", tag = "incidents", params(("key" = String, Path, description = "Incident key: INC-7 or 7")), request_body = PatchIncident, responses((status = 200, body = IncidentJson), (status = 401, body = crate::openapi::ErrorDoc), (status = 403, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 409, body = crate::openapi::ErrorDoc), (status = 413, body = crate::openapi::ErrorDoc), (status = 415, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(patch, path = "/api/v1/incidents/{key}", tag = "incidents", params(("key" = String, Path, description = "Incident key: INC-7 or 7")), request_body = PatchIncident, responses((status = 200, body = IncidentJson), (status = 401, body = crate::api::ErrorDoc), (status = 403, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 409, body = crate::api::ErrorDoc), (status = 413, body = crate::api::ErrorDoc), (status = 415, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn update_incident(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -362,10 +282,10 @@ pub async fn update_incident(
                 f.title = t;
             }
             if let Some(s) = b.severity.as_deref() {
-                f.severity = parse_severity(s)?;
+                f.severity = Severity::parse_field(s)?;
             }
             if let Some(s) = b.status.as_deref() {
-                f.status = parse_status(s)?;
+                f.status = Status::parse_field(s)?;
             }
             if let Some(i) = b.impact {
                 f.impact = i;

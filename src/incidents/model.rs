@@ -35,6 +35,25 @@ impl Status {
 }
 
 impl Severity {
+    /// A severity from a form or request field (`sev2` or `SEV2`), or a 422 naming it.
+    pub fn parse_field(raw: &str) -> Result<Severity, AppError> {
+        raw.trim()
+            .to_uppercase()
+            .parse()
+            .map_err(|e| AppError::invalid("severity", format!("severity {e}")))
+    }
+}
+
+impl Status {
+    /// A status from a form or request field, or a 422 naming it.
+    pub fn parse_field(raw: &str) -> Result<Status, AppError> {
+        raw.trim()
+            .parse()
+            .map_err(|e| AppError::invalid("status", format!("status {e}")))
+    }
+}
+
+impl Severity {
     /// Lowercase CSS class, e.g. `sev1`.
     pub fn css(self) -> &'static str {
         match self {

@@ -500,6 +500,76 @@ pub struct IncidentFilter {
     pub sort: Sort,
 }
 
+impl IncidentFilter {
+    /// Builds the list filter from query values shared by the page and the API.
+    pub fn parse(
+        status: Option<&str>,
+        severity: Option<&str>,
+        service: Option<&str>,
+        q: Option<&str>,
+        since: Option<&str>,
+        until: Option<&str>,
+        sort: Option<&str>,
+    ) -> Result<IncidentFilter, AppError> {
+        let statuses = match status {
+            None => vec![],
+            Some("open") => Status::ALL
+                .iter()
+                .copied()
+                .filter(|s| s.is_open())
+                .collect(),
+            Some(s) => vec![s
+                .parse()
+                .map_err(|e| AppError::invalid("status", format!("status {e} (or open)")))?],
+        };
+        let severity = severity
+            .map(|s| s.to_uppercase().parse::<Severity>())
+            .transpose()
+            .map_err(|e| AppError::invalid("severity", format!("severity {e}")))?;
+        // A bare date means the start of that day for `since`, and includes the whole day
+        // for `until`.
+        let day_or_time =
+            |raw: Option<&str>, field: &str, end_of_day: bool| -> Result<_, AppError> {
+                raw.map(|r| {
+                    crate::time::parse_date(r)
+                        .map(|d| {
+                            let start = d.and_time(chrono::NaiveTime::MIN);
+                            if end_of_day {
+                                start + chrono::Duration::days(1)
+                            } else {
+                                start
+                            }
+                        })
+                        .or_else(|| crate::time::parse_rfc3339(r))
+                        .ok_or_else(|| {
+                            AppError::invalid(
+                                field,
+                                format!("{field} must be a date (YYYY-MM-DD) or an RFC 3339 time"),
+                            )
+                        })
+                })
+                .transpose()
+            };
+        let since = day_or_time(since, "since", false)?;
+        let until = day_or_time(until, "until", true)?;
+        let sort = match sort {
+            None => Sort::Newest,
+            Some(s) => Sort::parse(s).ok_or_else(|| {
+                AppError::invalid("sort", "sort must be newest, oldest, severity or updated")
+            })?,
+        };
+        Ok(IncidentFilter {
+            statuses,
+            severity,
+            service: service.map(str::to_string),
+            q: q.map(|s| s.chars().take(200).collect()),
+            since,
+            until,
+            sort,
+        })
+    }
+}
+
 /// `text` as an FTS5 phrase for SQLite's trigram index (migration 000005), which finds
 /// substrings of three characters or more; shorter searches read the table instead.
 fn fts_phrase(text: &str) -> Option<String> {

@@ -7,9 +7,10 @@ use askama::Template;
 use chrono::NaiveDateTime;
 use serde::Deserialize;
 
-use super::api::{parse_filter, parse_severity, parse_status};
 use super::model::{Incident, IncidentKey, Severity, Status};
-use super::service::{self, changed_fields, CreateOptions, IncidentDetail, IncidentFields};
+use super::service::{
+    self, changed_fields, CreateOptions, IncidentDetail, IncidentFields, IncidentFilter,
+};
 use crate::audit::Actor;
 use crate::auth::csrf::SessionForm;
 use crate::auth::session::client_ip;
@@ -124,7 +125,7 @@ pub async fn list_incidents(
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let page = page_number(query.page.as_deref())?;
-    let filter = parse_filter(
+    let filter = IncidentFilter::parse(
         opt(&query.status),
         opt(&query.severity),
         opt(&query.service),
@@ -245,12 +246,12 @@ impl IncidentForm {
             };
         Ok(IncidentFields {
             title: self.title.clone(),
-            severity: parse_severity(if self.severity.is_empty() {
+            severity: Severity::parse_field(if self.severity.is_empty() {
                 "SEV3"
             } else {
                 &self.severity
             })?,
-            status: parse_status(if self.status.is_empty() {
+            status: Status::parse_field(if self.status.is_empty() {
                 "investigating"
             } else {
                 &self.status
@@ -304,11 +305,7 @@ async fn form_page(
     let (users, services) = state
         .db
         .read(|conn| {
-            let users = users::list(conn)?
-                .into_iter()
-                .filter(|u| !u.disabled)
-                .map(|u| u.username)
-                .collect();
+            let users = users::active_usernames(conn, false)?;
             Ok((users, service::service_names(conn)?))
         })
         .await?;
@@ -501,12 +498,8 @@ pub async fn incident_page(
                 escalations: crate::escalations::list(conn, id)?,
                 causes: crate::root_causes::list(conn, id)?,
                 tasks: crate::tasks::service::list_for_incident(conn, id)?,
-                suggestions: crate::escalations::web::suggestions(conn)?,
-                users: users::list(conn)?
-                    .into_iter()
-                    .filter(|u| !u.disabled)
-                    .map(|u| u.username)
-                    .collect(),
+                suggestions: crate::escalations::target_suggestions(conn)?,
+                users: users::active_usernames(conn, false)?,
             })
         })
         .await?;
@@ -808,7 +801,7 @@ pub async fn change_status(
     let SessionForm { user, data } = form;
     ensure(&user.user, Permission::Write)?;
     let id = key.parse::<IncidentKey>()?.0;
-    let status = parse_status(&data.status)?;
+    let status = Status::parse_field(&data.status)?;
     let version: i32 = data
         .version
         .trim()

@@ -43,7 +43,7 @@ async fn postmortem_json(state: &AppState, id: i32) -> Result<PostmortemJson, Ap
 }
 
 /// `GET /api/v1/incidents/{key}/postmortem`
-#[utoipa::path(get, path = "/api/v1/incidents/{key}/postmortem", tag = "postmortems", params(("key" = String, Path, description = "Incident key: INC-7 or 7")), responses((status = 200, body = PostmortemJson), (status = 401, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(get, path = "/api/v1/incidents/{key}/postmortem", tag = "postmortems", params(("key" = String, Path, description = "Incident key: INC-7 or 7")), responses((status = 200, body = PostmortemJson), (status = 401, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn get_postmortem(
     state: web::Data<AppState>,
     _user: ApiUser,
@@ -64,7 +64,7 @@ pub struct PutPostmortem {
 
 /// `PUT /api/v1/incidents/{key}/postmortem`: the sections at `version` (0 before the first
 /// save). `review_state` may accompany it: `published` needs an approval, `draft` reopens.
-#[utoipa::path(put, path = "/api/v1/incidents/{key}/postmortem", tag = "postmortems", params(("key" = String, Path, description = "Incident key: INC-7 or 7")), request_body = PutPostmortem, responses((status = 200, body = PostmortemJson), (status = 401, body = crate::openapi::ErrorDoc), (status = 403, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 409, body = crate::openapi::ErrorDoc), (status = 413, body = crate::openapi::ErrorDoc), (status = 415, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(put, path = "/api/v1/incidents/{key}/postmortem", tag = "postmortems", params(("key" = String, Path, description = "Incident key: INC-7 or 7")), request_body = PutPostmortem, responses((status = 200, body = PostmortemJson), (status = 401, body = crate::api::ErrorDoc), (status = 403, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 409, body = crate::api::ErrorDoc), (status = 413, body = crate::api::ErrorDoc), (status = 415, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn put_postmortem(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -126,7 +126,7 @@ pub struct ReviewBody {
 
 /// `POST /api/v1/incidents/{key}/postmortem/review`: `{"action": "request", "reviewers":
 /// [...]}`, `approve`, `request_changes` (with `comment`), `publish`, `reopen`.
-#[utoipa::path(post, path = "/api/v1/incidents/{key}/postmortem/review", tag = "postmortems", params(("key" = String, Path, description = "Incident key: INC-7 or 7")), request_body = ReviewBody, responses((status = 200, body = PostmortemJson), (status = 401, body = crate::openapi::ErrorDoc), (status = 403, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 409, body = crate::openapi::ErrorDoc), (status = 413, body = crate::openapi::ErrorDoc), (status = 415, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(post, path = "/api/v1/incidents/{key}/postmortem/review", tag = "postmortems", params(("key" = String, Path, description = "Incident key: INC-7 or 7")), request_body = ReviewBody, responses((status = 200, body = PostmortemJson), (status = 401, body = crate::api::ErrorDoc), (status = 403, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 409, body = crate::api::ErrorDoc), (status = 413, body = crate::api::ErrorDoc), (status = 415, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn review_postmortem(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -149,42 +149,8 @@ pub struct ExportQuery {
     template: Option<String>,
 }
 
-/// The Markdown response shared by the API and the page download.
-pub async fn markdown_response(
-    state: &AppState,
-    id: i32,
-    template: Option<&str>,
-    attachment: bool,
-) -> Result<HttpResponse, AppError> {
-    let template = Template::parse(template)?;
-    let (key, doc) = state
-        .db
-        .read(move |conn| {
-            let record = export::load(conn, id)?;
-            Ok((
-                record.detail.incident.key(),
-                export::render(&record, template),
-            ))
-        })
-        .await?;
-    let mut res = HttpResponse::Ok();
-    res.content_type("text/markdown; charset=utf-8");
-    if attachment {
-        let suffix = if template == Template::Sre {
-            "-sre"
-        } else {
-            ""
-        };
-        res.insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{key}-postmortem{suffix}.md\""),
-        ));
-    }
-    Ok(res.body(doc))
-}
-
 /// `GET /api/v1/incidents/{key}/postmortem.md?template=default|sre`
-#[utoipa::path(get, path = "/api/v1/incidents/{key}/postmortem.md", tag = "postmortems", params(("key" = String, Path, description = "Incident key: INC-7 or 7"), ("template" = Option<String>, Query, description = "default or sre")), responses((status = 200, body = String, content_type = "text/markdown"), (status = 401, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(get, path = "/api/v1/incidents/{key}/postmortem.md", tag = "postmortems", params(("key" = String, Path, description = "Incident key: INC-7 or 7"), ("template" = Option<String>, Query, description = "default or sre")), responses((status = 200, body = String, content_type = "text/markdown"), (status = 401, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn export_postmortem(
     state: web::Data<AppState>,
     _user: ApiUser,
@@ -192,11 +158,18 @@ pub async fn export_postmortem(
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let id = key.parse::<IncidentKey>()?.0;
-    Ok(markdown_response(&state, id, query.template.as_deref(), false).await?)
+    let template = Template::parse(query.template.as_deref())?;
+    let (_, doc) = state
+        .db
+        .read(move |conn| export::document(conn, id, template))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/markdown; charset=utf-8")
+        .body(doc))
 }
 
 /// `POST /api/v1/import`: the body is the document (any text content type) → 201 + incident.
-#[utoipa::path(post, path = "/api/v1/import", tag = "postmortems", request_body(content = String, content_type = "text/markdown", description = "a hindsight export or a plain postmortem, at most 1 MiB"), responses((status = 201, body = crate::incidents::api::IncidentJson), (status = 401, body = crate::openapi::ErrorDoc), (status = 403, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 409, body = crate::openapi::ErrorDoc), (status = 413, body = crate::openapi::ErrorDoc), (status = 415, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(post, path = "/api/v1/import", tag = "postmortems", request_body(content = String, content_type = "text/markdown", description = "a hindsight export or a plain postmortem, at most 8 MiB"), responses((status = 201, body = crate::incidents::api::IncidentJson), (status = 401, body = crate::api::ErrorDoc), (status = 403, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 409, body = crate::api::ErrorDoc), (status = 413, body = crate::api::ErrorDoc), (status = 415, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn import_postmortem(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -218,13 +191,7 @@ pub async fn import_postmortem(
         )
         .into());
     }
-    if body.len() > super::import::MAX_BYTES {
-        return Err(AppError::PayloadTooLarge(format!(
-            "A postmortem may be at most {} KiB.",
-            super::import::MAX_BYTES / 1024
-        ))
-        .into());
-    }
+    super::import::check_size(body.len())?;
     let text = String::from_utf8(body.to_vec()).map_err(|e| {
         AppError::BadRequest(format!(
             "The document is not UTF-8 (byte {}).",

@@ -250,6 +250,16 @@ fn clock(t: NaiveDateTime, with_date: bool) -> String {
     }
 }
 
+/// An incident's key and its Markdown document.
+pub fn document(
+    conn: &mut DbConnection,
+    incident_id: i32,
+    template: Template,
+) -> Result<(String, String), AppError> {
+    let record = load(conn, incident_id)?;
+    Ok((record.detail.incident.key(), render(&record, template)))
+}
+
 /// Renders the document.
 pub fn render(r: &Record, template: Template) -> String {
     let s = Sections::of(&r.postmortem);

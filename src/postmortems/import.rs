@@ -29,7 +29,7 @@ use crate::time::{now, parse_rfc3339};
 use crate::timeline::EntryKind;
 
 /// Documents larger than this are refused (413).
-pub const MAX_BYTES: usize = 8 * 1024 * 1024;
+pub const MAX_BYTES: usize = crate::limits::IMPORT_BYTES;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ImportedEntry {
@@ -75,13 +75,19 @@ fn bad(line: usize, expected: impl std::fmt::Display) -> AppError {
 
 /// Reads a document of either kind.
 pub fn parse(text: &str) -> Result<Imported, AppError> {
-    if text.len() > MAX_BYTES {
+    check_size(text.len())?;
+    parse_unbounded(text)
+}
+
+/// Refuses a document (or an upload, all its parts counted) of more than [`MAX_BYTES`].
+pub fn check_size(bytes: usize) -> Result<(), AppError> {
+    if bytes > MAX_BYTES {
         return Err(AppError::PayloadTooLarge(format!(
-            "A postmortem may be at most {} KiB.",
-            MAX_BYTES / 1024
+            "A postmortem may be at most {}.",
+            crate::limits::describe(MAX_BYTES)
         )));
     }
-    parse_unbounded(text)
+    Ok(())
 }
 
 /// [`parse`] after its size check.

@@ -8,6 +8,7 @@ use askama::Template as Askama;
 use futures_util::StreamExt;
 use serde::Deserialize;
 
+use super::export::{self, Template};
 use super::review::{self, ReviewAction, ReviewView, Verdict};
 use super::{ReviewState, Sections};
 use crate::audit::Actor;
@@ -18,7 +19,7 @@ use crate::error::AppError;
 use crate::incidents::IncidentKey;
 use crate::markdown;
 use crate::state::AppState;
-use crate::time::{date_hhmm, now, rfc3339};
+use crate::time::date_hhmm;
 use crate::web::{render_status, see_other, Layout};
 
 /// One section on the page: its source and, for previews, its rendering.
@@ -150,11 +151,7 @@ async fn load(state: &AppState, id: i32) -> Result<Loaded, AppError> {
                 entries: crate::timeline::service::list_for_page(conn, id)?,
                 reviews: review::list(conn, id)?,
                 author,
-                users: users::list(conn)?
-                    .into_iter()
-                    .filter(|u| !u.disabled && u.role.allows(Permission::Write))
-                    .map(|u| u.username)
-                    .collect(),
+                users: users::active_usernames(conn, true)?,
                 record,
             })
         })
@@ -400,7 +397,23 @@ pub async fn download_postmortem(
     q: web::Query<DownloadQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = key.parse::<IncidentKey>()?.0;
-    super::api::markdown_response(&state, id, q.template.as_deref(), true).await
+    let template = Template::parse(q.template.as_deref())?;
+    let (key, doc) = state
+        .db
+        .read(move |conn| export::document(conn, id, template))
+        .await?;
+    let suffix = if template == Template::Sre {
+        "-sre"
+    } else {
+        ""
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("text/markdown; charset=utf-8")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{key}-postmortem{suffix}.md\""),
+        ))
+        .body(doc))
 }
 
 pub struct PostmortemRow {
@@ -464,6 +477,13 @@ struct ImportPage {
     error: Option<String>,
 }
 
+impl ImportPage {
+    /// The size limit, as the form states it.
+    fn limit(&self) -> String {
+        crate::limits::describe(super::import::MAX_BYTES)
+    }
+}
+
 /// `GET /import`
 pub async fn import_page(user: CurrentUser) -> Result<HttpResponse, AppError> {
     ensure(&user.user, Permission::Write)?;
@@ -488,6 +508,8 @@ pub async fn import_submit(
     let mut csrf = String::new();
     let mut text = String::new();
     let mut file = Vec::new();
+    // Every part counts against the limit, not each part alone.
+    let mut received = 0;
     while let Some(field) = payload.next().await {
         let mut field =
             field.map_err(|e| AppError::BadRequest(format!("Could not read the upload: {e}")))?;
@@ -496,12 +518,8 @@ pub async fn import_submit(
         while let Some(chunk) = field.next().await {
             let chunk = chunk
                 .map_err(|e| AppError::BadRequest(format!("Could not read the upload: {e}")))?;
-            if value.len() + chunk.len() > super::import::MAX_BYTES {
-                return Err(AppError::PayloadTooLarge(format!(
-                    "A postmortem may be at most {} KiB.",
-                    super::import::MAX_BYTES / 1024
-                )));
-            }
+            received += chunk.len();
+            super::import::check_size(received)?;
             value.extend_from_slice(&chunk);
         }
         match name.as_str() {
@@ -547,15 +565,4 @@ pub async fn import_submit(
         }
         Err(e) => Err(e),
     }
-}
-
-/// Incidents resolved more than 5 days ago without a published postmortem (dashboard).
-pub fn overdue_reminders(
-    conn: &mut crate::db::DbConnection,
-) -> Result<Vec<(String, String, String)>, AppError> {
-    super::overdue(conn, now() - chrono::Duration::days(5)).map(|rows| {
-        rows.into_iter()
-            .map(|(id, title, resolved)| (IncidentKey(id).to_string(), title, rfc3339(resolved)))
-            .collect()
-    })
 }

@@ -30,7 +30,7 @@ impl From<RootCause> for RootCauseJson {
 }
 
 /// `GET /api/v1/incidents/{key}/root-causes`
-#[utoipa::path(get, path = "/api/v1/incidents/{key}/root-causes", tag = "root causes", params(("key" = String, Path, description = "Incident key: INC-7 or 7"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query, description = "at most 1000")), responses((status = 200, body = crate::api::ListEnvelope<RootCauseJson>), (status = 401, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(get, path = "/api/v1/incidents/{key}/root-causes", tag = "root causes", params(("key" = String, Path, description = "Incident key: INC-7 or 7"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query, description = "at most 1000")), responses((status = 200, body = crate::api::ListEnvelope<RootCauseJson>), (status = 401, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn list_causes(
     state: web::Data<AppState>,
     _user: ApiUser,
@@ -49,7 +49,7 @@ pub struct CauseBody {
 }
 
 /// `POST /api/v1/incidents/{key}/root-causes` → 201
-#[utoipa::path(post, path = "/api/v1/incidents/{key}/root-causes", tag = "root causes", params(("key" = String, Path, description = "Incident key: INC-7 or 7")), request_body = CauseBody, responses((status = 201, body = RootCauseJson), (status = 401, body = crate::openapi::ErrorDoc), (status = 403, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 409, body = crate::openapi::ErrorDoc), (status = 413, body = crate::openapi::ErrorDoc), (status = 415, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(post, path = "/api/v1/incidents/{key}/root-causes", tag = "root causes", params(("key" = String, Path, description = "Incident key: INC-7 or 7")), request_body = CauseBody, responses((status = 201, body = RootCauseJson), (status = 401, body = crate::api::ErrorDoc), (status = 403, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 409, body = crate::api::ErrorDoc), (status = 413, body = crate::api::ErrorDoc), (status = 415, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn create_cause(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -73,7 +73,7 @@ pub async fn create_cause(
 }
 
 /// `PATCH /api/v1/root-causes/{id}`
-#[utoipa::path(patch, path = "/api/v1/root-causes/{id}", tag = "root causes", params(("id" = i32, Path)), request_body = CauseBody, responses((status = 200, body = RootCauseJson), (status = 401, body = crate::openapi::ErrorDoc), (status = 403, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 409, body = crate::openapi::ErrorDoc), (status = 413, body = crate::openapi::ErrorDoc), (status = 415, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(patch, path = "/api/v1/root-causes/{id}", tag = "root causes", params(("id" = i32, Path)), request_body = CauseBody, responses((status = 200, body = RootCauseJson), (status = 401, body = crate::api::ErrorDoc), (status = 403, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 409, body = crate::api::ErrorDoc), (status = 413, body = crate::api::ErrorDoc), (status = 415, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn update_cause(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -100,7 +100,7 @@ pub async fn update_cause(
 }
 
 /// `DELETE /api/v1/root-causes/{id}` → 204 (admins)
-#[utoipa::path(delete, path = "/api/v1/root-causes/{id}", tag = "root causes", params(("id" = i32, Path)), responses((status = 204), (status = 401, body = crate::openapi::ErrorDoc), (status = 403, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 409, body = crate::openapi::ErrorDoc), (status = 413, body = crate::openapi::ErrorDoc), (status = 415, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(delete, path = "/api/v1/root-causes/{id}", tag = "root causes", params(("id" = i32, Path)), responses((status = 204), (status = 401, body = crate::api::ErrorDoc), (status = 403, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 409, body = crate::api::ErrorDoc), (status = 413, body = crate::api::ErrorDoc), (status = 415, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn delete_cause(
     state: web::Data<AppState>,
     user: ApiUser,

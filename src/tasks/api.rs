@@ -56,7 +56,7 @@ impl From<TaskView> for TaskJson {
 }
 
 /// `GET /api/v1/incidents/{key}/tasks`
-#[utoipa::path(get, path = "/api/v1/incidents/{key}/tasks", tag = "tasks", params(("key" = String, Path, description = "Incident key: INC-7 or 7"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query, description = "at most 1000")), responses((status = 200, body = crate::api::ListEnvelope<TaskJson>), (status = 401, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(get, path = "/api/v1/incidents/{key}/tasks", tag = "tasks", params(("key" = String, Path, description = "Incident key: INC-7 or 7"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query, description = "at most 1000")), responses((status = 200, body = crate::api::ListEnvelope<TaskJson>), (status = 401, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn list_incident_tasks(
     state: web::Data<AppState>,
     _user: ApiUser,
@@ -88,7 +88,7 @@ pub struct CreateTask {
 }
 
 /// `POST /api/v1/incidents/{key}/tasks` → 201
-#[utoipa::path(post, path = "/api/v1/incidents/{key}/tasks", tag = "tasks", params(("key" = String, Path, description = "Incident key: INC-7 or 7")), request_body = CreateTask, responses((status = 201, body = TaskJson), (status = 401, body = crate::openapi::ErrorDoc), (status = 403, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 409, body = crate::openapi::ErrorDoc), (status = 413, body = crate::openapi::ErrorDoc), (status = 415, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(post, path = "/api/v1/incidents/{key}/tasks", tag = "tasks", params(("key" = String, Path, description = "Incident key: INC-7 or 7")), request_body = CreateTask, responses((status = 201, body = TaskJson), (status = 401, body = crate::api::ErrorDoc), (status = 403, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 409, body = crate::api::ErrorDoc), (status = 413, body = crate::api::ErrorDoc), (status = 415, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn create_task(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -139,7 +139,7 @@ pub struct PatchTask {
 }
 
 /// `PATCH /api/v1/tasks/{id}`: partial update at `version`, or 409.
-#[utoipa::path(patch, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = i32, Path)), request_body = PatchTask, responses((status = 200, body = TaskJson), (status = 401, body = crate::openapi::ErrorDoc), (status = 403, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 409, body = crate::openapi::ErrorDoc), (status = 413, body = crate::openapi::ErrorDoc), (status = 415, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(patch, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = i32, Path)), request_body = PatchTask, responses((status = 200, body = TaskJson), (status = 401, body = crate::api::ErrorDoc), (status = 403, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 409, body = crate::api::ErrorDoc), (status = 413, body = crate::api::ErrorDoc), (status = 415, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn update_task(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -188,7 +188,7 @@ pub async fn update_task(
 }
 
 /// `DELETE /api/v1/tasks/{id}` → 204 (admins)
-#[utoipa::path(delete, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = i32, Path)), responses((status = 204), (status = 401, body = crate::openapi::ErrorDoc), (status = 403, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 409, body = crate::openapi::ErrorDoc), (status = 413, body = crate::openapi::ErrorDoc), (status = 415, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(delete, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = i32, Path)), responses((status = 204), (status = 401, body = crate::api::ErrorDoc), (status = 403, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 409, body = crate::api::ErrorDoc), (status = 413, body = crate::api::ErrorDoc), (status = 415, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn delete_task(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -205,7 +205,7 @@ pub async fn delete_task(
 }
 
 /// `GET /api/v1/tasks?status=&owner=&team=&overdue=true&incident=&severity=&no_link=&due_from=&due_to=&sort=`
-#[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks", params(("status" = Option<String>, Query, description = "a status, or open"), ("owner" = Option<String>, Query, description = "a username, me or none"), ("team" = Option<String>, Query), ("incident" = Option<String>, Query), ("severity" = Option<String>, Query), ("overdue" = Option<bool>, Query), ("no_link" = Option<bool>, Query), ("due_from" = Option<String>, Query), ("due_to" = Option<String>, Query), ("sort" = Option<String>, Query, description = "due or priority"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query, description = "at most 1000")), responses((status = 200, body = crate::api::ListEnvelope<TaskJson>), (status = 401, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks", params(("status" = Option<String>, Query, description = "a status, or open"), ("owner" = Option<String>, Query, description = "a username, me or none"), ("team" = Option<String>, Query), ("incident" = Option<String>, Query), ("severity" = Option<String>, Query), ("overdue" = Option<bool>, Query), ("no_link" = Option<bool>, Query), ("due_from" = Option<String>, Query), ("due_to" = Option<String>, Query), ("sort" = Option<String>, Query, description = "due or priority"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query, description = "at most 1000")), responses((status = 200, body = crate::api::ListEnvelope<TaskJson>), (status = 401, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn list_tasks(
     state: web::Data<AppState>,
     user: ApiUser,

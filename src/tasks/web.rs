@@ -142,13 +142,7 @@ struct TaskPage {
 async fn active_usernames(state: &AppState) -> Result<Vec<String>, AppError> {
     state
         .db
-        .read(|conn| {
-            Ok(users::list(conn)?
-                .into_iter()
-                .filter(|u| !u.disabled)
-                .map(|u| u.username)
-                .collect())
-        })
+        .read(|conn| users::active_usernames(conn, false))
         .await
 }
 

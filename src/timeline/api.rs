@@ -41,7 +41,7 @@ impl From<EntryView> for EntryJson {
 }
 
 /// `GET /api/v1/incidents/{key}/timeline` in timeline order.
-#[utoipa::path(get, path = "/api/v1/incidents/{key}/timeline", tag = "timeline", params(("key" = String, Path, description = "Incident key: INC-7 or 7"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query, description = "at most 1000")), responses((status = 200, body = crate::api::ListEnvelope<EntryJson>), (status = 401, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(get, path = "/api/v1/incidents/{key}/timeline", tag = "timeline", params(("key" = String, Path, description = "Incident key: INC-7 or 7"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query, description = "at most 1000")), responses((status = 200, body = crate::api::ListEnvelope<EntryJson>), (status = 401, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn list_entries(
     state: web::Data<AppState>,
     _user: ApiUser,
@@ -61,7 +61,7 @@ pub struct AddEntry {
 }
 
 /// `POST /api/v1/incidents/{key}/timeline` → 201
-#[utoipa::path(post, path = "/api/v1/incidents/{key}/timeline", tag = "timeline", params(("key" = String, Path, description = "Incident key: INC-7 or 7")), request_body = AddEntry, responses((status = 201, body = EntryJson), (status = 401, body = crate::openapi::ErrorDoc), (status = 403, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 409, body = crate::openapi::ErrorDoc), (status = 413, body = crate::openapi::ErrorDoc), (status = 415, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(post, path = "/api/v1/incidents/{key}/timeline", tag = "timeline", params(("key" = String, Path, description = "Incident key: INC-7 or 7")), request_body = AddEntry, responses((status = 201, body = EntryJson), (status = 401, body = crate::api::ErrorDoc), (status = 403, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 409, body = crate::api::ErrorDoc), (status = 413, body = crate::api::ErrorDoc), (status = 415, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn add_entry(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -108,7 +108,7 @@ pub struct EditEntry {
 }
 
 /// `PATCH /api/v1/incidents/{key}/timeline/{id}`
-#[utoipa::path(patch, path = "/api/v1/incidents/{key}/timeline/{id}", tag = "timeline", params(("key" = String, Path, description = "Incident key: INC-7 or 7"), ("id" = i32, Path)), request_body = EditEntry, responses((status = 200, body = EntryJson), (status = 401, body = crate::openapi::ErrorDoc), (status = 403, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 409, body = crate::openapi::ErrorDoc), (status = 413, body = crate::openapi::ErrorDoc), (status = 415, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(patch, path = "/api/v1/incidents/{key}/timeline/{id}", tag = "timeline", params(("key" = String, Path, description = "Incident key: INC-7 or 7"), ("id" = i32, Path)), request_body = EditEntry, responses((status = 200, body = EntryJson), (status = 401, body = crate::api::ErrorDoc), (status = 403, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 409, body = crate::api::ErrorDoc), (status = 413, body = crate::api::ErrorDoc), (status = 415, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn edit_entry(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -138,7 +138,7 @@ pub async fn edit_entry(
 }
 
 /// `DELETE /api/v1/incidents/{key}/timeline/{id}` → 204 (soft delete)
-#[utoipa::path(delete, path = "/api/v1/incidents/{key}/timeline/{id}", tag = "timeline", params(("key" = String, Path, description = "Incident key: INC-7 or 7"), ("id" = i32, Path)), responses((status = 204), (status = 401, body = crate::openapi::ErrorDoc), (status = 403, body = crate::openapi::ErrorDoc), (status = 404, body = crate::openapi::ErrorDoc), (status = 409, body = crate::openapi::ErrorDoc), (status = 413, body = crate::openapi::ErrorDoc), (status = 415, body = crate::openapi::ErrorDoc), (status = 422, body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(delete, path = "/api/v1/incidents/{key}/timeline/{id}", tag = "timeline", params(("key" = String, Path, description = "Incident key: INC-7 or 7"), ("id" = i32, Path)), responses((status = 204), (status = 401, body = crate::api::ErrorDoc), (status = 403, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 409, body = crate::api::ErrorDoc), (status = 413, body = crate::api::ErrorDoc), (status = 415, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn delete_entry(
     state: web::Data<AppState>,
     user: ApiUser,

@@ -10,10 +10,70 @@ use std::sync::{Arc, Mutex};
 use askama::Template;
 
 use super::service;
-use super::web::{timeline_rows, EntryRow};
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::incidents::IncidentKey;
+use crate::time::{date_hhmm, hhmm, human_duration, rfc3339};
+use chrono::Duration;
+
+/// Gaps longer than this are shown between entries.
+const GAP_SHOWN: Duration = Duration::minutes(30);
+
+/// One timeline entry as the incident page shows it.
+pub struct EntryRow {
+    pub id: i32,
+    pub iso: String,
+    pub time: String,
+    pub time_known: bool,
+    /// The date, when it differs from the previous entry's.
+    pub day: Option<String>,
+    /// The quiet time since the previous entry, when long.
+    pub gap: Option<String>,
+    pub kind: &'static str,
+    pub kind_label: &'static str,
+    pub body_html: String,
+    pub author: String,
+    pub edited: bool,
+    pub recorded_late: Option<String>,
+}
+
+/// Turns entries into rows with day changes and gaps marked (taking their HTML, not copying).
+pub fn timeline_rows(
+    entries: Vec<(service::PageEntry, Option<String>)>,
+    revisions: &HashMap<i32, i64>,
+) -> Vec<EntryRow> {
+    let mut rows = Vec::with_capacity(entries.len());
+    let mut previous: Option<chrono::NaiveDateTime> = None;
+    for (e, author) in entries {
+        let day = match previous {
+            Some(p) if p.date() == e.occurred_at.date() => None,
+            _ => Some(e.occurred_at.format("%a %Y-%m-%d").to_string()),
+        };
+        let gap = previous
+            .map(|p| e.occurred_at - p)
+            .filter(|g| *g >= GAP_SHOWN && e.time_known)
+            .map(human_duration);
+        // Backdated by more than 10 minutes: say when it was written down.
+        let recorded_late = (e.recorded_at - e.occurred_at > Duration::minutes(10) && e.time_known)
+            .then(|| date_hhmm(e.recorded_at));
+        rows.push(EntryRow {
+            id: e.id,
+            iso: rfc3339(e.occurred_at),
+            time: hhmm(e.occurred_at),
+            time_known: e.time_known,
+            day,
+            gap,
+            kind: e.kind.as_str(),
+            kind_label: e.kind.label(),
+            body_html: e.body_html,
+            author: author.unwrap_or_else(|| "system".into()),
+            edited: revisions.get(&e.id).copied().unwrap_or(0) > 0,
+            recorded_late,
+        });
+        previous = Some(e.occurred_at);
+    }
+    rows
+}
 
 /// The rendered timeline of one incident.
 #[derive(Clone)]

@@ -1,0 +1,58 @@
+//! The page layout every page extends (`base.html`), and the standalone error page. It sits
+//! below everything that renders HTML, errors included, so it knows nothing of sessions:
+//! `web.rs` builds a [`Layout`] from the signed-in user.
+
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
+use askama::Template;
+
+/// What `base.html` needs: who is signed in, their CSRF token, which nav item is active.
+pub struct Layout {
+    pub title: String,
+    pub nav: &'static str,
+    pub user: Option<NavUser>,
+    pub csrf: String,
+}
+
+pub struct NavUser {
+    pub username: String,
+    pub role: String,
+    pub can_write: bool,
+    pub is_admin: bool,
+}
+
+impl Layout {
+    pub fn anonymous(title: impl Into<String>, csrf: String) -> Self {
+        Layout {
+            title: title.into(),
+            nav: "",
+            user: None,
+            csrf,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    layout: Layout,
+    status: u16,
+    reason: &'a str,
+    message: &'a str,
+}
+
+/// A standalone error page (no session lookup: errors render without the database).
+pub fn error_page(status: StatusCode, message: &str) -> HttpResponse {
+    let page = ErrorPage {
+        layout: Layout::anonymous(status.canonical_reason().unwrap_or("Error"), String::new()),
+        status: status.as_u16(),
+        reason: status.canonical_reason().unwrap_or("Error"),
+        message,
+    };
+    match page.render() {
+        Ok(body) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(body),
+        Err(_) => HttpResponse::build(status).body(message.to_string()),
+    }
+}

@@ -1,0 +1,31 @@
+//! Size limits for what clients send, in one place: routes, extractors and the importer all
+//! read them from here, so the numbers the docs quote are the numbers enforced.
+
+const MIB: usize = 1024 * 1024;
+
+/// Largest form body (every HTML form but the import upload).
+pub const FORM_BYTES: usize = MIB;
+
+/// Largest JSON body of an API request.
+pub const JSON_BYTES: usize = MIB;
+
+/// Largest document to import (a 10,000-entry incident is about 3 MiB).
+pub const IMPORT_BYTES: usize = 8 * MIB;
+
+/// Room for framing (multipart boundaries and headers, form field names) around a payload.
+const FRAMING_BYTES: usize = 64 * 1024;
+
+/// Largest request body buffered for a route; forms and JSON check their own limits again.
+pub const BODY_BYTES: usize = FORM_BYTES + FRAMING_BYTES;
+
+/// Largest request body on the import routes.
+pub const IMPORT_BODY_BYTES: usize = IMPORT_BYTES + FRAMING_BYTES;
+
+/// A limit as people read it: "8 MiB", "64 KiB".
+pub fn describe(bytes: usize) -> String {
+    if bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else {
+        format!("{} KiB", bytes / 1024)
+    }
+}
