@@ -1,14 +1,13 @@
 //! Admin pages: users (create, change role, disable, reset password) and the audit log.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::audit::{self, Actor};
+use crate::audit::{self};
 use crate::auth::csrf::SessionForm;
 use crate::auth::password;
-use crate::auth::session::client_ip;
 use crate::auth::users::{self, parse_role, NewUser, UserChanges};
 use crate::auth::{ensure, CurrentUser, Permission, Role};
 use crate::error::AppError;
@@ -118,13 +117,11 @@ pub async fn list_users(
 
 /// `POST /admin/users`
 pub async fn create_user(
-    req: HttpRequest,
     state: web::Data<AppState>,
     form: SessionForm<NewUserForm>,
 ) -> Result<HttpResponse, AppError> {
-    let SessionForm { user, data } = form;
+    let SessionForm { user, data, actor } = form;
     ensure(&user.user, Permission::Administer)?;
-    let actor = Actor::user(&user.user, &client_ip(&req));
     let submitted = data.clone();
     let result = async {
         let role = parse_role(&submitted.role)?;
@@ -162,14 +159,12 @@ pub struct UpdateUserForm {
 
 /// `POST /admin/users/{id}`: role, display name, disabled.
 pub async fn update_user(
-    req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<i32>,
     form: SessionForm<UpdateUserForm>,
 ) -> Result<HttpResponse, AppError> {
-    let SessionForm { user, data } = form;
+    let SessionForm { user, data, actor } = form;
     ensure(&user.user, Permission::Administer)?;
-    let actor = Actor::user(&user.user, &client_ip(&req));
     let id = id.into_inner();
     let result = async {
         let changes = UserChanges {
@@ -200,14 +195,12 @@ pub struct PasswordForm {
 
 /// `POST /admin/users/{id}/password`
 pub async fn reset_password(
-    req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<i32>,
     form: SessionForm<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
-    let SessionForm { user, data } = form;
+    let SessionForm { user, data, actor } = form;
     ensure(&user.user, Permission::Administer)?;
-    let actor = Actor::user(&user.user, &client_ip(&req));
     let id = id.into_inner();
     let result = async {
         let hash =

@@ -156,7 +156,7 @@ where
 /// returns (per-incident lists are small enough to page in memory), mapped to JSON.
 pub async fn incident_list<T, J, L, M>(
     state: &crate::state::AppState,
-    key: &str,
+    key: crate::incidents::IncidentKey,
     paging: &PageParams,
     load: L,
     map: M,
@@ -167,7 +167,7 @@ where
     L: FnOnce(&mut crate::db::DbConnection, i32) -> Result<Vec<T>, AppError> + Send + 'static,
     M: Fn(T) -> J,
 {
-    let id = key.parse::<crate::incidents::IncidentKey>()?.0;
+    let id = key.0;
     let (page, per_page) = paging.resolve()?;
     let all = state
         .db

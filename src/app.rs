@@ -6,12 +6,13 @@ use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, Compress, DefaultHeaders};
-use actix_web::{web, App, HttpRequest, HttpServer};
+use actix_web::{web, App, HttpServer};
 
 use crate::auth::{session, setup, throttle};
 use crate::config::Config;
 use crate::db::{self, Db};
 use crate::error::AppError;
+use crate::extract::reject;
 use crate::metrics::Metrics;
 use crate::ops;
 use crate::routes;
@@ -23,19 +24,6 @@ const TIMELINE_CACHE_BYTES: usize = 16 * 1024 * 1024;
 /// Content-Security-Policy: no inline script or style, nothing from other origins.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
-
-/// Extractor errors in the app's own formats: JSON under `/api/`, an HTML page elsewhere.
-fn bad_input(req: &HttpRequest, message: String) -> actix_web::Error {
-    bad_input_status(req, AppError::BadRequest(message))
-}
-
-fn bad_input_status(req: &HttpRequest, error: AppError) -> actix_web::Error {
-    if req.path().starts_with("/api/") {
-        crate::error::ApiError(error).into()
-    } else {
-        error.into()
-    }
-}
 
 /// A bound, migrated server, ready to run.
 pub struct Application {
@@ -94,40 +82,43 @@ impl Application {
                 TIMELINE_CACHE_BYTES,
             )),
         });
-        let server =
-            HttpServer::new(move || {
-                App::new()
-                    .app_data(state.clone())
-                    .app_data(web::PayloadConfig::new(crate::limits::BODY_BYTES))
-                    .app_data(web::QueryConfig::default().error_handler(|e, req| {
-                        bad_input(req, format!("Invalid query string: {e}."))
-                    }))
-                    .app_data(web::PathConfig::default().error_handler(|_, req| {
-                        bad_input_status(req, AppError::NotFound("page".into()))
-                    }))
-                    .wrap(from_fn(ops::conditional))
-                    .wrap(Compress::default())
-                    .wrap(
-                        DefaultHeaders::new()
-                            .add(("Content-Security-Policy", CSP))
-                            .add(("X-Content-Type-Options", "nosniff"))
-                            .add(("X-Frame-Options", "DENY"))
-                            .add(("Referrer-Policy", "same-origin"))
-                            .add(("Cross-Origin-Opener-Policy", "same-origin")),
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(crate::limits::BODY_BYTES))
+                .app_data(web::QueryConfig::default().error_handler(|e, req| {
+                    reject(
+                        req,
+                        AppError::BadRequest(format!("Invalid query string: {e}.")),
                     )
-                    .wrap(from_fn(ops::observe))
-                    .configure(routes::configure)
-            })
-            .listen(listener)
-            .map_err(|e| e.to_string())?
-            .shutdown_timeout(30)
-            // The caller decides when to stop (`cli::serve` on SIGINT/SIGTERM, tests by handle).
-            .disable_signals()
-            // Slow clients: a request's head must arrive within `request_timeout` (5 s), and
-            // idle keep-alive connections close after 30 s.
-            .client_request_timeout(request_timeout)
-            .keep_alive(std::time::Duration::from_secs(30))
-            .run();
+                }))
+                .app_data(
+                    web::PathConfig::default()
+                        .error_handler(|_, req| reject(req, AppError::NotFound("page".into()))),
+                )
+                .wrap(from_fn(ops::conditional))
+                .wrap(Compress::default())
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("Content-Security-Policy", CSP))
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("X-Frame-Options", "DENY"))
+                        .add(("Referrer-Policy", "same-origin"))
+                        .add(("Cross-Origin-Opener-Policy", "same-origin")),
+                )
+                .wrap(from_fn(ops::observe))
+                .configure(routes::configure)
+        })
+        .listen(listener)
+        .map_err(|e| e.to_string())?
+        .shutdown_timeout(30)
+        // The caller decides when to stop (`cli::serve` on SIGINT/SIGTERM, tests by handle).
+        .disable_signals()
+        // Slow clients: a request's head must arrive within `request_timeout` (5 s), and
+        // idle keep-alive connections close after 30 s.
+        .client_request_timeout(request_timeout)
+        .keep_alive(std::time::Duration::from_secs(30))
+        .run();
         Ok(Application {
             address,
             server,

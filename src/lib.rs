@@ -12,6 +12,7 @@ pub mod dashboard;
 pub mod db;
 pub mod error;
 pub mod escalations;
+pub mod extract;
 pub mod incidents;
 pub mod insights;
 pub mod layout;

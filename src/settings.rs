@@ -2,13 +2,11 @@
 //! revoke everyone's.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::audit::Actor;
 use crate::auth::csrf::{NoFields, SessionForm};
-use crate::auth::session::client_ip;
 use crate::auth::{tokens, CurrentUser, Permission};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -96,12 +94,10 @@ pub struct TokenForm {
 
 /// `POST /settings/tokens`: the new token is shown on this response only (no-store).
 pub async fn create_token(
-    req: HttpRequest,
     state: web::Data<AppState>,
     form: SessionForm<TokenForm>,
 ) -> Result<HttpResponse, AppError> {
-    let SessionForm { user, data } = form;
-    let actor = Actor::user(&user.user, &client_ip(&req));
+    let SessionForm { user, data, actor } = form;
     let owner = user.user.clone();
     let result = state
         .db
@@ -116,14 +112,12 @@ pub async fn create_token(
 
 /// `POST /settings/tokens/{id}/revoke`
 pub async fn revoke_token(
-    req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<i32>,
     form: SessionForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let user = form.user;
+    let SessionForm { user, actor, .. } = form;
     let owner = (!user.user.role.allows(Permission::Administer)).then_some(user.user.id);
-    let actor = Actor::user(&user.user, &client_ip(&req));
     let id = id.into_inner();
     state
         .db

@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::{random_token, secrets_match, CurrentUser};
+use crate::audit::Actor;
 use crate::error::AppError;
 
 pub const PRE_SESSION_COOKIE: &str = "hindsight_csrf";
@@ -26,10 +27,12 @@ struct Token {
     csrf_token: String,
 }
 
-/// A signed-in user's form whose CSRF token matched the session.
+/// A signed-in user's form whose CSRF token matched the session, and who is acting (the
+/// user and their address, for the audit log).
 pub struct SessionForm<T> {
     pub user: CurrentUser,
     pub data: T,
+    pub actor: Actor,
 }
 
 /// A form from someone not signed in whose token matched the pre-session cookie.
@@ -108,7 +111,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for SessionForm<T> {
             if !secrets_match(&token, &user.csrf_token) {
                 return Err(forbidden());
             }
-            Ok(SessionForm { user, data })
+            let actor = Actor::user(&user.user, &super::session::client_ip(&req));
+            Ok(SessionForm { user, data, actor })
         })
     }
 }

@@ -162,7 +162,7 @@ pub async fn logout(
         .cookie(session::COOKIE)
         .map(|c| c.value().to_string())
         .unwrap_or_default();
-    let actor = Actor::user(&form.user.user, &client_ip(&req));
+    let actor = form.actor;
     state
         .db
         .write(move |conn| {

@@ -48,10 +48,10 @@ impl From<EscalationView> for EscalationJson {
 pub async fn list_escalations(
     state: web::Data<AppState>,
     _user: ApiUser,
-    key: web::Path<String>,
+    key: IncidentKey,
     paging: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    crate::api::incident_list(&state, &key, &paging, super::list, EscalationJson::from).await
+    crate::api::incident_list(&state, key, &paging, super::list, EscalationJson::from).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -70,11 +70,11 @@ pub struct CreateEscalation {
 pub async fn create_escalation(
     state: web::Data<AppState>,
     user: ApiUser,
-    key: web::Path<String>,
+    key: IncidentKey,
     body: ApiJson<CreateEscalation>,
 ) -> Result<HttpResponse, ApiError> {
     ensure(&user.user, Permission::Write)?;
-    let id = key.parse::<IncidentKey>()?.0;
+    let id = key.0;
     let b = body.0;
     let several = b.targets.is_some();
     let raw = match (b.target, b.targets) {

@@ -1,14 +1,12 @@
 //! Escalation forms: escalate from the incident page (several targets at once), and answer
 //! a pending escalation.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
 use super::{split_targets, EscalationState};
-use crate::audit::Actor;
 use crate::auth::csrf::SessionForm;
-use crate::auth::session::client_ip;
 use crate::auth::{ensure, CurrentUser, Permission};
 use crate::error::AppError;
 use crate::incidents::IncidentKey;
@@ -39,15 +37,13 @@ struct EscalatePage {
 
 /// `POST /incidents/{key}/escalations`
 pub async fn escalate(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    key: web::Path<String>,
+    key: IncidentKey,
     form: SessionForm<EscalateForm>,
 ) -> Result<HttpResponse, AppError> {
-    let SessionForm { user, data } = form;
+    let SessionForm { user, data, actor } = form;
     ensure(&user.user, Permission::Write)?;
-    let id = key.parse::<IncidentKey>()?.0;
-    let actor = Actor::user(&user.user, &client_ip(&req));
+    let id = key.0;
     let submitted = data.clone();
     let result = async {
         let targets = split_targets(&submitted.target)?;
@@ -100,10 +96,10 @@ async fn escalate_page(
 pub async fn new_escalation(
     state: web::Data<AppState>,
     user: CurrentUser,
-    key: web::Path<String>,
+    key: IncidentKey,
 ) -> Result<HttpResponse, AppError> {
     ensure(&user.user, Permission::Write)?;
-    let id = key.parse::<IncidentKey>()?.0;
+    let id = key.0;
     state
         .db
         .read(move |conn| crate::incidents::service::get(conn, id))
@@ -120,12 +116,11 @@ pub struct RespondForm {
 
 /// `POST /escalations/{id}/state`: acknowledge, decline or cancel.
 pub async fn respond(
-    req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<i32>,
     form: SessionForm<RespondForm>,
 ) -> Result<HttpResponse, AppError> {
-    let SessionForm { user, data } = form;
+    let SessionForm { user, data, actor } = form;
     ensure(&user.user, Permission::Write)?;
     let id = id.into_inner();
     let new_state: EscalationState = data
@@ -133,7 +128,6 @@ pub async fn respond(
         .parse()
         .map_err(|e| AppError::invalid("state", format!("State {e}.")))?;
     let version = data.version.trim().parse().ok();
-    let actor = Actor::user(&user.user, &client_ip(&req));
     let escalation = state
         .db
         .write(move |conn| super::respond(conn, id, new_state, None, version, &actor))

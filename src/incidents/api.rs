@@ -195,9 +195,9 @@ pub async fn create_incident(
 pub async fn get_incident(
     state: web::Data<AppState>,
     _user: ApiUser,
-    key: web::Path<String>,
+    key: IncidentKey,
 ) -> Result<HttpResponse, ApiError> {
-    let id = key.parse::<IncidentKey>()?.0;
+    let id = key.0;
     let (detail, entries, escalations, causes, tasks) = state
         .db
         .read(move |conn| {
@@ -260,11 +260,11 @@ fn patch_time(
 pub async fn update_incident(
     state: web::Data<AppState>,
     user: ApiUser,
-    key: web::Path<String>,
+    key: IncidentKey,
     body: ApiJson<PatchIncident>,
 ) -> Result<HttpResponse, ApiError> {
     ensure(&user.user, Permission::Write)?;
-    let id = key.parse::<IncidentKey>()?.0;
+    let id = key.0;
     let b = body.0;
     let version = b.version.ok_or_else(|| {
         AppError::invalid(

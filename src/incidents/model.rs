@@ -147,6 +147,14 @@ impl std::str::FromStr for IncidentKey {
     }
 }
 
+/// As a path segment or JSON string, parsed like [`FromStr`](std::str::FromStr).
+impl<'de> serde::Deserialize<'de> for IncidentKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = std::borrow::Cow::<str>::deserialize(d)?;
+        raw.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

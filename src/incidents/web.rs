@@ -2,7 +2,7 @@
 //! conflict display, and the quick status change.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::NaiveDateTime;
 use serde::Deserialize;
@@ -11,9 +11,7 @@ use super::model::{Incident, IncidentKey, Severity, Status};
 use super::service::{
     self, changed_fields, CreateOptions, IncidentDetail, IncidentFields, IncidentFilter,
 };
-use crate::audit::Actor;
 use crate::auth::csrf::SessionForm;
-use crate::auth::session::client_ip;
 use crate::auth::{ensure, users, CurrentUser, Permission};
 use crate::db::DbConnection;
 use crate::error::AppError;
@@ -346,13 +344,11 @@ pub async fn new_incident(
 
 /// `POST /incidents`
 pub async fn create_incident(
-    req: HttpRequest,
     state: web::Data<AppState>,
     form: SessionForm<IncidentForm>,
 ) -> Result<HttpResponse, AppError> {
-    let SessionForm { user, data } = form;
+    let SessionForm { user, data, actor } = form;
     ensure(&user.user, Permission::Write)?;
-    let actor = Actor::user(&user.user, &client_ip(&req));
     let submitted = data.clone();
     let result = state
         .db
@@ -641,9 +637,9 @@ pub struct CauseRow {
 pub async fn show_incident(
     state: web::Data<AppState>,
     user: CurrentUser,
-    key: web::Path<String>,
+    key: IncidentKey,
 ) -> Result<HttpResponse, AppError> {
-    let id = key.parse::<IncidentKey>()?.0;
+    let id = key.0;
     incident_page(&state, &user, id, Draft::default(), StatusCode::OK).await
 }
 
@@ -652,9 +648,9 @@ pub async fn show_incident(
 pub async fn incident_stamp(
     state: web::Data<AppState>,
     _user: CurrentUser,
-    key: web::Path<String>,
+    key: IncidentKey,
 ) -> Result<HttpResponse, AppError> {
-    let id = key.parse::<IncidentKey>()?.0;
+    let id = key.0;
     let updated = state
         .db
         .read(move |conn| service::last_change(conn, id))
@@ -669,10 +665,10 @@ pub async fn incident_stamp(
 pub async fn edit_incident(
     state: web::Data<AppState>,
     user: CurrentUser,
-    key: web::Path<String>,
+    key: IncidentKey,
 ) -> Result<HttpResponse, AppError> {
     ensure(&user.user, Permission::Write)?;
-    let id = key.parse::<IncidentKey>()?.0;
+    let id = key.0;
     let detail = state.db.read(move |conn| service::get(conn, id)).await?;
     form_page(
         &state,
@@ -687,21 +683,19 @@ pub async fn edit_incident(
 
 /// `POST /incidents/{key}/edit`: a stale version shows what changed and keeps the input.
 pub async fn update_incident(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    key: web::Path<String>,
+    key: IncidentKey,
     form: SessionForm<IncidentForm>,
 ) -> Result<HttpResponse, AppError> {
-    let SessionForm { user, data } = form;
+    let SessionForm { user, data, actor } = form;
     ensure(&user.user, Permission::Write)?;
-    let id = key.parse::<IncidentKey>()?.0;
+    let id = key.0;
     let version: i32 = data.version.trim().parse().map_err(|_| {
         AppError::invalid(
             "version",
             "The form lacks the version it was based on. Reload the page.",
         )
     })?;
-    let actor = Actor::user(&user.user, &client_ip(&req));
     let submitted = data.clone();
     let result = state
         .db
@@ -793,21 +787,19 @@ pub struct StatusForm {
 
 /// `POST /incidents/{key}/status`: the one-click status change on the incident page.
 pub async fn change_status(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    key: web::Path<String>,
+    key: IncidentKey,
     form: SessionForm<StatusForm>,
 ) -> Result<HttpResponse, AppError> {
-    let SessionForm { user, data } = form;
+    let SessionForm { user, data, actor } = form;
     ensure(&user.user, Permission::Write)?;
-    let id = key.parse::<IncidentKey>()?.0;
+    let id = key.0;
     let status = Status::parse_field(&data.status)?;
     let version: i32 = data
         .version
         .trim()
         .parse()
         .map_err(|_| AppError::invalid("version", "Reload the page and try again."))?;
-    let actor = Actor::user(&user.user, &client_ip(&req));
     let result = state
         .db
         .write(move |conn| {

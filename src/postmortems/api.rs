@@ -47,9 +47,9 @@ async fn postmortem_json(state: &AppState, id: i32) -> Result<PostmortemJson, Ap
 pub async fn get_postmortem(
     state: web::Data<AppState>,
     _user: ApiUser,
-    key: web::Path<String>,
+    key: IncidentKey,
 ) -> Result<HttpResponse, ApiError> {
-    let id = key.parse::<IncidentKey>()?.0;
+    let id = key.0;
     Ok(HttpResponse::Ok().json(postmortem_json(&state, id).await?))
 }
 
@@ -68,11 +68,11 @@ pub struct PutPostmortem {
 pub async fn put_postmortem(
     state: web::Data<AppState>,
     user: ApiUser,
-    key: web::Path<String>,
+    key: IncidentKey,
     body: ApiJson<PutPostmortem>,
 ) -> Result<HttpResponse, ApiError> {
     ensure(&user.user, Permission::Write)?;
-    let id = key.parse::<IncidentKey>()?.0;
+    let id = key.0;
     let b = body.0;
     let version = b.version.ok_or_else(|| {
         AppError::invalid("version", "version is required (0 before the first save)")
@@ -130,10 +130,10 @@ pub struct ReviewBody {
 pub async fn review_postmortem(
     state: web::Data<AppState>,
     user: ApiUser,
-    key: web::Path<String>,
+    key: IncidentKey,
     body: ApiJson<ReviewBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = key.parse::<IncidentKey>()?.0;
+    let id = key.0;
     let action = ReviewAction::parse(&body.0.action, &body.0.reviewers, &body.0.comment)?;
     let actor = user.actor();
     let u = user.user.clone();
@@ -154,10 +154,10 @@ pub struct ExportQuery {
 pub async fn export_postmortem(
     state: web::Data<AppState>,
     _user: ApiUser,
-    key: web::Path<String>,
+    key: IncidentKey,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = key.parse::<IncidentKey>()?.0;
+    let id = key.0;
     let template = Template::parse(query.template.as_deref())?;
     let (_, doc) = state
         .db

@@ -266,10 +266,10 @@ pub struct NoticeQuery {
 pub async fn show_postmortem(
     state: web::Data<AppState>,
     user: CurrentUser,
-    key: web::Path<String>,
+    key: IncidentKey,
     q: web::Query<NoticeQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let id = key.parse::<IncidentKey>()?.0;
+    let id = key.0;
     let notice = match q.notice.as_deref() {
         Some("saved") => Some("Saved."),
         Some("review") => Some("Review updated."),
@@ -281,14 +281,13 @@ pub async fn show_postmortem(
 /// `POST /incidents/{key}/postmortem`: save, or (action=preview) show the rendering
 /// without saving.
 pub async fn save_postmortem(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    key: web::Path<String>,
+    key: IncidentKey,
     form: SessionForm<PostmortemForm>,
 ) -> Result<HttpResponse, AppError> {
-    let SessionForm { user, data } = form;
+    let SessionForm { user, data, actor } = form;
     ensure(&user.user, Permission::Write)?;
-    let id = key.parse::<IncidentKey>()?.0;
+    let id = key.0;
     let sections = data.sections();
     if data.action == "preview" {
         return page(&state, &user, id, Some((sections, true)), None, None).await;
@@ -298,7 +297,6 @@ pub async fn save_postmortem(
         .trim()
         .parse()
         .map_err(|_| AppError::invalid("version", "Reload the page and try again."))?;
-    let actor = Actor::user(&user.user, &client_ip(&req));
     let to_save = sections.clone();
     match state
         .db
@@ -327,13 +325,12 @@ pub struct ReviewForm {
 
 /// `POST /incidents/{key}/postmortem/review`
 pub async fn review_postmortem(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    key: web::Path<String>,
+    key: IncidentKey,
     form: SessionForm<ReviewFormRaw>,
 ) -> Result<HttpResponse, AppError> {
-    let SessionForm { user, data } = form;
-    let id = key.parse::<IncidentKey>()?.0;
+    let SessionForm { user, data, actor } = form;
+    let id = key.0;
     let data = data.into_form();
     let reviewers: Vec<String> = data
         .reviewers
@@ -342,7 +339,6 @@ pub async fn review_postmortem(
         .map(|r| r.trim().to_string())
         .filter(|r| !r.is_empty())
         .collect();
-    let actor = Actor::user(&user.user, &client_ip(&req));
     let u = user.user.clone();
     let result = async {
         let action = ReviewAction::parse(&data.action, &reviewers, &data.comment)?;
@@ -393,10 +389,10 @@ pub struct DownloadQuery {
 pub async fn download_postmortem(
     state: web::Data<AppState>,
     _user: CurrentUser,
-    key: web::Path<String>,
+    key: IncidentKey,
     q: web::Query<DownloadQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let id = key.parse::<IncidentKey>()?.0;
+    let id = key.0;
     let template = Template::parse(q.template.as_deref())?;
     let (key, doc) = state
         .db

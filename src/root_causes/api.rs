@@ -34,10 +34,10 @@ impl From<RootCause> for RootCauseJson {
 pub async fn list_causes(
     state: web::Data<AppState>,
     _user: ApiUser,
-    key: web::Path<String>,
+    key: IncidentKey,
     paging: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    crate::api::incident_list(&state, &key, &paging, super::list, RootCauseJson::from).await
+    crate::api::incident_list(&state, key, &paging, super::list, RootCauseJson::from).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -53,11 +53,11 @@ pub struct CauseBody {
 pub async fn create_cause(
     state: web::Data<AppState>,
     user: ApiUser,
-    key: web::Path<String>,
+    key: IncidentKey,
     body: ApiJson<CauseBody>,
 ) -> Result<HttpResponse, ApiError> {
     ensure(&user.user, Permission::Write)?;
-    let id = key.parse::<IncidentKey>()?.0;
+    let id = key.0;
     let b = body.0;
     let fields = CauseFields::parse(
         b.kind.as_deref().unwrap_or("primary"),

@@ -1,13 +1,11 @@
 //! Root cause forms: add from the incident page, edit, delete (admins).
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
 use super::{CauseCategory, CauseFields, CauseKind};
-use crate::audit::Actor;
 use crate::auth::csrf::{NoFields, SessionForm};
-use crate::auth::session::client_ip;
 use crate::auth::{ensure, CurrentUser, Permission};
 use crate::error::AppError;
 use crate::incidents::IncidentKey;
@@ -70,12 +68,9 @@ fn cause_page(
 }
 
 /// `GET /incidents/{key}/root-causes/new`
-pub async fn new_cause(
-    user: CurrentUser,
-    key: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
+pub async fn new_cause(user: CurrentUser, key: IncidentKey) -> Result<HttpResponse, AppError> {
     ensure(&user.user, Permission::Write)?;
-    let id = key.parse::<IncidentKey>()?.0;
+    let id = key.0;
     let form = CauseForm {
         kind: "primary".into(),
         category: "unknown".into(),
@@ -86,15 +81,13 @@ pub async fn new_cause(
 
 /// `POST /incidents/{key}/root-causes`
 pub async fn add_cause(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    key: web::Path<String>,
+    key: IncidentKey,
     form: SessionForm<CauseForm>,
 ) -> Result<HttpResponse, AppError> {
-    let SessionForm { user, data } = form;
+    let SessionForm { user, data, actor } = form;
     ensure(&user.user, Permission::Write)?;
-    let id = key.parse::<IncidentKey>()?.0;
-    let actor = Actor::user(&user.user, &client_ip(&req));
+    let id = key.0;
     let result = match CauseFields::parse(&data.kind, &data.category, &data.description) {
         Ok(fields) => {
             state
@@ -133,15 +126,13 @@ pub async fn edit_cause_page(
 
 /// `POST /root-causes/{id}/edit`
 pub async fn edit_cause(
-    req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<i32>,
     form: SessionForm<CauseForm>,
 ) -> Result<HttpResponse, AppError> {
-    let SessionForm { user, data } = form;
+    let SessionForm { user, data, actor } = form;
     ensure(&user.user, Permission::Write)?;
     let id = id.into_inner();
-    let actor = Actor::user(&user.user, &client_ip(&req));
     let result = match CauseFields::parse(&data.kind, &data.category, &data.description) {
         Ok(fields) => {
             state
@@ -170,14 +161,13 @@ pub async fn edit_cause(
 
 /// `POST /root-causes/{id}/delete` (admins)
 pub async fn delete_cause(
-    req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<i32>,
     form: SessionForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
     ensure(&form.user.user, Permission::Delete)?;
     let id = id.into_inner();
-    let actor = Actor::user(&form.user.user, &client_ip(&req));
+    let actor = form.actor;
     let cause = state
         .db
         .write(move |conn| super::delete(conn, id, &actor))

@@ -60,12 +60,12 @@ impl From<TaskView> for TaskJson {
 pub async fn list_incident_tasks(
     state: web::Data<AppState>,
     _user: ApiUser,
-    key: web::Path<String>,
+    key: IncidentKey,
     paging: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     crate::api::incident_list(
         &state,
-        &key,
+        key,
         &paging,
         service::list_for_incident,
         TaskJson::from,
@@ -92,11 +92,11 @@ pub struct CreateTask {
 pub async fn create_task(
     state: web::Data<AppState>,
     user: ApiUser,
-    key: web::Path<String>,
+    key: IncidentKey,
     body: ApiJson<CreateTask>,
 ) -> Result<HttpResponse, ApiError> {
     ensure(&user.user, Permission::Write)?;
-    let id = key.parse::<IncidentKey>()?.0;
+    let id = key.0;
     let b = body.0;
     let input = TaskInput {
         title: b.title.unwrap_or_default(),

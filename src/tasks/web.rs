@@ -9,9 +9,8 @@ use serde::Deserialize;
 use super::board::{self, BoardQuery, GroupBy, GroupCounts};
 use super::service::{self, TaskInput};
 use super::{TaskKind, TaskPriority, TaskStatus, TaskView};
-use crate::audit::Actor;
 use crate::auth::csrf::{NoFields, SessionForm};
-use crate::auth::session::{client_ip, safe_next};
+use crate::auth::session::safe_next;
 use crate::auth::{ensure, users, CurrentUser, Permission};
 use crate::error::AppError;
 use crate::incidents::{IncidentKey, Severity};
@@ -183,10 +182,10 @@ async fn task_page(
 pub async fn new_task(
     state: web::Data<AppState>,
     user: CurrentUser,
-    key: web::Path<String>,
+    key: IncidentKey,
 ) -> Result<HttpResponse, AppError> {
     ensure(&user.user, Permission::Write)?;
-    let id = key.parse::<IncidentKey>()?.0;
+    let id = key.0;
     let form = TaskForm {
         kind: "prevent".into(),
         priority: "medium".into(),
@@ -198,15 +197,13 @@ pub async fn new_task(
 
 /// `POST /incidents/{key}/tasks`
 pub async fn add_task(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    key: web::Path<String>,
+    key: IncidentKey,
     form: SessionForm<TaskForm>,
 ) -> Result<HttpResponse, AppError> {
-    let SessionForm { user, data } = form;
+    let SessionForm { user, data, actor } = form;
     ensure(&user.user, Permission::Write)?;
-    let id = key.parse::<IncidentKey>()?.0;
-    let actor = Actor::user(&user.user, &client_ip(&req));
+    let id = key.0;
     let input = data.input();
     let result = state
         .db
@@ -246,15 +243,13 @@ pub async fn edit_task_page(
 
 /// `POST /tasks/{id}/edit`: a stale version is a conflict that keeps the input.
 pub async fn edit_task(
-    req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<i32>,
     form: SessionForm<TaskForm>,
 ) -> Result<HttpResponse, AppError> {
-    let SessionForm { user, data } = form;
+    let SessionForm { user, data, actor } = form;
     ensure(&user.user, Permission::Write)?;
     let id = id.into_inner();
-    let actor = Actor::user(&user.user, &client_ip(&req));
     let version: i32 = data
         .version
         .trim()
@@ -309,15 +304,13 @@ pub struct QuickForm {
 
 /// `POST /tasks/{id}/quick`: change status and/or owner from a list, then go back.
 pub async fn quick_update(
-    req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<i32>,
     form: SessionForm<QuickForm>,
 ) -> Result<HttpResponse, AppError> {
-    let SessionForm { user, data } = form;
+    let SessionForm { user, data, actor } = form;
     ensure(&user.user, Permission::Write)?;
     let id = id.into_inner();
-    let actor = Actor::user(&user.user, &client_ip(&req));
     let version: i32 = data
         .version
         .trim()
@@ -345,14 +338,13 @@ pub async fn quick_update(
 
 /// `POST /tasks/{id}/delete` (admins)
 pub async fn delete_task(
-    req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<i32>,
     form: SessionForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
     ensure(&form.user.user, Permission::Delete)?;
     let id = id.into_inner();
-    let actor = Actor::user(&form.user.user, &client_ip(&req));
+    let actor = form.actor;
     let task = state
         .db
         .write(move |conn| service::delete(conn, id, &actor))

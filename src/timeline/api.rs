@@ -45,10 +45,10 @@ impl From<EntryView> for EntryJson {
 pub async fn list_entries(
     state: web::Data<AppState>,
     _user: ApiUser,
-    key: web::Path<String>,
+    key: IncidentKey,
     paging: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    crate::api::incident_list(&state, &key, &paging, service::list, EntryJson::from).await
+    crate::api::incident_list(&state, key, &paging, service::list, EntryJson::from).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -65,11 +65,11 @@ pub struct AddEntry {
 pub async fn add_entry(
     state: web::Data<AppState>,
     user: ApiUser,
-    key: web::Path<String>,
+    key: IncidentKey,
     body: ApiJson<AddEntry>,
 ) -> Result<HttpResponse, ApiError> {
     ensure(&user.user, Permission::Write)?;
-    let id = key.parse::<IncidentKey>()?.0;
+    let id = key.0;
     let b = body.0;
     let kind = b
         .kind
@@ -112,12 +112,12 @@ pub struct EditEntry {
 pub async fn edit_entry(
     state: web::Data<AppState>,
     user: ApiUser,
-    path: web::Path<(String, i32)>,
+    path: web::Path<(IncidentKey, i32)>,
     body: ApiJson<EditEntry>,
 ) -> Result<HttpResponse, ApiError> {
     ensure(&user.user, Permission::Write)?;
     let (key, entry_id) = path.into_inner();
-    let id = key.parse::<IncidentKey>()?.0;
+    let id = key.0;
     let b = body.0;
     let changes = EntryChanges {
         occurred_at: optional_time(b.occurred_at.as_deref(), "occurred_at")?,
@@ -142,11 +142,11 @@ pub async fn edit_entry(
 pub async fn delete_entry(
     state: web::Data<AppState>,
     user: ApiUser,
-    path: web::Path<(String, i32)>,
+    path: web::Path<(IncidentKey, i32)>,
 ) -> Result<HttpResponse, ApiError> {
     ensure(&user.user, Permission::Write)?;
     let (key, entry_id) = path.into_inner();
-    let id = key.parse::<IncidentKey>()?.0;
+    let id = key.0;
     let actor = user.actor();
     state
         .db

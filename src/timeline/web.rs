@@ -1,15 +1,13 @@
 //! Timeline pages: quick add, edit (with revisions kept), soft delete, revision history.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
 use super::service::{self, parse_kind, EntryChanges};
 use super::{EntryKind, NewEntry};
-use crate::audit::Actor;
 use crate::auth::csrf::{NoFields, SessionForm};
-use crate::auth::session::client_ip;
 use crate::auth::{ensure, CurrentUser, Permission};
 use crate::error::AppError;
 use crate::incidents::web::{incident_page, Draft};
@@ -46,15 +44,13 @@ fn parse_time_field(raw: &str) -> Result<Option<chrono::NaiveDateTime>, AppError
 /// `POST /incidents/{key}/timeline`: back to the page with the new entry highlighted; on
 /// an error the page comes back with the text kept.
 pub async fn add_entry(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    key: web::Path<String>,
+    key: IncidentKey,
     form: SessionForm<EntryForm>,
 ) -> Result<HttpResponse, AppError> {
-    let SessionForm { user, data } = form;
+    let SessionForm { user, data, actor } = form;
     ensure(&user.user, Permission::Write)?;
-    let id = key.parse::<IncidentKey>()?.0;
-    let actor = Actor::user(&user.user, &client_ip(&req));
+    let id = key.0;
     let prepared = parse_time_field(&data.occurred_at).and_then(|time| {
         service::prepare(NewEntry {
             occurred_at: time.unwrap_or_else(now),
@@ -111,11 +107,11 @@ struct EditPage {
 pub async fn edit_entry_page(
     state: web::Data<AppState>,
     user: CurrentUser,
-    path: web::Path<(String, i32)>,
+    path: web::Path<(IncidentKey, i32)>,
 ) -> Result<HttpResponse, AppError> {
     ensure(&user.user, Permission::Write)?;
     let (key, entry_id) = path.into_inner();
-    let id = key.parse::<IncidentKey>()?.0;
+    let id = key.0;
     let view = state
         .db
         .read(move |conn| service::get(conn, id, entry_id))
@@ -137,16 +133,14 @@ pub async fn edit_entry_page(
 
 /// `POST /incidents/{key}/timeline/{id}/edit`
 pub async fn edit_entry(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    path: web::Path<(String, i32)>,
+    path: web::Path<(IncidentKey, i32)>,
     form: SessionForm<EntryForm>,
 ) -> Result<HttpResponse, AppError> {
-    let SessionForm { user, data } = form;
+    let SessionForm { user, data, actor } = form;
     ensure(&user.user, Permission::Write)?;
     let (key, entry_id) = path.into_inner();
-    let id = key.parse::<IncidentKey>()?.0;
-    let actor = Actor::user(&user.user, &client_ip(&req));
+    let id = key.0;
     let changes = (|| {
         Ok::<_, AppError>(EntryChanges {
             occurred_at: parse_time_field(&data.occurred_at)?,
@@ -201,15 +195,14 @@ pub async fn edit_entry(
 
 /// `POST /incidents/{key}/timeline/{id}/delete`
 pub async fn delete_entry(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    path: web::Path<(String, i32)>,
+    path: web::Path<(IncidentKey, i32)>,
     form: SessionForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
     ensure(&form.user.user, Permission::Write)?;
     let (key, entry_id) = path.into_inner();
-    let id = key.parse::<IncidentKey>()?.0;
-    let actor = Actor::user(&form.user.user, &client_ip(&req));
+    let id = key.0;
+    let actor = form.actor;
     state
         .db
         .write(move |conn| service::delete(conn, id, entry_id, &actor))
@@ -242,10 +235,10 @@ struct RevisionsPage {
 pub async fn show_revisions(
     state: web::Data<AppState>,
     user: CurrentUser,
-    path: web::Path<(String, i32)>,
+    path: web::Path<(IncidentKey, i32)>,
 ) -> Result<HttpResponse, AppError> {
     let (key, entry_id) = path.into_inner();
-    let id = key.parse::<IncidentKey>()?.0;
+    let id = key.0;
     let (view, revisions) = state
         .db
         .read(move |conn| {

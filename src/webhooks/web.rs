@@ -2,14 +2,12 @@
 //! into the receiver), enable, disable, delete, and the delivery log.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
 use super::EVENTS;
-use crate::audit::Actor;
 use crate::auth::csrf::{NoFields, SessionForm};
-use crate::auth::session::client_ip;
 use crate::auth::{ensure, CurrentUser, Permission};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -111,11 +109,10 @@ pub async fn list_webhooks(
 
 /// `POST /admin/webhooks` (the form sends each event as its own `event_<name>` checkbox).
 pub async fn create_webhook(
-    req: HttpRequest,
     state: web::Data<AppState>,
     form: SessionForm<std::collections::HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
-    let SessionForm { user, data } = form;
+    let SessionForm { user, data, actor } = form;
     ensure(&user.user, Permission::Administer)?;
     let url = data.get("url").cloned().unwrap_or_default();
     let events: Vec<String> = EVENTS
@@ -123,7 +120,6 @@ pub async fn create_webhook(
         .filter(|(e, _)| data.contains_key(&format!("event_{e}")))
         .map(|(e, _)| e.to_string())
         .collect();
-    let actor = Actor::user(&user.user, &client_ip(&req));
     let u = url.clone();
     match state
         .db
@@ -143,16 +139,14 @@ pub struct ToggleForm {
 
 /// `POST /admin/webhooks/{id}/active`
 pub async fn toggle_webhook(
-    req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<i32>,
     form: SessionForm<ToggleForm>,
 ) -> Result<HttpResponse, AppError> {
-    let SessionForm { user, data } = form;
+    let SessionForm { user, data, actor } = form;
     ensure(&user.user, Permission::Administer)?;
     let id = id.into_inner();
     let active = data.active == "true";
-    let actor = Actor::user(&user.user, &client_ip(&req));
     state
         .db
         .write(move |conn| super::set_active(conn, id, active, &actor))
@@ -162,14 +156,13 @@ pub async fn toggle_webhook(
 
 /// `POST /admin/webhooks/{id}/delete`
 pub async fn delete_webhook(
-    req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<i32>,
     form: SessionForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
     ensure(&form.user.user, Permission::Administer)?;
     let id = id.into_inner();
-    let actor = Actor::user(&form.user.user, &client_ip(&req));
+    let actor = form.actor;
     state
         .db
         .write(move |conn| super::delete(conn, id, &actor))

@@ -174,10 +174,29 @@ async fn malformed_requests_get_clear_4xx(app: TestApp) {
         browser.get("/tasks/not-a-number/edit").await.status(),
         StatusCode::NOT_FOUND
     );
-    assert_eq!(
-        browser.get("/incidents/INC-x").await.status(),
-        StatusCode::NOT_FOUND
-    );
+    let (status, page) = browser.get_text("/incidents/INC-x").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(page.contains("incident `INC-x` not found"), "{page}");
+    // The same key extractor answers the API in its own format, on every incident route.
+    let api = Api::new(&app, app.token(Role::Responder));
+    for path in [
+        "/api/v1/incidents/INC-x",
+        "/api/v1/incidents/0/timeline",
+        "/api/v1/incidents/INC-x/timeline/1",
+    ] {
+        let (status, body) = if path.ends_with("/1") {
+            api.send(
+                reqwest::Method::PATCH,
+                path,
+                serde_json::json!({"body": "x"}),
+            )
+            .await
+        } else {
+            api.get(path).await
+        };
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(body["error"]["code"], "not_found", "{path}: {body}");
+    }
     let (_, page) = browser.get_text("/incidents").await;
     let csrf = csrf_token(&page).unwrap();
     let res = browser
