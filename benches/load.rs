@@ -102,13 +102,12 @@ fn seed(url: &DbUrl) -> String {
     let mut conn = db::connect_one(url).unwrap();
     db::migrate(&mut conn).unwrap();
     let actor = Actor::system("bench");
+    let store = |conn: &mut db::DbConnection, document: Imported| {
+        let prepared = import::prepare(document).unwrap();
+        import::store(conn, prepared, &actor).unwrap()
+    };
     // INC-1: the 1,000-entry incident of the page and append runs.
-    import::store(
-        &mut conn,
-        incident("Payment gateway outage", 1_000, 0),
-        &actor,
-    )
-    .unwrap();
+    store(&mut conn, incident("Payment gateway outage", 1_000, 0));
     db::transaction(&mut conn, |conn| {
         let rows: Vec<_> = (0..LIST_INCIDENTS)
             .map(|n| {
@@ -141,16 +140,9 @@ fn seed(url: &DbUrl) -> String {
     .unwrap();
     // 10,000 tasks on 1,000 incidents for the board.
     for n in 0..1_000 {
-        import::store(
-            &mut conn,
-            incident(&format!("Follow-ups {n}"), 0, 10),
-            &actor,
-        )
-        .unwrap();
+        store(&mut conn, incident(&format!("Follow-ups {n}"), 0, 10));
     }
-    let key = import::store(&mut conn, incident("Long incident", 10_000, 1_000), &actor)
-        .unwrap()
-        .key();
+    let key = store(&mut conn, incident("Long incident", 10_000, 1_000)).key();
     // A database in use has statistics and a visibility map (autovacuum); a freshly bulk-loaded
     // PostgreSQL one has neither, and its planner would scan instead of using the indexes.
     if let DbUrl::Postgres(_) = url {

@@ -151,10 +151,12 @@ pub fn run(cli: Cli) -> Result<(), String> {
             } else {
                 std::fs::read_to_string(&file).map_err(|e| format!("cannot read {file}: {e}"))?
             };
-            let imported = postmortems::import::parse(&text).map_err(|e| e.to_string())?;
+            let prepared = postmortems::import::parse(&text)
+                .and_then(postmortems::import::prepare)
+                .map_err(|e| e.to_string())?;
             let mut conn = open(&config)?;
             db::migrate(&mut conn)?;
-            let incident = postmortems::import::store(&mut conn, imported, &Actor::system("cli"))
+            let incident = postmortems::import::store(&mut conn, prepared, &Actor::system("cli"))
                 .map_err(|e| e.to_string())?;
             println!("{}", incident.key());
             Ok(())

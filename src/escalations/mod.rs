@@ -52,6 +52,47 @@ impl Escalation {
     }
 }
 
+/// An escalation as a record from elsewhere states it (an imported document).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordedEscalation {
+    pub target: String,
+    pub reason: String,
+    pub state: EscalationState,
+    pub escalated_at: NaiveDateTime,
+    pub acknowledged_at: Option<NaiveDateTime>,
+    pub responded_at: Option<NaiveDateTime>,
+}
+
+/// Inserts recorded escalations as they are (no timeline entries, no audit entry each: the
+/// caller records the import as a whole).
+pub fn insert_many(
+    conn: &mut DbConnection,
+    incident_id: i32,
+    recorded: &[RecordedEscalation],
+    escalated_by: Option<i32>,
+) -> Result<usize, AppError> {
+    let t = now();
+    let rows: Vec<_> = recorded
+        .iter()
+        .map(|e| {
+            (
+                escalations::incident_id.eq(incident_id),
+                escalations::target.eq(e.target.clone()),
+                escalations::reason.eq(e.reason.clone()),
+                escalations::state.eq(e.state),
+                escalations::escalated_at.eq(e.escalated_at),
+                escalations::acknowledged_at.eq(e.acknowledged_at),
+                escalations::responded_at.eq(e.responded_at),
+                escalations::escalated_by.eq(escalated_by),
+                escalations::created_at.eq(t),
+                escalations::updated_at.eq(t),
+                escalations::version.eq(1),
+            )
+        })
+        .collect();
+    Ok(crate::batch_insert!(&mut *conn, escalations::table, rows))
+}
+
 /// An escalation with the usernames of who escalated and who answered.
 #[derive(Clone, Debug)]
 pub struct EscalationView {

@@ -198,12 +198,14 @@ pub async fn import_postmortem(
             e.utf8_error().valid_up_to()
         ))
     })?;
-    let imported = super::import::parse(&text)?;
+    // Parsing and rendering are the slow part: on the blocking pool, before the write.
+    let prepared =
+        web::block(move || super::import::parse(&text).and_then(super::import::prepare)).await??;
     let actor = user.actor();
     let detail = state
         .db
         .write(move |conn| {
-            let incident = super::import::store(conn, imported, &actor)?;
+            let incident = super::import::store(conn, prepared, &actor)?;
             crate::incidents::service::get(conn, incident.id)
         })
         .await?;

@@ -533,15 +533,18 @@ pub async fn import_submit(
             .map_err(|_| AppError::invalid("file", "The file is not UTF-8 text."))?;
     }
     let actor = Actor::user(&user.user, &client_ip(&req));
-    let result = match super::import::parse(&text) {
-        Ok(imported) => {
-            state
-                .db
-                .write(move |conn| super::import::store(conn, imported, &actor))
-                .await
-        }
-        Err(e) => Err(e),
-    };
+    // Parsing and rendering are the slow part: on the blocking pool, before the write.
+    let parsed = text.clone();
+    let result = async {
+        let prepared =
+            web::block(move || super::import::parse(&parsed).and_then(super::import::prepare))
+                .await??;
+        state
+            .db
+            .write(move |conn| super::import::store(conn, prepared, &actor))
+            .await
+    }
+    .await;
     match result {
         Ok(incident) => Ok(see_other(&format!("/incidents/{}", incident.key()))),
         Err(e @ (AppError::Invalid { .. } | AppError::PayloadTooLarge(_))) => {

@@ -1,7 +1,7 @@
 //! Task rules: validation, create, versioned update (completion time, audited reassignment
 //! and completion), delete, and the per-incident list.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::{Task, TaskKind, TaskPriority, TaskStatus, TaskView};
@@ -189,6 +189,42 @@ pub fn create(
         )?;
         Ok(task)
     })
+}
+
+/// Inserts tasks recorded elsewhere (an imported document) in bulk: each with its fields
+/// and, when done, when it was completed (`None`: now). No audit entry per task; the
+/// caller records one for the whole import.
+pub fn insert_many(
+    conn: &mut DbConnection,
+    incident_id: i32,
+    tasks: &[(TaskFields, Option<NaiveDateTime>)],
+    created_by: Option<i32>,
+) -> Result<usize, AppError> {
+    let t = now();
+    let rows: Vec<_> = tasks
+        .iter()
+        .map(|(f, completed_at)| {
+            let completed = (f.status == TaskStatus::Done).then(|| completed_at.unwrap_or(t));
+            (
+                tasks::incident_id.eq(incident_id),
+                tasks::title.eq(f.title.clone()),
+                tasks::description.eq(f.description.clone()),
+                tasks::kind.eq(f.kind),
+                tasks::priority.eq(f.priority),
+                tasks::owner_id.eq(f.owner_id),
+                tasks::team.eq(f.team.clone()),
+                tasks::due_on.eq(f.due_on),
+                tasks::status.eq(f.status),
+                tasks::external_url.eq(f.external_url.clone()),
+                tasks::completed_at.eq(completed),
+                tasks::created_by.eq(created_by),
+                tasks::created_at.eq(t),
+                tasks::updated_at.eq(t),
+                tasks::version.eq(1),
+            )
+        })
+        .collect();
+    Ok(crate::batch_insert!(&mut *conn, tasks::table, rows))
 }
 
 /// Applies `f` when the task is still at `expected_version`, else a conflict. Reaching

@@ -28,6 +28,57 @@ impl Drop for Driver {
     }
 }
 
+/// chromedriver on a port it picks itself and reports (no port is handed between
+/// processes, so a parallel test cannot take it first). A start that ends before saying its
+/// port is retried twice; its output goes into the failure message.
+async fn start_chromedriver() -> (Driver, u16) {
+    let mut failures = Vec::new();
+    for _ in 0..3 {
+        let mut child = Command::new("chromedriver")
+            .arg("--port=0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start chromedriver");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (port, seen) = actix_web::web::block(move || {
+            use std::io::BufRead;
+            let mut lines = std::io::BufReader::new(stdout).lines();
+            let mut seen = String::new();
+            let port = lines.by_ref().map_while(Result::ok).find_map(|line| {
+                seen.push_str(&line);
+                seen.push('\n');
+                line.split_once("started successfully on port ")
+                    .and_then(|(_, rest)| rest.trim_end_matches('.').trim().parse::<u16>().ok())
+            });
+            // Keep draining, so chromedriver never blocks on a full pipe.
+            std::thread::spawn(move || lines.for_each(drop));
+            (port, seen)
+        })
+        .await
+        .unwrap();
+        match port {
+            Some(port) => {
+                let mut stderr = child.stderr.take().expect("stderr is piped");
+                std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+                return (Driver(child), port);
+            }
+            None => {
+                let out = child.wait_with_output().expect("wait for chromedriver");
+                failures.push(format!(
+                    "{}: {seen}{}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+        }
+    }
+    panic!(
+        "chromedriver did not report a port:\n{}",
+        failures.join("\n")
+    );
+}
+
 /// A fresh headless browser session, or `None` (skip) when there is no browser here.
 async fn browser() -> Option<(Client, Driver, tempfile::TempDir)> {
     let chromium = std::env::var("HINDSIGHT_TEST_CHROMIUM").unwrap_or_else(|_| CHROMIUM.into());
@@ -44,30 +95,7 @@ async fn browser() -> Option<(Client, Driver, tempfile::TempDir)> {
         eprintln!("SKIPPED (browser): install chromium and chromium-driver to run it (see README)");
         return None;
     }
-    // chromedriver picks a free port itself and says which: no port is handed between
-    // processes, so a parallel test cannot take it first.
-    let mut child = Command::new("chromedriver")
-        .arg("--port=0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromedriver");
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let driver = Driver(child);
-    let port = actix_web::web::block(move || {
-        use std::io::BufRead;
-        let mut lines = std::io::BufReader::new(stdout).lines();
-        let port = lines.by_ref().map_while(Result::ok).find_map(|line| {
-            line.split_once("started successfully on port ")
-                .and_then(|(_, rest)| rest.trim_end_matches('.').trim().parse::<u16>().ok())
-        });
-        // Keep draining, so chromedriver never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        port
-    })
-    .await
-    .unwrap()
-    .expect("chromedriver reports its port");
+    let (driver, port) = start_chromedriver().await;
     let started = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(

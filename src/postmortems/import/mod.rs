@@ -1,0 +1,148 @@
+//! Reading a postmortem into a new incident: hindsight's own export (lossless, read
+//! through its region markers) and the seed's plain layout or free-form Markdown (blocks
+//! found with pulldown-cmark, then read line by line: section titles, `Label:` paragraphs,
+//! lines that start with a time, task lines). [`parse`] is pure; [`store`] writes
+//! everything in one transaction.
+
+mod blocks;
+mod classify;
+mod own;
+mod plain;
+mod preview;
+mod sections;
+mod store;
+mod times;
+
+use chrono::NaiveDateTime;
+
+use super::{ReviewState, Sections};
+use crate::error::AppError;
+use crate::escalations::RecordedEscalation;
+use crate::incidents::service::IncidentFields;
+use crate::root_causes::CauseFields;
+use crate::tasks::service::TaskInput;
+use crate::timeline::EntryKind;
+use own::{own_format_tag, parse_own};
+use plain::parse_plain;
+pub use preview::preview;
+pub use store::{prepare, store, Prepared};
+
+/// Documents larger than this are refused (413).
+pub const MAX_BYTES: usize = crate::limits::IMPORT_BYTES;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImportedEntry {
+    pub occurred_at: NaiveDateTime,
+    pub time_known: bool,
+    pub kind: EntryKind,
+    pub body: String,
+    pub author: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ImportedTask {
+    pub input: TaskInput,
+    pub completed_at: Option<NaiveDateTime>,
+}
+
+/// A parsed document, not yet stored.
+#[derive(Clone, Debug)]
+pub struct Imported {
+    pub fields: IncidentFields,
+    pub commander: Option<String>,
+    pub entries: Vec<ImportedEntry>,
+    pub escalations: Vec<RecordedEscalation>,
+    pub causes: Vec<CauseFields>,
+    pub tasks: Vec<ImportedTask>,
+    pub sections: Sections,
+    pub review_state: ReviewState,
+}
+
+fn bad(line: usize, expected: impl std::fmt::Display) -> AppError {
+    AppError::invalid("document", format!("line {line}: expected {expected}"))
+}
+
+/// Reads a document of either kind.
+pub fn parse(text: &str) -> Result<Imported, AppError> {
+    check_size(text.len())?;
+    parse_unbounded(text)
+}
+
+/// Refuses a document (or an upload, all its parts counted) of more than [`MAX_BYTES`].
+pub fn check_size(bytes: usize) -> Result<(), AppError> {
+    if bytes > MAX_BYTES {
+        return Err(AppError::PayloadTooLarge(format!(
+            "A postmortem may be at most {}.",
+            crate::limits::describe(MAX_BYTES)
+        )));
+    }
+    Ok(())
+}
+
+/// [`parse`] after its size check.
+fn parse_unbounded(text: &str) -> Result<Imported, AppError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.trim().is_empty() {
+        return Err(bad(1, "a postmortem, found an empty document"));
+    }
+    match own_format_tag(text) {
+        Some(tag) => parse_own(text, &tag),
+        None => parse_plain(text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::classify::labelled;
+    use super::times::{duration, timed_line};
+
+    #[test]
+    fn reads_durations() {
+        let (s, e) = duration(
+            "The outage occurred from 10:00 AM to 2:00 PM (UTC) on June 7, 2023.",
+            1,
+        )
+        .unwrap();
+        assert_eq!(s.to_string(), "2023-06-07 10:00:00");
+        assert_eq!(e.unwrap().to_string(), "2023-06-07 14:00:00");
+        let (s, e) = duration(
+            "from 11:30 PM on March 3, 2024 to 02:15 on March 5, 2024",
+            1,
+        )
+        .unwrap();
+        assert_eq!(s.to_string(), "2024-03-03 23:30:00");
+        assert_eq!(e.unwrap().to_string(), "2024-03-05 02:15:00");
+        let (_, e) = duration("22:00 to 01:00 UTC, 2024-01-31", 1).unwrap();
+        assert_eq!(
+            e.unwrap().to_string(),
+            "2024-02-01 01:00:00",
+            "past midnight"
+        );
+        assert!(duration("all afternoon", 4)
+            .unwrap_err()
+            .to_string()
+            .contains("line 4"));
+        assert!(duration("from 13:00 PM on June 7, 2023", 2).is_err());
+    }
+
+    #[test]
+    fn reads_timed_lines_and_labels() {
+        let c = timed_line("10:00 AM: The issue was detected").unwrap();
+        assert_eq!(
+            (&c[2], &c[3], &c[6]),
+            ("10", "00", "The issue was detected")
+        );
+        assert!(timed_line("2023-06-07 10:00 UTC: x").is_some());
+        assert!(timed_line("14:05 - Restarted").is_some());
+        assert!(timed_line("Approximately 25% of users").is_none());
+        assert_eq!(
+            labelled("Actions Taken: The team"),
+            Some(("Actions Taken", "The team"))
+        );
+        assert_eq!(
+            labelled("Misleading Investigation/Debugging Paths: As"),
+            Some(("Misleading Investigation/Debugging Paths", "As"))
+        );
+        assert!(labelled("In conclusion, the outage was bad: really").is_none());
+    }
+}

@@ -1,0 +1,146 @@
+//! Storing a parsed document: every entry checked and its Markdown rendered first, on all
+//! cores and outside any write ([`prepare`]); then one transaction that creates the
+//! incident and hands each part to its aggregate's own insert ([`store`]).
+
+use std::collections::HashMap;
+
+use super::{Imported, ImportedEntry};
+use crate::audit::{self, Actor};
+use crate::auth::users;
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::incidents::service::CreateOptions;
+use crate::incidents::Incident;
+use crate::root_causes::CauseFields;
+use crate::time::now;
+use crate::timeline::service::RecordedEntry;
+
+/// A parsed document with its entries' Markdown rendered, ready for [`store`].
+pub struct Prepared {
+    imported: Imported,
+    /// Each entry's HTML; `None` for a blank entry, which is skipped.
+    html: Vec<Option<String>>,
+}
+
+/// Checks every entry and renders its Markdown. Rendering is most of an import's work: do
+/// it before the write, so that other writers never wait for it.
+pub fn prepare(imported: Imported) -> Result<Prepared, AppError> {
+    let html = render_entries(&imported.entries)?;
+    Ok(Prepared { imported, html })
+}
+
+fn render_entries(entries: &[ImportedEntry]) -> Result<Vec<Option<String>>, AppError> {
+    let max = crate::timeline::service::BODY_MAX;
+    if entries
+        .iter()
+        .any(|e| e.body.trim_end().chars().count() > max)
+    {
+        return Err(AppError::invalid(
+            "document",
+            format!("a timeline entry is longer than {max} characters"),
+        ));
+    }
+    let render = |e: &ImportedEntry| {
+        let body = e.body.trim_end();
+        (!body.trim().is_empty()).then(|| crate::markdown::render(body))
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || entries.len() < 256 {
+        return Ok(entries.iter().map(render).collect());
+    }
+    let per_thread = entries.len().div_ceil(threads);
+    Ok(std::thread::scope(|scope| {
+        let parts: Vec<_> = entries
+            .chunks(per_thread)
+            .map(|chunk| scope.spawn(move || chunk.iter().map(render).collect::<Vec<_>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|part| part.join().expect("Markdown rendering does not panic"))
+            .collect()
+    }))
+}
+
+/// Stores a prepared document as a new incident with its whole record, in one transaction.
+pub fn store(
+    conn: &mut DbConnection,
+    prepared: Prepared,
+    actor: &Actor,
+) -> Result<Incident, AppError> {
+    let Prepared { imported, html } = prepared;
+    crate::db::transaction(conn, |conn| {
+        let Imported {
+            mut fields,
+            commander,
+            entries,
+            escalations,
+            causes,
+            tasks,
+            sections,
+            review_state,
+        } = imported;
+        fields.commander_id = users::resolve(conn, commander.as_deref(), "commander")?;
+        let incident =
+            crate::incidents::service::create(conn, fields, actor, &CreateOptions::default())?;
+        let id = incident.id;
+        let authors = author_ids(conn, &entries)?;
+        let recorded: Vec<RecordedEntry> = entries
+            .into_iter()
+            .zip(html)
+            .filter_map(|(e, html)| {
+                Some(RecordedEntry {
+                    author_id: e
+                        .author
+                        .as_ref()
+                        .and_then(|a| authors.get(a).copied())
+                        .or(actor.user_id),
+                    body: e.body.trim_end().to_string(),
+                    body_html: html?,
+                    occurred_at: e.occurred_at,
+                    time_known: e.time_known,
+                    kind: e.kind,
+                })
+            })
+            .collect();
+        let entry_count = crate::timeline::service::insert_many(conn, id, recorded)?;
+        crate::escalations::insert_many(conn, id, &escalations, actor.user_id)?;
+        for c in &causes {
+            let fields = CauseFields::parse(c.kind.as_str(), c.category.as_str(), &c.description)?;
+            crate::root_causes::create(conn, id, &fields, actor)?;
+        }
+        let task_fields = tasks
+            .iter()
+            .map(|task| Ok((task.input.parse(conn)?, task.completed_at)))
+            .collect::<Result<Vec<_>, AppError>>()?;
+        let task_count = crate::tasks::service::insert_many(conn, id, &task_fields, actor.user_id)?;
+        let sections = sections.validate()?;
+        crate::postmortems::insert(conn, id, &sections, review_state, actor.user_id, now())?;
+        let detail = format!("{entry_count} entries, {task_count} tasks");
+        audit::record(
+            conn,
+            actor,
+            "incident.import",
+            "incident",
+            &incident.key(),
+            &detail,
+        )?;
+        Ok(incident)
+    })
+}
+
+/// The ids of the entries' authors that exist here, by username.
+fn author_ids(
+    conn: &mut DbConnection,
+    entries: &[ImportedEntry],
+) -> Result<HashMap<String, i32>, AppError> {
+    let mut names: Vec<&String> = entries.iter().filter_map(|e| e.author.as_ref()).collect();
+    names.sort();
+    names.dedup();
+    let mut ids = HashMap::new();
+    for name in names {
+        if let Some(u) = users::find_by_username(conn, name)? {
+            ids.insert(name.clone(), u.id);
+        }
+    }
+    Ok(ids)
+}
