@@ -6,7 +6,7 @@ use askama::Template;
 
 use crate::auth::{CurrentUser, Permission};
 use crate::error::AppError;
-use crate::incidents::service::{self, IncidentFilter, Sort};
+use crate::incidents::search::{self, IncidentFilter, Sort};
 use crate::incidents::web::IncidentRow;
 use crate::incidents::IncidentKey;
 use crate::incidents::Status;
@@ -53,13 +53,13 @@ pub async fn show_dashboard(
                 sort: Sort::Severity,
                 ..Default::default()
             };
-            let (open, open_total) = service::list(conn, &open_filter, 1, 50)?;
+            let (open, open_total) = search::list(conn, &open_filter, 1, 50)?;
             let resolved_filter = IncidentFilter {
                 statuses: vec![Status::Resolved, Status::Closed],
                 sort: Sort::Updated,
                 ..Default::default()
             };
-            let (resolved, resolved_total) = service::list(conn, &resolved_filter, 1, 10)?;
+            let (resolved, resolved_total) = search::list(conn, &resolved_filter, 1, 10)?;
             let overdue_filter = TaskFilter {
                 overdue: true,
                 ..Default::default()

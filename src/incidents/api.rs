@@ -4,7 +4,8 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::model::{IncidentKey, Severity, Status};
-use super::service::{self, CreateOptions, IncidentDetail, IncidentFields, IncidentFilter};
+use super::search::{self, IncidentFilter};
+use super::service::{self, CreateOptions, IncidentDetail, IncidentFields};
 use crate::api::{nullable, optional_time, time_field, ApiJson, ListEnvelope, PageParams};
 use crate::auth::{ensure, users, ApiUser, Permission};
 use crate::error::{ApiError, AppError};
@@ -104,7 +105,7 @@ pub async fn list_incidents(
     )?;
     let (items, total) = state
         .db
-        .read(move |conn| service::list(conn, &filter, page, per_page))
+        .read(move |conn| search::list(conn, &filter, page, per_page))
         .await?;
     Ok(HttpResponse::Ok().json(ListEnvelope {
         items: items.into_iter().map(IncidentJson::from).collect(),

@@ -1,0 +1,199 @@
+//! Finding incidents: the list's filters (status, severity, service, dates, text search),
+//! sort orders and paging, in a fixed number of queries however long the list.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::model::{Incident, Severity, Status};
+use super::service::{details, IncidentDetail};
+use crate::db::functions::lower;
+use crate::db::schema::{incident_services, incidents, services};
+use crate::db::{like_pattern, DbConnection, MultiBackend};
+use crate::error::AppError;
+
+/// How the list is ordered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Sort {
+    #[default]
+    Newest,
+    Oldest,
+    Severity,
+    Updated,
+}
+
+impl Sort {
+    pub fn parse(s: &str) -> Option<Sort> {
+        match s {
+            "" | "newest" => Some(Sort::Newest),
+            "oldest" => Some(Sort::Oldest),
+            "severity" => Some(Sort::Severity),
+            "updated" => Some(Sort::Updated),
+            _ => None,
+        }
+    }
+}
+
+/// Filters for the incident list; `open` selects every status before resolved.
+#[derive(Clone, Debug, Default)]
+pub struct IncidentFilter {
+    pub statuses: Vec<Status>,
+    pub severity: Option<Severity>,
+    pub service: Option<String>,
+    pub q: Option<String>,
+    pub since: Option<NaiveDateTime>,
+    pub until: Option<NaiveDateTime>,
+    pub sort: Sort,
+}
+
+impl IncidentFilter {
+    /// Builds the list filter from query values shared by the page and the API.
+    pub fn parse(
+        status: Option<&str>,
+        severity: Option<&str>,
+        service: Option<&str>,
+        q: Option<&str>,
+        since: Option<&str>,
+        until: Option<&str>,
+        sort: Option<&str>,
+    ) -> Result<IncidentFilter, AppError> {
+        let statuses = match status {
+            None => vec![],
+            Some("open") => Status::ALL
+                .iter()
+                .copied()
+                .filter(|s| s.is_open())
+                .collect(),
+            Some(s) => vec![s
+                .parse()
+                .map_err(|e| AppError::invalid("status", format!("status {e} (or open)")))?],
+        };
+        let severity = severity
+            .map(|s| s.to_uppercase().parse::<Severity>())
+            .transpose()
+            .map_err(|e| AppError::invalid("severity", format!("severity {e}")))?;
+        // A bare date means the start of that day for `since`, and includes the whole day
+        // for `until`.
+        let day_or_time =
+            |raw: Option<&str>, field: &str, end_of_day: bool| -> Result<_, AppError> {
+                raw.map(|r| {
+                    crate::time::parse_date(r)
+                        .map(|d| {
+                            let start = d.and_time(chrono::NaiveTime::MIN);
+                            if end_of_day {
+                                start + chrono::Duration::days(1)
+                            } else {
+                                start
+                            }
+                        })
+                        .or_else(|| crate::time::parse_rfc3339(r))
+                        .ok_or_else(|| {
+                            AppError::invalid(
+                                field,
+                                format!("{field} must be a date (YYYY-MM-DD) or an RFC 3339 time"),
+                            )
+                        })
+                })
+                .transpose()
+            };
+        let since = day_or_time(since, "since", false)?;
+        let until = day_or_time(until, "until", true)?;
+        let sort = match sort {
+            None => Sort::Newest,
+            Some(s) => Sort::parse(s).ok_or_else(|| {
+                AppError::invalid("sort", "sort must be newest, oldest, severity or updated")
+            })?,
+        };
+        Ok(IncidentFilter {
+            statuses,
+            severity,
+            service: service.map(str::to_string),
+            q: q.map(|s| s.chars().take(200).collect()),
+            since,
+            until,
+            sort,
+        })
+    }
+}
+
+/// `text` as an FTS5 phrase for SQLite's trigram index (migration 000005), which finds
+/// substrings of three characters or more; shorter searches read the table instead.
+fn fts_phrase(text: &str) -> Option<String> {
+    let text = text.trim();
+    (text.chars().count() >= 3).then(|| format!("\"{}\"", text.replace('"', "\"\"")))
+}
+
+fn filtered(f: &IncidentFilter, sqlite: bool) -> incidents::BoxedQuery<'static, MultiBackend> {
+    let mut q = incidents::table.into_boxed();
+    if !f.statuses.is_empty() {
+        q = q.filter(incidents::status.eq_any(f.statuses.clone()));
+    }
+    if let Some(severity) = f.severity {
+        q = q.filter(incidents::severity.eq(severity));
+    }
+    if let Some(name) = &f.service {
+        let ids = incident_services::table
+            .inner_join(services::table)
+            .filter(lower(services::name).eq(name.to_lowercase()))
+            .select(incident_services::incident_id);
+        q = q.filter(incidents::id.eq_any(ids));
+    }
+    if let Some(text) = &f.q {
+        q = match fts_phrase(text).filter(|_| sqlite) {
+            Some(phrase) => q.filter(
+                diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    "incidents.id IN (SELECT rowid FROM incidents_search WHERE incidents_search MATCH ",
+                )
+                .bind::<diesel::sql_types::Text, _>(phrase)
+                .sql(")"),
+            ),
+            None => {
+                let pattern = like_pattern(text);
+                q.filter(
+                    lower(incidents::title)
+                        .like(pattern.clone())
+                        .escape('\\')
+                        .or(lower(incidents::impact).like(pattern).escape('\\')),
+                )
+            }
+        };
+    }
+    if let Some(since) = f.since {
+        q = q.filter(incidents::started_at.ge(since));
+    }
+    if let Some(until) = f.until {
+        q = q.filter(incidents::started_at.lt(until));
+    }
+    q
+}
+
+/// A page of incidents and the total that match.
+pub fn list(
+    conn: &mut DbConnection,
+    f: &IncidentFilter,
+    page: i64,
+    per_page: i64,
+) -> Result<(Vec<IncidentDetail>, i64), AppError> {
+    let sqlite = matches!(conn, DbConnection::Sqlite(_));
+    let total: i64 = filtered(f, sqlite).count().get_result(conn)?;
+    let q = filtered(f, sqlite);
+    let q = match f.sort {
+        Sort::Newest => q.order((incidents::started_at.desc(), incidents::id.desc())),
+        Sort::Oldest => q.order((incidents::started_at.asc(), incidents::id.asc())),
+        Sort::Severity => q.order((incidents::severity.asc(), incidents::started_at.desc())),
+        Sort::Updated => q.order((incidents::updated_at.desc(), incidents::id.desc())),
+    };
+    let rows = q
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+        .select(Incident::as_select())
+        .load(conn)?;
+    Ok((details(conn, rows)?, total))
+}
+
+/// Every known service name, for filters and suggestions.
+pub fn service_names(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
+    Ok(services::table
+        .select(services::name)
+        .order(services::name.asc())
+        .load(conn)?)
+}

@@ -1,0 +1,302 @@
+//! The incident page: header with milestones and phases, the timeline first, then
+//! escalations, root causes and tasks; and the stamp its live-update check polls.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use chrono::NaiveDateTime;
+
+use crate::auth::{users, CurrentUser, Permission};
+use crate::error::AppError;
+use crate::incidents::model::{Incident, IncidentKey, Status};
+use crate::incidents::service::{self as service, IncidentDetail};
+use crate::state::AppState;
+use crate::tasks::web::TaskRow;
+use crate::time::{date_hhmm, human_duration, now, now as t_now, rfc3339};
+use crate::timeline::EntryKind;
+use crate::web::{render_sized, Layout};
+
+/// A milestone in the incident header.
+pub struct Milestone {
+    pub label: &'static str,
+    pub iso: String,
+    pub text: String,
+}
+
+/// A segment of the phase bar (SVG units out of 1000).
+pub struct Phase {
+    pub label: &'static str,
+    pub css: &'static str,
+    pub x: i64,
+    pub width: i64,
+    pub duration: String,
+}
+
+fn phases(i: &Incident, at: NaiveDateTime) -> Vec<Phase> {
+    let mut points: Vec<(NaiveDateTime, &'static str, &'static str)> = vec![(i.started_at, "", "")];
+    for (time, label, css) in [
+        (i.detected_at, "Detect", "detect"),
+        (i.acknowledged_at, "Investigate", "investigate"),
+        (i.mitigated_at, "Mitigate", "mitigate"),
+        (i.resolved_at, "Monitor", "monitor"),
+    ] {
+        if let Some(t) = time {
+            points.push((t, label, css));
+        }
+    }
+    if i.status.is_open() && i.resolved_at.is_none() {
+        let last = points.last().map(|p| p.0).unwrap_or(i.started_at);
+        points.push((at.max(last), "Ongoing", "ongoing"));
+    }
+    let start = i.started_at;
+    let end = points.last().map(|p| p.0).unwrap_or(start);
+    let total = (end - start).num_seconds().max(1) as f64;
+    let scale =
+        |t: NaiveDateTime| (((t - start).num_seconds() as f64 / total) * 1000.0).round() as i64;
+    points
+        .windows(2)
+        .filter(|w| w[1].0 > w[0].0)
+        .map(|w| {
+            let x = scale(w[0].0);
+            let width = (scale(w[1].0) - x).max(2);
+            Phase {
+                label: w[1].1,
+                css: w[1].2,
+                x,
+                width,
+                duration: human_duration(w[1].0 - w[0].0),
+            }
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "incidents/show.html")]
+struct ShowPage {
+    layout: Layout,
+    key: String,
+    incident: Incident,
+    severity_css: &'static str,
+    services: Vec<String>,
+    commander: String,
+    milestones: Vec<Milestone>,
+    total_duration: Option<String>,
+    phases: Vec<Phase>,
+    timeline: crate::timeline::rendered::Rendered,
+    kinds: &'static [EntryKind],
+    statuses: &'static [Status],
+    can_write: bool,
+    pct: Option<String>,
+    now_iso: String,
+    error: Option<String>,
+    draft_body: String,
+    draft_time: String,
+    draft_kind: String,
+    /// Changes with every write to the incident or its timeline (the page script polls it).
+    updated_iso: String,
+    escalations: Vec<EscalationRow>,
+    pending_escalations: usize,
+    causes: Vec<CauseRow>,
+    primary_causes: usize,
+    tasks: Vec<TaskRow>,
+    overdue_tasks: usize,
+    suggestions: Vec<String>,
+    users: Vec<String>,
+}
+
+/// State of the quick-add form when it comes back with an error.
+#[derive(Default)]
+pub struct Draft {
+    pub error: Option<String>,
+    pub body: String,
+    pub time: String,
+    pub kind: String,
+}
+
+/// Renders the incident page; `draft` refills the quick-add form after an error.
+pub async fn incident_page(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i32,
+    draft: Draft,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let can_write = user.user.role.allows(Permission::Write);
+    let timelines = std::sync::Arc::clone(&state.timelines);
+    let record = state
+        .db
+        .read(move |conn| {
+            let detail = service::get(conn, id)?;
+            let rev = detail.incident.timeline_rev;
+            Ok(Record {
+                timeline: timelines.timeline(conn, id, rev, can_write)?,
+                detail,
+                escalations: crate::escalations::list(conn, id)?,
+                causes: crate::root_causes::list(conn, id)?,
+                tasks: crate::tasks::service::list_for_incident(conn, id)?,
+                suggestions: crate::escalations::target_suggestions(conn)?,
+                users: users::active_usernames(conn, false)?,
+            })
+        })
+        .await?;
+    let Record {
+        detail,
+        timeline,
+        escalations,
+        causes,
+        tasks,
+        suggestions,
+        users,
+    } = record;
+    let today = t_now().date();
+    let t = now();
+    let i = &detail.incident;
+    let milestones = [
+        ("started", Some(i.started_at)),
+        ("detected", i.detected_at),
+        ("acknowledged", i.acknowledged_at),
+        ("mitigated", i.mitigated_at),
+        ("resolved", i.resolved_at),
+    ]
+    .into_iter()
+    .filter_map(|(label, t)| {
+        t.map(|t| Milestone {
+            label,
+            iso: rfc3339(t),
+            text: date_hhmm(t),
+        })
+    })
+    .collect();
+    let total_duration = Some(human_duration(i.resolved_at.unwrap_or(t) - i.started_at));
+    let pending = escalations
+        .iter()
+        .filter(|e| e.escalation.state == crate::escalations::EscalationState::Pending)
+        .count();
+    let task_rows: Vec<TaskRow> = tasks.iter().map(|v| TaskRow::of(v, today)).collect();
+    let page = ShowPage {
+        pending_escalations: pending,
+        updated_iso: rfc3339(i.updated_at),
+        overdue_tasks: task_rows.iter().filter(|t| t.overdue).count(),
+        primary_causes: causes
+            .iter()
+            .filter(|c| c.kind == crate::root_causes::CauseKind::Primary)
+            .count(),
+        escalations: escalations
+            .iter()
+            .map(|v| {
+                let e = &v.escalation;
+                EscalationRow {
+                    id: e.id,
+                    version: e.version,
+                    target: e.target.clone(),
+                    reason: e.reason.clone(),
+                    state: e.state.as_str(),
+                    pending: e.state == crate::escalations::EscalationState::Pending,
+                    iso: rfc3339(e.escalated_at),
+                    at: date_hhmm(e.escalated_at),
+                    time_to_ack: e.time_to_acknowledge(),
+                    by: v.escalated_by.clone().unwrap_or_default(),
+                }
+            })
+            .collect(),
+        causes: causes
+            .into_iter()
+            .map(|c| CauseRow {
+                id: c.id,
+                kind: c.kind.as_str(),
+                category: c.category.as_str(),
+                html: c.description_html,
+            })
+            .collect(),
+        tasks: task_rows,
+        suggestions,
+        users,
+        layout: Layout::new(user, "incidents", format!("{} {}", i.key(), i.title)),
+        key: i.key(),
+        severity_css: i.severity.css(),
+        services: detail.services.clone(),
+        commander: detail.commander.clone().unwrap_or_default(),
+        milestones,
+        total_duration,
+        phases: phases(i, t),
+        timeline,
+        kinds: EntryKind::PICKABLE,
+        statuses: Status::ALL,
+        can_write,
+        pct: i.users_affected_pct.map(|p| format!("{p}%")),
+        now_iso: rfc3339(t),
+        error: draft.error,
+        draft_body: draft.body,
+        draft_time: draft.time,
+        draft_kind: if draft.kind.is_empty() {
+            "action".into()
+        } else {
+            draft.kind
+        },
+        incident: detail.incident,
+    };
+    let capacity = 32 * 1024 + page.timeline.html.len();
+    render_sized(status, &page, capacity)
+}
+
+/// Everything the incident page shows, loaded in one blocking call (a fixed number of
+/// queries whatever the incident's size).
+struct Record {
+    detail: IncidentDetail,
+    timeline: crate::timeline::rendered::Rendered,
+    escalations: Vec<crate::escalations::EscalationView>,
+    causes: Vec<crate::root_causes::RootCause>,
+    tasks: Vec<crate::tasks::TaskView>,
+    suggestions: Vec<String>,
+    users: Vec<String>,
+}
+
+/// An escalation on the incident page.
+pub struct EscalationRow {
+    pub id: i32,
+    pub version: i32,
+    pub target: String,
+    pub reason: String,
+    pub state: &'static str,
+    pub pending: bool,
+    pub iso: String,
+    pub at: String,
+    pub time_to_ack: Option<String>,
+    pub by: String,
+}
+
+/// A root cause on the incident page.
+pub struct CauseRow {
+    pub id: i32,
+    pub kind: &'static str,
+    pub category: &'static str,
+    pub html: String,
+}
+
+/// `GET /incidents/{key}`
+pub async fn show_incident(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    key: IncidentKey,
+) -> Result<HttpResponse, AppError> {
+    let id = key.0;
+    incident_page(&state, &user, id, Draft::default(), StatusCode::OK).await
+}
+
+/// `GET /incidents/{key}/stamp`: the last-change stamp the page polls for live updates, as
+/// plain text (the page's `data-updated`), instead of the whole page every 20 seconds.
+pub async fn incident_stamp(
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+    key: IncidentKey,
+) -> Result<HttpResponse, AppError> {
+    let id = key.0;
+    let updated = state
+        .db
+        .read(move |conn| service::last_change(conn, id))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(rfc3339(updated)))
+}
