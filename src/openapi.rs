@@ -48,7 +48,7 @@ impl Modify for Bearer {
         crate::postmortems::api::review_postmortem,
         crate::postmortems::api::export_postmortem,
         crate::postmortems::api::import_postmortem,
-        crate::alerts::alertmanager,
+        crate::alerts::api::alertmanager,
         openapi_json,
     )
 )]

@@ -44,7 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(r("/incidents/{key}/postmortem/review").route(post().to(postmortems::web::review_postmortem)))
         .service(r("/incidents/{key}/postmortem.md").route(get().to(postmortems::web::download_postmortem)))
         .service(r("/postmortems").route(get().to(postmortems::web::list_postmortems)))
-        .service(r("/insights").route(get().to(insights::show_insights)))
+        .service(r("/insights").route(get().to(insights::web::show_insights)))
         .service(r("/import").route(get().to(postmortems::web::import_page)).route(post().to(postmortems::web::import_submit)))
         .service(r("/admin/users").route(get().to(admin::list_users)).route(post().to(admin::create_user)))
         .service(r("/admin/users/{id}").route(post().to(admin::update_user)))
@@ -77,7 +77,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(r("/incidents/{key}/postmortem/review").route(post().to(postmortems::api::review_postmortem)))
                 .service(r("/incidents/{key}/postmortem.md").route(get().to(postmortems::api::export_postmortem)))
                 .service(r("/import").app_data(web::PayloadConfig::new(crate::limits::IMPORT_BODY_BYTES)).route(post().to(postmortems::api::import_postmortem)))
-                .service(r("/alerts/alertmanager").route(post().to(alerts::alertmanager)))
+                .service(r("/alerts/alertmanager").route(post().to(alerts::api::alertmanager)))
                 .service(r("/openapi.json").route(get().to(crate::openapi::openapi_json)))
                 .default_service(web::to(api_not_found)),
         )

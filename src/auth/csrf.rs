@@ -111,7 +111,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for SessionForm<T> {
             if !secrets_match(&token, &user.csrf_token) {
                 return Err(forbidden());
             }
-            let actor = Actor::user(&user.user, &super::session::client_ip(&req));
+            let actor = Actor::user(&user.user, &super::extract::client_ip(&req));
             Ok(SessionForm { user, data, actor })
         })
     }

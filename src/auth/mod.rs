@@ -2,6 +2,7 @@
 //! throttling and first-run setup. Who may do what is decided here, in [`Permission`].
 
 pub mod csrf;
+pub mod extract;
 pub mod password;
 pub mod session;
 pub mod setup;
@@ -10,8 +11,8 @@ pub mod tokens;
 pub mod users;
 pub mod web;
 
+pub use extract::ApiUser;
 pub use session::CurrentUser;
-pub use tokens::ApiUser;
 pub use users::User;
 
 use crate::error::AppError;

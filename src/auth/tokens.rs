@@ -1,19 +1,14 @@
 //! API tokens: random, shown once, stored as SHA-256, revocable, acting with their user's
-//! role. [`ApiUser`] authenticates `Authorization: Bearer` on `/api/v1`.
+//! role. [`super::extract::ApiUser`] authenticates `Authorization: Bearer` on `/api/v1`.
 
-use actix_web::dev::Payload;
-use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest};
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
-use futures_util::future::LocalBoxFuture;
 
 use super::{random_token, token_hash, User};
 use crate::audit::{self, Actor};
 use crate::db::schema::{api_tokens, users};
 use crate::db::DbConnection;
-use crate::error::{ApiError, AppError};
-use crate::state::AppState;
+use crate::error::AppError;
 use crate::time::now;
 
 /// Tokens look like `hs_` + 64 hex digits; the prefix makes leaked tokens easy to grep for.
@@ -153,60 +148,4 @@ pub fn mark_used(conn: &mut DbConnection, id: i32) -> Result<(), AppError> {
         .set(api_tokens::last_used_at.eq(Some(now())))
         .execute(conn)?;
     Ok(())
-}
-
-/// The user of an API request, from `Authorization: Bearer <token>`.
-#[derive(Clone, Debug)]
-pub struct ApiUser {
-    pub user: User,
-    pub ip: String,
-}
-
-impl ApiUser {
-    pub fn actor(&self) -> Actor {
-        Actor::user(&self.user, &self.ip)
-    }
-}
-
-impl FromRequest for ApiUser {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let header = req
-                .headers()
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            let Some(secret) = header
-                .strip_prefix("Bearer ")
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-            else {
-                return Err(AppError::Unauthorized(
-                    "Send an API token as `Authorization: Bearer <token>`.".into(),
-                )
-                .into());
-            };
-            let secret = secret.to_string();
-            let state = AppState::of(&req)?;
-            let found = state.db.read(move |conn| lookup(conn, &secret)).await?;
-            match found {
-                Some((id, user, due)) => {
-                    if due {
-                        state.db.write(move |conn| mark_used(conn, id)).await?;
-                    }
-                    Ok(ApiUser {
-                        user,
-                        ip: super::session::client_ip(&req),
-                    })
-                }
-                None => Err(
-                    AppError::Unauthorized("The API token is unknown or revoked.".into()).into(),
-                ),
-            }
-        })
-    }
 }

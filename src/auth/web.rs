@@ -6,7 +6,8 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::csrf::{pre_session_token, NoFields, PublicForm, SessionForm};
-use super::session::{self, client_ip, safe_next, user_agent, MaybeUser};
+use super::extract::{self, client_ip, safe_next, user_agent, MaybeUser};
+use super::session;
 use super::users::{self, NewUser};
 use super::{password, setup, throttle, Role};
 use crate::audit::{self, Actor};
@@ -140,7 +141,7 @@ pub async fn login(
     match result {
         Ok(Some(token)) => {
             let mut res = see_other(&next);
-            let _ = res.add_cookie(&session::cookie(token, state.config.secure_cookies));
+            let _ = res.add_cookie(&extract::session_cookie(token, state.config.secure_cookies));
             Ok(res)
         }
         Ok(None) => failed(
@@ -171,7 +172,7 @@ pub async fn logout(
         })
         .await?;
     let mut res = see_other("/login");
-    let _ = res.add_cookie(&session::removal_cookie(state.config.secure_cookies));
+    let _ = res.add_cookie(&extract::removal_cookie(state.config.secure_cookies));
     Ok(res)
 }
 
@@ -279,7 +280,10 @@ pub async fn complete_setup(
     match result {
         Ok(session_token) => {
             let mut res = see_other("/");
-            let _ = res.add_cookie(&session::cookie(session_token, state.config.secure_cookies));
+            let _ = res.add_cookie(&extract::session_cookie(
+                session_token,
+                state.config.secure_cookies,
+            ));
             Ok(res)
         }
         Err(AppError::Invalid { field, message }) => {

@@ -13,7 +13,7 @@ use super::review::{self, ReviewAction, ReviewView, Verdict};
 use super::{ReviewState, Sections};
 use crate::audit::Actor;
 use crate::auth::csrf::SessionForm;
-use crate::auth::session::client_ip;
+use crate::auth::extract::client_ip;
 use crate::auth::{ensure, secrets_match, users, CurrentUser, Permission};
 use crate::error::AppError;
 use crate::incidents::IncidentKey;

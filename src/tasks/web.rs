@@ -10,7 +10,7 @@ use super::board::{self, BoardQuery, GroupBy, GroupCounts};
 use super::service::{self, TaskInput};
 use super::{TaskKind, TaskPriority, TaskStatus, TaskView};
 use crate::auth::csrf::{NoFields, SessionForm};
-use crate::auth::session::safe_next;
+use crate::auth::extract::safe_next;
 use crate::auth::{ensure, users, CurrentUser, Permission};
 use crate::error::AppError;
 use crate::incidents::{IncidentKey, Severity};

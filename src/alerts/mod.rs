@@ -4,23 +4,21 @@
 //! (resolved) entry, and a redelivered notification adds nothing (dedupe on group key,
 //! alert fingerprints and statuses).
 
+pub mod api;
+
 use std::collections::BTreeMap;
 
-use actix_web::{web, HttpResponse};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::api::ApiJson;
 use crate::audit::Actor;
-use crate::auth::{ensure, ApiUser, Permission};
 use crate::db::schema::incidents;
 use crate::db::DbConnection;
-use crate::error::{ApiError, AppError};
+use crate::error::AppError;
 use crate::incidents::service::{self, CreateOptions, IncidentFields};
 use crate::incidents::{Incident, Severity, Status};
-use crate::state::AppState;
 use crate::time::{now, parse_rfc3339};
 use crate::timeline::{self, EntryKind, NewEntry};
 
@@ -329,26 +327,5 @@ pub fn receive(
             created,
             duplicate: before > 0,
         })
-    })
-}
-
-/// `POST /api/v1/alerts/alertmanager`
-#[utoipa::path(post, path = "/api/v1/alerts/alertmanager", tag = "integrations", request_body = Notification, responses((status = 201, body = Outcome, description = "a new incident"), (status = 200, body = Outcome), (status = 401, body = crate::api::ErrorDoc), (status = 403, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 409, body = crate::api::ErrorDoc), (status = 413, body = crate::api::ErrorDoc), (status = 415, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
-pub async fn alertmanager(
-    state: web::Data<AppState>,
-    user: ApiUser,
-    body: ApiJson<Notification>,
-) -> Result<HttpResponse, ApiError> {
-    ensure(&user.user, Permission::Write)?;
-    let actor = user.actor();
-    let n = body.0;
-    let outcome = state
-        .db
-        .write(move |conn| receive(conn, &n, &actor))
-        .await?;
-    Ok(if outcome.created {
-        HttpResponse::Created().json(outcome)
-    } else {
-        HttpResponse::Ok().json(outcome)
     })
 }
