@@ -173,8 +173,8 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|_| format!("`{key}` is not an incident key like INC-7"))?
                 .0;
             let mut conn = open(&config)?;
-            let record = postmortems::export::load(&mut conn, id).map_err(|e| e.to_string())?;
-            let doc = postmortems::export::render(&record, template);
+            let (_, doc) = postmortems::export::document(&mut conn, id, template)
+                .map_err(|e| e.to_string())?;
             match output {
                 Some(path) => std::fs::write(&path, doc + "\n")
                     .map_err(|e| format!("cannot write {path}: {e}")),

@@ -99,17 +99,13 @@ impl Incident {
     /// detect = detected − started, acknowledge = acknowledged − detected,
     /// mitigate = mitigated − started, resolve = resolved − started.
     pub fn durations(&self) -> Durations {
-        let span = |from: Option<NaiveDateTime>, to: Option<NaiveDateTime>| match (from, to) {
-            (Some(a), Some(b)) => Some(human_duration(b - a)),
-            _ => None,
-        };
-        let start = Some(self.started_at);
-        Durations {
-            detect: span(start, self.detected_at),
-            acknowledge: span(self.detected_at, self.acknowledged_at),
-            mitigate: span(start, self.mitigated_at),
-            resolve: span(start, self.resolved_at),
-        }
+        Durations::between(
+            self.started_at,
+            self.detected_at,
+            self.acknowledged_at,
+            self.mitigated_at,
+            self.resolved_at,
+        )
     }
 }
 
@@ -119,6 +115,29 @@ pub struct Durations {
     pub acknowledge: Option<String>,
     pub mitigate: Option<String>,
     pub resolve: Option<String>,
+}
+
+impl Durations {
+    /// From the milestones: detect = detected − started, acknowledge = acknowledged −
+    /// detected, mitigate = mitigated − started, resolve = resolved − started.
+    pub fn between(
+        started: NaiveDateTime,
+        detected: Option<NaiveDateTime>,
+        acknowledged: Option<NaiveDateTime>,
+        mitigated: Option<NaiveDateTime>,
+        resolved: Option<NaiveDateTime>,
+    ) -> Durations {
+        let span = |from: Option<NaiveDateTime>, to: Option<NaiveDateTime>| match (from, to) {
+            (Some(a), Some(b)) => Some(human_duration(b - a)),
+            _ => None,
+        };
+        Durations {
+            detect: span(Some(started), detected),
+            acknowledge: span(detected, acknowledged),
+            mitigate: span(Some(started), mitigated),
+            resolve: span(Some(started), resolved),
+        }
+    }
 }
 
 /// `INC-7`; parsed from `INC-7`, `inc-7` or `7`.

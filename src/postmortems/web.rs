@@ -130,9 +130,12 @@ struct PostmortemPage {
 }
 
 struct Loaded {
-    record: super::export::Record,
-    /// The timeline as the page shows it (HTML; the record has the Markdown).
+    postmortem: super::Postmortem,
+    detail: crate::incidents::service::IncidentDetail,
+    /// The timeline as the page shows it (rendered).
     entries: Vec<(crate::timeline::service::PageEntry, Option<String>)>,
+    causes: Vec<crate::root_causes::RootCause>,
+    tasks: Vec<crate::tasks::TaskView>,
     reviews: Vec<ReviewView>,
     author: Option<String>,
     users: Vec<String>,
@@ -142,17 +145,23 @@ async fn load(state: &AppState, id: i32) -> Result<Loaded, AppError> {
     state
         .db
         .read(move |conn| {
-            let record = super::export::load(conn, id)?;
-            let author = match record.postmortem.author_id {
+            let detail = crate::incidents::service::get(conn, id)?;
+            let postmortem = super::get(conn, id)?;
+            let author = match postmortem.author_id {
                 Some(a) => users::usernames(conn, &[a])?.remove(&a),
                 None => None,
             };
+            let mut tasks = crate::tasks::service::list_for_incident(conn, id)?;
+            tasks.sort_by_key(|t| t.task.id);
             Ok(Loaded {
                 entries: crate::timeline::service::list_for_page(conn, id)?,
+                causes: crate::root_causes::list(conn, id)?,
+                tasks,
                 reviews: review::list(conn, id)?,
                 author,
                 users: users::active_usernames(conn, true)?,
-                record,
+                postmortem,
+                detail,
             })
         })
         .await
@@ -167,7 +176,7 @@ async fn page(
     notice: Option<&str>,
 ) -> Result<HttpResponse, AppError> {
     let l = load(state, id).await?;
-    let pm = &l.record.postmortem;
+    let pm = &l.postmortem;
     let previewing = draft.as_ref().is_some_and(|d| d.1);
     let sections = match &draft {
         Some((s, render)) => section_views(s, *render),
@@ -179,7 +188,7 @@ async fn page(
         Some(_) => StatusCode::UNPROCESSABLE_ENTITY,
         None => StatusCode::OK,
     };
-    let i = &l.record.detail.incident;
+    let i = &l.detail.incident;
     let view = PostmortemPage {
         layout: Layout::new(user, "incidents", format!("Postmortem {}", i.key())),
         key: i.key(),
@@ -231,7 +240,6 @@ async fn page(
             })
             .collect(),
         causes: l
-            .record
             .causes
             .iter()
             .map(|c| {
@@ -242,7 +250,6 @@ async fn page(
             })
             .collect(),
         tasks: l
-            .record
             .tasks
             .iter()
             .map(|t| {

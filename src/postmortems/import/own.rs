@@ -6,12 +6,12 @@ use serde_json::Value;
 
 use super::{bad, Imported, ImportedEntry, ImportedTask, RecordedEscalation};
 use crate::error::AppError;
-use crate::escalations::{Escalation, EscalationState, EscalationView};
+use crate::escalations::EscalationState;
 use crate::incidents::service::IncidentFields;
 use crate::incidents::{Severity, Status};
 use crate::postmortems::export::{cause_prefix, entry_prefix, escalation_prefix, task_suffix};
 use crate::postmortems::{ReviewState, Sections};
-use crate::root_causes::{CauseCategory, CauseFields, CauseKind, RootCause};
+use crate::root_causes::{CauseCategory, CauseFields, CauseKind};
 use crate::tasks::service::TaskInput;
 use crate::tasks::TaskStatus;
 use crate::time::parse_rfc3339;
@@ -232,22 +232,26 @@ pub(super) fn build_own(
                     .map_err(|e| bad(r.line, format!("escalation state {e}")))?;
                 let escalated_at = time_of(a, "escalated_at", r.line)?
                     .ok_or_else(|| bad(r.line, "`escalated_at` in the escalation marker"))?;
-                let acknowledged_at = time_of(a, "acknowledged_at", r.line)?;
-                let mut candidates = Vec::new();
-                for reason in ["x", ""] {
-                    let view =
-                        escalation_view(&target, state, escalated_at, acknowledged_at, reason);
-                    candidates.extend([false, true].iter().map(|d| escalation_prefix(&view, *d)));
-                }
-                let reason = strip_any(&r.content, &candidates);
-                out.escalations.push(RecordedEscalation {
-                    reason: reason.to_string(),
+                let mut escalation = RecordedEscalation {
                     target,
+                    reason: String::new(),
                     state,
                     escalated_at,
-                    acknowledged_at,
+                    acknowledged_at: time_of(a, "acknowledged_at", r.line)?,
                     responded_at: time_of(a, "responded_at", r.line)?,
-                });
+                };
+                // The visible prefix differs with and without a reason, and with dates.
+                let mut candidates = Vec::new();
+                for reason in ["x", ""] {
+                    escalation.reason = reason.into();
+                    candidates.extend(
+                        [false, true]
+                            .iter()
+                            .map(|d| escalation_prefix(&escalation, *d)),
+                    );
+                }
+                escalation.reason = strip_any(&r.content, &candidates).to_string();
+                out.escalations.push(escalation);
             }
             "cause" => {
                 let kind: CauseKind = str_of(a, "kind")
@@ -258,20 +262,9 @@ pub(super) fn build_own(
                     .unwrap_or("unknown")
                     .parse()
                     .map_err(|e| bad(r.line, format!("category {e}")))?;
-                let probe = RootCause {
-                    id: 0,
-                    incident_id: 0,
-                    kind,
-                    category,
-                    description: String::new(),
-                    description_html: String::new(),
-                    created_by: None,
-                    created_at: started_at,
-                    updated_at: started_at,
-                };
                 let description = r
                     .content
-                    .strip_prefix(&cause_prefix(&probe))
+                    .strip_prefix(&cause_prefix(kind, category))
                     .unwrap_or(&r.content)
                     .to_string();
                 out.causes.push(CauseFields {
@@ -290,34 +283,6 @@ pub(super) fn build_own(
 pub(super) fn prefixes(time: Option<&str>, kind: EntryKind) -> Vec<String> {
     // Both forms: inline (body starts with text) and block (label on its own line).
     vec![entry_prefix(time, kind, "x"), entry_prefix(time, kind, "#")]
-}
-
-pub(super) fn escalation_view(
-    target: &str,
-    state: EscalationState,
-    at: NaiveDateTime,
-    ack: Option<NaiveDateTime>,
-    reason: &str,
-) -> EscalationView {
-    EscalationView {
-        escalation: Escalation {
-            id: 0,
-            incident_id: 0,
-            target: target.to_string(),
-            reason: reason.into(),
-            state,
-            escalated_at: at,
-            acknowledged_at: ack,
-            responded_at: None,
-            responded_by: None,
-            escalated_by: None,
-            created_at: at,
-            updated_at: at,
-            version: 1,
-        },
-        escalated_by: None,
-        responded_by: None,
-    }
 }
 
 pub(super) fn own_task(a: &Value, r: &Region) -> Result<ImportedTask, AppError> {

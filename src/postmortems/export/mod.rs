@@ -6,45 +6,26 @@
 //! makes hindsight's own export importable without loss ([`super::import`]). The marker
 //! tag is chosen so that it occurs in no user text.
 
+mod markup;
+
 use std::fmt::Write;
 
 use chrono::NaiveDateTime;
 use serde_json::{json, Value};
 
-use super::{Postmortem, Sections};
+pub use markup::{
+    cause_prefix, entry_prefix, escalation_prefix, indent, kind_label, marker_json, task_suffix,
+};
+use markup::{choose_tag, clock, front_value, Doc};
+
+use super::record::{load, Record};
+use super::Sections;
 use crate::db::DbConnection;
 use crate::error::AppError;
-use crate::escalations::EscalationView;
-use crate::incidents::service::IncidentDetail;
-use crate::root_causes::{CauseKind, RootCause};
-use crate::tasks::{TaskStatus, TaskView};
+use crate::root_causes::CauseFields;
+use crate::tasks::TaskStatus;
 use crate::time::{human_duration, rfc3339};
-use crate::timeline::service::DocEntryView;
 use crate::timeline::EntryKind;
-
-/// Everything a postmortem document is made from.
-pub struct Record {
-    pub detail: IncidentDetail,
-    pub entries: Vec<DocEntryView>,
-    pub escalations: Vec<EscalationView>,
-    pub causes: Vec<RootCause>,
-    pub tasks: Vec<TaskView>,
-    pub postmortem: Postmortem,
-}
-
-/// Loads an incident's whole record (a fixed number of queries).
-pub fn load(conn: &mut DbConnection, incident_id: i32) -> Result<Record, AppError> {
-    let mut tasks = crate::tasks::service::list_for_incident(conn, incident_id)?;
-    tasks.sort_by_key(|t| t.task.id);
-    Ok(Record {
-        detail: crate::incidents::service::get(conn, incident_id)?,
-        entries: crate::timeline::service::list_for_document(conn, incident_id)?,
-        escalations: crate::escalations::list(conn, incident_id)?,
-        causes: crate::root_causes::list(conn, incident_id)?,
-        tasks,
-        postmortem: super::get(conn, incident_id)?,
-    })
-}
 
 /// The document layouts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,169 +50,10 @@ impl Template {
     }
 }
 
-/// Kind names in the document (also read back by the importer).
-pub fn kind_label(kind: EntryKind) -> &'static str {
-    match kind {
-        EntryKind::Detection => "Detection",
-        EntryKind::Action => "Action",
-        EntryKind::Investigation => "Investigation",
-        EntryKind::Misleading => "Misleading path",
-        EntryKind::Escalation => "Escalation",
-        EntryKind::Communication => "Communication",
-        EntryKind::Mitigation => "Mitigation",
-        EntryKind::Resolution => "Resolution",
-        EntryKind::StatusChange => "Status change",
-        EntryKind::Note => "Note",
-    }
-}
-
-/// JSON for a marker: one line, and never `-->` (which would end the comment).
-pub fn marker_json(v: &Value) -> String {
-    serde_json::to_string(v)
-        .unwrap_or_default()
-        .replace("-->", "--\\u003e")
-}
-
-/// A marker tag that appears in none of `texts` (`hs`, else `hs1`, `hs2`, …).
-fn choose_tag(texts: &[&str]) -> String {
-    (0..)
-        .map(|n| {
-            if n == 0 {
-                "hs".to_string()
-            } else {
-                format!("hs{n}")
-            }
-        })
-        .find(|tag| {
-            let open = format!("<!-- {tag}");
-            let close = format!("<!-- /{tag}");
-            !texts
-                .iter()
-                .any(|t| t.contains(&open) || t.contains(&close))
-        })
-        .unwrap_or_else(|| "hs".into())
-}
-
-/// Whether a body starts with something Markdown treats as a block (then the entry label
-/// goes on its own line, so the body renders as written).
-fn starts_block(body: &str) -> bool {
-    let Some(first) = body.chars().next() else {
-        return true;
-    };
-    if !(first.is_alphanumeric() || "\"'(“‘¿¡".contains(first)) {
-        return true;
-    }
-    let line = body.lines().next().unwrap_or("");
-    let digits = line.chars().take_while(|c| c.is_ascii_digit()).count();
-    digits > 0 && line[digits..].starts_with(['.', ')'])
-}
-
-/// The label put before a timeline entry's body, inline or on its own line.
-pub fn entry_prefix(time: Option<&str>, kind: EntryKind, body: &str) -> String {
-    let label = match time {
-        Some(t) => format!("**{t} — {}:**", kind_label(kind)),
-        None => format!("**{}:**", kind_label(kind)),
-    };
-    if starts_block(body) {
-        format!("{label}\n\n")
-    } else {
-        format!("{label} ")
-    }
-}
-
-/// The text after a task's title on its checklist line.
-pub fn task_suffix(
-    owner: Option<&str>,
-    team: &str,
-    due: Option<&str>,
-    status: TaskStatus,
-    link: &str,
-) -> String {
-    let mut parts = Vec::new();
-    if let Some(o) = owner {
-        parts.push(format!("owner: {o}"));
-    }
-    if !team.is_empty() {
-        parts.push(format!("team: {team}"));
-    }
-    if let Some(d) = due {
-        parts.push(format!("due {d}"));
-    }
-    parts.push(status.label().to_string());
-    if !link.is_empty() {
-        parts.push(format!("[ticket](<{link}>)"));
-    }
-    format!(" — {}", parts.join(" · "))
-}
-
-/// Indents a task description under its checklist item (blank lines stay empty).
-pub fn indent(text: &str) -> String {
-    text.split('\n')
-        .map(|l| {
-            if l.is_empty() {
-                String::new()
-            } else {
-                format!("  {l}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-struct Doc {
-    out: String,
-    tag: String,
-}
-
-impl Doc {
-    fn line(&mut self, text: &str) {
-        self.out.push_str(text);
-        self.out.push('\n');
-    }
-
-    fn blank(&mut self) {
-        self.out.push('\n');
-    }
-
-    /// A user-written region: marker, content verbatim, end marker.
-    fn region(&mut self, name: &str, attrs: Option<Value>, content: &str) {
-        match attrs {
-            Some(a) => {
-                let _ = writeln!(self.out, "<!-- {}:{name} {} -->", self.tag, marker_json(&a));
-            }
-            None => {
-                let _ = writeln!(self.out, "<!-- {}:{name} -->", self.tag);
-            }
-        }
-        self.out.push_str(content);
-        let _ = writeln!(self.out, "\n<!-- /{} -->", self.tag);
-        self.blank();
-    }
-
-    /// A prose field as a region, or a placeholder when empty.
-    fn prose(&mut self, name: &str, text: &str, placeholder: &str) {
-        if text.is_empty() {
-            if !placeholder.is_empty() {
-                self.line(placeholder);
-                self.blank();
-            }
-        } else {
-            self.region(name, None, text);
-        }
-    }
-}
-
-fn front_value(v: &Value) -> String {
-    match v {
-        Value::Null => "null".into(),
-        other => serde_json::to_string(other).unwrap_or_default(),
-    }
-}
-
 /// Whether the record spans more than one UTC day (then times carry their date).
 fn spans_days(r: &Record) -> bool {
-    let day = r.detail.incident.started_at.date();
-    let i = &r.detail.incident;
+    let i = &r.incident;
+    let day = i.started_at.date();
     let milestones = [
         i.detected_at,
         i.acknowledged_at,
@@ -242,14 +64,6 @@ fn spans_days(r: &Record) -> bool {
         || r.entries.iter().any(|e| e.entry.occurred_at.date() != day)
 }
 
-fn clock(t: NaiveDateTime, with_date: bool) -> String {
-    if with_date {
-        t.format("%Y-%m-%d %H:%M").to_string()
-    } else {
-        t.format("%H:%M").to_string()
-    }
-}
-
 /// An incident's key and its Markdown document.
 pub fn document(
     conn: &mut DbConnection,
@@ -257,36 +71,34 @@ pub fn document(
     template: Template,
 ) -> Result<(String, String), AppError> {
     let record = load(conn, incident_id)?;
-    Ok((record.detail.incident.key(), render(&record, template)))
+    Ok((record.incident.key.clone(), render(&record, template)))
 }
 
 /// Renders the document.
 pub fn render(r: &Record, template: Template) -> String {
-    let s = Sections::of(&r.postmortem);
-    let mut texts: Vec<&str> = vec![&r.detail.incident.title, &r.detail.incident.impact];
+    let s = &r.sections;
+    let mut texts: Vec<&str> = vec![&r.incident.title, &r.incident.impact];
     texts.extend(s.fields().iter().map(|(_, v)| *v));
     texts.extend(r.entries.iter().map(|e| e.entry.body.as_str()));
     texts.extend(
         r.escalations
             .iter()
-            .flat_map(|e| [e.escalation.target.as_str(), e.escalation.reason.as_str()]),
+            .flat_map(|e| [e.target.as_str(), e.reason.as_str()]),
     );
     texts.extend(r.causes.iter().map(|c| c.description.as_str()));
-    texts.extend(r.tasks.iter().flat_map(|t| {
-        [
-            t.task.title.as_str(),
-            t.task.description.as_str(),
-            t.task.team.as_str(),
-        ]
-    }));
+    texts.extend(
+        r.tasks
+            .iter()
+            .flat_map(|t| [t.title.as_str(), t.description.as_str(), t.team.as_str()]),
+    );
     let mut doc = Doc {
         out: String::with_capacity(4096 + texts.iter().map(|t| t.len() + 64).sum::<usize>()),
         tag: choose_tag(&texts),
     };
     front_matter(&mut doc, r);
     match template {
-        Template::Default => default_layout(&mut doc, r, &s),
-        Template::Sre => sre_layout(&mut doc, r, &s),
+        Template::Default => default_layout(&mut doc, r, s),
+        Template::Sre => sre_layout(&mut doc, r, s),
     }
     while doc.out.ends_with("\n\n") {
         doc.out.pop();
@@ -295,18 +107,18 @@ pub fn render(r: &Record, template: Template) -> String {
 }
 
 fn front_matter(doc: &mut Doc, r: &Record) {
-    let i = &r.detail.incident;
+    let i = &r.incident;
     let d = i.durations();
     let t = |v: Option<NaiveDateTime>| v.map(|t| Value::String(rfc3339(t))).unwrap_or(Value::Null);
     let s = |v: Option<String>| v.map(Value::String).unwrap_or(Value::Null);
     let fields: Vec<(&str, Value)> = vec![
-        ("key", json!(i.key())),
+        ("key", json!(i.key)),
         ("title", json!(i.title)),
         ("severity", json!(i.severity.as_str())),
         ("status", json!(i.status.as_str())),
-        ("services", json!(r.detail.services)),
-        ("commander", s(r.detail.commander.clone())),
-        ("review_state", json!(r.postmortem.review_state.as_str())),
+        ("services", json!(i.services)),
+        ("commander", s(i.commander.clone())),
+        ("review_state", json!(r.review_state.as_str())),
         (
             "users_affected_pct",
             i.users_affected_pct
@@ -333,7 +145,7 @@ fn front_matter(doc: &mut Doc, r: &Record) {
 }
 
 fn duration_line(r: &Record) -> String {
-    let i = &r.detail.incident;
+    let i = &r.incident;
     let start = i.started_at;
     match i.resolved_at {
         Some(end) if end.date() == start.date() => format!(
@@ -357,7 +169,7 @@ fn duration_line(r: &Record) -> String {
 }
 
 fn impact(doc: &mut Doc, r: &Record) {
-    let i = &r.detail.incident;
+    let i = &r.incident;
     if !i.impact.is_empty() {
         doc.region("impact", None, &format!("**Impact:** {}", i.impact));
     }
@@ -409,8 +221,7 @@ fn escalations(doc: &mut Doc, r: &Record) {
     let with_date = spans_days(r);
     doc.line("## Escalations");
     doc.blank();
-    for v in &r.escalations {
-        let e = &v.escalation;
+    for e in &r.escalations {
         let attrs = json!({
             "target": e.target, "state": e.state.as_str(), "escalated_at": rfc3339(e.escalated_at),
             "acknowledged_at": e.acknowledged_at.map(rfc3339), "responded_at": e.responded_at.map(rfc3339),
@@ -418,39 +229,9 @@ fn escalations(doc: &mut Doc, r: &Record) {
         doc.region(
             "escalation",
             Some(attrs),
-            &format!("{}{}", escalation_prefix(v, with_date), e.reason),
+            &format!("{}{}", escalation_prefix(e, with_date), e.reason),
         );
     }
-}
-
-/// The visible line before an escalation's reason.
-pub fn escalation_prefix(v: &EscalationView, with_date: bool) -> String {
-    let e = &v.escalation;
-    let mut text = format!(
-        "- **{}** ({}), escalated {}",
-        e.target,
-        e.state,
-        clock(e.escalated_at, with_date)
-    );
-    if let Some(a) = e.acknowledged_at {
-        let _ = write!(
-            text,
-            ", acknowledged {} ({} later)",
-            clock(a, with_date),
-            human_duration(a - e.escalated_at)
-        );
-    }
-    text.push_str(if e.reason.is_empty() { "." } else { ": " });
-    text
-}
-
-/// The visible label before a root cause's description.
-pub fn cause_prefix(c: &RootCause) -> String {
-    let kind = match c.kind {
-        CauseKind::Primary => "Primary cause",
-        CauseKind::Contributing => "Contributing cause",
-    };
-    format!("**{kind} ({}):** ", c.category)
 }
 
 fn causes(doc: &mut Doc, r: &Record) {
@@ -463,7 +244,7 @@ fn causes(doc: &mut Doc, r: &Record) {
         doc.region(
             "cause",
             Some(attrs),
-            &format!("{}{}", cause_prefix(c), c.description),
+            &format!("{}{}", cause_prefix(c.kind, c.category), c.description),
         );
     }
 }
@@ -473,11 +254,10 @@ fn tasks(doc: &mut Doc, r: &Record) {
         doc.line("_No follow-up tasks yet._");
         doc.blank();
     }
-    for v in &r.tasks {
-        let t = &v.task;
+    for t in &r.tasks {
         let due = t.due_on.map(|d| d.to_string());
         let attrs = json!({
-            "kind": t.kind.as_str(), "priority": t.priority.as_str(), "status": t.status.as_str(), "owner": v.owner,
+            "kind": t.kind.as_str(), "priority": t.priority.as_str(), "status": t.status.as_str(), "owner": t.owner,
             "team": t.team, "due_on": due, "external_url": t.external_url, "completed_at": t.completed_at.map(rfc3339),
         });
         let check = if t.status == TaskStatus::Done {
@@ -489,7 +269,7 @@ fn tasks(doc: &mut Doc, r: &Record) {
             "{check}{}{}",
             t.title,
             task_suffix(
-                v.owner.as_deref(),
+                t.owner.as_deref(),
                 &t.team,
                 due.as_deref(),
                 t.status,
@@ -527,7 +307,7 @@ fn lessons(doc: &mut Doc, s: &Sections) {
 }
 
 fn default_layout(doc: &mut Doc, r: &Record, s: &Sections) {
-    let i = &r.detail.incident;
+    let i = &r.incident;
     doc.line(&format!("# Postmortem: {}", i.title));
     doc.blank();
     doc.line("## Issue Summary");
@@ -568,14 +348,14 @@ fn cell(text: &str) -> String {
 }
 
 fn sre_layout(doc: &mut Doc, r: &Record, s: &Sections) {
-    let i = &r.detail.incident;
+    let i = &r.incident;
     doc.line(&format!("# Postmortem: {}", i.title));
     doc.blank();
     doc.line(&format!(
         "**Status:** {} · **Severity:** {} · **Review:** {}",
         i.status,
         i.severity,
-        r.postmortem.review_state.label()
+        r.review_state.label()
     ));
     doc.blank();
     doc.line("## Summary");
@@ -591,7 +371,7 @@ fn sre_layout(doc: &mut Doc, r: &Record, s: &Sections) {
     causes(doc, r);
     doc.line("## Trigger");
     doc.blank();
-    let trigger: Vec<&RootCause> = r
+    let trigger: Vec<&CauseFields> = r
         .causes
         .iter()
         .filter(|c| c.category == crate::root_causes::CauseCategory::Change)
@@ -628,9 +408,8 @@ fn sre_layout(doc: &mut Doc, r: &Record, s: &Sections) {
     } else {
         doc.line("| Action item | Type | Priority | Owner | Status | Due | Ticket |");
         doc.line("|---|---|---|---|---|---|---|");
-        for v in &r.tasks {
-            let t = &v.task;
-            let owner = match (&v.owner, t.team.is_empty()) {
+        for t in &r.tasks {
+            let owner = match (&t.owner, t.team.is_empty()) {
                 (Some(o), false) => format!("{o} ({})", t.team),
                 (Some(o), true) => o.clone(),
                 (None, false) => t.team.clone(),

@@ -1,0 +1,210 @@
+//! The document's Markdown pieces: marker regions around everything user-written, the tag
+//! that no user text contains, and the visible labels before entries, escalations, causes
+//! and tasks, which the importer strips again (so they live in one place).
+
+use std::fmt::Write;
+
+use chrono::NaiveDateTime;
+use serde_json::Value;
+
+use crate::escalations::RecordedEscalation;
+use crate::root_causes::{CauseCategory, CauseKind};
+use crate::tasks::TaskStatus;
+use crate::time::human_duration;
+use crate::timeline::EntryKind;
+
+/// Kind names in the document (also read back by the importer).
+pub fn kind_label(kind: EntryKind) -> &'static str {
+    match kind {
+        EntryKind::Detection => "Detection",
+        EntryKind::Action => "Action",
+        EntryKind::Investigation => "Investigation",
+        EntryKind::Misleading => "Misleading path",
+        EntryKind::Escalation => "Escalation",
+        EntryKind::Communication => "Communication",
+        EntryKind::Mitigation => "Mitigation",
+        EntryKind::Resolution => "Resolution",
+        EntryKind::StatusChange => "Status change",
+        EntryKind::Note => "Note",
+    }
+}
+
+/// JSON for a marker: one line, and never `-->` (which would end the comment).
+pub fn marker_json(v: &Value) -> String {
+    serde_json::to_string(v)
+        .unwrap_or_default()
+        .replace("-->", "--\\u003e")
+}
+
+/// A marker tag that appears in none of `texts` (`hs`, else `hs1`, `hs2`, …).
+pub(super) fn choose_tag(texts: &[&str]) -> String {
+    (0..)
+        .map(|n| {
+            if n == 0 {
+                "hs".to_string()
+            } else {
+                format!("hs{n}")
+            }
+        })
+        .find(|tag| {
+            let open = format!("<!-- {tag}");
+            let close = format!("<!-- /{tag}");
+            !texts
+                .iter()
+                .any(|t| t.contains(&open) || t.contains(&close))
+        })
+        .unwrap_or_else(|| "hs".into())
+}
+
+/// Whether a body starts with something Markdown treats as a block (then the entry label
+/// goes on its own line, so the body renders as written).
+pub(super) fn starts_block(body: &str) -> bool {
+    let Some(first) = body.chars().next() else {
+        return true;
+    };
+    if !(first.is_alphanumeric() || "\"'(“‘¿¡".contains(first)) {
+        return true;
+    }
+    let line = body.lines().next().unwrap_or("");
+    let digits = line.chars().take_while(|c| c.is_ascii_digit()).count();
+    digits > 0 && line[digits..].starts_with(['.', ')'])
+}
+
+/// The label put before a timeline entry's body, inline or on its own line.
+pub fn entry_prefix(time: Option<&str>, kind: EntryKind, body: &str) -> String {
+    let label = match time {
+        Some(t) => format!("**{t} — {}:**", kind_label(kind)),
+        None => format!("**{}:**", kind_label(kind)),
+    };
+    if starts_block(body) {
+        format!("{label}\n\n")
+    } else {
+        format!("{label} ")
+    }
+}
+
+/// The text after a task's title on its checklist line.
+pub fn task_suffix(
+    owner: Option<&str>,
+    team: &str,
+    due: Option<&str>,
+    status: TaskStatus,
+    link: &str,
+) -> String {
+    let mut parts = Vec::new();
+    if let Some(o) = owner {
+        parts.push(format!("owner: {o}"));
+    }
+    if !team.is_empty() {
+        parts.push(format!("team: {team}"));
+    }
+    if let Some(d) = due {
+        parts.push(format!("due {d}"));
+    }
+    parts.push(status.label().to_string());
+    if !link.is_empty() {
+        parts.push(format!("[ticket](<{link}>)"));
+    }
+    format!(" — {}", parts.join(" · "))
+}
+
+/// Indents a task description under its checklist item (blank lines stay empty).
+pub fn indent(text: &str) -> String {
+    text.split('\n')
+        .map(|l| {
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!("  {l}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub(super) struct Doc {
+    pub(super) out: String,
+    pub(super) tag: String,
+}
+
+impl Doc {
+    pub(super) fn line(&mut self, text: &str) {
+        self.out.push_str(text);
+        self.out.push('\n');
+    }
+
+    pub(super) fn blank(&mut self) {
+        self.out.push('\n');
+    }
+
+    /// A user-written region: marker, content verbatim, end marker.
+    pub(super) fn region(&mut self, name: &str, attrs: Option<Value>, content: &str) {
+        match attrs {
+            Some(a) => {
+                let _ = writeln!(self.out, "<!-- {}:{name} {} -->", self.tag, marker_json(&a));
+            }
+            None => {
+                let _ = writeln!(self.out, "<!-- {}:{name} -->", self.tag);
+            }
+        }
+        self.out.push_str(content);
+        let _ = writeln!(self.out, "\n<!-- /{} -->", self.tag);
+        self.blank();
+    }
+
+    /// A prose field as a region, or a placeholder when empty.
+    pub(super) fn prose(&mut self, name: &str, text: &str, placeholder: &str) {
+        if text.is_empty() {
+            if !placeholder.is_empty() {
+                self.line(placeholder);
+                self.blank();
+            }
+        } else {
+            self.region(name, None, text);
+        }
+    }
+}
+
+pub(super) fn front_value(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        other => serde_json::to_string(other).unwrap_or_default(),
+    }
+}
+
+pub(super) fn clock(t: NaiveDateTime, with_date: bool) -> String {
+    if with_date {
+        t.format("%Y-%m-%d %H:%M").to_string()
+    } else {
+        t.format("%H:%M").to_string()
+    }
+}
+
+/// The visible line before an escalation's reason.
+pub fn escalation_prefix(e: &RecordedEscalation, with_date: bool) -> String {
+    let mut text = format!(
+        "- **{}** ({}), escalated {}",
+        e.target,
+        e.state,
+        clock(e.escalated_at, with_date)
+    );
+    if let Some(a) = e.acknowledged_at {
+        let _ = write!(
+            text,
+            ", acknowledged {} ({} later)",
+            clock(a, with_date),
+            human_duration(a - e.escalated_at)
+        );
+    }
+    text.push_str(if e.reason.is_empty() { "." } else { ": " });
+    text
+}
+
+/// The visible label before a root cause's description.
+pub fn cause_prefix(kind: CauseKind, category: CauseCategory) -> String {
+    let kind = match kind {
+        CauseKind::Primary => "Primary cause",
+        CauseKind::Contributing => "Contributing cause",
+    };
+    format!("**{kind} ({category}):** ")
+}
