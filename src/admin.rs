@@ -164,7 +164,6 @@ pub async fn update_user(
     form: SessionForm<UpdateUserForm>,
 ) -> Result<HttpResponse, AppError> {
     let SessionForm { user, data, actor } = form;
-    ensure(&user.user, Permission::Administer)?;
     let id = id.into_inner();
     let result = async {
         let changes = UserChanges {

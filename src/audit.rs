@@ -4,18 +4,23 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::auth::User;
+use crate::auth::{Permission, Role, User};
 use crate::db::schema::audit_log;
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::time::now;
 
-/// Who is acting: a user (web or API) or the system (setup, CLI, alert intake).
+/// Who is acting: a user (web or API) with their role, or the system (setup, CLI).
+///
+/// Every write in the domain takes an `Actor` and decides there, first, whether the actor
+/// may do it ([`Actor::require`]): one place per action for the HTML page and the API.
 #[derive(Clone, Debug)]
 pub struct Actor {
     pub user_id: Option<i32>,
     pub name: String,
     pub ip: String,
+    /// `None` for the system, which may do anything.
+    pub role: Option<Role>,
 }
 
 impl Actor {
@@ -24,6 +29,7 @@ impl Actor {
             user_id: Some(user.id),
             name: user.username.clone(),
             ip: ip.to_string(),
+            role: Some(user.role),
         }
     }
 
@@ -32,6 +38,15 @@ impl Actor {
             user_id: None,
             name: "system".into(),
             ip: origin.to_string(),
+            role: None,
+        }
+    }
+
+    /// Refuses with 403 unless the actor's role grants `permission`.
+    pub fn require(&self, permission: Permission) -> Result<(), AppError> {
+        match self.role {
+            None => Ok(()),
+            Some(role) => crate::auth::ensure_role(role, permission),
         }
     }
 }

@@ -225,6 +225,7 @@ pub fn receive(
     n: &Notification,
     actor: &Actor,
 ) -> Result<Outcome, AppError> {
+    actor.require(crate::auth::Permission::Write)?;
     let c = check(n)?;
     crate::db::transaction(conn, |conn| {
         let mut created = false;

@@ -50,7 +50,12 @@ impl Role {
 
 /// Refuses with 403 when `user` lacks `permission`.
 pub fn ensure(user: &User, permission: Permission) -> Result<(), AppError> {
-    if user.role.allows(permission) {
+    ensure_role(user.role, permission)
+}
+
+/// Refuses with 403 when `role` lacks `permission`.
+pub fn ensure_role(role: Role, permission: Permission) -> Result<(), AppError> {
+    if role.allows(permission) {
         Ok(())
     } else {
         let what = match permission {
@@ -60,8 +65,7 @@ pub fn ensure(user: &User, permission: Permission) -> Result<(), AppError> {
             Permission::Administer => "administer hindsight",
         };
         Err(AppError::Forbidden(format!(
-            "Your role ({}) may not {what}.",
-            user.role
+            "Your role ({role}) may not {what}."
         )))
     }
 }

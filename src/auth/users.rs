@@ -104,6 +104,7 @@ impl NewUser {
 
 /// Inserts the user (refused when the username is taken).
 pub fn create(conn: &mut DbConnection, new: &NewUser, actor: &Actor) -> Result<User, AppError> {
+    actor.require(super::Permission::Administer)?;
     crate::db::transaction(conn, |conn| {
         let taken: i64 = users::table
             .filter(users::username.eq(&new.username))
@@ -220,6 +221,7 @@ pub fn update(
     changes: &UserChanges,
     actor: &Actor,
 ) -> Result<User, AppError> {
+    actor.require(super::Permission::Administer)?;
     crate::db::transaction(conn, |conn| {
         let user = find(conn, id)?;
         let loses_admin = user.role == Role::Admin
@@ -268,6 +270,7 @@ pub fn set_password(
     hash: &str,
     actor: &Actor,
 ) -> Result<(), AppError> {
+    actor.require(super::Permission::Administer)?;
     crate::db::transaction(conn, |conn| {
         let user = find(conn, id)?;
         diesel::update(users::table.find(id))

@@ -138,6 +138,7 @@ pub fn create(
     escalated_at: NaiveDateTime,
     actor: &Actor,
 ) -> Result<Vec<Escalation>, AppError> {
+    actor.require(crate::auth::Permission::Write)?;
     let reason = reason.trim();
     if reason.chars().count() > REASON_MAX {
         return Err(AppError::invalid(
@@ -238,6 +239,7 @@ pub fn respond(
     expected_version: Option<i32>,
     actor: &Actor,
 ) -> Result<Escalation, AppError> {
+    actor.require(crate::auth::Permission::Write)?;
     crate::db::transaction(conn, |conn| {
         let current = get(conn, id)?;
         if expected_version.is_some_and(|v| v != current.version) {

@@ -218,6 +218,7 @@ pub fn create(
     actor: &Actor,
     options: &CreateOptions,
 ) -> Result<Incident, AppError> {
+    actor.require(crate::auth::Permission::Write)?;
     fields.validate()?;
     let t = now();
     crate::db::transaction(conn, |conn| {
@@ -268,6 +269,7 @@ pub fn update(
     mut fields: IncidentFields,
     actor: &Actor,
 ) -> Result<Incident, AppError> {
+    actor.require(crate::auth::Permission::Write)?;
     let t = now();
     crate::db::transaction(conn, |conn| {
         let current = get(conn, id)?;

@@ -181,6 +181,7 @@ pub fn save(
     expected_version: i32,
     actor: &Actor,
 ) -> Result<Postmortem, AppError> {
+    actor.require(crate::auth::Permission::Write)?;
     let s = sections.validate()?;
     crate::db::transaction(conn, |conn| {
         crate::incidents::service::get(conn, incident_id)?;

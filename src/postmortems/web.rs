@@ -507,7 +507,6 @@ pub async fn import_submit(
     user: CurrentUser,
     mut payload: Multipart,
 ) -> Result<HttpResponse, AppError> {
-    ensure(&user.user, Permission::Write)?;
     let mut csrf = String::new();
     let mut text = String::new();
     let mut file = Vec::new();

@@ -95,6 +95,7 @@ pub fn create(
     f: &CauseFields,
     actor: &Actor,
 ) -> Result<RootCause, AppError> {
+    actor.require(crate::auth::Permission::Write)?;
     let html = markdown::render(&f.description);
     crate::db::transaction(conn, |conn| {
         crate::incidents::service::get(conn, incident_id)?;
@@ -150,6 +151,7 @@ pub fn update(
     f: &CauseFields,
     actor: &Actor,
 ) -> Result<RootCause, AppError> {
+    actor.require(crate::auth::Permission::Write)?;
     let html = markdown::render(&f.description);
     crate::db::transaction(conn, |conn| {
         let old = get(conn, id)?;
@@ -183,6 +185,7 @@ pub fn update(
 }
 
 pub fn delete(conn: &mut DbConnection, id: i32, actor: &Actor) -> Result<RootCause, AppError> {
+    actor.require(crate::auth::Permission::Delete)?;
     crate::db::transaction(conn, |conn| {
         let old = get(conn, id)?;
         diesel::delete(root_causes::table.find(id)).execute(conn)?;

@@ -155,6 +155,7 @@ pub fn create(
     f: &TaskFields,
     actor: &Actor,
 ) -> Result<Task, AppError> {
+    actor.require(crate::auth::Permission::Write)?;
     crate::db::transaction(conn, |conn| {
         crate::incidents::service::get(conn, incident_id)?;
         let t = now();
@@ -236,6 +237,7 @@ pub fn update(
     f: &TaskFields,
     actor: &Actor,
 ) -> Result<Task, AppError> {
+    actor.require(crate::auth::Permission::Write)?;
     crate::db::transaction(conn, |conn| {
         let old = get(conn, id)?.task;
         if old.version != expected_version {
@@ -322,6 +324,7 @@ pub fn update(
 }
 
 pub fn delete(conn: &mut DbConnection, id: i32, actor: &Actor) -> Result<Task, AppError> {
+    actor.require(crate::auth::Permission::Delete)?;
     crate::db::transaction(conn, |conn| {
         let old = get(conn, id)?.task;
         diesel::delete(tasks::table.find(id)).execute(conn)?;

@@ -163,6 +163,7 @@ pub fn store(
     prepared: Prepared,
     actor: &Actor,
 ) -> Result<Entry, AppError> {
+    actor.require(crate::auth::Permission::Write)?;
     let Prepared { new, body, html } = prepared;
     crate::db::transaction(conn, |conn| {
         if let Some(key) = &new.dedupe_key {
@@ -313,6 +314,7 @@ pub fn edit(
     changes: EntryChanges,
     actor: &Actor,
 ) -> Result<Entry, AppError> {
+    actor.require(crate::auth::Permission::Write)?;
     let body = changes.body.as_deref().map(validate_body).transpose()?;
     crate::db::transaction(conn, |conn| {
         let old = get(conn, incident_id, entry_id)?.entry;
@@ -381,6 +383,7 @@ pub fn delete(
     entry_id: i32,
     actor: &Actor,
 ) -> Result<(), AppError> {
+    actor.require(crate::auth::Permission::Write)?;
     crate::db::transaction(conn, |conn| {
         let entry = get(conn, incident_id, entry_id)?.entry;
         diesel::update(timeline_entries::table.find(entry.id))

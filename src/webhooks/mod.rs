@@ -121,6 +121,7 @@ pub fn create(
     events: &[String],
     actor: &Actor,
 ) -> Result<Webhook, AppError> {
+    actor.require(crate::auth::Permission::Administer)?;
     let url = validate_url(url)?;
     let known: Vec<&str> = EVENTS.iter().map(|(e, _)| *e).collect();
     if events.is_empty() {
@@ -173,6 +174,7 @@ pub fn set_active(
     active: bool,
     actor: &Actor,
 ) -> Result<(), AppError> {
+    actor.require(crate::auth::Permission::Administer)?;
     crate::db::transaction(conn, |conn| {
         let n = diesel::update(webhooks::table.find(id))
             .set(webhooks::active.eq(active))
@@ -196,6 +198,7 @@ pub fn set_active(
 }
 
 pub fn delete(conn: &mut DbConnection, id: i32, actor: &Actor) -> Result<(), AppError> {
+    actor.require(crate::auth::Permission::Administer)?;
     crate::db::transaction(conn, |conn| {
         let n = diesel::delete(webhooks::table.find(id)).execute(conn)?;
         if n == 0 {

@@ -517,3 +517,217 @@ both_backends!(
     unknown_users_cost_as_much_as_wrong_passwords,
     unknown_users_cost_as_much_as_wrong_passwords
 );
+
+/// Every write, as a page form and through the API, refuses a viewer with 403 and changes
+/// nothing (the audit log, which every write appends to, stays as it was). The permission
+/// is decided once per action, in the domain: these prove both doors lead there.
+async fn every_write_refuses_a_viewer(app: TestApp) {
+    let admin = Api::new(&app, app.token(Role::Admin));
+    let (status, _) = admin
+        .post("/api/v1/incidents", serde_json::json!({"title": "Outage"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, entry) = admin
+        .post(
+            "/api/v1/incidents/INC-1/timeline",
+            serde_json::json!({"kind": "note", "body": "first"}),
+        )
+        .await;
+    let (_, cause) = admin
+        .post(
+            "/api/v1/incidents/INC-1/root-causes",
+            serde_json::json!({"kind": "primary", "category": "software", "description": "bug"}),
+        )
+        .await;
+    let (_, task) = admin
+        .post(
+            "/api/v1/incidents/INC-1/tasks",
+            serde_json::json!({"title": "Fix it"}),
+        )
+        .await;
+    let (_, escalation) = admin
+        .post(
+            "/api/v1/incidents/INC-1/escalations",
+            serde_json::json!({"target": "DBA team"}),
+        )
+        .await;
+    let (entry, cause, task, escalation) = (
+        entry["id"].to_string(),
+        cause["id"].to_string(),
+        task["id"].to_string(),
+        escalation["id"].to_string(),
+    );
+    let viewer = Api::new(&app, app.token(Role::Viewer));
+    let browser = app.login_as(Role::Viewer).await;
+    let audit_before = app.count("audit_log");
+    use reqwest::Method;
+    use serde_json::json;
+    for (method, path, body) in [
+        (
+            Method::POST,
+            "/api/v1/incidents".to_string(),
+            json!({"title": "x"}),
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/incidents/INC-1".to_string(),
+            json!({"title": "x", "version": 1}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/INC-1/timeline".to_string(),
+            json!({"kind": "note", "body": "x"}),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/incidents/INC-1/timeline/{entry}"),
+            json!({"body": "x", "version": 1}),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/incidents/INC-1/timeline/{entry}"),
+            json!({}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/INC-1/root-causes".to_string(),
+            json!({"kind": "primary", "category": "software", "description": "x"}),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/root-causes/{cause}"),
+            json!({"description": "x"}),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/root-causes/{cause}"),
+            json!({}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/INC-1/tasks".to_string(),
+            json!({"title": "x"}),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/tasks/{task}"),
+            json!({"title": "x", "version": 1}),
+        ),
+        (Method::DELETE, format!("/api/v1/tasks/{task}"), json!({})),
+        (
+            Method::POST,
+            "/api/v1/incidents/INC-1/escalations".to_string(),
+            json!({"target": "x"}),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/escalations/{escalation}"),
+            json!({"state": "acknowledged", "version": 1}),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/incidents/INC-1/postmortem".to_string(),
+            json!({"version": 0, "summary": "x"}),
+        ),
+    ] {
+        let (status, body) = viewer.send(method.clone(), &path, body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {body}");
+        assert_eq!(body["error"]["code"], "forbidden", "{method} {path}");
+    }
+
+    for (path, fields) in [
+        ("/incidents", vec![("title", "x")]),
+        (
+            "/incidents/INC-1/edit",
+            vec![("title", "x"), ("version", "1")],
+        ),
+        (
+            "/incidents/INC-1/status",
+            vec![("status", "resolved"), ("version", "1")],
+        ),
+        (
+            "/incidents/INC-1/timeline",
+            vec![("kind", "note"), ("body", "x")],
+        ),
+        (
+            &format!("/incidents/INC-1/timeline/{entry}/edit"),
+            vec![("kind", "note"), ("body", "x"), ("version", "1")],
+        ),
+        (&format!("/incidents/INC-1/timeline/{entry}/delete"), vec![]),
+        (
+            "/incidents/INC-1/root-causes",
+            vec![
+                ("kind", "primary"),
+                ("category", "software"),
+                ("description", "x"),
+            ],
+        ),
+        (
+            &format!("/root-causes/{cause}/edit"),
+            vec![
+                ("kind", "primary"),
+                ("category", "software"),
+                ("description", "x"),
+            ],
+        ),
+        (&format!("/root-causes/{cause}/delete"), vec![]),
+        ("/incidents/INC-1/tasks", vec![("title", "x")]),
+        (
+            &format!("/tasks/{task}/edit"),
+            vec![("title", "x"), ("version", "1")],
+        ),
+        (
+            &format!("/tasks/{task}/quick"),
+            vec![("status", "done"), ("version", "1")],
+        ),
+        (&format!("/tasks/{task}/delete"), vec![]),
+        ("/incidents/INC-1/escalations", vec![("target", "x")]),
+        (
+            &format!("/escalations/{escalation}/state"),
+            vec![("state", "acknowledged"), ("version", "1")],
+        ),
+        (
+            "/incidents/INC-1/postmortem",
+            vec![("summary", "x"), ("version", "0")],
+        ),
+    ] {
+        let res = browser.post("/incidents", path, &fields).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "POST {path}");
+    }
+    assert_eq!(app.count("audit_log"), audit_before, "nothing was written");
+    // Administration refuses a responder too.
+    let responder = app.login_as(Role::Responder).await;
+    let audit_before = app.count("audit_log");
+    for (path, fields) in [
+        (
+            "/admin/webhooks",
+            vec![
+                ("url", "https://example.com/hook"),
+                ("event_incident.created", "1"),
+            ],
+        ),
+        (
+            "/admin/users/1",
+            vec![("role", "admin"), ("display_name", "x")],
+        ),
+        (
+            "/admin/users/1/password",
+            vec![("password", "a new long password")],
+        ),
+        (
+            "/admin/users",
+            vec![
+                ("username", "y"),
+                ("role", "admin"),
+                ("password", "a new long password"),
+            ],
+        ),
+    ] {
+        let res = responder.post("/incidents", path, &fields).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "POST {path}");
+    }
+    assert_eq!(app.count("audit_log"), audit_before, "nothing was written");
+    let (_, record) = admin.get("/api/v1/incidents/INC-1").await;
+    assert_eq!(record["title"], "Outage");
+}
+both_backends!(every_write_refuses_a_viewer, every_write_refuses_a_viewer);

@@ -67,6 +67,7 @@ pub fn store(
     prepared: Prepared,
     actor: &Actor,
 ) -> Result<Incident, AppError> {
+    actor.require(crate::auth::Permission::Write)?;
     let Prepared { imported, html } = prepared;
     crate::db::transaction(conn, |conn| {
         let Imported {
