@@ -149,6 +149,41 @@ impl TaskInput {
     }
 }
 
+/// The editable columns of a task and its completion time, written by create, update and
+/// bulk insert alike.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = tasks)]
+#[diesel(treat_none_as_null = true)]
+struct TaskColumns<'a> {
+    title: &'a str,
+    description: &'a str,
+    kind: TaskKind,
+    priority: TaskPriority,
+    owner_id: Option<i32>,
+    team: &'a str,
+    due_on: Option<NaiveDate>,
+    status: TaskStatus,
+    external_url: &'a str,
+    completed_at: Option<NaiveDateTime>,
+}
+
+impl<'a> TaskColumns<'a> {
+    fn of(f: &'a TaskFields, completed_at: Option<NaiveDateTime>) -> Self {
+        TaskColumns {
+            title: &f.title,
+            description: &f.description,
+            kind: f.kind,
+            priority: f.priority,
+            owner_id: f.owner_id,
+            team: &f.team,
+            due_on: f.due_on,
+            status: f.status,
+            external_url: &f.external_url,
+            completed_at,
+        }
+    }
+}
+
 pub fn create(
     conn: &mut DbConnection,
     incident_id: i32,
@@ -161,17 +196,8 @@ pub fn create(
         let t = now();
         let id: i32 = diesel::insert_into(tasks::table)
             .values((
+                TaskColumns::of(f, (f.status == TaskStatus::Done).then_some(t)),
                 tasks::incident_id.eq(incident_id),
-                tasks::title.eq(&f.title),
-                tasks::description.eq(&f.description),
-                tasks::kind.eq(f.kind),
-                tasks::priority.eq(f.priority),
-                tasks::owner_id.eq(f.owner_id),
-                tasks::team.eq(&f.team),
-                tasks::due_on.eq(f.due_on),
-                tasks::status.eq(f.status),
-                tasks::external_url.eq(&f.external_url),
-                tasks::completed_at.eq((f.status == TaskStatus::Done).then_some(t)),
                 tasks::created_by.eq(actor.user_id),
                 tasks::created_at.eq(t),
                 tasks::updated_at.eq(t),
@@ -207,17 +233,8 @@ pub fn insert_many(
         .map(|(f, completed_at)| {
             let completed = (f.status == TaskStatus::Done).then(|| completed_at.unwrap_or(t));
             (
+                TaskColumns::of(f, completed),
                 tasks::incident_id.eq(incident_id),
-                tasks::title.eq(f.title.clone()),
-                tasks::description.eq(f.description.clone()),
-                tasks::kind.eq(f.kind),
-                tasks::priority.eq(f.priority),
-                tasks::owner_id.eq(f.owner_id),
-                tasks::team.eq(f.team.clone()),
-                tasks::due_on.eq(f.due_on),
-                tasks::status.eq(f.status),
-                tasks::external_url.eq(f.external_url.clone()),
-                tasks::completed_at.eq(completed),
                 tasks::created_by.eq(created_by),
                 tasks::created_at.eq(t),
                 tasks::updated_at.eq(t),
@@ -258,16 +275,7 @@ pub fn update(
                 .filter(tasks::version.eq(expected_version)),
         )
         .set((
-            tasks::title.eq(&f.title),
-            tasks::description.eq(&f.description),
-            tasks::kind.eq(f.kind),
-            tasks::priority.eq(f.priority),
-            tasks::owner_id.eq(f.owner_id),
-            tasks::team.eq(&f.team),
-            tasks::due_on.eq(f.due_on),
-            tasks::status.eq(f.status),
-            tasks::external_url.eq(&f.external_url),
-            tasks::completed_at.eq(completed_at),
+            TaskColumns::of(f, completed_at),
             tasks::updated_at.eq(t),
             tasks::version.eq(expected_version + 1),
         ))
