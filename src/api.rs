@@ -51,6 +51,16 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
                 ))
                 .into());
             }
+            // Refused control characters can only come as escapes (JSON forbids them raw in
+            // strings); only a body with escapes pays for the second look.
+            if body
+                .windows(2)
+                .any(|w| matches!(w, b"\\u" | b"\\b" | b"\\f"))
+            {
+                if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&body) {
+                    crate::text::check_json(&value, "")?;
+                }
+            }
             serde_json::from_slice(&body).map(ApiJson).map_err(|e| {
                 use serde_json::error::Category;
                 match e.classify() {

@@ -11,6 +11,7 @@ use actix_web::{web, HttpResponse};
 use diesel::connection::SimpleConnection;
 use tracing::Instrument;
 
+use crate::error::AppError;
 use crate::state::AppState;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -49,6 +50,28 @@ pub async fn observe(
         res.headers_mut().insert(REQUEST_ID.clone(), value);
     }
     Ok(res)
+}
+
+/// Refuses a query string holding a control character that text may not contain (see
+/// `crate::text`) with a 400 in the route's format, before any handler reads a filter.
+pub async fn refuse_control_characters(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let query = req.query_string();
+    if query.contains('%') {
+        let decoded = percent_encoding::percent_decode_str(query).decode_utf8_lossy();
+        if let Some((_, c)) = crate::text::refused_char(&decoded) {
+            return Err(crate::extract::reject(
+                req.request(),
+                AppError::BadRequest(format!(
+                    "The query string contains the control character U+{:04X}; remove it.",
+                    c as u32
+                )),
+            ));
+        }
+    }
+    next.call(req).await
 }
 
 /// Answers conditional GETs: a 200 to a GET gets an `ETag` (a hash of the body), and a

@@ -70,17 +70,17 @@ async fn read_form<T: DeserializeOwned>(
     }
     // serde_urlencoded would turn bytes that are not UTF-8 into U+FFFD; refuse them instead
     // of storing altered text.
+    // The text policy (`crate::text`) applies to every field.
     for pair in body.split(|b| *b == b'&') {
         let plus_as_space: Vec<u8> = pair
             .iter()
             .map(|b| if *b == b'+' { b' ' } else { *b })
             .collect();
-        if percent_encoding::percent_decode(&plus_as_space)
+        let decoded = percent_encoding::percent_decode(&plus_as_space)
             .decode_utf8()
-            .is_err()
-        {
-            return Err(AppError::BadRequest("The form is not valid UTF-8.".into()));
-        }
+            .map_err(|_| AppError::BadRequest("The form is not valid UTF-8.".into()))?;
+        let (name, value) = decoded.split_once('=').unwrap_or(("form", &decoded));
+        crate::text::check_field(name, value)?;
     }
     let token: Token = serde_urlencoded::from_bytes(&body).unwrap_or(Token {
         csrf_token: String::new(),

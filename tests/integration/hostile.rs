@@ -327,3 +327,93 @@ async fn slow_clients_are_cut_off(app: TestApp) {
     );
 }
 both_backends!(slow_clients_are_cut_off, slow_clients_are_cut_off);
+
+/// One text policy on both databases: NUL and the other C0 controls (tab, LF and CR aside)
+/// are refused wherever text comes in, naming the field (422) or the query (400), and
+/// nothing is stored. Before, PostgreSQL answered 500 and SQLite stored the NUL.
+async fn control_characters_are_refused_everywhere(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    // JSON: the field is named, nested ones by path.
+    for (body, field) in [
+        (json!({"title": "Checkout\u{0} down"}), "title"),
+        (json!({"title": "ok", "impact": "bell\u{7}"}), "impact"),
+        (
+            json!({"title": "ok", "services": ["api", "pay\u{1b}[31m"]}),
+            "services[1]",
+        ),
+    ] {
+        let (status, res) = api.post("/api/v1/incidents", body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{res}");
+        assert_eq!(res["error"]["field"], field, "{res}");
+        assert!(
+            res["error"]["message"].as_str().unwrap().contains("U+"),
+            "{res}"
+        );
+    }
+    assert_eq!(app.count("incidents"), 0);
+    // Tabs and line ends are text.
+    let (status, _) = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "Checkout down", "impact": "line one\r\n\tline two"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, res) = api
+        .post(
+            "/api/v1/incidents/INC-1/timeline",
+            json!({"kind": "note", "body": "a\u{0}b"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{res}");
+    assert_eq!(res["error"]["field"], "body");
+    // Filters: a 400 in the route's format, on SQLite's search and PostgreSQL's alike.
+    for path in ["/api/v1/incidents?q=%00", "/api/v1/incidents?service=a%01b"] {
+        let (status, res) = api.get(path).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {res}");
+        assert_eq!(res["error"]["code"], "bad_request");
+    }
+    let browser = app.login_as(Role::Responder).await;
+    let (status, page) = browser.get_text("/incidents?q=ab%00cd").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("control character U+0000"), "{page}");
+    // Forms.
+    let res = browser
+        .post(
+            "/incidents",
+            "/incidents",
+            &[("title", "Checkout\u{0}down")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("title contains the control character"));
+    // Imported documents: the line is named.
+    let res = api
+        .client
+        .post(format!("{}/api/v1/import", api.base))
+        .bearer_auth(&api.token)
+        .header("content-type", "text/plain; charset=utf-8")
+        .body("Issue Summary:\nDuration: from 10:00 AM to 2:00 PM on June 7, 2023\nImpact: all\u{0} users\n")
+        .send()
+        .await
+        .unwrap();
+    let (status, res) = json_of(res).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{res}");
+    assert!(
+        res["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("line 3:"),
+        "{res}"
+    );
+    assert_eq!(app.count("incidents"), 1);
+    assert_eq!(app.count("timeline_entries"), 1, "only the declared entry");
+}
+both_backends!(
+    control_characters_are_refused_everywhere,
+    control_characters_are_refused_everywhere
+);

@@ -82,6 +82,20 @@ pub fn check_size(bytes: usize) -> Result<(), AppError> {
 /// [`parse`] after its size check.
 fn parse_unbounded(text: &str) -> Result<Imported, AppError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some((n, line)) = text
+        .split('\n')
+        .enumerate()
+        .find(|(_, line)| crate::text::refused_char(line).is_some())
+    {
+        let c = crate::text::refused_char(line).map_or(0, |(_, c)| c as u32);
+        return Err(AppError::invalid(
+            "document",
+            format!(
+                "line {}: the control character U+{c:04X} is not allowed",
+                n + 1
+            ),
+        ));
+    }
     if text.trim().is_empty() {
         return Err(bad(1, "a postmortem, found an empty document"));
     }
