@@ -72,6 +72,7 @@ impl Application {
         actix_web::rt::spawn(crate::webhooks::worker::run(
             worker_db,
             config.webhook_retry,
+            config.webhook_allow_private,
         ));
         let request_timeout = config.request_timeout;
         let state = web::Data::new(AppState {

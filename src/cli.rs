@@ -142,15 +142,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         }
         Command::User(UserCommand::Create(args)) => create_user(&config, args),
         Command::Import { file } => {
-            let text = if file == "-" {
-                let mut text = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut text)
-                    .map_err(|e| format!("cannot read stdin: {e}"))?;
-                text
-            } else {
-                std::fs::read_to_string(&file).map_err(|e| format!("cannot read {file}: {e}"))?
-            };
+            let text = read_document(&file)?;
             let prepared = postmortems::import::parse(&text)
                 .and_then(postmortems::import::prepare)
                 .map_err(|e| e.to_string())?;
@@ -229,8 +221,41 @@ fn create_user(config: &Config, args: UserCreate) -> Result<(), String> {
 }
 
 /// `VACUUM INTO` writes a consistent snapshot while other connections keep writing.
+/// The document to import from `file` (`-`: stdin), reading no more than the import limit.
+fn read_document(file: &str) -> Result<String, String> {
+    if file.trim().is_empty() {
+        return Err("import needs a file name, or - for standard input".into());
+    }
+    let limit = postmortems::import::MAX_BYTES;
+    let mut bytes = Vec::new();
+    let read = if file == "-" {
+        std::io::stdin()
+            .take(limit as u64 + 1)
+            .read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(file).and_then(|f| f.take(limit as u64 + 1).read_to_end(&mut bytes))
+    };
+    let source = if file == "-" { "stdin" } else { file };
+    read.map_err(|e| format!("cannot read {source}: {e}"))?;
+    if bytes.len() > limit {
+        return Err(format!(
+            "{source} is larger than {}, the most a postmortem may be",
+            crate::limits::describe(limit)
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "{source} is not UTF-8 text (byte {})",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
 fn backup(config: &Config, file: &str) -> Result<(), String> {
     use diesel::RunQueryDsl;
+    if file.trim().is_empty() {
+        return Err("backup needs the name of a new file to write".into());
+    }
     if let db::DbUrl::Postgres(_) = config.database_url {
         return Err("backup copies SQLite databases; for PostgreSQL run `pg_dump --format=custom --file=hindsight.dump \"$DATABASE_URL\"`".into());
     }
@@ -258,7 +283,9 @@ fn serve(config: Config) -> Result<(), String> {
             tracing::info!("stopping: in-flight requests finish first");
             handle.stop(true).await;
         });
-        // Tests and scripts that bind port 0 read the real address from this line.
+        // On stdout for scripts and tests that bind port 0 (they read the real port from it
+        // whatever the log level); in the log for operators.
+        println!("listening on http://{}", app.address());
         tracing::info!("listening on http://{}", app.address());
         app.run_until_stopped().await.map_err(|e| e.to_string())
     })

@@ -12,16 +12,25 @@ pub struct Config {
     pub webhook_retry: std::time::Duration,
     /// How long a client may take to send a request's head (slow clients are cut off).
     pub request_timeout: std::time::Duration,
+    /// Webhooks may target private and local addresses (`HINDSIGHT_WEBHOOK_ALLOW_PRIVATE`).
+    pub webhook_allow_private: bool,
+    /// When set, `/metrics` wants `Authorization: Bearer <this>` (`HINDSIGHT_METRICS_TOKEN`).
+    pub metrics_token: Option<String>,
 }
 
 impl Config {
-    /// Reads `DATABASE_URL`, `HINDSIGHT_BIND`, `HINDSIGHT_BASE_URL` and
-    /// `HINDSIGHT_SECURE_COOKIES`; `bind` and `database_url` override them when given.
+    /// Reads `DATABASE_URL`, `HINDSIGHT_BIND`, `HINDSIGHT_BASE_URL`,
+    /// `HINDSIGHT_SECURE_COOKIES`, `HINDSIGHT_WEBHOOK_RETRY_SECS`,
+    /// `HINDSIGHT_WEBHOOK_ALLOW_PRIVATE` and `HINDSIGHT_METRICS_TOKEN`; `bind` and `database_url` override them when given.
     pub fn from_env(database_url: Option<String>, bind: Option<String>) -> Result<Self, String> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let database_url = database_url
-            .or_else(|| var("DATABASE_URL"))
-            .unwrap_or_else(|| "sqlite://hindsight.db".into());
+        // Set but empty is a mistake (a missing secret in a deployment, say), not a request
+        // for the default: an empty DATABASE_URL must not quietly create ./hindsight.db.
+        let database_url = match (database_url, std::env::var("DATABASE_URL")) {
+            (Some(url), _) => url,
+            (None, Ok(url)) => url,
+            (None, Err(_)) => "sqlite://hindsight.db".into(),
+        };
         let bind = bind
             .or_else(|| var("HINDSIGHT_BIND"))
             .unwrap_or_else(|| "127.0.0.1:8080".into());
@@ -29,15 +38,13 @@ impl Config {
             .unwrap_or_else(|| format!("http://{bind}"))
             .trim_end_matches('/')
             .to_string();
-        let secure_cookies = match var("HINDSIGHT_SECURE_COOKIES").as_deref() {
-            None | Some("0") | Some("false") | Some("no") => false,
-            Some("1") | Some("true") | Some("yes") => true,
-            Some(other) => {
-                return Err(format!(
-                    "HINDSIGHT_SECURE_COOKIES must be true or false, not `{other}`"
-                ))
-            }
+        let flag = |name: &str| match var(name).as_deref() {
+            None | Some("0") | Some("false") | Some("no") => Ok(false),
+            Some("1") | Some("true") | Some("yes") => Ok(true),
+            Some(other) => Err(format!("{name} must be true or false, not `{other}`")),
         };
+        let secure_cookies = flag("HINDSIGHT_SECURE_COOKIES")?;
+        let webhook_allow_private = flag("HINDSIGHT_WEBHOOK_ALLOW_PRIVATE")?;
         let webhook_retry = match var("HINDSIGHT_WEBHOOK_RETRY_SECS") {
             None => 10,
             Some(v) => v.parse::<u64>().map_err(|_| {
@@ -45,6 +52,8 @@ impl Config {
             })?,
         };
         Ok(Config {
+            metrics_token: var("HINDSIGHT_METRICS_TOKEN"),
+            webhook_allow_private,
             webhook_retry: std::time::Duration::from_secs(webhook_retry),
             request_timeout: std::time::Duration::from_secs(5),
             database_url: DbUrl::parse(&database_url)?,

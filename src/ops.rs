@@ -147,8 +147,23 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// `GET /metrics` in Prometheus text format.
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+/// `GET /metrics` in Prometheus text format; with `HINDSIGHT_METRICS_TOKEN` set, only for
+/// `Authorization: Bearer <that token>` (compared in constant time).
+pub async fn metrics(req: actix_web::HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if let Some(expected) = &state.config.metrics_token {
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !crate::auth::secrets_match(given.trim(), expected) {
+            return HttpResponse::Unauthorized()
+                .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
+                .content_type("text/plain; charset=utf-8")
+                .body("Send the metrics token as `Authorization: Bearer <token>`.\n");
+        }
+    }
     let pool = state.db.pool().state();
     match state
         .metrics

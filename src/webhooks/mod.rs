@@ -4,6 +4,7 @@
 //! exponential backoff. Several replicas may run the worker: a delivery is claimed with a
 //! conditional UPDATE before it is sent.
 
+pub mod target;
 pub mod web;
 pub mod worker;
 

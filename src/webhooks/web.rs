@@ -120,11 +120,19 @@ pub async fn create_webhook(
         .map(|(e, _)| e.to_string())
         .collect();
     let u = url.clone();
-    match state
-        .db
-        .write(move |conn| super::create(conn, &u, &events, &actor))
-        .await
-    {
+    let allow_private = state.config.webhook_allow_private;
+    let result = async {
+        // Checked here, before the write: resolving the host is slow (DNS), and only for
+        // someone who may create hooks at all.
+        actor.require(crate::auth::Permission::Administer)?;
+        let target = super::validate_url(&url)?;
+        web::block(move || super::target::check(&target, allow_private)).await??;
+        state
+            .db
+            .write(move |conn| super::create(conn, &u, &events, &actor))
+            .await
+    };
+    match result.await {
         Ok(_) => Ok(see_other("/admin/webhooks")),
         Err(e @ AppError::Invalid { .. }) => page(&state, &user, Some(e), url).await,
         Err(e) => Err(e),

@@ -107,7 +107,20 @@ fn queue_overdue(conn: &mut DbConnection) -> Result<(), AppError> {
     })
 }
 
-async fn send(client: &awc::Client, d: &Delivery, hook: &Webhook) -> (Option<u16>, String) {
+async fn send(
+    client: &awc::Client,
+    d: &Delivery,
+    hook: &Webhook,
+    allow_private: bool,
+) -> (Option<u16>, String) {
+    // Checked again at every send: a name can resolve elsewhere since it was saved.
+    let url = hook.url.clone();
+    let target = tokio::task::spawn_blocking(move || super::target::check(&url, allow_private));
+    match target.await {
+        Ok(Ok(())) => {}
+        Ok(Err(_)) => return (None, super::target::REFUSED.into()),
+        Err(e) => return (None, e.to_string()),
+    }
     let timestamp = now().and_utc().timestamp();
     let request = client
         .post(&hook.url)
@@ -137,9 +150,10 @@ async fn send(client: &awc::Client, d: &Delivery, hook: &Webhook) -> (Option<u16
 
 /// Runs until the server stops. It has a pool of its own, so its polling does not show in
 /// the request-path query counter.
-pub async fn run(db: Db, retry: StdDuration) {
+pub async fn run(db: Db, retry: StdDuration, allow_private: bool) {
     let retry = Duration::from_std(retry).unwrap_or(Duration::seconds(10));
-    let client = awc::Client::default();
+    // Redirects are not followed: a public target could send the delivery inward.
+    let client = awc::Client::builder().disable_redirects().finish();
     let mut last_overdue_scan = std::time::Instant::now() - StdDuration::from_secs(3600);
     loop {
         if last_overdue_scan.elapsed() >= StdDuration::from_secs(60) {
@@ -160,7 +174,7 @@ pub async fn run(db: Db, retry: StdDuration) {
             continue;
         }
         for (delivery, hook) in claimed {
-            let (status, error) = send(&client, &delivery, &hook).await;
+            let (status, error) = send(&client, &delivery, &hook, allow_private).await;
             if !error.is_empty() {
                 tracing::info!(delivery = delivery.id, event = %delivery.event, %error, "webhook delivery failed; will retry");
             }

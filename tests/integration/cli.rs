@@ -152,3 +152,34 @@ fn sigterm_right_after_start_up_still_exits_cleanly() {
         );
     }
 }
+
+#[test]
+fn cli_refuses_empty_names_unbounded_input_and_an_empty_database_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("cli.db").display());
+    let fails_with = |out: std::process::Output, needle: &str| {
+        assert!(!out.status.success(), "{needle}: exit {}", out.status);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{needle}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    };
+    fails_with(
+        hindsight(&db, &["backup", ""], None),
+        "needs the name of a new file",
+    );
+    fails_with(hindsight(&db, &["import", ""], None), "needs a file name");
+    // An endless input is cut off at the import limit, not read into memory.
+    fails_with(
+        hindsight(&db, &["import", "/dev/zero"], None),
+        "larger than 8 MiB",
+    );
+    // Set but empty is refused, and creates no ./hindsight.db.
+    let out = std::process::Command::new(binary::BIN)
+        .arg("migrate")
+        .env("DATABASE_URL", "")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    fails_with(out, "DATABASE_URL is empty");
+    assert!(!dir.path().join("hindsight.db").exists());
+}

@@ -101,14 +101,23 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 
 /// Starts the app over existing storage (used to restart).
 pub fn start(storage: Storage) -> TestApp {
-    let config = Config {
+    start_with(storage, |_| {})
+}
+
+/// [`start`] with changes to the test configuration.
+pub fn start_with(storage: Storage, configure: impl FnOnce(&mut Config)) -> TestApp {
+    let mut config = Config {
         database_url: storage.url.clone(),
         bind: "127.0.0.1:0".into(),
         base_url: "http://127.0.0.1:0".into(),
         secure_cookies: false,
         webhook_retry: std::time::Duration::from_millis(300),
         request_timeout: std::time::Duration::from_secs(1),
+        metrics_token: None,
+        // The tests' webhook receivers listen on loopback.
+        webhook_allow_private: true,
     };
+    configure(&mut config);
     let app = Application::build(config).expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let setup_url = app.setup_url.clone();

@@ -309,6 +309,11 @@ async fn other_layouts_import(app: TestApp) {
 }
 both_backends!(other_layouts_import, other_layouts_import);
 
+/// A plain postmortem whose impact line gives `pct` percent of users.
+fn pct_doc(pct: &str) -> String {
+    format!("Issue Summary:\nDuration: from 10:00 AM to 2:00 PM on June 7, 2023\nImpact: {pct}% of users could not pay.\n")
+}
+
 async fn unreadable_documents_are_refused_whole(app: TestApp) {
     let api = Api::new(&app, app.token(Role::Responder));
     let incidents = app.count("incidents");
@@ -319,6 +324,10 @@ async fn unreadable_documents_are_refused_whole(app: TestApp) {
         ("Issue Summary:\nDuration: from 10:00 AM to 2:00 PM on June 7, 2023\nTimeline:\n25:99 AM: nope\n", "line 4: expected a 12-hour time"),
         ("Timeline:\n10:00: started\n", "a date for this time"),
         ("---\ntitle: \"x\"\nformat: \"hindsight/1 hs\"\nstarted_at: \"2023\"\n---\n", "line 2: expected an RFC 3339 time"),
+        // Shares of users outside 0–100% are refused, not misread.
+        (pct_doc(&format!("1{}", "0".repeat(400))).as_str(), "line 3: expected a share of users from 0 to 100%"),
+        (pct_doc("-25").as_str(), "found -25%"),
+        (pct_doc("999").as_str(), "found 999%"),
     ] {
         let (status, err) = import(&api, doc).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{doc:?}: {err}");

@@ -161,3 +161,44 @@ async fn headers_health_and_metrics(app: TestApp) {
     }
 }
 both_backends!(headers_health_and_metrics, headers_health_and_metrics);
+
+/// With `HINDSIGHT_METRICS_TOKEN` set, `/metrics` answers only that bearer token.
+async fn metrics_can_require_a_token(backend: Backend) {
+    let Some(storage) = Storage::new(backend) else {
+        return;
+    };
+    let app = start_with(storage, |c| c.metrics_token = Some("scrape-secret".into()));
+    let client = reqwest::Client::new();
+    for auth in [None, Some("Bearer wrong"), Some("scrape-secret")] {
+        let mut req = client.get(app.url("/metrics"));
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{auth:?}");
+        assert!(!res.text().await.unwrap().contains("hindsight_"));
+    }
+    let res = client
+        .get(app.url("/metrics"))
+        .bearer_auth("scrape-secret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("hindsight_http_requests_total"));
+    finish().await;
+}
+
+#[actix_web::test]
+async fn metrics_can_require_a_token_sqlite() {
+    metrics_can_require_a_token(Backend::Sqlite).await;
+}
+
+#[actix_web::test]
+async fn metrics_can_require_a_token_postgres() {
+    metrics_can_require_a_token(Backend::Postgres).await;
+}

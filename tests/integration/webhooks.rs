@@ -218,3 +218,71 @@ both_backends!(
     queued_deliveries_survive_a_restart,
     queued_deliveries_survive_a_restart
 );
+
+/// Without `HINDSIGHT_WEBHOOK_ALLOW_PRIVATE`, a hook to a private or local address is
+/// refused when saved, and a delivery to one (a name that resolves inward since it was
+/// saved) is refused when sent, without a request: the log says so.
+async fn private_targets_are_refused(backend: Backend) {
+    let Some(storage) = Storage::new(backend) else {
+        return;
+    };
+    let app = start_with(storage, |c| c.webhook_allow_private = false);
+    let (url, receiver, handle) = start_receiver(0);
+    let admin = app.login_as(Role::Admin).await;
+    for target in [
+        url.as_str(),
+        "http://169.254.169.254/latest/meta-data",
+        "http://0x7f000001:22/",
+        "http://[::1]/hook",
+        "http://localhost/hook",
+    ] {
+        let res = admin
+            .post(
+                "/admin/webhooks",
+                "/admin/webhooks",
+                &[("url", target), ("event_incident.created", "1")],
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{target}");
+        assert!(res
+            .text()
+            .await
+            .unwrap()
+            .contains("private or local address"));
+    }
+    assert_eq!(app.count("webhooks"), 0);
+    // Stored some other way (an older version, a database edit): refused at send time.
+    let mut conn = app.pool.get().unwrap();
+    hindsight::webhooks::create(
+        &mut conn,
+        &url,
+        &["incident.created".to_string()],
+        &hindsight::audit::Actor::system("test"),
+    )
+    .unwrap();
+    drop(conn);
+    let api = Api::new(&app, app.token(Role::Responder));
+    api.post("/api/v1/incidents", json!({"title": "x"})).await;
+    let mut log = String::new();
+    for _ in 0..100 {
+        log = admin.get_text("/admin/webhooks").await.1;
+        if log.contains("refused: private address") {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(log.contains("refused: private address"), "{log}");
+    assert!(receiver.got.lock().unwrap().is_empty(), "nothing was sent");
+    handle.stop(false).await;
+    finish().await;
+}
+
+#[actix_web::test]
+async fn private_targets_are_refused_sqlite() {
+    private_targets_are_refused(Backend::Sqlite).await;
+}
+
+#[actix_web::test]
+async fn private_targets_are_refused_postgres() {
+    private_targets_are_refused(Backend::Postgres).await;
+}

@@ -56,24 +56,30 @@ impl ChildServer {
         let mut child = Command::new(BIN)
             .args(["serve", "--bind", "127.0.0.1:0"])
             .env("DATABASE_URL", db)
-            // Warnings (the setup link) and the `listening on` line; not every request.
-            .env("RUST_LOG", "warn,hindsight::cli=info")
+            // Warnings only (the setup link): logging every request would slow the server.
+            .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("start hindsight serve");
+        let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
         let log = Arc::new(Mutex::new(String::new()));
         let (port_tx, port_rx) = mpsc::channel();
+        // The `listening on` line comes on stdout; then keep draining, so the pipe never fills.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(port) = listening_port(&line) {
+                    let _ = port_tx.send(port);
+                }
+            }
+        });
         let reader = {
             let log = Arc::clone(&log);
             // Drains stderr for the server's whole life, so a chatty server never blocks.
             std::thread::spawn(move || {
                 for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    if let Some(port) = listening_port(&line) {
-                        let _ = port_tx.send(port);
-                    }
                     let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
                     log.push_str(&line);
                     log.push('\n');

@@ -377,8 +377,17 @@ pub(super) fn apply_field(
             Target::None
         }
         Field::Impact => {
-            if let Some(c) = regex(&PCT, r"(?i)(\d{1,3}(?:\.\d+)?)\s*%\s*(?:of\s+)?(?:all\s+|our\s+|the\s+)?(?:users|customers|requests|traffic)").captures(rest) {
-                p.pct = c[1].parse().ok().filter(|v: &f64| *v <= 100.0);
+            // The whole number before `%` (a sign or digits far beyond 100 included), so
+            // that an impossible share is refused instead of misread.
+            if let Some(c) = regex(&PCT, r"(?i)(-?\d+(?:\.\d+)?)\s*%\s*(?:of\s+)?(?:all\s+|our\s+|the\s+)?(?:users|customers|requests|traffic)").captures(rest) {
+                let pct = c[1]
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite() && (0.0..=100.0).contains(v))
+                    .ok_or_else(|| {
+                        bad(line, format!("a share of users from 0 to 100%, found {}%", &c[1]))
+                    })?;
+                p.pct = Some(pct);
             }
             p.impact.push(rest);
             Target::Impact
