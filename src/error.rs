@@ -108,7 +108,7 @@ impl ResponseError for AppError {
     fn error_response(&self) -> HttpResponse {
         self.log_if_unexpected();
         if let AppError::LoginRequired { next } = self {
-            let location = format!("/login?next={}", crate::text::url_encode(next));
+            let location = format!("/login?next={}", crate::layout::url_encode(next));
             return HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, location))
                 .finish();

@@ -1,6 +1,7 @@
-//! The page layout every page extends (`base.html`), and the standalone error page. It sits
-//! below everything that renders HTML, errors included, so it knows nothing of sessions:
-//! `web.rs` builds a [`Layout`] from the signed-in user.
+//! The page layout every page extends (`base.html`), the standalone error page, and the
+//! encoding of query values in links. It sits below everything that renders HTML, errors
+//! included, so it knows nothing of sessions: `web.rs` builds a [`Layout`] from the
+//! signed-in user.
 
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
@@ -55,4 +56,11 @@ pub fn error_page(status: StatusCode, message: &str) -> HttpResponse {
             .body(body),
         Err(_) => HttpResponse::build(status).body(message.to_string()),
     }
+}
+
+/// Percent-encodes a query value.
+pub fn url_encode(value: &str) -> String {
+    serde_urlencoded::to_string([("", value)])
+        .map(|s| s.trim_start_matches('=').to_string())
+        .unwrap_or_default()
 }

@@ -1,4 +1,4 @@
-//! Text rules shared by every layer: which characters may be stored, and query encoding.
+//! Text rules shared by every layer: which characters may be stored.
 //!
 //! One policy for both databases: NUL and the other C0 control characters except tab, LF
 //! and CR are refused wherever text comes in (forms, JSON, query strings, imported
@@ -55,13 +55,6 @@ pub fn check_json(value: &Value, path: &str) -> Result<(), AppError> {
         }),
         _ => Ok(()),
     }
-}
-
-/// Percent-encodes a query value.
-pub fn url_encode(value: &str) -> String {
-    serde_urlencoded::to_string([("", value)])
-        .map(|s| s.trim_start_matches('=').to_string())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

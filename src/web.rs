@@ -7,8 +7,8 @@ use askama::Template;
 
 use crate::auth::{CurrentUser, Permission};
 use crate::error::AppError;
+pub use crate::layout::url_encode;
 pub use crate::layout::{error_page, Layout, NavUser};
-pub use crate::text::url_encode;
 
 impl Layout {
     /// The layout for a signed-in user's page.
