@@ -53,8 +53,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(r("/admin/webhooks").route(get().to(webhooks::web::list_webhooks)).route(post().to(webhooks::web::create_webhook)))
         .service(r("/admin/webhooks/{id}/active").route(post().to(webhooks::web::toggle_webhook)))
         .service(r("/admin/webhooks/{id}/delete").route(post().to(webhooks::web::delete_webhook)))
-        .service(r("/settings/tokens").route(get().to(settings::list_tokens)).route(post().to(settings::create_token)))
-        .service(r("/settings/tokens/{id}/revoke").route(post().to(settings::revoke_token)))
+        .service(r("/settings/tokens").route(get().to(settings::tokens::list_tokens)).route(post().to(settings::tokens::create_token)))
+        .service(r("/settings/tokens/{id}/revoke").route(post().to(settings::tokens::revoke_token)))
+        .service(r("/settings/password").route(get().to(settings::password::password_page)).route(post().to(settings::password::change_password)))
         // Operations and assets
         .service(r("/healthz").route(get().to(ops::healthz)))
         .service(r("/metrics").route(get().to(ops::metrics)))

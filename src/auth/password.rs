@@ -16,19 +16,39 @@ fn hasher() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Checks length rules; the field is named for form and API errors.
+/// Checks a new password: at least [`MIN_LENGTH`] characters not counting spaces at either
+/// end, at most [`MAX_LENGTH`], and not easy to guess (zxcvbn, the estimator Dropbox wrote
+/// for this: common passwords, names, dates, keyboard patterns and repeats score low). The
+/// field is named for form and API errors.
 pub fn validate(password: &str, field: &str) -> Result<(), AppError> {
-    let chars = password.chars().count();
-    if chars < MIN_LENGTH {
+    if password.trim().chars().count() < MIN_LENGTH {
         return Err(AppError::invalid(
             field,
-            format!("Password must be at least {MIN_LENGTH} characters."),
+            format!(
+                "Password must be at least {MIN_LENGTH} characters, not counting spaces at either end."
+            ),
         ));
     }
-    if chars > MAX_LENGTH {
+    if password.chars().count() > MAX_LENGTH {
         return Err(AppError::invalid(
             field,
             format!("Password must be at most {MAX_LENGTH} characters."),
+        ));
+    }
+    // The estimate grows fast with length; the first 100 characters tell enough.
+    let head: String = password.chars().take(100).collect();
+    let estimate = zxcvbn::zxcvbn(&head, &["hindsight"]);
+    if estimate.score() < zxcvbn::Score::Three {
+        let why = estimate
+            .feedback()
+            .and_then(|f| f.warning())
+            .map(|w| format!(" ({w})"))
+            .unwrap_or_default();
+        return Err(AppError::invalid(
+            field,
+            format!(
+                "This password is too easy to guess{why}. Try a longer one, such as a few unrelated words."
+            ),
         ));
     }
     Ok(())
@@ -78,5 +98,19 @@ mod tests {
         assert!(verify("correct horse", &h));
         assert!(!verify("wrong horse", &h));
         assert!(!verify("x", "not a hash"));
+    }
+
+    #[test]
+    fn refuses_short_padded_and_guessable_passwords() {
+        assert!(validate("        ", "password").is_err(), "eight spaces");
+        assert!(
+            validate("  abc12  ", "password").is_err(),
+            "short once trimmed"
+        );
+        let common = validate("password123", "password").unwrap_err();
+        assert!(common.to_string().contains("too easy to guess"), "{common}");
+        assert!(validate("hindsight2024", "password").is_err());
+        assert!(validate("correct horse battery", "password").is_ok());
+        assert!(validate(&"x".repeat(MAX_LENGTH + 1), "password").is_err());
     }
 }

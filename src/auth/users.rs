@@ -287,3 +287,36 @@ pub fn set_password(
         )
     })
 }
+
+/// Sets the acting user's own password hash (the caller has checked the current password)
+/// and ends their other sessions; `keep_session` stays signed in.
+pub fn change_own_password(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    hash: &str,
+    keep_session: i32,
+) -> Result<(), AppError> {
+    let id = actor.user_id.ok_or_else(|| {
+        AppError::Forbidden("Only a signed-in user can change their password.".into())
+    })?;
+    crate::db::transaction(conn, |conn| {
+        let user = find(conn, id)?;
+        diesel::update(users::table.find(id))
+            .set((users::password_hash.eq(hash), users::updated_at.eq(now())))
+            .execute(conn)?;
+        diesel::delete(
+            sessions::table
+                .filter(sessions::user_id.eq(id))
+                .filter(sessions::id.ne(keep_session)),
+        )
+        .execute(conn)?;
+        audit::record(
+            conn,
+            actor,
+            "user.change_password",
+            "user",
+            &user.username,
+            "",
+        )
+    })
+}

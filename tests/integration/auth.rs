@@ -375,12 +375,21 @@ async fn admin_manages_users(app: TestApp) {
         .unwrap()
         .contains("at least one active admin"));
 
-    // Reset a password.
+    // Reset a password: a guessable one is refused, a strong one taken.
     let res = admin
         .post(
             "/admin/users",
             &format!("/admin/users/{id}/password"),
             &[("password", "brandnewpass")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("too easy to guess"));
+    let res = admin
+        .post(
+            "/admin/users",
+            &format!("/admin/users/{id}/password"),
+            &[("password", "brand new orchard pass")],
         )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
@@ -731,3 +740,81 @@ async fn every_write_refuses_a_viewer(app: TestApp) {
     assert_eq!(record["title"], "Outage");
 }
 both_backends!(every_write_refuses_a_viewer, every_write_refuses_a_viewer);
+
+/// Users change their own password: the current one is required, the new one must pass the
+/// policy (length without surrounding spaces, not easy to guess), and their other sessions
+/// end while this one stays.
+async fn users_change_their_own_password(app: TestApp) {
+    let here = app.login_as(Role::Viewer).await;
+    let name = here.username.clone();
+    let elsewhere = Browser::new(&app);
+    assert_eq!(
+        elsewhere.login(&name, PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let (status, page) = here.get_text("/settings/password").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Current password"));
+    let change = |current: &'static str, new: &'static str, again: &'static str| {
+        let here = &here;
+        async move {
+            let res = here
+                .post(
+                    "/settings/password",
+                    "/settings/password",
+                    &[
+                        ("current_password", current),
+                        ("password", new),
+                        ("password_confirm", again),
+                    ],
+                )
+                .await;
+            let status = res.status();
+            (status, res.text().await.unwrap())
+        }
+    };
+    for (current, new, again, needle) in [
+        (
+            "not my password",
+            "plum orchard lantern",
+            "plum orchard lantern",
+            "current password is wrong",
+        ),
+        (PASSWORD, "        ", "        ", "not counting spaces"),
+        (PASSWORD, "password123", "password123", "too easy to guess"),
+        (
+            PASSWORD,
+            "plum orchard lantern",
+            "plum orchard lantrn",
+            "differ",
+        ),
+    ] {
+        let (status, page) = change(current, new, again).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{needle}");
+        assert!(page.contains(needle), "{needle}: {page}");
+    }
+    let (status, _) = change(PASSWORD, "plum orchard lantern", "plum orchard lantern").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    // This session stays; the other one is signed out; only the new password works.
+    assert_eq!(here.get("/incidents").await.status(), StatusCode::OK);
+    assert_eq!(
+        elsewhere.get("/incidents").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let fresh = Browser::new(&app);
+    assert_eq!(
+        fresh.login(&name, PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let fresh = Browser::new(&app);
+    assert_eq!(
+        fresh.login(&name, "plum orchard lantern").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let (_, audit) = app.login_as(Role::Admin).await.get_text("/audit").await;
+    assert!(audit.contains("user.change_password"));
+}
+both_backends!(
+    users_change_their_own_password,
+    users_change_their_own_password
+);
