@@ -53,7 +53,13 @@ async fn read_form<T: DeserializeOwned>(
         ));
     }
     let body = web::Bytes::from_request(req, payload).await.map_err(|e| {
-        if e.to_string().contains("overflow") || e.to_string().contains("larger") {
+        // A body over the route's limit, announced or streamed: 413 like any other.
+        let too_large = matches!(
+            e.as_error::<actix_web::error::PayloadError>(),
+            Some(actix_web::error::PayloadError::Overflow)
+        ) || e.to_string().contains("size limit")
+            || e.to_string().contains("larger");
+        if too_large {
             AppError::PayloadTooLarge(format!(
                 "The form is larger than {} KiB.",
                 FORM_LIMIT / 1024
