@@ -14,6 +14,22 @@ pub fn render(source: &str) -> String {
     builder().clean(&unsafe_html).to_string()
 }
 
+/// `text` as Markdown that renders as exactly that text (titles and names quoted in an
+/// entry: `Checkout <b>fails</b>` must not turn bold).
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if matches!(
+            c,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '&' | '~' | '|' | '#'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// CommonMark plus GFM tables, strikethrough and task lists.
 fn options() -> Options {
     let mut options = Options::empty();
@@ -82,7 +98,7 @@ fn plain_paragraph(source: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{builder, options, plain_paragraph, render};
+    use super::{builder, escape, options, plain_paragraph, render};
     use proptest::prelude::*;
 
     proptest! {
@@ -96,6 +112,25 @@ mod tests {
                 let slow = builder().clean(&unsafe_html).to_string();
                 prop_assert_eq!(fast, slow);
             }
+        }
+    }
+
+    #[test]
+    fn escaped_text_renders_as_itself() {
+        for text in [
+            "Checkout <b>fails</b>",
+            "*not* _em_ `code` [link](x) a|b ~~s~~ #1 &amp; \\",
+        ] {
+            let html = render(&escape(text));
+            let shown = html
+                .trim()
+                .trim_start_matches("<p>")
+                .trim_end_matches("</p>")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&amp;", "&")
+                .replace("&quot;", "\"");
+            assert_eq!(shown, text, "{html}");
         }
     }
 

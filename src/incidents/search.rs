@@ -95,8 +95,14 @@ impl IncidentFilter {
                 })
                 .transpose()
             };
-        let since = day_or_time(since, "since", false)?;
-        let until = day_or_time(until, "until", true)?;
+        // Half-open [since, until) at the microseconds both databases store. An end past
+        // year 9999 bounds nothing (every storable time is before it); kept, it would fail
+        // on SQLite, which compares times as text ("10000-…" sorts before "9999-…").
+        use chrono::{Datelike, SubsecRound};
+        let since = day_or_time(since, "since", false)?.map(|t| t.trunc_subsecs(6));
+        let until = day_or_time(until, "until", true)?
+            .map(|t| t.trunc_subsecs(6))
+            .filter(|t| t.year() <= 9999);
         let sort = match sort {
             None => Sort::Newest,
             Some(s) => Sort::parse(s).ok_or_else(|| {

@@ -237,7 +237,9 @@ pub fn create(
         if options.declared_entry {
             let body = format!(
                 "Incident declared: {} {}, status {}.",
-                incident.severity, incident.title, incident.status
+                incident.severity,
+                crate::markdown::escape(&incident.title),
+                incident.status
             );
             let mut entry = NewEntry::now(EntryKind::StatusChange, body, actor.user_id);
             // An incident recorded long after the fact is "declared" when it was detected,

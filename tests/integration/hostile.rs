@@ -38,10 +38,17 @@ fn assert_inert(html: &str, path: &str) {
         "src=\"data:text/html",
         "style=\"background-image",
     ] {
-        // Escaped text is fine; live markup is not.
-        if let Some(at) = lower.find(needle) {
-            let context = &html[at.saturating_sub(40)..(at + 60).min(html.len())];
-            panic!("{path}: live `{needle}` in …{context}…");
+        // Escaped text is fine; live markup is not. An attribute is live only inside a real
+        // tag: a `<` before it with no `>` in between (escaped markup shows as `&lt;a href=…`).
+        for (at, _) in lower.match_indices(needle) {
+            let in_tag = needle.starts_with('<')
+                || lower[..at]
+                    .rfind('<')
+                    .is_some_and(|open| !lower[open..at].contains('>'));
+            if in_tag {
+                let context = &html[at.saturating_sub(40)..(at + 60).min(html.len())];
+                panic!("{path}: live `{needle}` in …{context}…");
+            }
         }
     }
 }

@@ -374,3 +374,74 @@ both_backends!(
     search_finds_substrings_and_follows_edits,
     search_finds_substrings_and_follows_edits
 );
+
+/// Date filters mean the same on both databases: half-open [since, until), a bare `until`
+/// date including its whole day, up to the last storable instant.
+async fn date_filters_agree_on_both_databases(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    for (title, at) in [
+        ("last instant", "9999-12-31T23:59:59.999Z"),
+        ("new year", "2024-01-01T00:00:00Z"),
+        ("eve", "2023-12-31T23:59:59.999999Z"),
+    ] {
+        let (status, body) = api
+            .post(
+                "/api/v1/incidents",
+                json!({"title": title, "started_at": at}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let titles = |body: serde_json::Value| -> Vec<String> {
+        let mut t: Vec<String> = body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["title"].as_str().unwrap().to_string())
+            .collect();
+        t.sort();
+        t
+    };
+    for (query, expected) in [
+        ("until=9999-12-31", vec!["eve", "last instant", "new year"]),
+        ("since=9999-12-31", vec!["last instant"]),
+        ("until=2023-12-31", vec!["eve"]),
+        ("since=2024-01-01&until=2024-01-01", vec!["new year"]),
+        ("until=2024-01-01T00:00:00Z", vec!["eve"]),
+        (
+            "since=2023-12-31T23:59:59.999999Z&until=2024-01-01T00:00:00.000001Z",
+            vec!["eve", "new year"],
+        ),
+    ] {
+        let (status, body) = api.get(&format!("/api/v1/incidents?{query}")).await;
+        assert_eq!(status, StatusCode::OK, "{query}: {body}");
+        assert_eq!(titles(body), expected, "{query}");
+    }
+}
+both_backends!(
+    date_filters_agree_on_both_databases,
+    date_filters_agree_on_both_databases
+);
+
+/// The automatic "Incident declared" entry quotes the title as plain text.
+async fn declared_entry_shows_the_title_as_written(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    let (status, _) = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "Checkout <b>fails</b> for *some* users"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let browser = app.login_as(Role::Viewer).await;
+    let (_, page) = browser.get_text("/incidents/INC-1").await;
+    assert!(
+        page.contains("SEV3 Checkout &lt;b&gt;fails&lt;/b&gt; for *some* users"),
+        "{page}"
+    );
+    assert!(!page.contains("<b>fails</b>") && !page.contains("<em>some</em>"));
+}
+both_backends!(
+    declared_entry_shows_the_title_as_written,
+    declared_entry_shows_the_title_as_written
+);
