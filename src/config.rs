@@ -14,6 +14,9 @@ pub struct Config {
     pub request_timeout: std::time::Duration,
     /// Webhooks may target private and local addresses (`HINDSIGHT_WEBHOOK_ALLOW_PRIVATE`).
     pub webhook_allow_private: bool,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` name the client
+    /// (`HINDSIGHT_TRUSTED_PROXIES`: addresses or CIDR ranges, comma separated).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// When set, `/metrics` wants `Authorization: Bearer <this>` (`HINDSIGHT_METRICS_TOKEN`).
     pub metrics_token: Option<String>,
 }
@@ -21,7 +24,8 @@ pub struct Config {
 impl Config {
     /// Reads `DATABASE_URL`, `HINDSIGHT_BIND`, `HINDSIGHT_BASE_URL`,
     /// `HINDSIGHT_SECURE_COOKIES`, `HINDSIGHT_WEBHOOK_RETRY_SECS`,
-    /// `HINDSIGHT_WEBHOOK_ALLOW_PRIVATE` and `HINDSIGHT_METRICS_TOKEN`; `bind` and `database_url` override them when given.
+    /// `HINDSIGHT_WEBHOOK_ALLOW_PRIVATE`, `HINDSIGHT_TRUSTED_PROXIES` and
+    /// `HINDSIGHT_METRICS_TOKEN`; `bind` and `database_url` override them when given.
     pub fn from_env(database_url: Option<String>, bind: Option<String>) -> Result<Self, String> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         // Set but empty is a mistake (a missing secret in a deployment, say), not a request
@@ -45,6 +49,19 @@ impl Config {
         };
         let secure_cookies = flag("HINDSIGHT_SECURE_COOKIES")?;
         let webhook_allow_private = flag("HINDSIGHT_WEBHOOK_ALLOW_PRIVATE")?;
+        let trusted_proxies = var("HINDSIGHT_TRUSTED_PROXIES")
+            .unwrap_or_default()
+            .split([',', ' '])
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| {
+                let s = s.trim();
+                s.parse::<ipnet::IpNet>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        format!("HINDSIGHT_TRUSTED_PROXIES: `{s}` is not an address or CIDR range")
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let webhook_retry = match var("HINDSIGHT_WEBHOOK_RETRY_SECS") {
             None => 10,
             Some(v) => v.parse::<u64>().map_err(|_| {
@@ -54,6 +71,7 @@ impl Config {
         Ok(Config {
             metrics_token: var("HINDSIGHT_METRICS_TOKEN"),
             webhook_allow_private,
+            trusted_proxies,
             webhook_retry: std::time::Duration::from_secs(webhook_retry),
             request_timeout: std::time::Duration::from_secs(5),
             database_url: DbUrl::parse(&database_url)?,

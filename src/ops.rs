@@ -26,7 +26,8 @@ pub async fn observe(
     let method = req.method().to_string();
     // The path only: query strings may carry tokens (setup links).
     let path = req.path().to_string();
-    let span = tracing::info_span!("request", request_id = %id, %method, %path);
+    let client = crate::auth::extract::client_ip(req.request());
+    let span = tracing::info_span!("request", request_id = %id, %method, %path, %client);
     let metrics = req.app_data::<web::Data<AppState>>().cloned();
     let started = Instant::now();
     let mut res = next.call(req).instrument(span.clone()).await?;

@@ -123,12 +123,69 @@ impl FromRequest for MaybeUser {
     }
 }
 
-/// The peer address, for throttling and the audit log. Proxies' forwarding headers are not
-/// trusted: anyone could set them.
+/// The client's address, for throttling, the audit log and request logs: the peer, unless
+/// the peer is a trusted proxy (`HINDSIGHT_TRUSTED_PROXIES`); then the nearest address in
+/// its forwarding headers that is not itself a trusted proxy. Anyone can write those
+/// headers, so they count only as far as trusted proxies wrote them.
 pub fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
+    let trusted = AppState::of(req)
+        .map(|s| s.config.trusted_proxies.clone())
+        .unwrap_or_default();
+    client_address(req.peer_addr().map(|a| a.ip()), req.headers(), &trusted)
+        .map(|ip| ip.to_string())
         .unwrap_or_default()
+}
+
+fn client_address(
+    peer: Option<std::net::IpAddr>,
+    headers: &header::HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> Option<std::net::IpAddr> {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let peer = peer?;
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    // `Forwarded: for=…` (RFC 7239) when present, else `X-Forwarded-For`; nearest last.
+    let forwarded: Vec<String> = headers
+        .get_all(header::FORWARDED)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|element| {
+            element.split(';').find_map(|pair| {
+                let (key, value) = pair.trim().split_once('=')?;
+                key.eq_ignore_ascii_case("for")
+                    .then(|| value.trim().trim_matches('"').to_string())
+            })
+        })
+        .collect();
+    let hops: Vec<String> = if forwarded.is_empty() {
+        headers
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|s| s.trim().to_string())
+            .collect()
+    } else {
+        forwarded
+    };
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        let Some(ip) = parse_hop(hop) else { break };
+        client = ip;
+        if !is_trusted(&ip) {
+            break;
+        }
+    }
+    Some(client)
+}
+
+/// An address as forwarding headers write it: `1.2.3.4`, `1.2.3.4:5678`, `[2001:db8::1]:80`.
+fn parse_hop(hop: &str) -> Option<std::net::IpAddr> {
+    hop.parse()
+        .ok()
+        .or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
+        .or_else(|| hop.trim_start_matches('[').split(']').next()?.parse().ok())
 }
 
 pub fn user_agent(req: &HttpRequest) -> String {
@@ -205,7 +262,46 @@ impl FromRequest for ApiUser {
 
 #[cfg(test)]
 mod tests {
-    use super::safe_next;
+    use super::{client_address, safe_next};
+    use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+
+    #[test]
+    fn forwarding_headers_count_only_through_trusted_proxies() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.append(HeaderName::from_static(k), HeaderValue::from_static(v));
+            }
+            h
+        };
+        let trusted = vec!["10.0.0.0/8".parse().unwrap()];
+        let spoofed = headers(&[("x-forwarded-for", "6.6.6.6, 203.0.113.7")]);
+        // Not from a proxy: the headers are anyone's words.
+        assert_eq!(
+            client_address(Some(ip("198.51.100.1")), &spoofed, &trusted),
+            Some(ip("198.51.100.1"))
+        );
+        // From the proxy: the nearest untrusted hop, not the client-written one before it.
+        assert_eq!(
+            client_address(Some(ip("10.0.0.2")), &spoofed, &trusted),
+            Some(ip("203.0.113.7"))
+        );
+        let chain = headers(&[("x-forwarded-for", "203.0.113.7, 10.0.0.9")]);
+        assert_eq!(
+            client_address(Some(ip("10.0.0.2")), &chain, &trusted),
+            Some(ip("203.0.113.7"))
+        );
+        let rfc = headers(&[("forwarded", "for=\"[2001:db8::1]:4711\";proto=https")]);
+        assert_eq!(
+            client_address(Some(ip("10.0.0.2")), &rfc, &trusted),
+            Some(ip("2001:db8::1"))
+        );
+        assert_eq!(
+            client_address(Some(ip("10.0.0.2")), &HeaderMap::new(), &[]),
+            Some(ip("10.0.0.2"))
+        );
+    }
 
     #[test]
     fn next_stays_on_this_site() {

@@ -83,14 +83,19 @@ pub async fn login(
     let password = form.password;
     let attempt_user = username.clone();
     let result = async {
-        let user = {
+        // Counted (as a failure until proven otherwise) before the password is checked.
+        let attempt = {
             let (name, ip) = (attempt_user.clone(), ip.clone());
             state
                 .db
-                .read(move |conn| {
-                    throttle::check(conn, &name, &ip)?;
-                    users::find_by_username(conn, &name)
-                })
+                .write(move |conn| throttle::begin(conn, &name, &ip))
+                .await?
+        };
+        let user = {
+            let name = attempt_user.clone();
+            state
+                .db
+                .read(move |conn| users::find_by_username(conn, &name))
                 .await?
         };
         // The hash check is slow by design: on the blocking pool, outside any write.
@@ -107,23 +112,21 @@ pub async fn login(
         .await?;
         state
             .db
-            .write(move |conn| {
-                throttle::record(conn, &attempt_user, &ip, verified)?;
-                match user.filter(|_| verified) {
-                    Some(u) => {
-                        let token = session::start(conn, u.id, &ip, &agent)?;
-                        audit::record(
-                            conn,
-                            &Actor::user(&u, &ip),
-                            "session.login",
-                            "user",
-                            &u.username,
-                            "",
-                        )?;
-                        Ok(Some(token))
-                    }
-                    None => Ok(None),
+            .write(move |conn| match user.filter(|_| verified) {
+                Some(u) => {
+                    throttle::succeeded(conn, attempt)?;
+                    let token = session::start(conn, u.id, &ip, &agent)?;
+                    audit::record(
+                        conn,
+                        &Actor::user(&u, &ip),
+                        "session.login",
+                        "user",
+                        &u.username,
+                        "",
+                    )?;
+                    Ok(Some(token))
                 }
+                None => Ok(None),
             })
             .await
     }

@@ -73,44 +73,40 @@ pub async fn change_password(
     let ip = actor.ip.clone();
     let result = async {
         let (name, from) = (username.clone(), ip.clone());
+        let attempt = state
+            .db
+            .write(move |conn| throttle::begin(conn, &name, &from))
+            .await?;
+        let name = username.clone();
         let stored = state
             .db
-            .read(move |conn| {
-                throttle::check(conn, &name, &from)?;
-                Ok(users::find_by_username(conn, &name)?.map(|u| u.password_hash))
-            })
+            .read(move |conn| Ok(users::find_by_username(conn, &name)?.map(|u| u.password_hash)))
             .await?
             .unwrap_or_default();
-        // Both argon2 runs (the check and the new hash) on the blocking pool, before the write.
+        // Both argon2 runs (the check and the new hash) on the blocking pool, outside writes.
         let PasswordForm {
             current_password,
             password: new,
             password_confirm,
         } = data;
-        let checked = web::block(move || {
-            if !password::verify(&current_password, &stored) {
-                return Ok(None);
-            }
-            if new != password_confirm {
-                return Err(AppError::invalid(
-                    "password_confirm",
-                    "The two new passwords differ.",
-                ));
-            }
-            password::validated_hash(&new, "password").map(Some)
-        })
-        .await??;
-        let Some(hash) = checked else {
-            let (name, from) = (username.clone(), ip.clone());
-            state
-                .db
-                .write(move |conn| throttle::record(conn, &name, &from, false))
-                .await?;
+        if !web::block(move || password::verify(&current_password, &stored)).await? {
             return Err(AppError::invalid(
                 "current_password",
                 "The current password is wrong.",
             ));
-        };
+        }
+        // The right current password is no failed attempt, whatever the new one.
+        state
+            .db
+            .write(move |conn| throttle::succeeded(conn, attempt))
+            .await?;
+        if new != password_confirm {
+            return Err(AppError::invalid(
+                "password_confirm",
+                "The two new passwords differ.",
+            ));
+        }
+        let hash = web::block(move || password::validated_hash(&new, "password")).await??;
         let keep = user.session_id;
         state
             .db

@@ -818,3 +818,84 @@ both_backends!(
     users_change_their_own_password,
     users_change_their_own_password
 );
+
+/// Failed sign-ins hold up the address they come from, not the account: the owner signs in
+/// from elsewhere while someone guesses. Concurrent guesses are counted one by one (the
+/// count and the check are one write), and behind a trusted proxy the forwarded address is
+/// the one that counts (and is audited).
+async fn throttling_cannot_lock_the_owner_out(backend: Backend) {
+    let Some(storage) = Storage::new(backend) else {
+        return;
+    };
+    let app = start_with(storage, |c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    });
+    app.create_user("sam", Role::Responder);
+    let from = |address: &'static str| {
+        let app = &app;
+        async move {
+            let browser = Browser::new(app);
+            let (_, page) = browser.get_text("/login").await;
+            let csrf = csrf_token(&page).unwrap();
+            (browser, csrf, address)
+        }
+    };
+    let (guesser, csrf, address) = from("203.0.113.7").await;
+    let guesses = (0..20).map(|_| {
+        guesser
+            .client
+            .post(app.url("/login"))
+            .header("x-forwarded-for", address)
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("username", "sam"),
+                ("password", "a wrong guess"),
+            ])
+            .send()
+    });
+    let statuses: Vec<StatusCode> = futures_util::future::join_all(guesses)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status())
+        .collect();
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert_eq!(checked, 5, "exactly five guesses checked: {statuses:?}");
+    assert!(statuses
+        .iter()
+        .all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::TOO_MANY_REQUESTS));
+    assert_eq!(app.count("login_attempts"), 5);
+    // The owner, from another address, signs in at once.
+    let (owner, csrf, address) = from("198.51.100.9").await;
+    let res = owner
+        .client
+        .post(app.url("/login"))
+        .header("x-forwarded-for", address)
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("username", "sam"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, audit) = app.login_as(Role::Admin).await.get_text("/audit").await;
+    assert!(
+        audit.contains("198.51.100.9"),
+        "the forwarded address is audited"
+    );
+    finish().await;
+}
+
+#[actix_web::test]
+async fn throttling_cannot_lock_the_owner_out_sqlite() {
+    throttling_cannot_lock_the_owner_out(Backend::Sqlite).await;
+}
+
+#[actix_web::test]
+async fn throttling_cannot_lock_the_owner_out_postgres() {
+    throttling_cannot_lock_the_owner_out(Backend::Postgres).await;
+}

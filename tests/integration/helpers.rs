@@ -116,6 +116,7 @@ pub fn start_with(storage: Storage, configure: impl FnOnce(&mut Config)) -> Test
         metrics_token: None,
         // The tests' webhook receivers listen on loopback.
         webhook_allow_private: true,
+        trusted_proxies: vec![],
     };
     configure(&mut config);
     let app = Application::build(config).expect("app builds");
