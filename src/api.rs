@@ -40,11 +40,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             }
             let body = web::Bytes::from_request(&req, &mut payload)
                 .await
-                .map_err(|e| {
-                    AppError::PayloadTooLarge(format!(
-                        "The body could not be read ({e}); at most {JSON_LIMIT} bytes."
-                    ))
-                })?;
+                .map_err(|e| crate::extract::body_error(&e, JSON_LIMIT))?;
             if body.len() > JSON_LIMIT {
                 return Err(AppError::PayloadTooLarge(format!(
                     "The body is larger than {JSON_LIMIT} bytes."
@@ -94,7 +90,7 @@ pub struct ErrorDoc {
 #[derive(utoipa::ToSchema)]
 pub struct ErrorDetailDoc {
     /// `validation`, `bad_request`, `unauthorized`, `forbidden`, `not_found`, `conflict`,
-    /// `rate_limited`, `too_large`, `unsupported_media_type`, `internal`
+    /// `rate_limited`, `timeout`, `too_large`, `unsupported_media_type`, `internal`
     pub code: String,
     pub message: String,
     /// The offending field, for `validation`.

@@ -97,6 +97,7 @@ impl Application {
                     web::PathConfig::default()
                         .error_handler(|_, req| reject(req, AppError::NotFound("page".into()))),
                 )
+                .wrap(from_fn(ops::body_deadline))
                 .wrap(from_fn(ops::refuse_control_characters))
                 .wrap(from_fn(ops::conditional))
                 .wrap(Compress::default())

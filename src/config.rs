@@ -12,6 +12,9 @@ pub struct Config {
     pub webhook_retry: std::time::Duration,
     /// How long a client may take to send a request's head (slow clients are cut off).
     pub request_timeout: std::time::Duration,
+    /// How long a client may take to send a request's body (`HINDSIGHT_BODY_TIMEOUT_SECS`,
+    /// 30): a body trickled in a byte at a time holds a connection no longer than this.
+    pub body_timeout: std::time::Duration,
     /// Webhooks may target private and local addresses (`HINDSIGHT_WEBHOOK_ALLOW_PRIVATE`).
     pub webhook_allow_private: bool,
     /// Proxies whose `Forwarded` / `X-Forwarded-For` name the client
@@ -62,6 +65,12 @@ impl Config {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let body_timeout = match var("HINDSIGHT_BODY_TIMEOUT_SECS") {
+            None => 30,
+            Some(v) => v.parse::<u64>().ok().filter(|s| *s > 0).ok_or_else(|| {
+                format!("HINDSIGHT_BODY_TIMEOUT_SECS must be a whole number of seconds, not `{v}`")
+            })?,
+        };
         let webhook_retry = match var("HINDSIGHT_WEBHOOK_RETRY_SECS") {
             None => 10,
             Some(v) => v.parse::<u64>().map_err(|_| {
@@ -74,6 +83,7 @@ impl Config {
             trusted_proxies,
             webhook_retry: std::time::Duration::from_secs(webhook_retry),
             request_timeout: std::time::Duration::from_secs(5),
+            body_timeout: std::time::Duration::from_secs(body_timeout),
             database_url: DbUrl::parse(&database_url)?,
             bind,
             base_url,

@@ -29,6 +29,9 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// The request body did not arrive in time.
+    #[error("{0}")]
+    Timeout(String),
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -58,6 +61,7 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::Conflict(_) => "conflict",
             AppError::TooManyRequests(_) => "rate_limited",
+            AppError::Timeout(_) => "timeout",
             AppError::PayloadTooLarge(_) => "too_large",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::Unexpected(_) => "internal",
@@ -99,6 +103,7 @@ impl ResponseError for AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,

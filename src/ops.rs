@@ -75,6 +75,61 @@ pub async fn refuse_control_characters(
     next.call(req).await
 }
 
+/// Gives the whole request body a deadline (`Config::body_timeout`, 30 s): past it, the
+/// body stream fails with a time-out that extractors answer with 408. The head has its own,
+/// shorter limit (`client_request_timeout`); without this, a client trickling a body a byte
+/// at a time held a connection (and a worker's attention) as long as it liked.
+pub async fn body_deadline(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    use actix_web::HttpMessage;
+    let has_body = req.headers().contains_key(header::CONTENT_LENGTH)
+        || req.headers().contains_key(header::TRANSFER_ENCODING);
+    if has_body {
+        if let Some(state) = req.app_data::<web::Data<AppState>>() {
+            let deadline = state.config.body_timeout;
+            let inner = req.take_payload();
+            let timed = Deadline {
+                inner,
+                timer: Box::pin(actix_web::rt::time::sleep(deadline)),
+            };
+            req.set_payload(actix_web::dev::Payload::from(Box::pin(timed) as BodyStream));
+        }
+    }
+    next.call(req).await
+}
+
+type BodyStream = std::pin::Pin<
+    Box<dyn futures_util::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>>>,
+>;
+
+/// A body stream that fails once its timer fires.
+struct Deadline {
+    inner: actix_web::dev::Payload,
+    timer: std::pin::Pin<Box<actix_web::rt::time::Sleep>>,
+}
+
+impl futures_util::Stream for Deadline {
+    type Item = Result<actix_web::web::Bytes, actix_web::error::PayloadError>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::future::Future;
+        if self.timer.as_mut().poll(cx).is_ready() {
+            return std::task::Poll::Ready(Some(Err(actix_web::error::PayloadError::Io(
+                std::io::Error::new(std::io::ErrorKind::TimedOut, BODY_DEADLINE_PASSED),
+            ))));
+        }
+        std::pin::Pin::new(&mut self.inner).poll_next(cx)
+    }
+}
+
+/// The message of a body that missed its deadline (multipart errors carry only text).
+pub const BODY_DEADLINE_PASSED: &str = "the request body did not arrive in time";
+
 /// Answers conditional GETs: a 200 to a GET gets an `ETag` (a hash of the body), and a
 /// request whose `If-None-Match` matches gets `304 Not Modified` without the body.
 pub async fn conditional(

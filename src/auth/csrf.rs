@@ -52,22 +52,10 @@ async fn read_form<T: DeserializeOwned>(
             "Forms must be sent as application/x-www-form-urlencoded.".into(),
         ));
     }
-    let body = web::Bytes::from_request(req, payload).await.map_err(|e| {
-        // A body over the route's limit, announced or streamed: 413 like any other.
-        let too_large = matches!(
-            e.as_error::<actix_web::error::PayloadError>(),
-            Some(actix_web::error::PayloadError::Overflow)
-        ) || e.to_string().contains("size limit")
-            || e.to_string().contains("larger");
-        if too_large {
-            AppError::PayloadTooLarge(format!(
-                "The form is larger than {} KiB.",
-                FORM_LIMIT / 1024
-            ))
-        } else {
-            AppError::BadRequest(format!("Could not read the form: {e}"))
-        }
-    })?;
+    // Over the route's limit (announced or streamed): 413; past the body deadline: 408.
+    let body = web::Bytes::from_request(req, payload)
+        .await
+        .map_err(|e| crate::extract::body_error(&e, FORM_LIMIT))?;
     if body.len() > FORM_LIMIT {
         return Err(AppError::PayloadTooLarge(format!(
             "The form is larger than {} KiB.",

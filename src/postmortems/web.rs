@@ -500,6 +500,15 @@ pub async fn import_page(user: CurrentUser) -> Result<HttpResponse, AppError> {
     )
 }
 
+/// A multipart error as the app's: 408 past the body deadline, else 400.
+fn upload_error(e: actix_multipart::MultipartError) -> AppError {
+    if e.to_string().contains(crate::ops::BODY_DEADLINE_PASSED) {
+        AppError::Timeout("The upload did not arrive in time.".into())
+    } else {
+        AppError::BadRequest(format!("Could not read the upload: {e}"))
+    }
+}
+
 /// `POST /import` (multipart: `csrf_token`, `text` and/or `file`).
 pub async fn import_submit(
     req: HttpRequest,
@@ -513,13 +522,11 @@ pub async fn import_submit(
     // Every part counts against the limit, not each part alone.
     let mut received = 0;
     while let Some(field) = payload.next().await {
-        let mut field =
-            field.map_err(|e| AppError::BadRequest(format!("Could not read the upload: {e}")))?;
+        let mut field = field.map_err(upload_error)?;
         let name = field.name().unwrap_or("").to_string();
         let mut value = Vec::new();
         while let Some(chunk) = field.next().await {
-            let chunk = chunk
-                .map_err(|e| AppError::BadRequest(format!("Could not read the upload: {e}")))?;
+            let chunk = chunk.map_err(upload_error)?;
             received += chunk.len();
             super::import::check_size(received)?;
             value.extend_from_slice(&chunk);

@@ -113,6 +113,7 @@ pub fn start_with(storage: Storage, configure: impl FnOnce(&mut Config)) -> Test
         secure_cookies: false,
         webhook_retry: std::time::Duration::from_millis(300),
         request_timeout: std::time::Duration::from_secs(1),
+        body_timeout: std::time::Duration::from_secs(2),
         metrics_token: None,
         // The tests' webhook receivers listen on loopback.
         webhook_allow_private: true,

@@ -450,3 +450,44 @@ async fn oversize_forms_are_413(app: TestApp) {
     assert_eq!(app.count("incidents"), 0);
 }
 both_backends!(oversize_forms_are_413, oversize_forms_are_413);
+
+/// A body trickled in a byte at a time is cut off at the body deadline (2 s in tests, 30 s
+/// by default) with a 408, unauthenticated `/login` and the API alike. Before, 1 byte/s
+/// held a connection for as long as the client liked.
+async fn slow_bodies_are_cut_off(app: TestApp) {
+    use std::io::{Read, Write};
+    let addr = app.address.trim_start_matches("http://").to_string();
+    let token = app.token(Role::Responder);
+    for head in [
+        "POST /login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n".to_string(),
+        format!("POST /api/v1/incidents HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"),
+    ] {
+        let addr = addr.clone();
+        // Blocking socket work off the test's runtime, which also runs the server.
+        let answer = actix_web::web::block(move || {
+            let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+            slow.write_all(head.as_bytes()).unwrap();
+            let mut writer = slow.try_clone().unwrap();
+            // 1,000 bytes at 5 a second would take 200 s; the server must not wait for them.
+            let trickle = std::thread::spawn(move || {
+                for _ in 0..1000 {
+                    if writer.write_all(b"x").is_err() {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+            });
+            slow.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+                .unwrap();
+            let mut answer = [0u8; 64];
+            let n = slow.read(&mut answer).expect("an answer before the body is complete");
+            drop(slow);
+            let _ = trickle.join();
+            String::from_utf8_lossy(&answer[..n]).into_owned()
+        })
+        .await
+        .unwrap();
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    }
+}
+both_backends!(slow_bodies_are_cut_off, slow_bodies_are_cut_off);
