@@ -12,6 +12,7 @@ mod board;
 mod browser;
 mod cli;
 mod crash;
+mod fuzz;
 mod hostile;
 mod incidents;
 mod insights;
