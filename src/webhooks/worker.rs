@@ -20,10 +20,11 @@ use crate::time::now;
 const CLAIM: Duration = Duration::seconds(60);
 const POLL: StdDuration = StdDuration::from_millis(500);
 
-/// Claims up to `limit` due deliveries with their hooks.
-fn claim(conn: &mut DbConnection, limit: i64) -> Result<Vec<(Delivery, Webhook)>, AppError> {
+/// Up to `limit` due deliveries with their hooks. A read: the worker polls twice a second,
+/// and an idle poll should not take the write lock.
+fn due(conn: &mut DbConnection, limit: i64) -> Result<Vec<(Delivery, Webhook)>, AppError> {
     let t = now();
-    let due: Vec<(Delivery, Webhook)> = webhook_deliveries::table
+    Ok(webhook_deliveries::table
         .inner_join(webhooks::table)
         .filter(webhook_deliveries::status.eq("pending"))
         .filter(webhook_deliveries::next_attempt_at.le(t))
@@ -35,7 +36,15 @@ fn claim(conn: &mut DbConnection, limit: i64) -> Result<Vec<(Delivery, Webhook)>
         .order(webhook_deliveries::id.asc())
         .limit(limit)
         .select((Delivery::as_select(), Webhook::as_select()))
-        .load(conn)?;
+        .load(conn)?)
+}
+
+/// Claims what [`due`] found, each only if no server has claimed it meanwhile.
+fn claim(
+    conn: &mut DbConnection,
+    due: Vec<(Delivery, Webhook)>,
+) -> Result<Vec<(Delivery, Webhook)>, AppError> {
+    let t = now();
     let mut claimed = Vec::new();
     for (d, hook) in due {
         let won = diesel::update(
@@ -162,7 +171,15 @@ pub async fn run(db: Db, retry: StdDuration, allow_private: bool) {
                 tracing::warn!(error = %e, "overdue task scan failed");
             }
         }
-        let claimed = match db.write(|conn| claim(conn, 20)).await {
+        let claimed = match async {
+            let found = db.read(|conn| due(conn, 20)).await?;
+            if found.is_empty() {
+                return Ok(found);
+            }
+            db.write(move |conn| claim(conn, found)).await
+        }
+        .await
+        {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "webhook claim failed");
