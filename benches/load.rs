@@ -603,6 +603,7 @@ async fn run_all(
         let mut run = drive(client.clone(), conns, duration, make).await;
         row(&what, &mut run, aim);
     }
+    let after_imports = repeated_imports(&client, &base, &token, server.pid()).await;
     if let Some(rows) = with_wrk(&base, &session, &token) {
         println!();
         println!("with wrk (a C load generator: less of the 2 cores goes to the client)");
@@ -623,6 +624,35 @@ async fn run_all(
         rss_kib(server.pid(), "VmHWM:") as f64 / 1024.0,
         binary as f64 / 1024.0 / 1024.0
     );
+    println!("{after_imports}");
+}
+
+/// Imports the seed postmortem 1,000 times, one after another, and reports resident memory
+/// after 250, 500 and 1,000: flat figures mean no leak and the allocator gives memory back.
+async fn repeated_imports(client: &reqwest::Client, base: &str, token: &str, pid: u32) -> String {
+    const DOCUMENT: &str = include_str!("../tests/fixtures/payment-gateway-2023-06-07.txt");
+    let mut figures = Vec::new();
+    for n in 1..=1_000 {
+        let res = client
+            .post(format!("{base}/api/v1/import"))
+            .bearer_auth(token)
+            .header("content-type", "text/plain")
+            .body(DOCUMENT)
+            .send()
+            .await
+            .expect("import");
+        assert!(res.status().is_success(), "import {n}: {}", res.status());
+        if [250, 500, 1_000].contains(&n) {
+            figures.push(format!(
+                "{n}: {:.1} MiB",
+                rss_kib(pid, "VmRSS:") as f64 / 1024.0
+            ));
+        }
+    }
+    format!(
+        "memory after repeated imports of the seed postmortem (RSS): {}",
+        figures.join(", ")
+    )
 }
 
 /// A GET of `path`, with the session cookie (pages) or a bearer token (API).

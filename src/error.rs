@@ -35,6 +35,8 @@ pub enum AppError {
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
+    UriTooLong(String),
+    #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("internal error: {0}")]
     Unexpected(String),
@@ -63,6 +65,7 @@ impl AppError {
             AppError::TooManyRequests(_) => "rate_limited",
             AppError::Timeout(_) => "timeout",
             AppError::PayloadTooLarge(_) => "too_large",
+            AppError::UriTooLong(_) => "uri_too_long",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::Unexpected(_) => "internal",
         }
@@ -105,6 +108,7 @@ impl ResponseError for AppError {
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

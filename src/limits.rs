@@ -12,6 +12,10 @@ pub const JSON_BYTES: usize = MIB;
 /// Largest document to import (a 10,000-entry incident is about 3 MiB).
 pub const IMPORT_BYTES: usize = 8 * MIB;
 
+/// Longest URL (path and query) a route reads, as most proxies allow. Longer heads than
+/// actix-http's 128 KiB buffer never reach the app: it answers 431 itself.
+pub const URL_BYTES: usize = 8 * 1024;
+
 /// Room for framing (multipart boundaries and headers, form field names) around a payload.
 const FRAMING_BYTES: usize = 64 * 1024;
 

@@ -53,12 +53,23 @@ pub async fn observe(
     Ok(res)
 }
 
-/// Refuses a query string holding a control character that text may not contain (see
-/// `crate::text`) with a 400 in the route's format, before any handler reads a filter.
-pub async fn refuse_control_characters(
+/// Refuses, in the route's format and before any handler reads a filter, a URL longer than
+/// `limits::URL_BYTES` (414) and a query string holding a control character that text may
+/// not contain (400, see `crate::text`).
+pub async fn check_url(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let length = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if length > crate::limits::URL_BYTES {
+        return Err(crate::extract::reject(
+            req.request(),
+            AppError::UriTooLong(format!(
+                "The URL is {length} bytes long; the limit is {}. Shorten the search or filters.",
+                crate::limits::describe(crate::limits::URL_BYTES)
+            )),
+        ));
+    }
     let query = req.query_string();
     if query.contains('%') {
         let decoded = percent_encoding::percent_decode_str(query).decode_utf8_lossy();

@@ -41,9 +41,22 @@ pub fn parse_rfc3339(text: &str) -> Option<NaiveDateTime> {
         .map(|t| t.with_timezone(&Utc).naive_utc().trunc_subsecs(6))
 }
 
+/// How far ahead of the server's clock a typed `HH:MM` may be and still mean today.
+pub const CLOCK_AHEAD_MINUTES: i64 = 15;
+
+fn clock_ahead() -> Duration {
+    Duration::minutes(CLOCK_AHEAD_MINUTES)
+}
+
+/// A time a person gave is in the future beyond what clock drift explains.
+pub fn too_far_ahead(t: NaiveDateTime, now: NaiveDateTime) -> bool {
+    t > now + clock_ahead()
+}
+
 /// Parses what a person types into a time field, in UTC: RFC 3339, `YYYY-MM-DD HH:MM[:SS]`,
 /// `YYYY-MM-DDTHH:MM` (a datetime-local input), or `HH:MM` alone, which means the most
-/// recent such time that is not in the future.
+/// recent such time, allowing up to [`CLOCK_AHEAD`] ahead of now (clocks drift, people
+/// type the minute they are about to act): at 23:34, `23:39` is today and `23:55` yesterday.
 pub fn parse_user_time(text: &str, now: NaiveDateTime) -> Option<NaiveDateTime> {
     let text = text.trim().trim_end_matches(" UTC").trim_end_matches('Z');
     if let Some(t) = parse_rfc3339(text) {
@@ -61,12 +74,12 @@ pub fn parse_user_time(text: &str, now: NaiveDateTime) -> Option<NaiveDateTime> 
     }
     for format in ["%H:%M:%S", "%H:%M"] {
         if let Ok(time) = NaiveTime::parse_from_str(text, format) {
+            // The latest of tomorrow's, today's and yesterday's that is not too far ahead.
             let today = now.date().and_time(time);
-            return Some(if today > now + Duration::minutes(1) {
-                today - Duration::days(1)
-            } else {
-                today
-            });
+            return [1, 0, -1]
+                .into_iter()
+                .map(|days| today + Duration::days(days))
+                .find(|t| !too_far_ahead(*t, now));
         }
     }
     None
@@ -104,8 +117,23 @@ mod tests {
     fn parses_typed_times() {
         let now = at("2023-06-07 10:30");
         assert_eq!(parse_user_time("10:05", now), Some(at("2023-06-07 10:05")));
-        // A clock time later than now means yesterday.
+        // A clock time more than 15 minutes ahead means yesterday; up to 15, today.
         assert_eq!(parse_user_time("23:50", now), Some(at("2023-06-06 23:50")));
+        assert_eq!(parse_user_time("10:45", now), Some(at("2023-06-07 10:45")));
+        assert_eq!(parse_user_time("10:46", now), Some(at("2023-06-06 10:46")));
+        let late = at("2023-06-07 23:34");
+        assert_eq!(parse_user_time("23:39", late), Some(at("2023-06-07 23:39")));
+        // Just after midnight, 23:55 is last night.
+        let early = at("2023-06-08 00:05");
+        assert_eq!(
+            parse_user_time("23:55", early),
+            Some(at("2023-06-07 23:55"))
+        );
+        // Just before midnight, 00:05 (10 minutes ahead) is tomorrow's.
+        assert_eq!(
+            parse_user_time("00:05", at("2023-06-07 23:55")),
+            Some(at("2023-06-08 00:05"))
+        );
         assert_eq!(
             parse_user_time("2023-06-01 08:00", now),
             Some(at("2023-06-01 08:00"))

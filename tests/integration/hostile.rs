@@ -451,6 +451,39 @@ async fn oversize_forms_are_413(app: TestApp) {
 }
 both_backends!(oversize_forms_are_413, oversize_forms_are_413);
 
+/// A URL over 8 KiB is a 414 with the usual error body in the route's format (page or
+/// JSON); before, it reached the handlers, and past 128 KiB actix-http answers 431 itself.
+async fn oversize_urls_are_414(app: TestApp) {
+    let browser = app.login_as(Role::Responder).await;
+    let long = "x".repeat(9 * 1024);
+    let res = browser
+        .client
+        .get(app.url(&format!("/incidents?q={long}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::URI_TOO_LONG);
+    assert!(res.text().await.unwrap().contains("the limit is 8 KiB"));
+    let res = reqwest::Client::new()
+        .get(app.url(&format!("/api/v1/incidents?q={long}")))
+        .bearer_auth(app.token(Role::Responder))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::URI_TOO_LONG);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "uri_too_long");
+    // Just under the limit is served.
+    let res = browser
+        .client
+        .get(app.url(&format!("/incidents?q={}", "x".repeat(8 * 1024 - 20))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
+both_backends!(oversize_urls_are_414, oversize_urls_are_414);
+
 /// A body trickled in a byte at a time is cut off at the body deadline (2 s in tests, 30 s
 /// by default) with a 408, unauthenticated `/login` and the API alike. Before, 1 byte/s
 /// held a connection for as long as the client liked.
