@@ -27,6 +27,14 @@ pub enum AppError {
     Forbidden(String),
     #[error("{0}")]
     Conflict(String),
+    /// An edit made at a version that is no longer current.
+    #[error("{message}")]
+    EditConflict {
+        message: String,
+        /// Fields both the edit and someone else changed.
+        conflicts: Vec<&'static str>,
+        current_version: i32,
+    },
     #[error("{0}")]
     TooManyRequests(String),
     /// The request body did not arrive in time.
@@ -61,7 +69,7 @@ impl AppError {
             AppError::BadRequest(_) => "bad_request",
             AppError::LoginRequired { .. } | AppError::Unauthorized(_) => "unauthorized",
             AppError::Forbidden(_) => "forbidden",
-            AppError::Conflict(_) => "conflict",
+            AppError::Conflict(_) | AppError::EditConflict { .. } => "conflict",
             AppError::TooManyRequests(_) => "rate_limited",
             AppError::Timeout(_) => "timeout",
             AppError::PayloadTooLarge(_) => "too_large",
@@ -104,7 +112,7 @@ impl ResponseError for AppError {
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::EditConflict { .. } => StatusCode::CONFLICT,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -147,6 +155,10 @@ struct ErrorDetail<'a> {
     message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    conflicts: Option<&'a [&'static str]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current_version: Option<i32>,
 }
 
 impl ResponseError for ApiError {
@@ -164,6 +176,16 @@ impl ResponseError for ApiError {
                 code: self.0.code(),
                 message: self.0.public_message(),
                 field: self.0.field(),
+                conflicts: match &self.0 {
+                    AppError::EditConflict { conflicts, .. } => Some(conflicts),
+                    _ => None,
+                },
+                current_version: match &self.0 {
+                    AppError::EditConflict {
+                        current_version, ..
+                    } => Some(*current_version),
+                    _ => None,
+                },
             },
         };
         let mut res = HttpResponse::build(self.status_code());

@@ -58,10 +58,10 @@ pub fn too_far_ahead(t: NaiveDateTime, now: NaiveDateTime) -> bool {
 /// recent such time, allowing up to [`CLOCK_AHEAD`] ahead of now (clocks drift, people
 /// type the minute they are about to act): at 23:34, `23:39` is today and `23:55` yesterday.
 pub fn parse_user_time(text: &str, now: NaiveDateTime) -> Option<NaiveDateTime> {
-    let text = text.trim().trim_end_matches(" UTC").trim_end_matches('Z');
     if let Some(t) = parse_rfc3339(text) {
         return Some(t);
     }
+    let text = text.trim().trim_end_matches(" UTC").trim_end_matches('Z');
     for format in [
         "%Y-%m-%d %H:%M:%S",
         "%Y-%m-%d %H:%M",
@@ -147,6 +147,10 @@ mod tests {
             Some(at("2023-06-01 08:00"))
         );
         assert_eq!(parse_user_time("yesterday", now), None);
+        assert_eq!(
+            parse_user_time("2023-06-01T08:00:00.5Z", now),
+            Some(at("2023-06-01 08:00") + Duration::milliseconds(500))
+        );
     }
 
     #[test]

@@ -65,7 +65,7 @@ impl From<Option<AppError>> for FormError {
     fn from(error: Option<AppError>) -> Self {
         let status = match &error {
             None => StatusCode::OK,
-            Some(AppError::Conflict(_)) => StatusCode::CONFLICT,
+            Some(AppError::Conflict(_) | AppError::EditConflict { .. }) => StatusCode::CONFLICT,
             Some(AppError::Forbidden(_)) => StatusCode::FORBIDDEN,
             Some(_) => StatusCode::UNPROCESSABLE_ENTITY,
         };
@@ -82,6 +82,40 @@ impl From<Option<AppError>> for FormError {
 }
 
 /// POST → 303 → GET.
+/// A time typed into a form field (see `time::parse_user_time`): blank or "now" is `None`;
+/// unreadable, or further ahead than clock drift explains, is a 422 naming the field.
+pub fn typed_time(raw: &str, field: &str) -> Result<Option<chrono::NaiveDateTime>, AppError> {
+    let raw = raw.trim();
+    if raw.is_empty() || raw.eq_ignore_ascii_case("now") {
+        return Ok(None);
+    }
+    let t = crate::time::now();
+    let at = crate::time::parse_user_time(raw, t).ok_or_else(|| {
+        AppError::invalid(
+            field,
+            "Use HH:MM (UTC) or YYYY-MM-DD HH:MM, or leave blank for now.",
+        )
+    })?;
+    if crate::time::too_far_ahead(at, t) {
+        return Err(AppError::invalid(
+            field,
+            format!("{} UTC is in the future.", crate::time::date_hhmm(at)),
+        ));
+    }
+    Ok(Some(at))
+}
+
+/// Back to an incident page after recording something at `at`: when that is not today
+/// (an `HH:MM` that meant yesterday), the page says which date it used.
+pub fn back_to_incident(key: &str, at: chrono::NaiveDateTime, anchor: &str) -> HttpResponse {
+    let note = if at.date() == crate::time::now().date() {
+        String::new()
+    } else {
+        format!("?recorded={}", crate::time::rfc3339(at))
+    };
+    see_other(&format!("/incidents/{key}{note}#{anchor}"))
+}
+
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location.to_string()))

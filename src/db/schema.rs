@@ -94,6 +94,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    incident_revisions (incident_id, version) {
+        incident_id -> Integer,
+        version -> Integer,
+        fields -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     incident_services (incident_id, service_id) {
         incident_id -> Integer,
         service_id -> Integer,
@@ -265,6 +274,7 @@ diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(incident_services -> incidents (incident_id));
+diesel::joinable!(incident_revisions -> incidents (incident_id));
 diesel::joinable!(incident_services -> services (service_id));
 diesel::joinable!(timeline_entries -> incidents (incident_id));
 diesel::joinable!(timeline_revisions -> timeline_entries (entry_id));
@@ -275,6 +285,7 @@ diesel::joinable!(postmortems -> incidents (incident_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
+    incident_revisions,
     sessions,
     api_tokens,
     setup_tokens,

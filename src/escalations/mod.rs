@@ -179,9 +179,11 @@ pub fn create(
             )?;
             created.push(row);
         }
-        let mut body = format!("Escalated to {}.", targets.join(", "));
+        // Targets and reason are plain text here, whatever Markdown they look like.
+        let named: Vec<String> = targets.iter().map(|t| crate::markdown::escape(t)).collect();
+        let mut body = format!("Escalated to {}.", named.join(", "));
         if !reason.is_empty() {
-            body = format!("{body} {reason}");
+            body = format!("{body} {}", crate::markdown::escape(reason));
         }
         let entry = NewEntry {
             occurred_at: escalated_at,
@@ -265,7 +267,16 @@ pub fn respond(
         if at < current.escalated_at {
             return Err(AppError::invalid(
                 "acknowledged_at",
-                "The answer cannot come before the escalation.",
+                format!(
+                    "The answer cannot come before the escalation ({}).",
+                    crate::time::rfc3339(current.escalated_at)
+                ),
+            ));
+        }
+        if crate::time::too_far_ahead(at, t) {
+            return Err(AppError::invalid(
+                "acknowledged_at",
+                "The answer's time is in the future.",
             ));
         }
         diesel::update(
@@ -290,15 +301,112 @@ pub fn respond(
             &id.to_string(),
             &current.target,
         )?;
+        let entry = NewEntry {
+            occurred_at: at,
+            ..NewEntry::now(
+                EntryKind::Escalation,
+                answer_text(&current.target, state),
+                actor.user_id,
+            )
+        };
+        timeline::service::add(conn, current.incident_id, entry, actor)?;
         if state == EscalationState::Acknowledged {
             crate::webhooks::enqueue(
                 conn,
                 "escalation.acknowledged",
                 serde_json::json!({"id": id, "incident": IncidentKey(current.incident_id).to_string(), "target": current.target, "acknowledged_at": crate::time::rfc3339(at)}),
             )?;
+            fill_incident_acknowledged(conn, current.incident_id, at, actor)?;
         }
         get(conn, id)
     })
+}
+
+/// The timeline entry for an answer; the target is user text, so escaped.
+fn answer_text(target: &str, state: EscalationState) -> String {
+    let target = crate::markdown::escape(target);
+    match state {
+        EscalationState::Acknowledged => format!("{target} acknowledged the escalation."),
+        EscalationState::Declined => format!("{target} declined the escalation."),
+        _ => format!("Escalation to {target} cancelled."),
+    }
+}
+
+/// The first acknowledgement is when the incident was acknowledged, unless a time is
+/// already recorded or this one would put the milestones out of order.
+fn fill_incident_acknowledged(
+    conn: &mut DbConnection,
+    incident_id: i32,
+    at: NaiveDateTime,
+    actor: &Actor,
+) -> Result<(), AppError> {
+    use crate::incidents::service::{self, IncidentFields};
+    let current = service::get(conn, incident_id)?;
+    if current.incident.acknowledged_at.is_some() {
+        return Ok(());
+    }
+    let fields = IncidentFields {
+        acknowledged_at: Some(at),
+        ..IncidentFields::of(&current)
+    };
+    if fields.check_order().is_err() {
+        return Ok(());
+    }
+    let version = current.incident.version;
+    service::update(
+        conn,
+        incident_id,
+        version,
+        fields,
+        &Default::default(),
+        actor,
+    )?;
+    Ok(())
+}
+
+/// The escalations of an incident still waiting for an answer.
+pub fn pending(conn: &mut DbConnection, incident_id: i32) -> Result<Vec<Escalation>, AppError> {
+    Ok(escalations::table
+        .filter(escalations::incident_id.eq(incident_id))
+        .filter(escalations::state.eq(EscalationState::Pending))
+        .order(escalations::escalated_at.asc())
+        .select(Escalation::as_select())
+        .load(conn)?)
+}
+
+/// Resolving with escalations still pending: a conflict naming them, or, when the
+/// responder chose to, each is cancelled as of the resolution.
+pub fn settle_before_resolving(
+    conn: &mut DbConnection,
+    incident_id: i32,
+    at: NaiveDateTime,
+    cancel: bool,
+    actor: &Actor,
+) -> Result<(), AppError> {
+    let waiting = pending(conn, incident_id)?;
+    if waiting.is_empty() {
+        return Ok(());
+    }
+    if !cancel {
+        let names: Vec<&str> = waiting.iter().map(|e| e.target.as_str()).collect();
+        return Err(AppError::Conflict(format!(
+            "{} still has pending escalations to {}: cancel them to resolve.",
+            IncidentKey(incident_id),
+            names.join(", ")
+        )));
+    }
+    for e in waiting {
+        let at = at.max(e.escalated_at);
+        respond(
+            conn,
+            e.id,
+            EscalationState::Cancelled,
+            Some(at),
+            None,
+            actor,
+        )?;
+    }
+    Ok(())
 }
 
 /// Past targets and active usernames, for the target field's suggestions.

@@ -11,8 +11,8 @@ use crate::auth::{ensure, CurrentUser, Permission};
 use crate::error::AppError;
 use crate::incidents::IncidentKey;
 use crate::state::AppState;
-use crate::time::{now, parse_user_time};
-use crate::web::{render_status, see_other, FormError, Layout};
+use crate::time::now;
+use crate::web::{back_to_incident, render_status, see_other, typed_time, FormError, Layout};
 
 #[derive(Deserialize, Default, Clone)]
 pub struct EscalateForm {
@@ -46,15 +46,7 @@ pub async fn escalate(
     let submitted = data.clone();
     let result = async {
         let targets = split_targets(&submitted.target)?;
-        let at = match submitted.escalated_at.trim() {
-            "" => now(),
-            raw => parse_user_time(raw, now()).ok_or_else(|| {
-                AppError::invalid(
-                    "escalated_at",
-                    "Use HH:MM (UTC) or YYYY-MM-DD HH:MM, or leave blank for now.",
-                )
-            })?,
-        };
+        let at = typed_time(&submitted.escalated_at, "escalated_at")?.unwrap_or_else(now);
         state
             .db
             .write(move |conn| super::create(conn, id, &targets, &submitted.reason, at, &actor))
@@ -111,6 +103,9 @@ pub struct RespondForm {
     state: String,
     #[serde(default)]
     version: String,
+    /// When the answer came (blank = now).
+    #[serde(default)]
+    acknowledged_at: String,
 }
 
 /// `POST /escalations/{id}/state`: acknowledge, decline or cancel.
@@ -119,23 +114,43 @@ pub async fn respond(
     id: web::Path<i32>,
     form: SessionForm<RespondForm>,
 ) -> Result<HttpResponse, AppError> {
-    let SessionForm {
-        user: _,
-        data,
-        actor,
-    } = form;
+    let SessionForm { user, data, actor } = form;
     let id = id.into_inner();
     let new_state: EscalationState = data
         .state
         .parse()
         .map_err(|e| AppError::invalid("state", format!("State {e}.")))?;
     let version = data.version.trim().parse().ok();
-    let escalation = state
-        .db
-        .write(move |conn| super::respond(conn, id, new_state, None, version, &actor))
-        .await?;
-    Ok(see_other(&format!(
-        "/incidents/{}#escalations",
-        IncidentKey(escalation.incident_id)
-    )))
+    let result = match typed_time(&data.acknowledged_at, "acknowledged_at") {
+        Ok(at) => {
+            state
+                .db
+                .write(move |conn| super::respond(conn, id, new_state, at, version, &actor))
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(e) => Ok(back_to_incident(
+            &IncidentKey(e.incident_id).to_string(),
+            e.responded_at.unwrap_or(e.updated_at),
+            "escalations",
+        )),
+        Err(e @ (AppError::Invalid { .. } | AppError::Conflict(_))) => {
+            // Back to the incident page with the message, the answer not recorded.
+            let incident = state.db.read(move |conn| super::get(conn, id)).await?;
+            let status = if matches!(e, AppError::Conflict(_)) {
+                actix_web::http::StatusCode::CONFLICT
+            } else {
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let draft = crate::incidents::web::Draft {
+                error: Some(e.public_message()),
+                ..Default::default()
+            };
+            crate::incidents::web::incident_page(&state, &user, incident.incident_id, draft, status)
+                .await
+        }
+        Err(e) => Err(e),
+    }
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::model::{IncidentKey, Severity, Status};
 use super::search::{self, IncidentFilter};
 use super::service::{self, CreateOptions, IncidentDetail, IncidentFields};
+use super::StatusChange;
 use crate::api::{nullable, optional_time, time_field, ApiJson, ListEnvelope, PageParams};
 use crate::auth::{users, ApiUser};
 use crate::error::{ApiError, AppError};
@@ -226,6 +227,11 @@ pub struct PatchIncident {
     title: Option<String>,
     severity: Option<String>,
     status: Option<String>,
+    /// When the status changed (RFC 3339; default now). Only with `status`.
+    status_at: Option<String>,
+    /// Resolving cancels pending escalations instead of answering 409.
+    #[serde(default)]
+    cancel_pending_escalations: bool,
     impact: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     users_affected_pct: Option<Option<f64>>,
@@ -306,7 +312,11 @@ pub async fn update_incident(
                 patch_time(f.acknowledged_at, b.acknowledged_at, "acknowledged_at")?;
             f.mitigated_at = patch_time(f.mitigated_at, b.mitigated_at, "mitigated_at")?;
             f.resolved_at = patch_time(f.resolved_at, b.resolved_at, "resolved_at")?;
-            service::update(conn, id, version, f, &actor)?;
+            let change = StatusChange {
+                at: optional_time(b.status_at.as_deref(), "status_at")?,
+                cancel_pending_escalations: b.cancel_pending_escalations,
+            };
+            service::update(conn, id, version, f, &change, &actor)?;
             service::get(conn, id)
         })
         .await?;

@@ -7,7 +7,10 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::merge::{merge, Merge};
 use super::model::{Incident, IncidentKey, Severity, Status};
+use super::revisions;
+use super::transitions::{self, Cleared, StatusChange, Transition};
 use crate::audit::{self, Actor};
 use crate::auth::users;
 use crate::db::functions::lower;
@@ -21,8 +24,8 @@ pub const TITLE_MAX: usize = 200;
 pub const IMPACT_MAX: usize = 20_000;
 const SERVICES_MAX: usize = 30;
 
-/// Every editable field of an incident, validated together.
-#[derive(Clone, Debug, PartialEq)]
+/// Every editable field of an incident, validated together (and kept per version as JSON).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct IncidentFields {
     pub title: String,
     pub severity: Severity,
@@ -108,6 +111,13 @@ impl IncidentFields {
             ));
         }
         self.services = names;
+        self.check_order()
+            .map_err(|(field, message)| AppError::invalid(field, message))
+    }
+
+    /// Milestones in order: started ≤ detected ≤ acknowledged ≤ mitigated ≤ resolved; the
+    /// error names the later field of the first pair out of order.
+    pub fn check_order(&self) -> Result<(), (&'static str, String)> {
         let milestones = [
             ("started_at", Some(self.started_at)),
             ("detected_at", self.detected_at),
@@ -122,7 +132,7 @@ impl IncidentFields {
             for (earlier, earlier_time) in &milestones[..i] {
                 if let Some(earlier_time) = earlier_time {
                     if earlier_time > later_time {
-                        return Err(AppError::invalid(
+                        return Err((
                             later,
                             format!(
                                 "{earlier} must be before {later} ({} is after {})",
@@ -135,24 +145,6 @@ impl IncidentFields {
             }
         }
         Ok(())
-    }
-
-    /// Fills the milestone a status implies when it is still empty.
-    fn fill_milestones(&mut self, at: NaiveDateTime) {
-        let at = at.max(self.started_at);
-        match self.status {
-            Status::Investigating => {}
-            Status::Identified => {
-                self.acknowledged_at.get_or_insert(at);
-            }
-            Status::Monitoring => {
-                self.mitigated_at.get_or_insert(at);
-            }
-            Status::Resolved | Status::Closed => {
-                let resolved = *self.resolved_at.get_or_insert(at);
-                self.mitigated_at.get_or_insert(resolved);
-            }
-        }
     }
 }
 
@@ -234,6 +226,7 @@ pub fn create(
             .returning(incidents::all_columns)
             .get_result(conn)?;
         set_services(conn, incident.id, &fields.services)?;
+        revisions::record(conn, incident.id, 1, &fields)?;
         if options.declared_entry {
             let body = format!(
                 "Incident declared: {} {}, status {}.",
@@ -262,13 +255,16 @@ pub fn create(
     })
 }
 
-/// Applies `fields` if the incident is still at `expected_version`; otherwise a conflict
-/// and nothing changes. A status change adds a timeline entry and fills its milestone.
+/// Applies `fields` if the incident is still at `expected_version`; otherwise an edit
+/// conflict naming the fields both sides changed, and nothing changes. A status change is
+/// stamped with `change.at` (or now), sets its milestone and adds its timeline entry;
+/// changes to title, severity, commander or services add one entry listing them.
 pub fn update(
     conn: &mut DbConnection,
     id: i32,
     expected_version: i32,
     mut fields: IncidentFields,
+    change: &StatusChange,
     actor: &Actor,
 ) -> Result<Incident, AppError> {
     actor.require(crate::auth::Permission::Write)?;
@@ -276,13 +272,21 @@ pub fn update(
     crate::db::transaction(conn, |conn| {
         let current = get(conn, id)?;
         if current.incident.version != expected_version {
-            return Err(conflict(&current.incident, expected_version));
+            let merged = merge_onto(conn, &current, expected_version, &fields)?;
+            return Err(edit_conflict(
+                &current.incident,
+                expected_version,
+                merged.conflicts,
+            ));
         }
-        let old_status = current.incident.status;
-        if fields.status != old_status {
-            fields.fill_milestones(t);
-        }
+        let before = IncidentFields::of(&current);
+        let transition = transitions::plan(&before, &mut fields, change, t)?;
         fields.validate()?;
+        if let Some(tr) = transition.as_ref().filter(|tr| tr.resolves()) {
+            let cancel = change.cancel_pending_escalations;
+            crate::escalations::settle_before_resolving(conn, id, tr.at, cancel, actor)?;
+        }
+        let version = expected_version + 1;
         let updated = diesel::update(
             incidents::table
                 .find(id)
@@ -290,41 +294,102 @@ pub fn update(
         )
         .set((
             IncidentColumns::of(&fields, t),
-            incidents::version.eq(expected_version + 1),
+            incidents::version.eq(version),
         ))
         .execute(conn)?;
         if updated == 0 {
-            return Err(conflict(&current.incident, expected_version));
+            return Err(edit_conflict(&current.incident, expected_version, vec![]));
         }
+        revisions::record(conn, id, version, &fields)?;
         if fields.services != current.services {
             set_services(conn, id, &fields.services)?;
         }
-        if fields.status != old_status {
-            let body = format!("Status changed from {old_status} to {}.", fields.status);
-            let mut entry = NewEntry::now(EntryKind::StatusChange, body, actor.user_id);
-            // When this edit also set the milestone the status implies (e.g. resolved_at
-            // backfilled to 14:00), the change happened then, not now.
-            let before = status_milestone(fields.status, &IncidentFields::of(&current));
-            let after = status_milestone(fields.status, &fields);
-            if let Some(at) = after.filter(|at| Some(*at) != before && *at <= t) {
-                entry.occurred_at = at;
+        let mut detail = changed_fields(&before, &fields).join(", ");
+        if let Some(tr) = &transition {
+            record_transition(conn, id, tr, actor)?;
+            if let Some(cleared) = &tr.reopened {
+                detail = format!("{detail}; reopened, {}", describe_cleared(cleared));
             }
-            timeline::service::add(conn, id, entry, actor)?;
-            let mut data = incident_event(&get(conn, id)?.incident);
-            data["previous_status"] = serde_json::json!(old_status.as_str());
-            crate::webhooks::enqueue(conn, "incident.status_changed", data)?;
         }
-        let changed = changed_fields(&IncidentFields::of(&current), &fields).join(", ");
+        if let Some(body) = super::changes::describe(conn, &before, &fields)? {
+            let entry = NewEntry::now(EntryKind::Change, body, actor.user_id);
+            timeline::service::add(conn, id, entry, actor)?;
+        }
         audit::record(
             conn,
             actor,
             "incident.update",
             "incident",
             &IncidentKey(id).to_string(),
-            &changed,
+            &detail,
         )?;
         Ok(get(conn, id)?.incident)
     })
+}
+
+/// The fields of version `version`: kept in its revision, or the current ones when that is
+/// the current version.
+pub fn fields_at(
+    conn: &mut DbConnection,
+    current: &IncidentDetail,
+    version: i32,
+) -> Result<Option<IncidentFields>, AppError> {
+    if current.incident.version == version {
+        return Ok(Some(IncidentFields::of(current)));
+    }
+    revisions::get(conn, current.incident.id, version)
+}
+
+/// Your edit of version `base_version` merged onto the saved incident (see `merge`).
+pub fn merge_onto(
+    conn: &mut DbConnection,
+    current: &IncidentDetail,
+    base_version: i32,
+    mine: &IncidentFields,
+) -> Result<Merge, AppError> {
+    let base = fields_at(conn, current, base_version)?;
+    Ok(merge(base.as_ref(), &IncidentFields::of(current), mine))
+}
+
+/// The status entry (a `reopened` one when it undoes a resolution) and webhook.
+fn record_transition(
+    conn: &mut DbConnection,
+    id: i32,
+    tr: &Transition,
+    actor: &Actor,
+) -> Result<(), AppError> {
+    let moved = format!("changed from {} to {}", tr.from, tr.to);
+    let (kind, body) = match &tr.reopened {
+        Some(cleared) => (
+            EntryKind::Reopened,
+            format!("Reopened: status {moved}; {}.", describe_cleared(cleared)),
+        ),
+        None => (EntryKind::StatusChange, format!("Status {moved}.")),
+    };
+    let entry = NewEntry {
+        occurred_at: tr.at,
+        ..NewEntry::now(kind, body, actor.user_id)
+    };
+    timeline::service::add(conn, id, entry, actor)?;
+    let mut data = incident_event(&get(conn, id)?.incident);
+    data["previous_status"] = serde_json::json!(tr.from.as_str());
+    crate::webhooks::enqueue(conn, "incident.status_changed", data)
+}
+
+/// "it had been resolved at …, mitigated at …" for what reopening cleared.
+fn describe_cleared(c: &Cleared) -> String {
+    let mut parts = Vec::new();
+    if let Some(t) = c.resolved_at {
+        parts.push(format!("resolved at {}", rfc3339(t)));
+    }
+    if let Some(t) = c.mitigated_at {
+        parts.push(format!("mitigated at {}", rfc3339(t)));
+    }
+    if parts.is_empty() {
+        "no milestone cleared".into()
+    } else {
+        format!("it had been {}", parts.join(", "))
+    }
 }
 
 /// The webhook payload describing an incident.
@@ -332,22 +397,25 @@ fn incident_event(i: &Incident) -> serde_json::Value {
     serde_json::json!({"key": i.key(), "title": i.title, "severity": i.severity.as_str(), "status": i.status.as_str(), "started_at": rfc3339(i.started_at)})
 }
 
-/// The milestone a status stands for, if any.
-fn status_milestone(status: Status, f: &IncidentFields) -> Option<NaiveDateTime> {
-    match status {
-        Status::Investigating => None,
-        Status::Identified => f.acknowledged_at,
-        Status::Monitoring => f.mitigated_at,
-        Status::Resolved | Status::Closed => f.resolved_at,
+/// A stale edit: one message, the fields to settle, and the version to settle them on.
+fn edit_conflict(current: &Incident, expected: i32, conflicts: Vec<&'static str>) -> AppError {
+    let settle = if conflicts.is_empty() {
+        "Their changes are merged into yours; none clash. Check and save again.".to_string()
+    } else {
+        format!(
+            "Their changes are merged into yours; you both changed {}: choose a value for each and save again.",
+            conflicts.join(", ")
+        )
+    };
+    AppError::EditConflict {
+        message: format!(
+            "{} was changed by someone else while you edited it (your version {expected}, now {}). {settle}",
+            current.key(),
+            current.version
+        ),
+        conflicts,
+        current_version: current.version,
     }
-}
-
-fn conflict(current: &Incident, expected: i32) -> AppError {
-    AppError::Conflict(format!(
-        "{} was changed by someone else (you edited version {expected}, it is now at version {}). Reload and apply your change again.",
-        current.key(),
-        current.version
-    ))
 }
 
 /// Names of the fields that differ between two sets of values.

@@ -23,12 +23,14 @@ crate::text_enum!(
         Mitigation => "mitigation",
         Resolution => "resolution",
         StatusChange => "status_change",
+        Reopened => "reopened",
+        Change => "change",
         Note => "note",
     }
 );
 
 impl EntryKind {
-    /// Short label for the timeline.
+    /// The kind's one label, on pages and in exported documents alike.
     pub fn label(self) -> &'static str {
         match self {
             EntryKind::Detection => "Detection",
@@ -36,15 +38,18 @@ impl EntryKind {
             EntryKind::Investigation => "Investigation",
             EntryKind::Misleading => "Dead end",
             EntryKind::Escalation => "Escalation",
-            EntryKind::Communication => "Comms",
+            EntryKind::Communication => "Communication",
             EntryKind::Mitigation => "Mitigation",
             EntryKind::Resolution => "Resolution",
-            EntryKind::StatusChange => "Status",
+            EntryKind::StatusChange => "Status change",
+            EntryKind::Reopened => "Reopened",
+            EntryKind::Change => "Change",
             EntryKind::Note => "Note",
         }
     }
 
-    /// Kinds a person picks in the quick-add form (status changes come from the status).
+    /// Kinds a person picks in the quick-add form (status changes, reopenings and field
+    /// changes come from the edits themselves).
     pub const PICKABLE: &'static [EntryKind] = &[
         EntryKind::Action,
         EntryKind::Note,

@@ -13,8 +13,8 @@ use crate::error::AppError;
 use crate::incidents::web::{incident_page, Draft};
 use crate::incidents::IncidentKey;
 use crate::state::AppState;
-use crate::time::{date_hhmm, now, parse_user_time, rfc3339};
-use crate::web::{render, render_status, see_other, Layout};
+use crate::time::{date_hhmm, now, rfc3339};
+use crate::web::{back_to_incident, render, render_status, see_other, typed_time, Layout};
 
 #[derive(Deserialize)]
 pub struct EntryForm {
@@ -29,16 +29,7 @@ pub struct EntryForm {
 }
 
 fn parse_time_field(raw: &str) -> Result<Option<chrono::NaiveDateTime>, AppError> {
-    let raw = raw.trim();
-    if raw.is_empty() || raw.eq_ignore_ascii_case("now") {
-        return Ok(None);
-    }
-    parse_user_time(raw, now()).map(Some).ok_or_else(|| {
-        AppError::invalid(
-            "occurred_at",
-            "Use HH:MM (UTC) or YYYY-MM-DD HH:MM, or leave blank for now.",
-        )
-    })
+    typed_time(raw, "occurred_at")
 }
 
 /// `POST /incidents/{key}/timeline`: back to the page with the new entry highlighted; on
@@ -70,17 +61,18 @@ pub async fn add_entry(
         Err(e) => Err(e),
     };
     match result {
-        Ok(entry) => Ok(see_other(&format!(
-            "/incidents/{}#e{}",
-            IncidentKey(id),
-            entry.id
-        ))),
+        Ok(entry) => Ok(back_to_incident(
+            &IncidentKey(id).to_string(),
+            entry.occurred_at,
+            &format!("e{}", entry.id),
+        )),
         Err(e @ AppError::Invalid { .. }) => {
             let draft = Draft {
                 error: Some(e.public_message()),
                 body: data.body,
                 time: data.occurred_at,
                 kind: data.kind,
+                notice: None,
             };
             incident_page(&state, &user, id, draft, StatusCode::UNPROCESSABLE_ENTITY).await
         }

@@ -133,7 +133,11 @@ async fn stale_edit_is_a_conflict_that_shows_what_changed(app: TestApp) {
         .post(
             "/incidents/new",
             "/incidents",
-            &[("title", "DNS flaps"), ("severity", "SEV3")],
+            &[
+                ("title", "DNS flaps"),
+                ("severity", "SEV3"),
+                ("started_at", "2023-06-07 10:00"),
+            ],
         )
         .await;
     // Both open the edit form at version 1; Bob saves first.
@@ -147,6 +151,7 @@ async fn stale_edit_is_a_conflict_that_shows_what_changed(app: TestApp) {
                 ("title", "DNS flaps"),
                 ("severity", "SEV1"),
                 ("status", "identified"),
+                ("started_at", "2023-06-07 10:00"),
                 ("version", "1"),
             ],
         )
@@ -159,27 +164,80 @@ async fn stale_edit_is_a_conflict_that_shows_what_changed(app: TestApp) {
             &[
                 ("csrf_token", &csrf),
                 ("title", "DNS flapping in eu-west"),
-                ("severity", "SEV3"),
+                ("severity", "SEV2"),
                 ("status", "investigating"),
+                ("started_at", "2023-06-07 10:00"),
                 ("version", "1"),
             ],
         )
         .await;
-    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let status = res.status();
     let html = res.text().await.unwrap();
+    assert_eq!(status, StatusCode::CONFLICT, "{html}");
     assert!(html.contains("changed by someone else"));
+    // Both changed severity: both values are offered. Bob's status change, which Alice
+    // did not touch, is merged into her form instead of being undone by it, and her title,
+    // which Bob did not touch, is kept. One message.
     assert!(
-        html.contains("<td class=\"mono\">severity</td><td>SEV1</td>"),
-        "shows Bob's severity"
+        html.contains("you both changed severity: choose a value"),
+        "{html}"
+    );
+    assert!(html.contains("name=\"pick_severity\" value=\"theirs\" required> <span>SEV1</span>"));
+    assert!(html.contains("name=\"pick_severity\" value=\"mine\" required> <span>SEV2</span>"));
+    assert!(
+        !html.contains("name=\"pick_status\""),
+        "only fields both changed"
+    );
+    assert!(
+        !html.contains("name=\"pick_title\""),
+        "only fields both changed"
     );
     assert!(
         html.contains("value=\"DNS flapping in eu-west\""),
         "keeps Alice's input"
     );
+    assert!(
+        html.contains("<option value=\"identified\" selected>"),
+        "Bob's status merged in"
+    );
+    assert!(
+        html.contains("name=\"version\" value=\"2\""),
+        "on the saved version"
+    );
     let api = Api::new(&app, app.token(Role::Viewer));
     let (_, incident) = api.get("/api/v1/incidents/INC-1").await;
     assert_eq!(incident["title"], "DNS flaps", "nothing overwritten");
     assert_eq!(incident["severity"], "SEV1");
+
+    // Alice keeps Bob's severity and saves the merged form: her title, his severity and
+    // status.
+    let merged_csrf = csrf_token(&html).unwrap();
+    let res = alice
+        .post_raw(
+            "/incidents/INC-1/edit",
+            &[
+                ("csrf_token", &merged_csrf),
+                ("title", "DNS flapping in eu-west"),
+                ("severity", "SEV2"),
+                ("status", "identified"),
+                ("started_at", "2023-06-07 10:00"),
+                (
+                    "acknowledged_at",
+                    incident["acknowledged_at"].as_str().unwrap(),
+                ),
+                ("version", "2"),
+                ("pick_severity", "theirs"),
+            ],
+        )
+        .await;
+    let status = res.status();
+    let page = res.text().await.unwrap();
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    let (_, incident) = api.get("/api/v1/incidents/INC-1").await;
+    assert_eq!(incident["title"], "DNS flapping in eu-west");
+    assert_eq!(incident["severity"], "SEV1");
+    assert_eq!(incident["status"], "identified");
+    assert_eq!(incident["version"], 3);
 }
 both_backends!(
     stale_edit_is_a_conflict_that_shows_what_changed,

@@ -44,11 +44,18 @@ async fn quick_add_orders_renders_and_keeps_history(app: TestApp) {
             )
             .await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        // Back to the page with the entry targeted, saying which (past) date was used.
+        let to = location(&res);
         assert!(
-            location(&res).starts_with("/incidents/INC-1#e"),
-            "back to the page with the entry targeted"
+            to.starts_with("/incidents/INC-1?recorded=2023-06-0"),
+            "{to}"
         );
+        assert!(to.contains("#e"), "{to}");
     }
+    let (_, noted) = browser
+        .get_text("/incidents/INC-1?recorded=2023-06-07T10:40:00Z")
+        .await;
+    assert!(noted.contains("Recorded at 10:40 on Wednesday 7 June 2023 (UTC), not today."));
     let (_, html) = browser.get_text("/incidents/INC-1").await;
     let order: Vec<usize> = [
         "Alert: failed payments",

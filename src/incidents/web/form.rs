@@ -10,10 +10,10 @@ use crate::auth::csrf::SessionForm;
 use crate::auth::{ensure, users, CurrentUser, Permission};
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::incidents::merge;
 use crate::incidents::model::{IncidentKey, Severity, Status};
-use crate::incidents::service::{
-    self as service, changed_fields, CreateOptions, IncidentDetail, IncidentFields,
-};
+use crate::incidents::service::{self as service, CreateOptions, IncidentDetail, IncidentFields};
+use crate::incidents::StatusChange;
 use crate::state::AppState;
 use crate::time::{date_hhmm, now, parse_user_time};
 use crate::web::{render_status, see_other, FormError, Layout};
@@ -47,6 +47,13 @@ pub struct IncidentForm {
     pub resolved_at: String,
     #[serde(default)]
     pub version: String,
+    /// A checkbox: if this edit resolves the incident, cancel its pending escalations.
+    #[serde(default)]
+    pub cancel_pending_escalations: Option<String>,
+    /// After a conflict: `pick_<field>` is `theirs` or `mine` for each field both changed
+    /// (and the CSRF token, which the extractor checks).
+    #[serde(flatten)]
+    pub picks: std::collections::HashMap<String, String>,
 }
 
 fn show_time(t: Option<NaiveDateTime>) -> String {
@@ -55,42 +62,88 @@ fn show_time(t: Option<NaiveDateTime>) -> String {
 
 impl IncidentForm {
     fn of(d: &IncidentDetail) -> Self {
-        let i = &d.incident;
+        Self::of_fields(
+            &IncidentFields::of(d),
+            d.commander.clone(),
+            d.incident.version,
+        )
+    }
+
+    fn of_fields(f: &IncidentFields, commander: Option<String>, version: i32) -> Self {
         IncidentForm {
-            title: i.title.clone(),
-            severity: i.severity.to_string(),
-            status: i.status.to_string(),
-            impact: i.impact.clone(),
-            users_affected_pct: i
+            title: f.title.clone(),
+            severity: f.severity.to_string(),
+            status: f.status.to_string(),
+            impact: f.impact.clone(),
+            users_affected_pct: f
                 .users_affected_pct
                 .map(|p| p.to_string())
                 .unwrap_or_default(),
-            services: d.services.join(", "),
-            commander: d.commander.clone().unwrap_or_default(),
-            started_at: date_hhmm(i.started_at),
-            detected_at: show_time(i.detected_at),
-            acknowledged_at: show_time(i.acknowledged_at),
-            mitigated_at: show_time(i.mitigated_at),
-            resolved_at: show_time(i.resolved_at),
-            version: i.version.to_string(),
+            services: f.services.join(", "),
+            commander: commander.unwrap_or_default(),
+            started_at: date_hhmm(f.started_at),
+            detected_at: show_time(f.detected_at),
+            acknowledged_at: show_time(f.acknowledged_at),
+            mitigated_at: show_time(f.mitigated_at),
+            resolved_at: show_time(f.resolved_at),
+            version: version.to_string(),
+            ..Default::default()
         }
     }
 
-    /// Parses into fields; blank start means now, blank detection means the start.
+    /// A field's value as the form shows it, by the name `merge` uses.
+    fn value(&self, field: &str) -> &str {
+        match field {
+            "title" => &self.title,
+            "severity" => &self.severity,
+            "status" => &self.status,
+            "impact" => &self.impact,
+            "users_affected_pct" => &self.users_affected_pct,
+            "services" => &self.services,
+            "commander" => &self.commander,
+            "started_at" => &self.started_at,
+            "detected_at" => &self.detected_at,
+            "acknowledged_at" => &self.acknowledged_at,
+            "mitigated_at" => &self.mitigated_at,
+            _ => &self.resolved_at,
+        }
+    }
+
+    /// Fields for which the user chose the saved value after a conflict.
+    fn taking_theirs(&self) -> Vec<&str> {
+        self.picks
+            .iter()
+            .filter(|(k, v)| k.starts_with("pick_") && v.as_str() == "theirs")
+            .map(|(k, _)| &k["pick_".len()..])
+            .collect()
+    }
+
+    /// Parses into fields; blank start means now. The form shows times to the minute, so a
+    /// time still showing the `shown` version's value keeps that value's seconds.
     fn parse(
         &self,
         conn: &mut DbConnection,
         at: NaiveDateTime,
+        shown: Option<&IncidentFields>,
     ) -> Result<IncidentFields, AppError> {
-        let time = |raw: &str, field: &str| -> Result<Option<NaiveDateTime>, AppError> {
+        let time = |raw: &str,
+                    field: &str,
+                    was: Option<Option<NaiveDateTime>>|
+         -> Result<Option<NaiveDateTime>, AppError> {
             match opt(raw) {
                 None => Ok(None),
+                Some(r) if was.flatten().map(date_hhmm).as_deref() == Some(r) => Ok(was.flatten()),
                 Some(r) => parse_user_time(r, at).map(Some).ok_or_else(|| {
                     AppError::invalid(field, "Use YYYY-MM-DD HH:MM (UTC), or HH:MM for today.")
                 }),
             }
         };
-        let started_at = time(&self.started_at, "started_at")?.unwrap_or(at);
+        let started_at = time(
+            &self.started_at,
+            "started_at",
+            shown.map(|f| Some(f.started_at)),
+        )?
+        .unwrap_or(at);
         let pct =
             match opt(&self.users_affected_pct) {
                 None => None,
@@ -124,18 +177,35 @@ impl IncidentForm {
                 .collect(),
             commander_id: users::resolve(conn, opt(&self.commander), "commander")?,
             started_at,
-            detected_at: time(&self.detected_at, "detected_at")?,
-            acknowledged_at: time(&self.acknowledged_at, "acknowledged_at")?,
-            mitigated_at: time(&self.mitigated_at, "mitigated_at")?,
-            resolved_at: time(&self.resolved_at, "resolved_at")?,
+            detected_at: time(
+                &self.detected_at,
+                "detected_at",
+                shown.map(|s| s.detected_at),
+            )?,
+            acknowledged_at: time(
+                &self.acknowledged_at,
+                "acknowledged_at",
+                shown.map(|s| s.acknowledged_at),
+            )?,
+            mitigated_at: time(
+                &self.mitigated_at,
+                "mitigated_at",
+                shown.map(|s| s.mitigated_at),
+            )?,
+            resolved_at: time(
+                &self.resolved_at,
+                "resolved_at",
+                shown.map(|s| s.resolved_at),
+            )?,
         })
     }
 }
 
-/// A field someone else changed while the user was editing.
+/// A field both the user and someone else changed: both values, to choose from.
 pub struct ConflictRow {
     pub field: &'static str,
     pub theirs: String,
+    pub mine: String,
 }
 
 #[derive(Template)]
@@ -149,6 +219,8 @@ struct FormPage {
     conflict: Vec<ConflictRow>,
     users: Vec<String>,
     services: Vec<String>,
+    /// Whom the incident's pending escalations wait for (edit only).
+    pending_targets: String,
     statuses: &'static [Status],
     severities: &'static [Severity],
 }
@@ -156,18 +228,32 @@ struct FormPage {
 async fn form_page(
     state: &AppState,
     user: &CurrentUser,
-    key: Option<String>,
+    id: Option<i32>,
     form: IncidentForm,
     error: Option<AppError>,
     conflict: Vec<ConflictRow>,
 ) -> Result<HttpResponse, AppError> {
-    let (users, services) = state
+    let (users, services, pending) = state
         .db
-        .read(|conn| {
+        .read(move |conn| {
             let users = users::active_usernames(conn, false)?;
-            Ok((users, crate::incidents::search::service_names(conn)?))
+            let pending = match id {
+                Some(id) => crate::escalations::pending(conn, id)?,
+                None => vec![],
+            };
+            Ok((
+                users,
+                crate::incidents::search::service_names(conn)?,
+                pending,
+            ))
         })
         .await?;
+    let key = id.map(|id| IncidentKey(id).to_string());
+    let pending_targets = pending
+        .iter()
+        .map(|e| e.target.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
     let error = FormError::from(error);
     let title = match &key {
         Some(k) => format!("Edit {k}"),
@@ -182,6 +268,7 @@ async fn form_page(
         conflict,
         users,
         services,
+        pending_targets,
         statuses: Status::ALL,
         severities: Severity::ALL,
     };
@@ -214,7 +301,7 @@ pub async fn create_incident(
         .db
         .write(move |conn| {
             let t = now();
-            let mut fields = submitted.parse(conn, t)?;
+            let mut fields = submitted.parse(conn, t, None)?;
             if fields.detected_at.is_none() && opt(&submitted.started_at).is_none() {
                 fields.detected_at = Some(fields.started_at);
             }
@@ -246,7 +333,7 @@ pub async fn edit_incident(
     form_page(
         &state,
         &user,
-        Some(detail.incident.key()),
+        Some(id),
         IncidentForm::of(&detail),
         None,
         vec![],
@@ -269,84 +356,102 @@ pub async fn update_incident(
         )
     })?;
     let submitted = data.clone();
+    let change = StatusChange {
+        at: None,
+        cancel_pending_escalations: data.cancel_pending_escalations.is_some(),
+    };
     let result = state
         .db
         .write(move |conn| {
-            let fields = submitted.parse(conn, now())?;
-            service::update(conn, id, version, fields, &actor)
+            if opt(&submitted.started_at).is_none() {
+                return Err(AppError::invalid(
+                    "started_at",
+                    "When the incident started is required.",
+                ));
+            }
+            let current = service::get(conn, id)?;
+            let shown = service::fields_at(conn, &current, version)?;
+            let mut fields = submitted.parse(conn, now(), shown.as_ref())?;
+            let saved = IncidentFields::of(&current);
+            for field in submitted.taking_theirs() {
+                merge::take(field, &saved, &mut fields);
+            }
+            service::update(conn, id, version, fields, &change, &actor)
         })
         .await;
     match result {
         Ok(incident) => Ok(see_other(&format!("/incidents/{}", incident.key()))),
-        Err(e @ AppError::Invalid { .. }) => {
-            form_page(
-                &state,
-                &user,
-                Some(IncidentKey(id).to_string()),
-                data,
-                Some(e),
-                vec![],
-            )
-            .await
-        }
-        Err(e @ AppError::Conflict(_)) => {
+        Err(e @ AppError::EditConflict { .. }) => {
             let submitted = data.clone();
-            let (current, rows) = state
+            let (form, rows) = state
                 .db
-                .read(move |conn| {
-                    let current = service::get(conn, id)?;
-                    let rows = conflict_rows(conn, &submitted, &current);
-                    Ok((current, rows))
-                })
+                .read(move |conn| merged_form(conn, id, version, &submitted))
                 .await?;
-            // Keep the user's input but move it onto the current version, so a deliberate
-            // second submit applies it.
-            let form = IncidentForm {
-                version: current.incident.version.to_string(),
-                ..data
-            };
-            form_page(
-                &state,
-                &user,
-                Some(current.incident.key()),
-                form,
-                Some(e),
-                rows,
-            )
-            .await
+            form_page(&state, &user, Some(id), form, Some(e), rows).await
+        }
+        Err(e @ (AppError::Invalid { .. } | AppError::Conflict(_))) => {
+            form_page(&state, &user, Some(id), data, Some(e), vec![]).await
         }
         Err(e) => Err(e),
     }
 }
 
-fn conflict_rows(
+/// The form after a lost race: your edit merged onto the saved version (so saving it
+/// again undoes nothing of theirs), at the saved version, with the fields both changed.
+fn merged_form(
     conn: &mut DbConnection,
+    id: i32,
+    base_version: i32,
     submitted: &IncidentForm,
-    current: &IncidentDetail,
-) -> Vec<ConflictRow> {
-    let theirs = IncidentFields::of(current);
-    let Ok(mine) = submitted.parse(conn, now()) else {
-        return vec![];
+) -> Result<(IncidentForm, Vec<ConflictRow>), AppError> {
+    let current = service::get(conn, id)?;
+    let theirs = IncidentForm::of(&current);
+    let shown = service::fields_at(conn, &current, base_version)?;
+    let Ok(mine) = submitted.parse(conn, now(), shown.as_ref()) else {
+        // Unparseable input cannot be merged: keep it as typed, on the saved version.
+        let form = IncidentForm {
+            version: current.incident.version.to_string(),
+            ..submitted.clone()
+        };
+        return Ok((form, vec![]));
     };
-    let shown = IncidentForm::of(current);
-    changed_fields(&mine, &theirs)
-        .into_iter()
+    let merged = service::merge_onto(conn, &current, base_version, &mine)?;
+    let commander = if merged.fields.commander_id == current.incident.commander_id {
+        current.commander.clone()
+    } else {
+        opt(&submitted.commander).map(str::to_string)
+    };
+    let mut form = IncidentForm::of_fields(&merged.fields, commander, current.incident.version);
+    // Conflicting fields keep exactly what was typed.
+    for field in &merged.conflicts {
+        copy_typed(field, submitted, &mut form);
+    }
+    let rows = merged
+        .conflicts
+        .iter()
         .map(|field| ConflictRow {
             field,
-            theirs: match field {
-                "title" => shown.title.clone(),
-                "severity" => shown.severity.clone(),
-                "status" => shown.status.clone(),
-                "impact" => shown.impact.clone(),
-                "users_affected_pct" => shown.users_affected_pct.clone(),
-                "services" => shown.services.clone(),
-                "commander" => shown.commander.clone(),
-                "started_at" => shown.started_at.clone(),
-                "detected_at" => shown.detected_at.clone(),
-                "acknowledged_at" => shown.acknowledged_at.clone(),
-                "mitigated_at" => shown.mitigated_at.clone(),
-                _ => shown.resolved_at.clone(),
-            },
+            theirs: theirs.value(field).to_string(),
+            mine: submitted.value(field).to_string(),
         })
-        .collect()
+        .collect();
+    Ok((form, rows))
+}
+
+fn copy_typed(field: &str, from: &IncidentForm, to: &mut IncidentForm) {
+    let value = from.value(field).to_string();
+    match field {
+        "title" => to.title = value,
+        "severity" => to.severity = value,
+        "status" => to.status = value,
+        "impact" => to.impact = value,
+        "users_affected_pct" => to.users_affected_pct = value,
+        "services" => to.services = value,
+        "commander" => to.commander = value,
+        "started_at" => to.started_at = value,
+        "detected_at" => to.detected_at = value,
+        "acknowledged_at" => to.acknowledged_at = value,
+        "mitigated_at" => to.mitigated_at = value,
+        _ => to.resolved_at = value,
+    }
 }

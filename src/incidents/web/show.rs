@@ -89,6 +89,7 @@ struct ShowPage {
     pct: Option<String>,
     now_iso: String,
     error: Option<String>,
+    notice: Option<String>,
     draft_body: String,
     draft_time: String,
     draft_kind: String,
@@ -96,6 +97,8 @@ struct ShowPage {
     updated_iso: String,
     escalations: Vec<EscalationRow>,
     pending_escalations: usize,
+    /// Whom pending escalations wait for, for the resolve control.
+    pending_targets: String,
     causes: Vec<CauseRow>,
     primary_causes: usize,
     tasks: Vec<TaskRow>,
@@ -108,6 +111,8 @@ struct ShowPage {
 #[derive(Default)]
 pub struct Draft {
     pub error: Option<String>,
+    /// Says which date a typed time landed on when it was not today.
+    pub notice: Option<String>,
     pub body: String,
     pub time: String,
     pub kind: String,
@@ -173,8 +178,15 @@ pub async fn incident_page(
         .filter(|e| e.escalation.state == crate::escalations::EscalationState::Pending)
         .count();
     let task_rows: Vec<TaskRow> = tasks.iter().map(|v| TaskRow::of(v, today)).collect();
+    let pending_targets = escalations
+        .iter()
+        .filter(|e| e.escalation.state == crate::escalations::EscalationState::Pending)
+        .map(|e| e.escalation.target.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
     let page = ShowPage {
         pending_escalations: pending,
+        pending_targets,
         updated_iso: rfc3339(i.updated_at),
         overdue_tasks: task_rows.iter().filter(|t| t.overdue).count(),
         primary_causes: causes
@@ -226,6 +238,7 @@ pub async fn incident_page(
         pct: i.users_affected_pct.map(|p| format!("{p}%")),
         now_iso: rfc3339(t),
         error: draft.error,
+        notice: draft.notice,
         draft_body: draft.body,
         draft_time: draft.time,
         draft_kind: if draft.kind.is_empty() {
@@ -275,12 +288,35 @@ pub struct CauseRow {
 
 /// `GET /incidents/{key}`
 pub async fn show_incident(
+    req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
     key: IncidentKey,
 ) -> Result<HttpResponse, AppError> {
     let id = key.0;
-    incident_page(&state, &user, id, Draft::default(), StatusCode::OK).await
+    let draft = Draft {
+        notice: recorded_notice(req.query_string()),
+        ..Default::default()
+    };
+    incident_page(&state, &user, id, draft, StatusCode::OK).await
+}
+
+/// "Recorded at 23:50 on 2026-11-29 (UTC), not today." from `?recorded=` (set by
+/// `web::back_to_incident`); anything unreadable there is ignored.
+fn recorded_notice(query: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Query {
+        recorded: Option<String>,
+    }
+    let raw = serde_urlencoded::from_str::<Query>(query).ok()?.recorded?;
+    let at = crate::time::parse_rfc3339(&raw)?;
+    (at.date() != now().date()).then(|| {
+        format!(
+            "Recorded at {} on {} (UTC), not today.",
+            crate::time::hhmm(at),
+            at.date().format("%A %-d %B %Y")
+        )
+    })
 }
 
 /// `GET /incidents/{key}/stamp`: the last-change stamp the page polls for live updates, as

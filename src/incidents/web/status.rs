@@ -9,13 +9,21 @@ use crate::auth::csrf::SessionForm;
 use crate::error::AppError;
 use crate::incidents::model::{IncidentKey, Status};
 use crate::incidents::service::{self as service, IncidentFields};
+use crate::incidents::StatusChange;
 use crate::state::AppState;
-use crate::web::see_other;
+use crate::time::now;
+use crate::web::{back_to_incident, typed_time};
 
 #[derive(Deserialize)]
 pub struct StatusForm {
     status: String,
     version: String,
+    /// When the status changed (blank = now).
+    #[serde(default)]
+    status_at: String,
+    /// A checkbox: resolving cancels the pending escalations.
+    #[serde(default)]
+    cancel_pending_escalations: Option<String>,
 }
 
 /// `POST /incidents/{key}/status`: the one-click status change on the incident page.
@@ -32,27 +40,37 @@ pub async fn change_status(
         .trim()
         .parse()
         .map_err(|_| AppError::invalid("version", "Reload the page and try again."))?;
-    let result = state
-        .db
-        .write(move |conn| {
-            let current = service::get(conn, id)?;
-            let fields = IncidentFields {
-                status,
-                ..IncidentFields::of(&current)
+    let cancel_pending_escalations = data.cancel_pending_escalations.is_some();
+    let result = match typed_time(&data.status_at, "status_at") {
+        Ok(at) => {
+            let change = StatusChange {
+                at,
+                cancel_pending_escalations,
             };
-            service::update(conn, id, version, fields, &actor)
-        })
-        .await;
+            state
+                .db
+                .write(move |conn| {
+                    let current = service::get(conn, id)?;
+                    let fields = IncidentFields {
+                        status,
+                        ..IncidentFields::of(&current)
+                    };
+                    let incident = service::update(conn, id, version, fields, &change, &actor)?;
+                    Ok((incident, change.at.unwrap_or_else(now)))
+                })
+                .await
+        }
+        Err(e) => Err(e),
+    };
     match result {
-        Ok(incident) => Ok(see_other(&format!(
-            "/incidents/{}#timeline",
-            incident.key()
-        ))),
-        Err(e @ (AppError::Conflict(_) | AppError::Invalid { .. })) => {
-            let status = if matches!(e, AppError::Conflict(_)) {
-                StatusCode::CONFLICT
-            } else {
+        Ok((incident, at)) => Ok(back_to_incident(&incident.key(), at, "timeline")),
+        Err(
+            e @ (AppError::Conflict(_) | AppError::EditConflict { .. } | AppError::Invalid { .. }),
+        ) => {
+            let status = if matches!(e, AppError::Invalid { .. }) {
                 StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                StatusCode::CONFLICT
             };
             let draft = Draft {
                 error: Some(e.public_message()),

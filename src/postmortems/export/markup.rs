@@ -13,22 +13,6 @@ use crate::tasks::TaskStatus;
 use crate::time::human_duration;
 use crate::timeline::EntryKind;
 
-/// Kind names in the document (also read back by the importer).
-pub fn kind_label(kind: EntryKind) -> &'static str {
-    match kind {
-        EntryKind::Detection => "Detection",
-        EntryKind::Action => "Action",
-        EntryKind::Investigation => "Investigation",
-        EntryKind::Misleading => "Misleading path",
-        EntryKind::Escalation => "Escalation",
-        EntryKind::Communication => "Communication",
-        EntryKind::Mitigation => "Mitigation",
-        EntryKind::Resolution => "Resolution",
-        EntryKind::StatusChange => "Status change",
-        EntryKind::Note => "Note",
-    }
-}
-
 /// JSON for a marker: one line, and never `-->` (which would end the comment).
 pub fn marker_json(v: &Value) -> String {
     serde_json::to_string(v)
@@ -73,8 +57,8 @@ pub(super) fn starts_block(body: &str) -> bool {
 /// The label put before a timeline entry's body, inline or on its own line.
 pub fn entry_prefix(time: Option<&str>, kind: EntryKind, body: &str) -> String {
     let label = match time {
-        Some(t) => format!("**{t} — {}:**", kind_label(kind)),
-        None => format!("**{}:**", kind_label(kind)),
+        Some(t) => format!("**{t} — {}:**", kind.label()),
+        None => format!("**{}:**", kind.label()),
     };
     if starts_block(body) {
         format!("{label}\n\n")

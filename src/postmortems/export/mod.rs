@@ -13,9 +13,7 @@ use std::fmt::Write;
 use chrono::NaiveDateTime;
 use serde_json::{json, Value};
 
-pub use markup::{
-    cause_prefix, entry_prefix, escalation_prefix, indent, kind_label, marker_json, task_suffix,
-};
+pub use markup::{cause_prefix, entry_prefix, escalation_prefix, indent, marker_json, task_suffix};
 use markup::{choose_tag, clock, front_value, Doc};
 
 use super::record::{load, Record};

@@ -126,6 +126,8 @@ pub(super) fn field_of(label: &str, section: Section) -> Option<Field> {
         "resolution" => kind(EntryKind::Resolution),
         "note" | "notes" => kind(EntryKind::Note),
         "status change" | "status" => kind(EntryKind::StatusChange),
+        "reopened" => kind(EntryKind::Reopened),
+        "change" | "changed" => kind(EntryKind::Change),
         _ => None,
     }
 }
