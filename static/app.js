@@ -17,6 +17,26 @@
     });
   }
 
+  // Long fields: instead of the browser silently cutting pasted text at `maxlength`, say
+  // how long it is and let the server's 422 (which names the field and limit) stand.
+  document.querySelectorAll("input[maxlength], textarea[maxlength]").forEach(function (el) {
+    var max = parseInt(el.getAttribute("maxlength"), 10);
+    if (!(max >= 100)) return;
+    el.removeAttribute("maxlength");
+    var note = document.createElement("small");
+    note.className = "over-limit";
+    note.setAttribute("role", "status");
+    note.hidden = true;
+    el.insertAdjacentElement("afterend", note);
+    var check = function () {
+      var n = Array.from(el.value).length;
+      note.hidden = n <= max;
+      note.textContent = n + " characters: the limit is " + max + ".";
+    };
+    el.addEventListener("input", check);
+    check();
+  });
+
   var body = document.getElementById("qa-body");
   if (body) {
     // `n` or `/` focuses the quick-add box when not typing elsewhere.

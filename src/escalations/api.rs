@@ -137,7 +137,7 @@ pub async fn update_escalation(
     let view = state
         .db
         .write(move |conn| {
-            let e = super::respond(conn, id, new_state, at, b.version, &actor)?;
+            let e = super::answer::answer(conn, id, new_state, at, b.version, &actor)?;
             super::list(conn, e.incident_id)?
                 .into_iter()
                 .find(|v| v.escalation.id == id)

@@ -2,6 +2,7 @@
 //! declined | cancelled`, recording who and when; creating one adds an `escalation`
 //! timeline entry.
 
+pub mod answer;
 pub mod api;
 pub mod web;
 
@@ -316,7 +317,6 @@ pub fn respond(
                 "escalation.acknowledged",
                 serde_json::json!({"id": id, "incident": IncidentKey(current.incident_id).to_string(), "target": current.target, "acknowledged_at": crate::time::rfc3339(at)}),
             )?;
-            fill_incident_acknowledged(conn, current.incident_id, at, actor)?;
         }
         get(conn, id)
     })
@@ -330,38 +330,6 @@ fn answer_text(target: &str, state: EscalationState) -> String {
         EscalationState::Declined => format!("{target} declined the escalation."),
         _ => format!("Escalation to {target} cancelled."),
     }
-}
-
-/// The first acknowledgement is when the incident was acknowledged, unless a time is
-/// already recorded or this one would put the milestones out of order.
-fn fill_incident_acknowledged(
-    conn: &mut DbConnection,
-    incident_id: i32,
-    at: NaiveDateTime,
-    actor: &Actor,
-) -> Result<(), AppError> {
-    use crate::incidents::service::{self, IncidentFields};
-    let current = service::get(conn, incident_id)?;
-    if current.incident.acknowledged_at.is_some() {
-        return Ok(());
-    }
-    let fields = IncidentFields {
-        acknowledged_at: Some(at),
-        ..IncidentFields::of(&current)
-    };
-    if fields.check_order().is_err() {
-        return Ok(());
-    }
-    let version = current.incident.version;
-    service::update(
-        conn,
-        incident_id,
-        version,
-        fields,
-        &Default::default(),
-        actor,
-    )?;
-    Ok(())
 }
 
 /// The escalations of an incident still waiting for an answer.

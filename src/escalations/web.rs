@@ -125,7 +125,7 @@ pub async fn respond(
         Ok(at) => {
             state
                 .db
-                .write(move |conn| super::respond(conn, id, new_state, at, version, &actor))
+                .write(move |conn| super::answer::answer(conn, id, new_state, at, version, &actor))
                 .await
         }
         Err(e) => Err(e),

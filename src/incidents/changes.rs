@@ -2,7 +2,7 @@
 //! severity, commander and services. Everything users typed is escaped, since entry
 //! bodies render as Markdown.
 
-use super::service::IncidentFields;
+use super::fields::IncidentFields;
 use crate::auth::users;
 use crate::db::DbConnection;
 use crate::error::AppError;

@@ -2,7 +2,7 @@
 //! from, fields only they changed take their value, fields only you changed keep yours,
 //! and fields both of you changed to different values are conflicts for you to settle.
 
-use super::service::IncidentFields;
+use super::fields::IncidentFields;
 
 /// The outcome of merging your edit onto the saved version.
 #[derive(Clone, Debug)]

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod changes;
+pub mod fields;
 pub mod merge;
 pub mod model;
 pub mod revisions;

@@ -174,6 +174,14 @@ impl<'de> serde::Deserialize<'de> for IncidentKey {
     }
 }
 
+/// An incident with its service names and commander's username.
+#[derive(Clone, Debug)]
+pub struct IncidentDetail {
+    pub incident: Incident,
+    pub services: Vec<String>,
+    pub commander: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 
-use super::service::IncidentFields;
+use super::fields::IncidentFields;
 use crate::db::schema::incident_revisions;
 use crate::db::DbConnection;
 use crate::error::AppError;

@@ -4,8 +4,8 @@
 
 use chrono::NaiveDateTime;
 
+use super::fields::IncidentFields;
 use super::model::Status;
-use super::service::IncidentFields;
 use crate::error::AppError;
 use crate::time::{rfc3339, too_far_ahead};
 

@@ -324,6 +324,7 @@ pub fn listing(
             .map(|(id, title, resolved, updated)| web::PostmortemRow {
                 key: IncidentKey(id).to_string(),
                 title,
+                reopened: false,
                 state: "missing",
                 state_label: "not started",
                 resolved: resolved.map(crate::time::date_hhmm).unwrap_or_default(),
@@ -336,6 +337,19 @@ pub fn listing(
         if let Some(s) = state {
             q = q.filter(postmortems::review_state.eq(s));
         }
+        use crate::db::schema::timeline_entries as entries;
+        let reopened_since_published = diesel::dsl::exists(
+            entries::table
+                .filter(entries::incident_id.eq(incidents::id))
+                .filter(entries::kind.eq(crate::timeline::EntryKind::Reopened))
+                .filter(entries::deleted_at.is_null())
+                .filter(
+                    entries::recorded_at
+                        .nullable()
+                        .gt(postmortems::published_at),
+                )
+                .filter(postmortems::review_state.eq(ReviewState::Published)),
+        );
         q.order(postmortems::updated_at.desc())
             .limit(200)
             .select((
@@ -344,6 +358,7 @@ pub fn listing(
                 postmortems::review_state,
                 incidents::resolved_at,
                 postmortems::updated_at,
+                reopened_since_published,
             ))
             .load::<(
                 i32,
@@ -351,17 +366,21 @@ pub fn listing(
                 ReviewState,
                 Option<NaiveDateTime>,
                 NaiveDateTime,
+                bool,
             )>(conn)?
             .into_iter()
-            .map(|(id, title, state, resolved, updated)| web::PostmortemRow {
-                key: IncidentKey(id).to_string(),
-                title,
-                state: state.as_str(),
-                state_label: state.label(),
-                resolved: resolved.map(crate::time::date_hhmm).unwrap_or_default(),
-                updated_iso: crate::time::rfc3339(updated),
-                updated: crate::time::date_hhmm(updated),
-            })
+            .map(
+                |(id, title, state, resolved, updated, reopened)| web::PostmortemRow {
+                    key: IncidentKey(id).to_string(),
+                    title,
+                    reopened,
+                    state: state.as_str(),
+                    state_label: state.label(),
+                    resolved: resolved.map(crate::time::date_hhmm).unwrap_or_default(),
+                    updated_iso: crate::time::rfc3339(updated),
+                    updated: crate::time::date_hhmm(updated),
+                },
+            )
             .collect()
     };
     Ok((rows, counts))

@@ -20,6 +20,7 @@ use crate::incidents::IncidentKey;
 use crate::markdown;
 use crate::state::AppState;
 use crate::time::date_hhmm;
+use crate::timeline::EntryKind;
 use crate::web::{render_status, see_other, Layout};
 
 /// One section on the page: its source and, for previews, its rendering.
@@ -116,6 +117,8 @@ struct PostmortemPage {
     state_label: &'static str,
     published: bool,
     published_at: String,
+    /// When the incident was reopened after this postmortem was published.
+    reopened_since: Option<String>,
     author: String,
     reviews: Vec<ReviewRow>,
     can_write: bool,
@@ -199,6 +202,16 @@ async fn page(
         state_label: pm.review_state.label(),
         published: pm.review_state == ReviewState::Published,
         published_at: pm.published_at.map(date_hhmm).unwrap_or_default(),
+        reopened_since: pm
+            .published_at
+            .filter(|_| pm.review_state == ReviewState::Published)
+            .and_then(|published| {
+                l.entries
+                    .iter()
+                    .map(|(e, _)| e)
+                    .rfind(|e| e.kind == EntryKind::Reopened && e.recorded_at > published)
+                    .map(|e| date_hhmm(e.occurred_at))
+            }),
         is_author: pm.author_id == Some(user.user.id),
         author: l.author.clone().unwrap_or_default(),
         reviews: l
@@ -422,6 +435,8 @@ pub async fn download_postmortem(
 pub struct PostmortemRow {
     pub key: String,
     pub title: String,
+    /// Published, then the incident was reopened: the document may be out of date.
+    pub reopened: bool,
     pub state: &'static str,
     pub state_label: &'static str,
     pub resolved: String,

@@ -16,6 +16,7 @@ mod fuzz;
 mod hostile;
 mod incidents;
 mod insights;
+mod lifecycle;
 mod openapi;
 mod postmortems;
 mod props;

@@ -348,6 +348,7 @@ pub async fn update_incident(
     form: SessionForm<IncidentForm>,
 ) -> Result<HttpResponse, AppError> {
     let SessionForm { user, data, actor } = form;
+    ensure(&user.user, Permission::Write)?;
     let id = key.0;
     let version: i32 = data.version.trim().parse().map_err(|_| {
         AppError::invalid(

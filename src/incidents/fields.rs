@@ -1,0 +1,136 @@
+//! The editable fields of an incident and their rules: lengths, percentages, services,
+//! and milestones in order. Validated together before any write.
+
+use chrono::NaiveDateTime;
+
+use super::model::{IncidentDetail, Severity, Status};
+use crate::error::AppError;
+use crate::time::rfc3339;
+
+pub const TITLE_MAX: usize = 200;
+pub const IMPACT_MAX: usize = 20_000;
+const SERVICES_MAX: usize = 30;
+
+/// Every editable field of an incident, validated together (and kept per version as JSON).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct IncidentFields {
+    pub title: String,
+    pub severity: Severity,
+    pub status: Status,
+    pub impact: String,
+    pub users_affected_pct: Option<f64>,
+    pub services: Vec<String>,
+    pub commander_id: Option<i32>,
+    pub started_at: NaiveDateTime,
+    pub detected_at: Option<NaiveDateTime>,
+    pub acknowledged_at: Option<NaiveDateTime>,
+    pub mitigated_at: Option<NaiveDateTime>,
+    pub resolved_at: Option<NaiveDateTime>,
+}
+
+impl IncidentFields {
+    /// The current values of an incident, to apply partial changes to.
+    pub fn of(detail: &IncidentDetail) -> Self {
+        let i = &detail.incident;
+        IncidentFields {
+            title: i.title.clone(),
+            severity: i.severity,
+            status: i.status,
+            impact: i.impact.clone(),
+            users_affected_pct: i.users_affected_pct,
+            services: detail.services.clone(),
+            commander_id: i.commander_id,
+            started_at: i.started_at,
+            detected_at: i.detected_at,
+            acknowledged_at: i.acknowledged_at,
+            mitigated_at: i.mitigated_at,
+            resolved_at: i.resolved_at,
+        }
+    }
+
+    /// Trims text and checks every rule; the error names the first offending field.
+    pub fn validate(&mut self) -> Result<(), AppError> {
+        self.title = self.title.trim().to_string();
+        if self.title.is_empty() {
+            return Err(AppError::invalid("title", "Title is required."));
+        }
+        if self.title.contains(['\n', '\r']) {
+            return Err(AppError::invalid("title", "Title must be a single line."));
+        }
+        if self.title.chars().count() > TITLE_MAX {
+            return Err(AppError::invalid(
+                "title",
+                format!("Title must be at most {TITLE_MAX} characters."),
+            ));
+        }
+        if self.impact.chars().count() > IMPACT_MAX {
+            return Err(AppError::invalid(
+                "impact",
+                format!("Impact must be at most {IMPACT_MAX} characters."),
+            ));
+        }
+        if let Some(pct) = self.users_affected_pct {
+            if !(0.0..=100.0).contains(&pct) || pct.is_nan() {
+                return Err(AppError::invalid(
+                    "users_affected_pct",
+                    "Percent of users affected must be between 0 and 100.",
+                ));
+            }
+        }
+        let mut names: Vec<String> = Vec::new();
+        for name in &self.services {
+            let name = name.trim();
+            if name.is_empty() || names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+                continue;
+            }
+            if name.chars().count() > 100 {
+                return Err(AppError::invalid(
+                    "services",
+                    "A service name must be at most 100 characters.",
+                ));
+            }
+            names.push(name.to_string());
+        }
+        if names.len() > SERVICES_MAX {
+            return Err(AppError::invalid(
+                "services",
+                format!("At most {SERVICES_MAX} services."),
+            ));
+        }
+        self.services = names;
+        self.check_order()
+            .map_err(|(field, message)| AppError::invalid(field, message))
+    }
+
+    /// Milestones in order: started ≤ detected ≤ acknowledged ≤ mitigated ≤ resolved; the
+    /// error names the later field of the first pair out of order.
+    pub fn check_order(&self) -> Result<(), (&'static str, String)> {
+        let milestones = [
+            ("started_at", Some(self.started_at)),
+            ("detected_at", self.detected_at),
+            ("acknowledged_at", self.acknowledged_at),
+            ("mitigated_at", self.mitigated_at),
+            ("resolved_at", self.resolved_at),
+        ];
+        for (i, (later, later_time)) in milestones.iter().enumerate() {
+            let Some(later_time) = later_time else {
+                continue;
+            };
+            for (earlier, earlier_time) in &milestones[..i] {
+                if let Some(earlier_time) = earlier_time {
+                    if earlier_time > later_time {
+                        return Err((
+                            later,
+                            format!(
+                                "{earlier} must be before {later} ({} is after {})",
+                                rfc3339(*earlier_time),
+                                rfc3339(*later_time)
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,572 @@
+//! The record through an incident's life (issue 12): status changes at the time they
+//! happened, acknowledgements, resolving with escalations pending, reopening, edits that
+//! lost a race, the entries edits leave, and text users typed staying plain text.
+
+use chrono::{Duration, NaiveDateTime, SubsecRound, Utc};
+use hindsight::auth::Role;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::helpers::*;
+
+fn ago(minutes: i64) -> NaiveDateTime {
+    (Utc::now().naive_utc() - Duration::minutes(minutes)).trunc_subsecs(0)
+}
+
+fn iso(t: NaiveDateTime) -> String {
+    t.and_utc().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// An incident that started two hours ago and was detected 110 minutes ago.
+async fn incident_two_hours_old(api: &Api) -> Value {
+    let (status, body) = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "Checkout errors", "severity": "SEV2", "started_at": iso(ago(120)), "detected_at": iso(ago(110))}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body
+}
+
+fn entries<'a>(incident: &'a Value, kind: &str) -> Vec<&'a Value> {
+    incident["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == kind)
+        .collect()
+}
+
+async fn status_changes_are_backdated_and_milestones_stay_in_order(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    incident_two_hours_old(&api).await;
+
+    // Identified 90 minutes ago, said now: the entry and the milestone get that time.
+    let identified = iso(ago(90));
+    let (status, body) = api
+        .patch(
+            "/api/v1/incidents/INC-1",
+            json!({"version": 1, "status": "identified", "status_at": identified}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["acknowledged_at"], identified.as_str());
+    let (_, full) = api.get("/api/v1/incidents/INC-1").await;
+    let changes = entries(&full, "status_change");
+    let entry = changes
+        .iter()
+        .find(|e| e["body"] == "Status changed from investigating to identified.")
+        .unwrap();
+    assert_eq!(entry["occurred_at"], identified.as_str());
+
+    // Monitoring "before" the acknowledgement, before the start, in the future, or a time
+    // without a status change: each a 422 naming status_at, nothing changed.
+    for (change, why) in [
+        (
+            json!({"version": 2, "status": "monitoring", "status_at": iso(ago(100))}),
+            "before acknowledged",
+        ),
+        (
+            json!({"version": 2, "status": "monitoring", "status_at": iso(ago(200))}),
+            "before the start",
+        ),
+        (
+            json!({"version": 2, "status": "monitoring", "status_at": iso(ago(-60))}),
+            "in the future",
+        ),
+        (
+            json!({"version": 2, "status_at": iso(ago(10))}),
+            "no status change",
+        ),
+    ] {
+        let (status, body) = api.patch("/api/v1/incidents/INC-1", change).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{why}: {body}");
+        assert_eq!(body["error"]["field"], "status_at", "{why}");
+    }
+    let (_, same) = api.get("/api/v1/incidents/INC-1").await;
+    assert_eq!(same["version"], 2);
+    assert_eq!(same["status"], "identified");
+    assert!(same["mitigated_at"].is_null());
+
+    // The page: "HH:MM" 30 minutes ago sets the mitigated time to that minute.
+    let browser = app.login_as(Role::Responder).await;
+    let thirty = ago(30);
+    let res = browser
+        .post(
+            "/incidents/INC-1",
+            "/incidents/INC-1/status",
+            &[
+                ("status", "monitoring"),
+                ("version", "2"),
+                ("status_at", &thirty.format("%H:%M").to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, now) = api.get("/api/v1/incidents/INC-1").await;
+    assert_eq!(
+        now["mitigated_at"],
+        iso(thirty.with_second_zero()).as_str(),
+        "the minute typed"
+    );
+    // A page error keeps the page: an unreadable time is a 422 naming the field.
+    let res = browser
+        .post(
+            "/incidents/INC-1",
+            "/incidents/INC-1/status",
+            &[
+                ("status", "resolved"),
+                ("version", "3"),
+                ("status_at", "half past"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("HH:MM"));
+}
+both_backends!(
+    status_changes_are_backdated_and_milestones_stay_in_order,
+    status_changes_are_backdated_and_milestones_stay_in_order
+);
+
+trait SecondZero {
+    fn with_second_zero(self) -> Self;
+}
+
+impl SecondZero for NaiveDateTime {
+    fn with_second_zero(self) -> Self {
+        use chrono::Timelike;
+        self.with_second(0).unwrap()
+    }
+}
+
+async fn acknowledgements_are_entries_and_fill_the_milestone(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    incident_two_hours_old(&api).await;
+    let (status, body) = api
+        .post(
+            "/api/v1/incidents/INC-1/escalations",
+            json!({"targets": ["DBA team", "network engineering"], "escalated_at": iso(ago(100))}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let dba = body["items"][0]["id"].as_i64().unwrap();
+    let network = body["items"][1]["id"].as_i64().unwrap();
+
+    // Acknowledged from the page, backdated to 95 minutes ago.
+    let browser = app.login_as(Role::Responder).await;
+    let answered = ago(95).with_second_zero();
+    let res = browser
+        .post(
+            "/incidents/INC-1",
+            &format!("/escalations/{dba}/state"),
+            &[
+                ("state", "acknowledged"),
+                ("version", "1"),
+                (
+                    "acknowledged_at",
+                    &answered.format("%Y-%m-%d %H:%M").to_string(),
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, full) = api.get("/api/v1/incidents/INC-1").await;
+    assert_eq!(
+        full["acknowledged_at"],
+        iso(answered).as_str(),
+        "the first acknowledgement"
+    );
+    let answers: Vec<(&str, &str)> = entries(&full, "escalation")
+        .iter()
+        .map(|e| {
+            (
+                e["body"].as_str().unwrap(),
+                e["occurred_at"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(answers.contains(&(
+        "DBA team acknowledged the escalation.",
+        iso(answered).as_str()
+    )));
+
+    // A later acknowledgement leaves the incident's time alone; a decline is an entry too.
+    let (status, _) = api
+        .patch(
+            &format!("/api/v1/escalations/{network}"),
+            json!({"state": "declined", "acknowledged_at": iso(ago(80))}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, full) = api.get("/api/v1/incidents/INC-1").await;
+    assert_eq!(full["acknowledged_at"], iso(answered).as_str());
+    assert!(entries(&full, "escalation")
+        .iter()
+        .any(|e| e["body"] == "network engineering declined the escalation."));
+
+    // An answer before the escalation is refused on the page with the message.
+    let (_, more) = api
+        .post(
+            "/api/v1/incidents/INC-1/escalations",
+            json!({"target": "SRE lead", "escalated_at": iso(ago(60))}),
+        )
+        .await;
+    let lead = more["id"].as_i64().unwrap();
+    let res = browser
+        .post(
+            "/incidents/INC-1",
+            &format!("/escalations/{lead}/state"),
+            &[
+                ("state", "acknowledged"),
+                (
+                    "acknowledged_at",
+                    &ago(70).format("%Y-%m-%d %H:%M").to_string(),
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("cannot come before the escalation"));
+}
+both_backends!(
+    acknowledgements_are_entries_and_fill_the_milestone,
+    acknowledgements_are_entries_and_fill_the_milestone
+);
+
+async fn resolving_with_pending_escalations(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    incident_two_hours_old(&api).await;
+    api.post(
+        "/api/v1/incidents/INC-1/escalations",
+        json!({"targets": ["DBA team", "network engineering"]}),
+    )
+    .await;
+    // Refused, naming them; nothing changed.
+    let (status, body) = api
+        .patch(
+            "/api/v1/incidents/INC-1",
+            json!({"version": 1, "status": "resolved"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("DBA team, network engineering"),
+        "{message}"
+    );
+    let (_, full) = api.get("/api/v1/incidents/INC-1").await;
+    assert_eq!(full["status"], "investigating");
+    assert!(full["escalations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["state"] == "pending"));
+
+    // The page lists them beside the status control and cancels them when asked.
+    let browser = app.login_as(Role::Responder).await;
+    let (_, page) = browser.get_text("/incidents/INC-1").await;
+    assert!(page.contains("cancel the pending escalations to DBA team, network engineering"));
+    let res = browser
+        .post(
+            "/incidents/INC-1",
+            "/incidents/INC-1/status",
+            &[("status", "resolved"), ("version", "1")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("still has pending escalations"));
+    let res = browser
+        .post(
+            "/incidents/INC-1",
+            "/incidents/INC-1/status",
+            &[
+                ("status", "resolved"),
+                ("version", "1"),
+                ("cancel_pending_escalations", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, full) = api.get("/api/v1/incidents/INC-1").await;
+    assert_eq!(full["status"], "resolved");
+    let resolved_at = full["resolved_at"].as_str().unwrap();
+    for e in full["escalations"].as_array().unwrap() {
+        assert_eq!(e["state"], "cancelled");
+        assert_eq!(
+            e["responded_at"], resolved_at,
+            "cancelled as of the resolution"
+        );
+    }
+    assert!(entries(&full, "escalation")
+        .iter()
+        .any(|e| e["body"] == "Escalation to DBA team cancelled."));
+
+    // The API's flag does the same.
+    api.post("/api/v1/incidents", json!({"title": "Second"}))
+        .await;
+    api.post(
+        "/api/v1/incidents/INC-2/escalations",
+        json!({"target": "CTO"}),
+    )
+    .await;
+    let (status, body) = api
+        .patch(
+            "/api/v1/incidents/INC-2",
+            json!({"version": 1, "status": "resolved", "cancel_pending_escalations": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+both_backends!(
+    resolving_with_pending_escalations,
+    resolving_with_pending_escalations
+);
+
+async fn reopening_clears_the_resolution_and_flags_the_postmortem(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    incident_two_hours_old(&api).await;
+    let resolved = iso(ago(60));
+    let (status, body) = api
+        .patch(
+            "/api/v1/incidents/INC-1",
+            json!({"version": 1, "status": "resolved", "status_at": resolved}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["mitigated_at"], resolved.as_str());
+
+    // Publish its postmortem (reviewed and approved by someone else), then reopen.
+    let (status, body) = api
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/incidents/INC-1/postmortem",
+            json!({"version": 0, "summary": "Checkout failed for an hour."}),
+        )
+        .await;
+    assert!(status.is_success(), "{body}");
+    app.create_user("rev", Role::Responder);
+    let review = "/api/v1/incidents/INC-1/postmortem/review";
+    let (status, body) = api
+        .post(review, json!({"action": "request", "reviewers": ["rev"]}))
+        .await;
+    assert!(status.is_success(), "{body}");
+    let reviewer = Browser::new(&app);
+    reviewer.login("rev", PASSWORD).await;
+    let res = reviewer
+        .post(
+            "/incidents/INC-1/postmortem",
+            "/incidents/INC-1/postmortem/review",
+            &[("action", "approve")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (status, body) = api.post(review, json!({"action": "publish"})).await;
+    assert_eq!(body["review_state"], "published", "{status} {body}");
+
+    let (status, body) = api
+        .patch(
+            "/api/v1/incidents/INC-1",
+            json!({"version": 2, "status": "investigating"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["resolved_at"].is_null(), "{body}");
+    assert!(body["mitigated_at"].is_null());
+    let (_, full) = api.get("/api/v1/incidents/INC-1").await;
+    let reopened = entries(&full, "reopened");
+    assert_eq!(reopened.len(), 1);
+    let text = reopened[0]["body"].as_str().unwrap();
+    assert!(
+        text.starts_with("Reopened: status changed from resolved to investigating")
+            && text.contains(&format!("resolved at {resolved}")),
+        "{text}"
+    );
+
+    // The published postmortem says so, and the list flags it.
+    let browser = app.login_as(Role::Viewer).await;
+    let (_, page) = browser.get_text("/incidents/INC-1/postmortem").await;
+    assert!(page.contains("after this postmortem was published"));
+    let (_, list) = browser.get_text("/postmortems").await;
+    assert!(list.contains("reopened since"));
+
+    // Resolving again sets a new time.
+    let (status, body) = api
+        .patch(
+            "/api/v1/incidents/INC-1",
+            json!({"version": 3, "status": "resolved"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_ne!(body["resolved_at"], resolved.as_str());
+    assert!(!body["resolved_at"].is_null());
+}
+both_backends!(
+    reopening_clears_the_resolution_and_flags_the_postmortem,
+    reopening_clears_the_resolution_and_flags_the_postmortem
+);
+
+async fn api_conflicts_name_the_fields_both_changed(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    incident_two_hours_old(&api).await;
+    let (status, _) = api
+        .patch(
+            "/api/v1/incidents/INC-1",
+            json!({"version": 1, "severity": "SEV1", "impact": "EU"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // Both changed severity; only the stale request changed the title.
+    let (status, body) = api
+        .patch(
+            "/api/v1/incidents/INC-1",
+            json!({"version": 1, "severity": "SEV3", "title": "Checkout errors in EU"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["code"], "conflict");
+    assert_eq!(body["error"]["conflicts"], json!(["severity"]));
+    assert_eq!(body["error"]["current_version"], 2);
+    // Nothing clashes: still a 409 (the client re-sends at the current version), empty list.
+    let (status, body) = api
+        .patch(
+            "/api/v1/incidents/INC-1",
+            json!({"version": 1, "title": "Checkout errors in EU"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["error"]["conflicts"], json!([]));
+    let (_, same) = api.get("/api/v1/incidents/INC-1").await;
+    assert_eq!(same["title"], "Checkout errors");
+    assert_eq!(same["severity"], "SEV1");
+}
+both_backends!(
+    api_conflicts_name_the_fields_both_changed,
+    api_conflicts_name_the_fields_both_changed
+);
+
+async fn edits_leave_one_change_entry_in_plain_text(app: TestApp) {
+    app.create_user("mara", Role::Responder);
+    let browser = app.login_as(Role::Responder).await;
+    let res = browser
+        .post(
+            "/incidents/new",
+            "/incidents",
+            &[
+                ("title", "Checkout <b>fails</b> for *all*"),
+                ("severity", "SEV2"),
+                ("services", "checkout"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let api = Api::new(&app, app.token(Role::Responder));
+    let (status, body) = api
+        .patch(
+            "/api/v1/incidents/INC-1",
+            json!({"version": 1, "title": "Checkout [down](javascript:alert(1))", "severity": "SEV1", "commander": "mara", "services": ["payments"], "impact": "not listed"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, full) = api.get("/api/v1/incidents/INC-1").await;
+    let changes = entries(&full, "change");
+    assert_eq!(changes.len(), 1, "one entry per save");
+    let text = changes[0]["body"].as_str().unwrap();
+    assert!(text.contains("severity SEV2 → SEV1"), "{text}");
+    assert!(text.contains("commander nobody → mara"), "{text}");
+    assert!(
+        text.contains("services added: payments; services removed: checkout"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("impact"),
+        "impact is not a steering field: {text}"
+    );
+    // Escalation targets and reasons are plain text in their entry as well.
+    api.post(
+        "/api/v1/incidents/INC-1/escalations",
+        json!({"target": "**boss**", "reason": "<i>now</i>"}),
+    )
+    .await;
+
+    let (_, page) = browser.get_text("/incidents/INC-1").await;
+    assert!(
+        !page.contains("<b>fails</b>"),
+        "the title is not markup in the declared entry"
+    );
+    assert!(page.contains("Checkout &lt;b&gt;fails&lt;/b&gt; for *all*"));
+    assert!(!page.contains("<em>all</em>"));
+    assert!(
+        !page.contains("href=\"javascript"),
+        "no link made of a title"
+    );
+    assert!(!page.contains("<strong>boss</strong>"));
+    assert!(!page.contains("<i>now</i>"));
+    // A save that changes none of those fields leaves no change entry.
+    let (status, _) = api
+        .patch(
+            "/api/v1/incidents/INC-1",
+            json!({"version": 2, "impact": "still not listed"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, full) = api.get("/api/v1/incidents/INC-1").await;
+    assert_eq!(entries(&full, "change").len(), 1);
+}
+both_backends!(
+    edits_leave_one_change_entry_in_plain_text,
+    edits_leave_one_change_entry_in_plain_text
+);
+
+async fn over_long_fields_are_refused_naming_the_limit(app: TestApp) {
+    let browser = app.login_as(Role::Responder).await;
+    let (_, form) = browser.get_text("/incidents/new").await;
+    assert!(
+        form.contains("maxlength=\"200\""),
+        "the title input says its limit"
+    );
+    assert!(form.contains("maxlength=\"20000\""), "so does impact");
+    let long = "t".repeat(500);
+    let res = browser
+        .post(
+            "/incidents/new",
+            "/incidents",
+            &[("title", &long), ("severity", "SEV2")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Title must be at most 200 characters."));
+    assert!(page.contains(&long), "the whole input is kept, not cut");
+    let api = Api::new(&app, app.token(Role::Responder));
+    let (status, body) = api.post("/api/v1/incidents", json!({"title": long})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["field"], "title");
+    assert!(body["error"]["message"].as_str().unwrap().contains("200"));
+    incident_two_hours_old(&api).await;
+    let (status, body) = api
+        .post(
+            "/api/v1/incidents/INC-1/escalations",
+            json!({"target": "DBA", "reason": "r".repeat(5001)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["field"], "reason");
+    assert!(body["error"]["message"].as_str().unwrap().contains("5000"));
+    assert_eq!(app.count("incidents"), 1);
+    assert_eq!(app.count("escalations"), 0);
+}
+both_backends!(
+    over_long_fields_are_refused_naming_the_limit,
+    over_long_fields_are_refused_naming_the_limit
+);
