@@ -34,6 +34,11 @@ pub fn date_hhmm(t: NaiveDateTime) -> String {
     )
 }
 
+/// `2023-06-07T10:00:00Z`, to the second: what documents carry.
+pub fn rfc3339_secs(t: NaiveDateTime) -> String {
+    t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
 /// Parses an RFC 3339 time with any offset into UTC.
 pub fn parse_rfc3339(text: &str) -> Option<NaiveDateTime> {
     DateTime::parse_from_rfc3339(text.trim())

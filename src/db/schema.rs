@@ -125,6 +125,7 @@ diesel::table! {
         deleted_at -> Nullable<Timestamp>,
         deleted_by -> Nullable<Integer>,
         dedupe_key -> Nullable<Text>,
+        imported_author -> Nullable<Text>,
     }
 }
 

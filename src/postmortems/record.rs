@@ -5,6 +5,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 
+use super::review::Verdict;
 use super::{ReviewState, Sections};
 use crate::db::DbConnection;
 use crate::error::AppError;
@@ -25,6 +26,26 @@ pub struct Record {
     pub tasks: Vec<DocTask>,
     pub sections: Sections,
     pub review_state: ReviewState,
+    pub review: DocReview,
+}
+
+/// Who wrote and reviewed the postmortem, for the document's front matter.
+#[derive(Clone, Debug, Default)]
+pub struct DocReview {
+    pub author: Option<String>,
+    /// Reviewer, decision, when.
+    pub reviewers: Vec<(String, Verdict, NaiveDateTime)>,
+}
+
+impl DocReview {
+    /// The reviewer whose approval stands (the latest), if any.
+    pub fn approver(&self) -> Option<&str> {
+        self.reviewers
+            .iter()
+            .filter(|r| r.1 == Verdict::Approved)
+            .max_by_key(|r| r.2)
+            .map(|r| r.0.as_str())
+    }
 }
 
 /// The incident as its document states it.
@@ -136,6 +157,16 @@ pub fn load(conn: &mut DbConnection, incident_id: i32) -> Result<Record, AppErro
                 }
             })
             .collect(),
+        review: DocReview {
+            author: match postmortem.author_id {
+                Some(id) => crate::auth::users::usernames(conn, &[id])?.remove(&id),
+                None => None,
+            },
+            reviewers: super::review::list(conn, incident_id)?
+                .into_iter()
+                .map(|r| (r.reviewer, r.state, r.updated_at))
+                .collect(),
+        },
         sections: Sections::of(&postmortem),
         review_state: postmortem.review_state,
     })

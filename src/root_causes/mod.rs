@@ -16,10 +16,12 @@ use crate::markdown;
 use crate::time::now;
 
 crate::text_enum!(
-    /// Whether a cause is the main one.
+    /// Whether a cause is the main one, contributed, or set the failure off (the trigger:
+    /// a deploy, a config push, as the SRE layout asks).
     CauseKind {
         Primary => "primary",
         Contributing => "contributing",
+        Trigger => "trigger",
     }
 );
 

@@ -21,6 +21,8 @@ pub struct EntryJson {
     pub kind: EntryKind,
     pub body: String,
     pub author: Option<String>,
+    /// The author an imported document named: text, not an account.
+    pub imported_author: Option<String>,
     pub version: i32,
 }
 
@@ -35,6 +37,7 @@ impl From<EntryView> for EntryJson {
             kind: e.kind,
             body: e.body,
             author: v.author,
+            imported_author: e.imported_author,
             version: e.version,
         }
     }

@@ -80,6 +80,8 @@ pub struct Entry {
     pub deleted_at: Option<NaiveDateTime>,
     pub deleted_by: Option<i32>,
     pub dedupe_key: Option<String>,
+    /// The author an imported document named (text, not an account).
+    pub imported_author: Option<String>,
 }
 
 /// A new entry before validation.
@@ -112,4 +114,14 @@ impl NewEntry {
 pub struct EntryView {
     pub entry: Entry,
     pub author: Option<String>,
+}
+
+/// Who wrote an entry, as pages show it: the local user, the name an imported document
+/// gave (marked as imported), or the system.
+pub fn author_label(author: Option<String>, imported: Option<&str>) -> String {
+    match (author, imported) {
+        (Some(name), _) => name,
+        (None, Some(name)) => format!("{name} (imported)"),
+        (None, None) => "system".into(),
+    }
 }

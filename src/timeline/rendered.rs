@@ -66,7 +66,7 @@ pub fn timeline_rows(
             kind: e.kind.as_str(),
             kind_label: e.kind.label(),
             body_html: e.body_html,
-            author: author.unwrap_or_else(|| "system".into()),
+            author: super::author_label(author, e.imported_author.as_deref()),
             edited: revisions.get(&e.id).copied().unwrap_or(0) > 0,
             recorded_late,
         });

@@ -112,6 +112,7 @@ pub struct RecordedEntry {
     pub body: String,
     pub body_html: String,
     pub author_id: Option<i32>,
+    pub imported_author: Option<String>,
 }
 
 /// Inserts recorded entries in bulk (multi-row statements: a 10,000-entry document stays
@@ -134,6 +135,7 @@ pub fn insert_many(
                 timeline_entries::body.eq(e.body),
                 timeline_entries::body_html.eq(e.body_html),
                 timeline_entries::author_id.eq(e.author_id),
+                timeline_entries::imported_author.eq(e.imported_author),
                 timeline_entries::updated_at.eq(t),
                 timeline_entries::version.eq(1),
             )
@@ -231,6 +233,7 @@ pub struct PageEntry {
     pub recorded_at: NaiveDateTime,
     pub kind: EntryKind,
     pub body_html: String,
+    pub imported_author: Option<String>,
 }
 
 /// The live entries of an incident for its page, in timeline order, with authors.
@@ -253,6 +256,7 @@ pub struct DocEntry {
     pub time_known: bool,
     pub kind: EntryKind,
     pub body: String,
+    pub imported_author: Option<String>,
 }
 
 /// A [`DocEntry`] with its author's username.

@@ -32,21 +32,34 @@ pub struct Phase {
     pub duration: String,
 }
 
+/// The phases between the milestones the incident has. A segment is named only when it
+/// runs between neighbouring milestones; across a missing one (detected → resolved with
+/// nothing between) what happened in it is unknown, so it is "Respond", never a guess.
 fn phases(i: &Incident, at: NaiveDateTime) -> Vec<Phase> {
-    let mut points: Vec<(NaiveDateTime, &'static str, &'static str)> = vec![(i.started_at, "", "")];
-    for (time, label, css) in [
-        (i.detected_at, "Detect", "detect"),
-        (i.acknowledged_at, "Investigate", "investigate"),
-        (i.mitigated_at, "Mitigate", "mitigate"),
-        (i.resolved_at, "Monitor", "monitor"),
-    ] {
+    const NAMED: [(&str, &str); 4] = [
+        ("Detect", "detect"),
+        ("Investigate", "investigate"),
+        ("Mitigate", "mitigate"),
+        ("Monitor", "monitor"),
+    ];
+    let mut points: Vec<(NaiveDateTime, usize)> = vec![(i.started_at, 0)];
+    for (n, time) in [
+        i.detected_at,
+        i.acknowledged_at,
+        i.mitigated_at,
+        i.resolved_at,
+    ]
+    .into_iter()
+    .enumerate()
+    {
         if let Some(t) = time {
-            points.push((t, label, css));
+            points.push((t, n + 1));
         }
     }
-    if i.status.is_open() && i.resolved_at.is_none() {
+    let ongoing = i.status.is_open() && i.resolved_at.is_none();
+    if ongoing {
         let last = points.last().map(|p| p.0).unwrap_or(i.started_at);
-        points.push((at.max(last), "Ongoing", "ongoing"));
+        points.push((at.max(last), usize::MAX));
     }
     let start = i.started_at;
     let end = points.last().map(|p| p.0).unwrap_or(start);
@@ -57,11 +70,16 @@ fn phases(i: &Incident, at: NaiveDateTime) -> Vec<Phase> {
         .windows(2)
         .filter(|w| w[1].0 > w[0].0)
         .map(|w| {
+            let (label, css) = match w[1].1 {
+                usize::MAX => ("Ongoing", "ongoing"),
+                to if to == w[0].1 + 1 => NAMED[to - 1],
+                _ => ("Respond", "respond"),
+            };
             let x = scale(w[0].0);
             let width = (scale(w[1].0) - x).max(2);
             Phase {
-                label: w[1].1,
-                css: w[1].2,
+                label,
+                css,
                 x,
                 width,
                 duration: human_duration(w[1].0 - w[0].0),

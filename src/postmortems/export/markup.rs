@@ -189,6 +189,7 @@ pub fn cause_prefix(kind: CauseKind, category: CauseCategory) -> String {
     let kind = match kind {
         CauseKind::Primary => "Primary cause",
         CauseKind::Contributing => "Contributing cause",
+        CauseKind::Trigger => "Trigger",
     };
     format!("**{kind} ({category}):** ")
 }

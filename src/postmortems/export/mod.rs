@@ -16,13 +16,13 @@ use serde_json::{json, Value};
 pub use markup::{cause_prefix, entry_prefix, escalation_prefix, indent, marker_json, task_suffix};
 use markup::{choose_tag, clock, front_value, Doc};
 
-use super::record::{load, Record};
+use super::record::{load, DocTask, Record};
 use super::Sections;
 use crate::db::DbConnection;
 use crate::error::AppError;
-use crate::root_causes::CauseFields;
+use crate::root_causes::{CauseFields, CauseKind};
 use crate::tasks::TaskStatus;
-use crate::time::{human_duration, rfc3339};
+use crate::time::{human_duration, rfc3339_secs};
 use crate::timeline::EntryKind;
 
 /// The document layouts.
@@ -107,7 +107,10 @@ pub fn render(r: &Record, template: Template) -> String {
 fn front_matter(doc: &mut Doc, r: &Record) {
     let i = &r.incident;
     let d = i.durations();
-    let t = |v: Option<NaiveDateTime>| v.map(|t| Value::String(rfc3339(t))).unwrap_or(Value::Null);
+    let t = |v: Option<NaiveDateTime>| {
+        v.map(|t| Value::String(rfc3339_secs(t)))
+            .unwrap_or(Value::Null)
+    };
     let s = |v: Option<String>| v.map(Value::String).unwrap_or(Value::Null);
     let fields: Vec<(&str, Value)> = vec![
         ("key", json!(i.key)),
@@ -117,6 +120,20 @@ fn front_matter(doc: &mut Doc, r: &Record) {
         ("services", json!(i.services)),
         ("commander", s(i.commander.clone())),
         ("review_state", json!(r.review_state.as_str())),
+        ("author", s(r.review.author.clone())),
+        (
+            "reviewers",
+            Value::Array(
+                r.review
+                    .reviewers
+                    .iter()
+                    .map(|(name, decision, at)| {
+                        json!({"name": name, "decision": decision.as_str(), "at": rfc3339_secs(*at)})
+                    })
+                    .collect(),
+            ),
+        ),
+        ("approver", s(r.review.approver().map(str::to_string))),
         (
             "users_affected_pct",
             i.users_affected_pct
@@ -202,7 +219,7 @@ fn timeline(doc: &mut Doc, r: &Record, heading: &str) {
     for view in &r.entries {
         let e = &view.entry;
         let time = e.time_known.then(|| clock(e.occurred_at, with_date));
-        let attrs = json!({"at": rfc3339(e.occurred_at), "known": e.time_known, "kind": e.kind.as_str(), "author": view.author});
+        let attrs = json!({"at": rfc3339_secs(e.occurred_at), "known": e.time_known, "kind": e.kind.as_str(), "author": view.author.as_deref().or(e.imported_author.as_deref())});
         let content = format!(
             "{}{}",
             entry_prefix(time.as_deref(), e.kind, &e.body),
@@ -221,8 +238,8 @@ fn escalations(doc: &mut Doc, r: &Record) {
     doc.blank();
     for e in &r.escalations {
         let attrs = json!({
-            "target": e.target, "state": e.state.as_str(), "escalated_at": rfc3339(e.escalated_at),
-            "acknowledged_at": e.acknowledged_at.map(rfc3339), "responded_at": e.responded_at.map(rfc3339),
+            "target": e.target, "state": e.state.as_str(), "escalated_at": rfc3339_secs(e.escalated_at),
+            "acknowledged_at": e.acknowledged_at.map(rfc3339_secs), "responded_at": e.responded_at.map(rfc3339_secs),
         });
         doc.region(
             "escalation",
@@ -232,12 +249,11 @@ fn escalations(doc: &mut Doc, r: &Record) {
     }
 }
 
-fn causes(doc: &mut Doc, r: &Record) {
-    if r.causes.is_empty() {
-        doc.line("_Not identified yet._");
-        doc.blank();
-    }
-    for c in &r.causes {
+/// The causes `which` accepts, each in its marker region, or `empty` when there are none.
+fn causes(doc: &mut Doc, r: &Record, which: impl Fn(&CauseFields) -> bool, empty: &str) {
+    let mut any = false;
+    for c in r.causes.iter().filter(|c| which(c)) {
+        any = true;
         let attrs = json!({"kind": c.kind.as_str(), "category": c.category.as_str()});
         doc.region(
             "cause",
@@ -245,6 +261,19 @@ fn causes(doc: &mut Doc, r: &Record) {
             &format!("{}{}", cause_prefix(c.kind, c.category), c.description),
         );
     }
+    if !any {
+        doc.line(empty);
+        doc.blank();
+    }
+}
+
+/// A task's fields for its marker (the title and description are the visible text).
+fn task_attrs(t: &DocTask) -> Value {
+    json!({
+        "kind": t.kind.as_str(), "priority": t.priority.as_str(), "status": t.status.as_str(), "owner": t.owner,
+        "team": t.team, "due_on": t.due_on.map(|d| d.to_string()), "external_url": t.external_url,
+        "completed_at": t.completed_at.map(rfc3339_secs),
+    })
 }
 
 fn tasks(doc: &mut Doc, r: &Record) {
@@ -254,10 +283,7 @@ fn tasks(doc: &mut Doc, r: &Record) {
     }
     for t in &r.tasks {
         let due = t.due_on.map(|d| d.to_string());
-        let attrs = json!({
-            "kind": t.kind.as_str(), "priority": t.priority.as_str(), "status": t.status.as_str(), "owner": t.owner,
-            "team": t.team, "due_on": due, "external_url": t.external_url, "completed_at": t.completed_at.map(rfc3339),
-        });
+        let attrs = task_attrs(t);
         let check = if t.status == TaskStatus::Done {
             "- [x] "
         } else {
@@ -320,7 +346,7 @@ fn default_layout(doc: &mut Doc, r: &Record, s: &Sections) {
     doc.blank();
     doc.line("### Root Cause");
     doc.blank();
-    causes(doc, r);
+    causes(doc, r, |_| true, "_Not identified yet._");
     doc.line("### Resolution");
     doc.blank();
     doc.prose("resolution", &s.resolution, "_Not written yet._");
@@ -366,22 +392,16 @@ fn sre_layout(doc: &mut Doc, r: &Record, s: &Sections) {
     impact(doc, r);
     doc.line("## Root Causes");
     doc.blank();
-    causes(doc, r);
+    let is_trigger = |c: &CauseFields| c.kind == CauseKind::Trigger;
+    causes(doc, r, |c| !is_trigger(c), "_Not identified yet._");
     doc.line("## Trigger");
     doc.blank();
-    let trigger: Vec<&CauseFields> = r
-        .causes
-        .iter()
-        .filter(|c| c.category == crate::root_causes::CauseCategory::Change)
-        .collect();
-    if trigger.is_empty() {
-        doc.line("_No change recorded as the trigger._");
-        doc.blank();
-    }
-    for c in trigger {
-        doc.line(&c.description);
-        doc.blank();
-    }
+    causes(
+        doc,
+        r,
+        is_trigger,
+        "_No trigger recorded (a root cause of kind trigger)._",
+    );
     doc.line("## Resolution");
     doc.blank();
     doc.prose("resolution", &s.resolution, "_Not written yet._");
@@ -399,8 +419,10 @@ fn sre_layout(doc: &mut Doc, r: &Record, s: &Sections) {
         doc.line(&e.entry.body);
         doc.blank();
     }
+    escalations(doc, r);
     doc.line("## Action Items");
     doc.blank();
+    doc.prose("improvements", &s.improvements, "");
     if r.tasks.is_empty() {
         doc.line("_None yet._");
     } else {
@@ -429,6 +451,15 @@ fn sre_layout(doc: &mut Doc, r: &Record, s: &Sections) {
                 link
             ));
         }
+        doc.blank();
+        // A table row cannot hold a marker region: each task's fields follow as an empty,
+        // invisible one (title and description included), so this layout imports whole.
+        for t in &r.tasks {
+            let mut attrs = task_attrs(t);
+            attrs["title"] = json!(t.title);
+            attrs["description"] = json!(t.description);
+            doc.region("task", Some(attrs), "");
+        }
     }
     doc.blank();
     doc.line("## Lessons Learned");
@@ -443,10 +474,7 @@ fn sre_layout(doc: &mut Doc, r: &Record, s: &Sections) {
         doc.prose(name, text, "_Not written yet._");
     }
     timeline(doc, r, "## Timeline");
-    if !s.improvements.is_empty() || !s.conclusion.is_empty() {
-        doc.line("## Conclusion");
-        doc.blank();
-        doc.prose("improvements", &s.improvements, "");
-        doc.prose("conclusion", &s.conclusion, "");
-    }
+    doc.line("## Conclusion");
+    doc.blank();
+    doc.prose("conclusion", &s.conclusion, "_Not written yet._");
 }

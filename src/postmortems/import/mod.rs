@@ -6,6 +6,7 @@
 
 mod blocks;
 mod classify;
+mod escalated;
 mod own;
 mod plain;
 mod preview;
@@ -15,7 +16,7 @@ mod times;
 
 use chrono::NaiveDateTime;
 
-use super::{ReviewState, Sections};
+use super::Sections;
 use crate::error::AppError;
 use crate::escalations::RecordedEscalation;
 use crate::incidents::service::IncidentFields;
@@ -55,7 +56,10 @@ pub struct Imported {
     pub causes: Vec<CauseFields>,
     pub tasks: Vec<ImportedTask>,
     pub sections: Sections,
-    pub review_state: ReviewState,
+    /// What the document said of its review (state, author, reviewers), as text for the
+    /// import's audit entry: an imported postmortem is always a draft that nobody approved
+    /// here.
+    pub review_history: String,
 }
 
 fn bad(line: usize, expected: impl std::fmt::Display) -> AppError {

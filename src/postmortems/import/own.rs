@@ -10,7 +10,7 @@ use crate::escalations::EscalationState;
 use crate::incidents::service::IncidentFields;
 use crate::incidents::{Severity, Status};
 use crate::postmortems::export::{cause_prefix, entry_prefix, escalation_prefix, task_suffix};
-use crate::postmortems::{ReviewState, Sections};
+use crate::postmortems::Sections;
 use crate::root_causes::{CauseCategory, CauseFields, CauseKind};
 use crate::tasks::service::TaskInput;
 use crate::tasks::TaskStatus;
@@ -98,6 +98,38 @@ pub(super) fn parse_own(text: &str, tag: &str) -> Result<Imported, AppError> {
     build_own(&front, regions)
 }
 
+/// The front matter's review fields as one line of text ("review state published; author
+/// mara; reviewers lee approved 2026-06-08T09:00:00Z"), empty when it has none.
+fn review_history(fm: &Value) -> String {
+    let mut parts = Vec::new();
+    if let Some(state) = str_of(fm, "review_state") {
+        parts.push(format!("review state {state}"));
+    }
+    if let Some(author) = str_of(fm, "author") {
+        parts.push(format!("author {author}"));
+    }
+    let reviewers: Vec<String> = fm
+        .get("reviewers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            [str_of(r, "name"), str_of(r, "decision"), str_of(r, "at")]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    if !reviewers.is_empty() {
+        parts.push(format!("reviewers {}", reviewers.join(", ")));
+    }
+    if let Some(approver) = str_of(fm, "approver") {
+        parts.push(format!("approved by {approver}"));
+    }
+    parts.join("; ")
+}
+
 pub(super) fn str_of<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
     v.get(name).and_then(Value::as_str)
 }
@@ -139,10 +171,7 @@ pub(super) fn build_own(
         .unwrap_or("investigating")
         .parse()
         .map_err(|e| bad(2, format!("status {e}")))?;
-    let review_state: ReviewState = str_of(&fm, "review_state")
-        .unwrap_or("draft")
-        .parse()
-        .map_err(|e| bad(2, format!("review_state {e}")))?;
+    let review_history = review_history(&fm);
     let services = fm
         .get("services")
         .and_then(Value::as_array)
@@ -175,7 +204,7 @@ pub(super) fn build_own(
         causes: vec![],
         tasks: vec![],
         sections: Sections::default(),
-        review_state,
+        review_history,
     };
     for r in regions {
         let a = &r.attrs;
@@ -294,29 +323,24 @@ pub(super) fn own_task(a: &Value, r: &Region) -> Result<ImportedTask, AppError> 
     let team = str_of(a, "team").unwrap_or("").to_string();
     let due = str_of(a, "due_on").map(str::to_string);
     let link = str_of(a, "external_url").unwrap_or("").to_string();
-    let (first, rest) = r.content.split_once('\n').unwrap_or((&r.content, ""));
-    let first = first
-        .strip_prefix("- [ ] ")
-        .or_else(|| first.strip_prefix("- [x] "))
-        .unwrap_or(first);
-    let title = first
-        .strip_suffix(&task_suffix(
+    let (title, description) = match str_of(a, "title") {
+        // The SRE layout's hidden task regions carry the text in the marker.
+        Some(title) => (
+            title.to_string(),
+            str_of(a, "description").unwrap_or("").to_string(),
+        ),
+        None => task_text(
+            &r.content,
             owner.as_deref(),
             &team,
             due.as_deref(),
             status,
             &link,
-        ))
-        .unwrap_or(first);
-    let rest = rest.strip_prefix('\n').unwrap_or(rest);
-    let description = rest
-        .split('\n')
-        .map(|l| l.strip_prefix("  ").unwrap_or(l))
-        .collect::<Vec<_>>()
-        .join("\n");
+        ),
+    };
     Ok(ImportedTask {
         input: TaskInput {
-            title: title.to_string(),
+            title,
             description,
             kind: str_of(a, "kind").unwrap_or("other").to_string(),
             priority: str_of(a, "priority").unwrap_or("medium").to_string(),
@@ -328,4 +352,30 @@ pub(super) fn own_task(a: &Value, r: &Region) -> Result<ImportedTask, AppError> 
         },
         completed_at: time_of(a, "completed_at", r.line)?,
     })
+}
+
+/// A checklist item's title (without its status suffix) and indented description.
+fn task_text(
+    content: &str,
+    owner: Option<&str>,
+    team: &str,
+    due: Option<&str>,
+    status: TaskStatus,
+    link: &str,
+) -> (String, String) {
+    let (first, rest) = content.split_once('\n').unwrap_or((content, ""));
+    let first = first
+        .strip_prefix("- [ ] ")
+        .or_else(|| first.strip_prefix("- [x] "))
+        .unwrap_or(first);
+    let title = first
+        .strip_suffix(&task_suffix(owner, team, due, status, link))
+        .unwrap_or(first);
+    let rest = rest.strip_prefix('\n').unwrap_or(rest);
+    let description = rest
+        .split('\n')
+        .map(|l| l.strip_prefix("  ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    (title.to_string(), description)
 }

@@ -9,9 +9,10 @@ use super::sections::{field_of, norm, section_of, Field, Section};
 use super::times::{clock, duration, regex, timed_line, PCT};
 use super::{bad, Imported, ImportedEntry, ImportedTask};
 use crate::error::AppError;
+use crate::escalations::{EscalationState, RecordedEscalation};
 use crate::incidents::service::IncidentFields;
 use crate::incidents::{Severity, Status};
-use crate::postmortems::{ReviewState, Sections};
+use crate::postmortems::Sections;
 use crate::root_causes::{CauseFields, CauseKind};
 use crate::tasks::service::TaskInput;
 use crate::timeline::EntryKind;
@@ -40,6 +41,8 @@ pub(super) struct Plain {
     services: Vec<String>,
     start: Option<NaiveDateTime>,
     end: Option<NaiveDateTime>,
+    /// The `Duration:` line as written, for a summary when the document has none.
+    duration_text: String,
     pct: Option<f64>,
     impact: Buf,
     summary: Buf,
@@ -78,6 +81,7 @@ pub(super) fn parse_plain(text: &str) -> Result<Imported, AppError> {
         services: vec![],
         start: None,
         end: None,
+        duration_text: String::new(),
         pct: None,
         impact: Buf::default(),
         summary: Buf::default(),
@@ -374,6 +378,7 @@ pub(super) fn apply_field(
             let (start, end) = duration(rest, line)?;
             p.start = Some(start);
             p.end = end;
+            p.duration_text = rest.to_string();
             Target::None
         }
         Field::Impact => {
@@ -495,7 +500,35 @@ pub(super) fn finish(
         .find(|e| e.kind == EntryKind::Mitigation && e.time_known)
         .map(|e| e.occurred_at)
         .filter(|m| *m >= start && p.end.is_none_or(|end| *m <= end));
+    let escalations = entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Escalation)
+        .flat_map(|e| {
+            // The document says who was asked, not whether or when they answered; that
+            // they helped resolve it is the reading it gives.
+            super::escalated::targets(&e.body)
+                .into_iter()
+                .map(|target| RecordedEscalation {
+                    target,
+                    reason: String::new(),
+                    state: EscalationState::Acknowledged,
+                    escalated_at: e.occurred_at,
+                    acknowledged_at: None,
+                    responded_at: None,
+                })
+        })
+        .collect();
     let impact = p.impact.text;
+    // The Issue Summary as written: its own text, else its Duration and Impact lines.
+    let summary = if p.summary.text.trim().is_empty() {
+        [p.duration_text.trim(), impact.trim()]
+            .into_iter()
+            .filter(|t| !t.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    } else {
+        p.summary.text
+    };
     let title = p
         .title
         .filter(|t| !t.is_empty() && norm(t) != "postmortem")
@@ -571,11 +604,11 @@ pub(super) fn finish(
         },
         commander: None,
         entries,
-        escalations: vec![],
+        escalations,
         causes,
         tasks,
         sections: Sections {
-            summary: p.summary.text,
+            summary,
             resolution: p.resolution.text,
             improvements: p.improvements.text,
             lessons_went_well: p.went_well.text,
@@ -583,7 +616,7 @@ pub(super) fn finish(
             lessons_lucky: p.lucky.text,
             conclusion: p.conclusion.text,
         },
-        review_state: ReviewState::Draft,
+        review_history: String::new(),
     })
 }
 

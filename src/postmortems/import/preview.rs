@@ -20,8 +20,10 @@ pub fn preview(imported: &Imported, incident_id: i32) -> Record {
                 time_known: e.time_known,
                 kind: e.kind,
                 body: e.body.trim_end().to_string(),
+                imported_author: e.author.clone(),
             },
-            author: e.author.clone(),
+            // As stored: a document's author is text, never a local account.
+            author: None,
         })
         .collect();
     // As storing would normalise them (`TaskInput::parse`, minus the owner lookup).
@@ -65,6 +67,7 @@ pub fn preview(imported: &Imported, incident_id: i32) -> Record {
         causes: imported.causes.clone(),
         tasks,
         sections: imported.sections.clone(),
-        review_state: imported.review_state,
+        review_state: crate::postmortems::ReviewState::Draft,
+        review: Default::default(),
     }
 }

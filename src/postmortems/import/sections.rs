@@ -100,8 +100,8 @@ pub(super) fn field_of(label: &str, section: Section) -> Option<Field> {
         "contributing cause"
         | "contributing causes"
         | "contributing factor"
-        | "contributing factors"
-        | "trigger" => Some(Field::Cause(CauseKind::Contributing)),
+        | "contributing factors" => Some(Field::Cause(CauseKind::Contributing)),
+        "trigger" => Some(Field::Cause(CauseKind::Trigger)),
         "resolution" | "fix" if section != Section::Timeline => Some(Field::Resolution),
         "improvements/fixes" | "improvements" | "fixes" | "preventative measures" => {
             Some(Field::Improvements)

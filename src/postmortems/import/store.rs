@@ -2,8 +2,6 @@
 //! cores and outside any write ([`prepare`]); then one transaction that creates the
 //! incident and hands each part to its aggregate's own insert ([`store`]).
 
-use std::collections::HashMap;
-
 use super::{Imported, ImportedEntry};
 use crate::audit::{self, Actor};
 use crate::auth::users;
@@ -78,23 +76,21 @@ pub fn store(
             causes,
             tasks,
             sections,
-            review_state,
+            review_history,
         } = imported;
         fields.commander_id = users::resolve(conn, commander.as_deref(), "commander")?;
         let incident =
             crate::incidents::service::create(conn, fields, actor, &CreateOptions::default())?;
         let id = incident.id;
-        let authors = author_ids(conn, &entries)?;
+        // A document's authors are names, not accounts: linking them would let anyone who
+        // can import file entries as an admin. The importer is in the audit log.
         let recorded: Vec<RecordedEntry> = entries
             .into_iter()
             .zip(html)
             .filter_map(|(e, html)| {
                 Some(RecordedEntry {
-                    author_id: e
-                        .author
-                        .as_ref()
-                        .and_then(|a| authors.get(a).copied())
-                        .or(actor.user_id),
+                    author_id: None,
+                    imported_author: e.author,
                     body: e.body.trim_end().to_string(),
                     body_html: html?,
                     occurred_at: e.occurred_at,
@@ -115,8 +111,13 @@ pub fn store(
             .collect::<Result<Vec<_>, AppError>>()?;
         let task_count = crate::tasks::service::insert_many(conn, id, &task_fields, actor.user_id)?;
         let sections = sections.validate()?;
-        crate::postmortems::insert(conn, id, &sections, review_state, actor.user_id, now())?;
-        let detail = format!("{entry_count} entries, {task_count} tasks");
+        // Always a draft: approval happens here, not in a document.
+        let draft = crate::postmortems::ReviewState::Draft;
+        crate::postmortems::insert(conn, id, &sections, draft, actor.user_id, now())?;
+        let mut detail = format!("{entry_count} entries, {task_count} tasks");
+        if !review_history.is_empty() {
+            detail = format!("{detail}; the document said: {review_history}");
+        }
         audit::record(
             conn,
             actor,
@@ -127,21 +128,4 @@ pub fn store(
         )?;
         Ok(incident)
     })
-}
-
-/// The ids of the entries' authors that exist here, by username.
-fn author_ids(
-    conn: &mut DbConnection,
-    entries: &[ImportedEntry],
-) -> Result<HashMap<String, i32>, AppError> {
-    let mut names: Vec<&String> = entries.iter().filter_map(|e| e.author.as_ref()).collect();
-    names.sort();
-    names.dedup();
-    let mut ids = HashMap::new();
-    for name in names {
-        if let Some(u) = users::find_by_username(conn, name)? {
-            ids.insert(name.clone(), u.id);
-        }
-    }
-    Ok(ids)
 }

@@ -1,0 +1,1 @@
+ALTER TABLE timeline_entries DROP COLUMN imported_author;
