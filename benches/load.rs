@@ -19,7 +19,7 @@ use hindsight::db::{self, DbUrl};
 use hindsight::incidents::service::IncidentFields;
 use hindsight::incidents::{Severity, Status};
 use hindsight::postmortems::import::{self, Imported, ImportedEntry, ImportedTask};
-use hindsight::postmortems::{ReviewState, Sections};
+use hindsight::postmortems::Sections;
 use hindsight::tasks::service::TaskInput;
 use hindsight::timeline::EntryKind;
 
@@ -93,7 +93,7 @@ fn incident(title: &str, entries: usize, tasks: usize) -> Imported {
             conclusion: "Fixed.".into(),
             ..Default::default()
         },
-        review_state: ReviewState::Draft,
+        review_history: String::new(),
     }
 }
 
