@@ -168,10 +168,12 @@ pub fn run(cli: Cli) -> Result<(), String> {
             let (_, doc) = postmortems::export::document(&mut conn, id, template)
                 .map_err(|e| e.to_string())?;
             match output {
-                Some(path) => std::fs::write(&path, doc + "\n")
-                    .map_err(|e| format!("cannot write {path}: {e}")),
+                // The document ends with its own newline: the file is byte for byte the API's.
+                Some(path) => {
+                    std::fs::write(&path, doc).map_err(|e| format!("cannot write {path}: {e}"))
+                }
                 None => {
-                    println!("{doc}");
+                    print!("{doc}");
                     Ok(())
                 }
             }

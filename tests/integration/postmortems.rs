@@ -78,6 +78,15 @@ fn seed_sentences() -> Vec<String> {
     out
 }
 
+/// A document with its front matter's author (a generated API user) as `IMPORTER`.
+fn importer_named(doc: &str) -> String {
+    let line = doc
+        .lines()
+        .find(|l| l.starts_with("author: \"api-responder-"))
+        .expect("the importer is the author");
+    doc.replacen(line, "author: \"IMPORTER\"", 1)
+}
+
 async fn seed_import_holds_every_fact(app: TestApp) {
     let api = Api::new(&app, app.token(Role::Responder));
     let (status, created) = import(&api, SEED).await;
@@ -128,6 +137,43 @@ async fn seed_import_holds_every_fact(app: TestApp) {
         .unwrap()
         .contains("the database administration team and the network engineering team"));
 
+    // "Escalation:" names two teams: two escalation records, beside the entry.
+    let escalations: Vec<(&str, &str, &str)> = i["escalations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["target"].as_str().unwrap(),
+                e["state"].as_str().unwrap(),
+                e["escalated_at"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        escalations,
+        [
+            (
+                "database administration team",
+                "acknowledged",
+                "2023-06-07T10:00:00Z"
+            ),
+            (
+                "network engineering team",
+                "acknowledged",
+                "2023-06-07T10:00:00Z"
+            ),
+        ]
+    );
+    assert!(
+        i["acknowledged_at"].is_null(),
+        "no time given, none invented"
+    );
+    assert!(
+        i["mitigated_at"].is_null(),
+        "never said to be in monitoring"
+    );
+
     let causes = i["root_causes"].as_array().unwrap();
     assert_eq!(causes.len(), 1);
     assert_eq!(causes[0]["kind"], "primary");
@@ -160,9 +206,26 @@ async fn seed_import_holds_every_fact(app: TestApp) {
         .unwrap()
         .starts_with("In conclusion, the outage incident was caused"));
     assert_eq!(pm["review_state"], "draft");
+    assert_eq!(
+        pm["summary"],
+        "The outage occurred from 10:00 AM to 2:00 PM (UTC) on June 7, 2023. The online payment service was down during the outage, resulting in customers experiencing an inability to complete transactions. Approximately 25% of users were affected by the outage.",
+        "the Issue Summary's text"
+    );
 
     let tasks = i["tasks"].as_array().unwrap();
     assert_eq!(tasks.len(), 4);
+    let kinds: Vec<&str> = tasks.iter().map(|t| t["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["process", "detect", "prevent", "process"]);
+
+    // The phase bar shows only phases between milestones the document gives: detected at
+    // 10:00 and resolved at 14:00 with nothing between is "Respond 4h 0m", not "Monitor".
+    let browser = app.login_as(Role::Viewer).await;
+    let (_, page) = browser.get_text(&format!("/incidents/{key}")).await;
+    assert!(
+        page.contains("Respond <span class=\"mono\">4h 0m</span>"),
+        "{page}"
+    );
+    assert!(!page.contains("Monitor <span"));
     assert!(tasks.iter().all(|t| t["status"] == "open"));
     assert_eq!(tasks[3]["title"], "Schedule regular training sessions for the operations team to increase awareness of configuration management best practices.");
 
@@ -205,6 +268,13 @@ async fn seed_import_holds_every_fact(app: TestApp) {
     );
     assert!(doc.starts_with("---\nkey: \"INC-1\"\n"));
 
+    // The whole document, exactly (review the fixture when the layout changes); the
+    // author is whoever imported it, a user with a generated name here.
+    assert_eq!(
+        importer_named(&doc),
+        include_str!("../fixtures/expected/payment-gateway.md")
+    );
+
     // Deterministic, and export → import → export is the same document but for the key.
     assert_eq!(doc, export(&api, &key, "default").await);
     let (status, again) = import(&api, &doc).await;
@@ -225,9 +295,11 @@ async fn seed_import_holds_every_fact(app: TestApp) {
         "## Trigger",
         "## Resolution",
         "## Detection",
+        "## Escalations",
         "## Action Items",
         "## Lessons Learned",
         "## Timeline",
+        "## Conclusion",
     ];
     let at: Vec<usize> = order
         .iter()
@@ -235,6 +307,19 @@ async fn seed_import_holds_every_fact(app: TestApp) {
         .collect();
     assert!(at.windows(2).all(|w| w[0] < w[1]));
     assert!(sre.contains("| Action item | Type | Priority | Owner | Status | Due | Ticket |"));
+    assert_eq!(
+        importer_named(&sre),
+        include_str!("../fixtures/expected/payment-gateway.sre.md")
+    );
+    // The SRE layout imports whole too (tasks from their hidden regions).
+    let (status, again) = import(&api, &sre).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let key3 = again["key"].as_str().unwrap();
+    let sre3 = export(&api, key3, "sre").await;
+    assert_eq!(
+        sre.replacen(&format!("key: \"{key}\""), "", 1),
+        sre3.replacen(&format!("key: \"{key3}\""), "", 1)
+    );
     let res = export_response(&api, &key, "nope").await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
@@ -654,4 +739,71 @@ async fn imports_documents_larger_than_a_mebibyte(app: TestApp) {
 both_backends!(
     imports_documents_larger_than_a_mebibyte,
     imports_documents_larger_than_a_mebibyte
+);
+
+/// A document cannot speak for anyone here: its entry authors stay names (never linked to
+/// the local admin of the same name), entries without one stay without, and a document
+/// that says it was published and approved comes in as a draft, with what it said kept in
+/// the audit log. Round trip of such an import is exact apart from the key.
+async fn imported_authors_are_text_and_imports_are_drafts(app: TestApp) {
+    app.create_user("boss", Role::Admin);
+    let api = Api::new(&app, app.token(Role::Responder));
+    let (_, created) = import(&api, SEED).await;
+    let key = created["key"].as_str().unwrap().to_string();
+    let doc = export(&api, &key, "default").await;
+    let forged = doc
+        .replacen("\"author\":null,\"kind\":\"detection\"", "\"author\":\"boss\",\"kind\":\"detection\"", 1)
+        .replacen("review_state: \"draft\"", "review_state: \"published\"", 1)
+        .replacen(
+            "reviewers: []",
+            "reviewers: [{\"name\": \"boss\", \"decision\": \"approved\", \"at\": \"2023-06-08T09:00:00Z\"}]",
+            1,
+        )
+        .replacen("approver: null", "approver: \"boss\"", 1);
+    assert_ne!(forged, doc);
+    let (status, body) = import(&api, &forged).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let key2 = body["key"].as_str().unwrap().to_string();
+
+    let (_, i) = api.get(&format!("/api/v1/incidents/{key2}")).await;
+    let timeline = i["timeline"].as_array().unwrap();
+    assert_eq!(timeline[0]["kind"], "detection");
+    assert!(timeline[0]["author"].is_null(), "not the local admin");
+    assert_eq!(timeline[0]["imported_author"], "boss");
+    for e in &timeline[1..] {
+        assert!(
+            e["author"].is_null() && e["imported_author"].is_null(),
+            "{e}"
+        );
+    }
+    let (_, pm) = api
+        .get(&format!("/api/v1/incidents/{key2}/postmortem"))
+        .await;
+    assert_eq!(pm["review_state"], "draft", "nobody approved it here");
+
+    let admin = app.login_as(Role::Admin).await;
+    let (_, page) = admin.get_text(&format!("/incidents/{key2}")).await;
+    assert!(page.contains("boss (imported)"));
+    let (_, audit) = admin.get_text("/audit").await;
+    assert!(
+        audit.contains("the document said: review state published; author api-responder-"),
+        "the document's review kept as text"
+    );
+    assert!(audit.contains("reviewers boss approved 2023-06-08T09:00:00Z; approved by boss"));
+
+    // Export → import → export of the imported incident: the same document but the key
+    // and the review fields (its author is whoever imported it).
+    let first = export(&api, &key2, "default").await;
+    assert!(first.contains("\"author\":\"boss\""));
+    let (_, again) = import(&api, &first).await;
+    let key3 = again["key"].as_str().unwrap();
+    let second = export(&api, key3, "default").await;
+    assert_eq!(
+        first.replacen(&format!("key: \"{key2}\""), "", 1),
+        second.replacen(&format!("key: \"{key3}\""), "", 1)
+    );
+}
+both_backends!(
+    imported_authors_are_text_and_imports_are_drafts,
+    imported_authors_are_text_and_imports_are_drafts
 );

@@ -396,12 +396,7 @@ fn sre_layout(doc: &mut Doc, r: &Record, s: &Sections) {
     causes(doc, r, |c| !is_trigger(c), "_Not identified yet._");
     doc.line("## Trigger");
     doc.blank();
-    causes(
-        doc,
-        r,
-        is_trigger,
-        "_No trigger recorded (a root cause of kind trigger)._",
-    );
+    causes(doc, r, is_trigger, "_Not recorded._");
     doc.line("## Resolution");
     doc.blank();
     doc.prose("resolution", &s.resolution, "_Not written yet._");
