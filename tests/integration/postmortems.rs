@@ -807,3 +807,44 @@ both_backends!(
     imported_authors_are_text_and_imports_are_drafts,
     imported_authors_are_text_and_imports_are_drafts
 );
+
+/// A trigger is recorded as a root cause of kind `trigger` and lands in the SRE layout's
+/// Trigger section (and only there), and back as a trigger on import.
+async fn triggers_are_recorded_and_exported(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    let (_, created) = import(&api, SEED).await;
+    let key = created["key"].as_str().unwrap().to_string();
+    let (status, body) = api
+        .post(
+            &format!("/api/v1/incidents/{key}/root-causes"),
+            serde_json::json!({"kind": "trigger", "category": "change", "description": "Deploy 2023.06.07-1 changed `gateway.retry_limit`."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let sre = export(&api, &key, "sre").await;
+    let trigger = &sre[sre.find("## Trigger").unwrap()..sre.find("## Resolution").unwrap()];
+    assert!(
+        trigger.contains("**Trigger (change):** Deploy 2023.06.07-1"),
+        "{trigger}"
+    );
+    let causes = &sre[sre.find("## Root Causes").unwrap()..sre.find("## Trigger").unwrap()];
+    assert!(!causes.contains("Deploy 2023.06.07-1"));
+    let (_, again) = import(&api, &sre).await;
+    let (_, i) = api
+        .get(&format!(
+            "/api/v1/incidents/{}",
+            again["key"].as_str().unwrap()
+        ))
+        .await;
+    let kinds: Vec<&str> = i["root_causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["primary", "trigger"]);
+}
+both_backends!(
+    triggers_are_recorded_and_exported,
+    triggers_are_recorded_and_exported
+);
