@@ -266,6 +266,17 @@ fn incident_event(i: &Incident) -> serde_json::Value {
 
 /// A stale edit: one message, the fields to settle, and the version to settle them on.
 fn edit_conflict(current: &Incident, expected: i32, conflicts: Vec<&'static str>) -> AppError {
+    if expected > current.version {
+        return AppError::EditConflict {
+            message: format!(
+                "{} is at version {}; version {expected} never existed. Reload it and apply your change.",
+                current.key(),
+                current.version
+            ),
+            conflicts: vec![],
+            current_version: current.version,
+        };
+    }
     let settle = if conflicts.is_empty() {
         "Their changes are merged into yours; none clash. Check and save again.".to_string()
     } else {

@@ -446,6 +446,19 @@ async fn api_conflicts_name_the_fields_both_changed(app: TestApp) {
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(body["error"]["conflicts"], json!([]));
+    // A version it never had: said so, no invented conflicts.
+    let (status, body) = api
+        .patch(
+            "/api/v1/incidents/INC-1",
+            json!({"version": 9, "title": "x"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["error"]["conflicts"], json!([]));
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("never existed"));
     let (_, same) = api.get("/api/v1/incidents/INC-1").await;
     assert_eq!(same["title"], "Checkout errors");
     assert_eq!(same["severity"], "SEV1");
