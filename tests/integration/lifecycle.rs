@@ -583,3 +583,72 @@ both_backends!(
     over_long_fields_are_refused_naming_the_limit,
     over_long_fields_are_refused_naming_the_limit
 );
+
+/// `HH:MM` is the most recent such time, up to 15 minutes ahead: ten minutes ahead is
+/// today (typed ahead), twenty is yesterday, and the page then says which date it used.
+async fn typed_clock_times_allow_a_little_ahead(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    api.post(
+        "/api/v1/incidents",
+        json!({"title": "Clock drift", "started_at": iso(ago(3 * 24 * 60))}),
+    )
+    .await;
+    let browser = app.login_as(Role::Responder).await;
+    let ahead = |minutes: i64| ago(-minutes).with_second_zero();
+    for (minutes, expected, body) in [
+        (10, ahead(10), "typed ten minutes ahead"),
+        (
+            20,
+            ahead(20) - Duration::days(1),
+            "typed twenty minutes ahead",
+        ),
+    ] {
+        let res = browser
+            .post(
+                "/incidents/INC-1",
+                "/incidents/INC-1/timeline",
+                &[
+                    ("occurred_at", &ahead(minutes).format("%H:%M").to_string()),
+                    ("kind", "note"),
+                    ("body", body),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{body}");
+        let to = location(&res);
+        let today = Utc::now().naive_utc().date();
+        assert_eq!(
+            to.contains("?recorded="),
+            expected.date() != today,
+            "the page notes a date other than today: {to}"
+        );
+        let (_, full) = api.get("/api/v1/incidents/INC-1").await;
+        let entry = full["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["body"] == body)
+            .unwrap();
+        assert_eq!(entry["occurred_at"], iso(expected).as_str(), "{body}");
+    }
+    // A full date in the future is refused, naming the field.
+    let res = browser
+        .post(
+            "/incidents/INC-1",
+            "/incidents/INC-1/timeline",
+            &[
+                (
+                    "occurred_at",
+                    &ahead(60 * 24).format("%Y-%m-%d %H:%M").to_string(),
+                ),
+                ("body", "tomorrow"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("is in the future"));
+}
+both_backends!(
+    typed_clock_times_allow_a_little_ahead,
+    typed_clock_times_allow_a_little_ahead
+);
