@@ -15,7 +15,7 @@ use crate::tasks::board::{self, TaskFilter};
 use crate::tasks::web::TaskRow;
 use crate::tasks::TaskStatus;
 use crate::time::now;
-use crate::time::rfc3339;
+use crate::time::{date_hhmm, rfc3339};
 use crate::web::{render, Layout};
 
 #[derive(Template)]
@@ -31,8 +31,11 @@ struct DashboardPage {
     overdue_total: i64,
     mine: Vec<TaskRow>,
     mine_total: i64,
-    /// Resolved over 5 days ago without a published postmortem: (key, title, resolved).
-    reminders: Vec<(String, String, String)>,
+    /// Resolved over 5 days ago without a published postmortem: (key, title, resolved
+    /// as shown, resolved RFC 3339).
+    reminders: Vec<(String, String, String, String)>,
+    /// Postmortems waiting for this user's review: (key, title).
+    reviews: Vec<(String, String)>,
 }
 
 /// `GET /`
@@ -41,7 +44,7 @@ pub async fn show_dashboard(
     user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
     let my_id = user.user.id;
-    let (open, open_total, resolved, resolved_total, overdue, mine, reminders) = state
+    let (open, open_total, resolved, resolved_total, overdue, mine, reminders, reviews) = state
         .db
         .read(move |conn| {
             let open_filter = IncidentFilter {
@@ -75,8 +78,13 @@ pub async fn show_dashboard(
             let reminders = crate::postmortems::overdue(conn, now() - chrono::Duration::days(5))?
                 .into_iter()
                 .map(|(id, title, resolved)| {
-                    (IncidentKey(id).to_string(), title, rfc3339(resolved))
+                    let key = IncidentKey(id).to_string();
+                    (key, title, date_hhmm(resolved), rfc3339(resolved))
                 })
+                .collect();
+            let reviews = crate::postmortems::review::waiting_for(conn, my_id)?
+                .into_iter()
+                .map(|(id, title)| (IncidentKey(id).to_string(), title))
                 .collect();
             Ok((
                 open,
@@ -86,6 +94,7 @@ pub async fn show_dashboard(
                 overdue,
                 mine,
                 reminders,
+                reviews,
             ))
         })
         .await?;
@@ -102,6 +111,7 @@ pub async fn show_dashboard(
         mine: mine.0.iter().map(|v| TaskRow::of(v, t.date())).collect(),
         mine_total: mine.1,
         reminders,
+        reviews,
     };
     render(&page)
 }

@@ -62,6 +62,27 @@ impl ReviewAction {
     }
 }
 
+/// Postmortems in review that wait for `reviewer_id`'s answer: `(incident id, title)`,
+/// oldest request first.
+pub fn waiting_for(
+    conn: &mut DbConnection,
+    reviewer_id: i32,
+) -> Result<Vec<(i32, String)>, AppError> {
+    use crate::db::schema::incidents;
+    Ok(postmortem_reviews::table
+        .inner_join(
+            postmortems::table.on(postmortems::incident_id.eq(postmortem_reviews::incident_id)),
+        )
+        .inner_join(incidents::table.on(incidents::id.eq(postmortem_reviews::incident_id)))
+        .filter(postmortem_reviews::reviewer_id.eq(reviewer_id))
+        .filter(postmortem_reviews::state.eq(Verdict::Requested))
+        .filter(postmortems::review_state.eq(ReviewState::InReview))
+        .order(postmortem_reviews::updated_at.asc())
+        .limit(50)
+        .select((incidents::id, incidents::title))
+        .load(conn)?)
+}
+
 pub fn list(conn: &mut DbConnection, incident_id: i32) -> Result<Vec<ReviewView>, AppError> {
     let rows: Vec<(String, Verdict, String, NaiveDateTime)> = postmortem_reviews::table
         .inner_join(users_table::table.on(postmortem_reviews::reviewer_id.eq(users_table::id)))

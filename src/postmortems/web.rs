@@ -123,6 +123,12 @@ struct PostmortemPage {
     reviews: Vec<ReviewRow>,
     can_write: bool,
     is_author: bool,
+    /// The sections as a form (a draft, or a writer who chose Edit); else rendered.
+    editing: bool,
+    /// The signed-in user was asked to review and has not answered.
+    awaiting_me: bool,
+    /// Why Publish is not possible yet, if it is not.
+    publish_blocked: Option<&'static str>,
     previewing: bool,
     error: Option<String>,
     notice: Option<String>,
@@ -177,13 +183,36 @@ async fn page(
     draft: Option<(Sections, bool)>,
     error: Option<AppError>,
     notice: Option<&str>,
+    edit_requested: bool,
 ) -> Result<HttpResponse, AppError> {
     let l = load(state, id).await?;
     let pm = &l.postmortem;
     let previewing = draft.as_ref().is_some_and(|d| d.1);
+    let can_write = user.user.role.allows(Permission::Write);
+    // Drafts open as a form for writers; in review and published they read as a document
+    // (reviewers review what readers will read), with Edit one click away.
+    let editing = can_write
+        && pm.review_state != ReviewState::Published
+        && (draft.is_some() || pm.review_state == ReviewState::Draft || edit_requested);
     let sections = match &draft {
         Some((s, render)) => section_views(s, *render),
-        None => section_views(&Sections::of(pm), false),
+        None => section_views(&Sections::of(pm), !editing),
+    };
+    let awaiting_me = pm.review_state == ReviewState::InReview
+        && l.reviews
+            .iter()
+            .any(|r| r.reviewer == user.user.username && r.state == Verdict::Requested);
+    let approved_by_other = l
+        .reviews
+        .iter()
+        .any(|r| r.state == Verdict::Approved && Some(&r.reviewer) != l.author.as_ref());
+    let publish_blocked = match pm.review_state {
+        ReviewState::InReview if approved_by_other => None,
+        ReviewState::InReview => {
+            Some("Publishing needs an approval from a reviewer other than the author.")
+        }
+        ReviewState::Draft => Some("Ask for a review first: publishing needs an approval."),
+        ReviewState::Published => None,
     };
     let status = match &error {
         Some(AppError::Conflict(_)) => StatusCode::CONFLICT,
@@ -228,7 +257,10 @@ async fn page(
                 comment: r.comment.clone(),
             })
             .collect(),
-        can_write: user.user.role.allows(Permission::Write),
+        can_write,
+        editing,
+        awaiting_me,
+        publish_blocked,
         previewing,
         error: error.map(|e| e.public_message()),
         notice: notice.map(str::to_string),
@@ -280,6 +312,8 @@ async fn page(
 #[derive(Deserialize)]
 pub struct NoticeQuery {
     notice: Option<String>,
+    /// `?edit=1`: the form, for a postmortem in review.
+    edit: Option<String>,
 }
 
 /// `GET /incidents/{key}/postmortem`
@@ -295,7 +329,8 @@ pub async fn show_postmortem(
         Some("review") => Some("Review updated."),
         _ => None,
     };
-    page(&state, &user, id, None, None, notice).await
+    let edit = q.edit.is_some();
+    page(&state, &user, id, None, None, notice, edit).await
 }
 
 /// `POST /incidents/{key}/postmortem`: save, or (action=preview) show the rendering
@@ -310,7 +345,7 @@ pub async fn save_postmortem(
     let id = key.0;
     let sections = data.sections();
     if data.action == "preview" {
-        return page(&state, &user, id, Some((sections, true)), None, None).await;
+        return page(&state, &user, id, Some((sections, true)), None, None, true).await;
     }
     let version: i32 = data
         .version
@@ -328,7 +363,16 @@ pub async fn save_postmortem(
             IncidentKey(id)
         ))),
         Err(e @ (AppError::Conflict(_) | AppError::Invalid { .. })) => {
-            page(&state, &user, id, Some((sections, false)), Some(e), None).await
+            page(
+                &state,
+                &user,
+                id,
+                Some((sections, false)),
+                Some(e),
+                None,
+                true,
+            )
+            .await
         }
         Err(e) => Err(e),
     }
@@ -374,7 +418,7 @@ pub async fn review_postmortem(
             IncidentKey(id)
         ))),
         Err(e @ (AppError::Conflict(_) | AppError::Invalid { .. } | AppError::Forbidden(_))) => {
-            page(&state, &user, id, None, Some(e), None).await
+            page(&state, &user, id, None, Some(e), None, false).await
         }
         Err(e) => Err(e),
     }

@@ -848,3 +848,88 @@ both_backends!(
     triggers_are_recorded_and_exported,
     triggers_are_recorded_and_exported
 );
+
+/// Reviewers review what readers will read: in review the sections are rendered (a table,
+/// code, a link), the requested reviewer finds it on the dashboard and sees Approve /
+/// Request changes above the document, and the author's Publish stays disabled, saying
+/// why, until someone else approved.
+async fn review_reads_as_a_document(app: TestApp) {
+    app.create_user("author", Role::Responder);
+    app.create_user("reviewer", Role::Responder);
+    let author = Browser::new(&app);
+    author.login("author", PASSWORD).await;
+    let api = Api::new(&app, app.token(Role::Responder));
+    let (_, created) = import(&api, SEED).await;
+    let key = created["key"].as_str().unwrap().to_string();
+    let page = format!("/incidents/{key}/postmortem");
+    let (_, form) = author.get_text(&page).await;
+    assert!(
+        form.contains("<textarea name=\"summary\""),
+        "a draft opens as a form"
+    );
+    let summary = "| owner | item |\n|---|---|\n| dana | [runbook](https://runbooks.example.com/gw) |\n\n```sh\nkubectl rollout undo deploy/gateway\n```";
+    let version = form
+        .split("name=\"version\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    let res = author
+        .post(
+            &page,
+            &page,
+            &[
+                ("summary", summary),
+                ("version", &version),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, draft) = author.get_text(&page).await;
+    assert!(
+        draft.contains("Ask for a review first"),
+        "Publish says why it is disabled"
+    );
+    assert!(draft.contains("value=\"publish\" disabled"));
+    let review = format!("/incidents/{key}/postmortem/review");
+    let res = author
+        .post(
+            &page,
+            &review,
+            &[("action", "request"), ("reviewers", "reviewer")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+
+    let reviewer = Browser::new(&app);
+    reviewer.login("reviewer", PASSWORD).await;
+    let (_, dashboard) = reviewer.get_text("/").await;
+    assert!(dashboard.contains("Reviews waiting for you"));
+    assert!(dashboard.contains(&format!("href=\"{page}\"")));
+    let (_, doc) = reviewer.get_text(&page).await;
+    assert!(doc.contains("You were asked to review this postmortem"));
+    assert!(doc.contains("<table>"), "rendered, not raw Markdown");
+    assert!(doc.contains("<a href=\"https://runbooks.example.com/gw\""));
+    assert!(doc.contains("<pre><code") && doc.contains("kubectl rollout undo deploy/gateway"));
+    assert!(
+        !doc.contains("<textarea name=\"summary\""),
+        "read, not edited"
+    );
+
+    let (_, waiting) = author.get_text(&page).await;
+    assert!(waiting.contains("needs an approval from a reviewer other than the author"));
+    let res = reviewer
+        .post(
+            &page,
+            &review,
+            &[("action", "approve"), ("comment", "Clear.")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, ready) = author.get_text(&page).await;
+    assert!(ready.contains("class=\"btn primary\" name=\"action\" value=\"publish\">Publish"));
+    let (_, dashboard) = reviewer.get_text("/").await;
+    assert!(!dashboard.contains("Reviews waiting for you"), "answered");
+}
+both_backends!(review_reads_as_a_document, review_reads_as_a_document);
