@@ -1,7 +1,7 @@
 """Signs in and screenshots pages with the system Chromium (Playwright driver only).
 
 usage: python3 scripts/screenshots.py BASE_URL USERNAME PASSWORD OUT_DIR PATH...
-Each PATH is taken at phone (390x844) and desktop (1440x900) sizes.
+Each PATH is taken at phone (360x800) and desktop (1440x900) sizes.
 """
 import sys
 from playwright.sync_api import sync_playwright
@@ -12,7 +12,7 @@ with sync_playwright() as p:
     browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
         "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"])
-    for name, size in [("phone", {"width": 390, "height": 844}), ("desktop", {"width": 1440, "height": 900})]:
+    for name, size in [("phone", {"width": 360, "height": 800}), ("desktop", {"width": 1440, "height": 900})]:
         page = browser.new_page(viewport=size)
         page.goto(base + "/login")
         page.fill("input[name=username]", user)

@@ -67,8 +67,20 @@ fn x_labels(months: &[Month]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The axis top for values up to `max`: 2, 4, 6, 8 or 10 times a power of ten, so that it
+/// and its half (the middle grid line) are round numbers.
+fn nice_top(max: f64) -> f64 {
+    let max = max.max(1.0);
+    let power = 10f64.powf(max.log10().floor());
+    [1.0, 2.0, 4.0, 6.0, 8.0, 10.0, 20.0]
+        .into_iter()
+        .map(|m| m * power)
+        .find(|top| *top >= max && (*top / 2.0).fract() == 0.0)
+        .unwrap_or(20.0 * power)
+}
+
 fn bars(months: &[Month]) -> (Vec<Bar>, Axis) {
-    let max = months.iter().map(Month::total).max().unwrap_or(0).max(1) as f64;
+    let max = nice_top(months.iter().map(Month::total).max().unwrap_or(0) as f64);
     let plot_h = CHART_H - PAD_BOTTOM - PAD_TOP;
     let w = slot(months.len());
     let mut out = Vec::new();
@@ -117,7 +129,7 @@ fn lines(months: &[Month]) -> (Vec<Line>, Axis, &'static str) {
     } else {
         ("minutes", 1.0)
     };
-    let top = (max / scale).max(1.0).ceil();
+    let top = nice_top(max / scale);
     let plot_h = CHART_H - PAD_BOTTOM - PAD_TOP;
     let w = slot(months.len());
     let series: [Series; 3] = [
@@ -161,6 +173,20 @@ fn lines(months: &[Month]) -> (Vec<Line>, Axis, &'static str) {
 
 // ---------------------------------------------------------------------------------------
 // The page
+
+#[cfg(test)]
+mod tests {
+    use super::nice_top;
+
+    #[test]
+    fn axis_tops_are_round() {
+        assert_eq!(nice_top(0.0), 2.0);
+        assert_eq!(nice_top(3.0), 4.0);
+        assert_eq!(nice_top(39.0), 40.0);
+        assert_eq!(nice_top(7.2), 8.0);
+        assert_eq!(nice_top(130.0), 200.0);
+    }
+}
 
 #[derive(Deserialize)]
 pub struct InsightsQuery {

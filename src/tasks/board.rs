@@ -46,6 +46,8 @@ pub struct TaskFilter {
     pub due_from: Option<NaiveDate>,
     pub due_to: Option<NaiveDate>,
     pub sort: TaskSort,
+    /// Rows come grouped by owner or team first (then in `sort` order within a group).
+    pub group: GroupBy,
 }
 
 /// The board's query string, shared by the page, the CSV and the API.
@@ -147,6 +149,7 @@ impl BoardQuery {
                 "priority" => TaskSort::Priority,
                 _ => return Err(AppError::invalid("sort", "sort must be due or priority")),
             },
+            group: self.group_by(),
         })
     }
 
@@ -279,15 +282,21 @@ pub fn page(
     let rank = case_when::<_, _, Integer>(tasks::priority.eq(TaskPriority::High), 0)
         .when(tasks::priority.eq(TaskPriority::Medium), 1)
         .otherwise(2);
+    // Grouped: all of one owner's (or team's) rows together, nobody's last.
+    let q = match f.group {
+        GroupBy::Owner => q.order((tasks::owner_id.is_null().asc(), tasks::owner_id.asc())),
+        GroupBy::Team => q.order((tasks::team.eq("").asc(), tasks::team.asc())),
+        GroupBy::None => q,
+    };
     let q = match f.sort {
         // Undated tasks last.
-        TaskSort::Due => q.order((
+        TaskSort::Due => q.then_order_by((
             tasks::due_on.is_null().asc(),
             tasks::due_on.asc(),
             rank.asc(),
             tasks::id.asc(),
         )),
-        TaskSort::Priority => q.order((
+        TaskSort::Priority => q.then_order_by((
             rank.asc(),
             tasks::due_on.is_null().asc(),
             tasks::due_on.asc(),

@@ -38,6 +38,8 @@ pub struct TaskRow {
     pub done: bool,
     pub link: String,
     pub completed: String,
+    /// On a grouped board: the group this row starts, if it starts one.
+    pub group_head: Option<String>,
 }
 
 impl TaskRow {
@@ -62,6 +64,7 @@ impl TaskRow {
             done: t.status == TaskStatus::Done,
             link: t.external_url.clone(),
             completed: t.completed_at.map(date_hhmm).unwrap_or_default(),
+            group_head: None,
         }
     }
 }
@@ -375,6 +378,34 @@ struct BoardPage {
 
 const BOARD_PER_PAGE: i64 = 50;
 
+/// Marks where each owner's (or team's) rows begin; the query already sorted them so.
+fn grouped(mut rows: Vec<TaskRow>, by: GroupBy) -> Vec<TaskRow> {
+    let name = |r: &TaskRow| -> String {
+        let (value, none) = match by {
+            GroupBy::Owner => (&r.owner, "Nobody"),
+            GroupBy::Team => (&r.team, "No team"),
+            GroupBy::None => return String::new(),
+        };
+        if value.is_empty() {
+            none.to_string()
+        } else {
+            value.clone()
+        }
+    };
+    if by == GroupBy::None {
+        return rows;
+    }
+    let mut previous: Option<String> = None;
+    for row in &mut rows {
+        let current = name(row);
+        if previous.as_ref() != Some(&current) {
+            row.group_head = Some(current.clone());
+        }
+        previous = Some(current);
+    }
+    rows
+}
+
 /// `GET /tasks`: the action-item board.
 pub async fn show_board(
     req: HttpRequest,
@@ -404,7 +435,10 @@ pub async fn show_board(
     let base = query.base_query();
     let page = BoardPage {
         layout: Layout::new(&user, "tasks", "Action items"),
-        rows: items.iter().map(|v| TaskRow::of(v, today)).collect(),
+        rows: grouped(
+            items.iter().map(|v| TaskRow::of(v, today)).collect(),
+            query.group_by(),
+        ),
         group_label: match query.group_by() {
             GroupBy::Owner => "Owner",
             GroupBy::Team => "Team",

@@ -144,6 +144,25 @@ async fn overdue_filter_csv_and_groups(app: TestApp) {
     let (_, grouped) = manager.get_text("/tasks?group=owner").await;
     assert!(grouped.contains("<td>dana</td><td class=\"mono\">2</td><td class=\"mono\">1</td><td class=\"mono\">0</td>"), "{grouped}");
     assert!(grouped.contains("<td>(unassigned)</td><td class=\"mono\">1</td>"));
+    // The rows below are grouped too: one heading per owner, each owner's rows together,
+    // nobody's last (before, only the count table changed).
+    let sections: Vec<&str> = grouped
+        .split("<tr class=\"group-head\"><th colspan=\"7\" scope=\"rowgroup\">")
+        .skip(1)
+        .collect();
+    let heads: Vec<&str> = sections
+        .iter()
+        .map(|s| s.split('<').next().unwrap())
+        .collect();
+    assert_eq!(heads.len(), 3, "{heads:?}");
+    assert_eq!(heads.last(), Some(&"Nobody"));
+    let of = |name: &str| *sections.iter().find(|s| s.starts_with(name)).unwrap();
+    for title in ["Review the change management", "Review gateway software"] {
+        assert!(of("dana").contains(title), "{title} under dana");
+        assert!(!of("omar").contains(title));
+    }
+    assert!(of("omar").contains("Real-time transaction volume tracking"));
+    assert!(of("Nobody").contains("Tune search cache"));
 }
 both_backends!(overdue_filter_csv_and_groups, overdue_filter_csv_and_groups);
 
