@@ -44,6 +44,9 @@ pub enum AppError {
     PayloadTooLarge(String),
     #[error("{0}")]
     UriTooLong(String),
+    /// Something that existed once and is used up (a setup link).
+    #[error("{0}")]
+    Gone(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("internal error: {0}")]
@@ -74,6 +77,7 @@ impl AppError {
             AppError::Timeout(_) => "timeout",
             AppError::PayloadTooLarge(_) => "too_large",
             AppError::UriTooLong(_) => "uri_too_long",
+            AppError::Gone(_) => "gone",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::Unexpected(_) => "internal",
         }
@@ -117,6 +121,7 @@ impl ResponseError for AppError {
             AppError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
+            AppError::Gone(_) => StatusCode::GONE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -45,7 +45,10 @@ struct ErrorPage<'a> {
 /// A standalone error page (no session lookup: errors render without the database).
 pub fn error_page(status: StatusCode, message: &str) -> HttpResponse {
     let page = ErrorPage {
-        layout: Layout::anonymous(status.canonical_reason().unwrap_or("Error"), String::new()),
+        layout: Layout {
+            nav: "error",
+            ..Layout::anonymous(status.canonical_reason().unwrap_or("Error"), String::new())
+        },
         status: status.as_u16(),
         reason: status.canonical_reason().unwrap_or("Error"),
         message,

@@ -157,7 +157,7 @@ pub fn page_number(raw: Option<&str>) -> Result<i64, AppError> {
             .parse::<i64>()
             .ok()
             .filter(|p| (1..=1_000_000).contains(p))
-            .ok_or_else(|| AppError::invalid("page", "page must be a whole number from 1")),
+            .ok_or_else(|| AppError::invalid("page", "Page must be a whole number from 1.")),
     }
 }
 

@@ -113,7 +113,7 @@ pub fn create(conn: &mut DbConnection, new: &NewUser, actor: &Actor) -> Result<U
         if taken > 0 {
             return Err(AppError::invalid(
                 "username",
-                format!("Username `{}` is taken.", new.username),
+                format!("The username “{}” is taken.", new.username),
             ));
         }
         let t = now();
@@ -202,7 +202,10 @@ pub fn resolve(
     };
     match find_by_username(conn, name)? {
         Some(user) => Ok(Some(user.id)),
-        None => Err(AppError::invalid(field, format!("No user named `{name}`."))),
+        None => Err(AppError::invalid(
+            field,
+            format!("No user is named “{name}”."),
+        )),
     }
 }
 

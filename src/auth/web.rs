@@ -208,8 +208,8 @@ pub async fn setup_page(
         .read(move |conn| setup::is_valid(conn, &check))
         .await?;
     if !valid {
-        return Err(AppError::NotFound(
-            "setup link (it has been used or has expired; sign in instead)".into(),
+        return Err(AppError::Gone(
+            "This setup link has been used or has expired. Sign in, or ask an admin for an account (hindsight user create).".into(),
         ));
     }
     let (csrf, cookie) = pre_session_token(&req, state.config.secure_cookies);

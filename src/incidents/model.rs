@@ -162,7 +162,7 @@ impl std::str::FromStr for IncidentKey {
             .ok()
             .filter(|n| *n > 0)
             .map(IncidentKey)
-            .ok_or_else(|| AppError::NotFound(format!("incident `{s}`")))
+            .ok_or_else(|| AppError::NotFound(format!("incident “{s}”")))
     }
 }
 

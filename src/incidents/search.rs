@@ -89,7 +89,10 @@ impl IncidentFilter {
                         .ok_or_else(|| {
                             AppError::invalid(
                                 field,
-                                format!("{field} must be a date (YYYY-MM-DD) or an RFC 3339 time"),
+                                format!(
+                                    "{} must be a date like 2023-07-01 (or an RFC 3339 time).",
+                                    if field == "since" { "From" } else { "To" }
+                                ),
                             )
                         })
                 })
@@ -106,7 +109,7 @@ impl IncidentFilter {
         let sort = match sort {
             None => Sort::Newest,
             Some(s) => Sort::parse(s).ok_or_else(|| {
-                AppError::invalid("sort", "sort must be newest, oldest, severity or updated")
+                AppError::invalid("sort", "Sort must be newest, oldest, severity or updated.")
             })?,
         };
         Ok(IncidentFilter {

@@ -92,6 +92,19 @@ pub struct Sections {
 
 pub const SECTION_MAX: usize = 100_000;
 
+/// A section's name as pages and messages show it.
+pub fn section_label(name: &str) -> &'static str {
+    match name {
+        "summary" => "Summary",
+        "resolution" => "Resolution",
+        "improvements" => "Improvements / fixes",
+        "lessons_went_well" => "What went well",
+        "lessons_went_wrong" => "What went wrong",
+        "lessons_lucky" => "Where we got lucky",
+        _ => "Conclusion",
+    }
+}
+
 impl Sections {
     pub fn of(p: &Postmortem) -> Self {
         Sections {
@@ -106,6 +119,7 @@ impl Sections {
     }
 
     /// Field names with their values, in document order.
+    /// Each section's field name and text, in document order.
     pub fn fields(&self) -> [(&'static str, &str); 7] {
         [
             ("summary", &self.summary),
@@ -135,7 +149,10 @@ impl Sections {
             if value.chars().count() > SECTION_MAX {
                 return Err(AppError::invalid(
                     name,
-                    format!("{name} must be at most {SECTION_MAX} characters."),
+                    format!(
+                        "{} must be at most {SECTION_MAX} characters.",
+                        section_label(name)
+                    ),
                 ));
             }
         }

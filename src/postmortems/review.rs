@@ -55,7 +55,7 @@ impl ReviewAction {
             other => {
                 return Err(AppError::invalid(
                     "action",
-                    format!("action `{other}` must be one of request, approve, request_changes, publish, reopen"),
+                    format!("Action “{other}” must be one of request, approve, request_changes, publish, reopen."),
                 ))
             }
         })
@@ -190,7 +190,7 @@ pub fn apply(
                     let reviewer = users::find_by_username(conn, name)?
                         .filter(|u| !u.disabled)
                         .ok_or_else(|| {
-                            AppError::invalid("reviewers", format!("No user named `{name}`."))
+                            AppError::invalid("reviewers", format!("No user is named “{name}”."))
                         })?;
                     if Some(reviewer.id) == pm.author_id {
                         return Err(AppError::invalid(
@@ -201,7 +201,7 @@ pub fn apply(
                     if !reviewer.role.allows(Permission::Write) {
                         return Err(AppError::invalid(
                             "reviewers",
-                            format!("`{name}` is a viewer and cannot approve."),
+                            format!("{name} is a viewer and cannot approve."),
                         ));
                     }
                     ids.push(reviewer.id);

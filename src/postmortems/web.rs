@@ -33,25 +33,17 @@ pub struct SectionView {
 }
 
 fn section_views(s: &Sections, render: bool) -> Vec<SectionView> {
-    let meta = [
-        ("summary", "Summary", "What happened, in a few sentences."),
-        ("resolution", "Resolution", "How it was fixed."),
-        (
-            "improvements",
-            "Improvements / fixes",
-            "Measures that prevent a repeat (a list works well).",
-        ),
-        ("lessons_went_well", "What went well", ""),
-        ("lessons_went_wrong", "What went wrong", ""),
-        ("lessons_lucky", "Where we got lucky", ""),
-        ("conclusion", "Conclusion", ""),
-    ];
-    meta.iter()
-        .zip(s.fields())
-        .map(|((name, label, hint), (_, source))| SectionView {
+    s.fields()
+        .into_iter()
+        .map(|(name, source)| SectionView {
             name,
-            label,
-            hint,
+            label: super::section_label(name),
+            hint: match name {
+                "summary" => "What happened, in a few sentences.",
+                "resolution" => "How it was fixed.",
+                "improvements" => "Measures that prevent a repeat (a list works well).",
+                _ => "",
+            },
             source: source.to_string(),
             html: if render {
                 markdown::render(source)

@@ -79,13 +79,24 @@ pub struct BoardQuery {
     pub per_page: Option<String>,
 }
 
+/// A filter's name as the board's form labels it.
+fn label(field: &str) -> &str {
+    match field {
+        "overdue" => "Overdue",
+        "no_link" => "No ticket link",
+        "due_from" => "Due from",
+        "due_to" => "Due to",
+        other => other,
+    }
+}
+
 fn flag(raw: &str, field: &str) -> Result<bool, AppError> {
     match raw.trim() {
         "" | "false" | "0" | "no" => Ok(false),
         "true" | "1" | "yes" | "on" => Ok(true),
         _ => Err(AppError::invalid(
             field,
-            format!("{field} must be true or false"),
+            format!("{} must be ticked or not (true or false).", label(field)),
         )),
     }
 }
@@ -115,7 +126,7 @@ impl BoardQuery {
             raw => Some(
                 raw.parse::<IncidentKey>()
                     .map_err(|_| {
-                        AppError::invalid("incident", "incident must be a key like INC-7")
+                        AppError::invalid("incident", "Incident must be a key like INC-7.")
                     })?
                     .0,
             ),
@@ -131,7 +142,10 @@ impl BoardQuery {
         let date = |raw: &str, field: &str| match raw.trim() {
             "" => Ok(None),
             raw => parse_date(raw).map(Some).ok_or_else(|| {
-                AppError::invalid(field, format!("{field} must be a date like 2023-07-01"))
+                AppError::invalid(
+                    field,
+                    format!("{} must be a date like 2023-07-01.", label(field)),
+                )
             }),
         };
         Ok(TaskFilter {
@@ -147,7 +161,12 @@ impl BoardQuery {
             sort: match self.sort.trim() {
                 "" | "due" => TaskSort::Due,
                 "priority" => TaskSort::Priority,
-                _ => return Err(AppError::invalid("sort", "sort must be due or priority")),
+                _ => {
+                    return Err(AppError::invalid(
+                        "sort",
+                        "Sort must be due date or priority.",
+                    ))
+                }
             },
             group: self.group_by(),
         })

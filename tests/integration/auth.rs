@@ -60,8 +60,14 @@ async fn setup_link_works_once(app: TestApp) {
     assert!(html.contains("No incidents yet"), "empty dashboard teaches");
 
     // Used: the link is gone and a replay creates nothing.
-    let (status, _) = Browser::new(&app).get_text(path).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, gone) = Browser::new(&app).get_text(path).await;
+    assert_eq!(status, StatusCode::GONE);
+    assert!(gone.contains("This setup link has been used or has expired."));
+    assert!(!gone.contains("not found"), "said plainly");
+    assert!(
+        gone.contains("<a href=\"/incidents\">Incidents</a>"),
+        "the way back"
+    );
     let other = Browser::new(&app);
     let (_, login_html) = other.get_text("/login").await;
     let csrf = csrf_token(&login_html).unwrap();

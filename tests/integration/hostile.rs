@@ -183,7 +183,7 @@ async fn malformed_requests_get_clear_4xx(app: TestApp) {
     );
     let (status, page) = browser.get_text("/incidents/INC-x").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(page.contains("incident `INC-x` not found"), "{page}");
+    assert!(page.contains("incident “INC-x” not found"), "{page}");
     // The same key extractor answers the API in its own format, on every incident route.
     let api = Api::new(&app, app.token(Role::Responder));
     for path in [

@@ -42,7 +42,7 @@ impl Template {
             Some("sre") => Ok(Template::Sre),
             Some(other) => Err(AppError::invalid(
                 "template",
-                format!("template `{other}` must be default or sre"),
+                format!("Template “{other}” must be default or sre."),
             )),
         }
     }
