@@ -11,6 +11,7 @@ use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use hindsight::auth::Role;
+use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::both_backends;
@@ -236,6 +237,10 @@ both_backends!(
 
 /// At phone width (390 px) the incident page and the board fit the screen: nothing wider
 /// than the viewport, the quick-add box within reach.
+/// Every page at 360 px and 1440 px with realistic data (long titles, 24 tasks with owners
+/// and teams, several incidents, a postmortem with a table, code and a link): no sideways
+/// scroll. Then the review flow in the browser, by two users, to a published postmortem
+/// that shows a rendered table and link.
 async fn pages_fit_a_phone(app: TestApp) {
     let Some((c, _driver, _profile)) = browser().await else {
         return;
@@ -246,30 +251,80 @@ async fn pages_fit_a_phone(app: TestApp) {
         json!({"title": "A rather long incident title about the payment gateway returning 502s to every checkout", "severity": "SEV2", "services": ["payments", "checkout"]}),
     )
     .await;
+    for title in [
+        "Search latency above SLO in eu-west",
+        "Login errors for SSO users after a certificate rotation",
+    ] {
+        api.post("/api/v1/incidents", json!({ "title": title }))
+            .await;
+    }
     for body in [
         "Saw https://grafana.example.com/d/very-long-dashboard-identifier-without-spaces-at-all?from=now-6h&to=now",
         "`SELECT count(*) FROM payments WHERE status = 'failed' AND created_at > now() - interval '1 hour'`",
+        "| host | errors |\n|---|---|\n| gw-1 | 1204 |\n| gw-2 | 988 |",
     ] {
         api.post("/api/v1/incidents/INC-1/timeline", json!({ "body": body }))
             .await;
     }
-    app.create_user("pia", Role::Responder);
-    c.set_window_size(390, 844).await.unwrap();
+    app.create_user("pia", Role::Admin);
+    app.create_user("dana", Role::Responder);
+    app.create_user("omar", Role::Responder);
+    for n in 0..24 {
+        let (status, body) = api
+            .post(
+                "/api/v1/incidents/INC-1/tasks",
+                json!({"title": format!("Follow-up {n}: add a synthetic check for the checkout payment path in every region"), "owner": if n % 2 == 0 { "dana" } else { "omar" }, "team": format!("team-{}", n % 5), "due_on": "2026-01-15"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let summary = "| owner | item |\n|---|---|\n| dana | [runbook](https://runbooks.example.com/gateway) |\n\n```sh\nkubectl rollout undo deploy/gateway\n```";
+    let (status, body) = api
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/incidents/INC-1/postmortem",
+            json!({"version": 0, "summary": summary}),
+        )
+        .await;
+    assert!(status.is_success(), "{body}");
+
     sign_in(&c, &app, "pia", "%2Fincidents%2FINC-1").await;
     c.wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::Id("qa-body"))
         .await
         .unwrap();
-    for path in ["/incidents/INC-1", "/incidents", "/tasks", "/insights", "/"] {
-        c.goto(&app.url(path)).await.unwrap();
-        let overflow = js(
-            &c,
-            "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
-        )
-        .await;
-        assert_eq!(overflow, 0, "{path} is wider than a phone");
+    let pages = [
+        "/",
+        "/incidents",
+        "/incidents/INC-1",
+        "/incidents/INC-1/edit",
+        "/incidents/new",
+        "/tasks",
+        "/tasks?group=owner",
+        "/postmortems",
+        "/incidents/INC-1/postmortem",
+        "/insights",
+        "/import",
+        "/settings/tokens",
+        "/settings/password",
+        "/admin/users",
+        "/audit",
+        "/admin/webhooks",
+    ];
+    for (width, height) in [(360, 800), (1440, 900)] {
+        c.set_window_size(width, height).await.unwrap();
+        for path in pages {
+            c.goto(&app.url(path)).await.unwrap();
+            let overflow = js(
+                &c,
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+            )
+            .await;
+            assert_eq!(overflow, 0, "{path} scrolls sideways at {width} px");
+        }
     }
+    c.set_window_size(360, 800).await.unwrap();
     c.goto(&app.url("/incidents/INC-1")).await.unwrap();
     let top = js(
         &c,
@@ -277,9 +332,105 @@ async fn pages_fit_a_phone(app: TestApp) {
     )
     .await;
     assert!(
-        top.as_f64().unwrap() < 844.0 * 1.5,
+        top.as_f64().unwrap() < 800.0 * 1.5,
         "quick add is near the top on a phone: {top}"
     );
+
+    // The review flow: the author (pia) asks dana, dana approves, pia publishes.
+    let postmortem = app.url("/incidents/INC-1/postmortem");
+    c.goto(&postmortem).await.unwrap();
+    c.find(Locator::Css("input[name=reviewers]"))
+        .await
+        .unwrap()
+        .send_keys("dana")
+        .await
+        .unwrap();
+    c.find(Locator::Css("button[value=request]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&c, "Review updated.").await;
+    let disabled = js(
+        &c,
+        "return document.querySelector('button[value=publish]').disabled",
+    )
+    .await;
+    assert_eq!(disabled, true, "no approval yet");
+    sign_out(&c).await;
+    sign_in(&c, &app, "dana", "%2F").await;
+    wait_for_text(&c, "Reviews waiting for you").await;
+    c.goto(&postmortem).await.unwrap();
+    c.find(Locator::Css("#your-review button[value=approve]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&c, "Review updated.").await;
+    sign_out(&c).await;
+    sign_in(&c, &app, "pia", "%2Fincidents%2FINC-1%2Fpostmortem").await;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("button[value=publish]:not([disabled])"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&c, "Published").await;
+    let rendered = js(
+        &c,
+        "return [!!document.querySelector('.pm-document table td'), !!document.querySelector('.pm-document a[href=\"https://runbooks.example.com/gateway\"]'), !!document.querySelector('.pm-document pre code')]",
+    )
+    .await;
+    assert_eq!(
+        rendered,
+        json!([true, true, true]),
+        "a rendered table, link and code block"
+    );
+    let overflow = js(
+        &c,
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+    )
+    .await;
+    assert_eq!(overflow, 0, "the published postmortem fits a phone");
     c.close().await.unwrap();
+}
+
+async fn wait_for_text(c: &Client, text: &str) {
+    let started = Instant::now();
+    loop {
+        let found = js(
+            c,
+            &format!("return document.body.innerText.includes({})", json!(text)),
+        )
+        .await;
+        if found == true {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never showed {text:?}"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn sign_out(c: &Client) {
+    js(
+        c,
+        "document.querySelector('form[action=\"/logout\"]').submit(); return true",
+    )
+    .await;
+    let started = Instant::now();
+    while !c.current_url().await.unwrap().path().starts_with("/login") {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "not signed out"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 both_backends!(pages_fit_a_phone, pages_fit_a_phone);
