@@ -51,4 +51,13 @@ for m in $(seq 1 11); do
     api -d "{\"title\":\"Past incident $m.$k\",\"severity\":\"${sevs[$(( (m + k) % 6 ))]}\",\"status\":\"resolved\",\"started_at\":\"$start\",\"detected_at\":\"$det\",\"acknowledged_at\":\"$ack\",\"resolved_at\":\"$res\"}" "$base/incidents"
   done
 done
+# A postmortem with a table, code and a link, reviewed by dana and published.
+dana_token=$("$bin" token create --username dana --name demo)
+summary='A configuration change in release 412 set the gateway'"'"'s `timeout_ms` to 50, so most calls to the card processor timed out.\n\n| gateway | failed calls | share |\n|---|---|---|\n| gw-1 | 12,044 | 31% |\n| gw-2 | 9,871 | 26% |\n\nRollback used the [gateway runbook](https://runbooks.example.com/payments/gateway):\n\n```sh\nkubectl -n payments rollout undo deploy/gateway\n```'
+curl -sf -X PUT -H "Authorization: Bearer $token" -H 'content-type: application/json' \
+  -d "{\"version\":0,\"summary\":\"$summary\",\"resolution\":\"Reverted \`timeout_ms\` to 5000 on all four gateways.\",\"improvements\":\"- Validate gateway parameters in CI\\n- Alert on the payment success rate, not only on 5xx\"}" \
+  "$base/incidents/INC-1/postmortem" >/dev/null
+api -d '{"action":"request","reviewers":["dana"]}' "$base/incidents/INC-1/postmortem/review"
+curl -sf -H "Authorization: Bearer $dana_token" -H 'content-type: application/json' -d '{"action":"approve","comment":"Clear, and the table helps."}' "$base/incidents/INC-1/postmortem/review" >/dev/null
+api -d '{"action":"publish"}' "$base/incidents/INC-1/postmortem/review"
 echo "serving http://127.0.0.1:$port (data in $dir; API token $token)"

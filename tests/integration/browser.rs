@@ -322,6 +322,8 @@ async fn pages_fit_a_phone(app: TestApp) {
             )
             .await;
             assert_eq!(overflow, 0, "{path} scrolls sideways at {width} px");
+            let cut = js(&c, CUT_OFF).await;
+            assert_eq!(cut, json!([]), "{path} has content cut off at {width} px");
         }
     }
     c.set_window_size(360, 800).await.unwrap();
@@ -396,8 +398,28 @@ async fn pages_fit_a_phone(app: TestApp) {
     )
     .await;
     assert_eq!(overflow, 0, "the published postmortem fits a phone");
+    assert_eq!(js(&c, CUT_OFF).await, json!([]), "nothing of it cut off");
     c.close().await.unwrap();
 }
+
+/// Elements reaching past the right edge outside any scrolling box: content that is cut
+/// off (a page can hide its overflow and still lose text).
+const CUT_OFF: &str = r#"
+const w = document.documentElement.clientWidth;
+const bad = [];
+for (const e of document.querySelectorAll('main *')) {
+  const r = e.getBoundingClientRect();
+  if (r.width === 0 || r.right <= w + 1 || e.closest('.cards thead, .vh')) continue;
+  let p = e.parentElement, scrolls = false;
+  while (p && p !== document.body) {
+    const o = getComputedStyle(p).overflowX;
+    if (o === 'auto' || o === 'scroll') { scrolls = true; break; }
+    p = p.parentElement;
+  }
+  if (!scrolls) bad.push(e.tagName + '.' + e.className + ' ' + Math.round(r.right));
+}
+return bad.slice(0, 5);
+"#;
 
 async fn wait_for_text(c: &Client, text: &str) {
     let started = Instant::now();
