@@ -15,7 +15,7 @@ use crate::tasks::board::{self, TaskFilter};
 use crate::tasks::web::TaskRow;
 use crate::tasks::TaskStatus;
 use crate::time::now;
-use crate::time::{date_hhmm, rfc3339};
+use crate::time::rfc3339;
 use crate::web::{render, Layout};
 
 #[derive(Template)]
@@ -44,6 +44,7 @@ pub async fn show_dashboard(
     user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
     let my_id = user.user.id;
+    let zone = user.user.zone();
     let (open, open_total, resolved, resolved_total, overdue, mine, reminders, reviews) = state
         .db
         .read(move |conn| {
@@ -79,7 +80,7 @@ pub async fn show_dashboard(
                 .into_iter()
                 .map(|(id, title, resolved)| {
                     let key = IncidentKey(id).to_string();
-                    (key, title, date_hhmm(resolved), rfc3339(resolved))
+                    (key, title, zone.date_hhmm(resolved), rfc3339(resolved))
                 })
                 .collect();
             let reviews = crate::postmortems::review::waiting_for(conn, my_id)?
@@ -101,9 +102,12 @@ pub async fn show_dashboard(
     let t = now();
     let page = DashboardPage {
         layout: Layout::new(&user, "dashboard", "Dashboard"),
-        open: open.iter().map(|d| IncidentRow::of(d, t)).collect(),
+        open: open.iter().map(|d| IncidentRow::of(d, t, zone)).collect(),
         open_total,
-        resolved: resolved.iter().map(|d| IncidentRow::of(d, t)).collect(),
+        resolved: resolved
+            .iter()
+            .map(|d| IncidentRow::of(d, t, zone))
+            .collect(),
         can_write: user.user.role.allows(Permission::Write),
         any_incident: open_total + resolved_total > 0,
         overdue: overdue.0.iter().map(|v| TaskRow::of(v, t.date())).collect(),

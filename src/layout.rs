@@ -13,6 +13,10 @@ pub struct Layout {
     pub nav: &'static str,
     pub user: Option<NavUser>,
     pub csrf: String,
+    /// The reader's time zone as labels name it now (`UTC`, `CET`).
+    pub zone: String,
+    /// Its offset from UTC now, in minutes (for the page script's clock).
+    pub zone_offset: i32,
 }
 
 pub struct NavUser {
@@ -29,6 +33,8 @@ impl Layout {
             nav: "",
             user: None,
             csrf,
+            zone: "UTC".into(),
+            zone_offset: 0,
         }
     }
 }

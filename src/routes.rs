@@ -56,6 +56,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(r("/settings/tokens").route(get().to(settings::tokens::list_tokens)).route(post().to(settings::tokens::create_token)))
         .service(r("/settings/tokens/{id}/revoke").route(post().to(settings::tokens::revoke_token)))
         .service(r("/settings/password").route(get().to(settings::password::password_page)).route(post().to(settings::password::change_password)))
+        .service(r("/settings/time-zone").route(get().to(settings::time_zone::time_zone_page)).route(post().to(settings::time_zone::set_time_zone)))
         // Operations and assets
         .service(r("/healthz").route(get().to(ops::healthz)))
         .service(r("/metrics").route(get().to(ops::metrics)))

@@ -63,9 +63,21 @@ pub fn too_far_ahead(t: NaiveDateTime, now: NaiveDateTime) -> bool {
 /// recent such time, allowing up to [`CLOCK_AHEAD`] ahead of now (clocks drift, people
 /// type the minute they are about to act): at 23:34, `23:39` is today and `23:55` yesterday.
 pub fn parse_user_time(text: &str, now: NaiveDateTime) -> Option<NaiveDateTime> {
+    parse_user_time_in(text, now, Zone::UTC)
+}
+
+/// [`parse_user_time`] for a person in `zone`: what they type is their wall-clock time
+/// (an RFC 3339 time with an offset says its own); the result is UTC.
+pub fn parse_user_time_in(text: &str, now: NaiveDateTime, zone: Zone) -> Option<NaiveDateTime> {
     if let Some(t) = parse_rfc3339(text) {
         return Some(t);
     }
+    let local = parse_wall_clock(text, zone.local(now))?;
+    Some(zone.to_utc(local))
+}
+
+/// A typed wall-clock time, `now` being the wall clock's now.
+fn parse_wall_clock(text: &str, now: NaiveDateTime) -> Option<NaiveDateTime> {
     let text = text.trim().trim_end_matches(" UTC").trim_end_matches('Z');
     for format in [
         "%Y-%m-%d %H:%M:%S",
@@ -88,6 +100,69 @@ pub fn parse_user_time(text: &str, now: NaiveDateTime) -> Option<NaiveDateTime> 
         }
     }
     None
+}
+
+/// A user's time zone: pages show times in it and read typed times in it. Storage, the
+/// API, exports and the audit log stay UTC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Zone(pub chrono_tz::Tz);
+
+impl Zone {
+    pub const UTC: Zone = Zone(chrono_tz::Tz::UTC);
+
+    /// An IANA name (`Europe/Berlin`), as the settings store it.
+    pub fn parse(name: &str) -> Option<Zone> {
+        name.trim().parse::<chrono_tz::Tz>().ok().map(Zone)
+    }
+
+    pub fn name(self) -> &'static str {
+        self.0.name()
+    }
+
+    /// Every zone a user can pick, by name.
+    pub fn all() -> impl Iterator<Item = &'static str> {
+        chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())
+    }
+
+    /// `t` (UTC) as this zone's wall-clock time.
+    pub fn local(self, t: NaiveDateTime) -> NaiveDateTime {
+        if self == Zone::UTC {
+            return t;
+        }
+        t.and_utc().with_timezone(&self.0).naive_local()
+    }
+
+    /// A wall-clock time here as UTC: the earlier of two readings when clocks go back; a
+    /// time in the hour skipped when they go forward is read with the offset before it.
+    pub fn to_utc(self, local: NaiveDateTime) -> NaiveDateTime {
+        use chrono::offset::LocalResult;
+        use chrono::TimeZone;
+        if self == Zone::UTC {
+            return local;
+        }
+        match self.0.from_local_datetime(&local) {
+            LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.naive_utc(),
+            LocalResult::None => self.to_utc(local + Duration::hours(1)),
+        }
+    }
+
+    /// The zone's abbreviation at `t` (`CET`, `CEST`, `UTC`; `+0530` where it has none).
+    pub fn abbreviation(self, t: NaiveDateTime) -> String {
+        if self == Zone::UTC {
+            return "UTC".into();
+        }
+        t.and_utc().with_timezone(&self.0).format("%Z").to_string()
+    }
+
+    /// `HH:MM` here.
+    pub fn hhmm(self, t: NaiveDateTime) -> String {
+        hhmm(self.local(t))
+    }
+
+    /// `2023-06-07 10:00` here.
+    pub fn date_hhmm(self, t: NaiveDateTime) -> String {
+        date_hhmm(self.local(t))
+    }
 }
 
 /// Parses `YYYY-MM-DD`.
@@ -155,6 +230,43 @@ mod tests {
         assert_eq!(
             parse_user_time("2023-06-01T08:00:00.5Z", now),
             Some(at("2023-06-01 08:00") + Duration::milliseconds(500))
+        );
+    }
+
+    #[test]
+    fn reads_and_shows_times_in_a_zone() {
+        let berlin = Zone::parse("Europe/Berlin").unwrap();
+        // Summer: CEST is UTC+2. 10:00 typed in Berlin is 08:00 UTC, and shows back as 10:00.
+        let now = at("2023-06-07 12:00");
+        let t = parse_user_time_in("10:00", now, berlin).unwrap();
+        assert_eq!(t, at("2023-06-07 08:00"));
+        assert_eq!(berlin.hhmm(t), "10:00");
+        assert_eq!(berlin.abbreviation(t), "CEST");
+        assert_eq!(
+            parse_user_time_in("2023-01-10 09:30", now, berlin),
+            Some(at("2023-01-10 08:30")),
+            "winter: CET is UTC+1"
+        );
+        // An explicit offset says its own zone.
+        assert_eq!(
+            parse_user_time_in("2023-06-07T10:00:00Z", now, berlin),
+            Some(at("2023-06-07 10:00"))
+        );
+        // Just after midnight in Berlin (22:05 UTC), 23:55 means last night, local.
+        let late = at("2023-06-07 22:05");
+        assert_eq!(
+            parse_user_time_in("23:55", late, berlin),
+            Some(at("2023-06-07 21:55"))
+        );
+        // The skipped hour (clocks forward at 02:00 CET): 02:30 is read as CET.
+        assert_eq!(
+            berlin.to_utc(at("2023-03-26 02:30")),
+            at("2023-03-26 01:30")
+        );
+        assert_eq!(Zone::parse("Mars/Olympus"), None);
+        assert_eq!(
+            Zone::UTC.date_hhmm(at("2023-06-07 10:00")),
+            "2023-06-07 10:00"
         );
     }
 

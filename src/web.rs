@@ -9,10 +9,12 @@ use crate::auth::{CurrentUser, Permission};
 use crate::error::AppError;
 pub use crate::layout::url_encode;
 pub use crate::layout::{error_page, Layout, NavUser};
+use crate::time::Zone;
 
 impl Layout {
     /// The layout for a signed-in user's page.
     pub fn new(user: &CurrentUser, nav: &'static str, title: impl Into<String>) -> Self {
+        let (zone, t) = (user.user.zone(), crate::time::now());
         Layout {
             title: title.into(),
             nav,
@@ -23,6 +25,8 @@ impl Layout {
                 is_admin: user.user.role.allows(Permission::Administer),
             }),
             csrf: user.csrf_token.clone(),
+            zone: zone.abbreviation(t),
+            zone_offset: (zone.local(t) - t).num_minutes() as i32,
         }
     }
 }
@@ -84,22 +88,30 @@ impl From<Option<AppError>> for FormError {
 /// POST → 303 → GET.
 /// A time typed into a form field (see `time::parse_user_time`): blank or "now" is `None`;
 /// unreadable, or further ahead than clock drift explains, is a 422 naming the field.
-pub fn typed_time(raw: &str, field: &str) -> Result<Option<chrono::NaiveDateTime>, AppError> {
+pub fn typed_time(
+    raw: &str,
+    field: &str,
+    zone: Zone,
+) -> Result<Option<chrono::NaiveDateTime>, AppError> {
     let raw = raw.trim();
     if raw.is_empty() || raw.eq_ignore_ascii_case("now") {
         return Ok(None);
     }
     let t = crate::time::now();
-    let at = crate::time::parse_user_time(raw, t).ok_or_else(|| {
+    let at = crate::time::parse_user_time_in(raw, t, zone).ok_or_else(|| {
         AppError::invalid(
             field,
-            "Use HH:MM (UTC) or YYYY-MM-DD HH:MM, or leave blank for now.",
+            "Use HH:MM or YYYY-MM-DD HH:MM, or leave blank for now.",
         )
     })?;
     if crate::time::too_far_ahead(at, t) {
         return Err(AppError::invalid(
             field,
-            format!("{} UTC is in the future.", crate::time::date_hhmm(at)),
+            format!(
+                "{} {} is in the future.",
+                zone.date_hhmm(at),
+                zone.abbreviation(at)
+            ),
         ));
     }
     Ok(Some(at))
@@ -107,8 +119,14 @@ pub fn typed_time(raw: &str, field: &str) -> Result<Option<chrono::NaiveDateTime
 
 /// Back to an incident page after recording something at `at`: when that is not today
 /// (an `HH:MM` that meant yesterday), the page says which date it used.
-pub fn back_to_incident(key: &str, at: chrono::NaiveDateTime, anchor: &str) -> HttpResponse {
-    let note = if at.date() == crate::time::now().date() {
+pub fn back_to_incident(
+    key: &str,
+    at: chrono::NaiveDateTime,
+    anchor: &str,
+    zone: Zone,
+) -> HttpResponse {
+    let today = zone.local(crate::time::now()).date();
+    let note = if zone.local(at).date() == today {
         String::new()
     } else {
         format!("?recorded={}", crate::time::rfc3339(at))

@@ -2,9 +2,12 @@
 (function () {
   "use strict";
 
-  // Local time beside UTC times (the page stays UTC-first; this only adds context).
+  // The reader's zone (their setting; UTC by default) as an offset in minutes now.
+  var zoneOffset = parseInt(document.body.getAttribute("data-zone-offset") || "0", 10);
+
+  // The browser's local time beside page times when it differs from the reader's zone.
   var offset = -new Date().getTimezoneOffset();
-  if (offset !== 0) {
+  if (offset !== zoneOffset) {
     var pad = function (n) { return (n < 10 ? "0" : "") + n; };
     document.querySelectorAll("time[datetime]").forEach(function (el) {
       var d = new Date(el.getAttribute("datetime"));
@@ -55,10 +58,10 @@
         this.requestSubmit ? this.requestSubmit() : this.submit();
       }
     });
-    // Show the current UTC time as the placeholder, so "blank = now" is visible.
+    // Show the current time in the reader's zone as the placeholder: "blank = now".
     var time = document.querySelector(".qa-time input");
     var tick = function () {
-      var d = new Date();
+      var d = new Date(Date.now() + zoneOffset * 60000);
       var p = function (n) { return (n < 10 ? "0" : "") + n; };
       time.placeholder = "now (" + p(d.getUTCHours()) + ":" + p(d.getUTCMinutes()) + ")";
     };

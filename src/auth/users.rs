@@ -23,6 +23,15 @@ pub struct User {
     pub disabled: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// IANA name; pages show and read times in it.
+    pub time_zone: String,
+}
+
+impl User {
+    /// The user's time zone (UTC when the stored name is unknown to this build).
+    pub fn zone(&self) -> crate::time::Zone {
+        crate::time::Zone::parse(&self.time_zone).unwrap_or(crate::time::Zone::UTC)
+    }
 }
 
 #[derive(Insertable)]

@@ -46,7 +46,8 @@ pub async fn escalate(
     let submitted = data.clone();
     let result = async {
         let targets = split_targets(&submitted.target)?;
-        let at = typed_time(&submitted.escalated_at, "escalated_at")?.unwrap_or_else(now);
+        let at = typed_time(&submitted.escalated_at, "escalated_at", user.user.zone())?
+            .unwrap_or_else(now);
         state
             .db
             .write(move |conn| super::create(conn, id, &targets, &submitted.reason, at, &actor))
@@ -121,7 +122,8 @@ pub async fn respond(
         .parse()
         .map_err(|e| AppError::invalid("state", format!("State {e}.")))?;
     let version = data.version.trim().parse().ok();
-    let result = match typed_time(&data.acknowledged_at, "acknowledged_at") {
+    let zone = user.user.zone();
+    let result = match typed_time(&data.acknowledged_at, "acknowledged_at", zone) {
         Ok(at) => {
             state
                 .db
@@ -135,6 +137,7 @@ pub async fn respond(
             &IncidentKey(e.incident_id).to_string(),
             e.responded_at.unwrap_or(e.updated_at),
             "escalations",
+            zone,
         )),
         Err(e @ (AppError::Invalid { .. } | AppError::Conflict(_))) => {
             // Back to the incident page with the message, the answer not recorded.

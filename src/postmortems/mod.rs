@@ -291,6 +291,7 @@ pub fn listing(
     conn: &mut DbConnection,
     state: Option<ReviewState>,
     missing: bool,
+    zone: crate::time::Zone,
 ) -> Result<Listing, AppError> {
     use crate::db::schema::incidents;
     use diesel::dsl::count_star;
@@ -344,9 +345,9 @@ pub fn listing(
                 reopened: false,
                 state: "missing",
                 state_label: "not started",
-                resolved: resolved.map(crate::time::date_hhmm).unwrap_or_default(),
+                resolved: resolved.map(|t| zone.date_hhmm(t)).unwrap_or_default(),
                 updated_iso: crate::time::rfc3339(updated),
-                updated: crate::time::date_hhmm(updated),
+                updated: zone.date_hhmm(updated),
             })
             .collect()
     } else {
@@ -393,9 +394,9 @@ pub fn listing(
                     reopened,
                     state: state.as_str(),
                     state_label: state.label(),
-                    resolved: resolved.map(crate::time::date_hhmm).unwrap_or_default(),
+                    resolved: resolved.map(|t| zone.date_hhmm(t)).unwrap_or_default(),
                     updated_iso: crate::time::rfc3339(updated),
-                    updated: crate::time::date_hhmm(updated),
+                    updated: zone.date_hhmm(updated),
                 },
             )
             .collect()

@@ -19,7 +19,6 @@ use crate::error::AppError;
 use crate::incidents::IncidentKey;
 use crate::markdown;
 use crate::state::AppState;
-use crate::time::date_hhmm;
 use crate::timeline::EntryKind;
 use crate::web::{render_status, see_other, Layout};
 
@@ -181,6 +180,7 @@ async fn page(
     let pm = &l.postmortem;
     let previewing = draft.as_ref().is_some_and(|d| d.1);
     let can_write = user.user.role.allows(Permission::Write);
+    let zone = user.user.zone();
     // Drafts open as a form for writers; in review and published they read as a document
     // (reviewers review what readers will read), with Edit one click away.
     let editing = can_write
@@ -222,7 +222,10 @@ async fn page(
         state: pm.review_state.as_str(),
         state_label: pm.review_state.label(),
         published: pm.review_state == ReviewState::Published,
-        published_at: pm.published_at.map(date_hhmm).unwrap_or_default(),
+        published_at: pm
+            .published_at
+            .map(|t| zone.date_hhmm(t))
+            .unwrap_or_default(),
         reopened_since: pm
             .published_at
             .filter(|_| pm.review_state == ReviewState::Published)
@@ -231,7 +234,7 @@ async fn page(
                     .iter()
                     .map(|(e, _)| e)
                     .rfind(|e| e.kind == EntryKind::Reopened && e.recorded_at > published)
-                    .map(|e| date_hhmm(e.occurred_at))
+                    .map(|e| zone.date_hhmm(e.occurred_at))
             }),
         is_author: pm.author_id == Some(user.user.id),
         author: l.author.clone().unwrap_or_default(),
@@ -267,7 +270,7 @@ async fn page(
             .map(|(e, _)| {
                 (
                     if e.time_known {
-                        date_hhmm(e.occurred_at)
+                        zone.date_hhmm(e.occurred_at)
                     } else {
                         "~".into()
                     },
@@ -510,9 +513,10 @@ pub async fn list_postmortems(
         ),
     };
     let missing = wanted == "missing";
+    let zone = user.user.zone();
     let (rows, counts) = state
         .db
-        .read(move |conn| super::listing(conn, filter, missing))
+        .read(move |conn| super::listing(conn, filter, missing, zone))
         .await?;
     let page = ListPage {
         layout: Layout::new(&user, "postmortems", "Postmortems"),

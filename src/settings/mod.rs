@@ -1,4 +1,5 @@
-//! A signed-in user's own settings: API tokens and their password.
+//! A signed-in user's own settings: API tokens, their password and their time zone.
 
 pub mod password;
+pub mod time_zone;
 pub mod tokens;

@@ -13,7 +13,7 @@ use super::service;
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::incidents::IncidentKey;
-use crate::time::{date_hhmm, hhmm, human_duration, rfc3339};
+use crate::time::{hhmm, human_duration, rfc3339, Zone};
 use chrono::Duration;
 
 /// Gaps longer than this are shown between entries.
@@ -41,13 +41,16 @@ pub struct EntryRow {
 pub fn timeline_rows(
     entries: Vec<(service::PageEntry, Option<String>)>,
     revisions: &HashMap<i32, i64>,
+    zone: Zone,
 ) -> Vec<EntryRow> {
     let mut rows = Vec::with_capacity(entries.len());
     let mut previous: Option<chrono::NaiveDateTime> = None;
     for (e, author) in entries {
+        // Days change at the reader's midnight.
+        let local = zone.local(e.occurred_at);
         let day = match previous {
-            Some(p) if p.date() == e.occurred_at.date() => None,
-            _ => Some(e.occurred_at.format("%a %Y-%m-%d").to_string()),
+            Some(p) if zone.local(p).date() == local.date() => None,
+            _ => Some(local.format("%a %Y-%m-%d").to_string()),
         };
         let gap = previous
             .map(|p| e.occurred_at - p)
@@ -55,11 +58,11 @@ pub fn timeline_rows(
             .map(human_duration);
         // Backdated by more than 10 minutes: say when it was written down.
         let recorded_late = (e.recorded_at - e.occurred_at > Duration::minutes(10) && e.time_known)
-            .then(|| date_hhmm(e.recorded_at));
+            .then(|| zone.date_hhmm(e.recorded_at));
         rows.push(EntryRow {
             id: e.id,
             iso: rfc3339(e.occurred_at),
-            time: hhmm(e.occurred_at),
+            time: hhmm(local),
             time_known: e.time_known,
             day,
             gap,
@@ -98,9 +101,12 @@ pub struct TimelineCache {
     inner: Mutex<Inner>,
 }
 
+/// Incident, whether the reader can edit, and the zone its times are shown in.
+type Key = (i32, bool, Zone);
+
 #[derive(Default)]
 struct Inner {
-    slots: HashMap<(i32, bool), Slot>,
+    slots: HashMap<Key, Slot>,
     bytes: usize,
     clock: u64,
 }
@@ -119,7 +125,7 @@ impl TimelineCache {
         }
     }
 
-    fn get(&self, key: (i32, bool), rev: i32) -> Option<Rendered> {
+    fn get(&self, key: Key, rev: i32) -> Option<Rendered> {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         inner.clock += 1;
         let clock = inner.clock;
@@ -128,7 +134,7 @@ impl TimelineCache {
         Some(slot.rendered.clone())
     }
 
-    fn put(&self, key: (i32, bool), rev: i32, rendered: Rendered) {
+    fn put(&self, key: Key, rev: i32, rendered: Rendered) {
         let size = rendered.html.len();
         if size > self.budget / 2 {
             return;
@@ -172,8 +178,9 @@ impl TimelineCache {
         incident_id: i32,
         rev: i32,
         can_write: bool,
+        zone: Zone,
     ) -> Result<Rendered, AppError> {
-        let key = (incident_id, can_write);
+        let key = (incident_id, can_write, zone);
         if let Some(hit) = self.get(key, rev) {
             return Ok(hit);
         }
@@ -187,7 +194,7 @@ impl TimelineCache {
         let page = Entries {
             key: IncidentKey(incident_id).to_string(),
             can_write,
-            entries: timeline_rows(entries, &revisions),
+            entries: timeline_rows(entries, &revisions, zone),
         };
         let mut html = String::with_capacity(capacity);
         page.render_into(&mut html)?;
@@ -215,23 +222,26 @@ mod tests {
 
     #[test]
     fn a_new_revision_misses_and_the_budget_evicts_the_least_recently_used() {
+        const UTC: Zone = Zone::UTC;
         let cache = TimelineCache::new(100);
-        cache.put((1, true), 1, rendered(40));
-        assert!(cache.get((1, true), 1).is_some());
-        assert!(cache.get((1, true), 2).is_none(), "stale revision");
-        assert!(cache.get((1, false), 1).is_none(), "other variant");
-        cache.put((2, true), 1, rendered(40));
-        cache.get((1, true), 1); // 1 is now the most recently used
-        cache.put((3, true), 1, rendered(40));
+        cache.put((1, true, UTC), 1, rendered(40));
+        assert!(cache.get((1, true, UTC), 1).is_some());
+        assert!(cache.get((1, true, UTC), 2).is_none(), "stale revision");
+        assert!(cache.get((1, false, UTC), 1).is_none(), "other variant");
+        let berlin = Zone::parse("Europe/Berlin").unwrap();
+        assert!(cache.get((1, true, berlin), 1).is_none(), "other zone");
+        cache.put((2, true, UTC), 1, rendered(40));
+        cache.get((1, true, UTC), 1); // 1 is now the most recently used
+        cache.put((3, true, UTC), 1, rendered(40));
         assert!(
-            cache.get((2, true), 1).is_none(),
+            cache.get((2, true, UTC), 1).is_none(),
             "least recently used evicted"
         );
-        assert!(cache.get((1, true), 1).is_some());
-        assert!(cache.get((3, true), 1).is_some());
-        cache.put((4, true), 1, rendered(60));
+        assert!(cache.get((1, true, UTC), 1).is_some());
+        assert!(cache.get((3, true, UTC), 1).is_some());
+        cache.put((4, true, UTC), 1, rendered(60));
         assert!(
-            cache.get((4, true), 1).is_none(),
+            cache.get((4, true, UTC), 1).is_none(),
             "larger than half the budget"
         );
         let bytes = cache.inner.lock().unwrap().bytes;

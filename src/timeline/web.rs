@@ -13,7 +13,7 @@ use crate::error::AppError;
 use crate::incidents::web::{incident_page, Draft};
 use crate::incidents::IncidentKey;
 use crate::state::AppState;
-use crate::time::{date_hhmm, now, rfc3339};
+use crate::time::{now, parse_rfc3339, rfc3339, Zone};
 use crate::web::{back_to_incident, render, render_status, see_other, typed_time, Layout};
 
 #[derive(Deserialize)]
@@ -26,10 +26,14 @@ pub struct EntryForm {
     body: String,
     #[serde(default)]
     version: String,
+    /// The edit form's original time (RFC 3339): a time field still showing it, to the
+    /// minute, keeps it to the microsecond.
+    #[serde(default)]
+    occurred_iso: String,
 }
 
-fn parse_time_field(raw: &str) -> Result<Option<chrono::NaiveDateTime>, AppError> {
-    typed_time(raw, "occurred_at")
+fn parse_time_field(raw: &str, zone: Zone) -> Result<Option<chrono::NaiveDateTime>, AppError> {
+    typed_time(raw, "occurred_at", zone)
 }
 
 /// `POST /incidents/{key}/timeline`: back to the page with the new entry highlighted; on
@@ -41,7 +45,8 @@ pub async fn add_entry(
 ) -> Result<HttpResponse, AppError> {
     let SessionForm { user, data, actor } = form;
     let id = key.0;
-    let prepared = parse_time_field(&data.occurred_at).and_then(|time| {
+    let zone = user.user.zone();
+    let prepared = parse_time_field(&data.occurred_at, zone).and_then(|time| {
         service::prepare(NewEntry {
             occurred_at: time.unwrap_or_else(now),
             time_known: true,
@@ -65,6 +70,7 @@ pub async fn add_entry(
             &IncidentKey(id).to_string(),
             entry.occurred_at,
             &format!("e{}", entry.id),
+            zone,
         )),
         Err(e @ AppError::Invalid { .. }) => {
             let draft = Draft {
@@ -87,6 +93,7 @@ struct EditPage {
     key: String,
     entry_id: i32,
     occurred_at: String,
+    occurred_iso: String,
     kind: String,
     body: String,
     version: i32,
@@ -112,7 +119,8 @@ pub async fn edit_entry_page(
         layout: Layout::new(&user, "incidents", "Edit entry"),
         key: IncidentKey(id).to_string(),
         entry_id,
-        occurred_at: date_hhmm(e.occurred_at),
+        occurred_at: user.user.zone().date_hhmm(e.occurred_at),
+        occurred_iso: rfc3339(e.occurred_at),
         kind: e.kind.to_string(),
         body: e.body,
         version: e.version,
@@ -131,9 +139,16 @@ pub async fn edit_entry(
     let SessionForm { user, data, actor } = form;
     let (key, entry_id) = path.into_inner();
     let id = key.0;
+    let zone = user.user.zone();
+    let unchanged = parse_rfc3339(&data.occurred_iso)
+        .is_some_and(|t| zone.date_hhmm(t) == data.occurred_at.trim());
     let changes = (|| {
         Ok::<_, AppError>(EntryChanges {
-            occurred_at: parse_time_field(&data.occurred_at)?,
+            occurred_at: if unchanged {
+                None
+            } else {
+                parse_time_field(&data.occurred_at, zone)?
+            },
             time_known: None,
             kind: Some(parse_kind(&data.kind)?),
             body: Some(data.body.clone()),
@@ -171,6 +186,7 @@ pub async fn edit_entry(
                 key: IncidentKey(id).to_string(),
                 entry_id,
                 occurred_at: data.occurred_at,
+                occurred_iso: data.occurred_iso,
                 kind: data.kind,
                 body: data.body,
                 version: data.version.trim().parse().unwrap_or(0),
@@ -238,25 +254,26 @@ pub async fn show_revisions(
         })
         .await?;
     let e = view.entry;
+    let zone = user.user.zone();
     let page = RevisionsPage {
         layout: Layout::new(&user, "incidents", "Entry history"),
         key: IncidentKey(id).to_string(),
         current: RevisionRow {
             iso: rfc3339(e.occurred_at),
-            time: date_hhmm(e.occurred_at),
+            time: zone.date_hhmm(e.occurred_at),
             kind: e.kind.label().into(),
             body: e.body,
-            edited_at: date_hhmm(e.updated_at),
+            edited_at: zone.date_hhmm(e.updated_at),
             edited_by: view.author.unwrap_or_default(),
         },
         revisions: revisions
             .into_iter()
             .map(|r| RevisionRow {
                 iso: rfc3339(r.occurred_at),
-                time: date_hhmm(r.occurred_at),
+                time: zone.date_hhmm(r.occurred_at),
                 kind: r.kind.label().into(),
                 body: r.body,
-                edited_at: date_hhmm(r.edited_at),
+                edited_at: zone.date_hhmm(r.edited_at),
                 edited_by: r.edited_by.unwrap_or_else(|| "system".into()),
             })
             .collect(),

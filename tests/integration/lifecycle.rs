@@ -652,3 +652,107 @@ both_backends!(
     typed_clock_times_allow_a_little_ahead,
     typed_clock_times_allow_a_little_ahead
 );
+
+/// A responder in Berlin picks their zone: pages show and read their wall-clock time, while
+/// the API and the export stay UTC. An unknown zone is refused.
+async fn times_follow_the_readers_time_zone(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    api.post(
+        "/api/v1/incidents",
+        json!({"title": "Summer outage", "started_at": "2023-06-07T08:00:00Z", "detected_at": "2023-06-07T08:05:00Z"}),
+    )
+    .await;
+    let browser = app.login_as(Role::Responder).await;
+    let res = browser
+        .post(
+            "/settings/time-zone",
+            "/settings/time-zone",
+            &[("time_zone", "Mars/Olympus")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = browser
+        .post(
+            "/settings/time-zone",
+            "/settings/time-zone",
+            &[("time_zone", "Europe/Berlin")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+
+    // 10:30 typed in Berlin in June (CEST, UTC+2) is 08:30 UTC.
+    let res = browser
+        .post(
+            "/incidents/INC-1",
+            "/incidents/INC-1/timeline",
+            &[
+                ("occurred_at", "2023-06-07 10:30"),
+                ("kind", "action"),
+                ("body", "Failed over to the standby"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, full) = api.get("/api/v1/incidents/INC-1").await;
+    let entry = full["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["body"] == "Failed over to the standby")
+        .unwrap();
+    assert_eq!(
+        entry["occurred_at"], "2023-06-07T08:30:00Z",
+        "the API stays UTC"
+    );
+
+    let (_, page) = browser.get_text("/incidents/INC-1").await;
+    assert!(page.contains("2023-06-07 10:00"), "started, in Berlin time");
+    assert!(
+        page.contains("datetime=\"2023-06-07T08:30:00Z\">10:30<"),
+        "the entry, in Berlin time"
+    );
+    let (_, form) = browser.get_text("/incidents/INC-1/edit").await;
+    assert!(
+        form.contains("value=\"2023-06-07 10:05\""),
+        "the edit form reads and shows Berlin time"
+    );
+    let export = api
+        .client
+        .get(app.url("/api/v1/incidents/INC-1/postmortem.md"))
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        export.contains("\"at\":\"2023-06-07T08:30:00Z\""),
+        "exports stay UTC"
+    );
+
+    // Saving the edit form untouched changes no time.
+    let csrf = csrf_token(&form).unwrap();
+    let res = browser
+        .post_raw(
+            "/incidents/INC-1/edit",
+            &[
+                ("csrf_token", &csrf),
+                ("title", "Summer outage"),
+                ("severity", "SEV3"),
+                ("status", "investigating"),
+                ("started_at", "2023-06-07 10:00"),
+                ("detected_at", "2023-06-07 10:05"),
+                ("version", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, after) = api.get("/api/v1/incidents/INC-1").await;
+    assert_eq!(after["started_at"], "2023-06-07T08:00:00Z");
+    assert_eq!(after["detected_at"], "2023-06-07T08:05:00Z");
+}
+both_backends!(
+    times_follow_the_readers_time_zone,
+    times_follow_the_readers_time_zone
+);

@@ -15,7 +15,7 @@ use crate::incidents::model::{IncidentKey, Severity, Status};
 use crate::incidents::service::{self as service, CreateOptions, IncidentDetail, IncidentFields};
 use crate::incidents::StatusChange;
 use crate::state::AppState;
-use crate::time::{date_hhmm, now, parse_user_time};
+use crate::time::{now, parse_user_time_in, Zone};
 use crate::web::{render_status, see_other, FormError, Layout};
 
 /// The incident form's raw values: what the user typed, kept on errors.
@@ -56,20 +56,21 @@ pub struct IncidentForm {
     pub picks: std::collections::HashMap<String, String>,
 }
 
-fn show_time(t: Option<NaiveDateTime>) -> String {
-    t.map(date_hhmm).unwrap_or_default()
+fn show_time(t: Option<NaiveDateTime>, zone: Zone) -> String {
+    t.map(|t| zone.date_hhmm(t)).unwrap_or_default()
 }
 
 impl IncidentForm {
-    fn of(d: &IncidentDetail) -> Self {
+    fn of(d: &IncidentDetail, zone: Zone) -> Self {
         Self::of_fields(
             &IncidentFields::of(d),
             d.commander.clone(),
             d.incident.version,
+            zone,
         )
     }
 
-    fn of_fields(f: &IncidentFields, commander: Option<String>, version: i32) -> Self {
+    fn of_fields(f: &IncidentFields, commander: Option<String>, version: i32, zone: Zone) -> Self {
         IncidentForm {
             title: f.title.clone(),
             severity: f.severity.to_string(),
@@ -81,11 +82,11 @@ impl IncidentForm {
                 .unwrap_or_default(),
             services: f.services.join(", "),
             commander: commander.unwrap_or_default(),
-            started_at: date_hhmm(f.started_at),
-            detected_at: show_time(f.detected_at),
-            acknowledged_at: show_time(f.acknowledged_at),
-            mitigated_at: show_time(f.mitigated_at),
-            resolved_at: show_time(f.resolved_at),
+            started_at: zone.date_hhmm(f.started_at),
+            detected_at: show_time(f.detected_at, zone),
+            acknowledged_at: show_time(f.acknowledged_at, zone),
+            mitigated_at: show_time(f.mitigated_at, zone),
+            resolved_at: show_time(f.resolved_at, zone),
             version: version.to_string(),
             ..Default::default()
         }
@@ -118,13 +119,14 @@ impl IncidentForm {
             .collect()
     }
 
-    /// Parses into fields; blank start means now. The form shows times to the minute, so a
-    /// time still showing the `shown` version's value keeps that value's seconds.
+    /// Parses into fields, times read in `zone`; blank start means now. The form shows times
+    /// to the minute, so a time still showing the `shown` version's value keeps its seconds.
     fn parse(
         &self,
         conn: &mut DbConnection,
         at: NaiveDateTime,
         shown: Option<&IncidentFields>,
+        zone: Zone,
     ) -> Result<IncidentFields, AppError> {
         let time = |raw: &str,
                     field: &str,
@@ -132,9 +134,9 @@ impl IncidentForm {
          -> Result<Option<NaiveDateTime>, AppError> {
             match opt(raw) {
                 None => Ok(None),
-                Some(r) if was.flatten().map(date_hhmm).as_deref() == Some(r) => Ok(was.flatten()),
-                Some(r) => parse_user_time(r, at).map(Some).ok_or_else(|| {
-                    AppError::invalid(field, "Use YYYY-MM-DD HH:MM (UTC), or HH:MM for today.")
+                Some(r) if show_time(was.flatten(), zone) == r => Ok(was.flatten()),
+                Some(r) => parse_user_time_in(r, at, zone).map(Some).ok_or_else(|| {
+                    AppError::invalid(field, "Use YYYY-MM-DD HH:MM, or HH:MM for today.")
                 }),
             }
         };
@@ -296,12 +298,13 @@ pub async fn create_incident(
     form: SessionForm<IncidentForm>,
 ) -> Result<HttpResponse, AppError> {
     let SessionForm { user, data, actor } = form;
+    let zone = user.user.zone();
     let submitted = data.clone();
     let result = state
         .db
         .write(move |conn| {
             let t = now();
-            let mut fields = submitted.parse(conn, t, None)?;
+            let mut fields = submitted.parse(conn, t, None, zone)?;
             if fields.detected_at.is_none() && opt(&submitted.started_at).is_none() {
                 fields.detected_at = Some(fields.started_at);
             }
@@ -334,7 +337,7 @@ pub async fn edit_incident(
         &state,
         &user,
         Some(id),
-        IncidentForm::of(&detail),
+        IncidentForm::of(&detail, user.user.zone()),
         None,
         vec![],
     )
@@ -349,6 +352,7 @@ pub async fn update_incident(
 ) -> Result<HttpResponse, AppError> {
     let SessionForm { user, data, actor } = form;
     ensure(&user.user, Permission::Write)?;
+    let zone = user.user.zone();
     let id = key.0;
     let version: i32 = data.version.trim().parse().map_err(|_| {
         AppError::invalid(
@@ -372,7 +376,7 @@ pub async fn update_incident(
             }
             let current = service::get(conn, id)?;
             let shown = service::fields_at(conn, &current, version)?;
-            let mut fields = submitted.parse(conn, now(), shown.as_ref())?;
+            let mut fields = submitted.parse(conn, now(), shown.as_ref(), zone)?;
             let saved = IncidentFields::of(&current);
             for field in submitted.taking_theirs() {
                 merge::take(field, &saved, &mut fields);
@@ -386,7 +390,7 @@ pub async fn update_incident(
             let submitted = data.clone();
             let (form, rows) = state
                 .db
-                .read(move |conn| merged_form(conn, id, version, &submitted))
+                .read(move |conn| merged_form(conn, id, version, &submitted, zone))
                 .await?;
             form_page(&state, &user, Some(id), form, Some(e), rows).await
         }
@@ -404,11 +408,12 @@ fn merged_form(
     id: i32,
     base_version: i32,
     submitted: &IncidentForm,
+    zone: Zone,
 ) -> Result<(IncidentForm, Vec<ConflictRow>), AppError> {
     let current = service::get(conn, id)?;
-    let theirs = IncidentForm::of(&current);
+    let theirs = IncidentForm::of(&current, zone);
     let shown = service::fields_at(conn, &current, base_version)?;
-    let Ok(mine) = submitted.parse(conn, now(), shown.as_ref()) else {
+    let Ok(mine) = submitted.parse(conn, now(), shown.as_ref(), zone) else {
         // Unparseable input cannot be merged: keep it as typed, on the saved version.
         let form = IncidentForm {
             version: current.incident.version.to_string(),
@@ -422,7 +427,8 @@ fn merged_form(
     } else {
         opt(&submitted.commander).map(str::to_string)
     };
-    let mut form = IncidentForm::of_fields(&merged.fields, commander, current.incident.version);
+    let mut form =
+        IncidentForm::of_fields(&merged.fields, commander, current.incident.version, zone);
     // Conflicting fields keep exactly what was typed.
     for field in &merged.conflicts {
         copy_typed(field, submitted, &mut form);

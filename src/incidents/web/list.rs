@@ -12,7 +12,7 @@ use crate::incidents::model::{Severity, Status};
 use crate::incidents::search::{self, IncidentFilter};
 use crate::incidents::service::IncidentDetail;
 use crate::state::AppState;
-use crate::time::{date_hhmm, human_duration, now, rfc3339};
+use crate::time::{human_duration, now, rfc3339};
 use crate::web::{page_number, render, url_encode, Layout, Pager};
 
 const PER_PAGE: i64 = 25;
@@ -32,7 +32,7 @@ pub struct IncidentRow {
 }
 
 impl IncidentRow {
-    pub fn of(d: &IncidentDetail, at: NaiveDateTime) -> Self {
+    pub fn of(d: &IncidentDetail, at: NaiveDateTime, zone: crate::time::Zone) -> Self {
         let i = &d.incident;
         let end = i.resolved_at.unwrap_or(at);
         IncidentRow {
@@ -42,7 +42,7 @@ impl IncidentRow {
             severity_css: i.severity.css(),
             status: i.status.as_str(),
             started_iso: rfc3339(i.started_at),
-            started: date_hhmm(i.started_at),
+            started: zone.date_hhmm(i.started_at),
             age: human_duration(end - i.started_at),
             services: d.services.join(", "),
             commander: d.commander.clone().unwrap_or_default(),
@@ -132,7 +132,10 @@ pub async fn list_incidents(
     let t = now();
     let page = ListPage {
         layout: Layout::new(&user, "incidents", "Incidents"),
-        rows: items.iter().map(|d| IncidentRow::of(d, t)).collect(),
+        rows: items
+            .iter()
+            .map(|d| IncidentRow::of(d, t, user.user.zone()))
+            .collect(),
         pager: Pager::new("/incidents", &query.base_query(), page, PER_PAGE, total),
         query,
         services,

@@ -12,7 +12,7 @@ use crate::incidents::model::{Incident, IncidentKey, Status};
 use crate::incidents::service::{self as service, IncidentDetail};
 use crate::state::AppState;
 use crate::tasks::web::TaskRow;
-use crate::time::{date_hhmm, human_duration, now, now as t_now, rfc3339};
+use crate::time::{human_duration, now, now as t_now, rfc3339};
 use crate::timeline::EntryKind;
 use crate::web::{render_sized, Layout};
 
@@ -145,6 +145,7 @@ pub async fn incident_page(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let can_write = user.user.role.allows(Permission::Write);
+    let zone = user.user.zone();
     let timelines = std::sync::Arc::clone(&state.timelines);
     let record = state
         .db
@@ -152,7 +153,7 @@ pub async fn incident_page(
             let detail = service::get(conn, id)?;
             let rev = detail.incident.timeline_rev;
             Ok(Record {
-                timeline: timelines.timeline(conn, id, rev, can_write)?,
+                timeline: timelines.timeline(conn, id, rev, can_write, zone)?,
                 detail,
                 escalations: crate::escalations::list(conn, id)?,
                 causes: crate::root_causes::list(conn, id)?,
@@ -186,7 +187,7 @@ pub async fn incident_page(
         t.map(|t| Milestone {
             label,
             iso: rfc3339(t),
-            text: date_hhmm(t),
+            text: zone.date_hhmm(t),
         })
     })
     .collect();
@@ -223,7 +224,7 @@ pub async fn incident_page(
                     state: e.state.as_str(),
                     pending: e.state == crate::escalations::EscalationState::Pending,
                     iso: rfc3339(e.escalated_at),
-                    at: date_hhmm(e.escalated_at),
+                    at: zone.date_hhmm(e.escalated_at),
                     time_to_ack: e.time_to_acknowledge(),
                     by: v.escalated_by.clone().unwrap_or_default(),
                 }
@@ -313,26 +314,28 @@ pub async fn show_incident(
 ) -> Result<HttpResponse, AppError> {
     let id = key.0;
     let draft = Draft {
-        notice: recorded_notice(req.query_string()),
+        notice: recorded_notice(req.query_string(), user.user.zone()),
         ..Default::default()
     };
     incident_page(&state, &user, id, draft, StatusCode::OK).await
 }
 
-/// "Recorded at 23:50 on 2026-11-29 (UTC), not today." from `?recorded=` (set by
-/// `web::back_to_incident`); anything unreadable there is ignored.
-fn recorded_notice(query: &str) -> Option<String> {
+/// "Recorded at 23:50 on Sunday 29 November 2026 (UTC), not today." from `?recorded=` (set
+/// by `web::back_to_incident`), in the reader's zone; anything unreadable is ignored.
+fn recorded_notice(query: &str, zone: crate::time::Zone) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct Query {
         recorded: Option<String>,
     }
     let raw = serde_urlencoded::from_str::<Query>(query).ok()?.recorded?;
     let at = crate::time::parse_rfc3339(&raw)?;
-    (at.date() != now().date()).then(|| {
+    let local = zone.local(at);
+    (local.date() != zone.local(now()).date()).then(|| {
         format!(
-            "Recorded at {} on {} (UTC), not today.",
-            crate::time::hhmm(at),
-            at.date().format("%A %-d %B %Y")
+            "Recorded at {} on {} ({}), not today.",
+            crate::time::hhmm(local),
+            local.date().format("%A %-d %B %Y"),
+            zone.abbreviation(at)
         )
     })
 }

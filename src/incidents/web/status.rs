@@ -41,7 +41,8 @@ pub async fn change_status(
         .parse()
         .map_err(|_| AppError::invalid("version", "Reload the page and try again."))?;
     let cancel_pending_escalations = data.cancel_pending_escalations.is_some();
-    let result = match typed_time(&data.status_at, "status_at") {
+    let zone = user.user.zone();
+    let result = match typed_time(&data.status_at, "status_at", zone) {
         Ok(at) => {
             let change = StatusChange {
                 at,
@@ -63,7 +64,7 @@ pub async fn change_status(
         Err(e) => Err(e),
     };
     match result {
-        Ok((incident, at)) => Ok(back_to_incident(&incident.key(), at, "timeline")),
+        Ok((incident, at)) => Ok(back_to_incident(&incident.key(), at, "timeline", zone)),
         Err(
             e @ (AppError::Conflict(_) | AppError::EditConflict { .. } | AppError::Invalid { .. }),
         ) => {
