@@ -75,7 +75,7 @@ async fn users_page(
                 display_name: u.display_name,
                 role: u.role.as_str(),
                 disabled: u.disabled,
-                created: date_hhmm(u.created_at),
+                created: user.user.zone().date_hhmm(u.created_at),
             })
             .collect(),
         roles: Role::ALL,

@@ -110,9 +110,17 @@ pub async fn show_dashboard(
             .collect(),
         can_write: user.user.role.allows(Permission::Write),
         any_incident: open_total + resolved_total > 0,
-        overdue: overdue.0.iter().map(|v| TaskRow::of(v, t.date())).collect(),
+        overdue: overdue
+            .0
+            .iter()
+            .map(|v| TaskRow::of(v, t.date(), zone))
+            .collect(),
         overdue_total: overdue.1,
-        mine: mine.0.iter().map(|v| TaskRow::of(v, t.date())).collect(),
+        mine: mine
+            .0
+            .iter()
+            .map(|v| TaskRow::of(v, t.date(), zone))
+            .collect(),
         mine_total: mine.1,
         reminders,
         reviews,

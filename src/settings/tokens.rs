@@ -10,7 +10,7 @@ use crate::auth::csrf::{NoFields, SessionForm};
 use crate::auth::{tokens, CurrentUser, Permission};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::time::{date_hhmm, rfc3339};
+use crate::time::rfc3339;
 use crate::web::{render_status, see_other, Layout};
 
 pub struct TokenRow {
@@ -48,6 +48,7 @@ async fn tokens_page(
     } else {
         StatusCode::OK
     };
+    let zone = user.user.zone();
     let page = TokensPage {
         layout: Layout::new(user, "tokens", "API tokens"),
         rows: rows
@@ -58,10 +59,10 @@ async fn tokens_page(
                 prefix: t.prefix,
                 owner,
                 created_iso: rfc3339(t.created_at),
-                created: date_hhmm(t.created_at),
+                created: zone.date_hhmm(t.created_at),
                 last_used: t
                     .last_used_at
-                    .map(date_hhmm)
+                    .map(|t| zone.date_hhmm(t))
                     .unwrap_or_else(|| "never".into()),
                 revoked: t.revoked_at.is_some(),
             })

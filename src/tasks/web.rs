@@ -15,7 +15,7 @@ use crate::auth::{ensure, users, CurrentUser, Permission};
 use crate::error::AppError;
 use crate::incidents::{IncidentKey, Severity};
 use crate::state::AppState;
-use crate::time::{date_hhmm, now};
+use crate::time::now;
 use crate::web::{page_number, render_status, see_other, FormError, Layout, Pager};
 
 /// A task as lists show it.
@@ -43,7 +43,9 @@ pub struct TaskRow {
 }
 
 impl TaskRow {
-    pub fn of(v: &TaskView, today: chrono::NaiveDate) -> Self {
+    /// A task for a page: `today` decides overdue (UTC dates, as the board's filter does);
+    /// its completion time is shown in `zone`.
+    pub fn of(v: &TaskView, today: chrono::NaiveDate, zone: crate::time::Zone) -> Self {
         let t = &v.task;
         TaskRow {
             id: t.id,
@@ -63,7 +65,10 @@ impl TaskRow {
             overdue: t.is_overdue(today),
             done: t.status == TaskStatus::Done,
             link: t.external_url.clone(),
-            completed: t.completed_at.map(date_hhmm).unwrap_or_default(),
+            completed: t
+                .completed_at
+                .map(|t| zone.date_hhmm(t))
+                .unwrap_or_default(),
             group_head: None,
         }
     }
@@ -436,7 +441,10 @@ pub async fn show_board(
     let page = BoardPage {
         layout: Layout::new(&user, "tasks", "Action items"),
         rows: grouped(
-            items.iter().map(|v| TaskRow::of(v, today)).collect(),
+            items
+                .iter()
+                .map(|v| TaskRow::of(v, today, user.user.zone()))
+                .collect(),
             query.group_by(),
         ),
         group_label: match query.group_by() {

@@ -196,7 +196,7 @@ pub async fn incident_page(
         .iter()
         .filter(|e| e.escalation.state == crate::escalations::EscalationState::Pending)
         .count();
-    let task_rows: Vec<TaskRow> = tasks.iter().map(|v| TaskRow::of(v, today)).collect();
+    let task_rows: Vec<TaskRow> = tasks.iter().map(|v| TaskRow::of(v, today, zone)).collect();
     let pending_targets = escalations
         .iter()
         .filter(|e| e.escalation.state == crate::escalations::EscalationState::Pending)
