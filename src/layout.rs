@@ -21,6 +21,8 @@ pub struct Layout {
 
 pub struct NavUser {
     pub username: String,
+    /// Unread notifications.
+    pub unread: i64,
     pub role: String,
     pub can_write: bool,
     pub is_admin: bool,

@@ -19,6 +19,7 @@ pub mod layout;
 pub mod limits;
 pub mod markdown;
 pub mod metrics;
+pub mod notifications;
 pub mod openapi;
 pub mod ops;
 pub mod postmortems;

@@ -49,6 +49,7 @@ impl Modify for Bearer {
         crate::postmortems::api::export_postmortem,
         crate::postmortems::api::import_postmortem,
         crate::alerts::api::alertmanager,
+        crate::notifications::api::list_notifications,
         openapi_json,
     )
 )]

@@ -56,6 +56,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(r("/settings/tokens").route(get().to(settings::tokens::list_tokens)).route(post().to(settings::tokens::create_token)))
         .service(r("/settings/tokens/{id}/revoke").route(post().to(settings::tokens::revoke_token)))
         .service(r("/settings/password").route(get().to(settings::password::password_page)).route(post().to(settings::password::change_password)))
+        .service(r("/notifications").route(get().to(crate::notifications::web::inbox)))
+        .service(r("/notifications/read").route(post().to(crate::notifications::web::read_all)))
+        .service(r("/notifications/{id}/open").route(post().to(crate::notifications::web::open)))
         .service(r("/settings/time-zone").route(get().to(settings::time_zone::time_zone_page)).route(post().to(settings::time_zone::set_time_zone)))
         // Operations and assets
         .service(r("/healthz").route(get().to(ops::healthz)))
@@ -80,6 +83,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(r("/incidents/{key}/postmortem.md").route(get().to(postmortems::api::export_postmortem)))
                 .service(r("/import").app_data(web::PayloadConfig::new(crate::limits::IMPORT_BODY_BYTES)).route(post().to(postmortems::api::import_postmortem)))
                 .service(r("/alerts/alertmanager").route(post().to(alerts::api::alertmanager)))
+                .service(r("/notifications").route(get().to(crate::notifications::api::list_notifications)))
                 .service(r("/openapi.json").route(get().to(crate::openapi::openapi_json)))
                 .default_service(web::to(api_not_found)),
         )

@@ -20,6 +20,7 @@ impl Layout {
             nav,
             user: Some(NavUser {
                 username: user.user.username.clone(),
+                unread: user.unread,
                 role: user.user.role.to_string(),
                 can_write: user.user.role.allows(Permission::Write),
                 is_admin: user.user.role.allows(Permission::Administer),

@@ -26,6 +26,8 @@ pub struct CurrentUser {
     pub user: User,
     pub session_id: i32,
     pub csrf_token: String,
+    /// Unread notifications, for the header (read with the session, no extra query).
+    pub unread: i64,
 }
 
 #[derive(Insertable)]
@@ -88,19 +90,27 @@ pub enum Lookup {
 /// Finds the session of `token` (reads only; [`settle`] writes what the answer needs).
 pub fn lookup(conn: &mut DbConnection, token: &str) -> Result<Lookup, AppError> {
     let t = now();
-    let found: Option<(i32, String, NaiveDateTime, NaiveDateTime, User)> = sessions::table
-        .inner_join(users::table)
-        .filter(sessions::token_hash.eq(token_hash(token)))
-        .select((
-            sessions::id,
-            sessions::csrf_token,
-            sessions::last_seen_at,
-            sessions::expires_at,
-            User::as_select(),
-        ))
-        .first(conn)
-        .optional()?;
-    let Some((id, csrf_token, last_seen, expires, user)) = found else {
+    use crate::db::schema::notifications;
+    let unread = notifications::table
+        .filter(notifications::user_id.eq(users::id))
+        .filter(notifications::read_at.is_null())
+        .count()
+        .single_value();
+    let found: Option<(i32, String, NaiveDateTime, NaiveDateTime, User, Option<i64>)> =
+        sessions::table
+            .inner_join(users::table)
+            .filter(sessions::token_hash.eq(token_hash(token)))
+            .select((
+                sessions::id,
+                sessions::csrf_token,
+                sessions::last_seen_at,
+                sessions::expires_at,
+                User::as_select(),
+                unread,
+            ))
+            .first(conn)
+            .optional()?;
+    let Some((id, csrf_token, last_seen, expires, user, unread)) = found else {
         return Ok(Lookup::Unknown);
     };
     if user.disabled || expires <= t || last_seen + IDLE <= t {
@@ -111,6 +121,7 @@ pub fn lookup(conn: &mut DbConnection, token: &str) -> Result<Lookup, AppError> 
             user,
             session_id: id,
             csrf_token,
+            unread: unread.unwrap_or(0),
         },
         touch: last_seen + TOUCH_EVERY <= t,
     })

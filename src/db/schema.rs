@@ -95,6 +95,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    notifications (id) {
+        id -> Integer,
+        user_id -> Integer,
+        kind -> Text,
+        message -> Text,
+        link -> Text,
+        created_at -> Timestamp,
+        read_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     incident_revisions (incident_id, version) {
         incident_id -> Integer,
         version -> Integer,
@@ -277,6 +289,7 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(incident_services -> incidents (incident_id));
 diesel::joinable!(incident_revisions -> incidents (incident_id));
+diesel::joinable!(notifications -> users (user_id));
 diesel::joinable!(incident_services -> services (service_id));
 diesel::joinable!(timeline_entries -> incidents (incident_id));
 diesel::joinable!(timeline_revisions -> timeline_entries (entry_id));
@@ -287,6 +300,7 @@ diesel::joinable!(postmortems -> incidents (incident_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
+    notifications,
     incident_revisions,
     sessions,
     api_tokens,

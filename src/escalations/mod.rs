@@ -173,6 +173,18 @@ pub fn create(
                 &row.id.to_string(),
                 &format!("{} → {target}", IncidentKey(incident_id)),
             )?;
+            if let Some(person) = crate::auth::users::find_by_username(conn, target)? {
+                use crate::notifications::{incident_label, notify, NotificationKind};
+                let label = incident_label(conn, incident_id)?;
+                notify(
+                    conn,
+                    &[person.id],
+                    NotificationKind::Escalated,
+                    &format!("{} escalated {label} to you.", actor.name),
+                    &format!("/incidents/{}#escalations", IncidentKey(incident_id)),
+                    actor,
+                )?;
+            }
             crate::webhooks::enqueue(
                 conn,
                 "escalation.created",

@@ -12,6 +12,7 @@ use crate::db::schema::{postmortem_reviews, postmortems, users as users_table};
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::incidents::IncidentKey;
+use crate::notifications::{self, NotificationKind};
 use crate::time::now;
 
 crate::text_enum!(
@@ -220,6 +221,18 @@ pub fn apply(
                 for id in &ids {
                     upsert_review(conn, incident_id, *id, Verdict::Requested, "")?;
                 }
+                let label = notifications::incident_label(conn, incident_id)?;
+                notifications::notify(
+                    conn,
+                    &ids,
+                    NotificationKind::ReviewRequested,
+                    &format!(
+                        "{} asked you to review the postmortem of {label}.",
+                        user.username
+                    ),
+                    &format!("/incidents/{key}/postmortem"),
+                    actor,
+                )?;
                 set_state(conn, incident_id, ReviewState::InReview, None)?;
                 audit::record(
                     conn,
@@ -353,6 +366,21 @@ fn verdict(
         &key,
         comment,
     )?;
+    if let Some(author) = pm.author_id {
+        let label = notifications::incident_label(conn, incident_id)?;
+        let decided = match verdict {
+            Verdict::Approved => "approved",
+            _ => "asked for changes to",
+        };
+        notifications::notify(
+            conn,
+            &[author],
+            NotificationKind::ReviewDecided,
+            &format!("{} {decided} your postmortem of {label}.", user.username),
+            &format!("/incidents/{key}/postmortem"),
+            actor,
+        )?;
+    }
     if verdict == Verdict::ChangesRequested {
         set_state(conn, incident_id, ReviewState::Draft, None)?;
         return Ok(ReviewState::Draft);

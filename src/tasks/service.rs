@@ -214,8 +214,26 @@ pub fn create(
             &task.id.to_string(),
             &format!("{}: {}", IncidentKey(incident_id), task.title),
         )?;
+        tell_owner(conn, &task, actor)?;
         Ok(task)
     })
+}
+
+/// Tells a task's owner it is theirs now (not when they gave it to themselves).
+fn tell_owner(conn: &mut DbConnection, task: &Task, actor: &Actor) -> Result<(), AppError> {
+    let Some(owner) = task.owner_id else {
+        return Ok(());
+    };
+    use crate::notifications::{incident_label, notify, NotificationKind};
+    let label = incident_label(conn, task.incident_id)?;
+    notify(
+        conn,
+        &[owner],
+        NotificationKind::TaskAssigned,
+        &format!("{} gave you a task on {label}: {}", actor.name, task.title),
+        &format!("/incidents/{}#tasks", IncidentKey(task.incident_id)),
+        actor,
+    )
 }
 
 /// Inserts tasks recorded elsewhere (an imported document) in bulk: each with its fields
@@ -311,6 +329,10 @@ pub fn update(
             );
             audit::record(conn, actor, "task.reassign", "task", &object, &detail)?;
         }
+        let task = get(conn, id)?.task;
+        if old.owner_id != f.owner_id {
+            tell_owner(conn, &task, actor)?;
+        }
         if old.status != f.status {
             let action = if f.status == TaskStatus::Done {
                 "task.complete"
@@ -327,7 +349,7 @@ pub fn update(
             )?;
         }
         audit::record(conn, actor, "task.update", "task", &object, &f.title)?;
-        Ok(get(conn, id)?.task)
+        Ok(task)
     })
 }
 

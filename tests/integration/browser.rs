@@ -421,16 +421,19 @@ for (const e of document.querySelectorAll('main *')) {
 return bad.slice(0, 5);
 "#;
 
+/// Waits until the page shows `text`; a page still loading (no body yet, or a script run
+/// during navigation) is simply not there yet.
 async fn wait_for_text(c: &Client, text: &str) {
+    let script = format!(
+        "return !!document.body && document.body.innerText.includes({})",
+        json!(text)
+    );
     let started = Instant::now();
     loop {
-        let found = js(
-            c,
-            &format!("return document.body.innerText.includes({})", json!(text)),
-        )
-        .await;
-        if found == true {
-            return;
+        if let Ok(found) = c.execute(&script, vec![]).await {
+            if found == true {
+                return;
+            }
         }
         assert!(
             started.elapsed() < Duration::from_secs(10),

@@ -1,0 +1,142 @@
+//! The in-app inbox: a review asked of you, a decision on your postmortem, a task given to
+//! you, an escalation to you. Written in the same transaction as the change that causes it
+//! (never for your own actions); read on `/notifications` and over the API, with the unread
+//! count in the page header.
+
+pub mod api;
+pub mod web;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::audit::Actor;
+use crate::db::schema::notifications;
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::time::now;
+
+crate::text_enum!(
+    /// What a notification is about.
+    NotificationKind {
+        ReviewRequested => "review_requested",
+        ReviewDecided => "review_decided",
+        TaskAssigned => "task_assigned",
+        Escalated => "escalated",
+    }
+);
+
+#[derive(Queryable, Selectable, Clone, Debug)]
+#[diesel(table_name = notifications)]
+pub struct Notification {
+    pub id: i32,
+    pub user_id: i32,
+    pub kind: NotificationKind,
+    pub message: String,
+    pub link: String,
+    pub created_at: NaiveDateTime,
+    pub read_at: Option<NaiveDateTime>,
+}
+
+/// Tells each of `user_ids` (but not the actor, who knows) about something at `link`.
+pub fn notify(
+    conn: &mut DbConnection,
+    user_ids: &[i32],
+    kind: NotificationKind,
+    message: &str,
+    link: &str,
+    actor: &Actor,
+) -> Result<(), AppError> {
+    let t = now();
+    let mut ids: Vec<i32> = user_ids
+        .iter()
+        .copied()
+        .filter(|id| Some(*id) != actor.user_id)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let rows: Vec<_> = ids
+        .into_iter()
+        .map(|user_id| {
+            (
+                notifications::user_id.eq(user_id),
+                notifications::kind.eq(kind),
+                notifications::message.eq(message.to_string()),
+                notifications::link.eq(link.to_string()),
+                notifications::created_at.eq(t),
+            )
+        })
+        .collect();
+    if !rows.is_empty() {
+        crate::batch_insert!(&mut *conn, notifications::table, rows);
+    }
+    Ok(())
+}
+
+/// "INC-7 Payment gateway outage", for messages.
+pub fn incident_label(conn: &mut DbConnection, incident_id: i32) -> Result<String, AppError> {
+    use crate::db::schema::incidents;
+    let title: String = incidents::table
+        .find(incident_id)
+        .select(incidents::title)
+        .first(conn)?;
+    Ok(format!(
+        "{} {title}",
+        crate::incidents::IncidentKey(incident_id)
+    ))
+}
+
+/// A user's notifications, newest first, and how many are unread.
+pub fn inbox(
+    conn: &mut DbConnection,
+    user_id: i32,
+    limit: i64,
+) -> Result<(Vec<Notification>, i64), AppError> {
+    let items = notifications::table
+        .filter(notifications::user_id.eq(user_id))
+        .order(notifications::id.desc())
+        .limit(limit)
+        .select(Notification::as_select())
+        .load(conn)?;
+    Ok((items, unread(conn, user_id)?))
+}
+
+pub fn unread(conn: &mut DbConnection, user_id: i32) -> Result<i64, AppError> {
+    Ok(notifications::table
+        .filter(notifications::user_id.eq(user_id))
+        .filter(notifications::read_at.is_null())
+        .count()
+        .get_result(conn)?)
+}
+
+/// Marks one of the user's notifications read (`Some(id)`) or all of them; returns the
+/// link of the one read, if any.
+pub fn mark_read(
+    conn: &mut DbConnection,
+    user_id: i32,
+    id: Option<i32>,
+) -> Result<Option<String>, AppError> {
+    let mine = notifications::table
+        .filter(notifications::user_id.eq(user_id))
+        .filter(notifications::read_at.is_null());
+    match id {
+        Some(id) => {
+            diesel::update(mine.filter(notifications::id.eq(id)))
+                .set(notifications::read_at.eq(now()))
+                .execute(conn)?;
+            notifications::table
+                .filter(notifications::user_id.eq(user_id))
+                .filter(notifications::id.eq(id))
+                .select(notifications::link)
+                .first(conn)
+                .optional()?
+                .map(Some)
+                .ok_or_else(|| AppError::NotFound("notification".into()))
+        }
+        None => {
+            diesel::update(mine)
+                .set(notifications::read_at.eq(now()))
+                .execute(conn)?;
+            Ok(None)
+        }
+    }
+}
