@@ -40,6 +40,11 @@
     check();
   });
 
+  // On a phone, list filters start folded (unless some are set): the rows come first.
+  if (window.innerWidth <= 720 && !window.location.search) {
+    document.querySelectorAll("details.filter-fold[open]").forEach(function (d) { d.open = false; });
+  }
+
   var body = document.getElementById("qa-body");
   if (body) {
     // `n` or `/` focuses the quick-add box when not typing elsewhere.
