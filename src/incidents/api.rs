@@ -64,7 +64,9 @@ impl From<IncidentDetail> for IncidentJson {
 pub struct IncidentWithRecord {
     #[serde(flatten)]
     incident: IncidentJson,
-    timeline: Vec<EntryJson>,
+    /// Serialised once per timeline revision (the timeline cache), spliced in as it is.
+    #[schema(value_type = Vec<EntryJson>)]
+    timeline: Box<serde_json::value::RawValue>,
     escalations: Vec<crate::escalations::api::EscalationJson>,
     root_causes: Vec<crate::root_causes::api::RootCauseJson>,
     tasks: Vec<crate::tasks::api::TaskJson>,
@@ -199,12 +201,15 @@ pub async fn get_incident(
     key: IncidentKey,
 ) -> Result<HttpResponse, ApiError> {
     let id = key.0;
-    let (detail, entries, escalations, causes, tasks) = state
+    let timelines = std::sync::Arc::clone(&state.timelines);
+    let (detail, timeline, escalations, causes, tasks) = state
         .db
         .read(move |conn| {
+            let detail = service::get(conn, id)?;
+            let rev = detail.incident.timeline_rev;
             Ok((
-                service::get(conn, id)?,
-                crate::timeline::service::list(conn, id)?,
+                detail,
+                timelines.timeline_json(conn, id, rev)?,
                 crate::escalations::list(conn, id)?,
                 crate::root_causes::list(conn, id)?,
                 crate::tasks::service::list_for_incident(conn, id)?,
@@ -213,7 +218,8 @@ pub async fn get_incident(
         .await?;
     Ok(HttpResponse::Ok().json(IncidentWithRecord {
         incident: detail.into(),
-        timeline: entries.into_iter().map(EntryJson::from).collect(),
+        timeline: serde_json::value::RawValue::from_string(timeline.to_string())
+            .map_err(AppError::unexpected)?,
         escalations: escalations.into_iter().map(Into::into).collect(),
         root_causes: causes.into_iter().map(Into::into).collect(),
         tasks: tasks.into_iter().map(Into::into).collect(),

@@ -1,6 +1,6 @@
-//! The incident page's timeline as HTML, rendered once per timeline revision and kept in
-//! memory. A long incident's page is mostly its timeline; loading and rendering a thousand
-//! entries on every view was the page's main cost. The key is the incident's
+//! An incident's timeline rendered once per timeline revision and kept in memory: as the
+//! page's HTML, and as the API's JSON array. A long incident is mostly its timeline;
+//! loading and rendering a thousand entries on every view was the main cost of both. The key is the incident's
 //! `timeline_rev`, which every add, edit and delete bumps in the same transaction, so a kept
 //! copy is never stale, also with several servers on one database.
 
@@ -78,7 +78,7 @@ pub fn timeline_rows(
     rows
 }
 
-/// The rendered timeline of one incident.
+/// The rendered timeline of one incident (HTML, or JSON for the API).
 #[derive(Clone)]
 pub struct Rendered {
     pub html: Arc<str>,
@@ -101,8 +101,15 @@ pub struct TimelineCache {
     inner: Mutex<Inner>,
 }
 
-/// Incident, whether the reader can edit, and the zone its times are shown in.
-type Key = (i32, bool, Zone);
+/// Incident and view: the page (whether the reader can edit, the zone its times are shown
+/// in) or the API's JSON.
+type Key = (i32, View);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum View {
+    Page { can_write: bool, zone: Zone },
+    Json,
+}
 
 #[derive(Default)]
 struct Inner {
@@ -180,7 +187,7 @@ impl TimelineCache {
         can_write: bool,
         zone: Zone,
     ) -> Result<Rendered, AppError> {
-        let key = (incident_id, can_write, zone);
+        let key = (incident_id, View::Page { can_write, zone });
         if let Some(hit) = self.get(key, rev) {
             return Ok(hit);
         }
@@ -202,10 +209,48 @@ impl TimelineCache {
             html: html.into(),
             count: page.entries.len(),
         };
-        if service::timeline_rev(conn, incident_id)? == rev {
+        self.keep(conn, key, rev, &rendered)?;
+        Ok(rendered)
+    }
+
+    /// The timeline of `incident_id` at revision `rev` as the API's JSON array (each entry as
+    /// `GET …/timeline` returns it), from the cache or serialised now.
+    pub fn timeline_json(
+        &self,
+        conn: &mut DbConnection,
+        incident_id: i32,
+        rev: i32,
+    ) -> Result<Arc<str>, AppError> {
+        let key = (incident_id, View::Json);
+        if let Some(hit) = self.get(key, rev) {
+            return Ok(hit.html);
+        }
+        let entries: Vec<super::api::EntryJson> = service::list(conn, incident_id)?
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        let json = serde_json::to_string(&entries).map_err(AppError::unexpected)?;
+        let rendered = Rendered {
+            html: json.into(),
+            count: entries.len(),
+        };
+        self.keep(conn, key, rev, &rendered)?;
+        Ok(rendered.html)
+    }
+
+    /// Keeps a fresh render only when the revision did not move while the entries were
+    /// read (each statement may see a newer commit).
+    fn keep(
+        &self,
+        conn: &mut DbConnection,
+        key: Key,
+        rev: i32,
+        rendered: &Rendered,
+    ) -> Result<(), AppError> {
+        if service::timeline_rev(conn, key.0)? == rev {
             self.put(key, rev, rendered.clone());
         }
-        Ok(rendered)
+        Ok(())
     }
 }
 
@@ -223,25 +268,27 @@ mod tests {
     #[test]
     fn a_new_revision_misses_and_the_budget_evicts_the_least_recently_used() {
         const UTC: Zone = Zone::UTC;
+        let page = |id, can_write, zone| (id, View::Page { can_write, zone });
         let cache = TimelineCache::new(100);
-        cache.put((1, true, UTC), 1, rendered(40));
-        assert!(cache.get((1, true, UTC), 1).is_some());
-        assert!(cache.get((1, true, UTC), 2).is_none(), "stale revision");
-        assert!(cache.get((1, false, UTC), 1).is_none(), "other variant");
+        cache.put(page(1, true, UTC), 1, rendered(40));
+        assert!(cache.get(page(1, true, UTC), 1).is_some());
+        assert!(cache.get(page(1, true, UTC), 2).is_none(), "stale revision");
+        assert!(cache.get(page(1, false, UTC), 1).is_none(), "other variant");
         let berlin = Zone::parse("Europe/Berlin").unwrap();
-        assert!(cache.get((1, true, berlin), 1).is_none(), "other zone");
-        cache.put((2, true, UTC), 1, rendered(40));
-        cache.get((1, true, UTC), 1); // 1 is now the most recently used
-        cache.put((3, true, UTC), 1, rendered(40));
+        assert!(cache.get(page(1, true, berlin), 1).is_none(), "other zone");
+        assert!(cache.get((1, View::Json), 1).is_none(), "other view");
+        cache.put(page(2, true, UTC), 1, rendered(40));
+        cache.get(page(1, true, UTC), 1); // 1 is now the most recently used
+        cache.put(page(3, true, UTC), 1, rendered(40));
         assert!(
-            cache.get((2, true, UTC), 1).is_none(),
+            cache.get(page(2, true, UTC), 1).is_none(),
             "least recently used evicted"
         );
-        assert!(cache.get((1, true, UTC), 1).is_some());
-        assert!(cache.get((3, true, UTC), 1).is_some());
-        cache.put((4, true, UTC), 1, rendered(60));
+        assert!(cache.get(page(1, true, UTC), 1).is_some());
+        assert!(cache.get(page(3, true, UTC), 1).is_some());
+        cache.put(page(4, true, UTC), 1, rendered(60));
         assert!(
-            cache.get((4, true, UTC), 1).is_none(),
+            cache.get(page(4, true, UTC), 1).is_none(),
             "larger than half the budget"
         );
         let bytes = cache.inner.lock().unwrap().bytes;

@@ -226,3 +226,54 @@ both_backends!(
     invalid_requests_name_the_field_and_store_nothing,
     invalid_requests_name_the_field_and_store_nothing
 );
+
+/// The incident's JSON embeds its timeline from a cache kept per timeline revision: every
+/// add, edit and delete shows at once, and it is exactly what `GET …/timeline` returns.
+async fn incident_json_timeline_follows_every_change(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    api.post("/api/v1/incidents", json!({"title": "Cache check"}))
+        .await;
+    let timeline = |full: &serde_json::Value| full["timeline"].as_array().unwrap().clone();
+    let (_, first) = api.get("/api/v1/incidents/INC-1").await;
+    assert_eq!(timeline(&first).len(), 1, "the declared entry");
+    let (_, added) = api
+        .post(
+            "/api/v1/incidents/INC-1/timeline",
+            json!({"body": "Restarted gw-3"}),
+        )
+        .await;
+    let (_, second) = api.get("/api/v1/incidents/INC-1").await;
+    assert_eq!(timeline(&second).len(), 2);
+    let id = added["id"].as_i64().unwrap();
+    let (status, _) = api
+        .patch(
+            &format!("/api/v1/incidents/INC-1/timeline/{id}"),
+            json!({"body": "Restarted gw-3 and gw-4", "version": 1}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, third) = api.get("/api/v1/incidents/INC-1").await;
+    assert!(timeline(&third)
+        .iter()
+        .any(|e| e["body"] == "Restarted gw-3 and gw-4"));
+    let (_, list) = api.get("/api/v1/incidents/INC-1/timeline").await;
+    assert_eq!(
+        list["items"],
+        json!(timeline(&third)),
+        "the same entries, the same shape"
+    );
+    let (status, _) = api
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/incidents/INC-1/timeline/{id}"),
+            json!({}),
+        )
+        .await;
+    assert!(status.is_success());
+    let (_, fourth) = api.get("/api/v1/incidents/INC-1").await;
+    assert_eq!(timeline(&fourth).len(), 1);
+}
+both_backends!(
+    incident_json_timeline_follows_every_change,
+    incident_json_timeline_follows_every_change
+);
