@@ -1,7 +1,7 @@
 //! `/api/v1/incidents/{key}/timeline`: list, add, edit (keeps a revision), soft delete.
 
 use actix_web::{web, HttpResponse};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::service::{self, parse_kind, EntryChanges};
 use super::{EntryKind, EntryView, NewEntry};
@@ -10,38 +10,9 @@ use crate::auth::ApiUser;
 use crate::error::ApiError;
 use crate::incidents::IncidentKey;
 use crate::state::AppState;
-use crate::time::{now, rfc3339};
+use crate::time::now;
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct EntryJson {
-    pub id: i32,
-    pub occurred_at: String,
-    pub time_known: bool,
-    pub recorded_at: String,
-    pub kind: EntryKind,
-    pub body: String,
-    pub author: Option<String>,
-    /// The author an imported document named: text, not an account.
-    pub imported_author: Option<String>,
-    pub version: i32,
-}
-
-impl From<EntryView> for EntryJson {
-    fn from(v: EntryView) -> Self {
-        let e = v.entry;
-        EntryJson {
-            id: e.id,
-            occurred_at: rfc3339(e.occurred_at),
-            time_known: e.time_known,
-            recorded_at: rfc3339(e.recorded_at),
-            kind: e.kind,
-            body: e.body,
-            author: v.author,
-            imported_author: e.imported_author,
-            version: e.version,
-        }
-    }
-}
+pub use super::json::EntryJson;
 
 /// `GET /api/v1/incidents/{key}/timeline` in timeline order.
 #[utoipa::path(get, path = "/api/v1/incidents/{key}/timeline", tag = "timeline", params(("key" = String, Path, description = "Incident key: INC-7 or 7"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query, description = "at most 1000")), responses((status = 200, body = crate::api::ListEnvelope<EntryJson>), (status = 401, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]

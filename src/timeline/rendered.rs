@@ -225,7 +225,7 @@ impl TimelineCache {
         if let Some(hit) = self.get(key, rev) {
             return Ok(hit.html);
         }
-        let entries: Vec<super::api::EntryJson> = service::list(conn, incident_id)?
+        let entries: Vec<super::json::EntryJson> = service::list(conn, incident_id)?
             .into_iter()
             .map(Into::into)
             .collect();
