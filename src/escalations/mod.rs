@@ -150,6 +150,7 @@ pub fn create(
     crate::db::transaction(conn, |conn| {
         let t = now();
         let mut created = Vec::with_capacity(targets.len());
+        let mut label: Option<String> = None;
         for target in targets {
             let row: Escalation = diesel::insert_into(escalations::table)
                 .values((
@@ -175,7 +176,11 @@ pub fn create(
             )?;
             if let Some(person) = crate::auth::users::find_by_username(conn, target)? {
                 use crate::notifications::{incident_label, notify, NotificationKind};
-                let label = incident_label(conn, incident_id)?;
+                // Read once, for the first target who is a person.
+                if label.is_none() {
+                    label = Some(incident_label(conn, incident_id)?);
+                }
+                let label = label.as_deref().unwrap_or_default();
                 notify(
                     conn,
                     &[person.id],

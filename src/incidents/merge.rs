@@ -13,7 +13,7 @@ pub struct Merge {
     pub conflicts: Vec<&'static str>,
 }
 
-/// Applies `$body` to each editable field with its name, in form order.
+/// Applies the macro `$m` to each editable field with its name, in form order.
 macro_rules! each_field {
     ($m:ident) => {
         $m!(title, "title");
@@ -54,6 +54,20 @@ pub fn merge(
     }
     each_field!(merge_one);
     Merge { fields, conflicts }
+}
+
+/// Names of the fields that differ between two sets of values, in form order.
+pub fn changed_fields(a: &IncidentFields, b: &IncidentFields) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    macro_rules! differs {
+        ($f:ident, $name:literal) => {
+            if a.$f != b.$f {
+                out.push($name);
+            }
+        };
+    }
+    each_field!(differs);
+    out
 }
 
 /// Sets `field` (a name from [`merge`]'s conflicts) in `to` to its value in `from`.

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::merge::{merge, Merge};
+use super::merge::{changed_fields, merge, Merge};
 use super::model::{Incident, IncidentKey, Severity, Status};
 use super::revisions;
 use super::transitions::{self, Cleared, StatusChange, Transition};
@@ -294,32 +294,6 @@ fn edit_conflict(current: &Incident, expected: i32, conflicts: Vec<&'static str>
         conflicts,
         current_version: current.version,
     }
-}
-
-/// Names of the fields that differ between two sets of values.
-pub fn changed_fields(a: &IncidentFields, b: &IncidentFields) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    let mut check = |name, differs: bool| {
-        if differs {
-            out.push(name)
-        }
-    };
-    check("title", a.title != b.title);
-    check("severity", a.severity != b.severity);
-    check("status", a.status != b.status);
-    check("impact", a.impact != b.impact);
-    check(
-        "users_affected_pct",
-        a.users_affected_pct != b.users_affected_pct,
-    );
-    check("services", a.services != b.services);
-    check("commander", a.commander_id != b.commander_id);
-    check("started_at", a.started_at != b.started_at);
-    check("detected_at", a.detected_at != b.detected_at);
-    check("acknowledged_at", a.acknowledged_at != b.acknowledged_at);
-    check("mitigated_at", a.mitigated_at != b.mitigated_at);
-    check("resolved_at", a.resolved_at != b.resolved_at);
-    out
 }
 
 /// Replaces an incident's services, creating unknown names.

@@ -192,20 +192,15 @@ pub async fn incident_page(
     })
     .collect();
     let total_duration = Some(human_duration(i.resolved_at.unwrap_or(t) - i.started_at));
-    let pending = escalations
-        .iter()
-        .filter(|e| e.escalation.state == crate::escalations::EscalationState::Pending)
-        .count();
-    let task_rows: Vec<TaskRow> = tasks.iter().map(|v| TaskRow::of(v, today, zone)).collect();
-    let pending_targets = escalations
+    let pending: Vec<&str> = escalations
         .iter()
         .filter(|e| e.escalation.state == crate::escalations::EscalationState::Pending)
         .map(|e| e.escalation.target.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
+        .collect();
+    let task_rows: Vec<TaskRow> = tasks.iter().map(|v| TaskRow::of(v, today, zone)).collect();
     let page = ShowPage {
-        pending_escalations: pending,
-        pending_targets,
+        pending_escalations: pending.len(),
+        pending_targets: pending.join(", "),
         updated_iso: rfc3339(i.updated_at),
         overdue_tasks: task_rows.iter().filter(|t| t.overdue).count(),
         primary_causes: causes
