@@ -4,7 +4,7 @@ use std::net::TcpListener;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
-use actix_web::dev::Server;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{from_fn, Compress, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 
@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::db::{self, Db};
 use crate::error::AppError;
 use crate::extract::reject;
+use crate::live::hub::Hub;
 use crate::metrics::Metrics;
 use crate::ops;
 use crate::routes;
@@ -29,7 +30,23 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 pub struct Application {
     address: std::net::SocketAddr,
     server: Server,
+    live: Arc<Hub>,
     pub setup_url: Option<String>,
+}
+
+/// Stops a running [`Application`]: its live streams first (they would otherwise hold a
+/// graceful stop for its whole timeout), then the server.
+#[derive(Clone)]
+pub struct AppHandle {
+    server: ServerHandle,
+    live: Arc<Hub>,
+}
+
+impl AppHandle {
+    pub async fn stop(&self, graceful: bool) {
+        self.live.close();
+        self.server.stop(graceful).await;
+    }
 }
 
 impl Application {
@@ -69,6 +86,29 @@ impl Application {
         // Webhook deliveries go out from a worker with a pool of its own.
         let sqlite = matches!(config.database_url, db::DbUrl::Sqlite(_));
         let worker_db = Db::new(db::connect(&config.database_url)?, sqlite)?;
+        // Live updates: the writer tells the hub which incidents each commit changed; on
+        // PostgreSQL a listener tells it about commits through other servers too.
+        let (pokes, poked) = tokio::sync::mpsc::unbounded_channel::<i32>();
+        let announce = {
+            let pokes = pokes.clone();
+            Box::new(move |ids: Vec<i32>| {
+                for id in ids {
+                    let _ = pokes.send(id);
+                }
+            })
+        };
+        let db = Db::announcing(pool, sqlite, Some(announce))?;
+        let live = Hub::new(
+            db.clone(),
+            crate::live::data::describe,
+            config.live,
+            pokes.clone(),
+        );
+        if let db::DbUrl::Postgres(url) = &config.database_url {
+            crate::live::listen::spawn(url.clone(), pokes, live.closed())
+                .map_err(|e| format!("cannot start the live-update listener: {e}"))?;
+        }
+        actix_web::rt::spawn(Arc::clone(&live).run(poked));
         actix_web::rt::spawn(crate::webhooks::worker::run(
             worker_db,
             config.webhook_retry,
@@ -76,7 +116,8 @@ impl Application {
         ));
         let request_timeout = config.request_timeout;
         let state = web::Data::new(AppState {
-            db: Db::new(pool, sqlite)?,
+            db,
+            live: Arc::clone(&live),
             config,
             metrics: Metrics::new(queries),
             timelines: Arc::new(crate::timeline::rendered::TimelineCache::new(
@@ -125,6 +166,7 @@ impl Application {
         Ok(Application {
             address,
             server,
+            live,
             setup_url,
         })
     }
@@ -139,12 +181,17 @@ impl Application {
     }
 
     /// A handle to stop the server (tests use it to restart).
-    pub fn handle(&self) -> actix_web::dev::ServerHandle {
-        self.server.handle()
+    pub fn handle(&self) -> AppHandle {
+        AppHandle {
+            server: self.server.handle(),
+            live: Arc::clone(&self.live),
+        }
     }
 
     /// Serves until stopped through [`Application::handle`] (in-flight requests finish).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let stopped = self.server.await;
+        self.live.close();
+        stopped
     }
 }

@@ -22,13 +22,27 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// When set, `/metrics` wants `Authorization: Bearer <this>` (`HINDSIGHT_METRICS_TOKEN`).
     pub metrics_token: Option<String>,
+    /// Bounds on live-update streams (see `live`).
+    pub live: LiveLimits,
+}
+
+/// How many live streams a server and a user may hold, and when a quiet one ends (the
+/// browser reconnects at once, which checks the session again).
+#[derive(Clone, Copy, Debug)]
+pub struct LiveLimits {
+    pub max_streams: usize,
+    pub max_per_user: usize,
+    pub idle: std::time::Duration,
+    /// A comment line this often: proxies keep the connection, and a gone client is noticed
+    /// (presence) at the next write.
+    pub heartbeat: std::time::Duration,
 }
 
 impl Config {
     /// Reads `DATABASE_URL`, `HINDSIGHT_BIND`, `HINDSIGHT_BASE_URL`,
     /// `HINDSIGHT_SECURE_COOKIES`, `HINDSIGHT_WEBHOOK_RETRY_SECS`,
-    /// `HINDSIGHT_WEBHOOK_ALLOW_PRIVATE`, `HINDSIGHT_TRUSTED_PROXIES` and
-    /// `HINDSIGHT_METRICS_TOKEN`; `bind` and `database_url` override them when given.
+    /// `HINDSIGHT_WEBHOOK_ALLOW_PRIVATE`, `HINDSIGHT_TRUSTED_PROXIES`,
+    /// `HINDSIGHT_METRICS_TOKEN` and `HINDSIGHT_LIVE_*`; `bind` and `database_url` override them when given.
     pub fn from_env(database_url: Option<String>, bind: Option<String>) -> Result<Self, String> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         // Set but empty is a mistake (a missing secret in a deployment, say), not a request
@@ -71,6 +85,20 @@ impl Config {
                 format!("HINDSIGHT_BODY_TIMEOUT_SECS must be a whole number of seconds, not `{v}`")
             })?,
         };
+        let number = |name: &str, default: u64| match var(name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| format!("{name} must be a whole number above 0, not `{v}`")),
+        };
+        let live = LiveLimits {
+            max_streams: number("HINDSIGHT_LIVE_MAX_STREAMS", 10_000)? as usize,
+            max_per_user: number("HINDSIGHT_LIVE_MAX_PER_USER", 20)? as usize,
+            idle: std::time::Duration::from_secs(number("HINDSIGHT_LIVE_IDLE_SECS", 600)?),
+            heartbeat: std::time::Duration::from_secs(number("HINDSIGHT_LIVE_HEARTBEAT_SECS", 5)?),
+        };
         let webhook_retry = match var("HINDSIGHT_WEBHOOK_RETRY_SECS") {
             None => 10,
             Some(v) => v.parse::<u64>().map_err(|_| {
@@ -78,6 +106,7 @@ impl Config {
             })?,
         };
         Ok(Config {
+            live,
             metrics_token: var("HINDSIGHT_METRICS_TOKEN"),
             webhook_allow_private,
             trusted_proxies,

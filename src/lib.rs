@@ -17,6 +17,7 @@ pub mod incidents;
 pub mod insights;
 pub mod layout;
 pub mod limits;
+pub mod live;
 pub mod markdown;
 pub mod metrics;
 pub mod notifications;

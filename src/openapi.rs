@@ -50,6 +50,7 @@ impl Modify for Bearer {
         crate::postmortems::api::import_postmortem,
         crate::alerts::api::alertmanager,
         crate::notifications::api::list_notifications,
+        crate::live::stream::api_events,
         openapi_json,
     )
 )]

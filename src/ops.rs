@@ -154,7 +154,12 @@ pub async fn conditional(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let res = next.call(req).await?;
-    if !is_get || res.status() != StatusCode::OK {
+    // Streams (live updates) are never buffered to be hashed.
+    let streaming = matches!(
+        res.response().body().size(),
+        actix_web::body::BodySize::Stream
+    );
+    if !is_get || res.status() != StatusCode::OK || streaming {
         return Ok(res.map_into_boxed_body());
     }
     let (req, res) = res.into_parts();

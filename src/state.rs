@@ -10,6 +10,7 @@ use actix_web::{web, HttpRequest};
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::live::hub::Hub;
 use crate::metrics::Metrics;
 use crate::timeline::rendered::TimelineCache;
 
@@ -20,6 +21,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Rendered incident timelines (see `timeline::rendered`).
     pub timelines: Arc<TimelineCache>,
+    /// Live-update streams (see `live`).
+    pub live: Arc<Hub>,
 }
 
 impl AppState {

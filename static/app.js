@@ -7,9 +7,10 @@
 
   // The browser's local time beside page times when it differs from the reader's zone.
   var offset = -new Date().getTimezoneOffset();
-  if (offset !== zoneOffset) {
-    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
-    document.querySelectorAll("time[datetime]").forEach(function (el) {
+  var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+  var localTimes = function (root) {
+    if (offset === zoneOffset) return;
+    root.querySelectorAll("time[datetime]").forEach(function (el) {
       var d = new Date(el.getAttribute("datetime"));
       if (isNaN(d)) return;
       var local = document.createElement("span");
@@ -18,7 +19,8 @@
       el.title = d.toString();
       el.insertAdjacentElement("afterend", local);
     });
-  }
+  };
+  localTimes(document);
 
   // Long fields: instead of the browser silently cutting pasted text at `maxlength`, say
   // how long it is and let the server's 422 (which names the field and limit) stand.
@@ -73,26 +75,98 @@
     if (time) { tick(); setInterval(tick, 15000); }
   }
 
-  // Live updates: every 20 s, fetch the incident's last-change stamp (a few bytes); when
-  // someone else logged something, offer a reload (never reload under the user's typing).
+  // Live updates. A server-sent event stream says what changed: timeline changes are swapped
+  // in place (the quick-add text and the reader's place untouched), other changes offer a
+  // reload, and presence says who else has the incident open. Without EventSource, or
+  // while the stream is down, the page polls the last-change stamp every 20 s instead.
   var incident = document.getElementById("incident");
   var banner = document.getElementById("live-banner");
   if (incident && banner && window.fetch) {
+    var path = window.location.pathname;
     var seen = incident.getAttribute("data-updated");
+    var streaming = false;
+    var offerReload = function () {
+      banner.hidden = false;
+      banner.querySelector("a").href = path + "#timeline";
+    };
     var poll = function () {
-      if (document.hidden) return;
-      fetch(window.location.pathname + "/stamp", { credentials: "same-origin", cache: "no-store" })
+      if (document.hidden || streaming) return;
+      fetch(path + "/stamp", { credentials: "same-origin", cache: "no-store" })
         .then(function (r) { return r.ok ? r.text() : ""; })
-        .then(function (stamp) {
-          if (stamp && stamp !== seen) {
-            banner.hidden = false;
-            banner.querySelector("a").href = window.location.pathname + "#timeline";
-          }
-        })
+        .then(function (stamp) { if (stamp && stamp !== seen) offerReload(); })
         .catch(function () {});
     };
     setInterval(poll, 20000);
+
+    var holder = document.getElementById("timeline-entries");
+    var swapTimeline = function (html, count, updated) {
+      // The first entry in view stays where it is on screen.
+      var anchor = null, top = 0;
+      var entries = holder.querySelectorAll("li.entry");
+      for (var i = 0; i < entries.length; i++) {
+        var r = entries[i].getBoundingClientRect();
+        if (r.bottom > 0) { anchor = entries[i].id; top = r.top; break; }
+      }
+      var before = {};
+      entries.forEach(function (li) { before[li.id] = true; });
+      holder.innerHTML = html;
+      holder.querySelectorAll("li.entry").forEach(function (li) {
+        if (!before[li.id]) li.classList.add("arrived");
+      });
+      localTimes(holder);
+      var counter = document.querySelector("#timeline-h .count");
+      if (counter && count !== null) counter.textContent = count;
+      if (updated) seen = updated;
+      var now = anchor && document.getElementById(anchor);
+      if (now) window.scrollBy(0, now.getBoundingClientRect().top - top);
+    };
+    var refreshing = null;
+    var refresh = function () {
+      if (refreshing) return;
+      refreshing = setTimeout(function () {
+        fetch(path + "/timeline", { credentials: "same-origin", cache: "no-store" })
+          .then(function (r) {
+            if (!r.ok) throw new Error(r.status);
+            return r.text().then(function (html) {
+              swapTimeline(html, r.headers.get("X-Timeline-Count"), r.headers.get("X-Updated"));
+            });
+          })
+          .catch(offerReload)
+          .then(function () { refreshing = null; });
+      }, 100);
+    };
+
+    var presence = document.getElementById("presence");
+    var me = incident.getAttribute("data-me");
+    var showPresence = function (ev) {
+      var names = [];
+      JSON.parse(ev.data).viewers.forEach(function (v) {
+        if (v.username !== me && names.indexOf(v.display_name) < 0) names.push(v.display_name);
+      });
+      presence.hidden = names.length === 0;
+      presence.textContent = names.length ? "Also here: " + names.join(", ") : "";
+    };
+
+    var seq = incident.getAttribute("data-event-seq");
+    var stream = null;
+    if (window.EventSource && seq !== null) {
+      stream = new EventSource(path + "/events?after=" + encodeURIComponent(seq));
+      stream.onopen = function () { streaming = true; };
+      stream.onerror = function () { streaming = false; };
+      ["entry.added", "entry.edited", "entry.deleted"].forEach(function (k) {
+        stream.addEventListener(k, refresh);
+      });
+      ["incident.updated", "escalation.updated", "task.updated", "task.deleted",
+       "root_cause.updated", "root_cause.deleted"].forEach(function (k) {
+        stream.addEventListener(k, offerReload);
+      });
+      if (presence) stream.addEventListener("presence", showPresence);
+    }
     // Lets the browser tests check now instead of in 20 s.
-    window.hindsight = { poll: poll };
+    window.hindsight = {
+      poll: poll,
+      streaming: function () { return streaming; },
+      stopStream: function () { if (stream) stream.close(); streaming = false; }
+    };
   }
 })();

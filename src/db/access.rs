@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use super::writer::Writer;
+use super::writer::{Announce, Writer};
 use super::{DbConnection, DbPool};
 use crate::error::AppError;
 
@@ -25,7 +25,16 @@ pub struct Db {
 impl Db {
     /// Starts the writer thread over `pool`; it stops when the last handle is dropped.
     pub fn new(pool: DbPool, sqlite: bool) -> Result<Db, String> {
-        let writer = Arc::new(Writer::start(pool.clone())?);
+        Db::announcing(pool, sqlite, None)
+    }
+
+    /// Like [`Db::new`]; after each commit, `announce` hears which incidents changed.
+    pub fn announcing(
+        pool: DbPool,
+        sqlite: bool,
+        announce: Option<Announce>,
+    ) -> Result<Db, String> {
+        let writer = Arc::new(Writer::start(pool.clone(), announce)?);
         Ok(Db {
             pool,
             writer,

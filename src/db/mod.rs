@@ -6,6 +6,8 @@ pub mod schema;
 mod text_enum;
 mod writer;
 
+pub use writer::changed;
+
 pub use access::Db;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -91,6 +91,7 @@ diesel::table! {
         alert_group_key -> Nullable<Text>,
         labels -> Text,
         timeline_rev -> Integer,
+        event_seq -> Integer,
     }
 }
 
@@ -103,6 +104,16 @@ diesel::table! {
         link -> Text,
         created_at -> Timestamp,
         read_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    incident_events (incident_id, seq) {
+        incident_id -> Integer,
+        seq -> Integer,
+        kind -> Text,
+        subject_id -> Nullable<Integer>,
+        created_at -> Timestamp,
     }
 }
 
@@ -289,6 +300,7 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(incident_services -> incidents (incident_id));
 diesel::joinable!(incident_revisions -> incidents (incident_id));
+diesel::joinable!(incident_events -> incidents (incident_id));
 diesel::joinable!(notifications -> users (user_id));
 diesel::joinable!(incident_services -> services (service_id));
 diesel::joinable!(timeline_entries -> incidents (incident_id));
@@ -302,6 +314,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     notifications,
     incident_revisions,
+    incident_events,
     sessions,
     api_tokens,
     setup_tokens,

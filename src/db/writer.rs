@@ -5,6 +5,7 @@
 //! each other and to per-commit WAL writes, which a group pays once. A write's result is
 //! delivered only after its group has committed, so an acknowledged write is a durable one.
 
+use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc;
 
@@ -19,6 +20,25 @@ type Job = Box<dyn FnOnce(&mut DbConnection) -> Finish + Send>;
 
 /// Writes per group at most (a group holds the write lock while it runs).
 const GROUP_MAX: usize = 64;
+
+/// Told, after each group commits, which incidents its writes changed (live updates).
+pub type Announce = Box<dyn Fn(Vec<i32>) + Send>;
+
+thread_local! {
+    /// The incidents changed by the group being written; `Some` only on the writer thread.
+    static CHANGED: RefCell<Option<Vec<i32>>> = const { RefCell::new(None) };
+}
+
+/// Notes that the write being run changed `incident_id`, to be announced once its group has
+/// committed (announcing earlier would send readers looking for rows not yet visible).
+/// Outside the writer thread (the CLI, start-up) it does nothing.
+pub fn changed(incident_id: i32) {
+    CHANGED.with(|c| {
+        if let Some(ids) = c.borrow_mut().as_mut() {
+            ids.push(incident_id);
+        }
+    });
+}
 
 pub struct Writer {
     queue: Option<mpsc::Sender<Job>>,
@@ -39,11 +59,11 @@ impl Drop for Writer {
 
 impl Writer {
     /// Starts the writer thread; it ends when the `Writer` is dropped.
-    pub fn start(pool: DbPool) -> Result<Writer, String> {
+    pub fn start(pool: DbPool, announce: Option<Announce>) -> Result<Writer, String> {
         let (queue, jobs) = mpsc::channel::<Job>();
         let thread = std::thread::Builder::new()
             .name("db-writer".into())
-            .spawn(move || run(pool, jobs))
+            .spawn(move || run(pool, jobs, announce))
             .map_err(|e| format!("cannot start the database writer: {e}"))?;
         Ok(Writer {
             queue: Some(queue),
@@ -75,7 +95,8 @@ impl Writer {
     }
 }
 
-fn run(pool: DbPool, jobs: mpsc::Receiver<Job>) {
+fn run(pool: DbPool, jobs: mpsc::Receiver<Job>, announce: Option<Announce>) {
+    CHANGED.with(|c| *c.borrow_mut() = Some(Vec::new()));
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
         while group.len() < GROUP_MAX {
@@ -86,6 +107,10 @@ fn run(pool: DbPool, jobs: mpsc::Receiver<Job>) {
         }
         let mut finishes = Vec::with_capacity(group.len());
         let outcome = commit_group(&pool, group, &mut finishes);
+        let changed = CHANGED.with(|c| c.borrow_mut().replace(Vec::new()).unwrap_or_default());
+        if let (Some(announce), true) = (&announce, outcome.is_ok() && !changed.is_empty()) {
+            announce(changed);
+        }
         for finish in finishes {
             finish(outcome.clone());
         }
@@ -165,7 +190,7 @@ mod tests {
         let url = DbUrl::Sqlite(dir.path().join("w.db").to_string_lossy().into_owned());
         let pool = db::connect(&url).unwrap();
         db::migrate(&mut pool.get().unwrap()).unwrap();
-        let writer = Writer::start(pool.clone()).unwrap();
+        let writer = Writer::start(pool.clone(), None).unwrap();
         // Many at once so that they share groups.
         let results = futures_util::future::join_all((0..40).map(|i| {
             writer.write(move |conn| {

@@ -195,6 +195,12 @@ pub fn create(
                 "escalation.created",
                 serde_json::json!({"id": row.id, "incident": IncidentKey(incident_id).to_string(), "target": target, "reason": reason}),
             )?;
+            crate::live::log::record(
+                conn,
+                incident_id,
+                crate::live::log::EventKind::EscalationUpdated,
+                Some(row.id),
+            )?;
             created.push(row);
         }
         // Targets and reason are plain text here, whatever Markdown they look like.
@@ -327,6 +333,12 @@ pub fn respond(
                 actor.user_id,
             )
         };
+        crate::live::log::record(
+            conn,
+            current.incident_id,
+            crate::live::log::EventKind::EscalationUpdated,
+            Some(id),
+        )?;
         timeline::service::add(conn, current.incident_id, entry, actor)?;
         if state == EscalationState::Acknowledged {
             crate::webhooks::enqueue(

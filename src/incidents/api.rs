@@ -33,6 +33,8 @@ pub struct IncidentJson {
     pub created_at: String,
     pub updated_at: String,
     pub version: i32,
+    /// The number of the incident's last live event: `GET …/events?after=` this.
+    pub event_seq: i32,
 }
 
 impl From<IncidentDetail> for IncidentJson {
@@ -56,6 +58,7 @@ impl From<IncidentDetail> for IncidentJson {
             created_at: rfc3339(i.created_at),
             updated_at: rfc3339(i.updated_at),
             version: i.version,
+            event_seq: i.event_seq,
         }
     }
 }

@@ -88,6 +88,8 @@ pub struct Incident {
     pub labels: String,
     /// Bumped by every timeline change; keys the page's rendered-timeline cache.
     pub timeline_rev: i32,
+    /// The number of the incident's last live event (see `live`).
+    pub event_seq: i32,
 }
 
 impl Incident {

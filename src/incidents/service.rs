@@ -17,6 +17,7 @@ use crate::db::functions::lower;
 use crate::db::schema::{incident_services, incidents, services};
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::live::log::EventKind;
 use crate::time::{now, rfc3339};
 use crate::timeline::{self, EntryKind, NewEntry};
 
@@ -168,6 +169,7 @@ pub fn update(
             return Err(edit_conflict(&current.incident, expected_version, vec![]));
         }
         revisions::record(conn, id, version, &fields)?;
+        crate::live::log::record(conn, id, EventKind::IncidentUpdated, Some(id))?;
         if fields.services != current.services {
             set_services(conn, id, &fields.services)?;
         }

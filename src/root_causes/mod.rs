@@ -12,6 +12,7 @@ use crate::db::schema::root_causes;
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::incidents::IncidentKey;
+use crate::live::log::{record as live_event, EventKind};
 use crate::markdown;
 use crate::time::now;
 
@@ -123,6 +124,12 @@ pub fn create(
             &cause.id.to_string(),
             &format!("{} {} {}", IncidentKey(incident_id), f.kind, f.category),
         )?;
+        live_event(
+            conn,
+            incident_id,
+            EventKind::RootCauseUpdated,
+            Some(cause.id),
+        )?;
         Ok(cause)
     })
 }
@@ -182,6 +189,7 @@ pub fn update(
             &id.to_string(),
             &detail,
         )?;
+        live_event(conn, old.incident_id, EventKind::RootCauseUpdated, Some(id))?;
         get(conn, id)
     })
 }
@@ -206,6 +214,7 @@ pub fn delete(conn: &mut DbConnection, id: i32, actor: &Actor) -> Result<RootCau
             &id.to_string(),
             &detail,
         )?;
+        live_event(conn, old.incident_id, EventKind::RootCauseDeleted, Some(id))?;
         Ok(old)
     })
 }

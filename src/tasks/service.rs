@@ -11,6 +11,7 @@ use crate::db::schema::{incidents, tasks, users as users_table};
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::incidents::IncidentKey;
+use crate::live::log::{record as live_event, EventKind};
 use crate::time::{now, parse_date};
 
 pub const TITLE_MAX: usize = 200;
@@ -215,6 +216,7 @@ pub fn create(
             &format!("{}: {}", IncidentKey(incident_id), task.title),
         )?;
         tell_owner(conn, &task, actor)?;
+        live_event(conn, incident_id, EventKind::TaskUpdated, Some(task.id))?;
         Ok(task)
     })
 }
@@ -349,6 +351,7 @@ pub fn update(
             )?;
         }
         audit::record(conn, actor, "task.update", "task", &object, &f.title)?;
+        live_event(conn, task.incident_id, EventKind::TaskUpdated, Some(id))?;
         Ok(task)
     })
 }
@@ -365,6 +368,7 @@ pub fn delete(conn: &mut DbConnection, id: i32, actor: &Actor) -> Result<Task, A
             old.status
         );
         audit::record(conn, actor, "task.delete", "task", &id.to_string(), &detail)?;
+        live_event(conn, old.incident_id, EventKind::TaskDeleted, Some(id))?;
         Ok(old)
     })
 }

@@ -9,6 +9,7 @@ use crate::db::schema::{incidents, timeline_entries, timeline_revisions, users};
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::incidents::IncidentKey;
+use crate::live::{self, log::EventKind};
 use crate::markdown;
 use crate::time::now;
 
@@ -63,22 +64,31 @@ fn ensure_incident(conn: &mut DbConnection, incident_id: i32) -> Result<(), AppE
     Ok(())
 }
 
-/// Marks the incident changed: `updated_at` for the page's live banner, `timeline_rev` for
-/// the rendered-timeline cache (same transaction as the change, so never stale).
-fn touch_incident(conn: &mut DbConnection, incident_id: i32) -> Result<(), AppError> {
-    let touched = diesel::update(incidents::table.find(incident_id))
+/// Marks the incident changed: `updated_at` for the page's polling fallback,
+/// `timeline_rev` for the rendered-timeline cache (same transaction as the change, so never
+/// stale), and logs the live event `kind` about entry `entry_id`.
+fn touch_incident(
+    conn: &mut DbConnection,
+    incident_id: i32,
+    kind: EventKind,
+    entry_id: i32,
+) -> Result<(), AppError> {
+    let seq: Option<i32> = diesel::update(incidents::table.find(incident_id))
         .set((
             incidents::updated_at.eq(now()),
             incidents::timeline_rev.eq(incidents::timeline_rev + 1),
+            incidents::event_seq.eq(incidents::event_seq + 1),
         ))
-        .execute(conn)?;
-    if touched == 0 {
+        .returning(incidents::event_seq)
+        .get_result(conn)
+        .optional()?;
+    let Some(seq) = seq else {
         return Err(AppError::NotFound(format!(
             "incident {}",
             IncidentKey(incident_id)
         )));
-    }
-    Ok(())
+    };
+    live::log::append(conn, incident_id, seq, kind, Some(entry_id))
 }
 
 /// The incident's current timeline revision.
@@ -179,8 +189,6 @@ pub fn store(
                 return Ok(existing);
             }
         }
-        // Touching first also tells whether the incident exists (no separate read).
-        touch_incident(conn, incident_id)?;
         let t = now();
         let entry: Entry = diesel::insert_into(timeline_entries::table)
             .values((
@@ -197,7 +205,16 @@ pub fn store(
                 timeline_entries::dedupe_key.eq(new.dedupe_key.as_deref()),
             ))
             .returning(timeline_entries::all_columns)
-            .get_result(conn)?;
+            .get_result(conn)
+            // The foreign key refuses an entry for an incident that does not exist.
+            .map_err(|e| match e {
+                diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+                    _,
+                ) => AppError::NotFound(format!("incident {}", IncidentKey(incident_id))),
+                other => other.into(),
+            })?;
+        touch_incident(conn, incident_id, EventKind::EntryAdded, entry.id)?;
         audit::record(
             conn,
             actor,
@@ -367,7 +384,7 @@ pub fn edit(
                 "This entry was edited by someone else. Reload and try again.".into(),
             ));
         }
-        touch_incident(conn, incident_id)?;
+        touch_incident(conn, incident_id, EventKind::EntryEdited, entry_id)?;
         audit::record(
             conn,
             actor,
@@ -397,7 +414,7 @@ pub fn delete(
                 timeline_entries::version.eq(entry.version + 1),
             ))
             .execute(conn)?;
-        touch_incident(conn, incident_id)?;
+        touch_incident(conn, incident_id, EventKind::EntryDeleted, entry.id)?;
         let detail = format!(
             "{} {}: {}",
             IncidentKey(incident_id),

@@ -36,6 +36,40 @@ fn parse_time_field(raw: &str, zone: Zone) -> Result<Option<chrono::NaiveDateTim
     typed_time(raw, "occurred_at", zone)
 }
 
+/// `GET /incidents/{key}/timeline`: the page's timeline alone (from the rendered-timeline
+/// cache), which the page's script swaps in when a live event says it changed; the count
+/// and the incident's last-change stamp come as headers.
+pub async fn entries_fragment(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    key: IncidentKey,
+) -> Result<HttpResponse, AppError> {
+    let can_write = user.user.role.allows(Permission::Write);
+    let zone = user.user.zone();
+    let id = key.0;
+    let timelines = std::sync::Arc::clone(&state.timelines);
+    let (rendered, updated) = state
+        .db
+        .read(move |conn| {
+            use crate::db::schema::incidents;
+            use diesel::prelude::*;
+            let (rev, updated) = incidents::table
+                .find(id)
+                .select((incidents::timeline_rev, incidents::updated_at))
+                .first::<(i32, chrono::NaiveDateTime)>(conn)
+                .optional()?
+                .ok_or_else(|| AppError::NotFound(format!("incident {key}")))?;
+            Ok((timelines.timeline(conn, id, rev, can_write, zone)?, updated))
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("X-Timeline-Count", rendered.count.to_string()))
+        .insert_header(("X-Updated", rfc3339(updated)))
+        .body(rendered.html.to_string()))
+}
+
 /// `POST /incidents/{key}/timeline`: back to the page with the new entry highlighted; on
 /// an error the page comes back with the text kept.
 pub async fn add_entry(

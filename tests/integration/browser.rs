@@ -214,11 +214,89 @@ async fn keyboard_quick_add_and_live_banner(app: TestApp) {
         js(&c, "return document.getElementById('live-banner').hidden").await,
         true
     );
-    // Someone else logs: the page offers a reload instead of reloading under the user.
+    // The live stream is up; someone else opens the page: presence says so.
+    let mut tries = 0;
+    while js(&c, "return window.hindsight.streaming()").await != true {
+        tries += 1;
+        assert!(tries < 100, "the live stream opens");
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    let other = app.login_as(Role::Viewer).await;
+    let watching = other
+        .client
+        .get(app.url("/incidents/INC-1/events"))
+        .send()
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(&format!(
+            "//p[@id='presence' and contains(., '{}')]",
+            other.username
+        )))
+        .await
+        .expect("presence names the other viewer");
+    drop(watching);
+
+    // Someone else logs while the user is typing: the entry appears in place, the box keeps
+    // its text, no reload offered.
+    c.find(Locator::Id("qa-body"))
+        .await
+        .unwrap()
+        .send_keys("half-typed note")
+        .await
+        .unwrap();
+    js(
+        &c,
+        "document.getElementById('qa-body').setAttribute('data-marker', 'same page'); return null",
+    )
+    .await;
     let (status, _) = api
         .post(
             "/api/v1/incidents/INC-1/timeline",
             json!({"body": "DBA joined"}),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED);
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//li[contains(@class,'entry') and contains(@class,'arrived')]//p[text()='DBA joined']",
+        ))
+        .await
+        .expect("the other person's entry, without a reload");
+    assert_eq!(
+        js(&c, "return document.getElementById('qa-body').value").await,
+        "half-typed note"
+    );
+    assert_eq!(
+        js(
+            &c,
+            "return document.getElementById('qa-body').getAttribute('data-marker')"
+        )
+        .await,
+        "same page",
+        "not reloaded"
+    );
+    assert_eq!(
+        js(
+            &c,
+            "return document.querySelector('#timeline-h .count').textContent"
+        )
+        .await,
+        "3"
+    );
+    assert_eq!(
+        js(&c, "return document.getElementById('live-banner').hidden").await,
+        true
+    );
+
+    // Without the stream the page falls back to polling: a change offers a reload.
+    js(&c, "window.hindsight.stopStream(); return null").await;
+    let (status, _) = api
+        .post(
+            "/api/v1/incidents/INC-1/timeline",
+            json!({"body": "Cache warmed"}),
         )
         .await;
     assert_eq!(status, reqwest::StatusCode::CREATED);

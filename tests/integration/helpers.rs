@@ -28,7 +28,7 @@ pub struct TestApp {
     pub pool: DbPool,
     pub url: DbUrl,
     pub setup_url: Option<String>,
-    handle: actix_web::dev::ServerHandle,
+    handle: hindsight::app::AppHandle,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -118,6 +118,12 @@ pub fn start_with(storage: Storage, configure: impl FnOnce(&mut Config)) -> Test
         // The tests' webhook receivers listen on loopback.
         webhook_allow_private: true,
         trusted_proxies: vec![],
+        live: hindsight::config::LiveLimits {
+            max_streams: 1000,
+            max_per_user: 20,
+            idle: std::time::Duration::from_secs(600),
+            heartbeat: std::time::Duration::from_millis(300),
+        },
     };
     configure(&mut config);
     let app = Application::build(config).expect("app builds");
@@ -148,7 +154,7 @@ pub fn start_with(storage: Storage, configure: impl FnOnce(&mut Config)) -> Test
 
 thread_local! {
     /// Servers and PostgreSQL databases a test started, stopped and dropped by [`finish`].
-    static STARTED: std::cell::RefCell<(Vec<actix_web::dev::ServerHandle>, Vec<String>)> = Default::default();
+    static STARTED: std::cell::RefCell<(Vec<hindsight::app::AppHandle>, Vec<String>)> = Default::default();
 }
 
 /// Drops this PostgreSQL database when the test finishes (for storage not used by [`start`]).
@@ -194,6 +200,17 @@ impl TestApp {
             url: self.url.clone(),
             dir: None,
         })
+    }
+
+    /// [`TestApp::second_server`] with changes to its configuration.
+    pub fn second_server_with(&self, configure: impl FnOnce(&mut Config)) -> TestApp {
+        start_with(
+            Storage {
+                url: self.url.clone(),
+                dir: None,
+            },
+            configure,
+        )
     }
 
     pub fn url(&self, path: &str) -> String {

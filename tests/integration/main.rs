@@ -17,6 +17,7 @@ mod hostile;
 mod incidents;
 mod insights;
 mod lifecycle;
+mod live;
 mod notifications;
 mod openapi;
 mod postmortems;

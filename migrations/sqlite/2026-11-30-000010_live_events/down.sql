@@ -1,0 +1,2 @@
+DROP TABLE incident_events;
+ALTER TABLE incidents DROP COLUMN event_seq;

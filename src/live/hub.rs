@@ -1,0 +1,297 @@
+//! The hub: one per server. It keeps a channel per incident that someone is watching,
+//! hears which incidents changed (from this server's writer after each commit, and from
+//! PostgreSQL `NOTIFY` for changes made through other servers), reads the new events once
+//! per incident and hands them to every stream on it. It also knows who is watching what,
+//! for presence, and enforces the stream limits.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::{broadcast, mpsc, watch};
+
+use super::log::{self, Event, EventKind};
+use crate::config::LiveLimits;
+use crate::db::{Db, DbConnection};
+use crate::error::AppError;
+
+/// Turns an event into its data: the subject in the API's shape, as JSON. Given by the app
+/// (the API's shapes live above this module).
+pub type Describe = fn(&mut DbConnection, &Event) -> Result<String, AppError>;
+
+/// Every watched incident is read again this often even without a signal, in case one was
+/// lost (a dropped `LISTEN` connection, a write from the CLI).
+const SWEEP: Duration = Duration::from_secs(5);
+/// Events read per query.
+pub const BATCH: i64 = 200;
+/// Messages a slow stream may fall behind before it reads from the database instead.
+const BACKLOG: usize = 256;
+
+/// An event ready to send.
+#[derive(Debug)]
+pub struct Sent {
+    pub seq: i32,
+    pub kind: EventKind,
+    pub data: String,
+}
+
+#[derive(Clone, Debug)]
+pub enum Message {
+    Event(Arc<Sent>),
+    /// Who has the incident open now (JSON).
+    Presence(Arc<str>),
+}
+
+/// Someone with the incident open.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Viewer {
+    pub username: String,
+    pub display_name: String,
+    #[serde(skip)]
+    pub user_id: i32,
+}
+
+struct Channel {
+    tx: broadcast::Sender<Message>,
+    /// The last event handed out (every stream checks it follows on from what it sent).
+    last_seq: i32,
+    viewers: BTreeMap<u64, Viewer>,
+}
+
+#[derive(Default)]
+struct Streams {
+    channels: HashMap<i32, Channel>,
+    per_user: HashMap<i32, usize>,
+    open: usize,
+}
+
+pub struct Hub {
+    pub db: Db,
+    pub describe: Describe,
+    pub limits: LiveLimits,
+    streams: Mutex<Streams>,
+    next_id: AtomicU64,
+    pokes: mpsc::UnboundedSender<i32>,
+    closing: watch::Sender<bool>,
+}
+
+/// A stream's hold on an incident's channel; dropping it leaves.
+pub struct Subscription {
+    hub: Arc<Hub>,
+    incident_id: i32,
+    id: u64,
+    user_id: i32,
+    pub rx: broadcast::Receiver<Message>,
+}
+
+impl Subscription {
+    pub fn incident_id(&self) -> i32 {
+        self.incident_id
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let mut s = self.hub.lock();
+        s.open -= 1;
+        if let Some(n) = s.per_user.get_mut(&self.user_id) {
+            *n -= 1;
+            if *n == 0 {
+                s.per_user.remove(&self.user_id);
+            }
+        }
+        let empty = match s.channels.get_mut(&self.incident_id) {
+            Some(ch) => {
+                ch.viewers.remove(&self.id);
+                ch.viewers.is_empty()
+            }
+            None => false,
+        };
+        if empty {
+            s.channels.remove(&self.incident_id);
+        } else {
+            Hub::announce_presence(&mut s, self.incident_id);
+        }
+    }
+}
+
+impl Hub {
+    /// A hub and the sender the writer (and the PostgreSQL listener) tell changes to; call
+    /// [`Hub::run`] to start it.
+    pub fn new(
+        db: Db,
+        describe: Describe,
+        limits: LiveLimits,
+        pokes: mpsc::UnboundedSender<i32>,
+    ) -> Arc<Hub> {
+        Arc::new(Hub {
+            db,
+            describe,
+            limits,
+            streams: Mutex::new(Streams::default()),
+            next_id: AtomicU64::new(1),
+            pokes,
+            closing: watch::channel(false).0,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Streams> {
+        self.streams.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Ends every stream (the server is stopping; browsers reconnect to another one).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Resolves when [`Hub::close`] is called.
+    pub fn closed(&self) -> watch::Receiver<bool> {
+        self.closing.subscribe()
+    }
+
+    /// Streams open on this server.
+    pub fn open_streams(&self) -> usize {
+        self.lock().open
+    }
+
+    /// Joins `incident_id`'s channel as `viewer`, within the limits.
+    pub async fn subscribe(
+        self: &Arc<Self>,
+        incident_id: i32,
+        viewer: Viewer,
+    ) -> Result<Subscription, AppError> {
+        {
+            let s = self.lock();
+            if s.open >= self.limits.max_streams {
+                return Err(AppError::TooManyRequests(format!(
+                    "This server has {} live streams open, its limit; the page falls back to checking every 20 seconds.",
+                    s.open
+                )));
+            }
+            if s.per_user.get(&viewer.user_id).copied().unwrap_or(0) >= self.limits.max_per_user {
+                return Err(AppError::TooManyRequests(format!(
+                    "You have {} live streams open, the limit per person; close some incident tabs.",
+                    self.limits.max_per_user
+                )));
+            }
+        }
+        // The channel starts from the last number committed before any stream on it reads
+        // its backlog, so everything after it is handed out by `deliver`.
+        let known = self.lock().channels.contains_key(&incident_id);
+        let start = if known {
+            None
+        } else {
+            Some(
+                self.db
+                    .read(move |conn| log::last_seq(conn, incident_id))
+                    .await?,
+            )
+        };
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let user_id = viewer.user_id;
+        let mut s = self.lock();
+        s.open += 1;
+        *s.per_user.entry(user_id).or_default() += 1;
+        let ch = s.channels.entry(incident_id).or_insert_with(|| Channel {
+            tx: broadcast::channel(BACKLOG).0,
+            last_seq: start.unwrap_or(0),
+            viewers: BTreeMap::new(),
+        });
+        ch.viewers.insert(id, viewer);
+        let rx = ch.tx.subscribe();
+        Hub::announce_presence(&mut s, incident_id);
+        Ok(Subscription {
+            hub: Arc::clone(self),
+            incident_id,
+            id,
+            user_id,
+            rx,
+        })
+    }
+
+    fn announce_presence(s: &mut Streams, incident_id: i32) {
+        let Some(ch) = s.channels.get(&incident_id) else {
+            return;
+        };
+        let viewers: BTreeSet<&Viewer> = ch.viewers.values().collect();
+        let data = serde_json::json!({ "viewers": viewers }).to_string();
+        let _ = ch.tx.send(Message::Presence(data.into()));
+    }
+
+    /// Reads up to [`BATCH`] events after `after` with their data.
+    pub async fn read_events(
+        &self,
+        incident_id: i32,
+        after: i32,
+    ) -> Result<Vec<Arc<Sent>>, AppError> {
+        let describe = self.describe;
+        self.db
+            .read(move |conn| {
+                log::since(conn, incident_id, after, BATCH)?
+                    .into_iter()
+                    .map(|e| {
+                        Ok(Arc::new(Sent {
+                            seq: e.seq,
+                            kind: e.kind,
+                            data: describe(conn, &e)?,
+                        }))
+                    })
+                    .collect()
+            })
+            .await
+    }
+
+    /// Hands out what is new on the incidents told of (or, on the sweep, on all watched).
+    pub async fn run(self: Arc<Self>, mut pokes: mpsc::UnboundedReceiver<i32>) {
+        let mut sweep = tokio::time::interval(SWEEP);
+        let mut closing = self.closed();
+        loop {
+            let mut ids = BTreeSet::new();
+            tokio::select! {
+                poke = pokes.recv() => match poke {
+                    Some(id) => {
+                        ids.insert(id);
+                        while let Ok(id) = pokes.try_recv() {
+                            ids.insert(id);
+                        }
+                        if ids.contains(&super::listen::SWEEP_ALL) {
+                            ids.extend(self.lock().channels.keys().copied());
+                        }
+                    }
+                    None => return,
+                },
+                _ = sweep.tick() => ids.extend(self.lock().channels.keys().copied()),
+                _ = closing.changed() => return,
+            }
+            for id in ids {
+                if let Err(e) = self.deliver(id).await {
+                    tracing::warn!(incident = id, error = %e, "live: cannot read new events");
+                }
+            }
+        }
+    }
+
+    async fn deliver(&self, incident_id: i32) -> Result<(), AppError> {
+        let Some(after) = self.lock().channels.get(&incident_id).map(|c| c.last_seq) else {
+            return Ok(());
+        };
+        let events = self.read_events(incident_id, after).await?;
+        let full = events.len() as i64 == BATCH;
+        let mut s = self.lock();
+        if let Some(ch) = s.channels.get_mut(&incident_id) {
+            for e in events {
+                if e.seq > ch.last_seq {
+                    ch.last_seq = e.seq;
+                    let _ = ch.tx.send(Message::Event(e));
+                }
+            }
+        }
+        drop(s);
+        if full {
+            let _ = self.pokes.send(incident_id);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,76 @@
+//! The PostgreSQL side of live updates: one thread per server holds a connection that
+//! `LISTEN`s on [`log::CHANNEL`](super::log::CHANNEL) and tells the hub which incidents
+//! changed, whichever server wrote them. It reconnects when the database goes away (a
+//! restart) and then asks the hub to re-read everything watched, since notifications sent
+//! meanwhile are lost.
+
+use std::time::Duration;
+
+use diesel::connection::Connection;
+use diesel::pg::PgConnection;
+use diesel::RunQueryDsl;
+use tokio::sync::{mpsc, watch};
+
+/// How often the connection is checked for notifications (no blocking wait in diesel).
+const POLL: Duration = Duration::from_millis(50);
+
+/// The hub's "read everything watched again" signal.
+pub const SWEEP_ALL: i32 = -1;
+
+/// Starts the listener thread; it ends when the hub closes or goes away.
+pub fn spawn(
+    url: String,
+    pokes: mpsc::UnboundedSender<i32>,
+    closing: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("live-listen".into())
+        .spawn(move || run(&url, &pokes, &closing))
+        .map(|_| ())
+}
+
+fn run(url: &str, pokes: &mpsc::UnboundedSender<i32>, closing: &watch::Receiver<bool>) {
+    let mut wait = Duration::from_millis(200);
+    let mut first = true;
+    while !*closing.borrow() {
+        let mut conn = match PgConnection::establish(url) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "live: cannot reach PostgreSQL to listen; retrying");
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        if let Err(e) =
+            diesel::sql_query(format!("LISTEN {}", super::log::CHANNEL)).execute(&mut conn)
+        {
+            tracing::warn!(error = %e, "live: LISTEN failed; retrying");
+            std::thread::sleep(wait);
+            continue;
+        }
+        wait = Duration::from_millis(200);
+        if !first && pokes.send(SWEEP_ALL).is_err() {
+            return;
+        }
+        first = false;
+        'listening: while !*closing.borrow() {
+            for note in conn.notifications_iter() {
+                match note {
+                    Ok(n) => {
+                        if let Ok(id) = n.payload.parse::<i32>() {
+                            if pokes.send(id).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "live: lost the LISTEN connection; reconnecting");
+                        break 'listening;
+                    }
+                }
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+}
