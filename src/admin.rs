@@ -19,6 +19,7 @@ pub struct UserRow {
     pub id: i32,
     pub username: String,
     pub display_name: String,
+    pub email: String,
     pub role: &'static str,
     pub disabled: bool,
     pub created: String,
@@ -33,6 +34,8 @@ struct UsersPage {
     error: Option<String>,
     notice: Option<String>,
     form: NewUserForm,
+    /// SMTP is set up (else the page says e-mail is off).
+    mail_on: bool,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -45,6 +48,8 @@ pub struct NewUserForm {
     role: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    email: String,
 }
 
 #[derive(Deserialize)]
@@ -73,6 +78,7 @@ async fn users_page(
                 id: u.id,
                 username: u.username,
                 display_name: u.display_name,
+                email: u.email.unwrap_or_default(),
                 role: u.role.as_str(),
                 disabled: u.disabled,
                 created: user.user.zone().date_hhmm(u.created_at),
@@ -85,6 +91,7 @@ async fn users_page(
             password: String::new(),
             ..form
         },
+        mail_on: state.config.mail.is_some(),
     };
     render_status(status, &page)
 }
@@ -132,7 +139,8 @@ pub async fn create_user(
                 &submitted.display_name,
                 role,
                 &submitted.password,
-            )
+            )?
+            .with_email(&submitted.email)
         })
         .await??;
         state
@@ -155,6 +163,8 @@ pub struct UpdateUserForm {
     display_name: String,
     /// A checkbox: present when ticked.
     disabled: Option<String>,
+    #[serde(default)]
+    email: String,
 }
 
 /// `POST /admin/users/{id}`: role, display name, disabled.
@@ -170,6 +180,7 @@ pub async fn update_user(
             role: parse_role(&data.role)?,
             disabled: data.disabled.is_some(),
             display_name: data.display_name,
+            email: crate::mail::validate_address(&data.email)?,
         };
         state
             .db

@@ -109,6 +109,15 @@ impl Application {
                 .map_err(|e| format!("cannot start the live-update listener: {e}"))?;
         }
         actix_web::rt::spawn(Arc::clone(&live).run(poked));
+        if let Some(mail) = config.mail.clone() {
+            let mail_db = Db::new(db::connect(&config.database_url)?, sqlite)?;
+            actix_web::rt::spawn(crate::mail::worker::run(
+                mail_db,
+                mail,
+                config.base_url.clone(),
+                config.webhook_retry,
+            ));
+        }
         actix_web::rt::spawn(crate::webhooks::worker::run(
             worker_db,
             config.webhook_retry,

@@ -58,6 +58,9 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage teams.
+    #[command(subcommand)]
+    Team(TeamCommand),
     /// Import a postmortem (hindsight export or the plain seed layout) as a new incident;
     /// prints its key.
     Import {
@@ -102,6 +105,9 @@ pub struct UserCreate {
     /// Read the password from standard input (first line).
     #[arg(long)]
     pub password_stdin: bool,
+    /// E-mail address for notifications
+    #[arg(long, default_value = "")]
+    pub email: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -115,6 +121,27 @@ pub enum TokenCommand {
         #[arg(long, default_value = "cli")]
         name: String,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TeamCommand {
+    /// Create a team.
+    Create {
+        name: String,
+        /// A member's username (repeat for several, or comma separated)
+        #[arg(long = "member")]
+        members: Vec<String>,
+    },
+    /// Replace a team's members.
+    SetMembers {
+        name: String,
+        #[arg(long = "member")]
+        members: Vec<String>,
+    },
+    /// Delete a team.
+    Delete { name: String },
+    /// List teams and members, one per line: `name<TAB>member,member`.
+    List,
 }
 
 /// Runs a parsed command line; errors come back as one line for stderr.
@@ -179,6 +206,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Backup { file } => backup(&config, &file),
+        Command::Team(command) => team(&config, command),
         Command::Token(TokenCommand::Create { username, name }) => {
             let mut conn = open(&config)?;
             db::migrate(&mut conn)?;
@@ -191,6 +219,41 @@ pub fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+fn team(config: &Config, command: TeamCommand) -> Result<(), String> {
+    use crate::teams;
+    let mut conn = open(config)?;
+    db::migrate(&mut conn)?;
+    let conn = &mut conn;
+    let actor = Actor::system("cli");
+    let members = |m: Vec<String>| -> Vec<String> {
+        m.iter().flat_map(|s| teams::parse_members(s)).collect()
+    };
+    let named = |conn: &mut db::DbConnection, name: &str| {
+        teams::find(conn, name)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no team named `{name}`"))
+    };
+    match command {
+        TeamCommand::Create { name, members: m } => {
+            teams::create(conn, &name, &members(m), &actor).map_err(|e| e.to_string())?;
+        }
+        TeamCommand::SetMembers { name, members: m } => {
+            let id = named(conn, &name)?.team.id;
+            teams::update(conn, id, None, Some(&members(m)), &actor).map_err(|e| e.to_string())?;
+        }
+        TeamCommand::Delete { name } => {
+            let id = named(conn, &name)?.team.id;
+            teams::delete(conn, id, &actor).map_err(|e| e.to_string())?;
+        }
+        TeamCommand::List => {
+            for t in teams::list(conn).map_err(|e| e.to_string())? {
+                println!("{}\t{}", t.team.name, t.members.join(","));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// One connection, no pool: a pool's background threads could still hold a PostgreSQL
@@ -211,6 +274,7 @@ fn create_user(config: &Config, args: UserCreate) -> Result<(), String> {
     };
     let role = parse_role(&args.role).map_err(|e| e.to_string())?;
     let new = NewUser::new(&args.username, &args.display_name, role, &password)
+        .and_then(|n| n.with_email(&args.email))
         .map_err(|e| e.to_string())?;
     let mut conn = open(config)?;
     db::migrate(&mut conn)?;

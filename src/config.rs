@@ -22,6 +22,8 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// When set, `/metrics` wants `Authorization: Bearer <this>` (`HINDSIGHT_METRICS_TOKEN`).
     pub metrics_token: Option<String>,
+    /// SMTP for e-mail notifications; `None`: in-app only.
+    pub mail: Option<crate::mail::MailConfig>,
     /// Bounds on live-update streams (see `live`).
     pub live: LiveLimits,
 }
@@ -42,7 +44,8 @@ impl Config {
     /// Reads `DATABASE_URL`, `HINDSIGHT_BIND`, `HINDSIGHT_BASE_URL`,
     /// `HINDSIGHT_SECURE_COOKIES`, `HINDSIGHT_WEBHOOK_RETRY_SECS`,
     /// `HINDSIGHT_WEBHOOK_ALLOW_PRIVATE`, `HINDSIGHT_TRUSTED_PROXIES`,
-    /// `HINDSIGHT_METRICS_TOKEN` and `HINDSIGHT_LIVE_*`; `bind` and `database_url` override them when given.
+    /// `HINDSIGHT_METRICS_TOKEN`, `HINDSIGHT_LIVE_*`, `HINDSIGHT_SMTP_URL` and
+    /// `HINDSIGHT_MAIL_FROM`; `bind` and `database_url` override them when given.
     pub fn from_env(database_url: Option<String>, bind: Option<String>) -> Result<Self, String> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         // Set but empty is a mistake (a missing secret in a deployment, say), not a request
@@ -105,7 +108,11 @@ impl Config {
                 format!("HINDSIGHT_WEBHOOK_RETRY_SECS must be a whole number of seconds, not `{v}`")
             })?,
         };
+        let mail = var("HINDSIGHT_SMTP_URL")
+            .map(|url| crate::mail::MailConfig::parse(&url, var("HINDSIGHT_MAIL_FROM").as_deref()))
+            .transpose()?;
         Ok(Config {
+            mail,
             live,
             metrics_token: var("HINDSIGHT_METRICS_TOKEN"),
             webhook_allow_private,

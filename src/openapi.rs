@@ -51,6 +51,10 @@ impl Modify for Bearer {
         crate::alerts::api::alertmanager,
         crate::notifications::api::list_notifications,
         crate::live::stream::api_events,
+        crate::teams::api::list_teams,
+        crate::teams::api::create_team,
+        crate::teams::api::update_team,
+        crate::teams::api::delete_team,
         openapi_json,
     )
 )]

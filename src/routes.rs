@@ -50,6 +50,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(r("/admin/users").route(get().to(admin::list_users)).route(post().to(admin::create_user)))
         .service(r("/admin/users/{id}").route(post().to(admin::update_user)))
         .service(r("/admin/users/{id}/password").route(post().to(admin::reset_password)))
+        .service(r("/admin/teams").route(get().to(crate::teams::web::list_teams)).route(post().to(crate::teams::web::create_team)))
+        .service(r("/admin/teams/{id}").route(post().to(crate::teams::web::update_team)))
+        .service(r("/admin/teams/{id}/delete").route(post().to(crate::teams::web::delete_team)))
         .service(r("/audit").route(get().to(admin::show_audit)))
         .service(r("/admin/webhooks").route(get().to(webhooks::web::list_webhooks)).route(post().to(webhooks::web::create_webhook)))
         .service(r("/admin/webhooks/{id}/active").route(post().to(webhooks::web::toggle_webhook)))
@@ -85,6 +88,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(r("/incidents/{key}/postmortem.md").route(get().to(postmortems::api::export_postmortem)))
                 .service(r("/import").app_data(web::PayloadConfig::new(crate::limits::IMPORT_BODY_BYTES)).route(post().to(postmortems::api::import_postmortem)))
                 .service(r("/alerts/alertmanager").route(post().to(alerts::api::alertmanager)))
+                .service(r("/teams").route(get().to(crate::teams::api::list_teams)).route(post().to(crate::teams::api::create_team)))
+                .service(r("/teams/{id}").route(patch().to(crate::teams::api::update_team)).route(delete().to(crate::teams::api::delete_team)))
                 .service(r("/notifications").route(get().to(crate::notifications::api::list_notifications)))
                 .service(r("/openapi.json").route(get().to(crate::openapi::openapi_json)))
                 .default_service(web::to(api_not_found)),

@@ -25,6 +25,8 @@ pub struct User {
     pub updated_at: NaiveDateTime,
     /// IANA name; pages show and read times in it.
     pub time_zone: String,
+    /// Where e-mail notifications go (none: in-app only).
+    pub email: Option<String>,
 }
 
 impl User {
@@ -44,6 +46,7 @@ struct NewUserRow<'a> {
     disabled: bool,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    email: Option<&'a str>,
 }
 
 /// A validated request to create a user, its password already hashed.
@@ -53,6 +56,7 @@ pub struct NewUser {
     pub display_name: String,
     pub role: Role,
     pub password_hash: String,
+    pub email: Option<String>,
 }
 
 /// Usernames are lowercase ASCII letters, digits, `.`, `_` and `-`, 1–64 long.
@@ -107,7 +111,14 @@ impl NewUser {
             username,
             role,
             password_hash,
+            email: None,
         })
+    }
+
+    /// With an e-mail address (checked; blank for none).
+    pub fn with_email(mut self, email: &str) -> Result<Self, AppError> {
+        self.email = crate::mail::validate_address(email)?;
+        Ok(self)
     }
 }
 
@@ -126,7 +137,7 @@ pub fn create(conn: &mut DbConnection, new: &NewUser, actor: &Actor) -> Result<U
             ));
         }
         let t = now();
-        let user: User = diesel::insert_into(users::table)
+        let id: i32 = diesel::insert_into(users::table)
             .values(NewUserRow {
                 username: &new.username,
                 display_name: &new.display_name,
@@ -135,9 +146,11 @@ pub fn create(conn: &mut DbConnection, new: &NewUser, actor: &Actor) -> Result<U
                 disabled: false,
                 created_at: t,
                 updated_at: t,
+                email: new.email.as_deref(),
             })
-            .returning(users::all_columns)
+            .returning(users::id)
             .get_result(conn)?;
+        let user = find(conn, id)?;
         audit::record(
             conn,
             actor,
@@ -223,9 +236,26 @@ pub struct UserChanges {
     pub role: Role,
     pub disabled: bool,
     pub display_name: String,
+    /// The address (checked with `mail::validate_address`); `None` clears it.
+    pub email: Option<String>,
 }
 
-/// Changes role, display name and disabled flag; never leaves hindsight without an
+/// Sets a user's own e-mail address (checked; blank clears it).
+pub fn set_email(
+    conn: &mut DbConnection,
+    id: i32,
+    raw: &str,
+    actor: &Actor,
+) -> Result<(), AppError> {
+    let email = crate::mail::validate_address(raw)?;
+    let user = find(conn, id)?;
+    diesel::update(users::table.find(id))
+        .set((users::email.eq(&email), users::updated_at.eq(now())))
+        .execute(conn)?;
+    audit::record(conn, actor, "user.email", "user", &user.username, "")
+}
+
+/// Changes role, display name, e-mail and disabled flag; never leaves hindsight without an
 /// active admin. Disabling ends the user's sessions.
 pub fn update(
     conn: &mut DbConnection,
@@ -262,6 +292,7 @@ pub fn update(
                 } else {
                     display_name
                 }),
+                users::email.eq(&changes.email),
                 users::updated_at.eq(now()),
             ))
             .execute(conn)?;

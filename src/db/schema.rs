@@ -12,6 +12,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         time_zone -> Text,
+        email -> Nullable<Text>,
+        digest_sent_on -> Nullable<Date>,
     }
 }
 
@@ -104,6 +106,47 @@ diesel::table! {
         link -> Text,
         created_at -> Timestamp,
         read_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    notification_prefs (user_id, kind) {
+        user_id -> Integer,
+        kind -> Text,
+        channel -> Text,
+    }
+}
+
+diesel::table! {
+    mail_outbox (id) {
+        id -> Integer,
+        user_id -> Nullable<Integer>,
+        to_address -> Text,
+        subject -> Text,
+        body -> Text,
+        link -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Text,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    teams (id) {
+        id -> Integer,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    team_members (team_id, user_id) {
+        team_id -> Integer,
+        user_id -> Integer,
     }
 }
 
@@ -301,6 +344,9 @@ diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(incident_services -> incidents (incident_id));
 diesel::joinable!(incident_revisions -> incidents (incident_id));
 diesel::joinable!(incident_events -> incidents (incident_id));
+diesel::joinable!(team_members -> teams (team_id));
+diesel::joinable!(notification_prefs -> users (user_id));
+diesel::joinable!(team_members -> users (user_id));
 diesel::joinable!(notifications -> users (user_id));
 diesel::joinable!(incident_services -> services (service_id));
 diesel::joinable!(timeline_entries -> incidents (incident_id));
@@ -315,6 +361,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications,
     incident_revisions,
     incident_events,
+    teams,
+    team_members,
+    notification_prefs,
+    mail_outbox,
     sessions,
     api_tokens,
     setup_tokens,

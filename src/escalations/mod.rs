@@ -406,9 +406,14 @@ pub fn settle_before_resolving(
     Ok(())
 }
 
-/// Past targets and active usernames, for the target field's suggestions.
+/// Teams, past targets and active usernames, for the target field's suggestions.
 pub fn target_suggestions(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
-    let mut all = past_targets(conn)?;
+    let mut all = crate::teams::names(conn)?;
+    for past in past_targets(conn)? {
+        if !all.iter().any(|t| t.eq_ignore_ascii_case(&past)) {
+            all.push(past);
+        }
+    }
     for name in crate::auth::users::active_usernames(conn, false)? {
         if !all.contains(&name) {
             all.push(name);

@@ -1,9 +1,12 @@
-//! The in-app inbox: a review asked of you, a decision on your postmortem, a task given to
-//! you, an escalation to you. Written in the same transaction as the change that causes it
-//! (never for your own actions); read on `/notifications` and over the API, with the unread
-//! count in the page header.
+//! Notifications: a review asked of you, a decision on your postmortem, a task given to you
+//! or your team, your task overdue, an escalation to you or your team, a SEV1/SEV2 declared
+//! (opt-in). Written in the same transaction as the change that causes it (never for your
+//! own actions), to the inbox and/or the e-mail outbox as each person chose ([`prefs`]);
+//! read on `/notifications` and over the API, with the unread count in the page header.
 
 pub mod api;
+pub mod digest;
+pub mod prefs;
 pub mod web;
 
 use chrono::NaiveDateTime;
@@ -21,9 +24,25 @@ crate::text_enum!(
         ReviewRequested => "review_requested",
         ReviewDecided => "review_decided",
         TaskAssigned => "task_assigned",
+        TaskOverdue => "task_overdue",
         Escalated => "escalated",
+        SevereDeclared => "severe_declared",
     }
 );
+
+impl NotificationKind {
+    /// What the settings page calls it.
+    pub fn label(self) -> &'static str {
+        match self {
+            NotificationKind::ReviewRequested => "A postmortem review is asked of you",
+            NotificationKind::ReviewDecided => "A reviewer decides on your postmortem",
+            NotificationKind::TaskAssigned => "A task is given to you or your team",
+            NotificationKind::TaskOverdue => "A task of yours or your team's is overdue",
+            NotificationKind::Escalated => "An incident is escalated to you or your team",
+            NotificationKind::SevereDeclared => "A SEV1 or SEV2 incident is declared",
+        }
+    }
+}
 
 #[derive(Queryable, Selectable, Clone, Debug)]
 #[diesel(table_name = notifications)]
@@ -37,7 +56,8 @@ pub struct Notification {
     pub read_at: Option<NaiveDateTime>,
 }
 
-/// Tells each of `user_ids` (but not the actor, who knows) about something at `link`.
+/// Tells each of `user_ids` (but not the actor, who knows) about something at `link`, in
+/// the inbox and/or by e-mail as each chose for `kind`.
 pub fn notify(
     conn: &mut DbConnection,
     user_ids: &[i32],
@@ -54,8 +74,19 @@ pub fn notify(
         .collect();
     ids.sort_unstable();
     ids.dedup();
-    let rows: Vec<_> = ids
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let routes = prefs::routes(conn, &ids, kind)?;
+    for r in routes.iter().filter(|r| r.channel.email()) {
+        if let Some(email) = &r.email {
+            crate::mail::queue(conn, Some(r.user_id), email, message, message, link)?;
+        }
+    }
+    let rows: Vec<_> = routes
         .into_iter()
+        .filter(|r| r.channel.in_app())
+        .map(|r| r.user_id)
         .map(|user_id| {
             (
                 notifications::user_id.eq(user_id),
@@ -70,6 +101,17 @@ pub fn notify(
         crate::batch_insert!(&mut *conn, notifications::table, rows);
     }
     Ok(())
+}
+
+/// A task's owner and the members of its team.
+pub fn task_people(
+    conn: &mut DbConnection,
+    owner: Option<i32>,
+    team: &str,
+) -> Result<Vec<i32>, AppError> {
+    let mut ids = crate::teams::member_ids(conn, team)?;
+    ids.extend(owner);
+    Ok(ids)
 }
 
 /// "INC-7 Payment gateway outage", for messages.

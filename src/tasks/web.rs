@@ -140,6 +140,8 @@ struct TaskPage {
     error: Option<String>,
     error_field: String,
     users: Vec<String>,
+    /// Defined teams, suggested beside the free-text team field.
+    teams: Vec<String>,
     kinds: &'static [TaskKind],
     priorities: &'static [TaskPriority],
     statuses: &'static [TaskStatus],
@@ -178,6 +180,7 @@ async fn task_page(
         error_field: error.field,
         error: error.message,
         users: active_usernames(state).await?,
+        teams: state.db.read(crate::teams::names).await?,
         kinds: TaskKind::ALL,
         priorities: TaskPriority::ALL,
         statuses: TaskStatus::ALL,
@@ -375,6 +378,7 @@ struct BoardPage {
     csv_link: String,
     return_to: String,
     users: Vec<String>,
+    teams: Vec<String>,
     statuses: &'static [TaskStatus],
     severities: &'static [Severity],
     can_write: bool,
@@ -465,6 +469,7 @@ pub async fn show_board(
             .map(|p| p.as_str().to_string())
             .unwrap_or_else(|| "/tasks".into()),
         users: active_usernames(&state).await?,
+        teams: state.db.read(crate::teams::names).await?,
         query,
         statuses: TaskStatus::ALL,
         severities: Severity::ALL,

@@ -118,6 +118,7 @@ pub fn start_with(storage: Storage, configure: impl FnOnce(&mut Config)) -> Test
         // The tests' webhook receivers listen on loopback.
         webhook_allow_private: true,
         trusted_proxies: vec![],
+        mail: None,
         live: hindsight::config::LiveLimits {
             max_streams: 1000,
             max_per_user: 20,

@@ -123,6 +123,8 @@ struct ShowPage {
     overdue_tasks: usize,
     suggestions: Vec<String>,
     users: Vec<String>,
+    /// Defined teams, suggested for a task's team.
+    teams: Vec<String>,
 }
 
 /// State of the quick-add form when it comes back with an error.
@@ -160,6 +162,7 @@ pub async fn incident_page(
                 tasks: crate::tasks::service::list_for_incident(conn, id)?,
                 suggestions: crate::escalations::target_suggestions(conn)?,
                 users: users::active_usernames(conn, false)?,
+                teams: crate::teams::names(conn)?,
             })
         })
         .await?;
@@ -171,6 +174,7 @@ pub async fn incident_page(
         tasks,
         suggestions,
         users,
+        teams,
     } = record;
     let today = t_now().date();
     let t = now();
@@ -236,6 +240,7 @@ pub async fn incident_page(
             .collect(),
         tasks: task_rows,
         suggestions,
+        teams,
         users,
         layout: Layout::new(user, "incidents", format!("{} {}", i.key(), i.title)),
         key: i.key(),
@@ -276,6 +281,7 @@ struct Record {
     tasks: Vec<crate::tasks::TaskView>,
     suggestions: Vec<String>,
     users: Vec<String>,
+    teams: Vec<String>,
 }
 
 /// An escalation on the incident page.
