@@ -122,6 +122,7 @@ impl Application {
             worker_db,
             config.webhook_retry,
             config.webhook_allow_private,
+            config.base_url.clone(),
         ));
         let request_timeout = config.request_timeout;
         let state = web::Data::new(AppState {

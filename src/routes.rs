@@ -63,6 +63,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(r("/notifications").route(get().to(crate::notifications::web::inbox)))
         .service(r("/notifications/read").route(post().to(crate::notifications::web::read_all)))
         .service(r("/notifications/{id}/open").route(post().to(crate::notifications::web::open)))
+        .service(r("/settings/notifications").route(get().to(settings::notifications::prefs_page)).route(post().to(settings::notifications::save_prefs)))
         .service(r("/settings/time-zone").route(get().to(settings::time_zone::time_zone_page)).route(post().to(settings::time_zone::set_time_zone)))
         // Operations and assets
         .service(r("/healthz").route(get().to(ops::healthz)))
@@ -91,6 +92,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(r("/teams").route(get().to(crate::teams::api::list_teams)).route(post().to(crate::teams::api::create_team)))
                 .service(r("/teams/{id}").route(patch().to(crate::teams::api::update_team)).route(delete().to(crate::teams::api::delete_team)))
                 .service(r("/notifications").route(get().to(crate::notifications::api::list_notifications)))
+                .service(r("/notifications/read").route(post().to(crate::notifications::api::mark_read)))
+                .service(r("/me").route(get().to(settings::api::get_me)).route(patch().to(settings::api::patch_me)))
                 .service(r("/openapi.json").route(get().to(crate::openapi::openapi_json)))
                 .default_service(web::to(api_not_found)),
         )

@@ -318,6 +318,7 @@ diesel::table! {
         active -> Bool,
         created_by -> Nullable<Integer>,
         created_at -> Timestamp,
+        format -> Text,
     }
 }
 

@@ -174,18 +174,27 @@ pub fn create(
                 &row.id.to_string(),
                 &format!("{} → {target}", IncidentKey(incident_id)),
             )?;
-            if let Some(person) = crate::auth::users::find_by_username(conn, target)? {
+            // A person by username, or the members of a team by its name.
+            let person = crate::auth::users::find_by_username(conn, target)?;
+            let (people, whom) = match person {
+                Some(p) => (vec![p.id], "you".to_string()),
+                None => (
+                    crate::teams::member_ids(conn, target)?,
+                    format!("your team {target}"),
+                ),
+            };
+            if !people.is_empty() {
                 use crate::notifications::{incident_label, notify, NotificationKind};
-                // Read once, for the first target who is a person.
+                // Read once, for the first target who is someone here.
                 if label.is_none() {
                     label = Some(incident_label(conn, incident_id)?);
                 }
                 let label = label.as_deref().unwrap_or_default();
                 notify(
                     conn,
-                    &[person.id],
+                    &people,
                     NotificationKind::Escalated,
-                    &format!("{} escalated {label} to you.", actor.name),
+                    &format!("{} escalated {label} to {whom}.", actor.name),
                     &format!("/incidents/{}#escalations", IncidentKey(incident_id)),
                     actor,
                 )?;

@@ -111,6 +111,28 @@ pub fn create(
             timeline::service::add(conn, incident.id, entry, actor)?;
         }
         crate::webhooks::enqueue(conn, "incident.created", incident_event(&incident))?;
+        // A live SEV1/SEV2 (not one recorded after the fact) reaches those who opted in.
+        let severe = matches!(incident.severity, Severity::Sev1 | Severity::Sev2);
+        if severe && t - incident.started_at <= chrono::Duration::days(1) {
+            use crate::notifications::{notify, prefs, NotificationKind};
+            let kind = NotificationKind::SevereDeclared;
+            let people = prefs::subscribers(conn, kind)?;
+            let message = format!(
+                "{} declared {} {}: {}",
+                actor.name,
+                incident.severity,
+                incident.key(),
+                incident.title
+            );
+            notify(
+                conn,
+                &people,
+                kind,
+                &message,
+                &format!("/incidents/{}", incident.key()),
+                actor,
+            )?;
+        }
         audit::record(
             conn,
             actor,

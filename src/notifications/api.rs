@@ -50,3 +50,25 @@ pub async fn list_notifications(
         unread,
     }))
 }
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadBody {
+    /// One notification; absent: all of them.
+    pub id: Option<i32>,
+}
+
+/// `POST /api/v1/notifications/read` → 204: marks one (`{"id": N}`) or all read.
+#[utoipa::path(post, path = "/api/v1/notifications/read", tag = "notifications", request_body = ReadBody, responses((status = 204), (status = 401, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc)))]
+pub async fn mark_read(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    body: crate::api::ApiJson<ReadBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (uid, id) = (user.user.id, body.0.id);
+    state
+        .db
+        .write(move |conn| super::mark_read(conn, uid, id).map(|_| ()))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -215,25 +215,50 @@ pub fn create(
             &task.id.to_string(),
             &format!("{}: {}", IncidentKey(incident_id), task.title),
         )?;
-        tell_owner(conn, &task, actor)?;
+        tell_owner(conn, &task, true, true, actor)?;
         live_event(conn, incident_id, EventKind::TaskUpdated, Some(task.id))?;
         Ok(task)
     })
 }
 
-/// Tells a task's owner it is theirs now (not when they gave it to themselves).
-fn tell_owner(conn: &mut DbConnection, task: &Task, actor: &Actor) -> Result<(), AppError> {
-    let Some(owner) = task.owner_id else {
-        return Ok(());
-    };
+/// Tells a task's new owner, and the members of its new team, that it is theirs now (not
+/// whoever gave it).
+fn tell_owner(
+    conn: &mut DbConnection,
+    task: &Task,
+    owner_changed: bool,
+    team_changed: bool,
+    actor: &Actor,
+) -> Result<(), AppError> {
     use crate::notifications::{incident_label, notify, NotificationKind};
+    let owner = task.owner_id.filter(|_| owner_changed);
+    let team = if team_changed { task.team.as_str() } else { "" };
+    let mut people = crate::teams::member_ids(conn, team)?;
+    people.retain(|id| Some(*id) != owner);
+    if owner.is_none() && people.is_empty() {
+        return Ok(());
+    }
     let label = incident_label(conn, task.incident_id)?;
+    let link = format!("/incidents/{}#tasks", IncidentKey(task.incident_id));
+    if let Some(owner) = owner {
+        notify(
+            conn,
+            &[owner],
+            NotificationKind::TaskAssigned,
+            &format!("{} gave you a task on {label}: {}", actor.name, task.title),
+            &link,
+            actor,
+        )?;
+    }
     notify(
         conn,
-        &[owner],
+        &people,
         NotificationKind::TaskAssigned,
-        &format!("{} gave you a task on {label}: {}", actor.name, task.title),
-        &format!("/incidents/{}#tasks", IncidentKey(task.incident_id)),
+        &format!(
+            "{} gave your team {} a task on {label}: {}",
+            actor.name, task.team, task.title
+        ),
+        &link,
         actor,
     )
 }
@@ -332,9 +357,13 @@ pub fn update(
             audit::record(conn, actor, "task.reassign", "task", &object, &detail)?;
         }
         let task = get(conn, id)?.task;
-        if old.owner_id != f.owner_id {
-            tell_owner(conn, &task, actor)?;
-        }
+        tell_owner(
+            conn,
+            &task,
+            old.owner_id != f.owner_id,
+            !old.team.eq_ignore_ascii_case(&f.team),
+            actor,
+        )?;
         if old.status != f.status {
             let action = if f.status == TaskStatus::Done {
                 "task.complete"

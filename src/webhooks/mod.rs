@@ -4,6 +4,7 @@
 //! exponential backoff. Several replicas may run the worker: a delivery is claimed with a
 //! conditional UPDATE before it is sent.
 
+pub mod chat;
 pub mod target;
 pub mod web;
 pub mod worker;
@@ -30,6 +31,15 @@ pub const EVENTS: &[(&str, &str)] = &[
     ("postmortem.published", "Postmortem published"),
 ];
 
+crate::text_enum!(
+    /// How deliveries are shaped: hindsight's signed event JSON, or a chat tool's incoming
+    /// webhook (Slack, Mattermost: `text` plus blocks).
+    HookFormat {
+        Hindsight => "hindsight",
+        Chat => "chat",
+    }
+);
+
 /// Attempts before a delivery is given up.
 pub const MAX_ATTEMPTS: i32 = 8;
 
@@ -43,6 +53,7 @@ pub struct Webhook {
     pub active: bool,
     pub created_by: Option<i32>,
     pub created_at: NaiveDateTime,
+    pub format: HookFormat,
 }
 
 impl Webhook {
@@ -120,6 +131,7 @@ pub fn create(
     conn: &mut DbConnection,
     url: &str,
     events: &[String],
+    format: HookFormat,
     actor: &Actor,
 ) -> Result<Webhook, AppError> {
     actor.require(crate::auth::Permission::Administer)?;
@@ -142,6 +154,7 @@ pub fn create(
                 webhooks::secret.eq(&secret),
                 webhooks::events.eq(events.join(",")),
                 webhooks::active.eq(true),
+                webhooks::format.eq(format),
                 webhooks::created_by.eq(actor.user_id),
                 webhooks::created_at.eq(now()),
             ))

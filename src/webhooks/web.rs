@@ -20,6 +20,8 @@ pub struct HookRow {
     pub secret: String,
     pub events: String,
     pub active: bool,
+    /// Slack / Mattermost format.
+    pub chat: bool,
 }
 
 pub struct DeliveryRow {
@@ -68,6 +70,7 @@ async fn page(
                 secret: h.secret,
                 events: h.events.replace(',', ", "),
                 active: h.active,
+                chat: h.format == super::HookFormat::Chat,
             })
             .collect(),
         deliveries: deliveries
@@ -120,6 +123,10 @@ pub async fn create_webhook(
         .map(|(e, _)| e.to_string())
         .collect();
     let u = url.clone();
+    let format = match data.get("format").map(String::as_str) {
+        Some("chat") => super::HookFormat::Chat,
+        _ => super::HookFormat::Hindsight,
+    };
     let allow_private = state.config.webhook_allow_private;
     let result = async {
         // Checked here, before the write: resolving the host is slow (DNS), and only for
@@ -129,7 +136,7 @@ pub async fn create_webhook(
         web::block(move || super::target::check(&target, allow_private)).await??;
         state
             .db
-            .write(move |conn| super::create(conn, &u, &events, &actor))
+            .write(move |conn| super::create(conn, &u, &events, format, &actor))
             .await
     };
     match result.await {

@@ -98,16 +98,45 @@ fn record(
 fn queue_overdue(conn: &mut DbConnection) -> Result<(), AppError> {
     let today = now().date();
     db::transaction(conn, |conn| {
-        let overdue: Vec<(i32, i32, String, Option<chrono::NaiveDate>)> = tasks::table
+        type Overdue = (
+            i32,
+            i32,
+            String,
+            Option<chrono::NaiveDate>,
+            Option<i32>,
+            String,
+        );
+        let overdue: Vec<Overdue> = tasks::table
             .filter(tasks::status.eq_any(TaskStatus::OPEN.to_vec()))
             .filter(tasks::due_on.lt(today))
             .filter(tasks::overdue_notified_on.is_null())
-            .select((tasks::id, tasks::incident_id, tasks::title, tasks::due_on))
+            .select((
+                tasks::id,
+                tasks::incident_id,
+                tasks::title,
+                tasks::due_on,
+                tasks::owner_id,
+                tasks::team,
+            ))
             .limit(100)
             .load(conn)?;
-        for (id, incident_id, title, due) in overdue {
-            let data = json!({"task": id, "incident": IncidentKey(incident_id).to_string(), "title": title, "due_on": due.map(|d| d.to_string())});
+        for (id, incident_id, title, due, owner, team) in overdue {
+            let due_text = due.map(|d| d.to_string());
+            let data = json!({"task": id, "incident": IncidentKey(incident_id).to_string(), "title": title, "due_on": due_text});
             super::enqueue(conn, "task.overdue", data)?;
+            let people = crate::notifications::task_people(conn, owner, &team)?;
+            let label = crate::notifications::incident_label(conn, incident_id)?;
+            crate::notifications::notify(
+                conn,
+                &people,
+                crate::notifications::NotificationKind::TaskOverdue,
+                &format!(
+                    "Overdue since {}: {title} ({label})",
+                    due_text.unwrap_or_default()
+                ),
+                &format!("/incidents/{}#tasks", IncidentKey(incident_id)),
+                &crate::audit::Actor::system("overdue"),
+            )?;
             diesel::update(tasks::table.find(id))
                 .set(tasks::overdue_notified_on.eq(Some(today)))
                 .execute(conn)?;
@@ -121,6 +150,7 @@ async fn send(
     d: &Delivery,
     hook: &Webhook,
     allow_private: bool,
+    base_url: &str,
 ) -> (Option<u16>, String) {
     // Checked again at every send: a name can resolve elsewhere since it was saved.
     let url = hook.url.clone();
@@ -131,6 +161,10 @@ async fn send(
         Err(e) => return (None, e.to_string()),
     }
     let timestamp = now().and_utc().timestamp();
+    let body = match hook.format {
+        super::HookFormat::Hindsight => d.payload.clone(),
+        super::HookFormat::Chat => super::chat::message(&d.payload, base_url),
+    };
     let request = client
         .post(&hook.url)
         .timeout(StdDuration::from_secs(10))
@@ -141,9 +175,9 @@ async fn send(
         .insert_header(("X-Hindsight-Timestamp", timestamp.to_string()))
         .insert_header((
             "X-Hindsight-Signature",
-            signature(&hook.secret, timestamp, &d.payload),
+            signature(&hook.secret, timestamp, &body),
         ));
-    match request.send_body(d.payload.clone()).await {
+    match request.send_body(body).await {
         Ok(res) => {
             let status = res.status().as_u16();
             let error = if res.status().is_success() {
@@ -159,7 +193,7 @@ async fn send(
 
 /// Runs until the server stops. It has a pool of its own, so its polling does not show in
 /// the request-path query counter.
-pub async fn run(db: Db, retry: StdDuration, allow_private: bool) {
+pub async fn run(db: Db, retry: StdDuration, allow_private: bool, base_url: String) {
     let retry = Duration::from_std(retry).unwrap_or(Duration::seconds(10));
     // Redirects are not followed: a public target could send the delivery inward.
     let client = awc::Client::builder().disable_redirects().finish();
@@ -191,7 +225,7 @@ pub async fn run(db: Db, retry: StdDuration, allow_private: bool) {
             continue;
         }
         for (delivery, hook) in claimed {
-            let (status, error) = send(&client, &delivery, &hook, allow_private).await;
+            let (status, error) = send(&client, &delivery, &hook, allow_private, &base_url).await;
             if !error.is_empty() {
                 tracing::info!(delivery = delivery.id, event = %delivery.event, %error, "webhook delivery failed; will retry");
             }

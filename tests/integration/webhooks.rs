@@ -189,6 +189,7 @@ async fn queued_deliveries_survive_a_restart(app: TestApp) {
         &mut conn,
         &url,
         &events,
+        hindsight::webhooks::HookFormat::Hindsight,
         &hindsight::audit::Actor::system("test"),
     )
     .unwrap();
@@ -257,6 +258,7 @@ async fn private_targets_are_refused(backend: Backend) {
         &mut conn,
         &url,
         &["incident.created".to_string()],
+        hindsight::webhooks::HookFormat::Hindsight,
         &hindsight::audit::Actor::system("test"),
     )
     .unwrap();
