@@ -151,7 +151,11 @@ pub fn compose(
     let text = format!(
         "{body}\n\nOpen: {url}\n\n--\nhindsight. Choose what reaches you by e-mail: {settings}\n"
     );
-    let esc = ammonia::clean_text;
+    let esc = |s: &str| {
+        askama::filters::escape(s, askama::filters::Html)
+            .map(|s| s.to_string())
+            .unwrap_or_default()
+    };
     let html = format!(
         "<!doctype html><html><body style=\"font-family:sans-serif\"><p>{}</p><p><a href=\"{}\">Open in hindsight</a></p><hr><p style=\"color:#666;font-size:smaller\">Choose what reaches you by e-mail in <a href=\"{}\">your settings</a>.</p></body></html>",
         esc(body).replace('\n', "<br>"),

@@ -95,7 +95,7 @@ fn record(
 }
 
 /// Queues `task.overdue` for tasks that went overdue and were not announced today.
-fn queue_overdue(conn: &mut DbConnection) -> Result<(), AppError> {
+pub fn queue_overdue(conn: &mut DbConnection) -> Result<(), AppError> {
     let today = now().date();
     db::transaction(conn, |conn| {
         type Overdue = (

@@ -288,3 +288,49 @@ async fn private_targets_are_refused_sqlite() {
 async fn private_targets_are_refused_postgres() {
     private_targets_are_refused(Backend::Postgres).await;
 }
+
+/// A hook in the chat format gets what Slack and Mattermost read: `text` and blocks, with a
+/// link to the incident at the base URL and user text escaped.
+async fn chat_hooks_get_slack_shaped_messages(app: TestApp) {
+    let (url, receiver, handle) = start_receiver(0);
+    let admin = app.login_as(Role::Admin).await;
+    let res = admin
+        .post(
+            "/admin/webhooks",
+            "/admin/webhooks",
+            &[
+                ("url", &url),
+                ("format", "chat"),
+                ("event_incident.created", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, page) = admin.get_text("/admin/webhooks").await;
+    assert!(page.contains("(chat)"), "the list says which format");
+    let api = Api::new(&app, app.token(Role::Responder));
+    api.post(
+        "/api/v1/incidents",
+        json!({"title": "Checkout <500s> & refunds", "severity": "SEV2"}),
+    )
+    .await;
+    let got = wait_for(&receiver, 1).await;
+    let body: serde_json::Value = serde_json::from_str(&got[0].body).unwrap();
+    let text = body["text"].as_str().unwrap();
+    assert!(
+        text.starts_with(
+            "INC-1 declared: SEV2 Checkout &lt;500s&gt; &amp; refunds (investigating)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains(&format!(
+        "<{}/incidents/INC-1|Open in hindsight>",
+        "http://127.0.0.1:0"
+    )));
+    assert_eq!(body["blocks"][0]["type"], "section");
+    handle.stop(false).await;
+}
+both_backends!(
+    chat_hooks_get_slack_shaped_messages,
+    chat_hooks_get_slack_shaped_messages
+);
