@@ -395,6 +395,8 @@ fn main() {
     );
     let token = cli(&db, &["token", "create", "--username", "bench"], "");
     eprintln!("seeded in {:.1} s", seeding.elapsed().as_secs_f64());
+    // The live-stream run opens 1,000 streams as one user.
+    std::env::set_var("HINDSIGHT_LIVE_MAX_PER_USER", "5000");
     // Killed however this ends (a panic included), before the database goes.
     let server = ChildServer::start(&db);
     actix_web::rt::System::new().block_on(run_all(server.url(), token, long_key, &server, &target));
@@ -603,6 +605,7 @@ async fn run_all(
         let mut run = drive(client.clone(), conns, duration, make).await;
         row(&what, &mut run, aim);
     }
+    let live = live_streams(&base, &token, server.pid()).await;
     let after_imports = repeated_imports(&client, &base, &token, server.pid()).await;
     if let Some(rows) = with_wrk(&base, &session, &token) {
         println!();
@@ -624,7 +627,106 @@ async fn run_all(
         rss_kib(server.pid(), "VmHWM:") as f64 / 1024.0,
         binary as f64 / 1024.0 / 1024.0
     );
+    println!("{live}");
     println!("{after_imports}");
+}
+
+/// Live updates at scale: 1,000 server-sent-event streams on 200 incidents (5 each), then
+/// appends at full rate (32 writers) spread over those incidents. Reports the server's
+/// memory per open stream, the append rate with the streams beside the rate without, and
+/// the latency from an append's request to its event on a stream (one stream per incident
+/// is read and timed; the others are drained).
+async fn live_streams(base: &str, token: &str, pid: u32) -> String {
+    const STREAMS: usize = 1_000;
+    const INCIDENTS: usize = 200;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
+    let appends = |label: &'static str| {
+        let (b, t) = (base.to_string(), token.to_string());
+        let make: MakeRequest = Arc::new(move |c, n| {
+            let incident = 2 + n % INCIDENTS;
+            let sent = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_micros();
+            c.post(format!("{b}/api/v1/incidents/INC-{incident}/timeline"))
+                .bearer_auth(&t)
+                .json(&serde_json::json!({"kind": "note", "body": format!("{label} sent={sent}")}))
+        });
+        make
+    };
+    let mut without = drive(client.clone(), 32, Duration::from_secs(5), appends("plain")).await;
+    let rate_without = without.ok as f64 / without.elapsed.as_secs_f64();
+    let p99_without = pct(&mut without.latencies, 0.99);
+
+    let before = rss_kib(pid, "VmRSS:");
+    let latencies = Arc::new(Mutex::new(Vec::<f64>::new()));
+    let mut opened = Vec::with_capacity(STREAMS);
+    for i in 0..STREAMS {
+        let incident = 2 + i % INCIDENTS;
+        let res = reqwest::Client::new()
+            .get(format!("{base}/api/v1/incidents/INC-{incident}/events"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "stream {i}: {}", res.status());
+        let timed = i < INCIDENTS;
+        let latencies = Arc::clone(&latencies);
+        opened.push(actix_web::rt::spawn(async move {
+            let mut res = res;
+            let mut buf = String::new();
+            while let Ok(Some(chunk)) = res.chunk().await {
+                if !timed {
+                    continue;
+                }
+                buf.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = buf.find("\n\n") {
+                    let event: String = buf.drain(..end + 2).collect();
+                    if let Some(sent) = event
+                        .split("sent=")
+                        .nth(1)
+                        .and_then(|s| s.split('"').next())
+                        .and_then(|s| s.parse::<u128>().ok())
+                    {
+                        let now = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .unwrap()
+                            .as_micros();
+                        latencies.lock().unwrap().push((now - sent) as f64 / 1000.0);
+                    }
+                }
+            }
+        }));
+    }
+    actix_web::rt::time::sleep(Duration::from_secs(2)).await;
+    let after = rss_kib(pid, "VmRSS:");
+    let mut with = drive(client.clone(), 32, Duration::from_secs(5), appends("live")).await;
+    actix_web::rt::time::sleep(Duration::from_secs(2)).await;
+    let rate_with = with.ok as f64 / with.elapsed.as_secs_f64();
+    let p99_with = pct(&mut with.latencies, 0.99);
+    for task in opened {
+        task.abort();
+    }
+    let mut lat = std::mem::take(&mut *latencies.lock().unwrap());
+    lat.sort_by(|a, b| a.total_cmp(b));
+    let q = |p: f64| {
+        lat.get(((lat.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    format!(
+        "live: {STREAMS} streams on {INCIDENTS} incidents: server RSS {:.1} → {:.1} MiB ({:.1} KiB per stream); appends {rate_without:.0}/s (p99 {p99_without:.1} ms) without streams, {rate_with:.0}/s (p99 {p99_with:.1} ms, {} errors) with them; append-to-event latency on {} timed events p50 {:.1} ms, p99 {:.1} ms",
+        before as f64 / 1024.0,
+        after as f64 / 1024.0,
+        (after.saturating_sub(before)) as f64 / STREAMS as f64,
+        with.errors,
+        lat.len(),
+        q(0.5),
+        q(0.99)
+    )
 }
 
 /// Imports the seed postmortem 1,000 times, one after another, and reports resident memory
