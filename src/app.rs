@@ -98,17 +98,21 @@ impl Application {
             })
         };
         let db = Db::announcing(pool, sqlite, Some(announce))?;
+        let pg = matches!(config.database_url, db::DbUrl::Postgres(_));
+        let (announce, changed_presence) = tokio::sync::mpsc::unbounded_channel::<i32>();
+        let (heard_tx, heard) = tokio::sync::mpsc::unbounded_channel::<String>();
         let live = Hub::new(
             db.clone(),
             crate::live::data::describe,
             config.live,
             pokes.clone(),
+            pg.then_some(announce),
         );
         if let db::DbUrl::Postgres(url) = &config.database_url {
-            crate::live::listen::spawn(url.clone(), pokes, live.closed())
+            crate::live::listen::spawn(url.clone(), pokes, heard_tx, live.closed())
                 .map_err(|e| format!("cannot start the live-update listener: {e}"))?;
         }
-        actix_web::rt::spawn(Arc::clone(&live).run(poked));
+        actix_web::rt::spawn(Arc::clone(&live).run(poked, changed_presence, heard));
         if let Some(mail) = config.mail.clone() {
             let mail_db = Db::new(db::connect(&config.database_url)?, sqlite)?;
             actix_web::rt::spawn(crate::mail::worker::run(

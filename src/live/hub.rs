@@ -3,11 +3,16 @@
 //! PostgreSQL `NOTIFY` for changes made through other servers), reads the new events once
 //! per incident and hands them to every stream on it. It also knows who is watching what,
 //! for presence, and enforces the stream limits.
+//!
+//! Presence across servers (PostgreSQL): each hub announces who watches each incident on it
+//! (`NOTIFY hindsight_presence`, at each change and every 30 s) and merges what the others
+//! announce; another server's list is forgotten 75 s after its last announcement, so a
+//! server that died drops out.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, watch};
@@ -28,6 +33,11 @@ const SWEEP: Duration = Duration::from_secs(5);
 pub const BATCH: i64 = 200;
 /// Messages a slow stream may fall behind before it reads from the database instead.
 const BACKLOG: usize = 256;
+/// How often a server repeats who watches what on it, and when others forget it.
+const PRESENCE_REFRESH: Duration = Duration::from_secs(30);
+const PRESENCE_EXPIRY: Duration = Duration::from_secs(75);
+/// Viewers one announcement names at most (a NOTIFY payload is limited to 8,000 bytes).
+const PRESENCE_MAX: usize = 40;
 
 /// An event ready to send.
 #[derive(Debug)]
@@ -45,7 +55,7 @@ pub enum Message {
 }
 
 /// Someone with the incident open.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Viewer {
     pub username: String,
     pub display_name: String,
@@ -53,11 +63,21 @@ pub struct Viewer {
     pub user_id: i32,
 }
 
+/// What one server says about one incident (the `hindsight_presence` payload).
+#[derive(Serialize, serde::Deserialize)]
+struct Announcement {
+    server: String,
+    incident: i32,
+    viewers: Vec<Viewer>,
+}
+
 struct Channel {
     tx: broadcast::Sender<Message>,
     /// The last event handed out (every stream checks it follows on from what it sent).
     last_seq: i32,
     viewers: BTreeMap<u64, Viewer>,
+    /// Viewers on other servers, by server, as of their last announcement.
+    remote: HashMap<String, (Vec<Viewer>, Instant)>,
 }
 
 #[derive(Default)]
@@ -75,6 +95,10 @@ pub struct Hub {
     next_id: AtomicU64,
     pokes: mpsc::UnboundedSender<i32>,
     closing: watch::Sender<bool>,
+    /// This server, in presence announcements.
+    server: String,
+    /// Incidents whose local viewers changed, to announce (PostgreSQL only).
+    announce: Option<mpsc::UnboundedSender<i32>>,
 }
 
 /// A stream's hold on an incident's channel; dropping it leaves.
@@ -112,19 +136,24 @@ impl Drop for Subscription {
         if empty {
             s.channels.remove(&self.incident_id);
         } else {
-            Hub::announce_presence(&mut s, self.incident_id);
+            Hub::show_presence(&mut s, self.incident_id);
         }
+        drop(s);
+        self.hub.local_presence_changed(self.incident_id);
     }
 }
 
 impl Hub {
     /// A hub and the sender the writer (and the PostgreSQL listener) tell changes to; call
     /// [`Hub::run`] to start it.
+    /// `announce` (PostgreSQL) takes the incidents whose local viewers changed, for
+    /// [`Hub::run`] to tell the other servers.
     pub fn new(
         db: Db,
         describe: Describe,
         limits: LiveLimits,
         pokes: mpsc::UnboundedSender<i32>,
+        announce: Option<mpsc::UnboundedSender<i32>>,
     ) -> Arc<Hub> {
         Arc::new(Hub {
             db,
@@ -134,7 +163,15 @@ impl Hub {
             next_id: AtomicU64::new(1),
             pokes,
             closing: watch::channel(false).0,
+            server: crate::auth::random_token(8),
+            announce,
         })
+    }
+
+    fn local_presence_changed(&self, incident_id: i32) {
+        if let Some(tx) = &self.announce {
+            let _ = tx.send(incident_id);
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Streams> {
@@ -198,10 +235,13 @@ impl Hub {
             tx: broadcast::channel(BACKLOG).0,
             last_seq: start.unwrap_or(0),
             viewers: BTreeMap::new(),
+            remote: HashMap::new(),
         });
         ch.viewers.insert(id, viewer);
         let rx = ch.tx.subscribe();
-        Hub::announce_presence(&mut s, incident_id);
+        Hub::show_presence(&mut s, incident_id);
+        drop(s);
+        self.local_presence_changed(incident_id);
         Ok(Subscription {
             hub: Arc::clone(self),
             incident_id,
@@ -211,13 +251,102 @@ impl Hub {
         })
     }
 
-    fn announce_presence(s: &mut Streams, incident_id: i32) {
-        let Some(ch) = s.channels.get(&incident_id) else {
+    /// Tells the incident's streams who watches it, here and on other servers.
+    fn show_presence(s: &mut Streams, incident_id: i32) {
+        let Some(ch) = s.channels.get_mut(&incident_id) else {
             return;
         };
-        let viewers: BTreeSet<&Viewer> = ch.viewers.values().collect();
-        let data = serde_json::json!({ "viewers": viewers }).to_string();
+        ch.remote
+            .retain(|_, (_, at)| at.elapsed() < PRESENCE_EXPIRY);
+        let mut viewers: BTreeSet<(&str, &str)> = ch
+            .viewers
+            .values()
+            .map(|v| (v.username.as_str(), v.display_name.as_str()))
+            .collect();
+        for (remote, _) in ch.remote.values() {
+            viewers.extend(
+                remote
+                    .iter()
+                    .map(|v| (v.username.as_str(), v.display_name.as_str())),
+            );
+        }
+        let list: Vec<serde_json::Value> = viewers
+            .into_iter()
+            .map(|(u, d)| serde_json::json!({"username": u, "display_name": d}))
+            .collect();
+        let data = serde_json::json!({ "viewers": list }).to_string();
         let _ = ch.tx.send(Message::Presence(data.into()));
+    }
+
+    /// This server's viewers of an incident, as an announcement payload.
+    fn announcement(&self, incident_id: i32) -> String {
+        let s = self.lock();
+        let mut viewers: Vec<Viewer> = s
+            .channels
+            .get(&incident_id)
+            .map(|ch| ch.viewers.values().cloned().collect())
+            .unwrap_or_default();
+        viewers.sort();
+        viewers.dedup_by(|a, b| a.username == b.username);
+        viewers.truncate(PRESENCE_MAX);
+        serde_json::to_string(&Announcement {
+            server: self.server.clone(),
+            incident: incident_id,
+            viewers,
+        })
+        .unwrap_or_default()
+    }
+
+    /// Another server's announcement: merged, and answered with ours when that server is
+    /// new to the incident here (so both sides know each other at once).
+    fn heard(&self, payload: &str) {
+        let Ok(a) = serde_json::from_str::<Announcement>(payload) else {
+            return;
+        };
+        if a.server == self.server {
+            return;
+        }
+        let mut s = self.lock();
+        let Some(ch) = s.channels.get_mut(&a.incident) else {
+            return;
+        };
+        let new = if a.viewers.is_empty() {
+            ch.remote.remove(&a.server);
+            false
+        } else {
+            ch.remote
+                .insert(a.server, (a.viewers, Instant::now()))
+                .is_none()
+        };
+        Hub::show_presence(&mut s, a.incident);
+        drop(s);
+        if new {
+            self.local_presence_changed(a.incident);
+        }
+    }
+
+    async fn announce(&self, incidents: BTreeSet<i32>) {
+        let payloads: Vec<String> = incidents
+            .into_iter()
+            .map(|i| self.announcement(i))
+            .collect();
+        let sent = self
+            .db
+            .write(move |conn| {
+                use diesel::RunQueryDsl;
+                if let DbConnection::Postgres(pg) = conn {
+                    for p in &payloads {
+                        diesel::sql_query("SELECT pg_notify('hindsight_presence', $1)")
+                            .bind::<diesel::sql_types::Text, _>(p)
+                            .execute(pg)?;
+                    }
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, "live: cannot announce presence");
+        }
     }
 
     /// Reads up to [`BATCH`] events after `after` with their data.
@@ -243,13 +372,50 @@ impl Hub {
             .await
     }
 
-    /// Hands out what is new on the incidents told of (or, on the sweep, on all watched).
-    pub async fn run(self: Arc<Self>, mut pokes: mpsc::UnboundedReceiver<i32>) {
+    /// Hands out what is new on the incidents told of (or, on the sweep, on all watched);
+    /// on PostgreSQL also announces and hears presence (see the module).
+    pub async fn run(
+        self: Arc<Self>,
+        mut pokes: mpsc::UnboundedReceiver<i32>,
+        mut changed_presence: mpsc::UnboundedReceiver<i32>,
+        mut heard: mpsc::UnboundedReceiver<String>,
+    ) {
         let mut sweep = tokio::time::interval(SWEEP);
+        let mut refresh = tokio::time::interval(PRESENCE_REFRESH);
         let mut closing = self.closed();
         loop {
             let mut ids = BTreeSet::new();
             tokio::select! {
+                Some(id) = changed_presence.recv() => {
+                    let mut changed = BTreeSet::from([id]);
+                    while let Ok(id) = changed_presence.try_recv() {
+                        changed.insert(id);
+                    }
+                    self.announce(changed).await;
+                    continue;
+                }
+                Some(payload) = heard.recv() => {
+                    self.heard(&payload);
+                    continue;
+                }
+                _ = refresh.tick(), if self.announce.is_some() => {
+                    let watched: BTreeSet<i32> = self.lock().channels.keys().copied().collect();
+                    if !watched.is_empty() {
+                        self.announce(watched).await;
+                    }
+                    // Forgotten servers leave the lists.
+                    let mut s = self.lock();
+                    let all: Vec<i32> = s.channels.keys().copied().collect();
+                    for id in all {
+                        let stale = s.channels.get(&id).is_some_and(|ch| {
+                            ch.remote.values().any(|(_, at)| at.elapsed() >= PRESENCE_EXPIRY)
+                        });
+                        if stale {
+                            Hub::show_presence(&mut s, id);
+                        }
+                    }
+                    continue;
+                }
                 poke = pokes.recv() => match poke {
                     Some(id) => {
                         ids.insert(id);

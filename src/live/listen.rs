@@ -1,6 +1,7 @@
 //! The PostgreSQL side of live updates: one thread per server holds a connection that
 //! `LISTEN`s on [`log::CHANNEL`](super::log::CHANNEL) and tells the hub which incidents
-//! changed, whichever server wrote them. It reconnects when the database goes away (a
+//! changed, whichever server wrote them, and on `hindsight_presence` for who watches what
+//! on the other servers. It reconnects when the database goes away (a
 //! restart) and then asks the hub to re-read everything watched, since notifications sent
 //! meanwhile are lost.
 
@@ -8,7 +9,6 @@ use std::time::Duration;
 
 use diesel::connection::Connection;
 use diesel::pg::PgConnection;
-use diesel::RunQueryDsl;
 use tokio::sync::{mpsc, watch};
 
 /// How often the connection is checked for notifications (no blocking wait in diesel).
@@ -21,15 +21,21 @@ pub const SWEEP_ALL: i32 = -1;
 pub fn spawn(
     url: String,
     pokes: mpsc::UnboundedSender<i32>,
+    presence: mpsc::UnboundedSender<String>,
     closing: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("live-listen".into())
-        .spawn(move || run(&url, &pokes, &closing))
+        .spawn(move || run(&url, &pokes, &presence, &closing))
         .map(|_| ())
 }
 
-fn run(url: &str, pokes: &mpsc::UnboundedSender<i32>, closing: &watch::Receiver<bool>) {
+fn run(
+    url: &str,
+    pokes: &mpsc::UnboundedSender<i32>,
+    presence: &mpsc::UnboundedSender<String>,
+    closing: &watch::Receiver<bool>,
+) {
     let mut wait = Duration::from_millis(200);
     let mut first = true;
     while !*closing.borrow() {
@@ -42,9 +48,8 @@ fn run(url: &str, pokes: &mpsc::UnboundedSender<i32>, closing: &watch::Receiver<
                 continue;
             }
         };
-        if let Err(e) =
-            diesel::sql_query(format!("LISTEN {}", super::log::CHANNEL)).execute(&mut conn)
-        {
+        let listen = format!("LISTEN {}; LISTEN hindsight_presence", super::log::CHANNEL);
+        if let Err(e) = diesel::connection::SimpleConnection::batch_execute(&mut conn, &listen) {
             tracing::warn!(error = %e, "live: LISTEN failed; retrying");
             std::thread::sleep(wait);
             continue;
@@ -57,6 +62,11 @@ fn run(url: &str, pokes: &mpsc::UnboundedSender<i32>, closing: &watch::Receiver<
         'listening: while !*closing.borrow() {
             for note in conn.notifications_iter() {
                 match note {
+                    Ok(n) if n.channel == "hindsight_presence" => {
+                        if presence.send(n.payload).is_err() {
+                            return;
+                        }
+                    }
                     Ok(n) => {
                         if let Ok(id) = n.payload.parse::<i32>() {
                             if pokes.send(id).is_err() {

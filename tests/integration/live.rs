@@ -339,5 +339,29 @@ async fn entries_written_on_another_server_arrive() {
         .unwrap();
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+
+    // Presence spans the servers: Ann watches on A, Rex on B; each sees the other.
+    let ann = a.login_as(Role::Viewer).await;
+    let rex = a.login_as(Role::Responder).await;
+    let rex_on_b = Browser::new(&b);
+    rex_on_b.login(&rex.username, PASSWORD).await;
+    let mut on_a = Sse::open(&ann.client, &a.url("/incidents/INC-1/events"), None, None).await;
+    let mut on_b = Sse::open(
+        &rex_on_b.client,
+        &b.url("/incidents/INC-1/events"),
+        None,
+        None,
+    )
+    .await;
+    for (sse, other) in [(&mut on_a, &rex.username), (&mut on_b, &ann.username)] {
+        let mut seen = false;
+        while let Some(e) = sse.next(Duration::from_secs(5), true).await {
+            if e.event == "presence" && e.data.to_string().contains(other.as_str()) {
+                seen = true;
+                break;
+            }
+        }
+        assert!(seen, "{other} shows on the other server's stream");
+    }
     finish().await;
 }
