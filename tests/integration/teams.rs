@@ -266,6 +266,41 @@ async fn team_members_hear_what_is_theirs(app: TestApp) {
         .any(|m| m.contains("declared")));
     assert_eq!(app.count("mail_outbox"), 0, "nobody chose e-mail");
 
+    // The daily digest: Ann asks for it; one message lists her team's overdue task, and a
+    // second scan the same day queues nothing more.
+    {
+        let mut conn = app.pool.get().unwrap();
+        let ann = hindsight::auth::users::find_by_username(&mut conn, "ann")
+            .unwrap()
+            .unwrap();
+        let actor = hindsight::audit::Actor::system("test");
+        hindsight::auth::users::set_email(&mut conn, ann.id, "ann@example.test", &actor).unwrap();
+        hindsight::notifications::prefs::set(
+            &mut conn,
+            ann.id,
+            &[(
+                hindsight::notifications::NotificationKind::TaskOverdue,
+                hindsight::notifications::prefs::Channel::Digest,
+            )],
+        )
+        .unwrap();
+        hindsight::notifications::digest::queue_due(&mut conn).unwrap();
+        hindsight::notifications::digest::queue_due(&mut conn).unwrap();
+        use diesel::prelude::*;
+        use hindsight::db::schema::mail_outbox;
+        let mails: Vec<(String, String, String)> = mail_outbox::table
+            .select((mail_outbox::to_address, mail_outbox::subject, mail_outbox::body))
+            .load(&mut conn)
+            .unwrap();
+        assert_eq!(mails.len(), 1, "{mails:?}");
+        assert_eq!(mails[0].0, "ann@example.test");
+        assert_eq!(mails[0].1, "1 overdue task");
+        assert!(mails[0]
+            .2
+            .contains("- Add a replica lag alert (due 2020-01-01), INC-1 Checkout errors"));
+        diesel::delete(mail_outbox::table).execute(&mut conn).unwrap();
+    }
+
     // Read all over the API.
     let (_, before) = sam.get("/api/v1/notifications").await;
     assert_eq!(before["unread"], 1);
