@@ -56,6 +56,9 @@ fn incident(title: &str, entries: usize, tasks: usize) -> Imported {
             users_affected_pct: Some(25.0),
             services: vec!["payments".into(), "checkout".into()],
             commander_id: None,
+            comms_lead_id: None,
+            scribe_id: None,
+            ops_lead_id: None,
             started_at: start(),
             detected_at: Some(start()),
             acknowledged_at: None,
@@ -63,6 +66,7 @@ fn incident(title: &str, entries: usize, tasks: usize) -> Imported {
             resolved_at: Some(start() + chrono::Duration::hours(30)),
         },
         commander: None,
+        roles: Default::default(),
         entries: (0..entries)
             .map(|i| ImportedEntry {
                 occurred_at: start() + chrono::Duration::seconds(i as i64 * 10),

@@ -94,6 +94,9 @@ diesel::table! {
         labels -> Text,
         timeline_rev -> Integer,
         event_seq -> Integer,
+        comms_lead_id -> Nullable<Integer>,
+        scribe_id -> Nullable<Integer>,
+        ops_lead_id -> Nullable<Integer>,
     }
 }
 

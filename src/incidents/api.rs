@@ -3,6 +3,7 @@
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
+use super::fields::ROLES;
 use super::model::{IncidentKey, Severity, Status};
 use super::search::{self, IncidentFilter};
 use super::service::{self, CreateOptions, IncidentDetail, IncidentFields};
@@ -25,6 +26,9 @@ pub struct IncidentJson {
     pub users_affected_pct: Option<f64>,
     pub services: Vec<String>,
     pub commander: Option<String>,
+    pub communications_lead: Option<String>,
+    pub scribe: Option<String>,
+    pub operations_lead: Option<String>,
     pub started_at: String,
     pub detected_at: Option<String>,
     pub acknowledged_at: Option<String>,
@@ -50,6 +54,9 @@ impl From<IncidentDetail> for IncidentJson {
             users_affected_pct: i.users_affected_pct,
             services: d.services,
             commander: d.commander,
+            communications_lead: d.roles[0].clone(),
+            scribe: d.roles[1].clone(),
+            operations_lead: d.roles[2].clone(),
             started_at: rfc3339(i.started_at),
             detected_at: i.detected_at.map(rfc3339),
             acknowledged_at: i.acknowledged_at.map(rfc3339),
@@ -131,6 +138,9 @@ pub struct CreateIncident {
     users_affected_pct: Option<f64>,
     services: Option<Vec<String>>,
     commander: Option<String>,
+    communications_lead: Option<String>,
+    scribe: Option<String>,
+    operations_lead: Option<String>,
     started_at: Option<String>,
     detected_at: Option<String>,
     acknowledged_at: Option<String>,
@@ -170,6 +180,9 @@ pub async fn create_incident(
         users_affected_pct: b.users_affected_pct,
         services: b.services.unwrap_or_default(),
         commander_id: None,
+        comms_lead_id: None,
+        scribe_id: None,
+        ops_lead_id: None,
         started_at,
         detected_at: optional_time(b.detected_at.as_deref(), "detected_at")?,
         acknowledged_at: optional_time(b.acknowledged_at.as_deref(), "acknowledged_at")?,
@@ -178,10 +191,14 @@ pub async fn create_incident(
     };
     let actor = user.actor();
     let commander = b.commander;
+    let roles = [b.communications_lead, b.scribe, b.operations_lead];
     let detail = state
         .db
         .write(move |conn| {
             fields.commander_id = users::resolve(conn, commander.as_deref(), "commander")?;
+            for (i, (name, _)) in ROLES.iter().enumerate() {
+                fields.set_role(i, users::resolve(conn, roles[i].as_deref(), name)?);
+            }
             let options = CreateOptions {
                 declared_entry: true,
                 ..Default::default()
@@ -247,6 +264,12 @@ pub struct PatchIncident {
     services: Option<Vec<String>>,
     #[serde(default, deserialize_with = "nullable")]
     commander: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    communications_lead: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    scribe: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    operations_lead: Option<Option<String>>,
     started_at: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     detected_at: Option<Option<String>>,
@@ -312,6 +335,12 @@ pub async fn update_incident(
             }
             if let Some(c) = b.commander {
                 f.commander_id = users::resolve(conn, c.as_deref(), "commander")?;
+            }
+            let roles = [b.communications_lead, b.scribe, b.operations_lead];
+            for (i, change) in roles.into_iter().enumerate() {
+                if let Some(c) = change {
+                    f.set_role(i, users::resolve(conn, c.as_deref(), ROLES[i].0)?);
+                }
             }
             if let Some(s) = b.started_at.as_deref() {
                 f.started_at = time_field(s, "started_at")?;

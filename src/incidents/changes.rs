@@ -26,9 +26,21 @@ pub fn describe(
     if before.severity != after.severity {
         parts.push(format!("severity {} → {}", before.severity, after.severity));
     }
-    if before.commander_id != after.commander_id {
-        let ids: Vec<i32> = [before.commander_id, after.commander_id]
-            .into_iter()
+    // The commander, then the other roles: (label, before, after).
+    let people: Vec<(&str, Option<i32>, Option<i32>)> =
+        std::iter::once(("commander", before.commander_id, after.commander_id))
+            .chain(
+                super::fields::ROLES
+                    .iter()
+                    .zip(before.role_ids().into_iter().zip(after.role_ids()))
+                    .map(|((_, label), (b, a))| (*label, b, a)),
+            )
+            .filter(|(_, b, a)| b != a)
+            .collect();
+    if !people.is_empty() {
+        let ids: Vec<i32> = people
+            .iter()
+            .flat_map(|(_, b, a)| [*b, *a])
             .flatten()
             .collect();
         let names = users::usernames(conn, &ids)?;
@@ -36,11 +48,14 @@ pub fn describe(
             id.and_then(|id| names.get(&id))
                 .map_or_else(|| "nobody".to_string(), |n| escape(n))
         };
-        parts.push(format!(
-            "commander {} → {}",
-            name(before.commander_id),
-            name(after.commander_id)
-        ));
+        for (label, b, a) in people {
+            let label = if label == "commander" {
+                label.to_string()
+            } else {
+                label.to_lowercase()
+            };
+            parts.push(format!("{label} {} → {}", name(b), name(a)));
+        }
     }
     let listed = |from: &[String], missing_in: &[String]| -> Vec<String> {
         from.iter()

@@ -11,6 +11,13 @@ pub const TITLE_MAX: usize = 200;
 pub const IMPACT_MAX: usize = 20_000;
 const SERVICES_MAX: usize = 30;
 
+/// Incident roles beside the commander: (name in forms, the API and documents; label).
+pub const ROLES: [(&str, &str); 3] = [
+    ("communications_lead", "Communications lead"),
+    ("scribe", "Scribe"),
+    ("operations_lead", "Operations lead"),
+];
+
 /// Every editable field of an incident, validated together (and kept per version as JSON).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct IncidentFields {
@@ -21,6 +28,13 @@ pub struct IncidentFields {
     pub users_affected_pct: Option<f64>,
     pub services: Vec<String>,
     pub commander_id: Option<i32>,
+    /// The roles of [`ROLES`], in order (absent from revisions kept before roles existed).
+    #[serde(default)]
+    pub comms_lead_id: Option<i32>,
+    #[serde(default)]
+    pub scribe_id: Option<i32>,
+    #[serde(default)]
+    pub ops_lead_id: Option<i32>,
     pub started_at: NaiveDateTime,
     pub detected_at: Option<NaiveDateTime>,
     pub acknowledged_at: Option<NaiveDateTime>,
@@ -40,11 +54,28 @@ impl IncidentFields {
             users_affected_pct: i.users_affected_pct,
             services: detail.services.clone(),
             commander_id: i.commander_id,
+            comms_lead_id: i.comms_lead_id,
+            scribe_id: i.scribe_id,
+            ops_lead_id: i.ops_lead_id,
             started_at: i.started_at,
             detected_at: i.detected_at,
             acknowledged_at: i.acknowledged_at,
             mitigated_at: i.mitigated_at,
             resolved_at: i.resolved_at,
+        }
+    }
+
+    /// The role holders, in [`ROLES`] order.
+    pub fn role_ids(&self) -> [Option<i32>; 3] {
+        [self.comms_lead_id, self.scribe_id, self.ops_lead_id]
+    }
+
+    /// Sets role `i` of [`ROLES`].
+    pub fn set_role(&mut self, i: usize, id: Option<i32>) {
+        match i {
+            0 => self.comms_lead_id = id,
+            1 => self.scribe_id = id,
+            _ => self.ops_lead_id = id,
         }
     }
 

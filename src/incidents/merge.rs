@@ -23,6 +23,9 @@ macro_rules! each_field {
         $m!(users_affected_pct, "users_affected_pct");
         $m!(services, "services");
         $m!(commander_id, "commander");
+        $m!(comms_lead_id, "communications_lead");
+        $m!(scribe_id, "scribe");
+        $m!(ops_lead_id, "operations_lead");
         $m!(started_at, "started_at");
         $m!(detected_at, "detected_at");
         $m!(acknowledged_at, "acknowledged_at");
@@ -96,6 +99,9 @@ mod tests {
             users_affected_pct: None,
             services: vec!["checkout".into()],
             commander_id: None,
+            comms_lead_id: None,
+            scribe_id: None,
+            ops_lead_id: None,
             started_at: chrono::NaiveDateTime::default(),
             detected_at: None,
             acknowledged_at: None,

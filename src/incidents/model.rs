@@ -90,6 +90,9 @@ pub struct Incident {
     pub timeline_rev: i32,
     /// The number of the incident's last live event (see `live`).
     pub event_seq: i32,
+    pub comms_lead_id: Option<i32>,
+    pub scribe_id: Option<i32>,
+    pub ops_lead_id: Option<i32>,
 }
 
 impl Incident {
@@ -176,12 +179,21 @@ impl<'de> serde::Deserialize<'de> for IncidentKey {
     }
 }
 
-/// An incident with its service names and commander's username.
+/// An incident with its service names and the usernames of its commander and of the
+/// holders of [`ROLES`](super::fields::ROLES), in that order.
 #[derive(Clone, Debug)]
 pub struct IncidentDetail {
     pub incident: Incident,
     pub services: Vec<String>,
     pub commander: Option<String>,
+    pub roles: [Option<String>; 3],
+}
+
+impl Incident {
+    /// The user ids holding [`ROLES`](super::fields::ROLES), in that order.
+    pub fn role_ids(&self) -> [Option<i32>; 3] {
+        [self.comms_lead_id, self.scribe_id, self.ops_lead_id]
+    }
 }
 
 #[cfg(test)]

@@ -35,6 +35,9 @@ struct IncidentColumns<'a> {
     impact: &'a str,
     users_affected_pct: Option<f64>,
     commander_id: Option<i32>,
+    comms_lead_id: Option<i32>,
+    scribe_id: Option<i32>,
+    ops_lead_id: Option<i32>,
     started_at: NaiveDateTime,
     detected_at: Option<NaiveDateTime>,
     acknowledged_at: Option<NaiveDateTime>,
@@ -52,6 +55,9 @@ impl<'a> IncidentColumns<'a> {
             impact: &f.impact,
             users_affected_pct: f.users_affected_pct,
             commander_id: f.commander_id,
+            comms_lead_id: f.comms_lead_id,
+            scribe_id: f.scribe_id,
+            ops_lead_id: f.ops_lead_id,
             started_at: f.started_at,
             detected_at: f.detected_at,
             acknowledged_at: f.acknowledged_at,
@@ -404,13 +410,19 @@ pub(super) fn details(
             by_incident.entry(incident_id).or_default().push(name);
         }
     }
-    let commander_ids: Vec<i32> = incidents.iter().filter_map(|i| i.commander_id).collect();
-    let names = users::usernames(conn, &commander_ids)?;
+    let people: Vec<i32> = incidents
+        .iter()
+        .flat_map(|i| std::iter::once(i.commander_id).chain(i.role_ids()))
+        .flatten()
+        .collect();
+    let names = users::usernames(conn, &people)?;
+    let name = |id: Option<i32>| id.and_then(|id| names.get(&id).cloned());
     Ok(incidents
         .into_iter()
         .map(|incident| IncidentDetail {
             services: by_incident.remove(&incident.id).unwrap_or_default(),
-            commander: incident.commander_id.and_then(|id| names.get(&id).cloned()),
+            commander: name(incident.commander_id),
+            roles: incident.role_ids().map(name),
             incident,
         })
         .collect())

@@ -64,6 +64,8 @@ pub struct DocIncident {
     pub resolved_at: Option<NaiveDateTime>,
     pub services: Vec<String>,
     pub commander: Option<String>,
+    /// Usernames in the roles of `incidents::fields::ROLES`, in order.
+    pub roles: [Option<String>; 3],
 }
 
 impl DocIncident {
@@ -115,6 +117,7 @@ pub fn load(conn: &mut DbConnection, incident_id: i32) -> Result<Record, AppErro
             resolved_at: i.resolved_at,
             services: detail.services,
             commander: detail.commander,
+            roles: detail.roles,
         },
         entries: crate::timeline::service::list_for_document(conn, incident_id)?,
         escalations: crate::escalations::list(conn, incident_id)?

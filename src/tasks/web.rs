@@ -148,10 +148,16 @@ struct TaskPage {
     can_delete: bool,
 }
 
-async fn active_usernames(state: &AppState) -> Result<Vec<String>, AppError> {
+/// Usernames and team names for the owner and team fields' suggestions (one read).
+async fn people_and_teams(state: &AppState) -> Result<(Vec<String>, Vec<String>), AppError> {
     state
         .db
-        .read(|conn| users::active_usernames(conn, false))
+        .read(|conn| {
+            Ok((
+                users::active_usernames(conn, false)?,
+                crate::teams::names(conn)?,
+            ))
+        })
         .await
 }
 
@@ -164,6 +170,7 @@ async fn task_page(
     error: Option<AppError>,
 ) -> Result<HttpResponse, AppError> {
     let error = FormError::from(error);
+    let (users, teams) = people_and_teams(state).await?;
     let page = TaskPage {
         layout: Layout::new(
             user,
@@ -179,8 +186,8 @@ async fn task_page(
         form,
         error_field: error.field,
         error: error.message,
-        users: active_usernames(state).await?,
-        teams: state.db.read(crate::teams::names).await?,
+        users,
+        teams,
         kinds: TaskKind::ALL,
         priorities: TaskPriority::ALL,
         statuses: TaskStatus::ALL,
@@ -442,6 +449,7 @@ pub async fn show_board(
     };
     let today = now().date();
     let base = query.base_query();
+    let (users, teams) = people_and_teams(&state).await?;
     let page = BoardPage {
         layout: Layout::new(&user, "tasks", "Action items"),
         rows: grouped(
@@ -468,8 +476,8 @@ pub async fn show_board(
             .path_and_query()
             .map(|p| p.as_str().to_string())
             .unwrap_or_else(|| "/tasks".into()),
-        users: active_usernames(&state).await?,
-        teams: state.db.read(crate::teams::names).await?,
+        users,
+        teams,
         query,
         statuses: TaskStatus::ALL,
         severities: Severity::ALL,

@@ -25,6 +25,7 @@ mod postmortems;
 mod props;
 mod record;
 mod reliability;
+mod roles;
 mod security;
 mod teams;
 mod timeline;

@@ -289,7 +289,11 @@ async fn team_members_hear_what_is_theirs(app: TestApp) {
         use diesel::prelude::*;
         use hindsight::db::schema::mail_outbox;
         let mails: Vec<(String, String, String)> = mail_outbox::table
-            .select((mail_outbox::to_address, mail_outbox::subject, mail_outbox::body))
+            .select((
+                mail_outbox::to_address,
+                mail_outbox::subject,
+                mail_outbox::body,
+            ))
             .load(&mut conn)
             .unwrap();
         assert_eq!(mails.len(), 1, "{mails:?}");
@@ -298,7 +302,9 @@ async fn team_members_hear_what_is_theirs(app: TestApp) {
         assert!(mails[0]
             .2
             .contains("- Add a replica lag alert (due 2020-01-01), INC-1 Checkout errors"));
-        diesel::delete(mail_outbox::table).execute(&mut conn).unwrap();
+        diesel::delete(mail_outbox::table)
+            .execute(&mut conn)
+            .unwrap();
     }
 
     // Read all over the API.

@@ -10,6 +10,7 @@ use crate::auth::csrf::SessionForm;
 use crate::auth::{ensure, users, CurrentUser, Permission};
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::incidents::fields::ROLES;
 use crate::incidents::merge;
 use crate::incidents::model::{IncidentKey, Severity, Status};
 use crate::incidents::service::{self as service, CreateOptions, IncidentDetail, IncidentFields};
@@ -17,6 +18,15 @@ use crate::incidents::StatusChange;
 use crate::state::AppState;
 use crate::time::{now, parse_user_time_in, Zone};
 use crate::web::{render_status, see_other, FormError, Layout};
+
+/// One role's select on the form.
+pub struct RoleField {
+    pub name: &'static str,
+    pub label: &'static str,
+    /// The username chosen, or empty.
+    pub value: String,
+    pub invalid: bool,
+}
 
 /// The incident form's raw values: what the user typed, kept on errors.
 #[derive(Deserialize, Default, Clone, Debug)]
@@ -35,6 +45,12 @@ pub struct IncidentForm {
     pub services: String,
     #[serde(default)]
     pub commander: String,
+    #[serde(default)]
+    pub communications_lead: String,
+    #[serde(default)]
+    pub scribe: String,
+    #[serde(default)]
+    pub operations_lead: String,
     #[serde(default)]
     pub started_at: String,
     #[serde(default)]
@@ -65,13 +81,24 @@ impl IncidentForm {
         Self::of_fields(
             &IncidentFields::of(d),
             d.commander.clone(),
+            d.roles.clone(),
             d.incident.version,
             zone,
         )
     }
 
-    fn of_fields(f: &IncidentFields, commander: Option<String>, version: i32, zone: Zone) -> Self {
+    fn of_fields(
+        f: &IncidentFields,
+        commander: Option<String>,
+        roles: [Option<String>; 3],
+        version: i32,
+        zone: Zone,
+    ) -> Self {
+        let [communications_lead, scribe, operations_lead] = roles.map(Option::unwrap_or_default);
         IncidentForm {
+            communications_lead,
+            scribe,
+            operations_lead,
             title: f.title.clone(),
             severity: f.severity.to_string(),
             status: f.status.to_string(),
@@ -102,12 +129,30 @@ impl IncidentForm {
             "users_affected_pct" => &self.users_affected_pct,
             "services" => &self.services,
             "commander" => &self.commander,
+            "communications_lead" => &self.communications_lead,
+            "scribe" => &self.scribe,
+            "operations_lead" => &self.operations_lead,
             "started_at" => &self.started_at,
             "detected_at" => &self.detected_at,
             "acknowledged_at" => &self.acknowledged_at,
             "mitigated_at" => &self.mitigated_at,
             _ => &self.resolved_at,
         }
+    }
+
+    /// The roles beside the commander, as the form shows them.
+    pub fn roles(&self, error_field: &str) -> Vec<RoleField> {
+        let values = [&self.communications_lead, &self.scribe, &self.operations_lead];
+        ROLES
+            .iter()
+            .zip(values)
+            .map(|((name, label), value)| RoleField {
+                name,
+                label,
+                value: value.clone(),
+                invalid: error_field == *name,
+            })
+            .collect()
     }
 
     /// Fields for which the user chose the saved value after a conflict.
@@ -178,6 +223,9 @@ impl IncidentForm {
                 .map(|s| s.trim().to_string())
                 .collect(),
             commander_id: users::resolve(conn, opt(&self.commander), "commander")?,
+            comms_lead_id: users::resolve(conn, opt(&self.communications_lead), ROLES[0].0)?,
+            scribe_id: users::resolve(conn, opt(&self.scribe), ROLES[1].0)?,
+            ops_lead_id: users::resolve(conn, opt(&self.operations_lead), ROLES[2].0)?,
             started_at,
             detected_at: time(
                 &self.detected_at,
@@ -427,8 +475,25 @@ fn merged_form(
     } else {
         opt(&submitted.commander).map(str::to_string)
     };
-    let mut form =
-        IncidentForm::of_fields(&merged.fields, commander, current.incident.version, zone);
+    let typed = [
+        &submitted.communications_lead,
+        &submitted.scribe,
+        &submitted.operations_lead,
+    ];
+    let roles: [Option<String>; 3] = std::array::from_fn(|i| {
+        if merged.fields.role_ids()[i] == current.incident.role_ids()[i] {
+            current.roles[i].clone()
+        } else {
+            opt(typed[i]).map(str::to_string)
+        }
+    });
+    let mut form = IncidentForm::of_fields(
+        &merged.fields,
+        commander,
+        roles,
+        current.incident.version,
+        zone,
+    );
     // Conflicting fields keep exactly what was typed.
     for field in &merged.conflicts {
         copy_typed(field, submitted, &mut form);
@@ -455,6 +520,9 @@ fn copy_typed(field: &str, from: &IncidentForm, to: &mut IncidentForm) {
         "users_affected_pct" => to.users_affected_pct = value,
         "services" => to.services = value,
         "commander" => to.commander = value,
+        "communications_lead" => to.communications_lead = value,
+        "scribe" => to.scribe = value,
+        "operations_lead" => to.operations_lead = value,
         "started_at" => to.started_at = value,
         "detected_at" => to.detected_at = value,
         "acknowledged_at" => to.acknowledged_at = value,

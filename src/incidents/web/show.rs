@@ -97,6 +97,8 @@ struct ShowPage {
     severity_css: &'static str,
     services: Vec<String>,
     commander: String,
+    /// Roles beside the commander that someone holds: (label, username).
+    roles: Vec<(&'static str, String)>,
     milestones: Vec<Milestone>,
     total_duration: Option<String>,
     phases: Vec<Phase>,
@@ -247,6 +249,11 @@ pub async fn incident_page(
         severity_css: i.severity.css(),
         services: detail.services.clone(),
         commander: detail.commander.clone().unwrap_or_default(),
+        roles: crate::incidents::fields::ROLES
+            .iter()
+            .zip(detail.roles.iter())
+            .filter_map(|((_, label), holder)| holder.clone().map(|h| (*label, h)))
+            .collect(),
         milestones,
         total_duration,
         phases: phases(i, t),

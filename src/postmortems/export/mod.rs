@@ -112,13 +112,21 @@ fn front_matter(doc: &mut Doc, r: &Record) {
             .unwrap_or(Value::Null)
     };
     let s = |v: Option<String>| v.map(Value::String).unwrap_or(Value::Null);
-    let fields: Vec<(&str, Value)> = vec![
+    let mut fields: Vec<(&str, Value)> = vec![
         ("key", json!(i.key)),
         ("title", json!(i.title)),
         ("severity", json!(i.severity.as_str())),
         ("status", json!(i.status.as_str())),
         ("services", json!(i.services)),
         ("commander", s(i.commander.clone())),
+    ];
+    // Roles beside the commander, only when someone holds them.
+    for ((name, _), holder) in crate::incidents::fields::ROLES.iter().zip(&i.roles) {
+        if let Some(h) = holder {
+            fields.push((name, json!(h)));
+        }
+    }
+    fields.extend(vec![
         ("review_state", json!(r.review_state.as_str())),
         ("author", s(r.review.author.clone())),
         (
@@ -150,7 +158,7 @@ fn front_matter(doc: &mut Doc, r: &Record) {
         ("time_to_mitigate", s(d.mitigate)),
         ("time_to_resolve", s(d.resolve)),
         ("format", json!(format!("hindsight/1 {}", doc.tag))),
-    ];
+    ]);
     doc.line("---");
     for (name, value) in fields {
         let _ = writeln!(doc.out, "{name}: {}", front_value(&value));

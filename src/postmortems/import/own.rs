@@ -192,6 +192,9 @@ pub(super) fn build_own(
             users_affected_pct: fm.get("users_affected_pct").and_then(Value::as_f64),
             services,
             commander_id: None,
+            comms_lead_id: None,
+            scribe_id: None,
+            ops_lead_id: None,
             started_at,
             detected_at: time_of(&fm, "detected_at", 2)?,
             acknowledged_at: time_of(&fm, "acknowledged_at", 2)?,
@@ -199,6 +202,8 @@ pub(super) fn build_own(
             resolved_at: time_of(&fm, "resolved_at", 2)?,
         },
         commander: str_of(&fm, "commander").map(str::to_string),
+        roles: crate::incidents::fields::ROLES
+            .map(|(name, _)| str_of(&fm, name).map(str::to_string)),
         entries: vec![],
         escalations: vec![],
         causes: vec![],

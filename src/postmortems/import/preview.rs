@@ -61,6 +61,7 @@ pub fn preview(imported: &Imported, incident_id: i32) -> Record {
             resolved_at: f.resolved_at,
             services: f.services.clone(),
             commander: imported.commander.clone(),
+            roles: imported.roles.clone(),
         },
         entries,
         escalations: imported.escalations.clone(),

@@ -71,6 +71,7 @@ pub fn store(
         let Imported {
             mut fields,
             commander,
+            roles,
             entries,
             escalations,
             causes,
@@ -79,6 +80,9 @@ pub fn store(
             review_history,
         } = imported;
         fields.commander_id = users::resolve(conn, commander.as_deref(), "commander")?;
+        for (i, (name, _)) in crate::incidents::fields::ROLES.iter().enumerate() {
+            fields.set_role(i, users::resolve(conn, roles[i].as_deref(), name)?);
+        }
         let incident =
             crate::incidents::service::create(conn, fields, actor, &CreateOptions::default())?;
         let id = incident.id;
