@@ -132,6 +132,12 @@ impl Application {
         let state = web::Data::new(AppState {
             db,
             live: Arc::clone(&live),
+            oidc: config
+                .oidc
+                .clone()
+                .map(crate::auth::oidc::Oidc::new)
+                .transpose()?
+                .map(Arc::new),
             config,
             metrics: Metrics::new(queries),
             timelines: Arc::new(crate::timeline::rendered::TimelineCache::new(

@@ -279,6 +279,11 @@ fn create_user(config: &Config, args: UserCreate) -> Result<(), String> {
     let mut conn = open(config)?;
     db::migrate(&mut conn)?;
     let user = users::create(&mut conn, &new, &Actor::system("cli")).map_err(|e| e.to_string())?;
+    // Admins made here can always sign in with their password (break-glass, for when single
+    // sign-on is the only way in and the provider is down).
+    if user.role == crate::auth::Role::Admin {
+        users::set_break_glass(&mut conn, user.id).map_err(|e| e.to_string())?;
+    }
     eprintln!("created {} ({})", user.username, user.role);
     if generated {
         println!("{password}");

@@ -22,6 +22,10 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// When set, `/metrics` wants `Authorization: Bearer <this>` (`HINDSIGHT_METRICS_TOKEN`).
     pub metrics_token: Option<String>,
+    /// Single sign-on (`HINDSIGHT_OIDC_*`).
+    pub oidc: Option<crate::auth::oidc::OidcConfig>,
+    /// `HINDSIGHT_PASSWORD_LOGIN`: off, only break-glass accounts sign in with a password.
+    pub password_login: bool,
     /// SMTP for e-mail notifications; `None`: in-app only.
     pub mail: Option<crate::mail::MailConfig>,
     /// Bounds on live-update streams (see `live`).
@@ -111,7 +115,20 @@ impl Config {
         let mail = var("HINDSIGHT_SMTP_URL")
             .map(|url| crate::mail::MailConfig::parse(&url, var("HINDSIGHT_MAIL_FROM").as_deref()))
             .transpose()?;
+        let oidc = crate::auth::oidc::OidcConfig::from_env(&var)?;
+        let password_login = match var("HINDSIGHT_PASSWORD_LOGIN") {
+            None => true,
+            Some(_) => flag("HINDSIGHT_PASSWORD_LOGIN")?,
+        };
+        if !password_login && oidc.is_none() {
+            return Err(
+                "HINDSIGHT_PASSWORD_LOGIN=false needs single sign-on (HINDSIGHT_OIDC_ISSUER)"
+                    .into(),
+            );
+        }
         Ok(Config {
+            oidc,
+            password_login,
             mail,
             live,
             metrics_token: var("HINDSIGHT_METRICS_TOKEN"),

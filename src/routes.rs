@@ -15,6 +15,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(r("/").route(get().to(dashboard::show_dashboard)))
         .service(r("/login").route(get().to(auth::web::login_page)).route(post().to(auth::web::login)))
         .service(r("/logout").route(post().to(auth::web::logout)))
+        .service(r("/auth/oidc/start").route(get().to(auth::oidc::flow::start)))
+        .service(r("/auth/oidc/callback").route(get().to(auth::oidc::flow::callback)))
         .service(r("/setup").route(get().to(auth::web::setup_page)).route(post().to(auth::web::complete_setup)))
         .service(r("/incidents").route(get().to(incidents::web::list_incidents)).route(post().to(incidents::web::create_incident)))
         .service(r("/incidents/new").route(get().to(incidents::web::new_incident)))

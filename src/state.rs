@@ -23,6 +23,8 @@ pub struct AppState {
     pub timelines: Arc<TimelineCache>,
     /// Live-update streams (see `live`).
     pub live: Arc<Hub>,
+    /// Single sign-on, when configured.
+    pub oidc: Option<Arc<crate::auth::oidc::Oidc>>,
 }
 
 impl AppState {

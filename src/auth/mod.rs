@@ -3,6 +3,7 @@
 
 pub mod csrf;
 pub mod extract;
+pub mod oidc;
 pub mod password;
 pub mod session;
 pub mod setup;

@@ -41,6 +41,7 @@ struct NewSession<'a> {
     expires_at: NaiveDateTime,
     ip: &'a str,
     user_agent: &'a str,
+    id_token: Option<&'a str>,
 }
 
 /// Starts a session for `user_id`; returns the cookie token (shown to nobody else).
@@ -49,6 +50,17 @@ pub fn start(
     user_id: i32,
     ip: &str,
     user_agent: &str,
+) -> Result<String, AppError> {
+    start_with(conn, user_id, ip, user_agent, None)
+}
+
+/// [`start`] for a single sign-on, keeping the provider's ID token for its logout.
+pub fn start_with(
+    conn: &mut DbConnection,
+    user_id: i32,
+    ip: &str,
+    user_agent: &str,
+    id_token: Option<&str>,
 ) -> Result<String, AppError> {
     let token = random_token(32);
     let csrf = random_token(32);
@@ -63,16 +75,23 @@ pub fn start(
             expires_at: t + ABSOLUTE,
             ip,
             user_agent: &user_agent.chars().take(300).collect::<String>(),
+            id_token,
         })
         .execute(conn)?;
     Ok(token)
 }
 
-/// Ends the session with this cookie token, if any.
-pub fn end(conn: &mut DbConnection, token: &str) -> Result<(), AppError> {
-    diesel::delete(sessions::table.filter(sessions::token_hash.eq(token_hash(token))))
-        .execute(conn)?;
-    Ok(())
+/// Ends the session with this cookie token, if any; returns its single sign-on ID token.
+pub fn end(conn: &mut DbConnection, token: &str) -> Result<Option<String>, AppError> {
+    let mine = sessions::table.filter(sessions::token_hash.eq(token_hash(token)));
+    let id_token: Option<String> = mine
+        .clone()
+        .select(sessions::id_token)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .flatten();
+    diesel::delete(mine).execute(conn)?;
+    Ok(id_token)
 }
 
 /// What a session cookie leads to.

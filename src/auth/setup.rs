@@ -66,6 +66,8 @@ pub fn complete(
             ..new.clone()
         };
         let user = users::create(conn, &admin, &Actor::system(ip))?;
+        // The first admin is break-glass, like those made with the CLI.
+        users::set_break_glass(conn, user.id)?;
         // Recheck inside the transaction: two concurrent setups must not both succeed.
         let count: i64 = users_table::table.count().get_result(conn)?;
         if count != 1 {

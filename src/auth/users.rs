@@ -27,6 +27,9 @@ pub struct User {
     pub time_zone: String,
     /// Where e-mail notifications go (none: in-app only).
     pub email: Option<String>,
+    /// May sign in with a password even when password sign-in is off (admins made with the
+    /// CLI or the setup link).
+    pub break_glass: bool,
 }
 
 impl User {
@@ -238,6 +241,14 @@ pub struct UserChanges {
     pub display_name: String,
     /// The address (checked with `mail::validate_address`); `None` clears it.
     pub email: Option<String>,
+}
+
+/// Marks a user break-glass (see [`User::break_glass`]).
+pub fn set_break_glass(conn: &mut DbConnection, id: i32) -> Result<(), AppError> {
+    diesel::update(users::table.find(id))
+        .set(users::break_glass.eq(true))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Sets a user's own e-mail address (checked; blank clears it).

@@ -22,6 +22,10 @@ struct LoginPage {
     username: String,
     next: String,
     error: Option<String>,
+    /// (provider name, start link) when single sign-on is configured.
+    sso: Option<(String, String)>,
+    /// Password sign-in is on (off: only break-glass accounts, behind a fold).
+    passwords: bool,
 }
 
 #[derive(Deserialize)]
@@ -50,14 +54,37 @@ pub async fn login_page(
     if user.0.is_some() {
         return Ok(see_other(&next));
     }
-    let (csrf, cookie) = pre_session_token(&req, state.config.secure_cookies);
+    login_page_with(&req, &state, StatusCode::OK, None, next)
+}
+
+/// The sign-in page with an optional error (single sign-on failures come back here).
+pub fn login_page_with(
+    req: &HttpRequest,
+    state: &AppState,
+    status: StatusCode,
+    error: Option<String>,
+    next: String,
+) -> Result<HttpResponse, AppError> {
+    let (csrf, cookie) = pre_session_token(req, state.config.secure_cookies);
     let page = LoginPage {
         layout: Layout::anonymous("Sign in", csrf),
         username: String::new(),
+        sso: sso_link(state, &next),
+        passwords: state.config.password_login,
         next,
-        error: None,
+        error,
     };
-    Ok(with_cookie(render_status(StatusCode::OK, &page)?, cookie))
+    Ok(with_cookie(render_status(status, &page)?, cookie))
+}
+
+/// "Sign in with …" and where it starts, when single sign-on is configured.
+fn sso_link(state: &AppState, next: &str) -> Option<(String, String)> {
+    let oidc = state.oidc.as_deref()?;
+    let link = format!(
+        "/auth/oidc/start?next={}",
+        percent_encoding::utf8_percent_encode(next, percent_encoding::NON_ALPHANUMERIC)
+    );
+    Some((oidc.config.name.clone(), link))
 }
 
 #[derive(Deserialize)]
@@ -99,9 +126,16 @@ pub async fn login(
                 .await?
         };
         // The hash check is slow by design: on the blocking pool, outside any write.
+        // With password sign-in off, only break-glass accounts may use one (and everyone
+        // else gets the same answer as a wrong password).
+        let passwords_on = state.config.password_login;
         let (user, verified) = web::block(move || {
             let verified = match &user {
-                Some(u) => password::verify(&password, &u.password_hash) && !u.disabled,
+                Some(u) => {
+                    password::verify(&password, &u.password_hash)
+                        && !u.disabled
+                        && (passwords_on || u.break_glass)
+                }
                 None => {
                     password::verify_dummy(&password);
                     false
@@ -136,6 +170,8 @@ pub async fn login(
         let page = LoginPage {
             layout: Layout::anonymous("Sign in", csrf.clone()),
             username: username.clone(),
+            sso: sso_link(&state, &next),
+            passwords: state.config.password_login,
             next: next.clone(),
             error: Some(message),
         };
@@ -147,6 +183,10 @@ pub async fn login(
             let _ = res.add_cookie(&extract::session_cookie(token, state.config.secure_cookies));
             Ok(res)
         }
+        Ok(None) if !state.config.password_login => failed(
+            StatusCode::UNAUTHORIZED,
+            "Password sign-in is off here: use single sign-on. (Break-glass admins: wrong username or password.)".into(),
+        ),
         Ok(None) => failed(
             StatusCode::UNAUTHORIZED,
             "Wrong username or password.".into(),
@@ -167,14 +207,17 @@ pub async fn logout(
         .map(|c| c.value().to_string())
         .unwrap_or_default();
     let actor = form.actor;
-    state
+    let id_token = state
         .db
         .write(move |conn| {
-            session::end(conn, &token)?;
-            audit::record(conn, &actor, "session.logout", "user", &actor.name, "")
+            let id_token = session::end(conn, &token)?;
+            audit::record(conn, &actor, "session.logout", "user", &actor.name, "")?;
+            Ok(id_token)
         })
         .await?;
-    let mut res = see_other("/login");
+    // A single sign-on session also ends at the provider, when it offers that.
+    let target = crate::auth::oidc::logout::target(&state, id_token).await;
+    let mut res = see_other(&target);
     let _ = res.add_cookie(&extract::removal_cookie(state.config.secure_cookies));
     Ok(res)
 }

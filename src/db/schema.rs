@@ -14,6 +14,8 @@ diesel::table! {
         time_zone -> Text,
         email -> Nullable<Text>,
         digest_sent_on -> Nullable<Date>,
+        oidc_subject -> Nullable<Text>,
+        break_glass -> Bool,
     }
 }
 
@@ -28,6 +30,18 @@ diesel::table! {
         expires_at -> Timestamp,
         ip -> Text,
         user_agent -> Text,
+        id_token -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    oidc_logins (state) {
+        state -> Text,
+        browser_hash -> Text,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        next -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -367,6 +381,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     incident_events,
     teams,
     team_members,
+    oidc_logins,
     notification_prefs,
     mail_outbox,
     sessions,

@@ -119,6 +119,8 @@ pub fn start_with(storage: Storage, configure: impl FnOnce(&mut Config)) -> Test
         webhook_allow_private: true,
         trusted_proxies: vec![],
         mail: None,
+        oidc: None,
+        password_login: true,
         live: hindsight::config::LiveLimits {
             max_streams: 1000,
             max_per_user: 20,

@@ -27,6 +27,7 @@ mod record;
 mod reliability;
 mod roles;
 mod security;
+mod sso;
 mod teams;
 mod timeline;
 mod webhooks;

@@ -142,7 +142,11 @@ impl IncidentForm {
 
     /// The roles beside the commander, as the form shows them.
     pub fn roles(&self, error_field: &str) -> Vec<RoleField> {
-        let values = [&self.communications_lead, &self.scribe, &self.operations_lead];
+        let values = [
+            &self.communications_lead,
+            &self.scribe,
+            &self.operations_lead,
+        ];
         ROLES
             .iter()
             .zip(values)
