@@ -158,6 +158,7 @@ impl Application {
                     web::PathConfig::default()
                         .error_handler(|_, req| reject(req, AppError::NotFound("page".into()))),
                 )
+                .wrap(from_fn(crate::access::guard::guard))
                 .wrap(from_fn(ops::body_deadline))
                 .wrap(from_fn(ops::check_url))
                 .wrap(from_fn(ops::conditional))

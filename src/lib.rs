@@ -1,5 +1,6 @@
 //! hindsight: a self-hosted incident timeline and postmortem tracker.
 
+pub mod access;
 pub mod admin;
 pub mod alerts;
 pub mod api;

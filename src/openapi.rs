@@ -51,6 +51,8 @@ impl Modify for Bearer {
         crate::alerts::api::alertmanager,
         crate::notifications::api::list_notifications,
         crate::live::stream::api_events,
+        crate::access::api::get_access,
+        crate::access::api::put_access,
         crate::notifications::api::mark_read,
         crate::settings::api::get_me,
         crate::settings::api::patch_me,

@@ -298,6 +298,7 @@ pub fn receive(
                     declared_entry: false,
                     alert_group_key: Some(c.group_key.clone()),
                     labels: serde_json::to_string(&n.common_labels).ok(),
+                    restricted: false,
                 };
                 created = true;
                 service::create(conn, fields, actor, &options)?

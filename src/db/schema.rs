@@ -111,6 +111,7 @@ diesel::table! {
         comms_lead_id -> Nullable<Integer>,
         scribe_id -> Nullable<Integer>,
         ops_lead_id -> Nullable<Integer>,
+        restricted -> Bool,
     }
 }
 
@@ -336,6 +337,21 @@ diesel::table! {
         created_by -> Nullable<Integer>,
         created_at -> Timestamp,
         format -> Text,
+        restricted_too -> Bool,
+    }
+}
+
+diesel::table! {
+    incident_members (incident_id, user_id) {
+        incident_id -> Integer,
+        user_id -> Integer,
+    }
+}
+
+diesel::table! {
+    incident_member_teams (incident_id, team_id) {
+        incident_id -> Integer,
+        team_id -> Integer,
     }
 }
 
@@ -364,6 +380,8 @@ diesel::joinable!(incident_revisions -> incidents (incident_id));
 diesel::joinable!(incident_events -> incidents (incident_id));
 diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(notification_prefs -> users (user_id));
+diesel::joinable!(incident_members -> incidents (incident_id));
+diesel::joinable!(incident_member_teams -> incidents (incident_id));
 diesel::joinable!(team_members -> users (user_id));
 diesel::joinable!(notifications -> users (user_id));
 diesel::joinable!(incident_services -> services (service_id));
@@ -382,6 +400,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     teams,
     team_members,
     oidc_logins,
+    incident_members,
+    incident_member_teams,
     notification_prefs,
     mail_outbox,
     sessions,

@@ -39,6 +39,8 @@ pub struct IncidentJson {
     pub version: i32,
     /// The number of the incident's last live event: `GET …/events?after=` this.
     pub event_seq: i32,
+    /// Seen only by its members and admins (`GET …/access` lists them).
+    pub restricted: bool,
 }
 
 impl From<IncidentDetail> for IncidentJson {
@@ -66,6 +68,7 @@ impl From<IncidentDetail> for IncidentJson {
             updated_at: rfc3339(i.updated_at),
             version: i.version,
             event_seq: i.event_seq,
+            restricted: i.restricted,
         }
     }
 }
@@ -103,11 +106,11 @@ fn non_empty(v: &Option<String>) -> Option<&str> {
 #[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", params(("status" = Option<String>, Query, description = "a status, or open"), ("severity" = Option<String>, Query), ("service" = Option<String>, Query), ("q" = Option<String>, Query), ("since" = Option<String>, Query), ("until" = Option<String>, Query), ("sort" = Option<String>, Query, description = "newest, oldest, severity or updated"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query, description = "at most 1000")), responses((status = 200, body = crate::api::ListEnvelope<IncidentJson>), (status = 401, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn list_incidents(
     state: web::Data<AppState>,
-    _user: ApiUser,
+    user: ApiUser,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (page, per_page) = query.paging.resolve()?;
-    let filter = IncidentFilter::parse(
+    let mut filter = IncidentFilter::parse(
         non_empty(&query.status),
         non_empty(&query.severity),
         non_empty(&query.service),
@@ -116,6 +119,7 @@ pub async fn list_incidents(
         non_empty(&query.until),
         non_empty(&query.sort),
     )?;
+    filter.reader = Some(crate::access::Reader::of(&user.user));
     let (items, total) = state
         .db
         .read(move |conn| search::list(conn, &filter, page, per_page))
@@ -141,6 +145,8 @@ pub struct CreateIncident {
     communications_lead: Option<String>,
     scribe: Option<String>,
     operations_lead: Option<String>,
+    /// Only its creator, its commander and admins see it (members: `PUT …/access`).
+    restricted: Option<bool>,
     started_at: Option<String>,
     detected_at: Option<String>,
     acknowledged_at: Option<String>,
@@ -192,6 +198,7 @@ pub async fn create_incident(
     let actor = user.actor();
     let commander = b.commander;
     let roles = [b.communications_lead, b.scribe, b.operations_lead];
+    let restricted = b.restricted.unwrap_or(false);
     let detail = state
         .db
         .write(move |conn| {
@@ -201,6 +208,7 @@ pub async fn create_incident(
             }
             let options = CreateOptions {
                 declared_entry: true,
+                restricted,
                 ..Default::default()
             };
             let incident = service::create(conn, fields, &actor, &options)?;

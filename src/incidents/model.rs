@@ -93,6 +93,8 @@ pub struct Incident {
     pub comms_lead_id: Option<i32>,
     pub scribe_id: Option<i32>,
     pub ops_lead_id: Option<i32>,
+    /// Seen only by its members and admins (see `access`).
+    pub restricted: bool,
 }
 
 impl Incident {

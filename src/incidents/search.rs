@@ -43,6 +43,9 @@ pub struct IncidentFilter {
     pub since: Option<NaiveDateTime>,
     pub until: Option<NaiveDateTime>,
     pub sort: Sort,
+    /// Who is asking: restricted incidents they may not see are left out (`None`: all, for
+    /// callers that are not a person).
+    pub reader: Option<crate::access::Reader>,
 }
 
 impl IncidentFilter {
@@ -113,6 +116,7 @@ impl IncidentFilter {
             })?,
         };
         Ok(IncidentFilter {
+            reader: None,
             statuses,
             severity,
             service: service.map(str::to_string),
@@ -133,6 +137,9 @@ fn fts_phrase(text: &str) -> Option<String> {
 
 fn filtered(f: &IncidentFilter, sqlite: bool) -> incidents::BoxedQuery<'static, MultiBackend> {
     let mut q = incidents::table.into_boxed();
+    if let Some(reader) = f.reader {
+        q = q.filter(crate::visible_incidents!(reader));
+    }
     if !f.statuses.is_empty() {
         q = q.filter(incidents::status.eq_any(f.statuses.clone()));
     }

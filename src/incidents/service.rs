@@ -73,6 +73,8 @@ impl<'a> IncidentColumns<'a> {
 pub struct CreateOptions {
     /// Add a `status_change` entry "Incident declared …" (not for imports).
     pub declared_entry: bool,
+    /// Restricted from the start: only its creator and commander (and admins) see it.
+    pub restricted: bool,
     pub alert_group_key: Option<String>,
     pub labels: Option<String>,
 }
@@ -96,9 +98,29 @@ pub fn create(
                 incidents::version.eq(1),
                 incidents::alert_group_key.eq(options.alert_group_key.as_deref()),
                 incidents::labels.eq(options.labels.as_deref().unwrap_or("{}")),
+                incidents::restricted.eq(options.restricted),
             ))
             .returning(incidents::all_columns)
             .get_result(conn)?;
+        if options.restricted {
+            // Members before anything is announced, so nobody else hears of it.
+            use crate::db::schema::incident_members;
+            let mut members: Vec<i32> = actor
+                .user_id
+                .into_iter()
+                .chain(incident.commander_id)
+                .collect();
+            members.sort_unstable();
+            members.dedup();
+            for user_id in members {
+                diesel::insert_into(incident_members::table)
+                    .values((
+                        incident_members::incident_id.eq(incident.id),
+                        incident_members::user_id.eq(user_id),
+                    ))
+                    .execute(conn)?;
+            }
+        }
         set_services(conn, incident.id, &fields.services)?;
         revisions::record(conn, incident.id, 1, &fields)?;
         if options.declared_entry {

@@ -51,14 +51,17 @@ fn add_months(d: NaiveDate, n: i32) -> NaiveDate {
 }
 
 /// The last `months` months up to `today`'s, oldest first, and the period's overall means
-/// (one query; the figures are computed in memory).
+/// (one query; the figures are computed in memory). Restricted incidents `reader` may not
+/// see are not counted at all.
 pub fn load(
     conn: &mut DbConnection,
     months: u32,
     today: NaiveDate,
+    reader: crate::access::Reader,
 ) -> Result<(Vec<Month>, [Option<f64>; 3]), AppError> {
     let first = add_months(first_of_month(today), 1 - months as i32);
     let rows: Vec<Row> = incidents::table
+        .filter(crate::visible_incidents!(reader))
         .filter(incidents::started_at.ge(first.and_hms_opt(0, 0, 0).unwrap_or_default()))
         .select((
             incidents::started_at,

@@ -252,7 +252,11 @@ pub async fn show_insights(
             })?,
     };
     let today = now().date();
-    let (data, all) = state.db.read(move |conn| load(conn, months, today)).await?;
+    let reader = crate::access::Reader::of(&user.user);
+    let (data, all) = state
+        .db
+        .read(move |conn| load(conn, months, today, reader))
+        .await?;
     let (bars, bar_axis) = bars(&data);
     let (lines, line_axis, unit) = lines(&data);
     let base_y = CHART_H - PAD_BOTTOM;

@@ -16,7 +16,7 @@ use crate::time::now;
 /// Queues today's digests not yet queued.
 pub fn queue_due(conn: &mut DbConnection) -> Result<(), AppError> {
     let today = now().date();
-    let due: Vec<(i32, String)> = users::table
+    let due: Vec<(i32, String, crate::auth::Role)> = users::table
         .inner_join(notification_prefs::table)
         .filter(notification_prefs::kind.eq(NotificationKind::TaskOverdue.as_str()))
         .filter(notification_prefs::channel.eq(Channel::Digest.as_str()))
@@ -27,9 +27,13 @@ pub fn queue_due(conn: &mut DbConnection) -> Result<(), AppError> {
                 .or(users::digest_sent_on.lt(today)),
         )
         .filter(users::email.is_not_null())
-        .select((users::id, users::email.assume_not_null()))
+        .select((users::id, users::email.assume_not_null(), users::role))
         .load(conn)?;
-    for (user_id, email) in due {
+    for (user_id, email, role) in due {
+        let reader = crate::access::Reader {
+            user_id,
+            admin: role == crate::auth::Role::Admin,
+        };
         let claimed = diesel::update(
             users::table.find(user_id).filter(
                 users::digest_sent_on
@@ -56,6 +60,7 @@ pub fn queue_due(conn: &mut DbConnection) -> Result<(), AppError> {
                     .eq(user_id)
                     .or(tasks::team.eq_any(&team_names)),
             )
+            .filter(crate::visible_incidents!(reader))
             .order(tasks::due_on.asc())
             .select((
                 tasks::incident_id,

@@ -74,6 +74,14 @@ pub fn notify(
         .collect();
     ids.sort_unstable();
     ids.dedup();
+    // About an incident (every such link starts /incidents/KEY): only those who may see it.
+    if let Some(key) = link
+        .strip_prefix("/incidents/")
+        .and_then(|rest| rest.split(['/', '#', '?']).next())
+        .and_then(|k| k.parse::<crate::incidents::IncidentKey>().ok())
+    {
+        ids = crate::access::who_may_see(conn, key.0, &ids)?;
+    }
     if ids.is_empty() {
         return Ok(());
     }

@@ -292,10 +292,13 @@ pub fn listing(
     state: Option<ReviewState>,
     missing: bool,
     zone: crate::time::Zone,
+    reader: crate::access::Reader,
 ) -> Result<Listing, AppError> {
     use crate::db::schema::incidents;
     use diesel::dsl::count_star;
     let counted: Vec<(ReviewState, i64)> = postmortems::table
+        .inner_join(incidents::table)
+        .filter(crate::visible_incidents!(reader))
         .group_by(postmortems::review_state)
         .select((postmortems::review_state, count_star()))
         .load(conn)?;
@@ -311,6 +314,7 @@ pub fn listing(
         crate::incidents::Status::Closed,
     ];
     let missing_count: i64 = incidents::table
+        .filter(crate::visible_incidents!(reader))
         .filter(incidents::status.eq_any(resolved))
         .filter(diesel::dsl::not(diesel::dsl::exists(
             postmortems::table.filter(postmortems::incident_id.eq(incidents::id)),
@@ -325,6 +329,7 @@ pub fn listing(
     ];
     let rows = if missing {
         incidents::table
+            .filter(crate::visible_incidents!(reader))
             .filter(incidents::status.eq_any(resolved))
             .filter(diesel::dsl::not(diesel::dsl::exists(
                 postmortems::table.filter(postmortems::incident_id.eq(incidents::id)),
@@ -351,7 +356,10 @@ pub fn listing(
             })
             .collect()
     } else {
-        let mut q = postmortems::table.inner_join(incidents::table).into_boxed();
+        let mut q = postmortems::table
+            .inner_join(incidents::table)
+            .filter(crate::visible_incidents!(reader))
+            .into_boxed();
         if let Some(s) = state {
             q = q.filter(postmortems::review_state.eq(s));
         }
@@ -408,12 +416,14 @@ pub fn listing(
 pub fn overdue(
     conn: &mut DbConnection,
     cutoff: NaiveDateTime,
+    reader: crate::access::Reader,
 ) -> Result<Vec<(i32, String, NaiveDateTime)>, AppError> {
     use crate::db::schema::incidents;
     let published = postmortems::table
         .filter(postmortems::incident_id.eq(incidents::id))
         .filter(postmortems::review_state.eq(ReviewState::Published));
     let rows: Vec<(i32, String, Option<NaiveDateTime>)> = incidents::table
+        .filter(crate::visible_incidents!(reader))
         .filter(incidents::resolved_at.lt(cutoff))
         .filter(diesel::dsl::not(diesel::dsl::exists(published)))
         .order(incidents::resolved_at.asc())

@@ -514,9 +514,10 @@ pub async fn list_postmortems(
     };
     let missing = wanted == "missing";
     let zone = user.user.zone();
+    let reader = crate::access::Reader::of(&user.user);
     let (rows, counts) = state
         .db
-        .read(move |conn| super::listing(conn, filter, missing, zone))
+        .read(move |conn| super::listing(conn, filter, missing, zone, reader))
         .await?;
     let page = ListPage {
         layout: Layout::new(&user, "postmortems", "Postmortems"),

@@ -214,7 +214,7 @@ pub async fn list_tasks(
         per_page: query.per_page.clone(),
     };
     let (page, per_page) = paging.resolve()?;
-    let me = user.user.username.clone();
+    let me = user.user.clone();
     let (items, total) = state
         .db
         .read(move |conn| {

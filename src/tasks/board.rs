@@ -36,6 +36,8 @@ pub enum GroupBy {
 /// Board filters; `owner: Some(None)` means unassigned.
 #[derive(Clone, Debug, Default)]
 pub struct TaskFilter {
+    /// Who is asking: tasks of restricted incidents they may not see are left out.
+    pub reader: Option<crate::access::Reader>,
     pub statuses: Vec<TaskStatus>,
     pub owner: Option<Option<i32>>,
     pub team: Option<String>,
@@ -102,11 +104,11 @@ fn flag(raw: &str, field: &str) -> Result<bool, AppError> {
 }
 
 impl BoardQuery {
-    /// Parses into a filter; `me` as owner means `current_user`.
+    /// Parses into a filter for `current_user` (`me` as owner; what they may see).
     pub fn filter(
         &self,
         conn: &mut DbConnection,
-        current_user: &str,
+        current_user: &crate::auth::users::User,
     ) -> Result<TaskFilter, AppError> {
         let statuses = match self.status.trim() {
             "" => vec![],
@@ -118,7 +120,7 @@ impl BoardQuery {
         let owner = match self.owner.trim() {
             "" => None,
             "none" => Some(None),
-            "me" => Some(users::resolve(conn, Some(current_user), "owner")?),
+            "me" => Some(users::resolve(conn, Some(&current_user.username), "owner")?),
             name => Some(users::resolve(conn, Some(name), "owner")?),
         };
         let incident_id = match self.incident.trim() {
@@ -149,6 +151,7 @@ impl BoardQuery {
             }),
         };
         Ok(TaskFilter {
+            reader: Some(crate::access::Reader::of(current_user)),
             statuses,
             owner,
             team: Some(self.team.trim().to_string()).filter(|t| !t.is_empty()),
@@ -230,6 +233,15 @@ fn filtered(
     }
     if let Some(id) = f.incident_id {
         q = q.filter(tasks::incident_id.eq(id));
+    }
+    if let Some(reader) = f.reader {
+        q = q.filter(
+            tasks::incident_id.eq_any(
+                incidents::table
+                    .filter(crate::visible_incidents!(reader))
+                    .select(incidents::id),
+            ),
+        );
     }
     if let Some(severity) = f.severity {
         q = q.filter(

@@ -431,7 +431,7 @@ pub async fn show_board(
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let page = page_number(query.page.as_deref())?;
-    let me = user.user.username.clone();
+    let me = user.user.clone();
     let q = query.clone();
     let result = state
         .db
@@ -494,7 +494,7 @@ pub async fn export_csv(
     query: web::Query<BoardQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
-    let me = user.user.username.clone();
+    let me = user.user.clone();
     let bytes = state
         .db
         .read(move |conn| {

@@ -54,6 +54,8 @@ pub struct Webhook {
     pub created_by: Option<i32>,
     pub created_at: NaiveDateTime,
     pub format: HookFormat,
+    /// Also told about restricted incidents (an admin's choice per hook).
+    pub restricted_too: bool,
 }
 
 impl Webhook {
@@ -88,14 +90,30 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// Queues `event` for every active hook that wants it. Call inside the write's transaction.
+/// Queues `event` for every active hook that wants it (about a restricted incident, only
+/// hooks marked for those). Call inside the write's transaction.
 pub fn enqueue(conn: &mut DbConnection, event: &str, data: Value) -> Result<(), AppError> {
     let hooks: Vec<Webhook> = webhooks::table
         .filter(webhooks::active.eq(true))
         .select(Webhook::as_select())
         .load(conn)?;
+    if hooks.is_empty() {
+        return Ok(());
+    }
+    // Every event names its incident as `incident` (or `key`, for incident events).
+    let incident = ["incident", "key"]
+        .iter()
+        .find_map(|k| data.get(*k).and_then(Value::as_str))
+        .and_then(|k| k.parse::<crate::incidents::IncidentKey>().ok());
+    let restricted = match incident {
+        Some(key) => crate::access::is_restricted(conn, key.0)?,
+        None => false,
+    };
     let t = now();
-    for hook in hooks.iter().filter(|h| h.wants(event)) {
+    for hook in hooks
+        .iter()
+        .filter(|h| h.wants(event) && (h.restricted_too || !restricted))
+    {
         let payload = json!({"event": event, "occurred_at": rfc3339(t), "data": data}).to_string();
         diesel::insert_into(webhook_deliveries::table)
             .values((
@@ -132,6 +150,7 @@ pub fn create(
     url: &str,
     events: &[String],
     format: HookFormat,
+    restricted_too: bool,
     actor: &Actor,
 ) -> Result<Webhook, AppError> {
     actor.require(crate::auth::Permission::Administer)?;
@@ -155,6 +174,7 @@ pub fn create(
                 webhooks::events.eq(events.join(",")),
                 webhooks::active.eq(true),
                 webhooks::format.eq(format),
+                webhooks::restricted_too.eq(restricted_too),
                 webhooks::created_by.eq(actor.user_id),
                 webhooks::created_at.eq(now()),
             ))

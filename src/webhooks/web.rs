@@ -123,6 +123,7 @@ pub async fn create_webhook(
         .map(|(e, _)| e.to_string())
         .collect();
     let u = url.clone();
+    let restricted_too = data.contains_key("restricted_too");
     let format = match data.get("format").map(String::as_str) {
         Some("chat") => super::HookFormat::Chat,
         _ => super::HookFormat::Hindsight,
@@ -136,7 +137,7 @@ pub async fn create_webhook(
         web::block(move || super::target::check(&target, allow_private)).await??;
         state
             .db
-            .write(move |conn| super::create(conn, &u, &events, format, &actor))
+            .write(move |conn| super::create(conn, &u, &events, format, restricted_too, &actor))
             .await
     };
     match result.await {

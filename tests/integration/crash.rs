@@ -63,13 +63,16 @@ enum Ack {
 /// 64 writers until the deadline; returns what the server acknowledged (2xx).
 async fn write_load(base: String, token: String, writers: usize, until: Instant) -> Vec<Ack> {
     let acked = Arc::new(Mutex::new(Vec::new()));
+    // One client (a pool of connections) for all writers: building a client loads the TLS
+    // roots, and 64 of those in a row would take the whole load window.
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+        .unwrap();
     let tasks = (0..writers).map(|w| {
         let (base, token, acked) = (base.clone(), token.clone(), Arc::clone(&acked));
+        let client = client.clone();
         async move {
-            let client = reqwest::Client::builder()
-                .timeout(Duration::from_secs(3))
-                .build()
-                .unwrap();
             let mut n = 0;
             while Instant::now() < until {
                 n += 1;

@@ -25,6 +25,7 @@ mod postmortems;
 mod props;
 mod record;
 mod reliability;
+mod restricted;
 mod roles;
 mod security;
 mod sso;

@@ -190,6 +190,7 @@ async fn queued_deliveries_survive_a_restart(app: TestApp) {
         &url,
         &events,
         hindsight::webhooks::HookFormat::Hindsight,
+        false,
         &hindsight::audit::Actor::system("test"),
     )
     .unwrap();
@@ -259,6 +260,7 @@ async fn private_targets_are_refused(backend: Backend) {
         &url,
         &["incident.created".to_string()],
         hindsight::webhooks::HookFormat::Hindsight,
+        false,
         &hindsight::audit::Actor::system("test"),
     )
     .unwrap();
@@ -328,6 +330,13 @@ async fn chat_hooks_get_slack_shaped_messages(app: TestApp) {
         "http://127.0.0.1:0"
     )));
     assert_eq!(body["blocks"][0]["type"], "section");
+    // A restricted incident reaches only hooks marked for them: this one is not.
+    api.post(
+        "/api/v1/incidents",
+        json!({"title": "Credential leak", "restricted": true}),
+    )
+    .await;
+    assert_eq!(app.count("webhook_deliveries"), 1);
     handle.stop(false).await;
 }
 both_backends!(

@@ -66,6 +66,9 @@ pub struct IncidentForm {
     /// A checkbox: if this edit resolves the incident, cancel its pending escalations.
     #[serde(default)]
     pub cancel_pending_escalations: Option<String>,
+    /// A checkbox when declaring: restricted from the start.
+    #[serde(default)]
+    pub restricted: Option<String>,
     /// After a conflict: `pick_<field>` is `theirs` or `mine` for each field both changed
     /// (and the CSRF token, which the extractor checks).
     #[serde(flatten)]
@@ -362,6 +365,7 @@ pub async fn create_incident(
             }
             let options = CreateOptions {
                 declared_entry: true,
+                restricted: submitted.restricted.is_some(),
                 ..Default::default()
             };
             service::create(conn, fields, &actor, &options)

@@ -118,10 +118,11 @@ pub async fn list_incidents(
         opt(&query.until),
         opt(&query.sort),
     );
-    let (filter, error) = match filter {
+    let (mut filter, error) = match filter {
         Ok(f) => (f, None),
-        Err(e) => (Default::default(), Some(e.public_message())),
+        Err(e) => (IncidentFilter::default(), Some(e.public_message())),
     };
+    filter.reader = Some(crate::access::Reader::of(&user.user));
     let (items, total, services) = state
         .db
         .read(move |conn| {

@@ -127,6 +127,9 @@ struct ShowPage {
     users: Vec<String>,
     /// Defined teams, suggested for a task's team.
     teams: Vec<String>,
+    access: crate::access::Access,
+    /// The commander or an admin: may restrict it and set its members.
+    can_manage_access: bool,
 }
 
 /// State of the quick-add form when it comes back with an error.
@@ -165,6 +168,7 @@ pub async fn incident_page(
                 suggestions: crate::escalations::target_suggestions(conn)?,
                 users: users::active_usernames(conn, false)?,
                 teams: crate::teams::names(conn)?,
+                access: crate::access::of(conn, id)?,
             })
         })
         .await?;
@@ -177,10 +181,13 @@ pub async fn incident_page(
         suggestions,
         users,
         teams,
+        access,
     } = record;
     let today = t_now().date();
     let t = now();
     let i = &detail.incident;
+    let can_manage_access = user.user.role == crate::auth::Role::Admin
+        || (i.commander_id == Some(user.user.id) && can_write);
     let milestones = [
         ("started", Some(i.started_at)),
         ("detected", i.detected_at),
@@ -243,6 +250,8 @@ pub async fn incident_page(
         tasks: task_rows,
         suggestions,
         teams,
+        access,
+        can_manage_access,
         users,
         layout: Layout::new(user, "incidents", format!("{} {}", i.key(), i.title)),
         key: i.key(),
@@ -289,6 +298,7 @@ struct Record {
     suggestions: Vec<String>,
     users: Vec<String>,
     teams: Vec<String>,
+    access: crate::access::Access,
 }
 
 /// An escalation on the incident page.

@@ -1,0 +1,317 @@
+//! Restricted incidents. A restricted incident is seen only by its members (users, and the
+//! members of its teams) and by admins, whose every look is in the audit log. To everyone
+//! else it does not exist: lists and counts leave it out ([`visible_incidents!`]), and its
+//! URLs, and those of its tasks, escalations and causes, answer 404 ([`guard`]).
+//!
+//! Its commander or an admin restricts it and keeps its members ([`web`], [`api`]); each
+//! change is on its timeline and in the audit log.
+
+pub mod api;
+pub mod guard;
+pub mod web;
+
+use diesel::prelude::*;
+
+use crate::audit::{self, Actor};
+use crate::auth::users::User;
+use crate::auth::Role;
+use crate::db::schema::{
+    incident_member_teams, incident_members, incidents, team_members, teams, users,
+};
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::incidents::IncidentKey;
+
+/// Who is looking, as far as visibility goes.
+#[derive(Clone, Copy, Debug)]
+pub struct Reader {
+    pub user_id: i32,
+    pub admin: bool,
+}
+
+impl Reader {
+    pub fn of(user: &User) -> Reader {
+        Reader {
+            user_id: user.id,
+            admin: user.role == Role::Admin,
+        }
+    }
+}
+
+/// A filter on `incidents` rows: those `$reader` (a [`Reader`]) may see. A macro so that it
+/// fits any query the incidents table is part of (lists, boards, joins).
+#[macro_export]
+macro_rules! visible_incidents {
+    ($reader:expr) => {{
+        use diesel::prelude::*;
+        use $crate::db::schema::{
+            incident_member_teams, incident_members, incidents, team_members,
+        };
+        let reader: $crate::access::Reader = $reader;
+        incidents::restricted
+            .eq(false)
+            .or(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                if reader.admin { "1 = 1" } else { "1 = 0" },
+            ))
+            .or(incidents::id.eq_any(
+                incident_members::table
+                    .filter(incident_members::user_id.eq(reader.user_id))
+                    .select(incident_members::incident_id),
+            ))
+            .or(incidents::id.eq_any(
+                incident_member_teams::table
+                    .inner_join(
+                        team_members::table
+                            .on(team_members::team_id.eq(incident_member_teams::team_id)),
+                    )
+                    .filter(team_members::user_id.eq(reader.user_id))
+                    .select(incident_member_teams::incident_id),
+            ))
+    }};
+}
+
+/// Whether `reader` may see incident `id` (false when it does not exist); an admin's look
+/// at a restricted one is noted in the audit log by the caller ([`note_admin_look`]).
+pub fn can_see(conn: &mut DbConnection, reader: Reader, id: i32) -> Result<Seen, AppError> {
+    let row: Option<bool> = incidents::table
+        .find(id)
+        .select(incidents::restricted)
+        .first(conn)
+        .optional()?;
+    Ok(match row {
+        None => Seen::No,
+        Some(false) => Seen::Open,
+        Some(true) if is_member(conn, reader.user_id, id)? => Seen::Member,
+        Some(true) if reader.admin => Seen::AdminOnly,
+        Some(true) => Seen::No,
+    })
+}
+
+/// How someone sees an incident.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Seen {
+    /// Not restricted.
+    Open,
+    /// Restricted, and they are a member.
+    Member,
+    /// Restricted; they see it as an admin (audited).
+    AdminOnly,
+    /// Restricted and not theirs, or missing.
+    No,
+}
+
+pub fn is_member(
+    conn: &mut DbConnection,
+    user_id: i32,
+    incident_id: i32,
+) -> Result<bool, AppError> {
+    let direct: i64 = incident_members::table
+        .filter(incident_members::incident_id.eq(incident_id))
+        .filter(incident_members::user_id.eq(user_id))
+        .count()
+        .get_result(conn)?;
+    if direct > 0 {
+        return Ok(true);
+    }
+    let via_team: i64 = incident_member_teams::table
+        .inner_join(
+            team_members::table.on(team_members::team_id.eq(incident_member_teams::team_id)),
+        )
+        .filter(incident_member_teams::incident_id.eq(incident_id))
+        .filter(team_members::user_id.eq(user_id))
+        .count()
+        .get_result(conn)?;
+    Ok(via_team > 0)
+}
+
+/// Of `user_ids`, those who may see incident `id` (everyone when it is not restricted).
+pub fn who_may_see(
+    conn: &mut DbConnection,
+    id: i32,
+    user_ids: &[i32],
+) -> Result<Vec<i32>, AppError> {
+    let restricted: bool = incidents::table
+        .find(id)
+        .select(incidents::restricted)
+        .first(conn)?;
+    if !restricted {
+        return Ok(user_ids.to_vec());
+    }
+    let admins: Vec<i32> = users::table
+        .filter(users::id.eq_any(user_ids))
+        .filter(users::role.eq(Role::Admin))
+        .select(users::id)
+        .load(conn)?;
+    let mut out = Vec::new();
+    for &u in user_ids {
+        if admins.contains(&u) || is_member(conn, u, id)? {
+            out.push(u);
+        }
+    }
+    Ok(out)
+}
+
+/// Whether incident `id` is restricted.
+pub fn is_restricted(conn: &mut DbConnection, id: i32) -> Result<bool, AppError> {
+    Ok(incidents::table
+        .find(id)
+        .select(incidents::restricted)
+        .first::<bool>(conn)
+        .optional()?
+        .unwrap_or(false))
+}
+
+/// Notes an admin's look at a restricted incident in the audit log.
+pub fn note_admin_look(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i32,
+    what: &str,
+) -> Result<(), AppError> {
+    audit::record(
+        conn,
+        actor,
+        "incident.admin_access",
+        "incident",
+        &IncidentKey(id).to_string(),
+        what,
+    )
+}
+
+/// An incident's restriction and members (usernames, team names), sorted.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Access {
+    pub restricted: bool,
+    pub users: Vec<String>,
+    pub teams: Vec<String>,
+}
+
+pub fn of(conn: &mut DbConnection, id: i32) -> Result<Access, AppError> {
+    let restricted = is_restricted(conn, id)?;
+    let mut users_: Vec<String> = incident_members::table
+        .inner_join(users::table.on(users::id.eq(incident_members::user_id)))
+        .filter(incident_members::incident_id.eq(id))
+        .select(users::username)
+        .load(conn)?;
+    users_.sort();
+    let mut teams_: Vec<String> = incident_member_teams::table
+        .inner_join(teams::table.on(teams::id.eq(incident_member_teams::team_id)))
+        .filter(incident_member_teams::incident_id.eq(id))
+        .select(teams::name)
+        .load(conn)?;
+    teams_.sort();
+    Ok(Access {
+        restricted,
+        users: users_,
+        teams: teams_,
+    })
+}
+
+/// Sets an incident's restriction and members (commander or admin only); the one changing
+/// it and the commander stay members, so nobody locks themselves out. Logs the change on the
+/// timeline and in the audit log.
+pub fn set(
+    conn: &mut DbConnection,
+    id: i32,
+    wanted: &Access,
+    actor: &Actor,
+) -> Result<Access, AppError> {
+    crate::db::transaction(conn, |conn| {
+        let commander: Option<i32> = incidents::table
+            .find(id)
+            .select(incidents::commander_id)
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| AppError::NotFound(format!("incident {}", IncidentKey(id))))?;
+        let admin = actor.role == Some(Role::Admin) || actor.role.is_none();
+        if !admin && (actor.user_id.is_none() || actor.user_id != commander) {
+            return Err(AppError::Forbidden(
+                "Only the incident's commander or an admin can restrict it or change who may see it.".into(),
+            ));
+        }
+        let before = of(conn, id)?;
+        let mut user_ids = Vec::new();
+        for name in &wanted.users {
+            let u = crate::auth::users::find_by_username(conn, name)?.ok_or_else(|| {
+                AppError::invalid("members", format!("There is no user `{name}`."))
+            })?;
+            user_ids.push(u.id);
+        }
+        user_ids.extend(actor.user_id);
+        user_ids.extend(commander);
+        user_ids.sort_unstable();
+        user_ids.dedup();
+        let mut team_ids = Vec::new();
+        for name in &wanted.teams {
+            let t = crate::teams::find(conn, name)?
+                .ok_or_else(|| AppError::invalid("teams", format!("There is no team `{name}`.")))?;
+            team_ids.push(t.team.id);
+        }
+        team_ids.sort_unstable();
+        team_ids.dedup();
+        diesel::update(incidents::table.find(id))
+            .set(incidents::restricted.eq(wanted.restricted))
+            .execute(conn)?;
+        diesel::delete(incident_members::table.filter(incident_members::incident_id.eq(id)))
+            .execute(conn)?;
+        diesel::delete(
+            incident_member_teams::table.filter(incident_member_teams::incident_id.eq(id)),
+        )
+        .execute(conn)?;
+        let rows: Vec<_> = user_ids
+            .iter()
+            .map(|&u| {
+                (
+                    incident_members::incident_id.eq(id),
+                    incident_members::user_id.eq(u),
+                )
+            })
+            .collect();
+        if !rows.is_empty() {
+            crate::batch_insert!(&mut *conn, incident_members::table, rows);
+        }
+        let rows: Vec<_> = team_ids
+            .iter()
+            .map(|&t| {
+                (
+                    incident_member_teams::incident_id.eq(id),
+                    incident_member_teams::team_id.eq(t),
+                )
+            })
+            .collect();
+        if !rows.is_empty() {
+            crate::batch_insert!(&mut *conn, incident_member_teams::table, rows);
+        }
+        let after = of(conn, id)?;
+        if after != before {
+            let list = |a: &Access| {
+                let mut names: Vec<String> = a.users.clone();
+                names.extend(a.teams.iter().map(|t| format!("team {t}")));
+                names.join(", ")
+            };
+            let text = match (before.restricted, after.restricted) {
+                (false, true) => format!(
+                    "Restricted: only its members ({}) and admins see it.",
+                    list(&after)
+                ),
+                (true, false) => "No longer restricted: everyone can see it.".to_string(),
+                _ => format!("Members changed: {}.", list(&after)),
+            };
+            let entry = crate::timeline::NewEntry::now(
+                crate::timeline::EntryKind::Change,
+                crate::markdown::escape(&text),
+                actor.user_id,
+            );
+            crate::timeline::service::add(conn, id, entry, actor)?;
+            audit::record(
+                conn,
+                actor,
+                "incident.access",
+                "incident",
+                &IncidentKey(id).to_string(),
+                &format!("restricted={} members: {}", after.restricted, list(&after)),
+            )?;
+        }
+        Ok(after)
+    })
+}

@@ -1,0 +1,321 @@
+//! Restricted incidents: to everyone but their members (users and teams) and admins they do
+//! not exist. Every route about the incident, its entries, tasks, escalations and causes
+//! (pages and API) answers 404 to outsiders of every role and works for members; lists,
+//! search, counts, the board and its CSV, the dashboard, postmortems, notifications and
+//! webhooks leave it out; admins' looks are audited; restricting is on the timeline.
+
+use hindsight::auth::Role;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::both_backends;
+use crate::helpers::*;
+
+const SECRET: &str = "Credential leak in build runners";
+
+fn token_for(app: &TestApp, name: &str) -> String {
+    let mut conn = app.pool.get().unwrap();
+    let u = hindsight::auth::users::find_by_username(&mut conn, name)
+        .unwrap()
+        .unwrap();
+    hindsight::auth::tokens::create(&mut conn, &u, "t", &hindsight::audit::Actor::system("t"))
+        .unwrap()
+}
+
+async fn signed_in(app: &TestApp, name: &str) -> Browser {
+    let mut b = Browser::new(app);
+    let res = b.login(name, PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "login {name}");
+    b.username = name.to_string();
+    b
+}
+
+/// The status of one request by `who` (page routes with the session, API routes with a
+/// token), without reading a body (the event stream never ends).
+async fn status_of(
+    app: &TestApp,
+    browser: &Browser,
+    token: &str,
+    method: &Method,
+    path: &str,
+) -> StatusCode {
+    let url = app.url(path);
+    let req = if path.starts_with("/api/") {
+        let body = if *method == Method::GET || *method == Method::DELETE {
+            None
+        } else {
+            Some(json!({"version": 1}))
+        };
+        let mut r = browser
+            .client
+            .request(method.clone(), url)
+            .bearer_auth(token);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        r
+    } else if *method == Method::POST {
+        browser.client.post(url).form(&[("csrf_token", "x")])
+    } else {
+        browser.client.get(url)
+    };
+    req.send().await.unwrap().status()
+}
+
+async fn outsiders_never_see_a_restricted_incident(app: TestApp) {
+    for (name, role) in [
+        ("cmd", Role::Responder),
+        ("mem", Role::Viewer),
+        ("tm", Role::Responder),
+        ("out", Role::Responder),
+        ("peek", Role::Viewer),
+        ("boss", Role::Admin),
+    ] {
+        app.create_user(name, role);
+    }
+    let admin_api = Api::new(&app, token_for(&app, "boss"));
+    admin_api
+        .post(
+            "/api/v1/teams",
+            json!({"name": "SecOps", "members": ["tm"]}),
+        )
+        .await;
+    // Out opts in to SEV1 declarations; a webhook that did not opt in to restricted ones.
+    let out_api = Api::new(&app, token_for(&app, "out"));
+    out_api
+        .patch(
+            "/api/v1/me",
+            json!({"notification_preferences": {"severe_declared": "in_app"}}),
+        )
+        .await;
+    let cmd_api = Api::new(&app, token_for(&app, "cmd"));
+    let (status, inc) = cmd_api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": SECRET, "severity": "SEV1", "commander": "cmd", "restricted": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{inc}");
+    assert_eq!(inc["restricted"], true);
+    cmd_api
+        .post("/api/v1/incidents", json!({"title": "Public outage"}))
+        .await;
+    let (status, access) = cmd_api
+        .send(
+            Method::PUT,
+            "/api/v1/incidents/INC-1/access",
+            json!({"restricted": true, "users": ["mem"], "teams": ["SecOps"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{access}");
+    assert_eq!(access["users"], json!(["cmd", "mem"]));
+    let (_, entry) = cmd_api
+        .post(
+            "/api/v1/incidents/INC-1/timeline",
+            json!({"kind": "action", "body": "Rotated the keys"}),
+        )
+        .await;
+    let (_, task) = cmd_api
+        .post(
+            "/api/v1/incidents/INC-1/tasks",
+            json!({"title": "Audit runner secrets", "owner": "cmd", "due_on": "2020-01-01"}),
+        )
+        .await;
+    let (_, esc) = cmd_api
+        .post(
+            "/api/v1/incidents/INC-1/escalations",
+            json!({"target": "SecOps"}),
+        )
+        .await;
+    let (_, cause) = cmd_api
+        .post(
+            "/api/v1/incidents/INC-1/root-causes",
+            json!({"kind": "primary", "category": "process", "description": "Secrets in logs"}),
+        )
+        .await;
+    let (e, t, x, c) = (&entry["id"], &task["id"], &esc["id"], &cause["id"]);
+
+    let get = Method::GET;
+    let post = Method::POST;
+    let routes: Vec<(Method, String)> = vec![
+        (get.clone(), "/incidents/INC-1".into()),
+        (get.clone(), "/incidents/1".into()),
+        (get.clone(), "/incidents/INC-1/edit".into()),
+        (get.clone(), "/incidents/INC-1/stamp".into()),
+        (get.clone(), "/incidents/INC-1/timeline".into()),
+        (get.clone(), "/incidents/INC-1/events".into()),
+        (get.clone(), "/incidents/INC-1/postmortem".into()),
+        (get.clone(), "/incidents/INC-1/postmortem.md".into()),
+        (get.clone(), "/incidents/INC-1/tasks/new".into()),
+        (get.clone(), "/incidents/INC-1/escalations/new".into()),
+        (get.clone(), "/incidents/INC-1/root-causes/new".into()),
+        (get.clone(), format!("/incidents/INC-1/timeline/{e}/edit")),
+        (
+            get.clone(),
+            format!("/incidents/INC-1/timeline/{e}/revisions"),
+        ),
+        (get.clone(), format!("/tasks/{t}/edit")),
+        (get.clone(), format!("/root-causes/{c}/edit")),
+        (post.clone(), "/incidents/INC-1/edit".into()),
+        (post.clone(), "/incidents/INC-1/status".into()),
+        (post.clone(), "/incidents/INC-1/timeline".into()),
+        (post.clone(), "/incidents/INC-1/access".into()),
+        (post.clone(), "/incidents/INC-1/escalations".into()),
+        (post.clone(), "/incidents/INC-1/tasks".into()),
+        (post.clone(), "/incidents/INC-1/root-causes".into()),
+        (post.clone(), "/incidents/INC-1/postmortem".into()),
+        (post.clone(), "/incidents/INC-1/postmortem/review".into()),
+        (post.clone(), format!("/incidents/INC-1/timeline/{e}/edit")),
+        (
+            post.clone(),
+            format!("/incidents/INC-1/timeline/{e}/delete"),
+        ),
+        (post.clone(), format!("/escalations/{x}/state")),
+        (post.clone(), format!("/tasks/{t}/edit")),
+        (post.clone(), format!("/tasks/{t}/quick")),
+        (post.clone(), format!("/tasks/{t}/delete")),
+        (post.clone(), format!("/root-causes/{c}/edit")),
+        (post.clone(), format!("/root-causes/{c}/delete")),
+        (get.clone(), "/api/v1/incidents/INC-1".into()),
+        (get.clone(), "/api/v1/incidents/INC-1/timeline".into()),
+        (get.clone(), "/api/v1/incidents/INC-1/events".into()),
+        (get.clone(), "/api/v1/incidents/INC-1/escalations".into()),
+        (get.clone(), "/api/v1/incidents/INC-1/root-causes".into()),
+        (get.clone(), "/api/v1/incidents/INC-1/tasks".into()),
+        (get.clone(), "/api/v1/incidents/INC-1/postmortem".into()),
+        (get.clone(), "/api/v1/incidents/INC-1/postmortem.md".into()),
+        (get.clone(), "/api/v1/incidents/INC-1/access".into()),
+        (Method::PATCH, "/api/v1/incidents/INC-1".into()),
+        (post.clone(), "/api/v1/incidents/INC-1/timeline".into()),
+        (
+            Method::PATCH,
+            format!("/api/v1/incidents/INC-1/timeline/{e}"),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/incidents/INC-1/timeline/{e}"),
+        ),
+        (post.clone(), "/api/v1/incidents/INC-1/escalations".into()),
+        (Method::PATCH, format!("/api/v1/escalations/{x}")),
+        (post.clone(), "/api/v1/incidents/INC-1/root-causes".into()),
+        (Method::PATCH, format!("/api/v1/root-causes/{c}")),
+        (Method::DELETE, format!("/api/v1/root-causes/{c}")),
+        (post.clone(), "/api/v1/incidents/INC-1/tasks".into()),
+        (Method::PATCH, format!("/api/v1/tasks/{t}")),
+        (Method::DELETE, format!("/api/v1/tasks/{t}")),
+        (Method::PUT, "/api/v1/incidents/INC-1/postmortem".into()),
+        (
+            post.clone(),
+            "/api/v1/incidents/INC-1/postmortem/review".into(),
+        ),
+        (Method::PUT, "/api/v1/incidents/INC-1/access".into()),
+    ];
+    // Outsiders of each role: every route is a 404, as for an incident that never was.
+    for name in ["out", "peek"] {
+        let b = signed_in(&app, name).await;
+        let token = token_for(&app, name);
+        for (method, path) in &routes {
+            assert_eq!(
+                status_of(&app, &b, &token, method, path).await,
+                StatusCode::NOT_FOUND,
+                "{name}: {method} {path}"
+            );
+        }
+    }
+    // Members (directly, through a team, as commander) and admins: never a 404 (the
+    // requests here are not all valid; they are answered, that is the point).
+    let audit_before = app.count("audit_log");
+    for name in ["mem", "tm", "cmd", "boss"] {
+        let b = signed_in(&app, name).await;
+        let token = token_for(&app, name);
+        for (method, path) in routes.iter().filter(|(m, p)| {
+            // Leave the record as it is for the checks below.
+            *m == Method::GET && !p.ends_with("/delete")
+        }) {
+            assert_ne!(
+                status_of(&app, &b, &token, method, path).await,
+                StatusCode::NOT_FOUND,
+                "{name}: {method} {path}"
+            );
+        }
+    }
+    assert!(
+        app.count("audit_log") > audit_before,
+        "the admin's looks are audited"
+    );
+    {
+        use diesel::prelude::*;
+        use hindsight::db::schema::audit_log;
+        let mut conn = app.pool.get().unwrap();
+        let looks: i64 = audit_log::table
+            .filter(audit_log::action.eq("incident.admin_access"))
+            .count()
+            .get_result(&mut conn)
+            .unwrap();
+        assert!(looks > 0);
+    }
+
+    // Lists, search, counts, board, CSV, dashboard, postmortems: not a trace for outsiders.
+    let out = signed_in(&app, "out").await;
+    for path in [
+        "/",
+        "/incidents",
+        "/incidents?q=leak",
+        "/tasks",
+        "/tasks.csv",
+        "/postmortems?state=missing",
+        "/notifications",
+    ] {
+        let (_, page) = out.get_text(path).await;
+        assert!(
+            !page.contains(SECRET) && !page.contains("Audit runner secrets"),
+            "out sees a trace on {path}"
+        );
+    }
+    let (_, list) = out_api.get("/api/v1/incidents").await;
+    assert_eq!(list["total"], 1, "counts leave it out");
+    assert_eq!(list["items"][0]["title"], "Public outage");
+    let (_, tasks) = out_api.get("/api/v1/tasks").await;
+    assert_eq!(tasks["total"], 0);
+    let (_, inbox) = out_api.get("/api/v1/notifications").await;
+    assert_eq!(inbox["items"], json!([]), "no SEV1 notice for an outsider");
+    // Members do see it in lists; the team member heard of the escalation.
+    let mem = signed_in(&app, "mem").await;
+    let (_, page) = mem.get_text("/incidents").await;
+    assert!(page.contains(SECRET));
+    let tm_api = Api::new(&app, token_for(&app, "tm"));
+    let (_, inbox) = tm_api.get("/api/v1/notifications").await;
+    assert!(inbox["items"].to_string().contains("escalated INC-1"));
+
+    // Only the commander or an admin changes access (a member gets 403, not 404).
+    let mem_api = Api::new(&app, token_for(&app, "mem"));
+    let (status, _) = mem_api
+        .send(
+            Method::PUT,
+            "/api/v1/incidents/INC-1/access",
+            json!({"restricted": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // The restriction is on the timeline.
+    let (_, timeline) = cmd_api.get("/api/v1/incidents/INC-1/timeline").await;
+    assert!(
+        timeline.to_string().contains("Members changed"),
+        "{timeline}"
+    );
+
+    // Opened again: everyone sees it.
+    let (status, _) = cmd_api
+        .send(
+            Method::PUT,
+            "/api/v1/incidents/INC-1/access",
+            json!({"restricted": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(out.get("/incidents/INC-1").await.status(), StatusCode::OK);
+}
+both_backends!(
+    outsiders_never_see_a_restricted_incident,
+    outsiders_never_see_a_restricted_incident
+);
