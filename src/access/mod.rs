@@ -38,35 +38,33 @@ impl Reader {
     }
 }
 
-/// A filter on `incidents` rows: those `$reader` (a [`Reader`]) may see. A macro so that it
-/// fits any query the incidents table is part of (lists, boards, joins).
+/// A filter on `incidents` rows: those `$reader` (a [`Reader`]) may see, or with a second
+/// argument, on any column holding an incident id (`"tasks.incident_id"`). A macro so that
+/// it fits any query (lists, boards, joins). It reads as "not among the restricted
+/// incidents this reader is not a member of": that set is small and found through a
+/// partial index, so a count or a page over 100,000 incidents costs what it did before.
 #[macro_export]
 macro_rules! visible_incidents {
-    ($reader:expr) => {{
-        use diesel::prelude::*;
-        use $crate::db::schema::{
-            incident_member_teams, incident_members, incidents, team_members,
-        };
+    ($reader:expr) => {
+        $crate::visible_incidents!($reader, "incidents.id")
+    };
+    ($reader:expr, $column:literal) => {{
         let reader: $crate::access::Reader = $reader;
-        incidents::restricted
-            .eq(false)
-            .or(diesel::dsl::sql::<diesel::sql_types::Bool>(
-                if reader.admin { "1 = 1" } else { "1 = 0" },
+        diesel::dsl::sql::<diesel::sql_types::Bool>("(")
+            .bind::<diesel::sql_types::Bool, _>(reader.admin)
+            .sql(concat!(
+                " OR ",
+                $column,
+                " NOT IN (SELECT r.id FROM incidents r WHERE r.restricted \
+                 AND r.id NOT IN (SELECT m.incident_id FROM incident_members m WHERE m.user_id = "
             ))
-            .or(incidents::id.eq_any(
-                incident_members::table
-                    .filter(incident_members::user_id.eq(reader.user_id))
-                    .select(incident_members::incident_id),
-            ))
-            .or(incidents::id.eq_any(
-                incident_member_teams::table
-                    .inner_join(
-                        team_members::table
-                            .on(team_members::team_id.eq(incident_member_teams::team_id)),
-                    )
-                    .filter(team_members::user_id.eq(reader.user_id))
-                    .select(incident_member_teams::incident_id),
-            ))
+            .bind::<diesel::sql_types::Integer, _>(reader.user_id)
+            .sql(
+                ") AND r.id NOT IN (SELECT t.incident_id FROM incident_member_teams t \
+                 JOIN team_members tm ON tm.team_id = t.team_id WHERE tm.user_id = ",
+            )
+            .bind::<diesel::sql_types::Integer, _>(reader.user_id)
+            .sql(")))")
     }};
 }
 

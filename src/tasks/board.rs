@@ -235,13 +235,7 @@ fn filtered(
         q = q.filter(tasks::incident_id.eq(id));
     }
     if let Some(reader) = f.reader {
-        q = q.filter(
-            tasks::incident_id.eq_any(
-                incidents::table
-                    .filter(crate::visible_incidents!(reader))
-                    .select(incidents::id),
-            ),
-        );
+        q = q.filter(crate::visible_incidents!(reader, "tasks.incident_id"));
     }
     if let Some(severity) = f.severity {
         q = q.filter(

@@ -153,12 +153,19 @@ pub async fn incident_page(
 ) -> Result<HttpResponse, AppError> {
     let can_write = user.user.role.allows(Permission::Write);
     let zone = user.user.zone();
+    let (manager_id, admin) = (user.user.id, user.user.role == crate::auth::Role::Admin);
     let timelines = std::sync::Arc::clone(&state.timelines);
     let record = state
         .db
         .read(move |conn| {
             let detail = service::get(conn, id)?;
             let rev = detail.incident.timeline_rev;
+            // The Access card: only for restricted incidents and those who may change it.
+            let access = if detail_restricted_or_manager(&detail, manager_id, admin) {
+                crate::access::of(conn, id)?
+            } else {
+                crate::access::Access::default()
+            };
             Ok(Record {
                 timeline: timelines.timeline(conn, id, rev, can_write, zone)?,
                 detail,
@@ -168,7 +175,7 @@ pub async fn incident_page(
                 suggestions: crate::escalations::target_suggestions(conn)?,
                 users: users::active_usernames(conn, false)?,
                 teams: crate::teams::names(conn)?,
-                access: crate::access::of(conn, id)?,
+                access,
             })
         })
         .await?;
@@ -285,6 +292,10 @@ pub async fn incident_page(
     };
     let capacity = 32 * 1024 + page.timeline.html.len();
     render_sized(status, &page, capacity)
+}
+
+fn detail_restricted_or_manager(d: &IncidentDetail, user_id: i32, admin: bool) -> bool {
+    d.incident.restricted || admin || d.incident.commander_id == Some(user_id)
 }
 
 /// Everything the incident page shows, loaded in one blocking call (a fixed number of
