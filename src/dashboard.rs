@@ -68,16 +68,17 @@ pub async fn show_dashboard(
                 ..Default::default()
             };
             let (resolved, resolved_total) = search::list(conn, &resolved_filter, 1, 10)?;
+            let hidden = crate::access::hidden_ids(conn, me)?;
             let overdue_filter = TaskFilter {
                 overdue: true,
-                reader,
+                hidden: hidden.clone(),
                 ..Default::default()
             };
             let overdue = board::page(conn, &overdue_filter, 1, Some(10))?;
             let mine_filter = TaskFilter {
                 owner: Some(Some(my_id)),
                 statuses: TaskStatus::OPEN.to_vec(),
-                reader,
+                hidden,
                 ..Default::default()
             };
             let mine = board::page(conn, &mine_filter, 1, Some(10))?;

@@ -135,10 +135,15 @@ fn fts_phrase(text: &str) -> Option<String> {
     (text.chars().count() >= 3).then(|| format!("\"{}\"", text.replace('"', "\"\"")))
 }
 
-fn filtered(f: &IncidentFilter, sqlite: bool) -> incidents::BoxedQuery<'static, MultiBackend> {
+/// `hidden`: restricted incidents the reader may not see (`access::hidden_ids`).
+fn filtered(
+    f: &IncidentFilter,
+    sqlite: bool,
+    hidden: &[i32],
+) -> incidents::BoxedQuery<'static, MultiBackend> {
     let mut q = incidents::table.into_boxed();
-    if let Some(reader) = f.reader {
-        q = q.filter(crate::visible_incidents!(reader));
+    if !hidden.is_empty() {
+        q = q.filter(incidents::id.ne_all(hidden.to_vec()));
     }
     if !f.statuses.is_empty() {
         q = q.filter(incidents::status.eq_any(f.statuses.clone()));
@@ -190,8 +195,12 @@ pub fn list(
     per_page: i64,
 ) -> Result<(Vec<IncidentDetail>, i64), AppError> {
     let sqlite = matches!(conn, DbConnection::Sqlite(_));
-    let total: i64 = filtered(f, sqlite).count().get_result(conn)?;
-    let q = filtered(f, sqlite);
+    let hidden = match f.reader {
+        Some(reader) => crate::access::hidden_ids(conn, reader)?,
+        None => vec![],
+    };
+    let total: i64 = filtered(f, sqlite, &hidden).count().get_result(conn)?;
+    let q = filtered(f, sqlite, &hidden);
     let q = match f.sort {
         Sort::Newest => q.order((incidents::started_at.desc(), incidents::id.desc())),
         Sort::Oldest => q.order((incidents::started_at.asc(), incidents::id.asc())),

@@ -36,8 +36,8 @@ pub enum GroupBy {
 /// Board filters; `owner: Some(None)` means unassigned.
 #[derive(Clone, Debug, Default)]
 pub struct TaskFilter {
-    /// Who is asking: tasks of restricted incidents they may not see are left out.
-    pub reader: Option<crate::access::Reader>,
+    /// Restricted incidents whose tasks the reader may not see (`access::hidden_ids`).
+    pub hidden: Vec<i32>,
     pub statuses: Vec<TaskStatus>,
     pub owner: Option<Option<i32>>,
     pub team: Option<String>,
@@ -151,7 +151,7 @@ impl BoardQuery {
             }),
         };
         Ok(TaskFilter {
-            reader: Some(crate::access::Reader::of(current_user)),
+            hidden: crate::access::hidden_ids(conn, crate::access::Reader::of(current_user))?,
             statuses,
             owner,
             team: Some(self.team.trim().to_string()).filter(|t| !t.is_empty()),
@@ -215,6 +215,9 @@ fn filtered(
     with_status: bool,
 ) -> tasks::BoxedQuery<'static, MultiBackend> {
     let mut q = tasks::table.into_boxed();
+    if !f.hidden.is_empty() {
+        q = q.filter(tasks::incident_id.ne_all(f.hidden.clone()));
+    }
     if with_status && !f.statuses.is_empty() {
         q = q.filter(tasks::status.eq_any(f.statuses.clone()));
     }
@@ -234,9 +237,7 @@ fn filtered(
     if let Some(id) = f.incident_id {
         q = q.filter(tasks::incident_id.eq(id));
     }
-    if let Some(reader) = f.reader {
-        q = q.filter(crate::visible_incidents!(reader, "tasks.incident_id"));
-    }
+
     if let Some(severity) = f.severity {
         q = q.filter(
             tasks::incident_id.eq_any(
