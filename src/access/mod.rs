@@ -256,13 +256,7 @@ pub fn set(
             ));
         }
         let before = of(conn, id)?;
-        let mut user_ids = Vec::new();
-        for name in &wanted.users {
-            let u = crate::auth::users::find_by_username(conn, name)?.ok_or_else(|| {
-                AppError::invalid("members", format!("There is no user `{name}`."))
-            })?;
-            user_ids.push(u.id);
-        }
+        let mut user_ids = crate::teams::user_ids(conn, &wanted.users)?;
         user_ids.extend(actor.user_id);
         user_ids.extend(commander);
         user_ids.sort_unstable();

@@ -116,10 +116,17 @@ pub fn since(
         .load(conn)?)
 }
 
-/// The number of the incident's last event.
+/// The number of the incident's last event (404 naming the incident when there is none).
 pub fn last_seq(conn: &mut DbConnection, incident_id: i32) -> Result<i32, AppError> {
-    Ok(incidents::table
+    incidents::table
         .find(incident_id)
         .select(incidents::event_seq)
-        .first(conn)?)
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| {
+            AppError::NotFound(format!(
+                "incident {}",
+                crate::incidents::IncidentKey(incident_id)
+            ))
+        })
 }

@@ -69,17 +69,8 @@ async fn open(
     let id = key.0;
     let current = state
         .db
-        .read(move |conn| {
-            use diesel::prelude::*;
-            crate::db::schema::incidents::table
-                .find(id)
-                .select(crate::db::schema::incidents::event_seq)
-                .first::<i32>(conn)
-                .optional()
-                .map_err(AppError::from)
-        })
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("incident {key}")))?;
+        .read(move |conn| super::log::last_seq(conn, id))
+        .await?;
     let resume = req
         .headers()
         .get("Last-Event-ID")

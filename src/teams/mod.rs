@@ -50,8 +50,9 @@ fn validate_name(raw: &str) -> Result<String, AppError> {
     Ok(name.to_string())
 }
 
-/// The user ids for `usernames`; an unknown one is a 422 naming it.
-fn user_ids(conn: &mut DbConnection, usernames: &[String]) -> Result<Vec<i32>, AppError> {
+/// The user ids for `usernames` (sorted, once each); an unknown one is a 422 on `members`
+/// naming it.
+pub fn user_ids(conn: &mut DbConnection, usernames: &[String]) -> Result<Vec<i32>, AppError> {
     let mut ids = Vec::with_capacity(usernames.len());
     for name in usernames.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
         match crate::auth::users::find_by_username(conn, name)? {

@@ -231,10 +231,15 @@ impl TestApp {
     pub fn token(&self, role: Role) -> String {
         let username = format!("api-{}-{}", role, hindsight::auth::random_token(3));
         self.create_user(&username, role);
+        self.token_of(&username)
+    }
+
+    /// An API token for the existing user `username`.
+    pub fn token_of(&self, username: &str) -> String {
         let mut conn = self.pool.get().expect("conn");
-        let user = users::find_by_username(&mut conn, &username)
+        let user = users::find_by_username(&mut conn, username)
             .unwrap()
-            .unwrap();
+            .unwrap_or_else(|| panic!("no user {username}"));
         tokens::create(&mut conn, &user, "test", &Actor::system("test")).expect("token")
     }
 

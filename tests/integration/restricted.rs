@@ -13,15 +13,6 @@ use crate::helpers::*;
 
 const SECRET: &str = "Credential leak in build runners";
 
-fn token_for(app: &TestApp, name: &str) -> String {
-    let mut conn = app.pool.get().unwrap();
-    let u = hindsight::auth::users::find_by_username(&mut conn, name)
-        .unwrap()
-        .unwrap();
-    hindsight::auth::tokens::create(&mut conn, &u, "t", &hindsight::audit::Actor::system("t"))
-        .unwrap()
-}
-
 async fn signed_in(app: &TestApp, name: &str) -> Browser {
     let mut b = Browser::new(app);
     let res = b.login(name, PASSWORD).await;
@@ -73,7 +64,7 @@ async fn outsiders_never_see_a_restricted_incident(app: TestApp) {
     ] {
         app.create_user(name, role);
     }
-    let admin_api = Api::new(&app, token_for(&app, "boss"));
+    let admin_api = Api::new(&app, app.token_of("boss"));
     admin_api
         .post(
             "/api/v1/teams",
@@ -81,14 +72,14 @@ async fn outsiders_never_see_a_restricted_incident(app: TestApp) {
         )
         .await;
     // Out opts in to SEV1 declarations; a webhook that did not opt in to restricted ones.
-    let out_api = Api::new(&app, token_for(&app, "out"));
+    let out_api = Api::new(&app, app.token_of("out"));
     out_api
         .patch(
             "/api/v1/me",
             json!({"notification_preferences": {"severe_declared": "in_app"}}),
         )
         .await;
-    let cmd_api = Api::new(&app, token_for(&app, "cmd"));
+    let cmd_api = Api::new(&app, app.token_of("cmd"));
     let (status, inc) = cmd_api
         .post(
             "/api/v1/incidents",
@@ -213,7 +204,7 @@ async fn outsiders_never_see_a_restricted_incident(app: TestApp) {
     // Outsiders of each role: every route is a 404, as for an incident that never was.
     for name in ["out", "peek"] {
         let b = signed_in(&app, name).await;
-        let token = token_for(&app, name);
+        let token = app.token_of(name);
         for (method, path) in &routes {
             assert_eq!(
                 status_of(&app, &b, &token, method, path).await,
@@ -227,7 +218,7 @@ async fn outsiders_never_see_a_restricted_incident(app: TestApp) {
     let audit_before = app.count("audit_log");
     for name in ["mem", "tm", "cmd", "boss"] {
         let b = signed_in(&app, name).await;
-        let token = token_for(&app, name);
+        let token = app.token_of(name);
         for (method, path) in routes.iter().filter(|(m, p)| {
             // Leave the record as it is for the checks below.
             *m == Method::GET && !p.ends_with("/delete")
@@ -283,12 +274,12 @@ async fn outsiders_never_see_a_restricted_incident(app: TestApp) {
     let mem = signed_in(&app, "mem").await;
     let (_, page) = mem.get_text("/incidents").await;
     assert!(page.contains(SECRET));
-    let tm_api = Api::new(&app, token_for(&app, "tm"));
+    let tm_api = Api::new(&app, app.token_of("tm"));
     let (_, inbox) = tm_api.get("/api/v1/notifications").await;
     assert!(inbox["items"].to_string().contains("escalated INC-1"));
 
     // Only the commander or an admin changes access (a member gets 403, not 404).
-    let mem_api = Api::new(&app, token_for(&app, "mem"));
+    let mem_api = Api::new(&app, app.token_of("mem"));
     let (status, _) = mem_api
         .send(
             Method::PUT,

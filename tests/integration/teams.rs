@@ -124,15 +124,7 @@ async fn team_members_hear_what_is_theirs(app: TestApp) {
     // Rex acts: he hears nothing of his own doing; Ann hears as a member of DBA.
     let rex = Browser::new(&app);
     rex.login("rex", PASSWORD).await;
-    let rex_token = {
-        let mut conn = app.pool.get().unwrap();
-        let u = hindsight::auth::users::find_by_username(&mut conn, "rex")
-            .unwrap()
-            .unwrap();
-        hindsight::auth::tokens::create(&mut conn, &u, "t", &hindsight::audit::Actor::system("t"))
-            .unwrap()
-    };
-    let api = Api::new(&app, rex_token);
+    let api = Api::new(&app, app.token_of("rex"));
     api.post("/api/v1/incidents", json!({"title": "Checkout errors"}))
         .await;
     let (status, _) = api
@@ -186,14 +178,7 @@ async fn team_members_hear_what_is_theirs(app: TestApp) {
 
     // SEV1/SEV2 declarations are opt-in: Sam turns them on over the API, Otto turns
     // escalations off on the page.
-    let sam = Api::new(&app, {
-        let mut conn = app.pool.get().unwrap();
-        let u = hindsight::auth::users::find_by_username(&mut conn, "sam")
-            .unwrap()
-            .unwrap();
-        hindsight::auth::tokens::create(&mut conn, &u, "t", &hindsight::audit::Actor::system("t"))
-            .unwrap()
-    });
+    let sam = Api::new(&app, app.token_of("sam"));
     let (status, me) = sam.get("/api/v1/me").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["notification_preferences"]["severe_declared"], "none");

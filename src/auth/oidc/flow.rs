@@ -73,10 +73,15 @@ async fn refused(
 ) -> Result<HttpResponse, AppError> {
     tracing::info!(%message, "single sign-on refused");
     let mut res = crate::auth::web::login_page_with(req, state, status, Some(message), "/".into())?;
+    let _ = res.add_cookie(&forget_browser());
+    Ok(res)
+}
+
+/// Clears the sign-in's browser cookie (the sign-in is over, one way or the other).
+fn forget_browser() -> Cookie<'static> {
     let mut gone = Cookie::build(COOKIE, "").path("/auth/oidc").finish();
     gone.make_removal();
-    let _ = res.add_cookie(&gone);
-    Ok(res)
+    gone
 }
 
 fn oidc(state: &AppState) -> Result<&Oidc, AppError> {
@@ -365,9 +370,7 @@ pub async fn callback(
         Ok(token) => {
             let mut res = crate::web::see_other(&pending.next);
             let _ = res.add_cookie(&extract::session_cookie(token, state.config.secure_cookies));
-            let mut gone = Cookie::build(COOKIE, "").path("/auth/oidc").finish();
-            gone.make_removal();
-            let _ = res.add_cookie(&gone);
+            let _ = res.add_cookie(&forget_browser());
             Ok(res)
         }
         Err(AppError::Forbidden(m)) => fail(StatusCode::FORBIDDEN, m).await,
