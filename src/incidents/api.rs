@@ -39,8 +39,11 @@ pub struct IncidentJson {
     pub version: i32,
     /// The number of the incident's last live event: `GET …/events?after=` this.
     pub event_seq: i32,
-    /// Seen only by its members and admins (`GET …/access` lists them).
+    /// Seen only by its members and admins.
     pub restricted: bool,
+    /// A restricted incident's members: usernames, then team names (`GET …/access` keeps
+    /// them apart); empty when not restricted.
+    pub members: Vec<String>,
 }
 
 impl From<IncidentDetail> for IncidentJson {
@@ -69,6 +72,7 @@ impl From<IncidentDetail> for IncidentJson {
             version: i.version,
             event_seq: i.event_seq,
             restricted: i.restricted,
+            members: d.members,
         }
     }
 }

@@ -189,6 +189,8 @@ pub struct IncidentDetail {
     pub services: Vec<String>,
     pub commander: Option<String>,
     pub roles: [Option<String>; 3],
+    /// A restricted incident's members: usernames, then team names (empty when open).
+    pub members: Vec<String>,
 }
 
 impl Incident {

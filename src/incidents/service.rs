@@ -414,6 +414,40 @@ pub fn get(conn: &mut DbConnection, id: i32) -> Result<IncidentDetail, AppError>
     Ok(details(conn, vec![incident])?.remove(0))
 }
 
+/// The members of those of `incidents` that are restricted: usernames, then team names.
+/// No query at all when none is (the usual case).
+fn members_of_restricted(
+    conn: &mut DbConnection,
+    incidents: &[Incident],
+) -> Result<HashMap<i32, Vec<String>>, AppError> {
+    use crate::db::schema::{incident_member_teams, incident_members, teams, users as users_t};
+    let ids: Vec<i32> = incidents
+        .iter()
+        .filter(|i| i.restricted)
+        .map(|i| i.id)
+        .collect();
+    let mut out: HashMap<i32, Vec<String>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let people: Vec<(i32, String)> = incident_members::table
+        .inner_join(users_t::table.on(users_t::id.eq(incident_members::user_id)))
+        .filter(incident_members::incident_id.eq_any(&ids))
+        .order(users_t::username.asc())
+        .select((incident_members::incident_id, users_t::username))
+        .load(conn)?;
+    let groups: Vec<(i32, String)> = incident_member_teams::table
+        .inner_join(teams::table.on(teams::id.eq(incident_member_teams::team_id)))
+        .filter(incident_member_teams::incident_id.eq_any(&ids))
+        .order(teams::name.asc())
+        .select((incident_member_teams::incident_id, teams::name))
+        .load(conn)?;
+    for (id, name) in people.into_iter().chain(groups) {
+        out.entry(id).or_default().push(name);
+    }
+    Ok(out)
+}
+
 /// Attaches services and commanders to incidents in two queries, whatever their number.
 pub(super) fn details(
     conn: &mut DbConnection,
@@ -439,9 +473,11 @@ pub(super) fn details(
         .collect();
     let names = users::usernames(conn, &people)?;
     let name = |id: Option<i32>| id.and_then(|id| names.get(&id).cloned());
+    let mut members = members_of_restricted(conn, &incidents)?;
     Ok(incidents
         .into_iter()
         .map(|incident| IncidentDetail {
+            members: members.remove(&incident.id).unwrap_or_default(),
             services: by_incident.remove(&incident.id).unwrap_or_default(),
             commander: name(incident.commander_id),
             roles: incident.role_ids().map(name),

@@ -100,6 +100,23 @@ async fn outsiders_never_see_a_restricted_incident(app: TestApp) {
         .await;
     assert_eq!(status, StatusCode::OK, "{access}");
     assert_eq!(access["users"], json!(["cmd", "mem"]));
+    let (_, shown) = cmd_api.get("/api/v1/incidents/INC-1").await;
+    assert_eq!(shown["members"], json!(["cmd", "mem", "SecOps"]));
+    let (_, open) = cmd_api.get("/api/v1/incidents?status=open").await;
+    let listed: Vec<_> = open["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["key"].clone(), i["members"].clone()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (json!("INC-2"), json!([])),
+            (json!("INC-1"), json!(["cmd", "mem", "SecOps"]))
+        ],
+        "lists carry members too"
+    );
     let (_, entry) = cmd_api
         .post(
             "/api/v1/incidents/INC-1/timeline",
