@@ -5,6 +5,7 @@
 
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
@@ -19,8 +20,9 @@ use crate::helpers::*;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
-/// chromedriver as a child process, killed however the test ends.
-struct Driver(Child);
+/// chromedriver as a child process, killed however the test ends; it holds the browser's
+/// turn until then.
+struct Driver(Child, Turn);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -29,10 +31,35 @@ impl Drop for Driver {
     }
 }
 
+/// One browser at a time: two Chromiums beside the rest of the suite on two cores starve
+/// each other's renderers into WebDriver timeouts.
+static BROWSER_BUSY: AtomicBool = AtomicBool::new(false);
+
+struct Turn;
+
+impl Turn {
+    async fn take() -> Turn {
+        while BROWSER_BUSY
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        }
+        Turn
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        BROWSER_BUSY.store(false, Ordering::Release);
+    }
+}
+
 /// chromedriver on a port it picks itself and reports (no port is handed between
 /// processes, so a parallel test cannot take it first). A start that ends before saying its
 /// port is retried twice; its output goes into the failure message.
 async fn start_chromedriver() -> (Driver, u16) {
+    let turn = Turn::take().await;
     let mut failures = Vec::new();
     for _ in 0..3 {
         let mut child = Command::new("chromedriver")
@@ -62,7 +89,7 @@ async fn start_chromedriver() -> (Driver, u16) {
             Some(port) => {
                 let mut stderr = child.stderr.take().expect("stderr is piped");
                 std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-                return (Driver(child), port);
+                return (Driver(child, turn), port);
             }
             None => {
                 let out = child.wait_with_output().expect("wait for chromedriver");
@@ -129,7 +156,9 @@ async fn browser() -> Option<(Client, Driver, tempfile::TempDir)> {
 }
 
 async fn js(c: &Client, script: &str) -> serde_json::Value {
-    c.execute(script, vec![]).await.expect(script)
+    c.execute(script, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("{script}\nfailed in the browser: {e}"))
 }
 
 async fn sign_in(c: &Client, app: &TestApp, username: &str, next: &str) {
@@ -522,11 +551,14 @@ async fn wait_for_text(c: &Client, text: &str) {
 }
 
 async fn sign_out(c: &Client) {
-    js(
+    let signed_out = js(
         c,
-        "document.querySelector('form[action=\"/logout\"]').submit(); return true",
+        // Submitted after the script has answered: a navigation that starts while the
+        // script is still running fails it with "document unloaded" (seen in CI under load).
+        "var f = document.querySelector('form[action=\"/logout\"]'); setTimeout(function () { f.submit(); }, 0); return !!f",
     )
     .await;
+    assert_eq!(signed_out, true, "no sign-out form on the page");
     let started = Instant::now();
     while !c.current_url().await.unwrap().path().starts_with("/login") {
         assert!(
