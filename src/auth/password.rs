@@ -72,9 +72,13 @@ pub fn hash(password: &str) -> Result<String, AppError> {
 /// True when `password` matches the stored PHC string.
 pub fn verify(password: &str, stored: &str) -> bool {
     match PasswordHash::new(stored) {
-        Ok(parsed) => hasher()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
+        Ok(parsed) => {
+            #[cfg(test)]
+            CHECKS.with(|c| c.set(c.get() + 1));
+            hasher()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        }
         Err(_) => false,
     }
 }
@@ -85,6 +89,18 @@ pub fn verify_dummy(password: &str) {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let stored = DUMMY.get_or_init(|| hash("not-a-real-password").unwrap_or_default());
     let _ = verify(password, stored);
+}
+
+#[cfg(test)]
+thread_local! {
+    /// argon2 checks run on this thread, for tests that prove a path spends one.
+    static CHECKS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// argon2 checks run so far on the calling thread.
+#[cfg(test)]
+pub fn checks_on_this_thread() -> u64 {
+    CHECKS.with(|c| c.get())
 }
 
 #[cfg(test)]

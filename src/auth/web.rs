@@ -130,17 +130,7 @@ pub async fn login(
         // else gets the same answer as a wrong password).
         let passwords_on = state.config.password_login;
         let (user, verified) = web::block(move || {
-            let verified = match &user {
-                Some(u) => {
-                    password::verify(&password, &u.password_hash)
-                        && !u.disabled
-                        && (passwords_on || u.break_glass)
-                }
-                None => {
-                    password::verify_dummy(&password);
-                    false
-                }
-            };
+            let verified = password_signs_in(user.as_ref(), &password, passwords_on);
             (user, verified)
         })
         .await?;
@@ -197,6 +187,22 @@ pub async fn login(
 }
 
 /// `POST /logout`
+/// Whether `password` signs `user` in. Always one argon2 check, also for an unknown
+/// username, so response times do not tell which usernames exist.
+fn password_signs_in(user: Option<&users::User>, password: &str, passwords_on: bool) -> bool {
+    match user {
+        Some(u) => {
+            password::verify(password, &u.password_hash)
+                && !u.disabled
+                && (passwords_on || u.break_glass)
+        }
+        None => {
+            password::verify_dummy(password);
+            false
+        }
+    }
+}
+
 pub async fn logout(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -348,5 +354,63 @@ pub async fn complete_setup(
             ))
         }
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(hash: &str, disabled: bool, break_glass: bool) -> users::User {
+        let at = chrono::NaiveDateTime::default();
+        users::User {
+            id: 1,
+            username: "sam".into(),
+            display_name: "Sam".into(),
+            role: Role::Responder,
+            password_hash: hash.into(),
+            disabled,
+            created_at: at,
+            updated_at: at,
+            time_zone: "UTC".into(),
+            email: None,
+            break_glass,
+        }
+    }
+
+    /// Counts the argon2 checks one sign-in attempt runs, and its answer.
+    fn attempt(user: Option<&users::User>, given: &str, passwords_on: bool) -> (u64, bool) {
+        let before = password::checks_on_this_thread();
+        let ok = password_signs_in(user, given, passwords_on);
+        (password::checks_on_this_thread() - before, ok)
+    }
+
+    /// An unknown username spends exactly the hash check a wrong password spends (so its
+    /// answer takes as long), and only the right password of an enabled account signs in.
+    #[test]
+    fn every_attempt_costs_one_password_check() {
+        let hash = password::hash("correct horse battery").unwrap();
+        let sam = user(&hash, false, false);
+        assert_eq!(attempt(None, "correct horse battery", true), (1, false));
+        assert_eq!(attempt(Some(&sam), "wrong", true), (1, false));
+        assert_eq!(
+            attempt(Some(&sam), "correct horse battery", true),
+            (1, true)
+        );
+        let disabled = user(&hash, true, false);
+        assert_eq!(
+            attempt(Some(&disabled), "correct horse battery", true),
+            (1, false)
+        );
+        // Password sign-in off: only break-glass accounts, same cost for everyone.
+        assert_eq!(
+            attempt(Some(&sam), "correct horse battery", false),
+            (1, false)
+        );
+        let glass = user(&hash, false, true);
+        assert_eq!(
+            attempt(Some(&glass), "correct horse battery", false),
+            (1, true)
+        );
     }
 }
