@@ -2,6 +2,7 @@
 //! Prints a table and asserts nothing:
 //!   cargo bench --bench load                      (SQLite in a temp file)
 //!   cargo bench --bench load -- postgres://u:p@host/db   (a fresh database on that server)
+//!   cargo bench --bench load -- --only appends --only "list"  (only the parts so named)
 //! Seeds an incident with 1,000 timeline entries, 100,000 more incidents, 10,000 tasks on
 //! 1,000 incidents and an incident with 10,000 entries and 1,000 tasks, starts `hindsight
 //! serve` as a child process, and drives it with keep-alive clients from this process (which
@@ -379,6 +380,20 @@ impl Drop for Target {
     }
 }
 
+/// Whether a part of the run was asked for: `--only WORD` (repeatable) runs only the parts
+/// whose name contains one of the words; without it, everything runs.
+fn wanted(what: &str) -> bool {
+    let mut args = std::env::args().skip(1);
+    let mut words = Vec::new();
+    while let Some(arg) = args.next() {
+        if arg == "--only" {
+            words.extend(args.next());
+        }
+    }
+    let what = what.to_lowercase();
+    words.is_empty() || words.iter().any(|w| what.contains(&w.to_lowercase()))
+}
+
 fn main() {
     let target = Target::from_args();
     let db = target.env_url();
@@ -606,12 +621,23 @@ async fn run_all(
         ),
     ];
     for (what, conns, duration, make, aim) in cases {
+        if !wanted(&what) {
+            continue;
+        }
         let mut run = drive(client.clone(), conns, duration, make).await;
         row(&what, &mut run, aim);
     }
-    let live = live_streams(&base, &token, server.pid()).await;
-    let after_imports = repeated_imports(&client, &base, &token, server.pid()).await;
-    if let Some(rows) = with_wrk(&base, &session, &token) {
+    let live = if wanted("live streams") {
+        live_streams(&base, &token, server.pid()).await
+    } else {
+        String::new()
+    };
+    let after_imports = if wanted("repeated imports") {
+        repeated_imports(&client, &base, &token, server.pid()).await
+    } else {
+        String::new()
+    };
+    if let Some(rows) = with_wrk(&base, &session, &token).filter(|_| wanted("wrk")) {
         println!();
         println!("with wrk (a C load generator: less of the 2 cores goes to the client)");
         println!(

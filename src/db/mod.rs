@@ -12,7 +12,7 @@ pub use access::Db;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::InstrumentationEvent;
 
@@ -83,25 +83,68 @@ pub struct DbManager {
     url: DbUrl,
 }
 
+/// A connection as the pool keeps it: with when it was last handed back, so that one in
+/// steady use is not asked `SELECT 1` at every checkout (on PostgreSQL that was a round
+/// trip per request and more: three per API request, one per write group).
+pub struct PooledDb {
+    conn: DbConnection,
+    returned: Instant,
+}
+
+impl std::ops::Deref for PooledDb {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for PooledDb {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
+}
+
+/// A connection handed back this recently, and not broken then, is taken as alive without
+/// a test (HikariCP's "alive bypass window" is 500 ms). One idle longer is tested first,
+/// so a database restart during a quiet spell costs no request; a query on a connection
+/// that died meanwhile fails, marks it broken (diesel reads libpq's status), and the pool
+/// drops it on return.
+const ALIVE_WITHOUT_TEST: Duration = Duration::from_secs(1);
+
 impl ManageConnection for DbManager {
-    type Connection = DbConnection;
+    type Connection = PooledDb;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
-        match &self.url {
+    fn connect(&self) -> Result<PooledDb, r2d2::Error> {
+        let conn = match &self.url {
             DbUrl::Sqlite(path) => SqliteConnection::establish(path).map(DbConnection::Sqlite),
             DbUrl::Postgres(url) => PgConnection::establish(url).map(DbConnection::Postgres),
         }
-        .map_err(r2d2::Error::ConnectionError)
+        .map_err(r2d2::Error::ConnectionError)?;
+        Ok(PooledDb {
+            conn,
+            returned: Instant::now(),
+        })
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1")
+    fn is_valid(&self, pooled: &mut PooledDb) -> Result<(), r2d2::Error> {
+        // A SQLite file cannot drop its connection.
+        if matches!(pooled.conn, DbConnection::Sqlite(_))
+            || pooled.returned.elapsed() < ALIVE_WITHOUT_TEST
+        {
+            return Ok(());
+        }
+        pooled
+            .conn
+            .batch_execute("SELECT 1")
             .map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        <DbConnection as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+    fn has_broken(&self, pooled: &mut PooledDb) -> bool {
+        pooled.returned = Instant::now();
+        <DbConnection as Connection>::TransactionManager::is_broken_transaction_manager(
+            &mut pooled.conn,
+        )
     }
 }
 
@@ -113,8 +156,9 @@ struct OnConnect {
     queries: Arc<AtomicU64>,
 }
 
-impl CustomizeConnection<DbConnection, r2d2::Error> for OnConnect {
-    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+impl CustomizeConnection<PooledDb, r2d2::Error> for OnConnect {
+    fn on_acquire(&self, pooled: &mut PooledDb) -> Result<(), r2d2::Error> {
+        let conn = &mut pooled.conn;
         let queries = Arc::clone(&self.queries);
         conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
             if let InstrumentationEvent::StartQuery { .. } = event {
@@ -144,7 +188,7 @@ pub fn connect_one(url: &DbUrl) -> Result<DbConnection, String> {
     }
     .on_acquire(&mut conn)
     .map_err(|e| format!("cannot set up the {} connection: {e}", url.backend_name()))?;
-    Ok(conn)
+    Ok(conn.conn)
 }
 
 /// Builds the pool and checks that the database answers.
@@ -164,8 +208,8 @@ pub fn connect_counted(url: &DbUrl, queries: Arc<AtomicU64>) -> Result<DbPool, S
         // persistent), so later connections never race for that lock.
         .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(5))
-        // A SQLite file cannot drop its connection: skip r2d2's `SELECT 1` per checkout.
-        .test_on_check_out(matches!(url, DbUrl::Postgres(_)))
+        // `DbManager::is_valid` tests only connections idle for a while.
+        .test_on_check_out(true)
         .connection_customizer(Box::new(OnConnect { queries }))
         .build(DbManager { url: url.clone() })
         .map_err(|e| format!("cannot open the {} database: {e}", url.backend_name()))
@@ -188,10 +232,15 @@ pub fn migrate(conn: &mut DbConnection) -> Result<Vec<String>, String> {
 /// second pool connection, so holding this cannot deadlock.
 static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// Runs `work` in a transaction. On SQLite the outermost one starts with `BEGIN IMMEDIATE`:
-/// a deferred transaction that reads and then writes cannot wait for a concurrent writer
-/// (SQLite answers "database is locked" at once), while an immediate one queues on
-/// `busy_timeout`. Nested calls become savepoints, as with `Connection::transaction`.
+/// Runs `work` in a transaction. On SQLite it starts with `BEGIN IMMEDIATE`: a deferred
+/// transaction that reads and then writes cannot wait for a concurrent writer (SQLite
+/// answers "database is locked" at once), while an immediate one queues on `busy_timeout`.
+///
+/// Called inside a transaction (a write in the group-commit writer, or a domain function
+/// called by another), it joins it: an error must then end that transaction, which every
+/// `?` does. That saves two round trips per nested call on PostgreSQL and keeps a group's
+/// subtransactions within PostgreSQL's cache of 64. To recover from a failed statement and
+/// go on, use [`savepoint`].
 pub fn transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -199,19 +248,20 @@ where
 {
     use diesel::connection::AnsiTransactionManager;
     type Manager = <DbConnection as Connection>::TransactionManager;
-    let outermost_sqlite = match conn {
-        DbConnection::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
-            .transaction_depth()?
-            .is_none(),
-        DbConnection::Postgres(_) => false,
+    if in_transaction(conn)? {
+        return work(conn);
+    }
+    let _writer = match conn {
+        DbConnection::Sqlite(c) => {
+            let guard = SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner());
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+            Some(guard)
+        }
+        DbConnection::Postgres(_) => {
+            Manager::begin_transaction(conn)?;
+            None
+        }
     };
-    if !outermost_sqlite {
-        return conn.transaction(work);
-    }
-    let _writer = SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner());
-    if let DbConnection::Sqlite(c) = conn {
-        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
-    }
     match work(conn) {
         Ok(value) => {
             Manager::commit_transaction(conn)?;
@@ -222,6 +272,35 @@ where
             Err(e)
         }
     }
+}
+
+/// Runs `work` so that its failure undoes only its own changes and leaves an enclosing
+/// transaction usable (PostgreSQL refuses every statement after a failed one otherwise):
+/// a savepoint inside a transaction, a transaction outside one.
+pub fn savepoint<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    if in_transaction(conn)? {
+        conn.transaction(work)
+    } else {
+        transaction(conn, work)
+    }
+}
+
+/// Whether `conn` is inside a transaction (diesel's own bookkeeping, no query).
+fn in_transaction(conn: &mut DbConnection) -> Result<bool, diesel::result::Error> {
+    use diesel::connection::AnsiTransactionManager;
+    let depth = match conn {
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?
+        }
+        DbConnection::Postgres(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?
+        }
+    };
+    Ok(depth.is_some())
 }
 
 /// Inserts `rows` (a slice of value tuples) into `table` with multi-row INSERTs, a few

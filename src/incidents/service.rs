@@ -381,7 +381,7 @@ fn service_id(conn: &mut DbConnection, name: &str) -> Result<i32, AppError> {
     }
     // A savepoint, so that losing a race to create the same name leaves the outer
     // transaction usable (PostgreSQL aborts a transaction on a failed statement).
-    let inserted = crate::db::transaction(conn, |conn| {
+    let inserted = crate::db::savepoint(conn, |conn| {
         diesel::insert_into(services::table)
             .values((services::name.eq(name), services::created_at.eq(now())))
             .returning(services::id)

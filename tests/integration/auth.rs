@@ -332,7 +332,7 @@ async fn admin_manages_users(app: TestApp) {
     );
 
     // Disable: the session ends and sign-in fails.
-    let mut conn = app.pool.get().unwrap();
+    let mut conn = app.connection();
     let id = hindsight::auth::users::find_by_username(&mut conn, "new.responder")
         .unwrap()
         .unwrap()
@@ -363,7 +363,7 @@ async fn admin_manages_users(app: TestApp) {
     );
 
     // The last admin cannot demote themself.
-    let mut conn = app.pool.get().unwrap();
+    let mut conn = app.connection();
     let admins = hindsight::auth::users::list(&mut conn).unwrap();
     let me = admins.iter().find(|u| u.role == Role::Admin).unwrap().id;
     drop(conn);
@@ -426,7 +426,7 @@ async fn tokens_are_shown_once_and_revocable(app: TestApp) {
     let (_, list) = responder.get_text("/settings/tokens").await;
     assert!(!list.contains(&token), "the token is never shown again");
     assert!(list.contains("ci bot"));
-    let mut conn = app.pool.get().unwrap();
+    let mut conn = app.connection();
     let id = hindsight::auth::tokens::list(&mut conn, None).unwrap()[0]
         .0
         .id;
@@ -463,7 +463,7 @@ async fn api_tokens_are_stored_and_checked_by_hash(app: TestApp) {
             .0,
         StatusCode::OK
     );
-    let mut conn = app.pool.get().unwrap();
+    let mut conn = app.connection();
     let stored: Vec<(String, String, String)> = api_tokens::table
         .select((api_tokens::name, api_tokens::token_hash, api_tokens::prefix))
         .load(&mut conn)

@@ -116,7 +116,7 @@ async fn mutated_documents_never_break_anything(app: TestApp) {
     // A rich export joins the fixtures: markers, every region kind, escaped text.
     let api = Api::new(&app, app.token(Role::Responder));
     let mut seeds: Vec<String> = FIXTURES.iter().map(|s| s.to_string()).collect();
-    let mut conn = app.pool.get().unwrap();
+    let mut conn = app.connection();
     let rich = import::parse(FIXTURES[0])
         .and_then(import::prepare)
         .and_then(|p| import::store(&mut conn, p, &Actor::system("fuzz")))

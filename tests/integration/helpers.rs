@@ -254,6 +254,11 @@ impl TestApp {
         browser
     }
 
+    /// A connection of its own to the app's database, set up like the pool's.
+    pub fn connection(&self) -> hindsight::db::DbConnection {
+        hindsight::db::connect_one(&self.url).expect("a connection to the test database")
+    }
+
     pub fn count(&self, table: &str) -> i64 {
         use diesel::prelude::*;
         use diesel::sql_types::BigInt;
@@ -262,9 +267,11 @@ impl TestApp {
             #[diesel(sql_type = BigInt)]
             n: i64,
         }
-        let mut conn = self.pool.get().expect("conn");
+        // The pool's connection: the fuzz test counts thousands of times.
+        let mut pooled = self.pool.get().expect("a pool connection");
+        let conn: &mut hindsight::db::DbConnection = &mut pooled;
         diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
-            .get_result::<Count>(&mut conn)
+            .get_result::<Count>(conn)
             .expect("count")
             .n
     }

@@ -330,7 +330,7 @@ async fn entries_written_on_another_server_arrive() {
         println!("round {round}: B → A in {:?}", written.elapsed());
         assert_eq!(got.data["body"], format!("from B, round {round}"));
         // Cut the listening connections; the listener reconnects and the stream goes on.
-        let mut conn = a.pool.get().unwrap();
+        let mut conn = a.connection();
         use diesel::RunQueryDsl;
         diesel::sql_query(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'",

@@ -128,7 +128,7 @@ async fn each_mail_arrives_once_from_two_servers(app: TestApp) {
         .await;
     // Ann wants escalations in both places and tasks by e-mail only; Rex has no address
     // (so only his inbox); Otto wants everything in his inbox only.
-    let mut conn = app.pool.get().unwrap();
+    let mut conn = app.connection();
     for (name, email, prefs) in [
         (
             "ann",
@@ -192,7 +192,7 @@ async fn each_mail_arrives_once_from_two_servers(app: TestApp) {
     // The inboxes: Ann has the escalation (both) but not the task (e-mail only); Rex and
     // Otto have theirs in the inbox and no mail.
     let count = |name: &str| {
-        let mut conn = app.pool.get().unwrap();
+        let mut conn = app.connection();
         let u = hindsight::auth::users::find_by_username(&mut conn, name)
             .unwrap()
             .unwrap();
@@ -202,7 +202,7 @@ async fn each_mail_arrives_once_from_two_servers(app: TestApp) {
             .len()
     };
     assert_eq!((count("ann"), count("rex"), count("otto")), (1, 1, 1));
-    let mut conn = app.pool.get().unwrap();
+    let mut conn = app.connection();
     {
         use diesel::prelude::*;
         use hindsight::db::schema::mail_outbox;

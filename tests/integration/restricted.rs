@@ -254,7 +254,7 @@ async fn outsiders_never_see_a_restricted_incident(app: TestApp) {
     {
         use diesel::prelude::*;
         use hindsight::db::schema::audit_log;
-        let mut conn = app.pool.get().unwrap();
+        let mut conn = app.connection();
         let looks: i64 = audit_log::table
             .filter(audit_log::action.eq("incident.admin_access"))
             .count()

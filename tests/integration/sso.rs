@@ -162,7 +162,7 @@ async fn sso_signs_in_and_refuses_what_it_must(app: TestApp) {
             .unwrap(),
     );
     assert!(page.contains("ann-2"), "the new account's name");
-    let mut conn = app.pool.get().unwrap();
+    let mut conn = app.connection();
     let user = hindsight::auth::users::find_by_username(&mut conn, "ann-2")
         .unwrap()
         .unwrap();
@@ -251,7 +251,7 @@ async fn sso_signs_in_and_refuses_what_it_must(app: TestApp) {
     let (status, _, signed_in) = finish(&sso, &b, &callback).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "after a key rotation");
     assert!(signed_in);
-    let mut conn = app.pool.get().unwrap();
+    let mut conn = app.connection();
     let user = hindsight::auth::users::find_by_username(&mut conn, "ann-2")
         .unwrap()
         .unwrap();
@@ -315,7 +315,7 @@ async fn password_sign_in_can_be_turned_off(app: TestApp) {
     app.create_user("rex", Role::Responder);
     let admin = app.login_as(Role::Admin).await; // made like the CLI's: break-glass
     {
-        let mut conn = app.pool.get().unwrap();
+        let mut conn = app.connection();
         let u = hindsight::auth::users::find_by_username(&mut conn, &admin.username)
             .unwrap()
             .unwrap();
@@ -350,7 +350,7 @@ async fn password_sign_in_can_be_turned_off(app: TestApp) {
     let (status, _, signed_in) = finish(&sso, &b, &callback).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(signed_in);
-    let mut conn = app.pool.get().unwrap();
+    let mut conn = app.connection();
     let sam = hindsight::auth::users::find_by_username(&mut conn, "sam-example.test")
         .unwrap()
         .expect("username from the e-mail");

@@ -18,7 +18,7 @@ async fn user(app: &TestApp, name: &str) -> Browser {
 
 /// A user's inbox messages over the API, newest first.
 async fn inbox(app: &TestApp, name: &str) -> Vec<String> {
-    let mut conn = app.pool.get().unwrap();
+    let mut conn = app.connection();
     let u = hindsight::auth::users::find_by_username(&mut conn, name)
         .unwrap()
         .unwrap();
@@ -159,7 +159,7 @@ async fn team_members_hear_what_is_theirs(app: TestApp) {
 
     // Overdue: the owner and the team hear it once (the scan runs again: nothing new).
     for _ in 0..2 {
-        let mut conn = app.pool.get().unwrap();
+        let mut conn = app.connection();
         hindsight::webhooks::worker::queue_overdue(&mut conn).unwrap();
     }
     let overdue = |m: &Vec<String>| m.iter().filter(|s| s.starts_with("Overdue since")).count();
@@ -254,7 +254,7 @@ async fn team_members_hear_what_is_theirs(app: TestApp) {
     // The daily digest: Ann asks for it; one message lists her team's overdue task, and a
     // second scan the same day queues nothing more.
     {
-        let mut conn = app.pool.get().unwrap();
+        let mut conn = app.connection();
         let ann = hindsight::auth::users::find_by_username(&mut conn, "ann")
             .unwrap()
             .unwrap();

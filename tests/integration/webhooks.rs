@@ -137,7 +137,7 @@ async fn webhooks_are_signed_retried_and_logged(app: TestApp) {
     let payload: serde_json::Value = serde_json::from_str(&got[1].body).unwrap();
     assert_eq!(payload["event"], "incident.created");
     assert_eq!(payload["data"]["key"], "INC-1");
-    let mut conn = app.pool.get().unwrap();
+    let mut conn = app.connection();
     let hook = hindsight::webhooks::list(&mut conn).unwrap().remove(0);
     drop(conn);
     let ts: i64 = got[1].timestamp.parse().unwrap();
@@ -183,7 +183,7 @@ async fn queued_deliveries_survive_a_restart(app: TestApp) {
     receiver
         .down
         .store(true, std::sync::atomic::Ordering::SeqCst);
-    let mut conn = app.pool.get().unwrap();
+    let mut conn = app.connection();
     let events = vec!["escalation.created".to_string()];
     hindsight::webhooks::create(
         &mut conn,
@@ -254,7 +254,7 @@ async fn private_targets_are_refused(backend: Backend) {
     }
     assert_eq!(app.count("webhooks"), 0);
     // Stored some other way (an older version, a database edit): refused at send time.
-    let mut conn = app.pool.get().unwrap();
+    let mut conn = app.connection();
     hindsight::webhooks::create(
         &mut conn,
         &url,
