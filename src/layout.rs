@@ -17,6 +17,8 @@ pub struct Layout {
     pub zone: String,
     /// Its offset from UTC now, in minutes (for the page script's clock).
     pub zone_offset: i32,
+    /// Its IANA name (the page script places timeline times, which carry no date, with it).
+    pub zone_name: &'static str,
 }
 
 pub struct NavUser {
@@ -37,6 +39,7 @@ impl Layout {
             csrf,
             zone: "UTC".into(),
             zone_offset: 0,
+            zone_name: "UTC",
         }
     }
 }

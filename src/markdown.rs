@@ -4,7 +4,7 @@
 use pulldown_cmark::{html, Options, Parser};
 
 /// Renders CommonMark + GFM tables, strikethrough and task lists, then sanitizes with
-/// ammonia (no scripts, no event handlers, no `javascript:` URLs; links get `rel=noopener`).
+/// ammonia (no scripts, no event handlers, no `javascript:` URLs; links get `rel=noreferrer`).
 pub fn render(source: &str) -> String {
     if let Some(html) = plain_paragraph(source) {
         return html;
@@ -43,7 +43,8 @@ fn options() -> Options {
 fn builder() -> ammonia::Builder<'static> {
     let mut builder = ammonia::Builder::default();
     builder
-        .link_rel(Some("noopener noreferrer nofollow"))
+        // `noreferrer` implies `noopener`; `nofollow` meant nothing behind a sign-in.
+        .link_rel(Some("noreferrer"))
         // Browsers drop tabs and newlines inside URLs (`jav&#x09;ascript:`), so a URL with
         // control characters is not trusted even when it parses as a relative link.
         .attribute_filter(|_, attribute, value| {

@@ -28,6 +28,7 @@ impl Layout {
             csrf: user.csrf_token.clone(),
             zone: zone.abbreviation(t),
             zone_offset: (zone.local(t) - t).num_minutes() as i32,
+            zone_name: zone.name(),
         }
     }
 }

@@ -8,16 +8,46 @@
   // The browser's local time beside page times when it differs from the reader's zone.
   var offset = -new Date().getTimezoneOffset();
   var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+  var showLocal = function (el, d) {
+    var local = document.createElement("span");
+    local.className = "local";
+    local.textContent = "(" + pad(d.getHours()) + ":" + pad(d.getMinutes()) + " local)";
+    el.title = d.toString();
+    el.insertAdjacentElement("afterend", local);
+  };
+  // Timeline entries say only HH:MM under their day, in the reader's zone (a thousand full
+  // timestamps were a tenth of a long page): the instant comes from the zone's rules.
+  var wall = null;
+  try {
+    wall = new Intl.DateTimeFormat("en-US", {
+      timeZone: document.body.getAttribute("data-zone") || "UTC", hourCycle: "h23",
+      year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric"
+    });
+  } catch (e) { /* an unknown zone name: entries get no local time */ }
+  var zoneAhead = function (t) { // ms the reader's clock is ahead of UTC at instant t
+    var p = {};
+    wall.formatToParts(new Date(t)).forEach(function (x) { p[x.type] = x.value; });
+    return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour % 24, +p.minute) - t;
+  };
+  var instant = function (day, hhmm) { // the instant the reader's clock shows day, hhmm
+    var d = day.split("-"), h = hhmm.split(":");
+    var shown = Date.UTC(+d[0], +d[1] - 1, +d[2], +h[0], +h[1]);
+    return new Date(shown - zoneAhead(shown - zoneAhead(shown)));
+  };
   var localTimes = function (root) {
     if (offset === zoneOffset) return;
     root.querySelectorAll("time[datetime]").forEach(function (el) {
+      if (el.parentNode.className === "day") return;
       var d = new Date(el.getAttribute("datetime"));
-      if (isNaN(d)) return;
-      var local = document.createElement("span");
-      local.className = "local";
-      local.textContent = "(" + pad(d.getHours()) + ":" + pad(d.getMinutes()) + " local)";
-      el.title = d.toString();
-      el.insertAdjacentElement("afterend", local);
+      if (!isNaN(d)) showLocal(el, d);
+    });
+    if (!wall) return;
+    var day = null;
+    root.querySelectorAll(".timeline > li").forEach(function (li) {
+      var first = li.firstElementChild;
+      if (!first || first.tagName !== "TIME") return;
+      if (li.className === "day") day = first.getAttribute("datetime");
+      else if (day && !first.hasAttribute("datetime")) showLocal(first, instant(day, first.textContent));
     });
   };
   localTimes(document);
@@ -102,7 +132,7 @@
     var swapTimeline = function (html, count, updated) {
       // The first entry in view stays where it is on screen.
       var anchor = null, top = 0;
-      var entries = holder.querySelectorAll("li.entry");
+      var entries = holder.querySelectorAll("li[id]");
       for (var i = 0; i < entries.length; i++) {
         var r = entries[i].getBoundingClientRect();
         if (r.bottom > 0) { anchor = entries[i].id; top = r.top; break; }
@@ -110,7 +140,7 @@
       var before = {};
       entries.forEach(function (li) { before[li.id] = true; });
       holder.innerHTML = html;
-      holder.querySelectorAll("li.entry").forEach(function (li) {
+      holder.querySelectorAll("li[id]").forEach(function (li) {
         if (!before[li.id]) li.classList.add("arrived");
       });
       localTimes(holder);

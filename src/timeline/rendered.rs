@@ -13,7 +13,7 @@ use super::service;
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::incidents::IncidentKey;
-use crate::time::{hhmm, human_duration, rfc3339, Zone};
+use crate::time::{hhmm, human_duration, Zone};
 use chrono::Duration;
 
 /// Gaps longer than this are shown between entries.
@@ -22,15 +22,15 @@ const GAP_SHOWN: Duration = Duration::minutes(30);
 /// One timeline entry as the incident page shows it.
 pub struct EntryRow {
     pub id: i32,
-    pub iso: String,
+    /// `HH:MM` in the reader's zone; the date is the last `day`'s.
     pub time: String,
     pub time_known: bool,
-    /// The date, when it differs from the previous entry's.
-    pub day: Option<String>,
+    /// The date (`YYYY-MM-DD`, and as shown), when it differs from the previous entry's.
+    pub day: Option<(String, String)>,
     /// The quiet time since the previous entry, when long.
     pub gap: Option<String>,
+    /// The kind's name; the stylesheet shows its label.
     pub kind: &'static str,
-    pub kind_label: &'static str,
     pub body_html: String,
     pub author: String,
     pub edited: bool,
@@ -50,7 +50,10 @@ pub fn timeline_rows(
         let local = zone.local(e.occurred_at);
         let day = match previous {
             Some(p) if zone.local(p).date() == local.date() => None,
-            _ => Some(local.format("%a %Y-%m-%d").to_string()),
+            _ => Some((
+                local.format("%Y-%m-%d").to_string(),
+                local.format("%a %Y-%m-%d").to_string(),
+            )),
         };
         let gap = previous
             .map(|p| e.occurred_at - p)
@@ -61,14 +64,12 @@ pub fn timeline_rows(
             .then(|| zone.date_hhmm(e.recorded_at));
         rows.push(EntryRow {
             id: e.id,
-            iso: rfc3339(e.occurred_at),
             time: hhmm(local),
             time_known: e.time_known,
             day,
             gap,
             kind: e.kind.as_str(),
-            kind_label: e.kind.label(),
-            body_html: e.body_html,
+            body_html: trimmed(e.body_html),
             author: super::author_label(author, e.imported_author.as_deref()),
             edited: revisions.get(&e.id).copied().unwrap_or(0) > 0,
             recorded_late,
@@ -76,6 +77,12 @@ pub fn timeline_rows(
         previous = Some(e.occurred_at);
     }
     rows
+}
+
+/// `html` without the line break the Markdown renderer ends it with.
+fn trimmed(mut html: String) -> String {
+    html.truncate(html.trim_end().len());
+    html
 }
 
 /// The rendered timeline of one incident (HTML, or JSON for the API).
@@ -257,6 +264,21 @@ impl TimelineCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::timeline::EntryKind;
+
+    /// The page draws each kind's label from the stylesheet: it must be the kind's label.
+    #[test]
+    fn the_stylesheet_labels_every_kind_as_the_code_does() {
+        let css = include_str!("../../static/app.css");
+        for kind in EntryKind::ALL {
+            let rule = format!(
+                ".k-{}::before {{ content: \"{}\";",
+                kind.as_str(),
+                kind.label()
+            );
+            assert!(css.contains(&rule), "app.css lacks `{rule}`");
+        }
+    }
 
     fn rendered(bytes: usize) -> Rendered {
         Rendered {

@@ -64,6 +64,8 @@ async fn start_chromedriver() -> (Driver, u16) {
     for _ in 0..3 {
         let mut child = Command::new("chromedriver")
             .arg("--port=0")
+            // The browser's clock zone, whatever the machine's (the local-time test needs it).
+            .env("TZ", "UTC")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -225,7 +227,7 @@ async fn keyboard_quick_add_and_live_banner(app: TestApp) {
         .wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::XPath(
-            "//li[contains(@class,'entry')]//strong[text()='checkout v42']",
+            "//ol[@class='timeline']/li[@id]//strong[text()='checkout v42']",
         ))
         .await
         .expect("the new entry on the reloaded page");
@@ -290,7 +292,7 @@ async fn keyboard_quick_add_and_live_banner(app: TestApp) {
     c.wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::XPath(
-            "//li[contains(@class,'entry') and contains(@class,'arrived')]//p[text()='DBA joined']",
+            "//ol[@class='timeline']/li[@id and contains(@class,'arrived')]/p[text()='DBA joined']",
         ))
         .await
         .expect("the other person's entry, without a reload");
@@ -506,6 +508,34 @@ async fn pages_fit_a_phone(app: TestApp) {
     .await;
     assert_eq!(overflow, 0, "the published postmortem fits a phone");
     assert_eq!(js(&c, CUT_OFF).await, json!([]), "nothing of it cut off");
+
+    // A reader whose setting (Kolkata, UTC+5:30) is not the browser's zone (UTC) sees the
+    // browser's time beside each entry's, worked out from its day and the zone's rules.
+    {
+        use diesel::prelude::*;
+        use hindsight::db::schema::users;
+        diesel::update(users::table.filter(users::username.eq("pia")))
+            .set(users::time_zone.eq("Asia/Kolkata"))
+            .execute(&mut app.connection())
+            .unwrap();
+    }
+    c.goto(&app.url("/incidents/INC-1")).await.unwrap();
+    let pairs = js(
+        &c,
+        "return Array.from(document.querySelectorAll('.timeline > li[id]')).map(function (li) { var l = li.querySelector('.local'); return [li.firstElementChild.textContent, l ? l.textContent : null]; })",
+    )
+    .await;
+    let pairs = pairs.as_array().unwrap();
+    assert!(pairs.len() >= 3, "{pairs:?}");
+    for pair in pairs {
+        let shown = chrono::NaiveTime::parse_from_str(pair[0].as_str().unwrap(), "%H:%M").unwrap();
+        let utc = shown - chrono::Duration::minutes(330);
+        assert_eq!(
+            pair[1].as_str(),
+            Some(format!("({} local)", utc.format("%H:%M")).as_str()),
+            "{pairs:?}"
+        );
+    }
     c.close().await.unwrap();
 }
 

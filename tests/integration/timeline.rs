@@ -72,8 +72,14 @@ async fn quick_add_orders_renders_and_keeps_history(app: TestApp) {
         "ordered by occurred_at: {order:?}"
     );
     assert!(html.contains("<strong>gw-3</strong>"));
-    assert!(html.contains("<a href=\"https://runbooks.example.com/gw\" rel=\"noopener noreferrer nofollow\">runbook</a>"));
-    assert!(html.contains("<time datetime=\"2023-06-07T10:20:00Z\">10:20</time>"));
+    assert!(
+        html.contains("<a href=\"https://runbooks.example.com/gw\" rel=\"noreferrer\">runbook</a>")
+    );
+    assert!(html.contains("<li class=day><time datetime=2023-06-07>Wed 2023-06-07</time>"));
+    assert!(
+        html.contains("<time>10:20</time>"),
+        "entries say HH:MM under their day"
+    );
     assert!(
         html.contains("Thu 2023-06-08"),
         "the date shows when the day changes"
@@ -291,12 +297,27 @@ async fn page_shows_every_change_from_any_server(app: TestApp) {
     let before = count(&html);
     assert!(html.contains("First look at gw-3"));
     assert!(
-        html.contains(&format!("/timeline/{}/edit", first["id"])),
+        html.contains(&format!("<a href=?edit={}>edit</a>", first["id"])),
         "responders get edit links"
+    );
+    // A short link on the page, sent on to the entry's edit page.
+    let res = responder
+        .client
+        .get(format!(
+            "{}/incidents/INC-1?edit={}",
+            responder.base, first["id"]
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&res),
+        format!("/incidents/INC-1/timeline/{}/edit", first["id"])
     );
     let html = page(&viewer).await;
     assert!(html.contains("First look at gw-3"));
-    assert!(!html.contains("/edit\""), "viewers get none: {html}");
+    assert!(!html.contains("?edit="), "viewers get none: {html}");
 
     // Added elsewhere.
     let (status, _) = there
@@ -321,7 +342,7 @@ async fn page_shows_every_change_from_any_server(app: TestApp) {
     assert_eq!(status, StatusCode::OK);
     let html = page(&viewer).await;
     assert!(html.contains("First look at gw-4") && !html.contains("gw-3"));
-    assert!(html.contains(&format!("/timeline/{}/revisions\">edited</a>", first["id"])));
+    assert!(html.contains(&format!("/timeline/{}/revisions>edited</a>", first["id"])));
     // Deleted elsewhere.
     let (status, _) = there
         .send(

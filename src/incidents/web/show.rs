@@ -341,12 +341,28 @@ pub async fn show_incident(
     user: CurrentUser,
     key: IncidentKey,
 ) -> Result<HttpResponse, AppError> {
+    // The timeline's edit links are `?edit=N` (a thousand full paths were a fifth of a long
+    // page); the edit page checks that the entry is this incident's.
+    if let Some(entry) = entry_to_edit(req.query_string()) {
+        return Ok(crate::web::see_other(&format!(
+            "/incidents/{key}/timeline/{entry}/edit"
+        )));
+    }
     let id = key.0;
     let draft = Draft {
         notice: recorded_notice(req.query_string(), user.user.zone()),
         ..Default::default()
     };
     incident_page(&state, &user, id, draft, StatusCode::OK).await
+}
+
+/// The entry named by `?edit=N`, if any.
+fn entry_to_edit(query: &str) -> Option<i32> {
+    #[derive(serde::Deserialize)]
+    struct Query {
+        edit: Option<i32>,
+    }
+    serde_urlencoded::from_str::<Query>(query).ok()?.edit
 }
 
 /// "Recorded at 23:50 on Sunday 29 November 2026 (UTC), not today." from `?recorded=` (set
