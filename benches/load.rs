@@ -24,6 +24,9 @@ use hindsight::postmortems::Sections;
 use hindsight::tasks::service::TaskInput;
 use hindsight::timeline::EntryKind;
 
+#[path = "load/scale.rs"]
+mod scale;
+
 #[path = "../tests/support/binary.rs"]
 #[allow(dead_code)] // shared with the integration tests, which use other parts of it
 mod binary;
@@ -397,8 +400,24 @@ fn wanted(what: &str) -> bool {
 fn main() {
     let target = Target::from_args();
     let db = target.env_url();
+    if std::env::args().any(|a| a == "--scale") {
+        return at_scale(&target);
+    }
     let seeding = Instant::now();
     let long_key = seed(&target.url);
+    bench_user(&db);
+    let token = cli(&db, &["token", "create", "--username", "bench"], "");
+    eprintln!("seeded in {:.1} s", seeding.elapsed().as_secs_f64());
+    // The live-stream run opens 1,000 streams as one user.
+    std::env::set_var("HINDSIGHT_LIVE_MAX_PER_USER", "5000");
+    // Killed however this ends (a panic included), before the database goes.
+    let server = ChildServer::start(&db);
+    actix_web::rt::System::new().block_on(run_all(server.url(), token, long_key, &server, &target));
+    drop(server);
+}
+
+/// The benchmark's user (a responder, password `longenough1`).
+fn bench_user(db: &str) {
     cli(
         &db,
         &[
@@ -412,38 +431,93 @@ fn main() {
         ],
         "longenough1\n",
     );
-    let token = cli(&db, &["token", "create", "--username", "bench"], "");
-    eprintln!("seeded in {:.1} s", seeding.elapsed().as_secs_f64());
-    // The live-stream run opens 1,000 streams as one user.
-    std::env::set_var("HINDSIGHT_LIVE_MAX_PER_USER", "5000");
-    // Killed however this ends (a panic included), before the database goes.
-    let server = ChildServer::start(&db);
-    actix_web::rt::System::new().block_on(run_all(server.url(), token, long_key, &server, &target));
-    drop(server);
 }
 
-async fn run_all(
-    base: String,
-    token: String,
-    long_key: String,
-    server: &ChildServer,
-    target: &Target,
-) {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .pool_max_idle_per_host(64)
-        .build()
-        .unwrap();
-    for _ in 0..400 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok() {
-            break;
+/// `--scale`: the lists on a database of 10,000 incidents, 1,000,000 entries and 100,000
+/// tasks, and the newest migrations applied to it again.
+fn at_scale(target: &Target) {
+    let db = target.env_url();
+    let built = scale::build(&target.url, chrono::Utc::now().naive_utc());
+    bench_user(&db);
+    let token = cli(&db, &["token", "create", "--username", "bench"], "");
+    println!(
+        "hindsight at scale: {} backend; {} incidents, {} timeline entries, {} tasks, built in {:.1} s ({})",
+        target.url.backend_name(),
+        scale::INCIDENTS,
+        scale::INCIDENTS * scale::ENTRIES_PER_INCIDENT,
+        scale::INCIDENTS * scale::TASKS_PER_INCIDENT,
+        built.as_secs_f64(),
+        machine()
+    );
+    let server = ChildServer::start(&db);
+    actix_web::rt::System::new().block_on(async {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let base = server.url();
+        sign_in(&client, &base).await;
+        println!(
+            "| {:<50} | {:>7} | {:>7} | {:>7} | {:>6} | aim |",
+            "what (1 conn, 3 s each)", "req/s", "p50 ms", "p99 ms", "errors"
+        );
+        println!("|{}|", "-".repeat(100));
+        let cases: [(&str, &str, Option<&str>); 9] = [
+            ("incident list page 1 (HTML)", "/incidents", None),
+            (
+                "incident list page 1 (API)",
+                "/api/v1/incidents",
+                Some(&token),
+            ),
+            (
+                "incident list, page 100 (HTML)",
+                "/incidents?page=100",
+                None,
+            ),
+            (
+                "incident search \"incident 4242\"",
+                "/incidents?q=incident+4242",
+                None,
+            ),
+            ("action items board", "/tasks", None),
+            (
+                "action items CSV (the board's default filter)",
+                "/tasks.csv",
+                None,
+            ),
+            ("insights", "/insights", None),
+            ("dashboard", "/", None),
+            (
+                "incident page, 100 entries + 10 tasks",
+                "/incidents/INC-5000",
+                None,
+            ),
+        ];
+        for (what, path, token) in cases {
+            let mut run = drive(
+                client.clone(),
+                1,
+                Duration::from_secs(3),
+                get(&base, path, token),
+            )
+            .await;
+            row(what, &mut run, "p50 < 10 ms");
         }
-        actix_web::rt::time::sleep(Duration::from_millis(25)).await;
-    }
-    actix_web::rt::time::sleep(Duration::from_secs(1)).await;
-    let idle = rss_kib(server.pid(), "VmRSS:");
-    // Sign in for the pages.
+    });
+    drop(server);
+    let (applied, took) = scale::migrations_again(&target.url);
+    println!(
+        "migrations {} .. {} applied again to it: {:.2} s (aim < 60 s)",
+        applied.first().map_or("", String::as_str),
+        applied.last().map_or("", String::as_str),
+        took.as_secs_f64()
+    );
+}
+
+/// Signs `client` in as the benchmark's user (its cookie store keeps the session); returns
+/// the session cookie (`name=value`) for `wrk`.
+async fn sign_in(client: &reqwest::Client, base: &str) -> String {
     let login = client
         .get(format!("{base}/login"))
         .send()
@@ -470,7 +544,7 @@ async fn run_all(
         reqwest::StatusCode::SEE_OTHER,
         "signed in"
     );
-    let session = signed_in
+    signed_in
         .headers()
         .get_all("set-cookie")
         .iter()
@@ -478,7 +552,31 @@ async fn run_all(
         .find(|c| c.starts_with("hindsight_session="))
         .and_then(|c| c.split(';').next())
         .unwrap_or_default()
-        .to_string();
+        .to_string()
+}
+
+async fn run_all(
+    base: String,
+    token: String,
+    long_key: String,
+    server: &ChildServer,
+    target: &Target,
+) {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
+    for _ in 0..400 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(25)).await;
+    }
+    actix_web::rt::time::sleep(Duration::from_secs(1)).await;
+    let idle = rss_kib(server.pid(), "VmRSS:");
+    let session = sign_in(&client, &base).await;
     let size = |path: String| {
         let (client, token) = (client.clone(), token.clone());
         async move {
@@ -487,7 +585,16 @@ async fn run_all(
             res.bytes().await.unwrap().len() / 1024
         }
     };
-    let page_kib = size(format!("{base}/incidents/INC-1")).await;
+    let page = client
+        .get(format!("{base}/incidents/INC-1"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let page_kib = page.len() / 1024;
     let json_kib = size(format!("{base}/api/v1/incidents/INC-1")).await;
     let export = client
         .get(format!("{base}/api/v1/incidents/{long_key}/postmortem.md"))
@@ -620,12 +727,36 @@ async fn run_all(
             "",
         ),
     ];
+    let mut page_rate = None;
     for (what, conns, duration, make, aim) in cases {
         if !wanted(&what) {
             continue;
         }
         let mut run = drive(client.clone(), conns, duration, make).await;
         row(&what, &mut run, aim);
+        if what.starts_with("incident page") {
+            page_rate = Some(run.ok as f64 / run.elapsed.as_secs_f64());
+        }
+    }
+    if let Some(page_rate) = page_rate {
+        // The ceiling for a page of this size here: actix serving the same bytes from memory.
+        let (url, stop) = static_server(page.to_vec());
+        let mut run = drive(client.clone(), 32, heavy, get(&url, "/", None)).await;
+        let ceiling = run.ok as f64 / run.elapsed.as_secs_f64();
+        row(
+            &format!("same {page_kib} KiB from memory (plain actix), 32 conns"),
+            &mut run,
+            "the ceiling",
+        );
+        println!(
+            "| {:<50} | {:>6.0}% | {:>7} | {:>7} | {:>6} | >= 50% |",
+            "incident page as a share of that ceiling",
+            100.0 * page_rate / ceiling,
+            "",
+            "",
+            ""
+        );
+        stop();
     }
     let live = if wanted("live streams") {
         live_streams(&base, &token, server.pid()).await
@@ -659,6 +790,42 @@ async fn run_all(
     );
     println!("{live}");
     println!("{after_imports}");
+}
+
+/// A plain actix server answering every request with `body` (two workers, like the app's
+/// default on this machine); returns its URL and a function that stops it.
+fn static_server(body: Vec<u8>) -> (String, impl FnOnce()) {
+    use actix_web::{web, App, HttpResponse, HttpServer};
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let body = web::Bytes::from(body);
+            let server = HttpServer::new(move || {
+                let body = body.clone();
+                App::new().default_service(web::to(move || {
+                    let body = body.clone();
+                    async move {
+                        HttpResponse::Ok()
+                            .content_type("text/html; charset=utf-8")
+                            .body(body)
+                    }
+                }))
+            })
+            .workers(2)
+            .bind(("127.0.0.1", 0))
+            .unwrap();
+            let addr = server.addrs()[0];
+            let running = server.run();
+            tx.send((addr, running.handle())).unwrap();
+            running.await
+        })
+    });
+    let (addr, handle) = rx.recv().unwrap();
+    let stop = move || {
+        actix_web::rt::System::new().block_on(handle.stop(true));
+        let _ = thread.join();
+    };
+    (format!("http://{addr}"), stop)
 }
 
 /// Live updates at scale: 1,000 server-sent-event streams on 200 incidents (5 each), then

@@ -225,6 +225,21 @@ pub fn migrate(conn: &mut DbConnection) -> Result<Vec<String>, String> {
     Ok(done.iter().map(|v| v.to_string()).collect())
 }
 
+/// Reverts the newest `n` applied migrations (the benchmark times applying them again to a
+/// large database); returns their names.
+pub fn revert_last_migrations(conn: &mut DbConnection, n: usize) -> Result<Vec<String>, String> {
+    let mut reverted = Vec::with_capacity(n);
+    for _ in 0..n {
+        let done = match conn {
+            DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS),
+            DbConnection::Postgres(c) => c.revert_last_migration(POSTGRES_MIGRATIONS),
+        }
+        .map_err(|e| format!("reverting a migration failed: {e}"))?;
+        reverted.push(done.to_string());
+    }
+    Ok(reverted)
+}
+
 /// One SQLite write transaction at a time in this process. SQLite's own wait for its write
 /// lock (`busy_timeout`) polls with sleeps of a millisecond and more, so under concurrent
 /// writes the lock sat free while the waiters slept; a mutex hands it over at once. Other

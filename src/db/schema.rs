@@ -278,6 +278,8 @@ diesel::table! {
         updated_at -> Timestamp,
         version -> Integer,
         overdue_notified_on -> Nullable<Date>,
+        /// 0 high, 1 medium, 2 low: computed by the database, for ordering.
+        priority_rank -> Integer,
     }
 }
 

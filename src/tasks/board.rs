@@ -5,12 +5,10 @@
 use std::collections::HashMap;
 
 use chrono::{Duration, NaiveDate};
-use diesel::dsl::case_when;
 use diesel::prelude::*;
-use diesel::sql_types::Integer;
 use serde::Deserialize;
 
-use super::{Task, TaskPriority, TaskStatus, TaskView};
+use super::{Task, TaskStatus, TaskView};
 use crate::auth::users;
 use crate::db::schema::{incidents, tasks};
 use crate::db::{DbConnection, MultiBackend};
@@ -304,10 +302,11 @@ pub fn page(
 ) -> Result<(Vec<TaskView>, i64), AppError> {
     let today = now().date();
     let total: i64 = filtered(f, today, true).count().get_result(conn)?;
+    if let (TaskSort::Due, GroupBy::None, Some(n)) = (f.sort, f.group, per_page) {
+        let rows = due_first(conn, f, today, (page - 1) * n, n)?;
+        return Ok((views(conn, rows)?, total));
+    }
     let q = filtered(f, today, true);
-    let rank = case_when::<_, _, Integer>(tasks::priority.eq(TaskPriority::High), 0)
-        .when(tasks::priority.eq(TaskPriority::Medium), 1)
-        .otherwise(2);
     // Grouped: all of one owner's (or team's) rows together, nobody's last.
     let q = match f.group {
         GroupBy::Owner => q.order((tasks::owner_id.is_null().asc(), tasks::owner_id.asc())),
@@ -319,11 +318,11 @@ pub fn page(
         TaskSort::Due => q.then_order_by((
             tasks::due_on.is_null().asc(),
             tasks::due_on.asc(),
-            rank.asc(),
+            tasks::priority_rank.asc(),
             tasks::id.asc(),
         )),
         TaskSort::Priority => q.then_order_by((
-            rank.asc(),
+            tasks::priority_rank.asc(),
             tasks::due_on.is_null().asc(),
             tasks::due_on.asc(),
             tasks::id.asc(),
@@ -335,6 +334,50 @@ pub fn page(
     };
     let rows: Vec<Task> = q.select(Task::as_select()).load(conn)?;
     Ok((views(conn, rows)?, total))
+}
+
+/// `limit` matches from `offset` in due order, undated ones last, as two queries: the dated
+/// tasks in due order (a walk of the `tasks_due_order` index that stops at the page), then,
+/// when the page reaches past them, the undated. One query ordering by `due_on IS NULL`
+/// first sorted every match.
+fn due_first(
+    conn: &mut DbConnection,
+    f: &TaskFilter,
+    today: NaiveDate,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<Task>, AppError> {
+    let mut rows: Vec<Task> = filtered(f, today, true)
+        .filter(tasks::due_on.is_not_null())
+        .order((
+            tasks::due_on.asc(),
+            tasks::priority_rank.asc(),
+            tasks::id.asc(),
+        ))
+        .limit(limit)
+        .offset(offset)
+        .select(Task::as_select())
+        .load(conn)?;
+    let short = limit - rows.len() as i64;
+    if short > 0 {
+        let dated = if rows.is_empty() {
+            filtered(f, today, true)
+                .filter(tasks::due_on.is_not_null())
+                .count()
+                .get_result(conn)?
+        } else {
+            offset + rows.len() as i64
+        };
+        let undated: Vec<Task> = filtered(f, today, true)
+            .filter(tasks::due_on.is_null())
+            .order((tasks::priority_rank.asc(), tasks::id.asc()))
+            .limit(short)
+            .offset((offset - dated).max(0))
+            .select(Task::as_select())
+            .load(conn)?;
+        rows.extend(undated);
+    }
+    Ok(rows)
 }
 
 /// Counts for one owner or team.
