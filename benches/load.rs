@@ -419,7 +419,7 @@ fn main() {
 /// The benchmark's user (a responder, password `longenough1`).
 fn bench_user(db: &str) {
     cli(
-        &db,
+        db,
         &[
             "user",
             "create",
