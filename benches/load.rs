@@ -758,6 +758,26 @@ async fn run_all(
         );
         stop();
     }
+    if matches!(target.url, DbUrl::Postgres(_)) && wanted("three servers") {
+        // Two more servers on the same database; appends spread over all three.
+        let others = [
+            ChildServer::start(&target.env_url()),
+            ChildServer::start(&target.env_url()),
+        ];
+        let bases = Arc::new([base.clone(), others[0].url(), others[1].url()]);
+        let t = token.clone();
+        let make: MakeRequest = Arc::new(move |c, n| {
+            c.post(format!("{}/api/v1/incidents/INC-2/timeline", bases[n % 3]))
+                .bearer_auth(&t)
+                .json(&serde_json::json!({"kind": "note", "body": format!("append {n}")}))
+        });
+        let mut run = drive(client.clone(), 32, heavy, make).await;
+        row(
+            "appends via 3 servers on one database, 32 conns",
+            &mut run,
+            "total rate and p99",
+        );
+    }
     let live = if wanted("live streams") {
         live_streams(&base, &token, server.pid()).await
     } else {

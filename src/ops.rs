@@ -173,15 +173,10 @@ pub async fn conditional(
             ))
         }
     };
-    // SipHash: fast on half-megabyte pages, and an ETag needs no collision resistance
-    // against attackers (it only lets a client skip a download it already has).
-    let mut hasher = std::hash::DefaultHasher::new();
-    std::hash::Hasher::write(&mut hasher, &bytes);
-    let etag = format!(
-        "\"{:016x}-{:x}\"",
-        std::hash::Hasher::finish(&hasher),
-        bytes.len()
-    );
+    // CRC-32 (SIMD, already built for gzip) and the length: an ETag needs no collision
+    // resistance against attackers (it only lets a client skip a download it already has),
+    // and SipHash over a 250 KiB page was a tenth of the page's cost in the profile.
+    let etag = format!("\"{:08x}-{:x}\"", crc32fast::hash(&bytes), bytes.len());
     let matches =
         if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
     if let Ok(value) = HeaderValue::from_str(&etag) {

@@ -127,6 +127,9 @@ pub struct RecordedEntry {
 
 /// Inserts recorded entries in bulk (multi-row statements: a 10,000-entry document stays
 /// fast). No revision, no audit entry each: the caller records the import as a whole.
+/// Each counts as recorded when it happened: the document is the record, written at a time
+/// nobody knows, and the import's own time (in the audit log) would mark every entry
+/// "logged late" on the page.
 pub fn insert_many(
     conn: &mut DbConnection,
     incident_id: i32,
@@ -140,7 +143,7 @@ pub fn insert_many(
                 timeline_entries::incident_id.eq(incident_id),
                 timeline_entries::occurred_at.eq(e.occurred_at),
                 timeline_entries::time_known.eq(e.time_known),
-                timeline_entries::recorded_at.eq(t),
+                timeline_entries::recorded_at.eq(e.occurred_at),
                 timeline_entries::kind.eq(e.kind),
                 timeline_entries::body.eq(e.body),
                 timeline_entries::body_html.eq(e.body_html),
