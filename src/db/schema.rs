@@ -169,6 +169,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Incidents by status and severity, kept by triggers (migration 000019).
+    incident_counts (status, severity) {
+        status -> Text,
+        severity -> Text,
+        n -> BigInt,
+    }
+}
+
+diesel::table! {
     incident_events (incident_id, seq) {
         incident_id -> Integer,
         seq -> Integer,

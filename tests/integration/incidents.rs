@@ -515,3 +515,106 @@ both_backends!(
     declared_entry_shows_the_title_as_written,
     declared_entry_shows_the_title_as_written
 );
+
+/// List totals come from counts the database keeps by status and severity: after
+/// declarations, status and severity changes, an import and a restricted incident, every
+/// status × severity filter's total is exactly the rows it lists, for a reader who may not
+/// see the restricted one too, and the kept counts equal a fresh count.
+async fn list_totals_stay_exact(app: TestApp) {
+    let admin = Api::new(&app, app.token(Role::Admin));
+    let viewer = Api::new(&app, app.token(Role::Viewer));
+    for (title, severity) in [("a", "SEV1"), ("b", "SEV2"), ("c", "SEV2"), ("d", "SEV3")] {
+        let (status, body) = admin
+            .post(
+                "/api/v1/incidents",
+                json!({"title": title, "severity": severity}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, body) = admin
+        .patch(
+            "/api/v1/incidents/INC-1",
+            json!({"version": 1, "status": "resolved"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = admin
+        .patch(
+            "/api/v1/incidents/INC-2",
+            json!({"version": 1, "severity": "SEV4"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let doc = include_str!("../fixtures/payment-gateway-2023-06-07.txt");
+    let res = admin
+        .client
+        .post(format!("{}/api/v1/import", admin.base))
+        .bearer_auth(&admin.token)
+        .header("content-type", "text/markdown")
+        .body(doc)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let (status, body) = admin
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "secret", "severity": "SEV2", "restricted": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    for (who, api, all) in [("admin", &admin, 6), ("viewer", &viewer, 5)] {
+        let (_, everything) = api.get("/api/v1/incidents?per_page=100").await;
+        assert_eq!(everything["total"], all, "{who}: {everything}");
+        for status in ["", "investigating", "resolved", "open"] {
+            for severity in ["", "SEV1", "SEV2", "SEV4"] {
+                let (code, body) = api
+                    .get(&format!(
+                        "/api/v1/incidents?per_page=100&status={status}&severity={severity}"
+                    ))
+                    .await;
+                assert_eq!(code, StatusCode::OK, "{body}");
+                assert_eq!(
+                    body["total"].as_u64().unwrap() as usize,
+                    body["items"].as_array().unwrap().len(),
+                    "{who}, status {status:?}, severity {severity:?}: {body}"
+                );
+            }
+        }
+    }
+
+    use diesel::prelude::*;
+    use hindsight::db::schema::{incident_counts, incidents};
+    let mut conn = app.connection();
+    let mut kept: Vec<(String, String, i64)> = incident_counts::table
+        .filter(incident_counts::n.ne(0))
+        .select((
+            incident_counts::status,
+            incident_counts::severity,
+            incident_counts::n,
+        ))
+        .load(&mut conn)
+        .unwrap();
+    kept.sort();
+    let mut counted: Vec<(String, String, i64)> = incidents::table
+        .group_by((incidents::status, incidents::severity))
+        .select((
+            incidents::status,
+            incidents::severity,
+            diesel::dsl::count_star(),
+        ))
+        .load::<(
+            hindsight::incidents::Status,
+            hindsight::incidents::Severity,
+            i64,
+        )>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|(s, v, n)| (s.as_str().to_string(), v.as_str().to_string(), n))
+        .collect();
+    counted.sort();
+    assert_eq!(kept, counted);
+}
+both_backends!(list_totals_stay_exact, list_totals_stay_exact);
