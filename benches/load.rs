@@ -740,7 +740,7 @@ async fn run_all(
     }
     if let Some(page_rate) = page_rate {
         // The ceiling for a page of this size here: actix serving the same bytes from memory.
-        let (url, stop) = static_server(page.to_vec());
+        let (url, handle, thread) = static_server(page.to_vec());
         let mut run = drive(client.clone(), 32, heavy, get(&url, "/", None)).await;
         let ceiling = run.ok as f64 / run.elapsed.as_secs_f64();
         row(
@@ -756,7 +756,8 @@ async fn run_all(
             "",
             ""
         );
-        stop();
+        handle.stop(true).await;
+        let _ = thread.join();
     }
     if matches!(target.url, DbUrl::Postgres(_)) && wanted("three servers") {
         // Two more servers on the same database; appends spread over all three.
@@ -813,8 +814,14 @@ async fn run_all(
 }
 
 /// A plain actix server answering every request with `body` (two workers, like the app's
-/// default on this machine); returns its URL and a function that stops it.
-fn static_server(body: Vec<u8>) -> (String, impl FnOnce()) {
+/// default on this machine); returns its URL, its handle (to stop it) and its thread.
+fn static_server(
+    body: Vec<u8>,
+) -> (
+    String,
+    actix_web::dev::ServerHandle,
+    std::thread::JoinHandle<std::io::Result<()>>,
+) {
     use actix_web::{web, App, HttpResponse, HttpServer};
     let (tx, rx) = std::sync::mpsc::channel();
     let thread = std::thread::spawn(move || {
@@ -841,11 +848,7 @@ fn static_server(body: Vec<u8>) -> (String, impl FnOnce()) {
         })
     });
     let (addr, handle) = rx.recv().unwrap();
-    let stop = move || {
-        actix_web::rt::System::new().block_on(handle.stop(true));
-        let _ = thread.join();
-    };
-    (format!("http://{addr}"), stop)
+    (format!("http://{addr}"), handle, thread)
 }
 
 /// Live updates at scale: 1,000 server-sent-event streams on 200 incidents (5 each), then
