@@ -42,15 +42,18 @@ fn start() -> NaiveDateTime {
         .unwrap()
 }
 
+/// The kinds seeded entries take in turn.
+const KINDS: [EntryKind; 5] = [
+    EntryKind::Action,
+    EntryKind::Investigation,
+    EntryKind::Note,
+    EntryKind::Misleading,
+    EntryKind::Communication,
+];
+
 /// An incident document with `entries` timeline entries and `tasks` action items.
 fn incident(title: &str, entries: usize, tasks: usize) -> Imported {
-    let kinds = [
-        EntryKind::Action,
-        EntryKind::Investigation,
-        EntryKind::Note,
-        EntryKind::Misleading,
-        EntryKind::Communication,
-    ];
+    let kinds = KINDS;
     Imported {
         fields: IncidentFields {
             title: title.into(),

@@ -11,7 +11,6 @@ use hindsight::db::schema::{incidents, tasks, timeline_entries};
 use hindsight::db::{self, DbConnection, DbUrl};
 use hindsight::incidents::{Severity, Status};
 use hindsight::tasks::{TaskKind, TaskPriority, TaskStatus};
-use hindsight::timeline::EntryKind;
 
 pub const INCIDENTS: i64 = 10_000;
 pub const ENTRIES_PER_INCIDENT: i64 = 100;
@@ -71,13 +70,7 @@ pub fn build(url: &DbUrl, start: NaiveDateTime) -> Duration {
         .unwrap();
 
     // Fifty different bodies, rendered once (Markdown rendering is not what is measured).
-    let kinds = [
-        EntryKind::Action,
-        EntryKind::Investigation,
-        EntryKind::Note,
-        EntryKind::Misleading,
-        EntryKind::Communication,
-    ];
+    let kinds = crate::KINDS;
     let bodies: Vec<(String, String)> = (0..50)
         .map(|i| {
             let body = format!("Step {i}: restarted **gw-{}** and checked the [dashboard](https://grafana.example.com/d/{i}); error rate at {}%.", i % 7, i * 2);
