@@ -1,0 +1,1 @@
+DROP STATISTICS incidents_status_severity_mcv;
