@@ -341,39 +341,38 @@ pub async fn show_incident(
     user: CurrentUser,
     key: IncidentKey,
 ) -> Result<HttpResponse, AppError> {
+    let query: PageQuery = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
     // The timeline's edit links are `?edit=N` (a thousand full paths were a fifth of a long
     // page); the edit page checks that the entry is this incident's.
-    if let Some(entry) = entry_to_edit(req.query_string()) {
+    if let Some(entry) = query.edit.and_then(|e| e.parse::<i32>().ok()) {
         return Ok(crate::web::see_other(&format!(
             "/incidents/{key}/timeline/{entry}/edit"
         )));
     }
     let id = key.0;
     let draft = Draft {
-        notice: recorded_notice(req.query_string(), user.user.zone()),
+        notice: query
+            .recorded
+            .and_then(|raw| recorded_notice(&raw, user.user.zone())),
         ..Default::default()
     };
     incident_page(&state, &user, id, draft, StatusCode::OK).await
 }
 
-/// The entry named by `?edit=N`, if any.
-fn entry_to_edit(query: &str) -> Option<i32> {
-    #[derive(serde::Deserialize)]
-    struct Query {
-        edit: Option<i32>,
-    }
-    serde_urlencoded::from_str::<Query>(query).ok()?.edit
+/// What the incident page reads from its query string; each value unreadable on its own
+/// is ignored.
+#[derive(serde::Deserialize, Default)]
+struct PageQuery {
+    /// `?recorded=`, set by `web::back_to_incident`.
+    recorded: Option<String>,
+    /// `?edit=N`: the timeline entry to edit.
+    edit: Option<String>,
 }
 
 /// "Recorded at 23:50 on Sunday 29 November 2026 (UTC), not today." from `?recorded=` (set
 /// by `web::back_to_incident`), in the reader's zone; anything unreadable is ignored.
-fn recorded_notice(query: &str, zone: crate::time::Zone) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Query {
-        recorded: Option<String>,
-    }
-    let raw = serde_urlencoded::from_str::<Query>(query).ok()?.recorded?;
-    let at = crate::time::parse_rfc3339(&raw)?;
+fn recorded_notice(raw: &str, zone: crate::time::Zone) -> Option<String> {
+    let at = crate::time::parse_rfc3339(raw)?;
     let local = zone.local(at);
     (local.date() != zone.local(now()).date()).then(|| {
         format!(
