@@ -212,8 +212,14 @@ pub struct Access {
     pub teams: Vec<String>,
 }
 
+/// 404 when there is no such incident.
 pub fn of(conn: &mut DbConnection, id: i32) -> Result<Access, AppError> {
-    let restricted = is_restricted(conn, id)?;
+    let restricted = incidents::table
+        .find(id)
+        .select(incidents::restricted)
+        .first::<bool>(conn)
+        .optional()?
+        .ok_or_else(|| AppError::NotFound(format!("incident {}", IncidentKey(id))))?;
     let mut users_: Vec<String> = incident_members::table
         .inner_join(users::table.on(users::id.eq(incident_members::user_id)))
         .filter(incident_members::incident_id.eq(id))
