@@ -373,6 +373,18 @@ impl Api {
         }
     }
 
+    /// A document that is not JSON (an export), as text.
+    pub async fn get_text(&self, path: &str) -> (StatusCode, String) {
+        let res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        (res.status(), res.text().await.unwrap())
+    }
+
     pub async fn get(&self, path: &str) -> (StatusCode, serde_json::Value) {
         let res = self
             .client

@@ -717,16 +717,7 @@ async fn times_follow_the_readers_time_zone(app: TestApp) {
         form.contains("value=\"2023-06-07 10:05\""),
         "the edit form reads and shows Berlin time"
     );
-    let export = api
-        .client
-        .get(app.url("/api/v1/incidents/INC-1/postmortem.md"))
-        .bearer_auth(&api.token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, export) = api.get_text("/api/v1/incidents/INC-1/postmortem.md").await;
     assert!(
         export.contains("\"at\":\"2023-06-07T08:30:00Z\""),
         "exports stay UTC"

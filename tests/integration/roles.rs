@@ -91,16 +91,7 @@ async fn roles_are_set_shown_logged_and_exported(app: TestApp) {
     assert_eq!(now["communications_lead"], "ann");
 
     // The export's front matter carries them; importing it restores them.
-    let doc = api
-        .client
-        .get(app.url("/api/v1/incidents/INC-1/postmortem.md"))
-        .bearer_auth(&api.token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, doc) = api.get_text("/api/v1/incidents/INC-1/postmortem.md").await;
     assert!(
         doc.contains("communications_lead: \"ann\"\nscribe: \"rex\"\noperations_lead: \"otto\"\n"),
         "{doc}"
