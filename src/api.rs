@@ -27,6 +27,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
         let req = req.clone();
         let mut payload = payload.take();
         Box::pin(async move {
+            crate::access::visible::settled(&req).await;
             let content_type = req
                 .headers()
                 .get(header::CONTENT_TYPE)
@@ -162,7 +163,7 @@ where
 /// returns (per-incident lists are small enough to page in memory), mapped to JSON.
 pub async fn incident_list<T, J, L, M>(
     state: &crate::state::AppState,
-    key: crate::incidents::IncidentKey,
+    incident: crate::access::visible::Visible,
     paging: &PageParams,
     load: L,
     map: M,
@@ -173,15 +174,9 @@ where
     L: FnOnce(&mut crate::db::DbConnection, i32) -> Result<Vec<T>, AppError> + Send + 'static,
     M: Fn(T) -> J,
 {
-    let id = key.0;
+    let id = incident.id();
     let (page, per_page) = paging.resolve()?;
-    let all = state
-        .db
-        .read(move |conn| {
-            crate::incidents::service::get(conn, id)?;
-            load(conn, id)
-        })
-        .await?;
+    let all = state.db.read(move |conn| load(conn, id)).await?;
     let total = all.len() as i64;
     let items = all
         .into_iter()

@@ -1,14 +1,10 @@
-//! Request pieces that HTML and API handlers share: the incident key from the path, and
-//! errors from extraction in the format of the route that failed (JSON under `/api/`, an
-//! HTML page elsewhere).
+//! Request pieces that HTML and API handlers share: errors from extraction in the format of
+//! the route that failed (JSON under `/api/`, an HTML page elsewhere). Incidents from the
+//! path are `access::visible`'s.
 
-use std::future::{ready, Ready};
-
-use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::HttpRequest;
 
 use crate::error::{ApiError, AppError};
-use crate::incidents::IncidentKey;
 
 /// What reading a request body failed with, as the app's error: 413 over the route's limit,
 /// 408 past the body deadline ([`crate::ops::body_deadline`]), else 400.
@@ -38,16 +34,5 @@ pub fn reject(req: &HttpRequest, error: AppError) -> actix_web::Error {
         ApiError(error).into()
     } else {
         error.into()
-    }
-}
-
-/// The `{key}` segment of an incident route (`INC-7` or `7`); a malformed key is a 404.
-impl FromRequest for IncidentKey {
-    type Error = actix_web::Error;
-    type Future = Ready<Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let raw = req.match_info().get("key").unwrap_or_default();
-        ready(raw.parse().map_err(|e| reject(req, e)))
     }
 }

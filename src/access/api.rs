@@ -1,6 +1,7 @@
 //! `GET, PUT /api/v1/incidents/{key}/access`: whether the incident is restricted and who
 //! its members are (usernames and team names). PUT: its commander or an admin.
 
+use crate::access::visible::Visible;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
@@ -8,7 +9,6 @@ use super::Access;
 use crate::api::ApiJson;
 use crate::auth::ApiUser;
 use crate::error::ApiError;
-use crate::incidents::IncidentKey;
 use crate::state::AppState;
 
 #[derive(Serialize, Deserialize, utoipa::ToSchema)]
@@ -38,9 +38,9 @@ impl From<Access> for AccessJson {
 pub async fn get_access(
     state: web::Data<AppState>,
     _user: ApiUser,
-    key: IncidentKey,
+    key: Visible,
 ) -> Result<HttpResponse, ApiError> {
-    let id = key.0;
+    let id = key.id();
     let access = state.db.read(move |conn| super::of(conn, id)).await?;
     Ok(HttpResponse::Ok().json(AccessJson::from(access)))
 }
@@ -50,11 +50,11 @@ pub async fn get_access(
 pub async fn put_access(
     state: web::Data<AppState>,
     user: ApiUser,
-    key: IncidentKey,
+    key: Visible,
     body: ApiJson<AccessJson>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = user.actor();
-    let id = key.0;
+    let id = key.id();
     let wanted = Access {
         restricted: body.0.restricted,
         users: body.0.users,

@@ -1,13 +1,14 @@
 //! Restricted incidents. A restricted incident is seen only by its members (users, and the
 //! members of its teams) and by admins, whose every look is in the audit log. To everyone
 //! else it does not exist: lists and counts leave it out ([`visible_incidents!`]), and its
-//! URLs, and those of its tasks, escalations and causes, answer 404 ([`guard`]).
+//! URLs, and those of its tasks, escalations, causes and entries, answer 404: a handler
+//! reaches an incident only through [`visible::Visible`] or [`visible::Record`], which decide it.
 //!
 //! Its commander or an admin restricts it and keeps its members ([`web`], [`api`]); each
 //! change is on its timeline and in the audit log.
 
 pub mod api;
-pub mod guard;
+pub mod visible;
 pub mod web;
 
 use diesel::prelude::*;
@@ -310,6 +311,7 @@ pub fn set(
         }
         let after = of(conn, id)?;
         if after != before {
+            crate::db::access_changed(conn)?;
             let list = |a: &Access| {
                 let mut names: Vec<String> = a.users.clone();
                 names.extend(a.teams.iter().map(|t| format!("team {t}")));

@@ -1,13 +1,13 @@
 //! `POST /incidents/{key}/access`: restrict an incident (or open it again) and set its
 //! members, from the incident page (commander or admin).
 
+use crate::access::visible::Visible;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use super::Access;
 use crate::auth::csrf::SessionForm;
 use crate::error::AppError;
-use crate::incidents::IncidentKey;
 use crate::state::AppState;
 use crate::web::see_other;
 
@@ -31,7 +31,7 @@ pub fn names(raw: &str) -> Vec<String> {
 
 pub async fn set_access(
     state: web::Data<AppState>,
-    key: IncidentKey,
+    key: Visible,
     form: SessionForm<AccessForm>,
 ) -> Result<HttpResponse, AppError> {
     let SessionForm { data, actor, .. } = form;
@@ -40,7 +40,7 @@ pub async fn set_access(
         users: names(&data.members),
         teams: names(&data.teams),
     };
-    let id = key.0;
+    let id = key.id();
     state
         .db
         .write(move |conn| super::set(conn, id, &wanted, &actor))

@@ -101,6 +101,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for SessionForm<T> {
             let user = CurrentUser::load(&req)
                 .await?
                 .ok_or_else(|| AppError::LoginRequired { next: "/".into() })?;
+            crate::access::visible::settled(&req).await;
             let (token, data) = read_form(&req, &mut payload).await?;
             if !secrets_match(&token, &user.csrf_token) {
                 return Err(forbidden());

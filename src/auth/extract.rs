@@ -7,6 +7,8 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
+use std::rc::Rc;
+use tokio::sync::OnceCell;
 
 use super::session::{lookup, settle, Lookup, ABSOLUTE, COOKIE};
 use super::tokens::{self, mark_used};
@@ -61,37 +63,47 @@ pub fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-impl CurrentUser {
-    /// Loads the session for a request (cached in the request's extensions).
-    pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
-        if let Some(found) = req.extensions().get::<Option<CurrentUser>>() {
-            return Ok(found.clone());
-        }
-        let found = match req.cookie(COOKIE) {
-            Some(c) if !c.value().is_empty() => {
-                let token = c.value().to_string();
-                let state = AppState::of(req)?;
-                let found = state.db.read(move |conn| lookup(conn, &token)).await?;
-                let needs_write =
-                    matches!(found, Lookup::Dead(_) | Lookup::Live { touch: true, .. });
-                let found = if needs_write {
-                    state
-                        .db
-                        .write(move |conn| settle(conn, &found).map(|()| found))
-                        .await?
-                } else {
-                    found
-                };
-                match found {
-                    Lookup::Live { user, .. } => Some(user),
-                    Lookup::Dead(_) | Lookup::Unknown => None,
-                }
-            }
-            _ => None,
-        };
-        req.extensions_mut().insert(found.clone());
-        Ok(found)
+/// A value worked out once per request and shared by every extractor that asks for it,
+/// even while the first is still waiting for the database (actix polls a handler's
+/// extractors together): the asker is looked up once, however many extractors need them.
+fn once_per_request<T: 'static>(req: &HttpRequest) -> Rc<OnceCell<T>> {
+    if let Some(cell) = req.extensions().get::<Rc<OnceCell<T>>>() {
+        return Rc::clone(cell);
     }
+    let cell = Rc::new(OnceCell::new());
+    req.extensions_mut().insert(Rc::clone(&cell));
+    cell
+}
+
+impl CurrentUser {
+    /// Loads the session for a request (once per request).
+    pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
+        let cell = once_per_request::<Option<CurrentUser>>(req);
+        let found = cell.get_or_try_init(|| load_session(req)).await?;
+        Ok(found.clone())
+    }
+}
+
+async fn load_session(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
+    let Some(c) = req.cookie(COOKIE).filter(|c| !c.value().is_empty()) else {
+        return Ok(None);
+    };
+    let token = c.value().to_string();
+    let state = AppState::of(req)?;
+    let found = state.db.read(move |conn| lookup(conn, &token)).await?;
+    let needs_write = matches!(found, Lookup::Dead(_) | Lookup::Live { touch: true, .. });
+    let found = if needs_write {
+        state
+            .db
+            .write(move |conn| settle(conn, &found).map(|()| found))
+            .await?
+    } else {
+        found
+    };
+    Ok(match found {
+        Lookup::Live { user, .. } => Some(user),
+        Lookup::Dead(_) | Lookup::Unknown => None,
+    })
 }
 
 impl FromRequest for CurrentUser {
@@ -215,49 +227,58 @@ impl ApiUser {
     }
 }
 
+impl ApiUser {
+    /// The token's user (looked up once per request): 401 without a token or with an
+    /// unknown or revoked one.
+    pub async fn load(req: &HttpRequest) -> Result<ApiUser, AppError> {
+        let header = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let Some(secret) = header
+            .strip_prefix("Bearer ")
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        else {
+            return Err(AppError::Unauthorized(
+                "Send an API token as `Authorization: Bearer <token>`.".into(),
+            ));
+        };
+        let secret = secret.to_string();
+        let cell = once_per_request::<Option<ApiUser>>(req);
+        let found = cell
+            .get_or_try_init(|| async {
+                let state = AppState::of(req)?;
+                let found = state
+                    .db
+                    .read(move |conn| tokens::lookup(conn, &secret))
+                    .await?;
+                let Some((id, user, due)) = found else {
+                    return Ok::<_, AppError>(None);
+                };
+                if due {
+                    state.db.write(move |conn| mark_used(conn, id)).await?;
+                }
+                Ok(Some(ApiUser {
+                    user,
+                    ip: client_ip(req),
+                }))
+            })
+            .await?;
+        found
+            .clone()
+            .ok_or_else(|| AppError::Unauthorized("The API token is unknown or revoked.".into()))
+    }
+}
+
 impl FromRequest for ApiUser {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move {
-            let header = req
-                .headers()
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            let Some(secret) = header
-                .strip_prefix("Bearer ")
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-            else {
-                return Err(AppError::Unauthorized(
-                    "Send an API token as `Authorization: Bearer <token>`.".into(),
-                )
-                .into());
-            };
-            let secret = secret.to_string();
-            let state = AppState::of(&req)?;
-            let found = state
-                .db
-                .read(move |conn| tokens::lookup(conn, &secret))
-                .await?;
-            match found {
-                Some((id, user, due)) => {
-                    if due {
-                        state.db.write(move |conn| mark_used(conn, id)).await?;
-                    }
-                    Ok(ApiUser {
-                        user,
-                        ip: client_ip(&req),
-                    })
-                }
-                None => Err(
-                    AppError::Unauthorized("The API token is unknown or revoked.".into()).into(),
-                ),
-            }
-        })
+        Box::pin(async move { Ok(ApiUser::load(&req).await?) })
     }
 }
 

@@ -91,6 +91,7 @@ pub fn end(conn: &mut DbConnection, token: &str) -> Result<Option<String>, AppEr
         .optional()?
         .flatten();
     diesel::delete(mine).execute(conn)?;
+    crate::db::access_changed(conn)?;
     Ok(id_token)
 }
 

@@ -103,6 +103,7 @@ pub fn revoke(
             diesel::update(api_tokens::table.find(id))
                 .set(api_tokens::revoked_at.eq(Some(now())))
                 .execute(conn)?;
+            crate::db::access_changed(conn)?;
             audit::record(
                 conn,
                 actor,

@@ -310,6 +310,9 @@ pub fn update(
         if changes.disabled {
             diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?;
         }
+        if changes.disabled != user.disabled || changes.role != user.role {
+            crate::db::access_changed(conn)?;
+        }
         let detail = format!("role={} disabled={}", changes.role, changes.disabled);
         audit::record(conn, actor, "user.update", "user", &user.username, &detail)?;
         find(conn, id)
@@ -331,6 +334,7 @@ pub fn set_password(
             .set((users::password_hash.eq(hash), users::updated_at.eq(now())))
             .execute(conn)?;
         diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?;
+        crate::db::access_changed(conn)?;
         audit::record(
             conn,
             actor,
@@ -364,6 +368,7 @@ pub fn change_own_password(
                 .filter(sessions::id.ne(keep_session)),
         )
         .execute(conn)?;
+        crate::db::access_changed(conn)?;
         audit::record(
             conn,
             actor,

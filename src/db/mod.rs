@@ -6,7 +6,7 @@ pub mod schema;
 mod text_enum;
 mod writer;
 
-pub use writer::changed;
+pub use writer::{changed, Change};
 
 pub use access::Db;
 
@@ -346,6 +346,24 @@ macro_rules! batch_insert {
 pub mod functions {
     use diesel::sql_types::Text;
     diesel::define_sql_function!(fn lower(x: Text) -> Text);
+}
+
+/// The PostgreSQL channel that tells every server who may see what changed.
+pub const ACCESS_CHANNEL: &str = "hindsight_access";
+
+/// Notes, in the caller's transaction, that who may see what changed (a restriction or its
+/// members, a team's members, a role, a revoked token, an ended session): once it commits,
+/// every server's open live streams check their readers again and end for those who lost
+/// access. Every function that takes access away calls it.
+pub fn access_changed(conn: &mut DbConnection) -> Result<(), crate::error::AppError> {
+    if let DbConnection::Postgres(pg) = conn {
+        // Delivered at commit, to the other servers and this one's listener alike.
+        diesel::sql_query("SELECT pg_notify($1, '')")
+            .bind::<diesel::sql_types::Text, _>(ACCESS_CHANNEL)
+            .execute(pg)?;
+    }
+    changed(Change::Access);
+    Ok(())
 }
 
 /// Escapes `%`, `_` and `\` for a LIKE pattern used with `.escape('\\')`.

@@ -23,21 +23,30 @@ type Job = Box<dyn FnOnce(&mut DbConnection) -> Finish + Send>;
 /// Writes per group at most (a group holds the write lock while it runs).
 const GROUP_MAX: usize = 64;
 
-/// Told, after each group commits, which incidents its writes changed (live updates).
-pub type Announce = Box<dyn Fn(Vec<i32>) + Send>;
-
-thread_local! {
-    /// The incidents changed by the group being written; `Some` only on the writer thread.
-    static CHANGED: RefCell<Option<Vec<i32>>> = const { RefCell::new(None) };
+/// What a committed write changed, for live updates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// New events on this incident.
+    Incident(i32),
+    /// Who may see what: a restriction, a membership, a role, a token or a session ended.
+    Access,
 }
 
-/// Notes that the write being run changed `incident_id`, to be announced once its group has
-/// committed (announcing earlier would send readers looking for rows not yet visible).
-/// Outside the writer thread (the CLI, start-up) it does nothing.
-pub fn changed(incident_id: i32) {
+/// Told, after each group commits, what its writes changed (live updates).
+pub type Announce = Box<dyn Fn(Vec<Change>) + Send>;
+
+thread_local! {
+    /// What the group being written changed; `Some` only on the writer thread.
+    static CHANGED: RefCell<Option<Vec<Change>>> = const { RefCell::new(None) };
+}
+
+/// Notes what the write being run changed, to be announced once its group has committed
+/// (announcing earlier would send readers looking for rows not yet visible). Outside the
+/// writer thread (the CLI, start-up) it does nothing.
+pub fn changed(change: Change) {
     CHANGED.with(|c| {
-        if let Some(ids) = c.borrow_mut().as_mut() {
-            ids.push(incident_id);
+        if let Some(all) = c.borrow_mut().as_mut() {
+            all.push(change);
         }
     });
 }

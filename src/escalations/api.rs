@@ -1,5 +1,6 @@
 //! `/api/v1/incidents/{key}/escalations` and `/api/v1/escalations/{id}`.
 
+use crate::access::visible::{Escalation, Record, Visible};
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
@@ -7,7 +8,6 @@ use super::{EscalationState, EscalationView};
 use crate::api::{optional_time, ApiJson, PageParams};
 use crate::auth::ApiUser;
 use crate::error::{ApiError, AppError};
-use crate::incidents::IncidentKey;
 use crate::state::AppState;
 use crate::time::{now, rfc3339};
 
@@ -48,7 +48,7 @@ impl From<EscalationView> for EscalationJson {
 pub async fn list_escalations(
     state: web::Data<AppState>,
     _user: ApiUser,
-    key: IncidentKey,
+    key: Visible,
     paging: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     crate::api::incident_list(&state, key, &paging, super::list, EscalationJson::from).await
@@ -70,10 +70,10 @@ pub struct CreateEscalation {
 pub async fn create_escalation(
     state: web::Data<AppState>,
     user: ApiUser,
-    key: IncidentKey,
+    key: Visible,
     body: ApiJson<CreateEscalation>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = key.0;
+    let id = key.id();
     let b = body.0;
     let several = b.targets.is_some();
     let raw = match (b.target, b.targets) {
@@ -122,10 +122,10 @@ pub struct PatchEscalation {
 pub async fn update_escalation(
     state: web::Data<AppState>,
     user: ApiUser,
-    id: web::Path<i32>,
+    record: Record<Escalation>,
     body: ApiJson<PatchEscalation>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
+    let id = record.id();
     let b = body.0;
     let new_state: EscalationState = b
         .state

@@ -1,6 +1,7 @@
 //! Escalation forms: escalate from the incident page (several targets at once), and answer
 //! a pending escalation.
 
+use crate::access::visible::{Escalation, Record, Visible};
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -38,11 +39,11 @@ struct EscalatePage {
 /// `POST /incidents/{key}/escalations`
 pub async fn escalate(
     state: web::Data<AppState>,
-    key: IncidentKey,
+    key: Visible,
     form: SessionForm<EscalateForm>,
 ) -> Result<HttpResponse, AppError> {
     let SessionForm { user, data, actor } = form;
-    let id = key.0;
+    let id = key.id();
     let submitted = data.clone();
     let result = async {
         let targets = split_targets(&submitted.target)?;
@@ -88,10 +89,10 @@ async fn escalate_page(
 pub async fn new_escalation(
     state: web::Data<AppState>,
     user: CurrentUser,
-    key: IncidentKey,
+    key: Visible,
 ) -> Result<HttpResponse, AppError> {
     ensure(&user.user, Permission::Write)?;
-    let id = key.0;
+    let id = key.id();
     state
         .db
         .read(move |conn| crate::incidents::service::get(conn, id))
@@ -112,11 +113,11 @@ pub struct RespondForm {
 /// `POST /escalations/{id}/state`: acknowledge, decline or cancel.
 pub async fn respond(
     state: web::Data<AppState>,
-    id: web::Path<i32>,
+    record: Record<Escalation>,
     form: SessionForm<RespondForm>,
 ) -> Result<HttpResponse, AppError> {
     let SessionForm { user, data, actor } = form;
-    let id = id.into_inner();
+    let id = record.id();
     let new_state: EscalationState = data
         .state
         .parse()

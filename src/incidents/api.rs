@@ -1,5 +1,6 @@
 //! `/api/v1/incidents`: list, create, read, and optimistic-concurrency PATCH.
 
+use crate::access::visible::Visible;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
@@ -230,9 +231,9 @@ pub async fn create_incident(
 pub async fn get_incident(
     state: web::Data<AppState>,
     _user: ApiUser,
-    key: IncidentKey,
+    key: Visible,
 ) -> Result<HttpResponse, ApiError> {
-    let id = key.0;
+    let id = key.id();
     let timelines = std::sync::Arc::clone(&state.timelines);
     let (detail, timeline, escalations, causes, tasks) = state
         .db
@@ -310,10 +311,10 @@ fn patch_time(
 pub async fn update_incident(
     state: web::Data<AppState>,
     user: ApiUser,
-    key: IncidentKey,
+    key: Visible,
     body: ApiJson<PatchIncident>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = key.0;
+    let id = key.id();
     let b = body.0;
     let version = b.version.ok_or_else(|| {
         AppError::invalid(

@@ -147,7 +147,7 @@ impl Durations {
     }
 }
 
-/// `INC-7`; parsed from `INC-7`, `inc-7` or `7`.
+/// `INC-7`; parsed from `INC-7` (the prefix in any case) or `7`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IncidentKey(pub i32);
 
@@ -160,13 +160,14 @@ impl std::fmt::Display for IncidentKey {
 impl std::str::FromStr for IncidentKey {
     type Err = AppError;
     fn from_str(s: &str) -> Result<Self, AppError> {
-        let digits = s
-            .strip_prefix("INC-")
-            .or_else(|| s.strip_prefix("inc-"))
-            .unwrap_or(s);
-        digits
-            .parse::<i32>()
-            .ok()
+        // The prefix in any case (`Inc-7` from a tired hand); digits only after it.
+        let digits = match s.get(..4) {
+            Some(p) if p.eq_ignore_ascii_case("INC-") => &s[4..],
+            _ => s,
+        };
+        Some(digits)
+            .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|d| d.parse::<i32>().ok())
             .filter(|n| *n > 0)
             .map(IncidentKey)
             .ok_or_else(|| AppError::NotFound(format!("incident “{s}”")))

@@ -19,7 +19,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 use super::log::{self, Event, EventKind};
 use crate::config::LiveLimits;
-use crate::db::{Db, DbConnection};
+use crate::db::{Change, Db, DbConnection};
 use crate::error::AppError;
 
 /// Turns an event into its data: the subject in the API's shape, as JSON. Given by the app
@@ -38,6 +38,17 @@ const PRESENCE_REFRESH: Duration = Duration::from_secs(30);
 const PRESENCE_EXPIRY: Duration = Duration::from_secs(75);
 /// Viewers one announcement names at most (a NOTIFY payload is limited to 8,000 bytes).
 const PRESENCE_MAX: usize = 40;
+
+/// What the hub is told.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Poke {
+    /// A committed write changed this incident (or, with [`Change::Access`], who may see
+    /// what: every stream checks its reader again).
+    Changed(Change),
+    /// Notifications may have been lost (the listener reconnected): read every watched
+    /// incident again.
+    Everything,
+}
 
 /// An event ready to send.
 #[derive(Debug)]
@@ -93,8 +104,10 @@ pub struct Hub {
     pub limits: LiveLimits,
     streams: Mutex<Streams>,
     next_id: AtomicU64,
-    pokes: mpsc::UnboundedSender<i32>,
+    pokes: mpsc::UnboundedSender<Poke>,
     closing: watch::Sender<bool>,
+    /// Bumped whenever who may see what changed: every stream then checks its reader.
+    access: watch::Sender<u64>,
     /// This server, in presence announcements.
     server: String,
     /// Incidents whose local viewers changed, to announce (PostgreSQL only).
@@ -152,7 +165,7 @@ impl Hub {
         db: Db,
         describe: Describe,
         limits: LiveLimits,
-        pokes: mpsc::UnboundedSender<i32>,
+        pokes: mpsc::UnboundedSender<Poke>,
         announce: Option<mpsc::UnboundedSender<i32>>,
     ) -> Arc<Hub> {
         Arc::new(Hub {
@@ -163,6 +176,7 @@ impl Hub {
             next_id: AtomicU64::new(1),
             pokes,
             closing: watch::channel(false).0,
+            access: watch::channel(0).0,
             server: crate::auth::random_token(8),
             announce,
         })
@@ -186,6 +200,11 @@ impl Hub {
     /// Resolves when [`Hub::close`] is called.
     pub fn closed(&self) -> watch::Receiver<bool> {
         self.closing.subscribe()
+    }
+
+    /// Changes whenever who may see what changed (see [`Poke::Access`]).
+    pub fn access_changes(&self) -> watch::Receiver<u64> {
+        self.access.subscribe()
     }
 
     /// Streams open on this server.
@@ -376,7 +395,7 @@ impl Hub {
     /// on PostgreSQL also announces and hears presence (see the module).
     pub async fn run(
         self: Arc<Self>,
-        mut pokes: mpsc::UnboundedReceiver<i32>,
+        mut pokes: mpsc::UnboundedReceiver<Poke>,
         mut changed_presence: mpsc::UnboundedReceiver<i32>,
         mut heard: mpsc::UnboundedReceiver<String>,
     ) {
@@ -416,18 +435,28 @@ impl Hub {
                     }
                     continue;
                 }
-                poke = pokes.recv() => match poke {
-                    Some(id) => {
-                        ids.insert(id);
-                        while let Ok(id) = pokes.try_recv() {
-                            ids.insert(id);
-                        }
-                        if ids.contains(&super::listen::SWEEP_ALL) {
-                            ids.extend(self.lock().channels.keys().copied());
+                poke = pokes.recv() => {
+                    let Some(first) = poke else { return };
+                    let mut all = vec![first];
+                    while let Ok(more) = pokes.try_recv() {
+                        all.push(more);
+                    }
+                    for poke in all {
+                        match poke {
+                            Poke::Changed(Change::Incident(id)) => {
+                                ids.insert(id);
+                            }
+                            Poke::Changed(Change::Access) => {
+                                self.access.send_modify(|n| *n += 1);
+                            }
+                            Poke::Everything => {
+                                ids.extend(self.lock().channels.keys().copied());
+                                // Access changes may have been missed too.
+                                self.access.send_modify(|n| *n += 1);
+                            }
                         }
                     }
-                    None => return,
-                },
+                }
                 _ = sweep.tick() => ids.extend(self.lock().channels.keys().copied()),
                 _ = closing.changed() => return,
             }
@@ -456,7 +485,9 @@ impl Hub {
         }
         drop(s);
         if full {
-            let _ = self.pokes.send(incident_id);
+            let _ = self
+                .pokes
+                .send(Poke::Changed(Change::Incident(incident_id)));
         }
         Ok(())
     }

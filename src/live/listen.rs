@@ -1,7 +1,7 @@
 //! The PostgreSQL side of live updates: one thread per server holds a connection that
 //! `LISTEN`s on [`log::CHANNEL`](super::log::CHANNEL) and tells the hub which incidents
 //! changed, whichever server wrote them, and on `hindsight_presence` for who watches what
-//! on the other servers. It reconnects when the database goes away (a
+//! on the other servers, and on `hindsight_access` for changes of who may see what. It reconnects when the database goes away (a
 //! restart) and then asks the hub to re-read everything watched, since notifications sent
 //! meanwhile are lost.
 
@@ -11,16 +11,16 @@ use diesel::connection::Connection;
 use diesel::pg::PgConnection;
 use tokio::sync::{mpsc, watch};
 
+use super::hub::Poke;
+use crate::db::{Change, ACCESS_CHANNEL};
+
 /// How often the connection is checked for notifications (no blocking wait in diesel).
 const POLL: Duration = Duration::from_millis(50);
-
-/// The hub's "read everything watched again" signal.
-pub const SWEEP_ALL: i32 = -1;
 
 /// Starts the listener thread; it ends when the hub closes or goes away.
 pub fn spawn(
     url: String,
-    pokes: mpsc::UnboundedSender<i32>,
+    pokes: mpsc::UnboundedSender<Poke>,
     presence: mpsc::UnboundedSender<String>,
     closing: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
@@ -32,7 +32,7 @@ pub fn spawn(
 
 fn run(
     url: &str,
-    pokes: &mpsc::UnboundedSender<i32>,
+    pokes: &mpsc::UnboundedSender<Poke>,
     presence: &mpsc::UnboundedSender<String>,
     closing: &watch::Receiver<bool>,
 ) {
@@ -48,14 +48,17 @@ fn run(
                 continue;
             }
         };
-        let listen = format!("LISTEN {}; LISTEN hindsight_presence", super::log::CHANNEL);
+        let listen = format!(
+            "LISTEN {}; LISTEN hindsight_presence; LISTEN {ACCESS_CHANNEL}",
+            super::log::CHANNEL
+        );
         if let Err(e) = diesel::connection::SimpleConnection::batch_execute(&mut conn, &listen) {
             tracing::warn!(error = %e, "live: LISTEN failed; retrying");
             std::thread::sleep(wait);
             continue;
         }
         wait = Duration::from_millis(200);
-        if !first && pokes.send(SWEEP_ALL).is_err() {
+        if !first && pokes.send(Poke::Everything).is_err() {
             return;
         }
         first = false;
@@ -67,9 +70,14 @@ fn run(
                             return;
                         }
                     }
+                    Ok(n) if n.channel == ACCESS_CHANNEL => {
+                        if pokes.send(Poke::Changed(Change::Access)).is_err() {
+                            return;
+                        }
+                    }
                     Ok(n) => {
                         if let Ok(id) = n.payload.parse::<i32>() {
-                            if pokes.send(id).is_err() {
+                            if pokes.send(Poke::Changed(Change::Incident(id))).is_err() {
                                 return;
                             }
                         }

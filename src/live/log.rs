@@ -96,7 +96,7 @@ pub fn append(
                 .execute(conn)?;
         }
     }
-    crate::db::changed(incident_id);
+    crate::db::changed(crate::db::Change::Incident(incident_id));
     Ok(())
 }
 

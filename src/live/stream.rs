@@ -8,8 +8,11 @@
 //! A stream is a task, not a thread: it forwards what the hub hands out, checks the
 //! database itself whenever the numbers jump (a missed or lagging message) and every 15 s,
 //! sends a comment as a heartbeat (every 5 s by default), and ends after the configured idle
-//! time without events, when its client is gone, or when the server stops.
+//! time without events, when its client is gone, when the server stops, or as soon as its
+//! reader may no longer see the incident (restricted, removed from it or its team, role
+//! changed, token revoked, signed out: checked at each such change and every 15 s).
 
+use crate::access::visible::Visible;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,10 +23,10 @@ use serde::Deserialize;
 use tokio::sync::{broadcast, mpsc};
 
 use super::hub::{Hub, Message, Sent, Subscription, Viewer, BATCH};
+use crate::access::visible::Credential;
 use crate::auth::users::User;
 use crate::auth::{ApiUser, CurrentUser};
 use crate::error::{ApiError, AppError};
-use crate::incidents::IncidentKey;
 use crate::state::AppState;
 
 /// How often a stream reads the database itself, in case a signal was lost.
@@ -39,7 +42,7 @@ pub struct After {
 pub async fn page_events(
     state: web::Data<AppState>,
     user: CurrentUser,
-    key: IncidentKey,
+    key: Visible,
     req: HttpRequest,
     query: web::Query<After>,
 ) -> Result<HttpResponse, AppError> {
@@ -52,7 +55,7 @@ pub async fn page_events(
 pub async fn api_events(
     state: web::Data<AppState>,
     user: ApiUser,
-    key: IncidentKey,
+    key: Visible,
     req: HttpRequest,
     query: web::Query<After>,
 ) -> Result<HttpResponse, ApiError> {
@@ -62,11 +65,11 @@ pub async fn api_events(
 async fn open(
     state: &AppState,
     user: &User,
-    key: IncidentKey,
+    key: Visible,
     req: &HttpRequest,
     after: Option<i32>,
 ) -> Result<HttpResponse, AppError> {
-    let id = key.0;
+    let id = key.id();
     let current = state
         .db
         .read(move |conn| super::log::last_seq(conn, id))
@@ -79,6 +82,8 @@ async fn open(
         .or(after)
         .unwrap_or(current)
         .clamp(0, current);
+    let credential = Credential::of(req)
+        .ok_or_else(|| AppError::Unauthorized("No credential on the request.".into()))?;
     let hub = Arc::clone(&state.live);
     let sub = hub
         .subscribe(
@@ -91,7 +96,7 @@ async fn open(
         )
         .await?;
     let (tx, rx) = mpsc::channel::<Bytes>(16);
-    actix_web::rt::spawn(pump(hub, sub, resume, tx));
+    actix_web::rt::spawn(pump(hub, sub, credential, resume, tx));
     let body = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
     });
@@ -144,14 +149,35 @@ async fn catch_up(
     }
 }
 
-async fn pump(hub: Arc<Hub>, mut sub: Subscription, mut last: i32, tx: mpsc::Sender<Bytes>) {
+async fn pump(
+    hub: Arc<Hub>,
+    mut sub: Subscription,
+    credential: Credential,
+    mut last: i32,
+    tx: mpsc::Sender<Bytes>,
+) {
     let incident_id = sub.incident_id();
-    let _ = run(&hub, &mut sub, incident_id, &mut last, &tx).await;
+    let _ = run(&hub, &mut sub, &credential, incident_id, &mut last, &tx).await;
+}
+
+/// Whether the stream's reader may still see the incident (a failed read counts as no:
+/// the client reconnects, which checks everything again).
+async fn still_allowed(hub: &Hub, credential: &Credential, incident_id: i32) -> Result<(), Gone> {
+    let credential = credential.clone();
+    match hub
+        .db
+        .read(move |conn| credential.may_see(conn, incident_id))
+        .await
+    {
+        Ok(true) => Ok(()),
+        _ => Err(Gone),
+    }
 }
 
 async fn run(
     hub: &Hub,
     sub: &mut Subscription,
+    credential: &Credential,
     incident_id: i32,
     last: &mut i32,
     tx: &mpsc::Sender<Bytes>,
@@ -159,6 +185,7 @@ async fn run(
     send(tx, Bytes::from_static(b"retry: 3000\n\n")).await?;
     catch_up(hub, incident_id, last, tx).await?;
     let mut closing = hub.closed();
+    let mut access = hub.access_changes();
     let beat = hub.limits.heartbeat;
     let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + beat, beat);
     let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
@@ -166,6 +193,10 @@ async fn run(
     tokio::pin!(idle);
     loop {
         tokio::select! {
+            // Access first: a change that takes it away arrives with its own events (a
+            // restriction is also a timeline entry), which its former reader must not get.
+            biased;
+            _ = access.changed() => still_allowed(hub, credential, incident_id).await?,
             m = sub.rx.recv() => match m {
                 Ok(Message::Event(e)) if e.seq <= *last => {}
                 Ok(Message::Event(e)) if e.seq == *last + 1 => {
@@ -187,7 +218,11 @@ async fn run(
             // actix notices a closed connection only when it writes to it (actix-web
             // issue 1313): the heartbeat is what ends a stream whose client went away.
             _ = heartbeat.tick() => send(tx, Bytes::from_static(b":\n\n")).await?,
-            _ = recheck.tick() => catch_up(hub, incident_id, last, tx).await?,
+            // Also at every recheck, in case an access signal was lost.
+            _ = recheck.tick() => {
+                still_allowed(hub, credential, incident_id).await?;
+                catch_up(hub, incident_id, last, tx).await?;
+            }
             _ = &mut idle => return Ok(()),
             _ = closing.changed() => return Ok(()),
             // The client went away (the response body, our receiver, was dropped).

@@ -1,6 +1,7 @@
 //! `/api/v1/incidents/{key}/postmortem` (fields and review), `…/postmortem.md` (export)
 //! and `/api/v1/import`.
 
+use crate::access::visible::Visible;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -11,7 +12,6 @@ use super::{ReviewState, Sections};
 use crate::api::ApiJson;
 use crate::auth::ApiUser;
 use crate::error::{ApiError, AppError};
-use crate::incidents::IncidentKey;
 use crate::state::AppState;
 use crate::time::rfc3339;
 
@@ -47,9 +47,9 @@ async fn postmortem_json(state: &AppState, id: i32) -> Result<PostmortemJson, Ap
 pub async fn get_postmortem(
     state: web::Data<AppState>,
     _user: ApiUser,
-    key: IncidentKey,
+    key: Visible,
 ) -> Result<HttpResponse, ApiError> {
-    let id = key.0;
+    let id = key.id();
     Ok(HttpResponse::Ok().json(postmortem_json(&state, id).await?))
 }
 
@@ -68,10 +68,10 @@ pub struct PutPostmortem {
 pub async fn put_postmortem(
     state: web::Data<AppState>,
     user: ApiUser,
-    key: IncidentKey,
+    key: Visible,
     body: ApiJson<PutPostmortem>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = key.0;
+    let id = key.id();
     let b = body.0;
     let version = b.version.ok_or_else(|| {
         AppError::invalid("version", "version is required (0 before the first save)")
@@ -129,10 +129,10 @@ pub struct ReviewBody {
 pub async fn review_postmortem(
     state: web::Data<AppState>,
     user: ApiUser,
-    key: IncidentKey,
+    key: Visible,
     body: ApiJson<ReviewBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = key.0;
+    let id = key.id();
     let action = ReviewAction::parse(&body.0.action, &body.0.reviewers, &body.0.comment)?;
     let actor = user.actor();
     let u = user.user.clone();
@@ -153,10 +153,10 @@ pub struct ExportQuery {
 pub async fn export_postmortem(
     state: web::Data<AppState>,
     _user: ApiUser,
-    key: IncidentKey,
+    key: Visible,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = key.0;
+    let id = key.id();
     let template = Template::parse(query.template.as_deref())?;
     let (_, doc) = state
         .db

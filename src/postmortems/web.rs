@@ -1,6 +1,7 @@
 //! Postmortem pages: write the sections beside the record (with a preview that needs no
 //! JavaScript), the review panel, the download, the list by state, and `/import`.
 
+use crate::access::visible::Visible;
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -315,10 +316,10 @@ pub struct NoticeQuery {
 pub async fn show_postmortem(
     state: web::Data<AppState>,
     user: CurrentUser,
-    key: IncidentKey,
+    key: Visible,
     q: web::Query<NoticeQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let id = key.0;
+    let id = key.id();
     let notice = match q.notice.as_deref() {
         Some("saved") => Some("Saved."),
         Some("review") => Some("Review updated."),
@@ -332,12 +333,12 @@ pub async fn show_postmortem(
 /// without saving.
 pub async fn save_postmortem(
     state: web::Data<AppState>,
-    key: IncidentKey,
+    key: Visible,
     form: SessionForm<PostmortemForm>,
 ) -> Result<HttpResponse, AppError> {
     let SessionForm { user, data, actor } = form;
     ensure(&user.user, Permission::Write)?;
-    let id = key.0;
+    let id = key.id();
     let sections = data.sections();
     if data.action == "preview" {
         return page(&state, &user, id, Some((sections, true)), None, None, true).await;
@@ -385,11 +386,11 @@ pub struct ReviewForm {
 /// `POST /incidents/{key}/postmortem/review`
 pub async fn review_postmortem(
     state: web::Data<AppState>,
-    key: IncidentKey,
+    key: Visible,
     form: SessionForm<ReviewFormRaw>,
 ) -> Result<HttpResponse, AppError> {
     let SessionForm { user, data, actor } = form;
-    let id = key.0;
+    let id = key.id();
     let data = data.into_form();
     let reviewers: Vec<String> = data
         .reviewers
@@ -448,10 +449,10 @@ pub struct DownloadQuery {
 pub async fn download_postmortem(
     state: web::Data<AppState>,
     _user: CurrentUser,
-    key: IncidentKey,
+    key: Visible,
     q: web::Query<DownloadQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let id = key.0;
+    let id = key.id();
     let template = Template::parse(q.template.as_deref())?;
     let (key, doc) = state
         .db

@@ -1,5 +1,6 @@
 //! `/api/v1/incidents/{key}/root-causes` and `/api/v1/root-causes/{id}`.
 
+use crate::access::visible::{Cause, Record, Visible};
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
@@ -7,7 +8,6 @@ use super::{CauseCategory, CauseFields, CauseKind, RootCause};
 use crate::api::{ApiJson, PageParams};
 use crate::auth::ApiUser;
 use crate::error::{ApiError, AppError};
-use crate::incidents::IncidentKey;
 use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -34,7 +34,7 @@ impl From<RootCause> for RootCauseJson {
 pub async fn list_causes(
     state: web::Data<AppState>,
     _user: ApiUser,
-    key: IncidentKey,
+    key: Visible,
     paging: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     crate::api::incident_list(&state, key, &paging, super::list, RootCauseJson::from).await
@@ -53,10 +53,10 @@ pub struct CauseBody {
 pub async fn create_cause(
     state: web::Data<AppState>,
     user: ApiUser,
-    key: IncidentKey,
+    key: Visible,
     body: ApiJson<CauseBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = key.0;
+    let id = key.id();
     let b = body.0;
     let fields = CauseFields::parse(
         b.kind.as_deref().unwrap_or("primary"),
@@ -76,10 +76,10 @@ pub async fn create_cause(
 pub async fn update_cause(
     state: web::Data<AppState>,
     user: ApiUser,
-    id: web::Path<i32>,
+    record: Record<Cause>,
     body: ApiJson<CauseBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
+    let id = record.id();
     let b = body.0;
     let actor = user.actor();
     let cause = state
@@ -102,9 +102,9 @@ pub async fn update_cause(
 pub async fn delete_cause(
     state: web::Data<AppState>,
     user: ApiUser,
-    id: web::Path<i32>,
+    record: Record<Cause>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
+    let id = record.id();
     let actor = user.actor();
     state
         .db

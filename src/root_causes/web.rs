@@ -1,5 +1,6 @@
 //! Root cause forms: add from the incident page, edit, delete (admins).
 
+use crate::access::visible::{Cause, Record, Visible};
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -68,9 +69,9 @@ fn cause_page(
 }
 
 /// `GET /incidents/{key}/root-causes/new`
-pub async fn new_cause(user: CurrentUser, key: IncidentKey) -> Result<HttpResponse, AppError> {
+pub async fn new_cause(user: CurrentUser, key: Visible) -> Result<HttpResponse, AppError> {
     ensure(&user.user, Permission::Write)?;
-    let id = key.0;
+    let id = key.id();
     let form = CauseForm {
         kind: "primary".into(),
         category: "unknown".into(),
@@ -82,11 +83,11 @@ pub async fn new_cause(user: CurrentUser, key: IncidentKey) -> Result<HttpRespon
 /// `POST /incidents/{key}/root-causes`
 pub async fn add_cause(
     state: web::Data<AppState>,
-    key: IncidentKey,
+    key: Visible,
     form: SessionForm<CauseForm>,
 ) -> Result<HttpResponse, AppError> {
     let SessionForm { user, data, actor } = form;
-    let id = key.0;
+    let id = key.id();
     let result = match CauseFields::parse(&data.kind, &data.category, &data.description) {
         Ok(fields) => {
             state
@@ -110,10 +111,10 @@ pub async fn add_cause(
 pub async fn edit_cause_page(
     state: web::Data<AppState>,
     user: CurrentUser,
-    id: web::Path<i32>,
+    record: Record<Cause>,
 ) -> Result<HttpResponse, AppError> {
     ensure(&user.user, Permission::Write)?;
-    let id = id.into_inner();
+    let id = record.id();
     let cause = state.db.read(move |conn| super::get(conn, id)).await?;
     let form = CauseForm {
         kind: cause.kind.to_string(),
@@ -126,11 +127,11 @@ pub async fn edit_cause_page(
 /// `POST /root-causes/{id}/edit`
 pub async fn edit_cause(
     state: web::Data<AppState>,
-    id: web::Path<i32>,
+    record: Record<Cause>,
     form: SessionForm<CauseForm>,
 ) -> Result<HttpResponse, AppError> {
     let SessionForm { user, data, actor } = form;
-    let id = id.into_inner();
+    let id = record.id();
     let result = match CauseFields::parse(&data.kind, &data.category, &data.description) {
         Ok(fields) => {
             state
@@ -160,10 +161,10 @@ pub async fn edit_cause(
 /// `POST /root-causes/{id}/delete` (admins)
 pub async fn delete_cause(
     state: web::Data<AppState>,
-    id: web::Path<i32>,
+    record: Record<Cause>,
     form: SessionForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let id = record.id();
     let actor = form.actor;
     let cause = state
         .db

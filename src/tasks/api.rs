@@ -1,5 +1,6 @@
 //! `/api/v1/incidents/{key}/tasks`, `/api/v1/tasks` (the board) and `/api/v1/tasks/{id}`.
 
+use crate::access::visible::{Record, Task, Visible};
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
@@ -60,7 +61,7 @@ impl From<TaskView> for TaskJson {
 pub async fn list_incident_tasks(
     state: web::Data<AppState>,
     _user: ApiUser,
-    key: IncidentKey,
+    key: Visible,
     paging: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     crate::api::incident_list(
@@ -92,10 +93,10 @@ pub struct CreateTask {
 pub async fn create_task(
     state: web::Data<AppState>,
     user: ApiUser,
-    key: IncidentKey,
+    key: Visible,
     body: ApiJson<CreateTask>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = key.0;
+    let id = key.id();
     let b = body.0;
     let input = TaskInput {
         title: b.title.unwrap_or_default(),
@@ -142,10 +143,10 @@ pub struct PatchTask {
 pub async fn update_task(
     state: web::Data<AppState>,
     user: ApiUser,
-    id: web::Path<i32>,
+    record: Record<Task>,
     body: ApiJson<PatchTask>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
+    let id = record.id();
     let b = body.0;
     let version = b.version.ok_or_else(|| {
         AppError::invalid(
@@ -190,9 +191,9 @@ pub async fn update_task(
 pub async fn delete_task(
     state: web::Data<AppState>,
     user: ApiUser,
-    id: web::Path<i32>,
+    record: Record<Task>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
+    let id = record.id();
     let actor = user.actor();
     state
         .db

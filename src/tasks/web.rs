@@ -1,6 +1,7 @@
 //! Task pages: add and edit forms, quick status/owner changes (work without JavaScript),
 //! deletion (admins), and the board with its CSV export.
 
+use crate::access::visible::{Record, Task, Visible};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -200,10 +201,10 @@ async fn task_page(
 pub async fn new_task(
     state: web::Data<AppState>,
     user: CurrentUser,
-    key: IncidentKey,
+    key: Visible,
 ) -> Result<HttpResponse, AppError> {
     ensure(&user.user, Permission::Write)?;
-    let id = key.0;
+    let id = key.id();
     let form = TaskForm {
         kind: "prevent".into(),
         priority: "medium".into(),
@@ -216,11 +217,11 @@ pub async fn new_task(
 /// `POST /incidents/{key}/tasks`
 pub async fn add_task(
     state: web::Data<AppState>,
-    key: IncidentKey,
+    key: Visible,
     form: SessionForm<TaskForm>,
 ) -> Result<HttpResponse, AppError> {
     let SessionForm { user, data, actor } = form;
-    let id = key.0;
+    let id = key.id();
     let input = data.input();
     let result = state
         .db
@@ -242,10 +243,10 @@ pub async fn add_task(
 pub async fn edit_task_page(
     state: web::Data<AppState>,
     user: CurrentUser,
-    id: web::Path<i32>,
+    record: Record<Task>,
 ) -> Result<HttpResponse, AppError> {
     ensure(&user.user, Permission::Write)?;
-    let id = id.into_inner();
+    let id = record.id();
     let view = state.db.read(move |conn| service::get(conn, id)).await?;
     task_page(
         &state,
@@ -261,11 +262,11 @@ pub async fn edit_task_page(
 /// `POST /tasks/{id}/edit`: a stale version is a conflict that keeps the input.
 pub async fn edit_task(
     state: web::Data<AppState>,
-    id: web::Path<i32>,
+    record: Record<Task>,
     form: SessionForm<TaskForm>,
 ) -> Result<HttpResponse, AppError> {
     let SessionForm { user, data, actor } = form;
-    let id = id.into_inner();
+    let id = record.id();
     let version: i32 = data
         .version
         .trim()
@@ -321,7 +322,7 @@ pub struct QuickForm {
 /// `POST /tasks/{id}/quick`: change status and/or owner from a list, then go back.
 pub async fn quick_update(
     state: web::Data<AppState>,
-    id: web::Path<i32>,
+    record: Record<Task>,
     form: SessionForm<QuickForm>,
 ) -> Result<HttpResponse, AppError> {
     let SessionForm {
@@ -329,7 +330,7 @@ pub async fn quick_update(
         data,
         actor,
     } = form;
-    let id = id.into_inner();
+    let id = record.id();
     let version: i32 = data
         .version
         .trim()
@@ -358,10 +359,10 @@ pub async fn quick_update(
 /// `POST /tasks/{id}/delete` (admins)
 pub async fn delete_task(
     state: web::Data<AppState>,
-    id: web::Path<i32>,
+    record: Record<Task>,
     form: SessionForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let id = record.id();
     let actor = form.actor;
     let task = state
         .db

@@ -153,6 +153,7 @@ pub fn update(
         if let Some(members) = members {
             let ids = user_ids(conn, members)?;
             set_members(conn, id, &ids)?;
+            crate::db::access_changed(conn)?;
         }
         let new = get(conn, id)?;
         audit::record(
@@ -178,6 +179,7 @@ pub fn delete(conn: &mut DbConnection, id: i32, actor: &Actor) -> Result<(), App
     crate::db::transaction(conn, |conn| {
         let old = get(conn, id)?;
         diesel::delete(teams::table.find(id)).execute(conn)?;
+        crate::db::access_changed(conn)?;
         audit::record(
             conn,
             actor,

@@ -1,5 +1,6 @@
 //! `/api/v1/incidents/{key}/timeline`: list, add, edit (keeps a revision), soft delete.
 
+use crate::access::visible::{Entry, Record, Visible};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
@@ -8,7 +9,6 @@ use super::{EntryKind, EntryView, NewEntry};
 use crate::api::{optional_time, ApiJson, PageParams};
 use crate::auth::ApiUser;
 use crate::error::ApiError;
-use crate::incidents::IncidentKey;
 use crate::state::AppState;
 use crate::time::now;
 
@@ -19,7 +19,7 @@ pub use super::json::EntryJson;
 pub async fn list_entries(
     state: web::Data<AppState>,
     _user: ApiUser,
-    key: IncidentKey,
+    key: Visible,
     paging: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     crate::api::incident_list(&state, key, &paging, service::list, EntryJson::from).await
@@ -39,10 +39,10 @@ pub struct AddEntry {
 pub async fn add_entry(
     state: web::Data<AppState>,
     user: ApiUser,
-    key: IncidentKey,
+    key: Visible,
     body: ApiJson<AddEntry>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = key.0;
+    let id = key.id();
     let b = body.0;
     let kind = b
         .kind
@@ -85,11 +85,11 @@ pub struct EditEntry {
 pub async fn edit_entry(
     state: web::Data<AppState>,
     user: ApiUser,
-    path: web::Path<(IncidentKey, i32)>,
+    entry: Record<Entry>,
     body: ApiJson<EditEntry>,
 ) -> Result<HttpResponse, ApiError> {
-    let (key, entry_id) = path.into_inner();
-    let id = key.0;
+    let (key, entry_id) = (entry.incident(), entry.id());
+    let id = key.id();
     let b = body.0;
     let changes = EntryChanges {
         occurred_at: optional_time(b.occurred_at.as_deref(), "occurred_at")?,
@@ -114,10 +114,10 @@ pub async fn edit_entry(
 pub async fn delete_entry(
     state: web::Data<AppState>,
     user: ApiUser,
-    path: web::Path<(IncidentKey, i32)>,
+    entry: Record<Entry>,
 ) -> Result<HttpResponse, ApiError> {
-    let (key, entry_id) = path.into_inner();
-    let id = key.0;
+    let (key, entry_id) = (entry.incident(), entry.id());
+    let id = key.id();
     let actor = user.actor();
     state
         .db

@@ -1,5 +1,6 @@
 //! Timeline pages: quick add, edit (with revisions kept), soft delete, revision history.
 
+use crate::access::visible::{Entry, Record, Visible};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
@@ -42,11 +43,11 @@ fn parse_time_field(raw: &str, zone: Zone) -> Result<Option<chrono::NaiveDateTim
 pub async fn entries_fragment(
     state: web::Data<AppState>,
     user: CurrentUser,
-    key: IncidentKey,
+    key: Visible,
 ) -> Result<HttpResponse, AppError> {
     let can_write = user.user.role.allows(Permission::Write);
     let zone = user.user.zone();
-    let id = key.0;
+    let id = key.id();
     let timelines = std::sync::Arc::clone(&state.timelines);
     let (rendered, updated) = state
         .db
@@ -74,11 +75,11 @@ pub async fn entries_fragment(
 /// an error the page comes back with the text kept.
 pub async fn add_entry(
     state: web::Data<AppState>,
-    key: IncidentKey,
+    key: Visible,
     form: SessionForm<EntryForm>,
 ) -> Result<HttpResponse, AppError> {
     let SessionForm { user, data, actor } = form;
-    let id = key.0;
+    let id = key.id();
     let zone = user.user.zone();
     let prepared = parse_time_field(&data.occurred_at, zone).and_then(|time| {
         service::prepare(NewEntry {
@@ -139,11 +140,11 @@ struct EditPage {
 pub async fn edit_entry_page(
     state: web::Data<AppState>,
     user: CurrentUser,
-    path: web::Path<(IncidentKey, i32)>,
+    entry: Record<Entry>,
 ) -> Result<HttpResponse, AppError> {
     ensure(&user.user, Permission::Write)?;
-    let (key, entry_id) = path.into_inner();
-    let id = key.0;
+    let (key, entry_id) = (entry.incident(), entry.id());
+    let id = key.id();
     let view = state
         .db
         .read(move |conn| service::get(conn, id, entry_id))
@@ -167,12 +168,12 @@ pub async fn edit_entry_page(
 /// `POST /incidents/{key}/timeline/{id}/edit`
 pub async fn edit_entry(
     state: web::Data<AppState>,
-    path: web::Path<(IncidentKey, i32)>,
+    entry: Record<Entry>,
     form: SessionForm<EntryForm>,
 ) -> Result<HttpResponse, AppError> {
     let SessionForm { user, data, actor } = form;
-    let (key, entry_id) = path.into_inner();
-    let id = key.0;
+    let (key, entry_id) = (entry.incident(), entry.id());
+    let id = key.id();
     let zone = user.user.zone();
     let unchanged = parse_rfc3339(&data.occurred_iso)
         .is_some_and(|t| zone.date_hhmm(t) == data.occurred_at.trim());
@@ -236,11 +237,11 @@ pub async fn edit_entry(
 /// `POST /incidents/{key}/timeline/{id}/delete`
 pub async fn delete_entry(
     state: web::Data<AppState>,
-    path: web::Path<(IncidentKey, i32)>,
+    entry: Record<Entry>,
     form: SessionForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let (key, entry_id) = path.into_inner();
-    let id = key.0;
+    let (key, entry_id) = (entry.incident(), entry.id());
+    let id = key.id();
     let actor = form.actor;
     state
         .db
@@ -274,10 +275,10 @@ struct RevisionsPage {
 pub async fn show_revisions(
     state: web::Data<AppState>,
     user: CurrentUser,
-    path: web::Path<(IncidentKey, i32)>,
+    entry: Record<Entry>,
 ) -> Result<HttpResponse, AppError> {
-    let (key, entry_id) = path.into_inner();
-    let id = key.0;
+    let (key, entry_id) = (entry.incident(), entry.id());
+    let id = key.id();
     let (view, revisions) = state
         .db
         .read(move |conn| {

@@ -53,6 +53,69 @@ async fn status_of(
     req.send().await.unwrap().status()
 }
 
+/// Ways a tired person or an attacker writes the same incident key or record id in a URL:
+/// plain, number only, lower case, leading zeros, percent-encoded digits, dash or letters,
+/// then generated ones (each character encoded or not, hex digits in either case).
+fn spellings(path: &str) -> Vec<String> {
+    let mut out = vec![path.to_string()];
+    if path.contains("INC-1") {
+        for key in [
+            "1", "inc-1", "001", "INC-01", "%31", "INC%2D1", "INC%2d1", "INC-%31", "%49NC-1",
+            "%69nc-1", "%30%31",
+        ] {
+            out.push(path.replacen("INC-1", key, 1));
+        }
+        // Generated: a fixed-seed walk, so that a failure names a spelling to replay.
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..12 {
+            let mut key = String::new();
+            for c in "INC-1".chars() {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                match seed >> 62 {
+                    0 => key.push(c),
+                    1 => key.push_str(&format!("%{:02X}", c as u32)),
+                    2 => key.push_str(&format!("%{:02x}", c as u32)),
+                    _ => key.push(c.to_ascii_lowercase()),
+                }
+            }
+            out.push(path.replacen("INC-1", &key, 1));
+        }
+    } else {
+        // `/tasks/7/edit`, `/api/v1/root-causes/9`: the id is the segment after the kind.
+        let segments: Vec<&str> = path.split('/').collect();
+        if let Some(i) = segments
+            .iter()
+            .position(|s| matches!(*s, "tasks" | "escalations" | "root-causes"))
+        {
+            out.extend(id_spellings(segments[i + 1]).into_iter().map(|id| {
+                let mut s = segments.clone();
+                s[i + 1] = &id;
+                s.join("/")
+            }));
+        }
+    }
+    if path.contains("/timeline/") {
+        // The entry id too.
+        let segments: Vec<&str> = path.split('/').collect();
+        if let Some(i) = segments.iter().position(|s| *s == "timeline") {
+            if let Some(entry) = segments.get(i + 1) {
+                out.extend(id_spellings(entry).into_iter().map(|id| {
+                    let mut s = segments.clone();
+                    s[i + 1] = &id;
+                    s.join("/")
+                }));
+            }
+        }
+    }
+    out
+}
+
+/// A record id with leading zeros and percent-encoded.
+fn id_spellings(id: &str) -> Vec<String> {
+    let encoded: String = id.bytes().map(|b| format!("%{b:02X}")).collect();
+    vec![format!("0{id}"), format!("00{id}"), encoded]
+}
+
 async fn outsiders_never_see_a_restricted_incident(app: TestApp) {
     for (name, role) in [
         ("cmd", Role::Responder),
@@ -218,20 +281,23 @@ async fn outsiders_never_see_a_restricted_incident(app: TestApp) {
         ),
         (Method::PUT, "/api/v1/incidents/INC-1/access".into()),
     ];
-    // Outsiders of each role: every route is a 404, as for an incident that never was.
+    // Outsiders of each role: every route, in every spelling of its key or id, is a 404,
+    // as for an incident that never was.
     for name in ["out", "peek"] {
         let b = signed_in(&app, name).await;
         let token = app.token_of(name);
         for (method, path) in &routes {
-            assert_eq!(
-                status_of(&app, &b, &token, method, path).await,
-                StatusCode::NOT_FOUND,
-                "{name}: {method} {path}"
-            );
+            for spelled in spellings(path) {
+                assert_eq!(
+                    status_of(&app, &b, &token, method, &spelled).await,
+                    StatusCode::NOT_FOUND,
+                    "{name}: {method} {spelled}"
+                );
+            }
         }
     }
-    // Members (directly, through a team, as commander) and admins: never a 404 (the
-    // requests here are not all valid; they are answered, that is the point).
+    // Members (directly, through a team, as commander) and admins: never a 404, in any
+    // spelling (the requests here are not all valid; they are answered, that is the point).
     let audit_before = app.count("audit_log");
     for name in ["mem", "tm", "cmd", "boss"] {
         let b = signed_in(&app, name).await;
@@ -240,11 +306,21 @@ async fn outsiders_never_see_a_restricted_incident(app: TestApp) {
             // Leave the record as it is for the checks below.
             *m == Method::GET && !p.ends_with("/delete")
         }) {
-            assert_ne!(
-                status_of(&app, &b, &token, method, path).await,
-                StatusCode::NOT_FOUND,
-                "{name}: {method} {path}"
-            );
+            // A stream stays open until its next heartbeat: one spelling is enough there
+            // (the outsiders above tried them all).
+            let all = spellings(path);
+            let tried = if path.ends_with("/events") {
+                &all[..1]
+            } else {
+                &all[..]
+            };
+            for spelled in tried {
+                assert_ne!(
+                    status_of(&app, &b, &token, method, spelled).await,
+                    StatusCode::NOT_FOUND,
+                    "{name}: {method} {spelled}"
+                );
+            }
         }
     }
     assert!(

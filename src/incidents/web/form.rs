@@ -1,5 +1,6 @@
 //! Declare and edit an incident; an edit that lost a race shows both versions.
 
+use crate::access::visible::Visible;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::NaiveDateTime;
@@ -384,10 +385,10 @@ pub async fn create_incident(
 pub async fn edit_incident(
     state: web::Data<AppState>,
     user: CurrentUser,
-    key: IncidentKey,
+    key: Visible,
 ) -> Result<HttpResponse, AppError> {
     ensure(&user.user, Permission::Write)?;
-    let id = key.0;
+    let id = key.id();
     let detail = state.db.read(move |conn| service::get(conn, id)).await?;
     form_page(
         &state,
@@ -403,13 +404,13 @@ pub async fn edit_incident(
 /// `POST /incidents/{key}/edit`: a stale version shows what changed and keeps the input.
 pub async fn update_incident(
     state: web::Data<AppState>,
-    key: IncidentKey,
+    key: Visible,
     form: SessionForm<IncidentForm>,
 ) -> Result<HttpResponse, AppError> {
     let SessionForm { user, data, actor } = form;
     ensure(&user.user, Permission::Write)?;
     let zone = user.user.zone();
-    let id = key.0;
+    let id = key.id();
     let version: i32 = data.version.trim().parse().map_err(|_| {
         AppError::invalid(
             "version",

@@ -1,6 +1,7 @@
 //! The incident page: header with milestones and phases, the timeline first, then
 //! escalations, root causes and tasks; and the stamp its live-update check polls.
 
+use crate::access::visible::Visible;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
@@ -8,7 +9,7 @@ use chrono::NaiveDateTime;
 
 use crate::auth::{users, CurrentUser, Permission};
 use crate::error::AppError;
-use crate::incidents::model::{Incident, IncidentKey, Status};
+use crate::incidents::model::{Incident, Status};
 use crate::incidents::service::{self as service, IncidentDetail};
 use crate::state::AppState;
 use crate::tasks::web::TaskRow;
@@ -339,7 +340,7 @@ pub async fn show_incident(
     req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
-    key: IncidentKey,
+    key: Visible,
 ) -> Result<HttpResponse, AppError> {
     let query: PageQuery = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
     // The timeline's edit links are `?edit=N` (a thousand full paths were a fifth of a long
@@ -349,7 +350,7 @@ pub async fn show_incident(
             "/incidents/{key}/timeline/{entry}/edit"
         )));
     }
-    let id = key.0;
+    let id = key.id();
     let draft = Draft {
         notice: query
             .recorded
@@ -389,9 +390,9 @@ fn recorded_notice(raw: &str, zone: crate::time::Zone) -> Option<String> {
 pub async fn incident_stamp(
     state: web::Data<AppState>,
     _user: CurrentUser,
-    key: IncidentKey,
+    key: Visible,
 ) -> Result<HttpResponse, AppError> {
-    let id = key.0;
+    let id = key.id();
     let updated = state
         .db
         .read(move |conn| service::last_change(conn, id))

@@ -1,5 +1,6 @@
 //! The one-click status change on the incident page.
 
+use crate::access::visible::Visible;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -7,7 +8,7 @@ use serde::Deserialize;
 use super::show::{incident_page, Draft};
 use crate::auth::csrf::SessionForm;
 use crate::error::AppError;
-use crate::incidents::model::{IncidentKey, Status};
+use crate::incidents::model::Status;
 use crate::incidents::service::{self as service, IncidentFields};
 use crate::incidents::StatusChange;
 use crate::state::AppState;
@@ -29,11 +30,11 @@ pub struct StatusForm {
 /// `POST /incidents/{key}/status`: the one-click status change on the incident page.
 pub async fn change_status(
     state: web::Data<AppState>,
-    key: IncidentKey,
+    key: Visible,
     form: SessionForm<StatusForm>,
 ) -> Result<HttpResponse, AppError> {
     let SessionForm { user, data, actor } = form;
-    let id = key.0;
+    let id = key.id();
     let status = Status::parse_field(&data.status)?;
     let version: i32 = data
         .version
