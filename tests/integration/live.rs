@@ -365,3 +365,213 @@ async fn entries_written_on_another_server_arrive() {
     }
     finish().await;
 }
+
+impl Sse {
+    /// Reads events until the entry with this body (which must come within 5 s).
+    pub async fn read_to(&mut self, body: &str) {
+        while let Some(e) = self.next(Duration::from_secs(5), false).await {
+            if e.data["body"] == body {
+                return;
+            }
+        }
+        panic!("the entry {body:?} did not come");
+    }
+
+    /// Reads until the stream ends (`Ok`) or `wait` passes (`Err`); any event other than
+    /// presence that arrives first is an `Err` too: a stream that lost access sends nothing.
+    pub async fn ends_without_events(&mut self, wait: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Some(block) = self
+                .buf
+                .split("\n\n")
+                .find(|b| b.contains("event: ") && !b.contains("event: presence"))
+            {
+                return Err(format!("an event came after access ended: {block}"));
+            }
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                return Err(format!("still open after {wait:?}"));
+            };
+            match tokio::time::timeout(left, self.res.chunk()).await {
+                Ok(Ok(Some(bytes))) => self.buf.push_str(&String::from_utf8_lossy(&bytes)),
+                Ok(Ok(None)) | Ok(Err(_)) => return Ok(()),
+                Err(_) => return Err(format!("still open after {wait:?}")),
+            }
+        }
+    }
+}
+
+/// Every way of losing access ends an open stream before the next event, well before the
+/// 15-second recheck: the incident restricted, removed from its team, token revoked, signed
+/// out, demoted from admin; on PostgreSQL also when the change goes through another server.
+async fn streams_end_when_access_ends(app: TestApp) {
+    for (name, role) in [
+        ("cmd", Role::Responder),
+        ("out", Role::Responder),
+        ("tm", Role::Viewer),
+        ("tok", Role::Responder),
+        ("sess", Role::Responder),
+        ("peer", Role::Admin),
+        ("boss", Role::Admin),
+    ] {
+        app.create_user(name, role);
+    }
+    let boss = Api::new(&app, app.token_of("boss"));
+    let (_, team) = boss
+        .post(
+            "/api/v1/teams",
+            json!({"name": "SecOps", "members": ["tm"]}),
+        )
+        .await;
+    let cmd = Api::new(&app, app.token_of("cmd"));
+    cmd.post(
+        "/api/v1/incidents",
+        json!({"title": "Leaked keys", "commander": "cmd"}),
+    )
+    .await;
+    let url = app.url("/api/v1/incidents/INC-1/events");
+    let c = client();
+    let wait = Duration::from_secs(4);
+    let mut before_restriction = Sse::open(&c, &url, Some(&app.token_of("out")), None).await;
+    let tok_token = app.token_of("tok");
+    let mut by_token = Sse::open(&c, &url, Some(&tok_token), None).await;
+    let mut by_team = Sse::open(&c, &url, Some(&app.token_of("tm")), None).await;
+    let mut as_admin = Sse::open(&c, &url, Some(&app.token_of("peer")), None).await;
+    let sess = Browser::new(&app);
+    sess.login("sess", PASSWORD).await;
+    let mut by_session = Sse::open(
+        &sess.client,
+        &app.url("/incidents/INC-1/events"),
+        None,
+        None,
+    )
+    .await;
+
+    // Restricted: out was never a member; its stream ends, and the restriction's own entry
+    // (which names the members) does not reach it.
+    let (status, _) = cmd
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/incidents/INC-1/access",
+            json!({"restricted": true, "users": ["tok", "sess"], "teams": ["SecOps"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    add_entry(&cmd, "after the restriction").await;
+    before_restriction
+        .ends_without_events(wait)
+        .await
+        .expect("restricted: the outsider's stream ends");
+    // Members and the admin keep theirs (each reads up to that entry, so that what comes
+    // after each next change is only what that change let through).
+    for sse in [&mut by_team, &mut by_token, &mut by_session, &mut as_admin] {
+        sse.read_to("after the restriction").await;
+    }
+
+    // Removed from the team.
+    let (status, _) = boss
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/teams/{}", team["id"]),
+            json!({"members": []}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    add_entry(&cmd, "after the team change").await;
+    for sse in [&mut by_token, &mut by_session, &mut as_admin] {
+        sse.read_to("after the team change").await;
+    }
+    by_team
+        .ends_without_events(wait)
+        .await
+        .expect("removed from the team: the stream ends");
+
+    // The token revoked (by its owner, signed in).
+    let owner = Browser::new(&app);
+    owner.login("tok", PASSWORD).await;
+    let id = {
+        let mut conn = app.connection();
+        let user = hindsight::auth::users::find_by_username(&mut conn, "tok")
+            .unwrap()
+            .unwrap();
+        hindsight::auth::tokens::list(&mut conn, Some(user.id)).unwrap()[0]
+            .0
+            .id
+    };
+    let res = owner
+        .post(
+            "/settings/tokens",
+            &format!("/settings/tokens/{id}/revoke"),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    add_entry(&cmd, "after the revocation").await;
+    for sse in [&mut by_session, &mut as_admin] {
+        sse.read_to("after the revocation").await;
+    }
+    by_token
+        .ends_without_events(wait)
+        .await
+        .expect("token revoked: the stream ends");
+
+    // Signed out.
+    let res = sess.post("/incidents", "/logout", &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    add_entry(&cmd, "after signing out").await;
+    as_admin.read_to("after signing out").await;
+    by_session
+        .ends_without_events(wait)
+        .await
+        .expect("signed out: the stream ends");
+
+    // An admin (not a member) demoted to responder.
+    let admin = Browser::new(&app);
+    admin.login("boss", PASSWORD).await;
+    let peer_id = {
+        let mut conn = app.connection();
+        hindsight::auth::users::find_by_username(&mut conn, "peer")
+            .unwrap()
+            .unwrap()
+            .id
+    };
+    let res = admin
+        .post(
+            "/admin/users",
+            &format!("/admin/users/{peer_id}"),
+            &[
+                ("role", "responder"),
+                ("display_name", "peer"),
+                ("email", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    add_entry(&cmd, "after the demotion").await;
+    as_admin
+        .ends_without_events(wait)
+        .await
+        .expect("demoted: the stream ends");
+
+    // Through another server (PostgreSQL): a stream on A ends when B opens the incident
+    // to all and restricts it again without the reader.
+    if matches!(app.url, hindsight::db::DbUrl::Postgres(_)) {
+        let b = app.second_server();
+        let cmd_b = Api::new(&b, app.token_of("cmd"));
+        let reader = app.token_of("sess");
+        let mut on_a = Sse::open(&c, &url, Some(&reader), None).await;
+        let (status, _) = cmd_b
+            .send(
+                reqwest::Method::PUT,
+                "/api/v1/incidents/INC-1/access",
+                json!({"restricted": true, "users": []}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        add_entry(&cmd_b, "after the change on B").await;
+        on_a.ends_without_events(wait)
+            .await
+            .expect("changed through another server: the stream on A ends");
+    }
+}
+both_backends!(streams_end_when_access_ends, streams_end_when_access_ends);
