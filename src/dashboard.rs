@@ -91,7 +91,7 @@ pub async fn show_dashboard(
                         (key, title, zone.date_hhmm(resolved), rfc3339(resolved))
                     })
                     .collect();
-            let reviews = crate::postmortems::review::waiting_for(conn, my_id)?
+            let reviews = crate::postmortems::review::waiting_for(conn, me)?
                 .into_iter()
                 .map(|(id, title)| (IncidentKey(id).to_string(), title))
                 .collect();

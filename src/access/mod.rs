@@ -178,6 +178,74 @@ pub fn who_may_see(
     Ok(out)
 }
 
+/// Refuses (422 on `field`) to give `user_id`, named `name`, a part in incident `id` that
+/// they may not see: a commander, role holder, reviewer, task owner or escalation target of a
+/// restricted incident must be able to open it. The choice is the person's to make visibly:
+/// add them to its members (the Access card) first; nobody is added as a side effect.
+pub fn ensure_sees(
+    conn: &mut DbConnection,
+    id: i32,
+    user_id: i32,
+    name: &str,
+    field: &str,
+) -> Result<(), AppError> {
+    if who_may_see(conn, id, &[user_id])?.is_empty() {
+        return Err(AppError::invalid(
+            field,
+            format!(
+                "{name} cannot see {}, which is restricted: add them to its members first.",
+                IncidentKey(id)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// [`ensure_sees`] for a team: of a restricted incident, only a member team.
+pub fn ensure_team_sees(
+    conn: &mut DbConnection,
+    id: i32,
+    team_id: i32,
+    name: &str,
+    field: &str,
+) -> Result<(), AppError> {
+    if !is_restricted(conn, id)? {
+        return Ok(());
+    }
+    let member: i64 = incident_member_teams::table
+        .filter(incident_member_teams::incident_id.eq(id))
+        .filter(incident_member_teams::team_id.eq(team_id))
+        .count()
+        .get_result(conn)?;
+    if member == 0 {
+        return Err(AppError::invalid(
+            field,
+            format!(
+                "Team {name} cannot see {}, which is restricted: add the team to its members first.",
+                IncidentKey(id)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses (403) a change to who runs restricted incident `id` (its commander or roles)
+/// by anyone but its commander or an admin: otherwise any member could make themselves
+/// commander and then change who may see it.
+pub fn ensure_controls(conn: &mut DbConnection, id: i32, actor: &Actor) -> Result<(), AppError> {
+    let (restricted, commander): (bool, Option<i32>) = incidents::table
+        .find(id)
+        .select((incidents::restricted, incidents::commander_id))
+        .first(conn)?;
+    let admin = actor.role == Some(Role::Admin) || actor.role.is_none();
+    if restricted && !admin && (actor.user_id.is_none() || actor.user_id != commander) {
+        return Err(AppError::Forbidden(
+            "Only the commander or an admin can change who runs a restricted incident.".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Whether incident `id` is restricted.
 pub fn is_restricted(conn: &mut DbConnection, id: i32) -> Result<bool, AppError> {
     Ok(incidents::table

@@ -148,6 +148,13 @@ pub fn create(
         ));
     }
     crate::db::transaction(conn, |conn| {
+        for target in targets {
+            if let Some(person) = crate::auth::users::find_by_username(conn, target)? {
+                crate::access::ensure_sees(conn, incident_id, person.id, target, "target")?;
+            } else if let Some(team) = crate::teams::find(conn, target)? {
+                crate::access::ensure_team_sees(conn, incident_id, team.team.id, target, "target")?;
+            }
+        }
         let t = now();
         let mut created = Vec::with_capacity(targets.len());
         let mut label: Option<String> = None;

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::fields::ROLES;
 use super::merge::{changed_fields, merge, Merge};
 use super::model::{Incident, IncidentKey, Severity, Status};
 use super::revisions;
@@ -198,6 +199,24 @@ pub fn update(
             ));
         }
         let before = IncidentFields::of(&current);
+        let people = |f: &IncidentFields| {
+            let [a, b, c] = f.role_ids();
+            [f.commander_id, a, b, c]
+        };
+        if current.incident.restricted && people(&before) != people(&fields) {
+            crate::access::ensure_controls(conn, id, actor)?;
+            let fields_named = ["commander", ROLES[0].0, ROLES[1].0, ROLES[2].0];
+            for ((new, old), field) in people(&fields)
+                .into_iter()
+                .zip(people(&before))
+                .zip(fields_named)
+            {
+                if let Some(user_id) = new.filter(|n| Some(*n) != old) {
+                    let name = crate::auth::users::find(conn, user_id)?.username;
+                    crate::access::ensure_sees(conn, id, user_id, &name, field)?;
+                }
+            }
+        }
         let transition = transitions::plan(&before, &mut fields, change, t)?;
         fields.validate()?;
         if let Some(tr) = transition.as_ref().filter(|tr| tr.resolves()) {

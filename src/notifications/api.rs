@@ -30,10 +30,10 @@ pub async fn list_notifications(
     state: web::Data<AppState>,
     user: ApiUser,
 ) -> Result<HttpResponse, ApiError> {
-    let id = user.user.id;
+    let reader = crate::access::Reader::of(&user.user);
     let (items, unread) = state
         .db
-        .read(move |conn| super::inbox(conn, id, 200))
+        .read(move |conn| super::inbox(conn, reader, 200))
         .await?;
     Ok(HttpResponse::Ok().json(InboxJson {
         items: items

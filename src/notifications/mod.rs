@@ -16,6 +16,7 @@ use crate::audit::Actor;
 use crate::db::schema::notifications;
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::incidents::IncidentKey;
 use crate::time::now;
 
 crate::text_enum!(
@@ -136,18 +137,37 @@ pub fn incident_label(conn: &mut DbConnection, incident_id: i32) -> Result<Strin
 }
 
 /// A user's notifications, newest first, and how many are unread.
+/// `reader`'s newest notifications and unread count, leaving out those about incidents they
+/// may no longer see (restricted after the notice was sent, or they left its team).
 pub fn inbox(
     conn: &mut DbConnection,
-    user_id: i32,
+    reader: crate::access::Reader,
     limit: i64,
 ) -> Result<(Vec<Notification>, i64), AppError> {
-    let items = notifications::table
-        .filter(notifications::user_id.eq(user_id))
+    let hidden = crate::access::hidden_ids(conn, reader)?;
+    let mine = || {
+        let mut q = notifications::table
+            .filter(notifications::user_id.eq(reader.user_id))
+            .into_boxed();
+        for id in &hidden {
+            let link = format!("/incidents/{}", IncidentKey(*id));
+            q = q
+                .filter(notifications::link.ne(link.clone()))
+                .filter(notifications::link.not_like(format!("{link}#%")))
+                .filter(notifications::link.not_like(format!("{link}/%")));
+        }
+        q
+    };
+    let items = mine()
         .order(notifications::id.desc())
         .limit(limit)
         .select(Notification::as_select())
         .load(conn)?;
-    Ok((items, unread(conn, user_id)?))
+    let unread = mine()
+        .filter(notifications::read_at.is_null())
+        .count()
+        .get_result(conn)?;
+    Ok((items, unread))
 }
 
 pub fn unread(conn: &mut DbConnection, user_id: i32) -> Result<i64, AppError> {

@@ -31,10 +31,10 @@ pub async fn inbox(
     state: web::Data<AppState>,
     user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    let id = user.user.id;
+    let reader = crate::access::Reader::of(&user.user);
     let (items, unread) = state
         .db
-        .read(move |conn| super::inbox(conn, id, 200))
+        .read(move |conn| super::inbox(conn, reader, 200))
         .await?;
     let zone = user.user.zone();
     let page = InboxPage {

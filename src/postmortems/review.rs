@@ -63,12 +63,13 @@ impl ReviewAction {
     }
 }
 
-/// Postmortems in review that wait for `reviewer_id`'s answer: `(incident id, title)`,
-/// oldest request first.
+/// Postmortems in review that wait for `reader`'s answer and that they may still see:
+/// `(incident id, title)`, oldest request first.
 pub fn waiting_for(
     conn: &mut DbConnection,
-    reviewer_id: i32,
+    reader: crate::access::Reader,
 ) -> Result<Vec<(i32, String)>, AppError> {
+    let reviewer_id = reader.user_id;
     use crate::db::schema::incidents;
     Ok(postmortem_reviews::table
         .inner_join(
@@ -78,6 +79,7 @@ pub fn waiting_for(
         .filter(postmortem_reviews::reviewer_id.eq(reviewer_id))
         .filter(postmortem_reviews::state.eq(Verdict::Requested))
         .filter(postmortems::review_state.eq(ReviewState::InReview))
+        .filter(crate::visible_incidents!(reader))
         .order(postmortem_reviews::updated_at.asc())
         .limit(50)
         .select((incidents::id, incidents::title))
@@ -205,6 +207,7 @@ pub fn apply(
                             format!("{name} is a viewer and cannot approve."),
                         ));
                     }
+                    crate::access::ensure_sees(conn, incident_id, reviewer.id, name, "reviewers")?;
                     ids.push(reviewer.id);
                 }
                 if ids.is_empty() {

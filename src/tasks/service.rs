@@ -194,6 +194,7 @@ pub fn create(
     actor.require(crate::auth::Permission::Write)?;
     crate::db::transaction(conn, |conn| {
         crate::incidents::service::get(conn, incident_id)?;
+        ensure_assignees_see(conn, incident_id, f, None)?;
         let t = now();
         let id: i32 = diesel::insert_into(tasks::table)
             .values((
@@ -219,6 +220,29 @@ pub fn create(
         live_event(conn, incident_id, EventKind::TaskUpdated, Some(task.id))?;
         Ok(task)
     })
+}
+
+/// A task of a restricted incident goes only to an owner and a team who can see it (newly
+/// given ones: a task kept as it was stays where it is).
+fn ensure_assignees_see(
+    conn: &mut DbConnection,
+    incident_id: i32,
+    f: &TaskFields,
+    old: Option<&Task>,
+) -> Result<(), AppError> {
+    if let Some(owner) = f
+        .owner_id
+        .filter(|o| old.is_none_or(|t| t.owner_id != Some(*o)))
+    {
+        let name = users::find(conn, owner)?.username;
+        crate::access::ensure_sees(conn, incident_id, owner, &name, "owner")?;
+    }
+    if !f.team.is_empty() && old.is_none_or(|t| t.team != f.team) {
+        if let Some(team) = crate::teams::find(conn, &f.team)? {
+            crate::access::ensure_team_sees(conn, incident_id, team.team.id, &f.team, "team")?;
+        }
+    }
+    Ok(())
 }
 
 /// Tells a task's new owner, and the members of its new team, that it is theirs now (not
@@ -308,6 +332,7 @@ pub fn update(
                 old.version
             )));
         }
+        ensure_assignees_see(conn, old.incident_id, f, Some(&old))?;
         let t = now();
         let completed_at = match (old.status == TaskStatus::Done, f.status == TaskStatus::Done) {
             (false, true) => Some(t),

@@ -196,7 +196,7 @@ async fn each_mail_arrives_once_from_two_servers(app: TestApp) {
         let u = hindsight::auth::users::find_by_username(&mut conn, name)
             .unwrap()
             .unwrap();
-        hindsight::notifications::inbox(&mut conn, u.id, 50)
+        hindsight::notifications::inbox(&mut conn, hindsight::access::Reader::of(&u), 50)
             .unwrap()
             .0
             .len()

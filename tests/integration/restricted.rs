@@ -403,3 +403,191 @@ both_backends!(
     outsiders_never_see_a_restricted_incident,
     outsiders_never_see_a_restricted_incident
 );
+
+/// Who runs a restricted incident and who is asked to act on it: only its commander or an
+/// admin changes its commander and roles (a member cannot take it over and then change its
+/// access); commanders, role holders, reviewers, task owners and escalation targets must be
+/// able to see it (422 naming the field otherwise); a reviewer removed from it no longer
+/// sees the request on their dashboard, nor old notices in their inbox; a hidden record
+/// answers exactly as a missing one.
+async fn a_restricted_incident_is_run_by_those_who_see_it(app: TestApp) {
+    for (name, role) in [
+        ("cmd", Role::Responder),
+        ("mem", Role::Responder),
+        ("rev", Role::Responder),
+        ("out", Role::Responder),
+        ("boss", Role::Admin),
+    ] {
+        app.create_user(name, role);
+    }
+    let boss = Api::new(&app, app.token_of("boss"));
+    boss.post("/api/v1/teams", json!({"name": "Net", "members": ["out"]}))
+        .await;
+    let cmd = Api::new(&app, app.token_of("cmd"));
+    let (status, _) = cmd
+        .post(
+            "/api/v1/incidents",
+            json!({"title": SECRET, "commander": "cmd", "restricted": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = cmd
+        .send(
+            Method::PUT,
+            "/api/v1/incidents/INC-1/access",
+            json!({"restricted": true, "users": ["mem", "rev"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let version = |v: &serde_json::Value| v["version"].as_i64().unwrap();
+    let (status, inc) = cmd.get("/api/v1/incidents/INC-1").await;
+    assert_eq!(status, StatusCode::OK, "{inc}");
+    let v = version(&inc);
+
+    // A member takes it over: refused, and its access stays as it was.
+    let mem = Api::new(&app, app.token_of("mem"));
+    let (status, body) = mem
+        .patch(
+            "/api/v1/incidents/INC-1",
+            json!({"version": v, "commander": "mem"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _) = mem
+        .patch(
+            "/api/v1/incidents/INC-1",
+            json!({"version": v, "scribe": "mem"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "roles too");
+    // The commander cannot hand it to someone who cannot see it.
+    let (status, body) = cmd
+        .patch(
+            "/api/v1/incidents/INC-1",
+            json!({"version": v, "commander": "out"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "commander");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("out cannot see INC-1"));
+    // But to a member, yes.
+    let (status, body) = cmd
+        .patch(
+            "/api/v1/incidents/INC-1",
+            json!({"version": v, "communications_lead": "mem"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Reviewers, task owners and teams, escalation targets: members only.
+    for (path, body, field) in [
+        (
+            "/api/v1/incidents/INC-1/postmortem/review",
+            json!({"action": "request", "reviewers": ["out"]}),
+            "reviewers",
+        ),
+        (
+            "/api/v1/incidents/INC-1/tasks",
+            json!({"title": "Rotate keys", "owner": "out"}),
+            "owner",
+        ),
+        (
+            "/api/v1/incidents/INC-1/tasks",
+            json!({"title": "Rotate keys", "team": "Net"}),
+            "team",
+        ),
+        (
+            "/api/v1/incidents/INC-1/escalations",
+            json!({"target": "out"}),
+            "target",
+        ),
+        (
+            "/api/v1/incidents/INC-1/escalations",
+            json!({"target": "Net"}),
+            "target",
+        ),
+    ] {
+        let (status, answer) = cmd.post(path, body.clone()).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path} {body}: {answer}"
+        );
+        assert_eq!(answer["error"]["field"], field, "{path} {body}");
+    }
+    assert_eq!(app.count("tasks"), 0);
+    assert_eq!(app.count("escalations"), 0);
+
+    // A review asked of a member; then they are removed: no trace on their dashboard or
+    // in their inbox.
+    let (status, body) = cmd
+        .post(
+            "/api/v1/incidents/INC-1/postmortem/review",
+            json!({"action": "request", "reviewers": ["rev"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let rev = signed_in(&app, "rev").await;
+    let (_, dash) = rev.get_text("/").await;
+    assert!(dash.contains(SECRET), "the reviewer sees the request first");
+    let (status, _) = cmd
+        .send(
+            Method::PUT,
+            "/api/v1/incidents/INC-1/access",
+            json!({"restricted": true, "users": ["mem"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    for path in ["/", "/notifications"] {
+        let (_, page) = rev.get_text(path).await;
+        assert!(!page.contains(SECRET), "a trace on {path}");
+    }
+    let (_, inbox) = Api::new(&app, app.token_of("rev"))
+        .get("/api/v1/notifications")
+        .await;
+    assert!(!inbox.to_string().contains("INC-1"), "{inbox}");
+
+    // A hidden record answers as a missing one: same status, same message shape, body
+    // checked after access (a bad body changes nothing).
+    let (_, task) = cmd
+        .post(
+            "/api/v1/incidents/INC-1/tasks",
+            json!({"title": "Rotate keys", "owner": "mem"}),
+        )
+        .await;
+    let out = Api::new(&app, app.token_of("out"));
+    let t = task["id"].as_i64().unwrap();
+    let missing = t + 1000;
+    for body in [json!({"version": 1}), json!({"nonsense": true})] {
+        let (s1, hidden) = out.patch(&format!("/api/v1/tasks/{t}"), body.clone()).await;
+        let (s2, gone) = out
+            .patch(&format!("/api/v1/tasks/{missing}"), body.clone())
+            .await;
+        assert_eq!((s1, s2), (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND));
+        assert_eq!(
+            hidden["error"]["message"]
+                .as_str()
+                .unwrap()
+                .replace(&t.to_string(), "N"),
+            gone["error"]["message"]
+                .as_str()
+                .unwrap()
+                .replace(&missing.to_string(), "N"),
+        );
+    }
+    let outsider = signed_in(&app, "out").await;
+    for path in ["/incidents/INC-1/tasks/new", "/incidents/INC-999/tasks/new"] {
+        assert_eq!(
+            outsider.get(path).await.status(),
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+}
+both_backends!(
+    a_restricted_incident_is_run_by_those_who_see_it,
+    a_restricted_incident_is_run_by_those_who_see_it
+);

@@ -22,7 +22,8 @@ async fn inbox(app: &TestApp, name: &str) -> Vec<String> {
     let u = hindsight::auth::users::find_by_username(&mut conn, name)
         .unwrap()
         .unwrap();
-    let (items, _) = hindsight::notifications::inbox(&mut conn, u.id, 50).unwrap();
+    let (items, _) =
+        hindsight::notifications::inbox(&mut conn, hindsight::access::Reader::of(&u), 50).unwrap();
     items.into_iter().map(|n| n.message).collect()
 }
 
