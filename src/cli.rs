@@ -20,7 +20,7 @@ setup link for the first admin (or: hindsight user create --username NAME --role
 
 Examples:
   DATABASE_URL=postgres://hindsight:secret@db/hindsight hindsight serve --bind 0.0.0.0:8080
-  hindsight token create --username alertmanager --name alerts
+  hindsight token create --username alertmanager --name alerts --scope alerts
   hindsight import postmortem.txt
   hindsight export INC-7 --template sre --output INC-7.md
   hindsight backup /backups/hindsight-$(date +%F).db";
@@ -120,6 +120,10 @@ pub enum TokenCommand {
         /// A label to recognise the token by.
         #[arg(long, default_value = "cli")]
         name: String,
+        /// `alerts`: a token for alert intake only (Alertmanager), which may do nothing
+        /// else; default: full (everything the user's role allows, except alert intake).
+        #[arg(long, default_value = "full")]
+        scope: String,
     },
 }
 
@@ -207,13 +211,20 @@ pub fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Backup { file } => backup(&config, &file),
         Command::Team(command) => team(&config, command),
-        Command::Token(TokenCommand::Create { username, name }) => {
+        Command::Token(TokenCommand::Create {
+            username,
+            name,
+            scope,
+        }) => {
+            let scope: tokens::TokenScope = scope
+                .parse()
+                .map_err(|_| format!("--scope: expected full or alerts, not `{scope}`"))?;
             let mut conn = open(&config)?;
             db::migrate(&mut conn)?;
             let user = users::find_by_username(&mut conn, &username)
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no user named `{username}`"))?;
-            let secret = tokens::create(&mut conn, &user, &name, &Actor::system("cli"))
+            let secret = tokens::create(&mut conn, &user, &name, scope, &Actor::system("cli"))
                 .map_err(|e| e.to_string())?;
             println!("{secret}");
             Ok(())

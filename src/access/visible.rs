@@ -320,7 +320,7 @@ impl Credential {
                 _ => None,
             },
             Credential::Token(secret) => {
-                crate::auth::tokens::lookup(conn, secret)?.map(|(_, user, _)| user)
+                crate::auth::tokens::lookup(conn, secret)?.map(|found| found.user)
             }
         };
         Ok(match user {

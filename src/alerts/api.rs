@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 
 use super::{receive, Notification};
 use crate::api::ApiJson;
-use crate::auth::ApiUser;
+use crate::auth::AlertSender;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -12,10 +12,10 @@ use crate::state::AppState;
 #[utoipa::path(post, path = "/api/v1/alerts/alertmanager", tag = "integrations", request_body = Notification, responses((status = 201, body = super::Outcome, description = "a new incident"), (status = 200, body = super::Outcome), (status = 401, body = crate::api::ErrorDoc), (status = 403, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 409, body = crate::api::ErrorDoc), (status = 413, body = crate::api::ErrorDoc), (status = 415, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn alertmanager(
     state: web::Data<AppState>,
-    user: ApiUser,
+    sender: AlertSender,
     body: ApiJson<Notification>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = user.actor();
+    let actor = sender.0.actor();
     let n = body.0;
     let outcome = state
         .db

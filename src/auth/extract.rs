@@ -11,7 +11,7 @@ use std::rc::Rc;
 use tokio::sync::OnceCell;
 
 use super::session::{lookup, settle, Lookup, ABSOLUTE, COOKIE};
-use super::tokens::{self, mark_used};
+use super::tokens::{self, mark_used, TokenScope};
 use super::{CurrentUser, User};
 use crate::audit::Actor;
 use crate::error::{ApiError, AppError};
@@ -227,48 +227,61 @@ impl ApiUser {
     }
 }
 
+/// The token of an API request and what it may do (looked up once per request): 401
+/// without a token or with an unknown or revoked one.
+async fn load_token(req: &HttpRequest) -> Result<(ApiUser, TokenScope), AppError> {
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let Some(secret) = header
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    else {
+        return Err(AppError::Unauthorized(
+            "Send an API token as `Authorization: Bearer <token>`.".into(),
+        ));
+    };
+    let secret = secret.to_string();
+    let cell = once_per_request::<Option<(ApiUser, TokenScope)>>(req);
+    let found = cell
+        .get_or_try_init(|| async {
+            let state = AppState::of(req)?;
+            let found = state
+                .db
+                .read(move |conn| tokens::lookup(conn, &secret))
+                .await?;
+            let Some(found) = found else {
+                return Ok::<_, AppError>(None);
+            };
+            if found.due {
+                let id = found.id;
+                state.db.write(move |conn| mark_used(conn, id)).await?;
+            }
+            let user = ApiUser {
+                user: found.user,
+                ip: client_ip(req),
+            };
+            Ok(Some((user, found.scope)))
+        })
+        .await?;
+    found
+        .clone()
+        .ok_or_else(|| AppError::Unauthorized("The API token is unknown or revoked.".into()))
+}
+
 impl ApiUser {
-    /// The token's user (looked up once per request): 401 without a token or with an
-    /// unknown or revoked one.
+    /// The user of a full-scope token; 403 for an alert-intake token, which may do nothing
+    /// but post alerts.
     pub async fn load(req: &HttpRequest) -> Result<ApiUser, AppError> {
-        let header = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let Some(secret) = header
-            .strip_prefix("Bearer ")
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        else {
-            return Err(AppError::Unauthorized(
-                "Send an API token as `Authorization: Bearer <token>`.".into(),
-            ));
-        };
-        let secret = secret.to_string();
-        let cell = once_per_request::<Option<ApiUser>>(req);
-        let found = cell
-            .get_or_try_init(|| async {
-                let state = AppState::of(req)?;
-                let found = state
-                    .db
-                    .read(move |conn| tokens::lookup(conn, &secret))
-                    .await?;
-                let Some((id, user, due)) = found else {
-                    return Ok::<_, AppError>(None);
-                };
-                if due {
-                    state.db.write(move |conn| mark_used(conn, id)).await?;
-                }
-                Ok(Some(ApiUser {
-                    user,
-                    ip: client_ip(req),
-                }))
-            })
-            .await?;
-        found
-            .clone()
-            .ok_or_else(|| AppError::Unauthorized("The API token is unknown or revoked.".into()))
+        match load_token(req).await? {
+            (user, TokenScope::Full) => Ok(user),
+            (_, TokenScope::Alerts) => Err(AppError::Forbidden(
+                "This token has the alerts scope: it may only post alerts.".into(),
+            )),
+        }
     }
 }
 
@@ -279,6 +292,29 @@ impl FromRequest for ApiUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move { Ok(ApiUser::load(&req).await?) })
+    }
+}
+
+/// The sender of an alert (Alertmanager): a token with the alerts scope, made by an admin.
+/// A person's token gets 403, so that knowing an alert group's key gives nobody a way into
+/// an incident.
+pub struct AlertSender(pub ApiUser);
+
+impl FromRequest for AlertSender {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            match load_token(&req).await? {
+                (user, TokenScope::Alerts) => Ok(AlertSender(user)),
+                (_, TokenScope::Full) => Err(AppError::Forbidden(
+                    "Alert intake needs a token with the alerts scope (an admin makes one: hindsight token create --username NAME --scope alerts).".into(),
+                )
+                .into()),
+            }
+        })
     }
 }
 

@@ -12,7 +12,7 @@ pub mod tokens;
 pub mod users;
 pub mod web;
 
-pub use extract::ApiUser;
+pub use extract::{AlertSender, ApiUser};
 pub use session::CurrentUser;
 pub use users::User;
 

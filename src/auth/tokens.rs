@@ -1,5 +1,7 @@
 //! API tokens: random, shown once, stored as SHA-256, revocable, acting with their user's
-//! role. [`super::extract::ApiUser`] authenticates `Authorization: Bearer` on `/api/v1`.
+//! role within their [`TokenScope`]. [`super::extract::ApiUser`] authenticates
+//! `Authorization: Bearer` on `/api/v1` for full tokens, [`super::extract::AlertSender`] for
+//! alert-intake tokens: a handler takes one or the other, so no scope check can be forgotten.
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -10,6 +12,17 @@ use crate::db::schema::{api_tokens, users};
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::time::now;
+
+crate::text_enum!(
+    /// What a token may do. `full`: everything its user's role allows, except alert intake
+    /// (tokens made before scopes existed have this). `alerts`: alert intake
+    /// (`POST /api/v1/alerts/alertmanager`) and nothing else; made by an admin
+    /// (`hindsight token create --scope alerts`).
+    TokenScope {
+        Full => "full",
+        Alerts => "alerts",
+    }
+);
 
 /// Tokens look like `hs_` + 64 hex digits; the prefix makes leaked tokens easy to grep for.
 const PREFIX: &str = "hs_";
@@ -25,6 +38,7 @@ pub struct ApiToken {
     pub created_at: NaiveDateTime,
     pub last_used_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
+    pub scope: TokenScope,
 }
 
 #[derive(Insertable)]
@@ -35,6 +49,7 @@ struct NewToken<'a> {
     token_hash: &'a str,
     prefix: &'a str,
     created_at: NaiveDateTime,
+    scope: TokenScope,
 }
 
 /// Creates a token for `user`; returns the secret (the only time it exists in clear).
@@ -42,8 +57,12 @@ pub fn create(
     conn: &mut DbConnection,
     user: &User,
     name: &str,
+    scope: TokenScope,
     actor: &Actor,
 ) -> Result<String, AppError> {
+    if scope == TokenScope::Alerts {
+        actor.require(super::Permission::Administer)?;
+    }
     let name = name.trim();
     if name.chars().count() > 100 {
         return Err(AppError::invalid(
@@ -61,9 +80,11 @@ pub fn create(
                 token_hash: &token_hash(&secret),
                 prefix: &secret[..PREFIX.len() + 6],
                 created_at: now(),
+                scope,
             })
             .execute(conn)?;
-        audit::record(conn, actor, "token.create", "user", &user.username, name)
+        let what = format!("{name} ({scope})");
+        audit::record(conn, actor, "token.create", "user", &user.username, &what)
     })?;
     Ok(secret)
 }
@@ -117,29 +138,35 @@ pub fn revoke(
     })
 }
 
-/// A live token of an enabled user: its id, the user, and whether `last_used_at` is due
-/// for an update (it is kept to the minute). Reads only.
-pub fn lookup(
-    conn: &mut DbConnection,
-    secret: &str,
-) -> Result<Option<(i32, User, bool)>, AppError> {
+/// A live token of an enabled user, as [`lookup`] finds it.
+pub struct Found {
+    pub id: i32,
+    pub user: User,
+    pub scope: TokenScope,
+    /// Whether `last_used_at` is due for an update (it is kept to the minute).
+    pub due: bool,
+}
+
+/// The live token with this secret, if any. Reads only.
+pub fn lookup(conn: &mut DbConnection, secret: &str) -> Result<Option<Found>, AppError> {
     // The lookup is by hash, so no comparison on the secret itself can leak timing.
-    let found: Option<(i32, Option<NaiveDateTime>, Option<NaiveDateTime>, User)> =
-        api_tokens::table
-            .inner_join(users::table)
-            .filter(api_tokens::token_hash.eq(token_hash(secret)))
-            .select((
-                api_tokens::id,
-                api_tokens::revoked_at,
-                api_tokens::last_used_at,
-                User::as_select(),
-            ))
-            .first(conn)
-            .optional()?;
-    Ok(found.and_then(|(id, revoked, last_used, user)| {
-        let live = revoked.is_none() && !user.disabled;
-        let due = last_used.is_none_or(|l| l + Duration::minutes(1) <= now());
-        live.then_some((id, user, due))
+    let found: Option<(ApiToken, User)> = api_tokens::table
+        .inner_join(users::table)
+        .filter(api_tokens::token_hash.eq(token_hash(secret)))
+        .select((ApiToken::as_select(), User::as_select()))
+        .first(conn)
+        .optional()?;
+    Ok(found.and_then(|(token, user)| {
+        let live = token.revoked_at.is_none() && !user.disabled;
+        let due = token
+            .last_used_at
+            .is_none_or(|l| l + Duration::minutes(1) <= now());
+        live.then_some(Found {
+            id: token.id,
+            user,
+            scope: token.scope,
+            due,
+        })
     }))
 }
 

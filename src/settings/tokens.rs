@@ -17,6 +17,8 @@ pub struct TokenRow {
     pub id: i32,
     pub name: String,
     pub prefix: String,
+    /// `full`, or `alerts` for an alert-intake token.
+    pub scope: &'static str,
     pub owner: String,
     pub created_iso: String,
     pub created: String,
@@ -57,6 +59,7 @@ async fn tokens_page(
                 id: t.id,
                 name: t.name,
                 prefix: t.prefix,
+                scope: t.scope.as_str(),
                 owner,
                 created_iso: rfc3339(t.created_at),
                 created: zone.date_hhmm(t.created_at),
@@ -102,7 +105,9 @@ pub async fn create_token(
     let owner = user.user.clone();
     let result = state
         .db
-        .write(move |conn| tokens::create(conn, &owner, &data.name, &actor))
+        .write(move |conn| {
+            tokens::create(conn, &owner, &data.name, tokens::TokenScope::Full, &actor)
+        })
         .await;
     match result {
         Ok(secret) => tokens_page(&state, &user, Some(secret), None).await,

@@ -35,10 +35,58 @@ fn notification(status: &str, alerts: Vec<Value>) -> Value {
     })
 }
 
+/// Alerts through the intake token, everything else through a person's.
+struct Alerts {
+    intake: Api,
+    reader: Api,
+}
+
+impl Alerts {
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.intake.post(path, body).await
+    }
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.reader.get(path).await
+    }
+    async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.reader.patch(path, body).await
+    }
+}
+
 const NEVER: &str = "0001-01-01T00:00:00Z";
 
 async fn alertmanager_groups_into_one_incident(app: TestApp) {
-    let api = Api::new(&app, app.token(Role::Responder));
+    // Alert intake takes only a token with the alerts scope, which may do nothing else; a
+    // person's token is refused (knowing a group key opens no incident).
+    let person = Api::new(&app, app.token(Role::Admin));
+    let intake = Api::new(&app, app.alerts_token(Role::Responder));
+    let (status, body) = person
+        .post(
+            "/api/v1/alerts/alertmanager",
+            notification("firing", vec![alert("firing", "gw-1", "aa11", NEVER)]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("alerts scope"));
+    assert_eq!(app.count("incidents"), 0);
+    for path in ["/api/v1/incidents", "/api/v1/me", "/api/v1/tasks"] {
+        assert_eq!(intake.get(path).await.0, StatusCode::FORBIDDEN, "{path}");
+    }
+    let (status, _) = intake
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "From the intake token"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // The rest reads through a person's token; alerts go through the intake one.
+    let api = Alerts {
+        intake,
+        reader: person,
+    };
     let url = "/api/v1/alerts/alertmanager";
     let firing = notification(
         "firing",
@@ -143,7 +191,8 @@ async fn alertmanager_groups_into_one_incident(app: TestApp) {
         (app.count("incidents"), app.count("timeline_entries")),
         before
     );
-    let viewer = Api::new(&app, app.token(Role::Viewer));
+    // An intake token of a viewer cannot declare incidents either.
+    let viewer = Api::new(&app, app.alerts_token(Role::Viewer));
     assert_eq!(
         viewer
             .post(

@@ -57,6 +57,31 @@ fn users_tokens_and_errors_from_the_command_line() {
     assert!(out.status.success());
     let token = String::from_utf8(out.stdout).unwrap();
     assert!(token.starts_with("hs_") && token.trim().len() == 67 && token.lines().count() == 1);
+    let out = hindsight(
+        &db,
+        &[
+            "token",
+            "create",
+            "--username",
+            "mara",
+            "--name",
+            "am",
+            "--scope",
+            "alerts",
+        ],
+        None,
+    );
+    assert!(out.status.success());
+    {
+        let url = hindsight::db::DbUrl::parse(&db).unwrap();
+        let mut conn = hindsight::db::connect_one(&url).unwrap();
+        let scopes: Vec<String> = hindsight::auth::tokens::list(&mut conn, None)
+            .unwrap()
+            .into_iter()
+            .map(|(t, _)| format!("{} {}", t.name, t.scope))
+            .collect();
+        assert_eq!(scopes, ["am alerts", "ci full"]);
+    }
 
     // Errors: one line on stderr, non-zero exit, nothing created.
     for (args, needle) in [
@@ -99,6 +124,10 @@ fn users_tokens_and_errors_from_the_command_line() {
         (
             vec!["token", "create", "--username", "ghost"],
             "no user named",
+        ),
+        (
+            vec!["token", "create", "--username", "mara", "--scope", "all"],
+            "--scope: expected full or alerts",
         ),
     ] {
         let input = if needle == "at least 8" {

@@ -236,11 +236,22 @@ impl TestApp {
 
     /// An API token for the existing user `username`.
     pub fn token_of(&self, username: &str) -> String {
+        self.scoped_token_of(username, tokens::TokenScope::Full)
+    }
+
+    /// An alert-intake token (scope `alerts`) for a new user of `role`.
+    pub fn alerts_token(&self, role: Role) -> String {
+        let username = format!("alerts-{}-{}", role, hindsight::auth::random_token(3));
+        self.create_user(&username, role);
+        self.scoped_token_of(&username, tokens::TokenScope::Alerts)
+    }
+
+    fn scoped_token_of(&self, username: &str, scope: tokens::TokenScope) -> String {
         let mut conn = self.pool.get().expect("conn");
         let user = users::find_by_username(&mut conn, username)
             .unwrap()
             .unwrap_or_else(|| panic!("no user {username}"));
-        tokens::create(&mut conn, &user, "test", &Actor::system("test")).expect("token")
+        tokens::create(&mut conn, &user, "test", scope, &Actor::system("test")).expect("token")
     }
 
     /// A signed-in browser for a new user of `role`.
