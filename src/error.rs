@@ -49,6 +49,10 @@ pub enum AppError {
     Gone(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// The database cannot be reached (down, restarting, out of connections): 503 with
+    /// `Retry-After`, so clients and load balancers try again instead of giving up.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("internal error: {0}")]
     Unexpected(String),
 }
@@ -79,7 +83,25 @@ impl AppError {
             AppError::UriTooLong(_) => "uri_too_long",
             AppError::Gone(_) => "gone",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
+            AppError::Unavailable(_) => "unavailable",
             AppError::Unexpected(_) => "internal",
+        }
+    }
+
+    /// Seconds a client should wait before trying again, for the `Retry-After` header.
+    fn retry_after(&self) -> Option<u32> {
+        match self {
+            AppError::Unavailable(_) => Some(5),
+            // Throttled sign-ins say their wait in the message; streams fall back to
+            // polling every 20 s.
+            AppError::TooManyRequests(m) => Some(
+                m.split("Try again in ")
+                    .nth(1)
+                    .and_then(|rest| rest.split(' ').next())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(20),
+            ),
+            _ => None,
         }
     }
 
@@ -88,6 +110,9 @@ impl AppError {
         match self {
             AppError::Unexpected(_) => {
                 "Something went wrong on our side. It has been logged.".into()
+            }
+            AppError::Unavailable(_) => {
+                "The database cannot be reached right now. Nothing was changed; try again in a few seconds.".into()
             }
             other => other.to_string(),
         }
@@ -101,8 +126,10 @@ impl AppError {
     }
 
     fn log_if_unexpected(&self) {
-        if let AppError::Unexpected(cause) = self {
-            tracing::error!(%cause, "request failed");
+        match self {
+            AppError::Unexpected(cause) => tracing::error!(%cause, "request failed"),
+            AppError::Unavailable(cause) => tracing::warn!(%cause, "database unavailable"),
+            _ => {}
         }
     }
 }
@@ -123,6 +150,7 @@ impl ResponseError for AppError {
             AppError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
             AppError::Gone(_) => StatusCode::GONE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -135,7 +163,12 @@ impl ResponseError for AppError {
                 .insert_header((header::LOCATION, location))
                 .finish();
         }
-        crate::layout::error_page(self.status_code(), &self.public_message())
+        let mut res = crate::layout::error_page(self.status_code(), &self.public_message());
+        if let Some(seconds) = self.retry_after() {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        }
+        res
     }
 }
 
@@ -197,6 +230,9 @@ impl ResponseError for ApiError {
         if self.status_code() == StatusCode::UNAUTHORIZED {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
+        if let Some(seconds) = self.0.retry_after() {
+            res.insert_header((header::RETRY_AFTER, seconds));
+        }
         res.json(body)
     }
 }
@@ -209,16 +245,47 @@ impl<E: Into<AppError>> From<E> for ApiError {
 
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
         match e {
-            diesel::result::Error::NotFound => AppError::NotFound("record".into()),
+            Error::NotFound => AppError::NotFound("record".into()),
+            // The connection died under the query (the server restarted or went away).
+            Error::DatabaseError(kind, info) if connection_lost(&kind, info.message()) => {
+                AppError::Unavailable(info.message().to_string())
+            }
+            Error::BrokenTransactionManager => {
+                AppError::Unavailable("the connection's transaction broke".into())
+            }
             other => AppError::Unexpected(format!("database: {other}")),
         }
     }
 }
 
+/// Whether a database error says the connection is gone rather than the query wrong.
+/// diesel does not pass SQLSTATE on, and libpq reports a lost connection with kind
+/// `Unknown` and one of these messages ("no connection to the server" once a pooled
+/// connection's backend was terminated), so the message decides.
+fn connection_lost(kind: &diesel::result::DatabaseErrorKind, message: &str) -> bool {
+    use diesel::result::DatabaseErrorKind;
+    const LOST: [&str; 8] = [
+        "no connection to the server",
+        "server closed the connection",
+        "terminating connection",
+        "could not connect to server",
+        "could not send data to server",
+        "could not receive data from server",
+        "the database system is shutting down",
+        "the database system is starting up",
+    ];
+    matches!(
+        kind,
+        DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand
+    ) || LOST.iter().any(|m| message.contains(m))
+}
+
+/// No connection to be had within the pool's timeout: the database is down or swamped.
 impl From<diesel::r2d2::PoolError> for AppError {
     fn from(e: diesel::r2d2::PoolError) -> Self {
-        AppError::Unexpected(format!("database pool: {e}"))
+        AppError::Unavailable(format!("database pool: {e}"))
     }
 }
 

@@ -53,6 +53,23 @@ pub async fn observe(
     Ok(res)
 }
 
+/// `HEAD` answers as `GET` would, without the body (load balancers and uptime checks send
+/// it): the request is routed, authorized and handled as a `GET`, and the body dropped.
+pub async fn head_as_get(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if req.method() != actix_web::http::Method::HEAD {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
+    req.head_mut().method = actix_web::http::Method::GET;
+    let res = next.call(req).await?;
+    Ok(res.map_body(|head, _| {
+        head.headers_mut().remove(header::CONTENT_LENGTH);
+        BoxBody::new(())
+    }))
+}
+
 /// Refuses, in the route's format and before any handler reads a filter, a URL longer than
 /// `limits::URL_BYTES` (414) and a query string holding a control character that text may
 /// not contain (400, see `crate::text`).

@@ -53,9 +53,9 @@ pub fn render_sized<T: Template>(
     page.render_into(&mut body)?;
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
-        // Revalidate every time (pages carry per-user content and CSRF tokens); the ETag
-        // middleware turns an unchanged page into a 304.
-        .insert_header((header::CACHE_CONTROL, "private, no-cache"))
+        // Never kept (pages carry per-user content and CSRF tokens): Back after signing
+        // out must not show an incident from the browser's cache.
+        .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(body))
 }
 

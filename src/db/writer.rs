@@ -17,7 +17,33 @@ use super::{DbConnection, DbPool, SQLITE_WRITER};
 use crate::error::AppError;
 
 /// Delivers a write's result once its group's fate (commit or not) is known.
-type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
+type Finish = Box<dyn FnOnce(Result<(), GroupError>) + Send>;
+
+/// Why a group did not commit, as every write in it is told.
+#[derive(Clone, Debug)]
+enum GroupError {
+    /// No connection, or it died: 503, try again.
+    Unavailable(String),
+    Failed(String),
+}
+
+impl GroupError {
+    fn of(e: diesel::result::Error) -> GroupError {
+        match AppError::from(e) {
+            AppError::Unavailable(m) => GroupError::Unavailable(m),
+            other => GroupError::Failed(other.to_string()),
+        }
+    }
+}
+
+impl From<GroupError> for AppError {
+    fn from(e: GroupError) -> AppError {
+        match e {
+            GroupError::Unavailable(m) => AppError::Unavailable(m),
+            GroupError::Failed(m) => AppError::unexpected(m),
+        }
+    }
+}
 type Job = Box<dyn FnOnce(&mut DbConnection) -> Finish + Send>;
 
 /// Writes per group at most (a group holds the write lock while it runs).
@@ -91,8 +117,8 @@ impl Writer {
         let (done, result) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |conn| {
             let outcome = alone(conn, work);
-            Box::new(move |group: Result<(), String>| {
-                let _ = done.send(group.map_err(AppError::unexpected).and(outcome));
+            Box::new(move |group: Result<(), GroupError>| {
+                let _ = done.send(group.map_err(AppError::from).and(outcome));
             })
         });
         self.queue
@@ -145,8 +171,14 @@ fn run(pool: DbPool, jobs: mpsc::Receiver<Job>, announce: Option<Announce>) {
 }
 
 /// Runs a group in one transaction; the jobs' result deliverers go into `finishes`.
-fn commit_group(pool: &DbPool, group: Vec<Job>, finishes: &mut Vec<Finish>) -> Result<(), String> {
-    let mut conn = pool.get().map_err(|e| e.to_string())?;
+fn commit_group(
+    pool: &DbPool,
+    group: Vec<Job>,
+    finishes: &mut Vec<Finish>,
+) -> Result<(), GroupError> {
+    let mut conn = pool
+        .get()
+        .map_err(|e| GroupError::Unavailable(e.to_string()))?;
     let conn: &mut DbConnection = &mut conn;
     // SQLite: the process-wide writer lock, then the write lock up front (see
     // `db::transaction`). PostgreSQL: a plain transaction; the group saves a WAL flush per
@@ -155,12 +187,13 @@ fn commit_group(pool: &DbPool, group: Vec<Job>, finishes: &mut Vec<Finish>) -> R
         DbConnection::Sqlite(c) => {
             let guard = SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner());
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
-                .map_err(|e| e.to_string())?;
+                .map_err(GroupError::of)?;
             Some(guard)
         }
         DbConnection::Postgres(_) => {
+            // A connection that cannot begin is one the database dropped.
             <DbConnection as Connection>::TransactionManager::begin_transaction(conn)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| GroupError::Unavailable(e.to_string()))?;
             None
         }
     };
@@ -171,13 +204,15 @@ fn commit_group(pool: &DbPool, group: Vec<Job>, finishes: &mut Vec<Finish>) -> R
                 // The connection's state is unknown after a panic: undo the whole group.
                 let _ =
                     <DbConnection as Connection>::TransactionManager::rollback_transaction(conn);
-                return Err("a write panicked; its group was rolled back".into());
+                return Err(GroupError::Failed(
+                    "a write panicked; its group was rolled back".into(),
+                ));
             }
         }
     }
     <DbConnection as Connection>::TransactionManager::commit_transaction(conn).map_err(|e| {
         let _ = <DbConnection as Connection>::TransactionManager::rollback_transaction(conn);
-        e.to_string()
+        GroupError::of(e)
     })
 }
 

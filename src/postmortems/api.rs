@@ -167,14 +167,36 @@ pub async fn export_postmortem(
         .body(doc))
 }
 
+/// An imported document's bytes; a body over the import limit is a 413 in the API's error
+/// format (actix's own answer would be plain text).
+pub struct ImportBody(web::Bytes);
+
+impl actix_web::FromRequest for ImportBody {
+    type Error = ApiError;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let limit = crate::limits::IMPORT_BODY_BYTES;
+            web::Bytes::from_request(&req, &mut payload)
+                .await
+                .map(ImportBody)
+                .map_err(|e| crate::extract::body_error(&e, limit).into())
+        })
+    }
+}
+
 /// `POST /api/v1/import`: the body is the document (any text content type) → 201 + incident.
 #[utoipa::path(post, path = "/api/v1/import", tag = "postmortems", request_body(content = String, content_type = "text/markdown", description = "a hindsight export or a plain postmortem, at most 8 MiB"), responses((status = 201, body = crate::incidents::api::IncidentJson), (status = 401, body = crate::api::ErrorDoc), (status = 403, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 409, body = crate::api::ErrorDoc), (status = 413, body = crate::api::ErrorDoc), (status = 415, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn import_postmortem(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: ApiUser,
-    body: web::Bytes,
+    body: ImportBody,
 ) -> Result<HttpResponse, ApiError> {
+    let body = body.0;
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)

@@ -17,10 +17,28 @@ pub const REFUSED: &str = "refused: private address";
 pub fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_private_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_private_v4(v4),
-            None => is_private_v6(v6),
-        },
+        IpAddr::V6(v6) => is_private_v6(v6) || embedded_v4(v6).is_some_and(is_private_v4),
+    }
+}
+
+/// The IPv4 address inside an IPv6 one, in every embedding that routes to it: mapped
+/// (`::ffff:a.b.c.d`), compatible (`::a.b.c.d`), translated (`::ffff:0:a.b.c.d`), 6to4
+/// (`2002:AABB:CCDD::`) and NAT64 (`64:ff9b::a.b.c.d`, `64:ff9b:1::/48`).
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let low = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
+    match s {
+        [0, 0, 0, 0, 0, 0xffff, ..] | [0, 0, 0, 0, 0, 0, ..] | [0, 0, 0, 0, 0xffff, 0, ..] => {
+            Some(low)
+        }
+        [0x64, 0xff9b, ..] => Some(low),
+        [0x2002, hi, lo, ..] => Some(Ipv4Addr::new(
+            (hi >> 8) as u8,
+            hi as u8,
+            (lo >> 8) as u8,
+            lo as u8,
+        )),
+        _ => None,
     }
 }
 
@@ -49,6 +67,7 @@ fn is_private_v6(ip: Ipv6Addr) -> bool {
         || (first & 0xffc0) == 0xfe80 // link-local fe80::/10
         || (first == 0x2001 && ip.segments()[1] == 0x0db8) // documentation
         || (first == 0x64 && ip.segments()[1] == 0xff9b) // NAT64 to IPv4
+        || (first == 0x2001 && ip.segments()[1] == 0) // Teredo: hides an IPv4 address
 }
 
 /// Resolves the URL's host (blocking: DNS) and refuses it when any of its addresses is
@@ -111,11 +130,23 @@ mod tests {
             "http://[fe80::1]/",
             "http://224.0.0.1/",
             "http://localhost:22/",
+            // IPv4 inside IPv6, every embedding.
+            "http://[::127.0.0.1]/",
+            "http://[::ffff:0:7f00:1]/",
+            "http://[2002:7f00:1::]/",
+            "http://[2002:a00:1::1]/",
+            "http://[64:ff9b::a9fe:a9fe]/",
+            "http://[64:ff9b:1::a00:1]/",
+            "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
         ] {
             assert!(check(url, false).is_err(), "{url}");
             assert!(check(url, true).is_ok(), "{url} when allowed");
         }
         assert!(!is_private("93.184.215.14".parse().unwrap()));
         assert!(!is_private("2606:4700::1".parse().unwrap()));
+        assert!(
+            !is_private("2002:5db8:d70e::1".parse().unwrap()),
+            "6to4 of a public address"
+        );
     }
 }

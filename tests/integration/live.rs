@@ -288,6 +288,11 @@ async fn streams_are_authorized_like_the_incident(app: TestApp) {
     let _one = Sse::open(&c, &url, Some(&token), None).await;
     let res = c.get(&url).bearer_auth(&token).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        res.headers()["retry-after"],
+        "20",
+        "pages fall back to polling"
+    );
     let (_, body) = json_of(res).await;
     assert!(body["error"]["message"]
         .as_str()

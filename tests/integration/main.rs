@@ -23,6 +23,7 @@ mod notifications;
 mod openapi;
 mod postmortems;
 mod props;
+mod protocol;
 mod record;
 mod reliability;
 mod restricted;
