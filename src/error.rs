@@ -245,7 +245,7 @@ impl<E: Into<AppError>> From<E> for ApiError {
 
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error};
+        use diesel::result::Error;
         match e {
             Error::NotFound => AppError::NotFound("record".into()),
             // The connection died under the query (the server restarted or went away).
