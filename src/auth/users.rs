@@ -27,8 +27,8 @@ pub struct User {
     pub time_zone: String,
     /// Where e-mail notifications go (none: in-app only).
     pub email: Option<String>,
-    /// May sign in with a password even when password sign-in is off (admins made with the
-    /// CLI or the setup link).
+    /// Made with the CLI or the setup link: may sign in with a password even when password
+    /// sign-in is off, while an admin (see `auth::web`).
     pub break_glass: bool,
 }
 
@@ -125,7 +125,19 @@ impl NewUser {
     }
 }
 
-/// Inserts the user (refused when the username is taken).
+/// Whether `username` is a team's name (any case): people and teams share one namespace,
+/// so that an escalation or task given to a name reaches exactly who it names.
+pub fn is_team_name(conn: &mut DbConnection, username: &str) -> Result<bool, AppError> {
+    use crate::db::functions::lower;
+    use crate::db::schema::teams;
+    let n: i64 = teams::table
+        .filter(lower(teams::name).eq(username.to_lowercase()))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// Inserts the user (refused when the username is taken, by a user or a team).
 pub fn create(conn: &mut DbConnection, new: &NewUser, actor: &Actor) -> Result<User, AppError> {
     actor.require(super::Permission::Administer)?;
     crate::db::transaction(conn, |conn| {
@@ -137,6 +149,15 @@ pub fn create(conn: &mut DbConnection, new: &NewUser, actor: &Actor) -> Result<U
             return Err(AppError::invalid(
                 "username",
                 format!("The username “{}” is taken.", new.username),
+            ));
+        }
+        if is_team_name(conn, &new.username)? {
+            return Err(AppError::invalid(
+                "username",
+                format!(
+                    "“{}” is a team's name; people and teams need different names.",
+                    new.username
+                ),
             ));
         }
         let t = now();

@@ -194,7 +194,9 @@ fn password_signs_in(user: Option<&users::User>, password: &str, passwords_on: b
         Some(u) => {
             password::verify(password, &u.password_hash)
                 && !u.disabled
-                && (passwords_on || u.break_glass)
+                // Break-glass means an admin now: made by the CLI or setup link and
+                // demoted since, they sign in like everyone else.
+                && (passwords_on || (u.break_glass && u.role == Role::Admin))
         }
         None => {
             password::verify_dummy(password);
@@ -407,10 +409,19 @@ mod tests {
             attempt(Some(&sam), "correct horse battery", false),
             (1, false)
         );
-        let glass = user(&hash, false, true);
+        let glass = users::User {
+            role: Role::Admin,
+            ..user(&hash, false, true)
+        };
         assert_eq!(
             attempt(Some(&glass), "correct horse battery", false),
             (1, true)
+        );
+        // Demoted since it was made: no longer break-glass.
+        let demoted = user(&hash, false, true);
+        assert_eq!(
+            attempt(Some(&demoted), "correct horse battery", false),
+            (1, false)
         );
     }
 }

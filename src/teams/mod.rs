@@ -77,13 +77,24 @@ fn ensure_unique(conn: &mut DbConnection, name: &str, except: Option<i32>) -> Re
         .select(teams::id)
         .first(conn)
         .optional()?;
-    match clash {
-        Some(_) => Err(AppError::invalid(
+    if clash.is_some() {
+        return Err(AppError::invalid(
             "name",
             format!("There is already a team called `{name}`."),
-        )),
-        None => Ok(()),
+        ));
     }
+    // People and teams share one namespace (see `users::is_team_name`).
+    let person: i64 = users::table
+        .filter(users::username.eq(name.to_lowercase()))
+        .count()
+        .get_result(conn)?;
+    if person > 0 {
+        return Err(AppError::invalid(
+            "name",
+            format!("`{name}` is someone's username; people and teams need different names."),
+        ));
+    }
+    Ok(())
 }
 
 fn set_members(conn: &mut DbConnection, team_id: i32, ids: &[i32]) -> Result<(), AppError> {

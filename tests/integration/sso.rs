@@ -138,7 +138,7 @@ async fn sso_signs_in_and_refuses_what_it_must(app: TestApp) {
         ]))
     });
     provider
-        .control(json!({"claims": {"sub": "u-1", "preferred_username": "Ann", "name": "Ann Lee", "email": "ann@example.test", "groups": ["sre"]}}))
+        .control(json!({"claims": {"sub": "u-1", "preferred_username": "Ann", "name": "Ann Lee", "email": "ann@example.test", "email_verified": true, "groups": ["sre"]}}))
         .await;
 
     // The login page offers it.
@@ -343,7 +343,9 @@ async fn password_sign_in_can_be_turned_off(app: TestApp) {
     );
     // SSO users get the default role (viewer) without a role claim.
     provider
-        .control(json!({"claims": {"sub": "u-9", "email": "sam@example.test"}}))
+        .control(
+            json!({"claims": {"sub": "u-9", "email": "sam@example.test", "email_verified": true}}),
+        )
         .await;
     let b = browser();
     let callback = to_callback(&sso, &b).await;
@@ -355,8 +357,103 @@ async fn password_sign_in_can_be_turned_off(app: TestApp) {
         .unwrap()
         .expect("username from the e-mail");
     assert_eq!(sam.role, Role::Viewer);
+    drop(conn);
+
+    // Break-glass means an admin now: demoted, the CLI-made account signs in no more.
+    app.create_user("other-admin", Role::Admin); // hindsight keeps one admin at least
+    let demote = {
+        let mut conn = app.connection();
+        let u = hindsight::auth::users::find_by_username(&mut conn, &admin.username)
+            .unwrap()
+            .unwrap();
+        let changes = hindsight::auth::users::UserChanges {
+            role: Role::Viewer,
+            disabled: false,
+            display_name: u.display_name.clone(),
+            email: None,
+        };
+        hindsight::auth::users::update(
+            &mut conn,
+            u.id,
+            &changes,
+            &hindsight::audit::Actor::system("test"),
+        )
+    };
+    demote.expect("demoted");
+    let res = Browser::new(&sso).login(&admin.username, PASSWORD).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::UNAUTHORIZED,
+        "no longer break-glass"
+    );
 }
 both_backends!(
     password_sign_in_can_be_turned_off,
     password_sign_in_can_be_turned_off
+);
+
+/// Names and claims from the provider: a username never takes a team's name (escalations
+/// to the team would reach only that user), an e-mail the provider has not verified is not
+/// taken, and claims with control characters are refused like form fields.
+async fn sso_names_and_claims_are_checked(app: TestApp) {
+    let Some(provider) = Provider::start() else {
+        return;
+    };
+    let admin = Api::new(&app, app.token(Role::Admin));
+    let (status, _) = admin
+        .post("/api/v1/teams", json!({"name": "DBA", "members": []}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let sso = app.second_server_with(|c| c.oidc = Some(provider.config(&[])));
+    provider
+        .control(json!({"claims": {"sub": "u-7", "preferred_username": "DBA", "email": "boss@example.test", "email_verified": false}}))
+        .await;
+    let b = browser();
+    let callback = to_callback(&sso, &b).await;
+    let (status, _, signed_in) = finish(&sso, &b, &callback).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(signed_in);
+    {
+        let mut conn = app.connection();
+        assert!(hindsight::auth::users::find_by_username(&mut conn, "dba")
+            .unwrap()
+            .is_none());
+        let user = hindsight::auth::users::find_by_username(&mut conn, "dba-2")
+            .unwrap()
+            .expect("made unique against the team");
+        assert_eq!(user.email, None, "an unverified address is not taken");
+    }
+    // Local accounts and teams are refused the other's names too.
+    let (status, body) = admin
+        .post("/api/v1/teams", json!({"name": "dba-2", "members": []}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "name");
+    {
+        let mut conn = app.connection();
+        let new = hindsight::auth::users::NewUser::new("Dba", "", Role::Viewer, PASSWORD).unwrap();
+        let refused =
+            hindsight::auth::users::create(&mut conn, &new, &hindsight::audit::Actor::system("t"));
+        assert!(
+            matches!(refused, Err(hindsight::error::AppError::Invalid { ref field, .. }) if field == "username"),
+            "{refused:?}"
+        );
+    }
+
+    // A control character in a claim: refused, nothing made.
+    let users_before = app.count("users");
+    provider
+        .control(json!({"claims": {"sub": "u-8", "preferred_username": "bel", "name": "Bel\u{7} Ringer"}}))
+        .await;
+    let b = browser();
+    let callback = to_callback(&sso, &b).await;
+    let (status, text, signed_in) = finish(&sso, &b, &callback).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
+    assert!(text.contains("control character"), "{text}");
+    assert!(!signed_in);
+    assert_eq!(app.count("users"), users_before);
+}
+both_backends!(
+    sso_names_and_claims_are_checked,
+    sso_names_and_claims_are_checked
 );

@@ -24,6 +24,7 @@ pub struct Identity {
     /// `issuer|sub`: unique across providers.
     pub subject: String,
     pub preferred_username: Option<String>,
+    /// Only when the provider says it verified it (`email_verified: true`).
     pub email: Option<String>,
     pub name: Option<String>,
     /// The values of the role claim, if configured and present.
@@ -76,13 +77,33 @@ fn username_base(id: &Identity) -> String {
     }
 }
 
-/// The local user for `id`, created or updated; refused when disabled.
+/// The claims pass the text policy forms do (no NUL or other control characters).
+fn check_claims(id: &Identity) -> Result<(), AppError> {
+    for (claim, value) in [
+        ("preferred_username", &id.preferred_username),
+        ("email", &id.email),
+        ("name", &id.name),
+    ] {
+        if let Some(v) = value {
+            crate::text::check_field(claim, v).map_err(|_| {
+                AppError::Forbidden(format!(
+                    "The identity provider's `{claim}` claim contains a control character; ask its administrator to correct it."
+                ))
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// The local user for `id`, created or updated; refused when disabled or when a claim
+/// breaks the text policy.
 pub fn sign_in(
     conn: &mut DbConnection,
     config: &OidcConfig,
     id: &Identity,
     ip: &str,
 ) -> Result<User, AppError> {
+    check_claims(id)?;
     let role = mapped_role(config, id.groups.as_ref());
     let email = id
         .email
@@ -114,7 +135,11 @@ pub fn sign_in(
                 let base = username_base(id);
                 let mut username = base.clone();
                 let mut n = 1;
-                while users::find_by_username(conn, &username)?.is_some() {
+                // Unique among people and teams: a provider user called "DBA" must not
+                // take the team's name (escalations to it would reach only them).
+                while users::find_by_username(conn, &username)?.is_some()
+                    || users::is_team_name(conn, &username)?
+                {
                     n += 1;
                     username = format!("{base}-{n}");
                 }

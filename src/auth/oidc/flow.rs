@@ -335,7 +335,11 @@ pub async fn callback(
     let identity = Identity {
         subject: format!("{}|{}", oidc.config.issuer, claims.subject().as_str()),
         preferred_username: claims.preferred_username().map(|u| u.as_str().to_string()),
-        email: claims.email().map(|e| e.as_str().to_string()),
+        // An address the provider has not verified could be anyone's.
+        email: claims
+            .email()
+            .filter(|_| claims.email_verified() == Some(true))
+            .map(|e| e.as_str().to_string()),
         name: claims
             .name()
             .and_then(|n| n.get(None))
