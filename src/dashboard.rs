@@ -45,7 +45,6 @@ pub async fn show_dashboard(
 ) -> Result<HttpResponse, AppError> {
     let my_id = user.user.id;
     let me = crate::access::Reader::of(&user.user);
-    let reader = Some(me);
     let zone = user.user.zone();
     let (open, open_total, resolved, resolved_total, overdue, mine, reminders, reviews) = state
         .db
@@ -57,31 +56,27 @@ pub async fn show_dashboard(
                     .filter(|s| s.is_open())
                     .collect(),
                 sort: Sort::Severity,
-                reader,
                 ..Default::default()
             };
-            let (open, open_total) = search::list(conn, &open_filter, 1, 50)?;
+            let hidden = crate::access::Hidden::from_reader(conn, me)?;
+            let (open, open_total) = search::list(conn, &hidden, &open_filter, 1, 50)?;
             let resolved_filter = IncidentFilter {
                 statuses: vec![Status::Resolved, Status::Closed],
                 sort: Sort::Updated,
-                reader,
                 ..Default::default()
             };
-            let (resolved, resolved_total) = search::list(conn, &resolved_filter, 1, 10)?;
-            let hidden = crate::access::hidden_ids(conn, me)?;
+            let (resolved, resolved_total) = search::list(conn, &hidden, &resolved_filter, 1, 10)?;
             let overdue_filter = TaskFilter {
                 overdue: true,
-                hidden: hidden.clone(),
                 ..Default::default()
             };
-            let overdue = board::page(conn, &overdue_filter, 1, Some(10))?;
+            let overdue = board::page(conn, &hidden, &overdue_filter, 1, Some(10))?;
             let mine_filter = TaskFilter {
                 owner: Some(Some(my_id)),
                 statuses: TaskStatus::OPEN.to_vec(),
-                hidden,
                 ..Default::default()
             };
-            let mine = board::page(conn, &mine_filter, 1, Some(10))?;
+            let mine = board::page(conn, &hidden, &mine_filter, 1, Some(10))?;
             // Resolved more than 5 days ago and still without a published postmortem.
             let reminders =
                 crate::postmortems::overdue(conn, now() - chrono::Duration::days(5), me)?

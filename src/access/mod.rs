@@ -1,6 +1,6 @@
 //! Restricted incidents. A restricted incident is seen only by its members (users, and the
 //! members of its teams) and by admins, whose every look is in the audit log. To everyone
-//! else it does not exist: lists and counts leave it out ([`visible_incidents!`]), and its
+//! else it does not exist: lists and counts leave it out ([`Hidden`], [`visible_incidents!`]), and its
 //! URLs, and those of its tasks, escalations, causes and entries, answer 404: a handler
 //! reaches an incident only through [`visible::Visible`] or [`visible::Record`], which decide it.
 //!
@@ -41,7 +41,7 @@ impl Reader {
 
 /// A filter on `incidents` rows: those `$reader` (a [`Reader`]) may see. A macro so that
 /// it fits any query the incidents table is in (postmortems, insights, digests; the busy
-/// lists use [`hidden_ids`] instead). It reads as "not among the restricted
+/// lists use [`Hidden`] instead). It reads as "not among the restricted
 /// incidents this reader is not a member of": that set is small and found through a
 /// partial index, so a count or a page over 100,000 incidents costs what it did before.
 #[macro_export]
@@ -64,9 +64,25 @@ macro_rules! visible_incidents {
     }};
 }
 
-/// The restricted incidents `reader` may not see (none for admins): usually none at all,
-/// so lists filter nothing and keep their fast counts; else a short `NOT IN` list.
-pub fn hidden_ids(conn: &mut DbConnection, reader: Reader) -> Result<Vec<i32>, AppError> {
+/// The restricted incidents one reader may not see: what every list, count and search
+/// leaves out. Only [`Hidden::from_reader`] makes one, and the lists take it as a required
+/// argument, so no list can be asked for "everyone's" by leaving a field at its default.
+#[derive(Clone, Debug)]
+pub struct Hidden(Vec<i32>);
+
+impl Hidden {
+    /// For `reader` (none for admins): usually none at all, so lists filter nothing and
+    /// keep their fast counts; else a short `NOT IN` list.
+    pub fn from_reader(conn: &mut DbConnection, reader: Reader) -> Result<Hidden, AppError> {
+        hidden_ids(conn, reader).map(Hidden)
+    }
+
+    pub fn ids(&self) -> &[i32] {
+        &self.0
+    }
+}
+
+fn hidden_ids(conn: &mut DbConnection, reader: Reader) -> Result<Vec<i32>, AppError> {
     if reader.admin {
         return Ok(vec![]);
     }

@@ -115,7 +115,7 @@ pub async fn list_incidents(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (page, per_page) = query.paging.resolve()?;
-    let mut filter = IncidentFilter::parse(
+    let filter = IncidentFilter::parse(
         non_empty(&query.status),
         non_empty(&query.severity),
         non_empty(&query.service),
@@ -124,10 +124,13 @@ pub async fn list_incidents(
         non_empty(&query.until),
         non_empty(&query.sort),
     )?;
-    filter.reader = Some(crate::access::Reader::of(&user.user));
+    let reader = crate::access::Reader::of(&user.user);
     let (items, total) = state
         .db
-        .read(move |conn| search::list(conn, &filter, page, per_page))
+        .read(move |conn| {
+            let hidden = crate::access::Hidden::from_reader(conn, reader)?;
+            search::list(conn, &hidden, &filter, page, per_page)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(ListEnvelope {
         items: items.into_iter().map(IncidentJson::from).collect(),

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use super::model::{Incident, Severity, Status};
 use super::service::{details, IncidentDetail};
+use crate::access::Hidden;
 use crate::db::functions::lower;
 use crate::db::schema::{incident_counts, incident_services, incidents, services};
 use crate::db::{like_pattern, DbConnection, MultiBackend};
@@ -43,9 +44,6 @@ pub struct IncidentFilter {
     pub since: Option<NaiveDateTime>,
     pub until: Option<NaiveDateTime>,
     pub sort: Sort,
-    /// Who is asking: restricted incidents they may not see are left out (`None`: all, for
-    /// callers that are not a person).
-    pub reader: Option<crate::access::Reader>,
 }
 
 impl IncidentFilter {
@@ -116,7 +114,6 @@ impl IncidentFilter {
             })?,
         };
         Ok(IncidentFilter {
-            reader: None,
             statuses,
             severity,
             service: service.map(str::to_string),
@@ -135,7 +132,7 @@ fn fts_phrase(text: &str) -> Option<String> {
     (text.chars().count() >= 3).then(|| format!("\"{}\"", text.replace('"', "\"\"")))
 }
 
-/// `hidden`: restricted incidents the reader may not see (`access::hidden_ids`).
+/// `hidden`: restricted incidents the reader may not see (`access::Hidden`).
 fn filtered(
     f: &IncidentFilter,
     sqlite: bool,
@@ -222,20 +219,19 @@ fn total(
     Ok(all - unseen)
 }
 
-/// A page of incidents and the total that match.
+/// A page of the incidents a reader may see (`hidden`: those they may not) and the total
+/// that match.
 pub fn list(
     conn: &mut DbConnection,
+    hidden: &Hidden,
     f: &IncidentFilter,
     page: i64,
     per_page: i64,
 ) -> Result<(Vec<IncidentDetail>, i64), AppError> {
     let sqlite = matches!(conn, DbConnection::Sqlite(_));
-    let hidden = match f.reader {
-        Some(reader) => crate::access::hidden_ids(conn, reader)?,
-        None => vec![],
-    };
-    let total = total(conn, f, sqlite, &hidden)?;
-    let q = filtered(f, sqlite, &hidden);
+    let hidden = hidden.ids();
+    let total = total(conn, f, sqlite, hidden)?;
+    let q = filtered(f, sqlite, hidden);
     let q = match f.sort {
         Sort::Newest => q.order((incidents::started_at.desc(), incidents::id.desc())),
         Sort::Oldest => q.order((incidents::started_at.asc(), incidents::id.asc())),
@@ -250,10 +246,27 @@ pub fn list(
     Ok((details(conn, rows)?, total))
 }
 
-/// Every known service name, for filters and suggestions.
-pub fn service_names(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
-    Ok(services::table
-        .select(services::name)
+/// The service names a reader may know of, for filters and suggestions: every service but
+/// those named only by incidents hidden from them.
+pub fn service_names(conn: &mut DbConnection, hidden: &Hidden) -> Result<Vec<String>, AppError> {
+    let mut q = services::table.into_boxed();
+    if !hidden.ids().is_empty() {
+        let ids = hidden.ids().to_vec();
+        q = q.filter(
+            services::id
+                .ne_all(
+                    incident_services::table
+                        .filter(incident_services::incident_id.eq_any(ids.clone()))
+                        .select(incident_services::service_id),
+                )
+                .or(services::id.eq_any(
+                    incident_services::table
+                        .filter(incident_services::incident_id.ne_all(ids))
+                        .select(incident_services::service_id),
+                )),
+        );
+    }
+    Ok(q.select(services::name)
         .order(services::name.asc())
         .load(conn)?)
 }

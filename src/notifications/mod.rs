@@ -144,12 +144,12 @@ pub fn inbox(
     reader: crate::access::Reader,
     limit: i64,
 ) -> Result<(Vec<Notification>, i64), AppError> {
-    let hidden = crate::access::hidden_ids(conn, reader)?;
+    let hidden = crate::access::Hidden::from_reader(conn, reader)?;
     let mine = || {
         let mut q = notifications::table
             .filter(notifications::user_id.eq(reader.user_id))
             .into_boxed();
-        for id in &hidden {
+        for id in hidden.ids() {
             let link = format!("/incidents/{}", IncidentKey(*id));
             q = q
                 .filter(notifications::link.ne(link.clone()))

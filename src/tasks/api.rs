@@ -220,7 +220,8 @@ pub async fn list_tasks(
         .db
         .read(move |conn| {
             let filter = query.filter(conn, &me)?;
-            board::page(conn, &filter, page, Some(per_page))
+            let hidden = crate::access::Hidden::from_reader(conn, crate::access::Reader::of(&me))?;
+            board::page(conn, &hidden, &filter, page, Some(per_page))
         })
         .await?;
     Ok(HttpResponse::Ok().json(ListEnvelope {

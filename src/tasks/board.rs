@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use serde::Deserialize;
 
 use super::{Task, TaskStatus, TaskView};
+use crate::access::Hidden;
 use crate::auth::users;
 use crate::db::schema::{incidents, tasks};
 use crate::db::{DbConnection, MultiBackend};
@@ -34,8 +35,6 @@ pub enum GroupBy {
 /// Board filters; `owner: Some(None)` means unassigned.
 #[derive(Clone, Debug, Default)]
 pub struct TaskFilter {
-    /// Restricted incidents whose tasks the reader may not see (`access::hidden_ids`).
-    pub hidden: Vec<i32>,
     pub statuses: Vec<TaskStatus>,
     pub owner: Option<Option<i32>>,
     pub team: Option<String>,
@@ -149,7 +148,6 @@ impl BoardQuery {
             }),
         };
         Ok(TaskFilter {
-            hidden: crate::access::hidden_ids(conn, crate::access::Reader::of(current_user))?,
             statuses,
             owner,
             team: Some(self.team.trim().to_string()).filter(|t| !t.is_empty()),
@@ -209,12 +207,13 @@ impl BoardQuery {
 /// stays on one table and the joins happen in two follow-up lookups).
 fn filtered(
     f: &TaskFilter,
+    hidden: &Hidden,
     today: NaiveDate,
     with_status: bool,
 ) -> tasks::BoxedQuery<'static, MultiBackend> {
     let mut q = tasks::table.into_boxed();
-    if !f.hidden.is_empty() {
-        q = q.filter(tasks::incident_id.ne_all(f.hidden.clone()));
+    if !hidden.ids().is_empty() {
+        q = q.filter(tasks::incident_id.ne_all(hidden.ids().to_vec()));
     }
     if with_status && !f.statuses.is_empty() {
         q = q.filter(tasks::status.eq_any(f.statuses.clone()));
@@ -296,17 +295,18 @@ fn views(conn: &mut DbConnection, rows: Vec<Task>) -> Result<Vec<TaskView>, AppE
 /// (the CSV export).
 pub fn page(
     conn: &mut DbConnection,
+    hidden: &Hidden,
     f: &TaskFilter,
     page: i64,
     per_page: Option<i64>,
 ) -> Result<(Vec<TaskView>, i64), AppError> {
     let today = now().date();
-    let total: i64 = filtered(f, today, true).count().get_result(conn)?;
+    let total: i64 = filtered(f, hidden, today, true).count().get_result(conn)?;
     if let (TaskSort::Due, GroupBy::None, Some(n)) = (f.sort, f.group, per_page) {
-        let rows = due_first(conn, f, today, (page - 1) * n, n)?;
+        let rows = due_first(conn, hidden, f, today, (page - 1) * n, n)?;
         return Ok((views(conn, rows)?, total));
     }
-    let q = filtered(f, today, true);
+    let q = filtered(f, hidden, today, true);
     // Grouped: all of one owner's (or team's) rows together, nobody's last.
     let q = match f.group {
         GroupBy::Owner => q.order((tasks::owner_id.is_null().asc(), tasks::owner_id.asc())),
@@ -342,12 +342,13 @@ pub fn page(
 /// first sorted every match.
 fn due_first(
     conn: &mut DbConnection,
+    hidden: &Hidden,
     f: &TaskFilter,
     today: NaiveDate,
     offset: i64,
     limit: i64,
 ) -> Result<Vec<Task>, AppError> {
-    let mut rows: Vec<Task> = filtered(f, today, true)
+    let mut rows: Vec<Task> = filtered(f, hidden, today, true)
         .filter(tasks::due_on.is_not_null())
         .order((
             tasks::due_on.asc(),
@@ -361,14 +362,14 @@ fn due_first(
     let short = limit - rows.len() as i64;
     if short > 0 {
         let dated = if rows.is_empty() {
-            filtered(f, today, true)
+            filtered(f, hidden, today, true)
                 .filter(tasks::due_on.is_not_null())
                 .count()
                 .get_result(conn)?
         } else {
             offset + rows.len() as i64
         };
-        let undated: Vec<Task> = filtered(f, today, true)
+        let undated: Vec<Task> = filtered(f, hidden, today, true)
             .filter(tasks::due_on.is_null())
             .order((tasks::priority_rank.asc(), tasks::id.asc()))
             .limit(short)
@@ -394,6 +395,7 @@ pub struct GroupCounts {
 /// columns, counted here: boxed diesel queries cannot be grouped portably.
 pub fn groups(
     conn: &mut DbConnection,
+    hidden: &Hidden,
     f: &TaskFilter,
     by: GroupBy,
 ) -> Result<Vec<GroupCounts>, AppError> {
@@ -409,7 +411,7 @@ pub fn groups(
         Option<NaiveDate>,
         Option<chrono::NaiveDateTime>,
     );
-    let rows: Vec<Slim> = filtered(f, today, false)
+    let rows: Vec<Slim> = filtered(f, hidden, today, false)
         .select((
             tasks::owner_id,
             tasks::team,

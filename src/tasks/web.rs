@@ -2,6 +2,7 @@
 //! deletion (admins), and the board with its CSV export.
 
 use crate::access::visible::{Record, Task, Visible};
+use crate::access::{Hidden, Reader};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -438,8 +439,9 @@ pub async fn show_board(
         .db
         .read(move |conn| {
             let filter = q.filter(conn, &me)?;
-            let (items, total) = board::page(conn, &filter, page, Some(BOARD_PER_PAGE))?;
-            let groups = board::groups(conn, &filter, q.group_by())?;
+            let hidden = Hidden::from_reader(conn, Reader::of(&me))?;
+            let (items, total) = board::page(conn, &hidden, &filter, page, Some(BOARD_PER_PAGE))?;
+            let groups = board::groups(conn, &hidden, &filter, q.group_by())?;
             Ok((items, total, groups))
         })
         .await;
@@ -500,7 +502,8 @@ pub async fn export_csv(
         .db
         .read(move |conn| {
             let filter = query.filter(conn, &me)?;
-            let (items, _) = board::page(conn, &filter, 1, None)?;
+            let hidden = Hidden::from_reader(conn, Reader::of(&me))?;
+            let (items, _) = board::page(conn, &hidden, &filter, 1, None)?;
             board::csv(&items)
         })
         .await?;

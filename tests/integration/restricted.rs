@@ -427,10 +427,18 @@ async fn a_restricted_incident_is_run_by_those_who_see_it(app: TestApp) {
     let (status, _) = cmd
         .post(
             "/api/v1/incidents",
-            json!({"title": SECRET, "commander": "cmd", "restricted": true}),
+            json!({"title": SECRET, "commander": "cmd", "restricted": true, "services": ["vault-secrets"]}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
+    // Its service names no filter option or suggestion for outsiders.
+    for (name, sees) in [("out", false), ("cmd", true)] {
+        let b = signed_in(&app, name).await;
+        for path in ["/incidents", "/incidents/new"] {
+            let (_, page) = b.get_text(path).await;
+            assert_eq!(page.contains("vault-secrets"), sees, "{name} on {path}");
+        }
+    }
     let (status, _) = cmd
         .send(
             Method::PUT,

@@ -291,6 +291,7 @@ async fn form_page(
     error: Option<AppError>,
     conflict: Vec<ConflictRow>,
 ) -> Result<HttpResponse, AppError> {
+    let reader = crate::access::Reader::of(&user.user);
     let (users, services, pending) = state
         .db
         .read(move |conn| {
@@ -299,9 +300,10 @@ async fn form_page(
                 Some(id) => crate::escalations::pending(conn, id)?,
                 None => vec![],
             };
+            let hidden = crate::access::Hidden::from_reader(conn, reader)?;
             Ok((
                 users,
-                crate::incidents::search::service_names(conn)?,
+                crate::incidents::search::service_names(conn, &hidden)?,
                 pending,
             ))
         })

@@ -118,16 +118,17 @@ pub async fn list_incidents(
         opt(&query.until),
         opt(&query.sort),
     );
-    let (mut filter, error) = match filter {
+    let (filter, error) = match filter {
         Ok(f) => (f, None),
         Err(e) => (IncidentFilter::default(), Some(e.public_message())),
     };
-    filter.reader = Some(crate::access::Reader::of(&user.user));
+    let reader = crate::access::Reader::of(&user.user);
     let (items, total, services) = state
         .db
         .read(move |conn| {
-            let (items, total) = search::list(conn, &filter, page, PER_PAGE)?;
-            Ok((items, total, search::service_names(conn)?))
+            let hidden = crate::access::Hidden::from_reader(conn, reader)?;
+            let (items, total) = search::list(conn, &hidden, &filter, page, PER_PAGE)?;
+            Ok((items, total, search::service_names(conn, &hidden)?))
         })
         .await?;
     let t = now();
