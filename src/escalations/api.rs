@@ -22,6 +22,9 @@ pub struct EscalationJson {
     pub responded_at: Option<String>,
     pub escalated_by: Option<String>,
     pub responded_by: Option<String>,
+    /// Who acknowledged or declined it (the target, or whoever answered on their behalf);
+    /// null while pending and for a cancelled one.
+    pub answered_by: Option<String>,
     pub version: i32,
 }
 
@@ -37,6 +40,7 @@ impl From<EscalationView> for EscalationJson {
             acknowledged_at: e.acknowledged_at.map(rfc3339),
             responded_at: e.responded_at.map(rfc3339),
             escalated_by: v.escalated_by,
+            answered_by: v.responded_by.clone().filter(|_| e.state.is_answer()),
             responded_by: v.responded_by,
             version: e.version,
         }

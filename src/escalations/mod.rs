@@ -18,14 +18,26 @@ use crate::time::{human_duration, now};
 use crate::timeline::{self, EntryKind, NewEntry};
 
 crate::text_enum!(
-    /// Where an escalation stands.
+    /// Where an escalation stands. `unknown`: read from an imported document that says it
+    /// happened but not how it was answered (it blocks nothing).
     EscalationState {
         Pending => "pending",
         Acknowledged => "acknowledged",
         Declined => "declined",
         Cancelled => "cancelled",
+        Unknown => "unknown",
     }
 );
+
+impl EscalationState {
+    /// An answer from (or for) the target, as opposed to waiting, cancelled or unknown.
+    pub fn is_answer(self) -> bool {
+        matches!(
+            self,
+            EscalationState::Acknowledged | EscalationState::Declined
+        )
+    }
+}
 
 #[derive(Queryable, Selectable, Clone, Debug)]
 #[diesel(table_name = escalations)]
@@ -302,6 +314,15 @@ pub fn respond(
                 current.state
             )));
         }
+        let answering = matches!(
+            state,
+            EscalationState::Acknowledged | EscalationState::Declined
+        );
+        let how = if answering {
+            answered_for(conn, &current, actor)?
+        } else {
+            Answer::Themselves
+        };
         let t = now();
         let at = at.unwrap_or(t);
         if at < current.escalated_at {
@@ -345,7 +366,7 @@ pub fn respond(
             occurred_at: at,
             ..NewEntry::now(
                 EntryKind::Escalation,
-                answer_text(&current.target, state),
+                answer_text(&current.target, state, how, &actor.name),
                 actor.user_id,
             )
         };
@@ -367,13 +388,67 @@ pub fn respond(
     })
 }
 
-/// The timeline entry for an answer; the target is user text, so escaped.
-fn answer_text(target: &str, state: EscalationState) -> String {
+/// How an answer was given, for its timeline entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Answer {
+    /// By the target: the user it names, or a member of the team it names.
+    Themselves,
+    /// By the incident's commander or an admin, for a user or team of this hindsight.
+    OnBehalf,
+    /// For a target outside hindsight ("network engineering"), by whoever heard back.
+    Recorded,
+}
+
+/// Who may answer an escalation: its target as themselves; for a user or team of this
+/// hindsight, the incident's commander or an admin on their behalf; for a target outside
+/// it, any responder records the answer. Anyone else gets 403: an acknowledgement is a fact
+/// about a person, and the incident's acknowledged time comes from it.
+fn answered_for(
+    conn: &mut DbConnection,
+    escalation: &Escalation,
+    actor: &Actor,
+) -> Result<Answer, AppError> {
+    let target = escalation.target.trim();
+    let person = crate::auth::users::find_by_username(conn, target)?;
+    let team = crate::teams::member_ids(conn, target)?;
+    let known = person.is_some() || crate::teams::find(conn, target)?.is_some();
+    let Some(me) = actor.user_id else {
+        return Ok(Answer::Recorded); // the system (imports, the CLI)
+    };
+    if person.is_some_and(|p| p.id == me) || team.contains(&me) {
+        return Ok(Answer::Themselves);
+    }
+    if !known {
+        return Ok(Answer::Recorded);
+    }
+    let commander: Option<i32> = crate::db::schema::incidents::table
+        .find(escalation.incident_id)
+        .select(crate::db::schema::incidents::commander_id)
+        .first(conn)?;
+    if actor.role == Some(crate::auth::Role::Admin) || commander == Some(me) {
+        return Ok(Answer::OnBehalf);
+    }
+    Err(AppError::Forbidden(format!(
+        "Only {target} can answer this escalation, or the incident's commander or an admin on their behalf."
+    )))
+}
+
+/// The timeline entry for an answer by `by`; names are user text, so escaped.
+fn answer_text(target: &str, state: EscalationState, how: Answer, by: &str) -> String {
     let target = crate::markdown::escape(target);
-    match state {
-        EscalationState::Acknowledged => format!("{target} acknowledged the escalation."),
-        EscalationState::Declined => format!("{target} declined the escalation."),
-        _ => format!("Escalation to {target} cancelled."),
+    let by = crate::markdown::escape(by);
+    let verb = match state {
+        EscalationState::Acknowledged => "acknowledged",
+        EscalationState::Declined => "declined",
+        _ => return format!("Escalation to {target} cancelled."),
+    };
+    match how {
+        Answer::Themselves if by.eq_ignore_ascii_case(&target) => {
+            format!("{target} {verb} the escalation.")
+        }
+        Answer::Themselves => format!("{by} {verb} the escalation to {target}."),
+        Answer::OnBehalf => format!("{by} {verb} the escalation for {target}."),
+        Answer::Recorded => format!("{target} {verb} the escalation (recorded by {by})."),
     }
 }
 

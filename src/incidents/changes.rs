@@ -1,8 +1,10 @@
 //! The timeline entry an edit leaves when it changes what responders steer by: title,
-//! severity, commander and services. Everything users typed is escaped, since entry
-//! bodies render as Markdown.
+//! severity, commander and roles, services, and milestones moved or cleared (a status change
+//! only ever fills an empty one). Everything users typed is escaped, since entry bodies
+//! render as Markdown.
 
 use super::fields::IncidentFields;
+use super::transitions::Cleared;
 use crate::auth::users;
 use crate::db::DbConnection;
 use crate::error::AppError;
@@ -14,8 +16,50 @@ pub fn describe(
     conn: &mut DbConnection,
     before: &IncidentFields,
     after: &IncidentFields,
+    reopened: Option<&Cleared>,
 ) -> Result<Option<String>, AppError> {
     let mut parts = Vec::new();
+    // Milestones that were set and now say something else (reopening's own clearing is
+    // in the reopening entry).
+    let cleared = reopened.cloned().unwrap_or_default();
+    for (label, b, a, by_reopening) in [
+        (
+            "started",
+            Some(before.started_at),
+            Some(after.started_at),
+            None,
+        ),
+        ("detected", before.detected_at, after.detected_at, None),
+        (
+            "acknowledged",
+            before.acknowledged_at,
+            after.acknowledged_at,
+            None,
+        ),
+        (
+            "mitigated",
+            before.mitigated_at,
+            after.mitigated_at,
+            cleared.mitigated_at,
+        ),
+        (
+            "resolved",
+            before.resolved_at,
+            after.resolved_at,
+            cleared.resolved_at,
+        ),
+    ] {
+        let undone_by_reopening = a.is_none() && by_reopening.is_some();
+        if b.is_some() && b != a && !undone_by_reopening {
+            let show = |t: Option<chrono::NaiveDateTime>| {
+                t.map_or_else(
+                    || "not set".to_string(),
+                    |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+                )
+            };
+            parts.push(format!("{label} {} → {}", show(b), show(a)));
+        }
+    }
     if before.title != after.title {
         parts.push(format!(
             "title “{}” → “{}”",

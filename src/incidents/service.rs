@@ -249,7 +249,8 @@ pub fn update(
                 detail = format!("{detail}; reopened, {}", describe_cleared(cleared));
             }
         }
-        if let Some(body) = super::changes::describe(conn, &before, &fields)? {
+        let reopened = transition.as_ref().and_then(|t| t.reopened.as_ref());
+        if let Some(body) = super::changes::describe(conn, &before, &fields, reopened)? {
             let entry = NewEntry::now(EntryKind::Change, body, actor.user_id);
             timeline::service::add(conn, id, entry, actor)?;
         }

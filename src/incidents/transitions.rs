@@ -127,14 +127,17 @@ pub fn plan(
         ));
     }
     if let Some(name) = field {
+        // A status change fills an empty milestone and never moves one already set: moving
+        // one is an edit of that field, which leaves its own change entry.
         let value = slot(fields, name);
-        if change.at.is_some() || value.is_none() {
+        let filled = value.is_none();
+        if filled {
             *value = Some(at);
         }
         if name == "resolved_at" {
             fields.mitigated_at.get_or_insert(at);
         }
-        if change.at.is_some() {
+        if filled && change.at.is_some() {
             if let Err((_, message)) = fields.check_order() {
                 return Err(AppError::invalid(
                     "status_at",
@@ -206,6 +209,29 @@ mod tests {
         };
         let e = plan(&before, &mut early, &change, now).unwrap_err();
         assert_eq!(e.field(), Some("status_at"));
+    }
+
+    /// Acknowledged at 03:34 (an escalation answered), then "identified" at 03:40: the
+    /// acknowledgement stays 03:34.
+    #[test]
+    fn a_status_change_never_moves_a_milestone() {
+        let mut before = incident(Status::Investigating);
+        before.acknowledged_at = Some(at("2026-11-29 23:10"));
+        for given in [None, Some(at("2026-11-29 23:20"))] {
+            let mut fields = IncidentFields {
+                status: Status::Identified,
+                ..before.clone()
+            };
+            let change = StatusChange {
+                at: given,
+                ..Default::default()
+            };
+            let t = plan(&before, &mut fields, &change, at("2026-11-29 23:28"))
+                .unwrap()
+                .unwrap();
+            assert_eq!(fields.acknowledged_at, Some(at("2026-11-29 23:10")));
+            assert_eq!(t.at, given.unwrap_or(at("2026-11-29 23:28")));
+        }
     }
 
     #[test]

@@ -188,10 +188,15 @@ async fn acknowledgements_are_entries_and_fill_the_milestone(app: TestApp) {
             )
         })
         .collect();
-    assert!(answers.contains(&(
-        "DBA team acknowledged the escalation.",
-        iso(answered).as_str()
-    )));
+    // DBA team is not a team of this hindsight: whoever heard back records the answer.
+    let recorded = format!(
+        "DBA team acknowledged the escalation (recorded by {}).",
+        browser.username
+    );
+    assert!(
+        answers.contains(&(recorded.as_str(), iso(answered).as_str())),
+        "{answers:?}"
+    );
 
     // A later acknowledgement leaves the incident's time alone; a decline is an entry too.
     let (status, _) = api
@@ -203,9 +208,10 @@ async fn acknowledgements_are_entries_and_fill_the_milestone(app: TestApp) {
     assert_eq!(status, StatusCode::OK);
     let (_, full) = api.get("/api/v1/incidents/INC-1").await;
     assert_eq!(full["acknowledged_at"], iso(answered).as_str());
-    assert!(entries(&full, "escalation")
-        .iter()
-        .any(|e| e["body"] == "network engineering declined the escalation."));
+    assert!(entries(&full, "escalation").iter().any(|e| e["body"]
+        .as_str()
+        .unwrap()
+        .starts_with("network engineering declined the escalation (recorded by ")));
 
     // An answer before the escalation is refused on the page with the message.
     let (_, more) = api
@@ -747,4 +753,117 @@ async fn times_follow_the_readers_time_zone(app: TestApp) {
 both_backends!(
     times_follow_the_readers_time_zone,
     times_follow_the_readers_time_zone
+);
+
+/// Milestones move only by an explicit edit that leaves an entry, and answers carry who
+/// answered: omar (not the target) cannot acknowledge mara's escalation; mara does, at
+/// 10 minutes ago, which becomes the incident's acknowledged time; dana's later "identified"
+/// does not move it; dana, the commander, answers a team's escalation on its behalf and the
+/// record says so; moving the acknowledged time by hand leaves a change entry naming both.
+async fn milestones_and_answers_are_facts_with_authors(app: TestApp) {
+    for (name, role) in [
+        ("dana", Role::Responder),
+        ("mara", Role::Responder),
+        ("omar", Role::Responder),
+    ] {
+        app.create_user(name, role);
+    }
+    // Times fixed once, so that comparisons do not straddle a second.
+    let (t30, t20, t12, t10, t5) = (ago(30), ago(20), ago(12), ago(10), ago(5));
+    let dana = Api::new(&app, app.token_of("dana"));
+    let mara = Api::new(&app, app.token_of("mara"));
+    let omar = Api::new(&app, app.token_of("omar"));
+    Api::new(&app, app.token(Role::Admin))
+        .post("/api/v1/teams", json!({"name": "ops", "members": ["omar"]}))
+        .await;
+    let (status, _) = dana
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "Checkout errors", "commander": "dana", "started_at": iso(t30)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, esc) = dana
+        .post(
+            "/api/v1/incidents/INC-1/escalations",
+            json!({"target": "mara", "escalated_at": iso(t20)}),
+        )
+        .await;
+    let to_mara = format!("/api/v1/escalations/{}", esc["id"]);
+    let answer = json!({"state": "acknowledged", "acknowledged_at": iso(t10)});
+    let (status, body) = omar.patch(&to_mara, answer.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = mara.patch(&to_mara, answer).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["answered_by"], "mara");
+    let (_, inc) = dana.get("/api/v1/incidents/INC-1").await;
+    assert_eq!(inc["acknowledged_at"], iso(t10).as_str());
+
+    // A status change with its own time does not move the acknowledgement.
+    let (status, body) = dana
+        .patch(
+            "/api/v1/incidents/INC-1",
+            json!({"version": inc["version"], "status": "identified", "status_at": iso(t5)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["acknowledged_at"], inc["acknowledged_at"]);
+
+    // The commander answers for a team; the record says so.
+    let (_, esc) = dana
+        .post(
+            "/api/v1/incidents/INC-1/escalations",
+            json!({"target": "ops"}),
+        )
+        .await;
+    let (status, body) = dana
+        .patch(
+            &format!("/api/v1/escalations/{}", esc["id"]),
+            json!({"state": "declined"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["answered_by"], "dana");
+    let (_, timeline) = dana.get("/api/v1/incidents/INC-1/timeline").await;
+    let bodies: Vec<String> = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["body"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        bodies.contains(&"mara acknowledged the escalation.".to_string()),
+        "{bodies:?}"
+    );
+    assert!(
+        bodies.contains(&"dana declined the escalation for ops.".to_string()),
+        "{bodies:?}"
+    );
+
+    // Moving the milestone is an edit that says so.
+    let (_, inc) = dana.get("/api/v1/incidents/INC-1").await;
+    let (status, body) = dana
+        .patch(
+            "/api/v1/incidents/INC-1",
+            json!({"version": inc["version"], "acknowledged_at": iso(t12)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, timeline) = dana.get("/api/v1/incidents/INC-1/timeline").await;
+    let moved = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["body"].as_str())
+        .find(|b| b.contains("acknowledged ") && b.contains(" → "))
+        .map(str::to_string);
+    let fmt = |t: NaiveDateTime| t.format("%Y-%m-%d %H:%M UTC").to_string();
+    assert_eq!(
+        moved,
+        Some(format!("Changed acknowledged {} → {}.", fmt(t10), fmt(t12)))
+    );
+}
+both_backends!(
+    milestones_and_answers_are_facts_with_authors,
+    milestones_and_answers_are_facts_with_authors
 );

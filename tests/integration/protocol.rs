@@ -58,6 +58,24 @@ async fn head_caching_and_error_formats(app: TestApp) {
         );
     }
 
+    // Writes to a missing incident are 404s, not database errors.
+    let writer = Api::new(&app, app.token(Role::Responder));
+    for (path, body) in [
+        (
+            "/api/v1/incidents/INC-404/escalations",
+            json!({"target": "dba"}),
+        ),
+        (
+            "/api/v1/incidents/INC-404/timeline",
+            json!({"kind": "action", "body": "x"}),
+        ),
+        ("/api/v1/incidents/INC-404/tasks", json!({"title": "x"})),
+    ] {
+        let (status, answer) = writer.post(path, body).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {answer}");
+        assert_eq!(answer["error"]["code"], "not_found");
+    }
+
     // An import over the limit: 413 in the API's JSON format.
     let res = browser
         .client

@@ -243,6 +243,11 @@ pub async fn incident_page(
                     at: zone.date_hhmm(e.escalated_at),
                     time_to_ack: e.time_to_acknowledge(),
                     by: v.escalated_by.clone().unwrap_or_default(),
+                    answered_by: v
+                        .responded_by
+                        .clone()
+                        .filter(|_| e.state.is_answer())
+                        .unwrap_or_default(),
                 }
             })
             .collect(),
@@ -325,6 +330,8 @@ pub struct EscalationRow {
     pub at: String,
     pub time_to_ack: Option<String>,
     pub by: String,
+    /// Who acknowledged or declined it (blank while pending).
+    pub answered_by: String,
 }
 
 /// A root cause on the incident page.
