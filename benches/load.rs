@@ -114,8 +114,8 @@ fn seed(url: &DbUrl) -> String {
     db::migrate(&mut conn).unwrap();
     let actor = Actor::system("bench");
     let store = |conn: &mut db::DbConnection, document: Imported| {
-        let prepared = import::prepare(document).unwrap();
-        import::store(conn, prepared, &actor).unwrap()
+        let prepared = import::prepare_parsed(document, String::new()).unwrap();
+        import::store(conn, prepared, import::Again::Allow, &actor).unwrap()
     };
     // INC-1: the 1,000-entry incident of the page and append runs.
     store(&mut conn, incident("Payment gateway outage", 1_000, 0));

@@ -11,6 +11,7 @@ use crate::auth::users::{self, parse_role, NewUser};
 use crate::auth::{random_token, tokens};
 use crate::config::Config;
 use crate::db;
+use crate::error::AppError;
 use crate::incidents::IncidentKey;
 use crate::postmortems;
 
@@ -66,6 +67,9 @@ pub enum Command {
     Import {
         /// The document, or `-` for standard input.
         file: String,
+        /// Import it even when the same document was imported before.
+        #[arg(long)]
+        duplicate: bool,
     },
     /// Print an incident's postmortem as Markdown (or write it to --output).
     Export {
@@ -172,15 +176,24 @@ pub fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::User(UserCommand::Create(args)) => create_user(&config, args),
-        Command::Import { file } => {
+        Command::Import { file, duplicate } => {
             let text = read_document(&file)?;
-            let prepared = postmortems::import::parse(&text)
-                .and_then(postmortems::import::prepare)
-                .map_err(|e| e.to_string())?;
+            let prepared = postmortems::import::prepare(&text).map_err(|e| e.to_string())?;
             let mut conn = open(&config)?;
             db::migrate(&mut conn)?;
-            let incident = postmortems::import::store(&mut conn, prepared, &Actor::system("cli"))
-                .map_err(|e| e.to_string())?;
+            let again = if duplicate {
+                postmortems::import::Again::Allow
+            } else {
+                postmortems::import::Again::Refuse
+            };
+            let incident =
+                postmortems::import::store(&mut conn, prepared, again, &Actor::system("cli"))
+                    .map_err(|e| match e {
+                        AppError::Duplicate { existing, .. } => format!(
+                            "this document was imported before, as {existing}; pass --duplicate to import it again"
+                        ),
+                        other => other.to_string(),
+                    })?;
             println!("{}", incident.key());
             Ok(())
         }

@@ -62,7 +62,7 @@ pub async fn show_dashboard(
             let (open, open_total) = search::list(conn, &hidden, &open_filter, 1, 50)?;
             let resolved_filter = IncidentFilter {
                 statuses: vec![Status::Resolved, Status::Closed],
-                sort: Sort::Updated,
+                sort: Sort::Resolved,
                 ..Default::default()
             };
             let (resolved, resolved_total) = search::list(conn, &hidden, &resolved_filter, 1, 10)?;

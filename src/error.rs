@@ -27,6 +27,9 @@ pub enum AppError {
     Forbidden(String),
     #[error("{0}")]
     Conflict(String),
+    /// The same document was imported before, as `existing` (a key).
+    #[error("{message}")]
+    Duplicate { message: String, existing: String },
     /// An edit made at a version that is no longer current.
     #[error("{message}")]
     EditConflict {
@@ -77,6 +80,7 @@ impl AppError {
             AppError::LoginRequired { .. } | AppError::Unauthorized(_) => "unauthorized",
             AppError::Forbidden(_) => "forbidden",
             AppError::Conflict(_) | AppError::EditConflict { .. } => "conflict",
+            AppError::Duplicate { .. } => "duplicate",
             AppError::TooManyRequests(_) => "rate_limited",
             AppError::Timeout(_) => "timeout",
             AppError::PayloadTooLarge(_) => "too_large",
@@ -143,7 +147,9 @@ impl ResponseError for AppError {
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AppError::Conflict(_) | AppError::EditConflict { .. } => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::EditConflict { .. } | AppError::Duplicate { .. } => {
+                StatusCode::CONFLICT
+            }
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -197,6 +203,9 @@ struct ErrorDetail<'a> {
     conflicts: Option<&'a [&'static str]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     current_version: Option<i32>,
+    /// The incident a duplicate import already made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    existing: Option<&'a str>,
 }
 
 impl ResponseError for ApiError {
@@ -222,6 +231,10 @@ impl ResponseError for ApiError {
                     AppError::EditConflict {
                         current_version, ..
                     } => Some(*current_version),
+                    _ => None,
+                },
+                existing: match &self.0 {
+                    AppError::Duplicate { existing, .. } => Some(existing),
                     _ => None,
                 },
             },

@@ -113,6 +113,7 @@ diesel::table! {
         scribe_id -> Nullable<Integer>,
         ops_lead_id -> Nullable<Integer>,
         restricted -> Bool,
+        import_hash -> Nullable<Text>,
     }
 }
 

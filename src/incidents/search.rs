@@ -20,6 +20,9 @@ pub enum Sort {
     Oldest,
     Severity,
     Updated,
+    /// Latest resolution first (the dashboard's "Recently resolved": an old incident
+    /// imported today is not recent).
+    Resolved,
 }
 
 impl Sort {
@@ -29,6 +32,7 @@ impl Sort {
             "oldest" => Some(Sort::Oldest),
             "severity" => Some(Sort::Severity),
             "updated" => Some(Sort::Updated),
+            "resolved" => Some(Sort::Resolved),
             _ => None,
         }
     }
@@ -110,7 +114,10 @@ impl IncidentFilter {
         let sort = match sort {
             None => Sort::Newest,
             Some(s) => Sort::parse(s).ok_or_else(|| {
-                AppError::invalid("sort", "Sort must be newest, oldest, severity or updated.")
+                AppError::invalid(
+                    "sort",
+                    "Sort must be newest, oldest, severity, updated or resolved.",
+                )
             })?,
         };
         Ok(IncidentFilter {
@@ -237,6 +244,12 @@ pub fn list(
         Sort::Oldest => q.order((incidents::started_at.asc(), incidents::id.asc())),
         Sort::Severity => q.order((incidents::severity.asc(), incidents::started_at.desc())),
         Sort::Updated => q.order((incidents::updated_at.desc(), incidents::id.desc())),
+        // Unresolved last, on both databases (no NULLS LAST in diesel's multi-backend).
+        Sort::Resolved => q.order((
+            incidents::resolved_at.is_null().asc(),
+            incidents::resolved_at.desc(),
+            incidents::id.desc(),
+        )),
     };
     let rows = q
         .limit(per_page)

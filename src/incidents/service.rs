@@ -91,7 +91,7 @@ pub fn create(
     fields.validate()?;
     let t = now();
     crate::db::transaction(conn, |conn| {
-        let incident: Incident = diesel::insert_into(incidents::table)
+        let id: i32 = diesel::insert_into(incidents::table)
             .values((
                 IncidentColumns::of(&fields, t),
                 incidents::created_by.eq(actor.user_id),
@@ -101,8 +101,14 @@ pub fn create(
                 incidents::labels.eq(options.labels.as_deref().unwrap_or("{}")),
                 incidents::restricted.eq(options.restricted),
             ))
-            .returning(incidents::all_columns)
+            .returning(incidents::id)
             .get_result(conn)?;
+        // The row as a struct in a second read: diesel's multi-backend connection cannot
+        // return a `Selectable` from an insert.
+        let incident: Incident = incidents::table
+            .find(id)
+            .select(Incident::as_select())
+            .first(conn)?;
         if options.restricted {
             // Members before anything is announced, so nobody else hears of it.
             use crate::db::schema::incident_members;

@@ -167,6 +167,13 @@ pub async fn export_postmortem(
         .body(doc))
 }
 
+#[derive(Deserialize)]
+pub struct ImportQuery {
+    /// Import a document that was imported before anyway.
+    #[serde(default)]
+    duplicate: bool,
+}
+
 /// An imported document's bytes; a body over the import limit is a 413 in the API's error
 /// format (actix's own answer would be plain text).
 pub struct ImportBody(web::Bytes);
@@ -194,6 +201,7 @@ pub async fn import_postmortem(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: ApiUser,
+    query: web::Query<ImportQuery>,
     body: ImportBody,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
@@ -219,13 +227,17 @@ pub async fn import_postmortem(
         ))
     })?;
     // Parsing and rendering are the slow part: on the blocking pool, before the write.
-    let prepared =
-        web::block(move || super::import::parse(&text).and_then(super::import::prepare)).await??;
+    let prepared = web::block(move || super::import::prepare(&text)).await??;
     let actor = user.actor();
+    let again = if query.duplicate {
+        super::import::Again::Allow
+    } else {
+        super::import::Again::Refuse
+    };
     let detail = state
         .db
         .write(move |conn| {
-            let incident = super::import::store(conn, prepared, &actor)?;
+            let incident = super::import::store(conn, prepared, again, &actor)?;
             crate::incidents::service::get(conn, incident.id)
         })
         .await?;

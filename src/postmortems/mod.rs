@@ -425,6 +425,8 @@ pub fn overdue(
     let rows: Vec<(i32, String, Option<NaiveDateTime>)> = incidents::table
         .filter(crate::visible_incidents!(reader))
         .filter(incidents::resolved_at.lt(cutoff))
+        // An imported incident brings its postmortem as it was written: history, not due.
+        .filter(incidents::import_hash.is_null())
         .filter(diesel::dsl::not(diesel::dsl::exists(published)))
         .order(incidents::resolved_at.asc())
         .limit(20)

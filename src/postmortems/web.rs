@@ -535,6 +535,8 @@ struct ImportPage {
     layout: Layout,
     text: String,
     error: Option<String>,
+    /// The incident the same document made before, when that stopped this import.
+    existing: Option<String>,
 }
 
 impl ImportPage {
@@ -553,6 +555,7 @@ pub async fn import_page(user: CurrentUser) -> Result<HttpResponse, AppError> {
             layout: Layout::new(&user, "import", "Import a postmortem"),
             text: String::new(),
             error: None,
+            existing: None,
         },
     )
 }
@@ -576,6 +579,7 @@ pub async fn import_submit(
     let mut csrf = String::new();
     let mut text = String::new();
     let mut file = Vec::new();
+    let mut again = super::import::Again::Refuse;
     // Every part counts against the limit, not each part alone.
     let mut received = 0;
     while let Some(field) = payload.next().await {
@@ -592,6 +596,7 @@ pub async fn import_submit(
             "csrf_token" => csrf = String::from_utf8_lossy(&value).into_owned(),
             "text" => text = String::from_utf8_lossy(&value).into_owned(),
             "file" => file = value,
+            "duplicate" => again = super::import::Again::Allow,
             _ => {}
         }
     }
@@ -606,12 +611,10 @@ pub async fn import_submit(
     // Parsing and rendering are the slow part: on the blocking pool, before the write.
     let parsed = text.clone();
     let result = async {
-        let prepared =
-            web::block(move || super::import::parse(&parsed).and_then(super::import::prepare))
-                .await??;
+        let prepared = web::block(move || super::import::prepare(&parsed)).await??;
         state
             .db
-            .write(move |conn| super::import::store(conn, prepared, &actor))
+            .write(move |conn| super::import::store(conn, prepared, again, &actor))
             .await
     }
     .await;
@@ -629,9 +632,19 @@ pub async fn import_submit(
                     layout: Layout::new(&user, "import", "Import a postmortem"),
                     text,
                     error: Some(e.public_message()),
+                    existing: None,
                 },
             )
         }
+        Err(AppError::Duplicate { message, existing }) => render_status(
+            StatusCode::CONFLICT,
+            &ImportPage {
+                layout: Layout::new(&user, "import", "Import a postmortem"),
+                text,
+                error: Some(message),
+                existing: Some(existing),
+            },
+        ),
         Err(e) => Err(e),
     }
 }

@@ -202,6 +202,20 @@ fn cli_refuses_empty_names_unbounded_input_and_an_empty_database_url() {
         hindsight(&db, &["import", "/dev/zero"], None),
         "larger than 8 MiB",
     );
+    // The same document twice: refused naming the first, unless --duplicate.
+    let seed = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/payment-gateway-2023-06-07.txt"
+    );
+    let out = hindsight(&db, &["import", seed], None);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "INC-1");
+    fails_with(
+        hindsight(&db, &["import", seed], None),
+        "imported before, as INC-1; pass --duplicate",
+    );
+    let out = hindsight(&db, &["import", seed, "--duplicate"], None);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "INC-2");
     // Set but empty is refused, and creates no ./hindsight.db.
     let out = std::process::Command::new(binary::BIN)
         .arg("migrate")

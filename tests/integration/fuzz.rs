@@ -117,9 +117,8 @@ async fn mutated_documents_never_break_anything(app: TestApp) {
     let api = Api::new(&app, app.token(Role::Responder));
     let mut seeds: Vec<String> = FIXTURES.iter().map(|s| s.to_string()).collect();
     let mut conn = app.connection();
-    let rich = import::parse(FIXTURES[0])
-        .and_then(import::prepare)
-        .and_then(|p| import::store(&mut conn, p, &Actor::system("fuzz")))
+    let rich = import::prepare(FIXTURES[0])
+        .and_then(|p| import::store(&mut conn, p, import::Again::Allow, &Actor::system("fuzz")))
         .unwrap();
     let (_, export) = hindsight::postmortems::export::document(
         &mut conn,
@@ -172,19 +171,22 @@ async fn mutated_documents_never_break_anything(app: TestApp) {
         let pool = app.pool.clone();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let text = String::from_utf8(bytes).map_err(|_| "not UTF-8".to_string())?;
-            let prepared = import::parse(&text)
-                .and_then(import::prepare)
-                .map_err(|e| e.to_string())?;
+            let prepared = import::prepare(&text).map_err(|e| e.to_string())?;
             let mut conn = pool.get().unwrap();
-            import::store(&mut conn, prepared, &Actor::system("fuzz"))
-                .map(|_| ())
-                .map_err(|e| {
-                    assert!(
-                        !matches!(e, hindsight::error::AppError::Unexpected(_)),
-                        "document {n}: an internal error storing: {e}"
-                    );
-                    e.to_string()
-                })
+            import::store(
+                &mut conn,
+                prepared,
+                import::Again::Allow,
+                &Actor::system("fuzz"),
+            )
+            .map(|_| ())
+            .map_err(|e| {
+                assert!(
+                    !matches!(e, hindsight::error::AppError::Unexpected(_)),
+                    "document {n}: an internal error storing: {e}"
+                );
+                e.to_string()
+            })
         }));
         let outcome = outcome.unwrap_or_else(|_| panic!("document {n} made the importer panic"));
         match outcome {

@@ -137,7 +137,8 @@ async fn seed_import_holds_every_fact(app: TestApp) {
         .unwrap()
         .contains("the database administration team and the network engineering team"));
 
-    // "Escalation:" names two teams: two escalation records, beside the entry.
+    // "Escalation:" names two teams: two escalation records, beside the entry, saying no
+    // more than the document does: answer unknown, nobody recorded as escalating.
     let escalations: Vec<(&str, &str, &str)> = i["escalations"]
         .as_array()
         .unwrap()
@@ -155,16 +156,22 @@ async fn seed_import_holds_every_fact(app: TestApp) {
         [
             (
                 "database administration team",
-                "acknowledged",
+                "unknown",
                 "2023-06-07T10:00:00Z"
             ),
             (
                 "network engineering team",
-                "acknowledged",
+                "unknown",
                 "2023-06-07T10:00:00Z"
             ),
         ]
     );
+    for e in i["escalations"].as_array().unwrap() {
+        assert!(
+            e["escalated_by"].is_null() && e["answered_by"].is_null(),
+            "the importer is not the escalator: {e}"
+        );
+    }
     assert!(
         i["acknowledged_at"].is_null(),
         "no time given, none invented"
@@ -686,11 +693,92 @@ async fn import_page_and_reminder(app: TestApp) {
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/incidents/INC-1");
+
+    // The same document again: a warning naming INC-1 and a box to tick, nothing made.
+    let twice = |duplicate: bool| {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf_token", csrf.clone())
+            .text("text", SEED.replace('\n', "\r\n"));
+        if duplicate {
+            form.text("duplicate", "on")
+        } else {
+            form
+        }
+    };
+    let res = browser
+        .client
+        .post(app.url("/import"))
+        .multipart(twice(false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("imported before, as INC-1") && page.contains("Import it again anyway"));
+    assert_eq!(app.count("incidents"), 1);
+    let res = browser
+        .client
+        .post(app.url("/import"))
+        .multipart(twice(true))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        location(&res),
+        "/incidents/INC-2",
+        "asked for: a second incident"
+    );
+    // The API: 409 naming it, unless ?duplicate=true.
+    let api = Api::new(&app, app.token(Role::Responder));
+    let (status, body) = import(&api, SEED).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["code"], "duplicate");
+    assert_eq!(body["error"]["existing"], "INC-1");
+    let res = api
+        .client
+        .post(format!("{}/api/v1/import?duplicate=true", api.base))
+        .bearer_auth(&api.token)
+        .header("content-type", "text/plain")
+        .body(SEED)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(app.count("incidents"), 3);
     let (_, dash) = browser.get_text("/").await;
     assert!(
-        dash.contains("Postmortems due"),
-        "resolved in 2023, not published"
+        !dash.contains("Postmortems due"),
+        "resolved in 2023 and imported: history, not a postmortem due"
     );
+    // One resolved here a week ago without a postmortem is due, and is the most recently
+    // resolved, above the 2023 imports made today.
+    let week_ago = (chrono::Utc::now() - chrono::Duration::days(7))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let (status, _) = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "Cache stampede", "started_at": week_ago}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body) = api
+        .patch(
+            "/api/v1/incidents/INC-4",
+            json!({"version": 1, "status": "resolved", "status_at": week_ago}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, dash) = browser.get_text("/").await;
+    assert!(dash.contains("Postmortems due") && dash.contains("Cache stampede"));
+    let (_, seed) = api.get("/api/v1/incidents/INC-1").await;
+    let seed_title = seed["title"].as_str().unwrap().to_string();
+    let recent = dash.split("Recently resolved").nth(1).unwrap_or_default();
+    let (stampede, outage) = (
+        recent.find("Cache stampede").unwrap(),
+        recent.find(seed_title.as_str()).unwrap_or(usize::MAX),
+    );
+    assert!(stampede < outage, "ordered by resolution, not by import");
     let bad = reqwest::multipart::Form::new()
         .text("csrf_token", csrf)
         .text("text", "nothing to see");
@@ -715,7 +803,7 @@ async fn import_page_and_reminder(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    assert_eq!(app.count("incidents"), 1);
+    assert_eq!(app.count("incidents"), 4);
 }
 both_backends!(import_page_and_reminder, import_page_and_reminder);
 

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use chrono::NaiveDateTime;
 use serde_json::Value;
 
-use crate::escalations::RecordedEscalation;
+use crate::escalations::{EscalationState, RecordedEscalation};
 use crate::root_causes::{CauseCategory, CauseKind};
 use crate::tasks::TaskStatus;
 use crate::time::human_duration;
@@ -166,10 +166,13 @@ pub(super) fn clock(t: NaiveDateTime, with_date: bool) -> String {
 
 /// The visible line before an escalation's reason.
 pub fn escalation_prefix(e: &RecordedEscalation, with_date: bool) -> String {
+    let state = match e.state {
+        EscalationState::Unknown => "answer not recorded",
+        other => other.as_str(),
+    };
     let mut text = format!(
-        "- **{}** ({}), escalated {}",
+        "- **{}** ({state}), escalated {}",
         e.target,
-        e.state,
         clock(e.escalated_at, with_date)
     );
     if let Some(a) = e.acknowledged_at {

@@ -26,7 +26,7 @@ use crate::timeline::EntryKind;
 use own::{own_format_tag, parse_own};
 use plain::parse_plain;
 pub use preview::preview;
-pub use store::{prepare, store, Prepared};
+pub use store::{prepare, prepare_parsed, source_hash, store, Again, Prepared};
 
 /// Documents larger than this are refused (413).
 pub const MAX_BYTES: usize = crate::limits::IMPORT_BYTES;

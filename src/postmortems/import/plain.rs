@@ -504,14 +504,14 @@ pub(super) fn finish(
         .iter()
         .filter(|e| e.kind == EntryKind::Escalation)
         .flat_map(|e| {
-            // The document says who was asked, not whether or when they answered; that
-            // they helped resolve it is the reading it gives.
+            // The document says who was asked, not whether, when or by whom they answered:
+            // the record says that much and no more (unknown blocks nothing).
             super::escalated::targets(&e.body)
                 .into_iter()
                 .map(|target| RecordedEscalation {
                     target,
                     reason: String::new(),
-                    state: EscalationState::Acknowledged,
+                    state: EscalationState::Unknown,
                     escalated_at: e.occurred_at,
                     acknowledged_at: None,
                     responded_at: None,

@@ -18,13 +18,74 @@ pub struct Prepared {
     imported: Imported,
     /// Each entry's HTML; `None` for a blank entry, which is skipped.
     html: Vec<Option<String>>,
+    /// The document's [`source_hash`].
+    hash: String,
 }
 
-/// Checks every entry and renders its Markdown. Rendering is most of an import's work: do
-/// it before the write, so that other writers never wait for it.
-pub fn prepare(imported: Imported) -> Result<Prepared, AppError> {
+/// Whether importing a document that was imported before goes ahead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Again {
+    /// 409 `duplicate` naming the incident it made (the default everywhere).
+    Refuse,
+    /// Asked for: `?duplicate=true`, "Import anyway", `--duplicate`.
+    Allow,
+}
+
+/// SHA-256 of a document with its line endings normalised (the same file saved on Windows
+/// is the same document).
+pub fn source_hash(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let normalised = text.replace("\r\n", "\n");
+    hex::encode(Sha256::digest(normalised.trim().as_bytes()))
+}
+
+/// Parses `text`, checks every entry and renders its Markdown. Rendering is most of an
+/// import's work: do it before the write, so that other writers never wait for it.
+pub fn prepare(text: &str) -> Result<Prepared, AppError> {
+    prepare_parsed(super::parse(text)?, source_hash(text))
+}
+
+/// [`prepare`] for a document already parsed (or built, as the benchmark does), whose
+/// source has `hash`.
+pub fn prepare_parsed(imported: Imported, hash: String) -> Result<Prepared, AppError> {
     let html = render_entries(&imported.entries)?;
-    Ok(Prepared { imported, html })
+    Ok(Prepared {
+        imported,
+        html,
+        hash,
+    })
+}
+
+/// The incident the same document made before, if the importer may see it (a restricted
+/// one they may not see is not named, and does not stop them).
+fn imported_before(
+    conn: &mut DbConnection,
+    hash: &str,
+    actor: &Actor,
+) -> Result<Option<i32>, AppError> {
+    use crate::db::schema::incidents;
+    use diesel::prelude::*;
+    let found: Vec<i32> = incidents::table
+        .filter(incidents::import_hash.eq(hash))
+        .order(incidents::id.asc())
+        .select(incidents::id)
+        .load(conn)?;
+    for id in found {
+        let seen = match actor.user_id {
+            None => true,
+            Some(user_id) => {
+                let reader = crate::access::Reader {
+                    user_id,
+                    admin: actor.role == Some(crate::auth::Role::Admin),
+                };
+                crate::access::can_see(conn, reader, id)? != crate::access::Seen::No
+            }
+        };
+        if seen {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
 }
 
 fn render_entries(entries: &[ImportedEntry]) -> Result<Vec<Option<String>>, AppError> {
@@ -63,11 +124,27 @@ fn render_entries(entries: &[ImportedEntry]) -> Result<Vec<Option<String>>, AppE
 pub fn store(
     conn: &mut DbConnection,
     prepared: Prepared,
+    again: Again,
     actor: &Actor,
 ) -> Result<Incident, AppError> {
     actor.require(crate::auth::Permission::Write)?;
-    let Prepared { imported, html } = prepared;
+    let Prepared {
+        imported,
+        html,
+        hash,
+    } = prepared;
     crate::db::transaction(conn, |conn| {
+        if again == Again::Refuse {
+            if let Some(existing) = imported_before(conn, &hash, actor)? {
+                let key = crate::incidents::IncidentKey(existing).to_string();
+                return Err(AppError::Duplicate {
+                    message: format!(
+                        "This document was imported before, as {key}. Import it again only if you mean a second incident."
+                    ),
+                    existing: key,
+                });
+            }
+        }
         let Imported {
             mut fields,
             commander,
@@ -86,6 +163,13 @@ pub fn store(
         let incident =
             crate::incidents::service::create(conn, fields, actor, &CreateOptions::default())?;
         let id = incident.id;
+        {
+            use crate::db::schema::incidents;
+            use diesel::prelude::*;
+            diesel::update(incidents::table.find(id))
+                .set(incidents::import_hash.eq(&hash))
+                .execute(conn)?;
+        }
         // A document's authors are names, not accounts: linking them would let anyone who
         // can import file entries as an admin. The importer is in the audit log.
         let recorded: Vec<RecordedEntry> = entries
@@ -104,7 +188,9 @@ pub fn store(
             })
             .collect();
         let entry_count = crate::timeline::service::insert_many(conn, id, recorded)?;
-        crate::escalations::insert_many(conn, id, &escalations, actor.user_id)?;
+        // Who escalated is the document's to say, not the importer's (the importer is in
+        // the audit log), on the page and the CLI alike.
+        crate::escalations::insert_many(conn, id, &escalations, None)?;
         for c in &causes {
             let fields = CauseFields::parse(c.kind.as_str(), c.category.as_str(), &c.description)?;
             crate::root_causes::create(conn, id, &fields, actor)?;

@@ -1,0 +1,2 @@
+DROP INDEX incidents_import_hash;
+ALTER TABLE incidents DROP COLUMN import_hash;
