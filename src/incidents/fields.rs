@@ -5,7 +5,6 @@ use chrono::NaiveDateTime;
 
 use super::model::{IncidentDetail, Severity, Status};
 use crate::error::AppError;
-use crate::time::rfc3339;
 
 pub const TITLE_MAX: usize = 200;
 pub const IMPACT_MAX: usize = 20_000;
@@ -129,33 +128,49 @@ impl IncidentFields {
             ));
         }
         self.services = names;
+        // One time policy everywhere: nothing in the future beyond clock drift.
+        let now = crate::time::now();
+        for (field, label, time) in self.milestones() {
+            if let Some(t) = time.filter(|t| crate::time::too_far_ahead(*t, now)) {
+                return Err(AppError::invalid(
+                    field,
+                    format!("{label} ({}) is in the future.", words(t)),
+                ));
+            }
+        }
         self.check_order()
             .map_err(|(field, message)| AppError::invalid(field, message))
+    }
+
+    /// The milestones in order: (field, label, time).
+    fn milestones(&self) -> [(&'static str, &'static str, Option<NaiveDateTime>); 5] {
+        [
+            ("started_at", "Started", Some(self.started_at)),
+            ("detected_at", "Detected", self.detected_at),
+            ("acknowledged_at", "Acknowledged", self.acknowledged_at),
+            ("mitigated_at", "Mitigated", self.mitigated_at),
+            ("resolved_at", "Resolved", self.resolved_at),
+        ]
     }
 
     /// Milestones in order: started ≤ detected ≤ acknowledged ≤ mitigated ≤ resolved; the
     /// error names the later field of the first pair out of order.
     pub fn check_order(&self) -> Result<(), (&'static str, String)> {
-        let milestones = [
-            ("started_at", Some(self.started_at)),
-            ("detected_at", self.detected_at),
-            ("acknowledged_at", self.acknowledged_at),
-            ("mitigated_at", self.mitigated_at),
-            ("resolved_at", self.resolved_at),
-        ];
-        for (i, (later, later_time)) in milestones.iter().enumerate() {
+        let milestones = self.milestones();
+        for (i, (later, later_label, later_time)) in milestones.iter().enumerate() {
             let Some(later_time) = later_time else {
                 continue;
             };
-            for (earlier, earlier_time) in &milestones[..i] {
+            for (_, earlier_label, earlier_time) in &milestones[..i] {
                 if let Some(earlier_time) = earlier_time {
                     if earlier_time > later_time {
                         return Err((
                             later,
                             format!(
-                                "{earlier} must be before {later} ({} is after {})",
-                                rfc3339(*earlier_time),
-                                rfc3339(*later_time)
+                                "{later_label} ({}) can't be before {} ({})",
+                                words(*later_time),
+                                earlier_label.to_lowercase(),
+                                words(*earlier_time)
                             ),
                         ));
                     }
@@ -164,4 +179,9 @@ impl IncidentFields {
         }
         Ok(())
     }
+}
+
+/// A time in an error message: `2026-12-06 02:47 UTC`.
+fn words(t: NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
 }

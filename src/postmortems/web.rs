@@ -322,6 +322,11 @@ pub async fn show_postmortem(
     let id = key.id();
     let notice = match q.notice.as_deref() {
         Some("saved") => Some("Saved."),
+        Some("requested") => Some("Review requested."),
+        Some("approved") => Some("Approved."),
+        Some("changes") => Some("Changes requested."),
+        Some("published") => Some("Published."),
+        Some("draft") => Some("Moved back to draft."),
         Some("review") => Some("Review updated."),
         _ => None,
     };
@@ -400,6 +405,15 @@ pub async fn review_postmortem(
         .filter(|r| !r.is_empty())
         .collect();
     let u = user.user.clone();
+    // The notice says what happened ("Published."), not that something did.
+    let notice = match data.action.as_str() {
+        "request" => "requested",
+        "approve" => "approved",
+        "request_changes" => "changes",
+        "publish" => "published",
+        "reopen" => "draft",
+        _ => "review",
+    };
     let result = async {
         let action = ReviewAction::parse(&data.action, &reviewers, &data.comment)?;
         state
@@ -410,7 +424,7 @@ pub async fn review_postmortem(
     .await;
     match result {
         Ok(_) => Ok(see_other(&format!(
-            "/incidents/{}/postmortem?notice=review",
+            "/incidents/{}/postmortem?notice={notice}",
             IncidentKey(id)
         ))),
         Err(e @ (AppError::Conflict(_) | AppError::Invalid { .. } | AppError::Forbidden(_))) => {

@@ -31,6 +31,23 @@ pub struct TaskFields {
     pub external_url: String,
 }
 
+impl TaskFields {
+    /// A stored task's fields.
+    pub fn of_task(t: &Task) -> TaskFields {
+        TaskFields {
+            title: t.title.clone(),
+            description: t.description.clone(),
+            kind: t.kind,
+            priority: t.priority,
+            owner_id: t.owner_id,
+            team: t.team.clone(),
+            due_on: t.due_on,
+            status: t.status,
+            external_url: t.external_url.clone(),
+        }
+    }
+}
+
 /// Raw values as a form or JSON body carries them.
 #[derive(Clone, Debug, Default)]
 pub struct TaskInput {
@@ -222,6 +239,27 @@ pub fn create(
     })
 }
 
+/// Responders and admins change tasks; a task's owner of any role may change its status
+/// (a viewer given a follow-up can mark it done), and nothing else.
+fn ensure_may_update(old: &Task, f: &TaskFields, actor: &Actor) -> Result<(), AppError> {
+    if actor.require(crate::auth::Permission::Write).is_ok() {
+        return Ok(());
+    }
+    let owner = actor.user_id.is_some() && actor.user_id == old.owner_id;
+    let only_status = TaskFields {
+        status: old.status,
+        ..f.clone()
+    } == TaskFields::of_task(old);
+    if owner && only_status {
+        return Ok(());
+    }
+    Err(AppError::Forbidden(if owner {
+        "As its owner you may change this task's status; the rest is for responders.".into()
+    } else {
+        "Your role (viewer) may change only the status of tasks you own.".into()
+    }))
+}
+
 /// A task of a restricted incident goes only to an owner and a team who can see it (newly
 /// given ones: a task kept as it was stays where it is).
 fn ensure_assignees_see(
@@ -323,9 +361,9 @@ pub fn update(
     f: &TaskFields,
     actor: &Actor,
 ) -> Result<Task, AppError> {
-    actor.require(crate::auth::Permission::Write)?;
     crate::db::transaction(conn, |conn| {
         let old = get(conn, id)?.task;
+        ensure_may_update(&old, f, actor)?;
         if old.version != expected_version {
             return Err(AppError::Conflict(format!(
                 "Task {id} was changed by someone else (you edited version {expected_version}, it is now at version {}). Reload and apply your change again.",

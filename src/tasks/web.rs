@@ -391,6 +391,8 @@ struct BoardPage {
     statuses: &'static [TaskStatus],
     severities: &'static [Severity],
     can_write: bool,
+    /// The reader's username: a task's owner may set its status whatever their role.
+    me: String,
     error: Option<String>,
 }
 
@@ -485,6 +487,7 @@ pub async fn show_board(
         statuses: TaskStatus::ALL,
         severities: Severity::ALL,
         can_write: user.user.role.allows(Permission::Write),
+        me: user.user.username.clone(),
         error,
     };
     render_status(StatusCode::OK, &page)

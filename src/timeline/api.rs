@@ -32,6 +32,9 @@ pub struct AddEntry {
     time_known: Option<bool>,
     kind: Option<String>,
     body: Option<String>,
+    /// A time before the incident's start is meant (else 422 naming `occurred_at`).
+    #[serde(default)]
+    before_start: bool,
 }
 
 /// `POST /api/v1/incidents/{key}/timeline` → 201
@@ -47,16 +50,18 @@ pub async fn add_entry(
     let kind = b
         .kind
         .as_deref()
-        .map(parse_kind)
+        .map(service::parse_written_kind)
         .transpose()?
         .unwrap_or(EntryKind::Note);
     let new = NewEntry {
-        occurred_at: optional_time(b.occurred_at.as_deref(), "occurred_at")?.unwrap_or_else(now),
         time_known: b.time_known.unwrap_or(true),
-        kind,
-        body: b.body.unwrap_or_default(),
-        author_id: Some(user.user.id),
-        dedupe_key: None,
+        ..NewEntry::written(
+            optional_time(b.occurred_at.as_deref(), "occurred_at")?.unwrap_or_else(now),
+            kind,
+            b.body.unwrap_or_default(),
+            Some(user.user.id),
+            b.before_start,
+        )
     };
     let actor = user.actor();
     let prepared = service::prepare(new)?;

@@ -49,6 +49,15 @@ impl EntryKind {
         }
     }
 
+    /// Kinds only the record itself writes (a status change, a reopening, a field change):
+    /// a person cannot write one by hand, so that such an entry always means it happened.
+    pub fn is_generated(self) -> bool {
+        matches!(
+            self,
+            EntryKind::StatusChange | EntryKind::Reopened | EntryKind::Change
+        )
+    }
+
     /// Kinds a person picks in the quick-add form (status changes, reopenings and field
     /// changes come from the edits themselves).
     pub const PICKABLE: &'static [EntryKind] = &[
@@ -95,6 +104,10 @@ pub struct NewEntry {
     pub author_id: Option<i32>,
     /// Makes repeated deliveries (alert webhooks) idempotent.
     pub dedupe_key: Option<String>,
+    /// A time before the incident's start is meant (context before it is legitimate, but
+    /// an `HH:MM` that rolled back a day usually is a typo): written entries must say so;
+    /// generated ones ([`NewEntry::now`]) take the times the record gives them.
+    pub before_start: bool,
 }
 
 impl NewEntry {
@@ -106,6 +119,22 @@ impl NewEntry {
             body,
             author_id,
             dedupe_key: None,
+            before_start: true,
+        }
+    }
+
+    /// An entry a person wrote, at `occurred_at` (checked against the incident's start).
+    pub fn written(
+        occurred_at: NaiveDateTime,
+        kind: EntryKind,
+        body: String,
+        author_id: Option<i32>,
+        before_start: bool,
+    ) -> Self {
+        NewEntry {
+            occurred_at,
+            before_start,
+            ..NewEntry::now(kind, body, author_id)
         }
     }
 }

@@ -50,6 +50,21 @@ pub fn parse_kind(raw: &str) -> Result<EntryKind, AppError> {
         .map_err(|e| AppError::invalid("kind", format!("Kind {e}.")))
 }
 
+/// A kind for an entry a person writes: the generated kinds are refused.
+pub fn parse_written_kind(raw: &str) -> Result<EntryKind, AppError> {
+    let kind = parse_kind(raw)?;
+    if kind.is_generated() {
+        return Err(AppError::invalid(
+            "kind",
+            format!(
+                "{} entries are written by the record itself (change the status or the field instead).",
+                kind.label()
+            ),
+        ));
+    }
+    Ok(kind)
+}
+
 fn ensure_incident(conn: &mut DbConnection, incident_id: i32) -> Result<(), AppError> {
     let found: i64 = incidents::table
         .find(incident_id)
@@ -161,6 +176,36 @@ pub fn insert_many(
     ))
 }
 
+/// Refuses (422 on `occurred_at`) a written time before the incident started unless the
+/// writer said it is meant, naming the date it would be: `05:30` typed at 04:47 is
+/// yesterday 05:30, most likely a typo.
+fn ensure_not_before_start(
+    conn: &mut DbConnection,
+    incident_id: i32,
+    at: NaiveDateTime,
+) -> Result<(), AppError> {
+    let Some(started) = incidents::table
+        .find(incident_id)
+        .select(incidents::started_at)
+        .first::<NaiveDateTime>(conn)
+        .optional()?
+    else {
+        return Ok(()); // the insert names the missing incident
+    };
+    if at >= started {
+        return Ok(());
+    }
+    Err(AppError::invalid(
+        "occurred_at",
+        format!(
+            "That is {}, {} before this incident started ({}). If it happened before the start, say so (tick \"before the start\"; API: \"before_start\": true).",
+            at.format("%Y-%m-%d %H:%M UTC"),
+            crate::time::human_duration(started - at),
+            started.format("%Y-%m-%d %H:%M UTC"),
+        ),
+    ))
+}
+
 /// Adds an entry. With a `dedupe_key` already present, returns the existing entry instead.
 pub fn add(
     conn: &mut DbConnection,
@@ -181,6 +226,9 @@ pub fn store(
     actor.require(crate::auth::Permission::Write)?;
     let Prepared { new, body, html } = prepared;
     crate::db::transaction(conn, |conn| {
+        if !new.before_start && new.time_known {
+            ensure_not_before_start(conn, incident_id, new.occurred_at)?;
+        }
         if let Some(key) = &new.dedupe_key {
             ensure_incident(conn, incident_id)?;
             let existing = timeline_entries::table
@@ -348,6 +396,17 @@ pub fn edit(
                     "This entry was edited by someone else (you edited version {expected}, it is now at version {}). Reload and apply your change again.",
                     old.version
                 )));
+            }
+        }
+        if let Some(kind) = changes.kind.filter(|k| *k != old.kind) {
+            if kind.is_generated() || old.kind.is_generated() {
+                return Err(AppError::invalid(
+                    "kind",
+                    format!(
+                        "{} entries are written by the record itself; an entry cannot become or stop being one.",
+                        if kind.is_generated() { kind.label() } else { old.kind.label() }
+                    ),
+                ));
             }
         }
         let new_body = body.unwrap_or_else(|| old.body.clone());

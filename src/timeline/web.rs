@@ -21,6 +21,8 @@ use crate::web::{back_to_incident, render, render_status, see_other, typed_time,
 pub struct EntryForm {
     #[serde(default)]
     occurred_at: String,
+    /// The "it happened before the incident started" box.
+    before_start: Option<String>,
     #[serde(default)]
     kind: String,
     #[serde(default)]
@@ -82,14 +84,13 @@ pub async fn add_entry(
     let id = key.id();
     let zone = user.user.zone();
     let prepared = parse_time_field(&data.occurred_at, zone).and_then(|time| {
-        service::prepare(NewEntry {
-            occurred_at: time.unwrap_or_else(now),
-            time_known: true,
-            kind: parse_kind(&data.kind)?,
-            body: data.body.clone(),
-            author_id: Some(user.user.id),
-            dedupe_key: None,
-        })
+        service::prepare(NewEntry::written(
+            time.unwrap_or_else(now),
+            service::parse_written_kind(&data.kind)?,
+            data.body.clone(),
+            Some(user.user.id),
+            data.before_start.is_some(),
+        ))
     });
     let result = match prepared {
         Ok(prepared) => {
@@ -159,10 +160,24 @@ pub async fn edit_entry_page(
         kind: e.kind.to_string(),
         body: e.body,
         version: e.version,
-        kinds: EntryKind::ALL,
+        kinds: kinds_for(e.kind),
         error: None,
     };
     render(&page)
+}
+
+/// The kinds an entry of `kind` may be given by hand: a written entry any written kind; a
+/// generated one keeps its own.
+fn kinds_for(kind: EntryKind) -> &'static [EntryKind] {
+    if kind.is_generated() {
+        EntryKind::ALL
+            .iter()
+            .position(|k| *k == kind)
+            .map(|i| &EntryKind::ALL[i..=i])
+            .unwrap_or(EntryKind::PICKABLE)
+    } else {
+        EntryKind::PICKABLE
+    }
 }
 
 /// `POST /incidents/{key}/timeline/{id}/edit`
@@ -222,10 +237,14 @@ pub async fn edit_entry(
                 entry_id,
                 occurred_at: data.occurred_at,
                 occurred_iso: data.occurred_iso,
+                kinds: data
+                    .kind
+                    .parse()
+                    .map(kinds_for)
+                    .unwrap_or(EntryKind::PICKABLE),
                 kind: data.kind,
                 body: data.body,
                 version: data.version.trim().parse().unwrap_or(0),
-                kinds: EntryKind::ALL,
                 error: Some(e.public_message()),
             };
             render_status(status, &page)

@@ -146,10 +146,9 @@ async fn invalid_requests_name_the_field_and_store_nothing(app: TestApp) {
     }
     let (status, err) = api.post("/api/v1/incidents", json!({"title": "x", "started_at": "2023-06-07T10:00:00Z", "resolved_at": "2023-06-07T09:00:00Z"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(err["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("started_at must be before resolved_at"));
+    assert!(err["error"]["message"].as_str().unwrap().contains(
+        "Resolved (2023-06-07 09:00 UTC) can't be before started (2023-06-07 10:00 UTC)"
+    ));
 
     // Malformed JSON, wrong content type, oversize body.
     let url = app.url("/api/v1/incidents");

@@ -867,3 +867,107 @@ both_backends!(
     milestones_and_answers_are_facts_with_authors,
     milestones_and_answers_are_facts_with_authors
 );
+
+/// One time policy for every written time: nothing in the future beyond clock drift (the
+/// declare form too), a written time before the incident's start only when meant, ordering
+/// errors in words, generated kinds never by hand, and zone abbreviations per instant.
+async fn one_time_policy_for_written_times(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    let (status, body) = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "Tomorrow's outage", "started_at": iso(ago(-120))}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "started_at");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("in the future"));
+    assert_eq!(app.count("incidents"), 0);
+
+    let start = ago(60);
+    api.post(
+        "/api/v1/incidents",
+        json!({"title": "Checkout errors", "started_at": iso(start)}),
+    )
+    .await;
+    // 21 hours before the start: a typo unless said otherwise.
+    let early = iso(start - Duration::hours(21));
+    let entry = |before_start: bool| json!({"kind": "action", "body": "Deployed the config", "occurred_at": early, "before_start": before_start});
+    let (status, body) = api
+        .post("/api/v1/incidents/INC-1/timeline", entry(false))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "occurred_at");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("21h") && message.contains("before this incident started"),
+        "{message}"
+    );
+    let (status, body) = api
+        .post("/api/v1/incidents/INC-1/timeline", entry(true))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let written = body["id"].as_i64().unwrap();
+
+    // Generated kinds are the record's own.
+    let (status, body) = api
+        .post(
+            "/api/v1/incidents/INC-1/timeline",
+            json!({"kind": "status_change", "body": "Status resolved."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "kind");
+    let (status, body) = api
+        .patch(
+            &format!("/api/v1/incidents/INC-1/timeline/{written}"),
+            json!({"kind": "change", "version": 1}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "kind");
+
+    // Ordering errors in words.
+    let (_, inc) = api.get("/api/v1/incidents/INC-1").await;
+    let (status, body) = api
+        .patch(
+            "/api/v1/incidents/INC-1",
+            json!({"version": inc["version"], "mitigated_at": iso(ago(10)), "resolved_at": iso(ago(20))}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "resolved_at");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Resolved ("));
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("can't be before mitigated"));
+
+    // A June incident read in Berlin says CEST, whatever the month now.
+    api.post(
+        "/api/v1/incidents",
+        json!({"title": "Summer outage", "started_at": "2026-06-07T10:00:00Z"}),
+    )
+    .await;
+    let berlin = app.login_as(Role::Viewer).await;
+    let res = berlin
+        .post(
+            "/settings/time-zone",
+            "/settings/time-zone",
+            &[("time_zone", "Europe/Berlin")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, page) = berlin.get_text("/incidents/INC-2").await;
+    assert!(page.contains("2026-06-07 12:00 CEST"), "the header's start");
+}
+both_backends!(
+    one_time_policy_for_written_times,
+    one_time_policy_for_written_times
+);

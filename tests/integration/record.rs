@@ -323,3 +323,41 @@ both_backends!(
     tasks_validate_version_and_audit,
     tasks_validate_version_and_audit
 );
+
+/// A viewer given a follow-up may mark it done (its owner sets its status, whatever their
+/// role), and nothing else; other viewers may not.
+async fn a_tasks_owner_sets_its_status(app: TestApp) {
+    app.create_user("vic", Role::Viewer);
+    app.create_user("val", Role::Viewer);
+    let api = Api::new(&app, app.token(Role::Responder));
+    new_incident(&api).await;
+    let (status, task) = api
+        .post(
+            "/api/v1/incidents/INC-1/tasks",
+            json!({"title": "Add a runbook", "owner": "vic"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{task}");
+    let path = format!("/api/v1/tasks/{}", task["id"]);
+    let vic = Api::new(&app, app.token_of("vic"));
+    let val = Api::new(&app, app.token_of("val"));
+    let (status, _) = val
+        .patch(&path, json!({"version": 1, "status": "done"}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "not theirs");
+    let (status, body) = vic
+        .patch(&path, json!({"version": 1, "title": "Something else"}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = vic
+        .patch(&path, json!({"version": 1, "status": "done"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "done");
+    // The board offers it to them.
+    let browser = Browser::new(&app);
+    browser.login("vic", PASSWORD).await;
+    let (_, board) = browser.get_text("/tasks?status=").await;
+    assert!(board.contains("yours: you may set its status"), "{board}");
+}
+both_backends!(a_tasks_owner_sets_its_status, a_tasks_owner_sets_its_status);

@@ -205,10 +205,12 @@ pub async fn incident_page(
     ]
     .into_iter()
     .filter_map(|(label, t)| {
+        // Each with its own zone abbreviation: a June time in Berlin is CEST even when
+        // read in December.
         t.map(|t| Milestone {
             label,
             iso: rfc3339(t),
-            text: zone.date_hhmm(t),
+            text: format!("{} {}", zone.date_hhmm(t), zone.abbreviation(t)),
         })
     })
     .collect();
