@@ -77,8 +77,36 @@
     document.querySelectorAll("details.filter-fold[open]").forEach(function (d) { d.open = false; });
   }
 
+  // Forms that delete ask first (data-confirm says what happens).
+  document.addEventListener("submit", function (e) {
+    var ask = e.target.getAttribute && e.target.getAttribute("data-confirm");
+    if (ask && !window.confirm(ask)) e.preventDefault();
+  }, true);
+
   var body = document.getElementById("qa-body");
   if (body) {
+    // Nothing typed is lost: the unsent quick-add text is kept in this browser per
+    // incident until the server confirms it (the page comes back at #eN, the new entry),
+    // and restored after a sign-in or reload; the box itself never refills from history
+    // (autocomplete off), so Back after adding does not invite a duplicate.
+    var draftKey = "hindsight:draft:" + window.location.pathname;
+    var store = null;
+    try { store = window.localStorage; } catch (err) { /* private mode: no drafts */ }
+    if (store) {
+      if (/^#e\d+$/.test(window.location.hash)) {
+        store.removeItem(draftKey);
+      } else if (!body.value && store.getItem(draftKey)) {
+        body.value = store.getItem(draftKey);
+        var note = document.createElement("p");
+        note.className = "notice";
+        note.setAttribute("role", "status");
+        note.textContent = "Restored your unsent text: check it and add it again.";
+        body.parentNode.insertAdjacentElement("afterend", note);
+      }
+      body.addEventListener("input", function () {
+        if (body.value) store.setItem(draftKey, body.value); else store.removeItem(draftKey);
+      });
+    }
     // `n` or `/` focuses the quick-add box when not typing elsewhere.
     document.addEventListener("keydown", function (e) {
       var tag = (e.target.tagName || "").toLowerCase();

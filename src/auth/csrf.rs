@@ -98,9 +98,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for SessionForm<T> {
         let req = req.clone();
         let mut payload = payload.take();
         Box::pin(async move {
+            // Signed out meanwhile (expiry at 3 a.m.): back to the page the form was on after
+            // signing in, where the page script restores what was typed.
             let user = CurrentUser::load(&req)
                 .await?
-                .ok_or_else(|| AppError::LoginRequired { next: "/".into() })?;
+                .ok_or_else(|| AppError::LoginRequired {
+                    next: super::extract::next_for(&req),
+                })?;
             crate::access::visible::settled(&req).await;
             let (token, data) = read_form(&req, &mut payload).await?;
             if !secrets_match(&token, &user.csrf_token) {

@@ -35,16 +35,29 @@ pub fn removal_cookie(secure: bool) -> Cookie<'static> {
     c
 }
 
-/// Where to send someone after login: the page they asked for when it is local.
+/// Where to send someone after login: the page they asked for; for a form posted after
+/// the session ended (expiry at 3 a.m.), the page it was posted from (its `Referer`, when
+/// it is this site's), where the page script restores what was typed.
 pub fn next_for(req: &HttpRequest) -> String {
     if req.method() == actix_web::http::Method::GET {
-        req.uri()
+        return req
+            .uri()
             .path_and_query()
             .map(|p| p.as_str().to_string())
-            .unwrap_or_else(|| "/".into())
-    } else {
-        "/".into()
+            .unwrap_or_else(|| "/".into());
     }
+    let own_host = req.connection_info().host().to_string();
+    let path = req
+        .headers()
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| url::Url::parse(r).ok())
+        .filter(|u| {
+            let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
+            u.host_str().map(|h| format!("{h}{port}")) == Some(own_host.clone())
+        })
+        .map(|u| u.path().to_string());
+    safe_next(path.as_deref())
 }
 
 /// Accepts only same-site paths (`/x`, not `//host` or `/\host`), against open redirects.

@@ -103,6 +103,10 @@ struct PostmortemPage {
     layout: Layout,
     key: String,
     title: String,
+    /// The header facts the Markdown export has too: severity, impact, duration and
+    /// milestones (label, value), in the reader's zone.
+    facts: Vec<(&'static str, String)>,
+    impact: String,
     sections: Vec<SectionView>,
     version: i32,
     state: &'static str,
@@ -214,10 +218,34 @@ async fn page(
         None => StatusCode::OK,
     };
     let i = &l.detail.incident;
+    let at = |t: chrono::NaiveDateTime| format!("{} {}", zone.date_hhmm(t), zone.abbreviation(t));
+    let mut facts: Vec<(&'static str, String)> = vec![
+        ("Severity", i.severity.to_string()),
+        ("Status", i.status.to_string()),
+    ];
+    if let Some(r) = i.resolved_at {
+        facts.push(("Duration", crate::time::human_duration(r - i.started_at)));
+    }
+    if let Some(p) = i.users_affected_pct {
+        facts.push(("Users affected", format!("{p}%")));
+    }
+    for (label, t) in [
+        ("Started", Some(i.started_at)),
+        ("Detected", i.detected_at),
+        ("Acknowledged", i.acknowledged_at),
+        ("Mitigated", i.mitigated_at),
+        ("Resolved", i.resolved_at),
+    ] {
+        if let Some(t) = t {
+            facts.push((label, at(t)));
+        }
+    }
     let view = PostmortemPage {
         layout: Layout::new(user, "incidents", format!("Postmortem {}", i.key())),
         key: i.key(),
         title: i.title.clone(),
+        facts,
+        impact: i.impact.clone(),
         sections,
         version: pm.version,
         state: pm.review_state.as_str(),

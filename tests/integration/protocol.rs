@@ -58,6 +58,20 @@ async fn head_caching_and_error_formats(app: TestApp) {
         );
     }
 
+    // A form posted after the session ended goes to sign-in and back to its page (where
+    // the page script restores the unsent text), not to the dashboard.
+    let signed_out = Browser::new(&app);
+    let res = signed_out
+        .client
+        .post(app.url("/incidents/INC-1/timeline"))
+        .header("referer", app.url("/incidents/INC-1"))
+        .form(&[("csrf_token", "stale"), ("body", "Restarted gw-3")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/login?next=%2Fincidents%2FINC-1");
+
     // Writes to a missing incident are 404s, not database errors.
     let writer = Api::new(&app, app.token(Role::Responder));
     for (path, body) in [
