@@ -462,7 +462,7 @@ async fn pages_fit_a_phone(app: TestApp) {
         .click()
         .await
         .unwrap();
-    wait_for_text(&c, "Review updated.").await;
+    wait_for_text(&c, "Review requested.").await;
     let disabled = js(
         &c,
         "return document.querySelector('button[value=publish]').disabled",
@@ -479,7 +479,7 @@ async fn pages_fit_a_phone(app: TestApp) {
         .click()
         .await
         .unwrap();
-    wait_for_text(&c, "Review updated.").await;
+    wait_for_text(&c, "Approved.").await;
     sign_out(&c).await;
     sign_in(&c, &app, "pia", "%2Fincidents%2FINC-1%2Fpostmortem").await;
     c.wait()
