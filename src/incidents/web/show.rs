@@ -101,6 +101,8 @@ struct ShowPage {
     /// Roles beside the commander that someone holds: (label, username).
     roles: Vec<(&'static str, String)>,
     milestones: Vec<Milestone>,
+    /// The abbreviation all milestones share (blank when they differ: each has its own).
+    milestone_zone: String,
     total_duration: Option<String>,
     phases: Vec<Phase>,
     timeline: crate::timeline::rendered::Rendered,
@@ -196,7 +198,7 @@ pub async fn incident_page(
     let i = &detail.incident;
     let can_manage_access = user.user.role == crate::auth::Role::Admin
         || (i.commander_id == Some(user.user.id) && can_write);
-    let milestones = [
+    let times: Vec<(&'static str, NaiveDateTime)> = [
         ("started", Some(i.started_at)),
         ("detected", i.detected_at),
         ("acknowledged", i.acknowledged_at),
@@ -204,16 +206,29 @@ pub async fn incident_page(
         ("resolved", i.resolved_at),
     ]
     .into_iter()
-    .filter_map(|(label, t)| {
-        // Each with its own zone abbreviation: a June time in Berlin is CEST even when
-        // read in December.
-        t.map(|t| Milestone {
-            label,
-            iso: rfc3339(t),
-            text: format!("{} {}", zone.date_hhmm(t), zone.abbreviation(t)),
-        })
-    })
+    .filter_map(|(label, t)| t.map(|t| (label, t)))
     .collect();
+    // Zone abbreviations of the instants themselves (a June time in Berlin is CEST even
+    // when read in December): once after them all when they share one, else on each.
+    let abbreviations: Vec<String> = times.iter().map(|(_, t)| zone.abbreviation(*t)).collect();
+    let shared = abbreviations
+        .iter()
+        .all(|a| Some(a) == abbreviations.first())
+        .then(|| abbreviations.first().cloned())
+        .flatten();
+    let milestones = times
+        .iter()
+        .zip(&abbreviations)
+        .map(|((label, t), abbreviation)| Milestone {
+            label,
+            iso: rfc3339(*t),
+            text: match shared {
+                Some(_) => zone.date_hhmm(*t),
+                None => format!("{} {abbreviation}", zone.date_hhmm(*t)),
+            },
+        })
+        .collect();
+    let milestone_zone = shared.unwrap_or_default();
     let total_duration = Some(human_duration(i.resolved_at.unwrap_or(t) - i.started_at));
     let pending: Vec<&str> = escalations
         .iter()
@@ -279,6 +294,7 @@ pub async fn incident_page(
             .filter_map(|((_, label), holder)| holder.clone().map(|h| (*label, h)))
             .collect(),
         milestones,
+        milestone_zone,
         total_duration,
         phases: phases(i, t),
         timeline,
