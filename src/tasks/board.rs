@@ -431,8 +431,8 @@ pub fn groups(
         let key = match by {
             GroupBy::Owner => owner
                 .and_then(|o| names.get(&o).cloned())
-                .unwrap_or_else(|| "(unassigned)".into()),
-            _ if team.is_empty() => "(no team)".into(),
+                .unwrap_or_else(|| NOBODY.into()),
+            _ if team.is_empty() => NO_TEAM.into(),
             _ => team,
         };
         let entry = by_key.entry(key.clone()).or_insert_with(|| GroupCounts {
@@ -449,14 +449,20 @@ pub fn groups(
         }
     }
     let mut all: Vec<GroupCounts> = by_key.into_values().collect();
+    // The order of the groups below the summary: by name, those without anyone last.
+    let nobody = |g: &GroupCounts| g.name == NOBODY || g.name == NO_TEAM;
     all.sort_by(|a, b| {
-        b.overdue
-            .cmp(&a.overdue)
-            .then(b.open.cmp(&a.open))
-            .then(a.name.cmp(&b.name))
+        nobody(a)
+            .cmp(&nobody(b))
+            .then(a.name.to_lowercase().cmp(&b.name.to_lowercase()))
     });
     Ok(all)
 }
+
+/// The group of tasks without an owner, or without a team: one name in the summary and
+/// the headings alike.
+pub const NOBODY: &str = "Nobody";
+pub const NO_TEAM: &str = "No team";
 
 /// Prefixes cells that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR)
 /// with `'`, as OWASP advises against CSV injection.

@@ -402,8 +402,8 @@ const BOARD_PER_PAGE: i64 = 50;
 fn grouped(mut rows: Vec<TaskRow>, by: GroupBy) -> Vec<TaskRow> {
     let name = |r: &TaskRow| -> String {
         let (value, none) = match by {
-            GroupBy::Owner => (&r.owner, "Nobody"),
-            GroupBy::Team => (&r.team, "No team"),
+            GroupBy::Owner => (&r.owner, board::NOBODY),
+            GroupBy::Team => (&r.team, board::NO_TEAM),
             GroupBy::None => return String::new(),
         };
         if value.is_empty() {

@@ -143,7 +143,12 @@ async fn overdue_filter_csv_and_groups(app: TestApp) {
     // Grouped by owner with counts.
     let (_, grouped) = manager.get_text("/tasks?group=owner").await;
     assert!(grouped.contains("<td>dana</td><td class=\"mono\">2</td><td class=\"mono\">1</td><td class=\"mono\">0</td>"), "{grouped}");
-    assert!(grouped.contains("<td>(unassigned)</td><td class=\"mono\">1</td>"));
+    assert!(grouped.contains("<td>Nobody</td><td class=\"mono\">1</td>"));
+    // The summary names groups as the headings below do, in their order (nobody last).
+    assert!(
+        grouped.find("<td>dana</td>").unwrap() < grouped.find("<td>Nobody</td>").unwrap(),
+        "summary order"
+    );
     // The rows below are grouped too: one heading per owner, each owner's rows together,
     // nobody's last (before, only the count table changed).
     let sections: Vec<&str> = grouped
