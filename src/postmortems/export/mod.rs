@@ -191,24 +191,24 @@ fn duration_line(r: &Record) -> String {
     }
 }
 
-fn impact(doc: &mut Doc, r: &Record) {
+/// The impact; `labelled` puts "**Impact:**" before it (the default layout, where it sits
+/// in the Issue Summary), not under the SRE layout's own "## Impact" heading. The importer
+/// reads it either way.
+fn impact(doc: &mut Doc, r: &Record, labelled: bool) {
     let i = &r.incident;
+    let label = if labelled { "**Impact:** " } else { "" };
     if !i.impact.is_empty() {
-        doc.region("impact", None, &format!("**Impact:** {}", i.impact));
+        doc.region("impact", None, &format!("{label}{}", i.impact));
     }
     if let Some(pct) = i.users_affected_pct {
         let pct_text = format!("{pct}%");
         if !i.impact.contains(&pct_text) {
-            let prefix = if i.impact.is_empty() {
-                "**Impact:** "
-            } else {
-                ""
-            };
+            let prefix = if i.impact.is_empty() { label } else { "" };
             doc.line(&format!("{prefix}About {pct_text} of users were affected."));
             doc.blank();
         }
     } else if i.impact.is_empty() {
-        doc.line("**Impact:** not recorded.");
+        doc.line(&format!("{label}Not recorded."));
         doc.blank();
     }
 }
@@ -346,7 +346,7 @@ fn default_layout(doc: &mut Doc, r: &Record, s: &Sections) {
     doc.blank();
     doc.line(&duration_line(r));
     doc.blank();
-    impact(doc, r);
+    impact(doc, r, true);
     doc.prose("summary", &s.summary, "");
     timeline(doc, r, "## Timeline");
     escalations(doc, r);
@@ -397,7 +397,7 @@ fn sre_layout(doc: &mut Doc, r: &Record, s: &Sections) {
     doc.prose("summary", &s.summary, "_Not written yet._");
     doc.line("## Impact");
     doc.blank();
-    impact(doc, r);
+    impact(doc, r, false);
     doc.line("## Root Causes");
     doc.blank();
     let is_trigger = |c: &CauseFields| c.kind == CauseKind::Trigger;
