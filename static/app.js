@@ -77,6 +77,20 @@
     document.querySelectorAll("details.filter-fold[open]").forEach(function (d) { d.open = false; });
   }
 
+  // The time-zone picker offers the browser's own zone first (400 names are a long list).
+  var zonePicker = document.getElementById("time-zone");
+  if (zonePicker) {
+    var browserZone = "";
+    try { browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (err) { /* none */ }
+    var match = Array.prototype.find.call(zonePicker.options, function (o) { return o.value === browserZone; });
+    if (match && browserZone !== zonePicker.getAttribute("data-current")) {
+      var suggested = document.createElement("option");
+      suggested.value = browserZone;
+      suggested.textContent = browserZone + " (this browser's zone)";
+      zonePicker.insertBefore(suggested, zonePicker.firstChild);
+    }
+  }
+
   // Forms that delete ask first (data-confirm says what happens).
   document.addEventListener("submit", function (e) {
     var ask = e.target.getAttribute && e.target.getAttribute("data-confirm");

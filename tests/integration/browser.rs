@@ -1,6 +1,6 @@
 //! In a real headless Chromium driven through chromedriver: signing in, the keyboard-first
 //! quick add (`n`, then Ctrl+Enter), the live-update banner when someone else logs, and the
-//! incident page at phone width. Skips when Chromium or chromedriver is missing, unless
+//! incident page at phone width; print layout, drafts, confirmations. Skips when Chromium or chromedriver is missing, unless
 //! `CI=true` (then they are required).
 
 use std::net::TcpStream;
@@ -599,3 +599,164 @@ async fn sign_out(c: &Client) {
     }
 }
 both_backends!(pages_fit_a_phone, pages_fit_a_phone);
+
+/// A Chrome DevTools command through chromedriver (`goog/cdp/execute`): print media,
+/// a time zone for the page.
+#[derive(Debug)]
+struct Cdp(serde_json::Value);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (reqwest::Method, Option<String>) {
+        (reqwest::Method::POST, Some(self.0.to_string()))
+    }
+}
+
+async fn cdp(c: &Client, cmd: &str, params: serde_json::Value) {
+    c.issue_cmd(Cdp(json!({"cmd": cmd, "params": params})))
+        .await
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+}
+
+/// What a responder does not want to lose and a manager wants on paper: printing keeps the
+/// whole timeline (no fixed-height box, no forms or navigation); unsent quick-add text
+/// survives a reload and is cleared once the entry is added; deleting an entry asks first;
+/// the time-zone picker offers the browser's zone first.
+async fn print_drafts_and_confirmations(app: TestApp) {
+    let Some((c, _driver, _profile)) = browser().await else {
+        return;
+    };
+    let api = Api::new(&app, app.token(Role::Responder));
+    let (status, _) = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "Long night", "started_at": "2026-01-10T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    for n in 1..=40 {
+        api.post(
+            "/api/v1/incidents/INC-1/timeline",
+            json!({"kind": "action", "body": format!("Step {n} of the night"), "occurred_at": format!("2026-01-10T00:{n:02}:00Z")}),
+        )
+        .await;
+    }
+    app.create_user("rory", Role::Responder);
+    sign_in(&c, &app, "rory", "/incidents/INC-1/postmortem").await;
+    wait_for_text(&c, "Step 40 of the night").await;
+
+    // On paper: no navigation or forms, and no box cuts the timeline short.
+    cdp(&c, "Emulation.setEmulatedMedia", json!({"media": "print"})).await;
+    let printed = js(
+        &c,
+        "var list = document.querySelector('.mini-timeline'); \
+         var hidden = function (s) { var e = document.querySelector(s); return !e || getComputedStyle(e).display === 'none'; }; \
+         return { clipped: list.scrollHeight > list.clientHeight + 1, \
+                  nav: hidden('.top'), forms: Array.prototype.every.call(document.querySelectorAll('form'), function (f) { return getComputedStyle(f).display === 'none'; }) };",
+    )
+    .await;
+    assert_eq!(
+        printed,
+        json!({"clipped": false, "nav": true, "forms": true}),
+        "print layout"
+    );
+    cdp(&c, "Emulation.setEmulatedMedia", json!({"media": ""})).await;
+    let on_screen = js(
+        &c,
+        "var l = document.querySelector('.mini-timeline'); return l.scrollHeight > l.clientHeight + 1;",
+    )
+    .await;
+    assert_eq!(
+        on_screen, true,
+        "on screen the long timeline scrolls in its box"
+    );
+
+    // Unsent text survives a reload, and goes once the entry is added.
+    c.goto(&app.url("/incidents/INC-1")).await.unwrap();
+    c.find(Locator::Id("qa-body"))
+        .await
+        .unwrap()
+        .send_keys("Half-written: gw-3 restarted")
+        .await
+        .unwrap();
+    c.goto(&app.url("/incidents/INC-1")).await.unwrap();
+    wait_for_text(&c, "Restored your unsent text").await;
+    let restored = js(&c, "return document.getElementById('qa-body').value").await;
+    assert_eq!(restored, "Half-written: gw-3 restarted");
+    js(
+        &c,
+        "var f = document.getElementById('quick-add'); setTimeout(function () { f.requestSubmit(); }, 0); return true",
+    )
+    .await;
+    let started = Instant::now();
+    while !c
+        .current_url()
+        .await
+        .unwrap()
+        .fragment()
+        .unwrap_or("")
+        .starts_with('e')
+    {
+        assert!(started.elapsed() < Duration::from_secs(10), "not added");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    c.goto(&app.url("/incidents/INC-1")).await.unwrap();
+    let after = js(&c, "return document.getElementById('qa-body').value").await;
+    assert_eq!(after, "", "the draft is gone once the entry is in");
+
+    // Deleting asks first; dismissed, nothing is deleted.
+    let (_, timeline) = api.get("/api/v1/incidents/INC-1/timeline").await;
+    let entry = timeline["items"][1]["id"].as_i64().unwrap();
+    c.goto(&app.url(&format!("/incidents/INC-1/timeline/{entry}/edit")))
+        .await
+        .unwrap();
+    js(
+        &c,
+        "var b = document.querySelector('.danger-zone button'); setTimeout(function () { b.click(); }, 0); return true",
+    )
+    .await;
+    let started = Instant::now();
+    let asked = loop {
+        if let Ok(text) = c.get_alert_text().await {
+            break text;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no confirmation"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(asked.contains("Delete this entry?"), "{asked}");
+    c.dismiss_alert().await.unwrap();
+    let (_, again) = api.get("/api/v1/incidents/INC-1/timeline").await;
+    assert_eq!(again["total"], timeline["total"], "nothing deleted");
+
+    // The browser's own zone is offered first.
+    cdp(
+        &c,
+        "Emulation.setTimezoneOverride",
+        json!({"timezoneId": "Europe/Berlin"}),
+    )
+    .await;
+    c.goto(&app.url("/settings/time-zone")).await.unwrap();
+    let first = js(
+        &c,
+        "return document.getElementById('time-zone').options[0].textContent",
+    )
+    .await;
+    assert_eq!(first, "Europe/Berlin (this browser's zone)");
+}
+both_backends!(
+    print_drafts_and_confirmations,
+    print_drafts_and_confirmations
+);
