@@ -1,7 +1,7 @@
 //! In a real headless Chromium driven through chromedriver: signing in, the keyboard-first
-//! quick add (`n`, then Ctrl+Enter), the live-update banner when someone else logs, and the
-//! incident page at phone width; print layout, drafts, confirmations. Skips when Chromium or chromedriver is missing, unless
-//! `CI=true` (then they are required).
+//! quick add (`n`, then Ctrl+Enter), the live-update banner when someone else logs, the
+//! incident page at phone width, the print layout, drafts and confirmations. Skips when
+//! Chromium or chromedriver is missing, unless `CI=true` (then they are required).
 
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
