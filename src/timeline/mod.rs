@@ -59,14 +59,14 @@ impl EntryKind {
     }
 
     /// Kinds a person picks in the quick-add form (status changes, reopenings and field
-    /// changes come from the edits themselves).
+    /// changes come from the edits themselves; an escalation from the Escalate form, which
+    /// also makes the escalation record the card and the answers need).
     pub const PICKABLE: &'static [EntryKind] = &[
         EntryKind::Action,
         EntryKind::Note,
         EntryKind::Investigation,
         EntryKind::Detection,
         EntryKind::Misleading,
-        EntryKind::Escalation,
         EntryKind::Communication,
         EntryKind::Mitigation,
         EntryKind::Resolution,

@@ -133,7 +133,7 @@ struct EditPage {
     kind: String,
     body: String,
     version: i32,
-    kinds: &'static [EntryKind],
+    kinds: Vec<EntryKind>,
     error: Option<String>,
 }
 
@@ -166,18 +166,17 @@ pub async fn edit_entry_page(
     render(&page)
 }
 
-/// The kinds an entry of `kind` may be given by hand: a written entry any written kind; a
-/// generated one keeps its own.
-fn kinds_for(kind: EntryKind) -> &'static [EntryKind] {
+/// The kinds an entry of `kind` may be given by hand: a generated one keeps its own; a
+/// written one any pickable kind, or the one it has (an escalation entry stays one).
+fn kinds_for(kind: EntryKind) -> Vec<EntryKind> {
     if kind.is_generated() {
-        EntryKind::ALL
-            .iter()
-            .position(|k| *k == kind)
-            .map(|i| &EntryKind::ALL[i..=i])
-            .unwrap_or(EntryKind::PICKABLE)
-    } else {
-        EntryKind::PICKABLE
+        return vec![kind];
     }
+    let mut kinds = EntryKind::PICKABLE.to_vec();
+    if !kinds.contains(&kind) {
+        kinds.push(kind);
+    }
+    kinds
 }
 
 /// `POST /incidents/{key}/timeline/{id}/edit`
@@ -241,7 +240,7 @@ pub async fn edit_entry(
                     .kind
                     .parse()
                     .map(kinds_for)
-                    .unwrap_or(EntryKind::PICKABLE),
+                    .unwrap_or_else(|_| EntryKind::PICKABLE.to_vec()),
                 kind: data.kind,
                 body: data.body,
                 version: data.version.trim().parse().unwrap_or(0),
