@@ -231,7 +231,9 @@ pub fn store(
         }
         if let Some(key) = &new.dedupe_key {
             ensure_incident(conn, incident_id)?;
+            // Scoped to the incident: the same key elsewhere is another incident's entry.
             let existing = timeline_entries::table
+                .filter(timeline_entries::incident_id.eq(incident_id))
                 .filter(timeline_entries::dedupe_key.eq(key))
                 .select(Entry::as_select())
                 .first(conn)
@@ -263,6 +265,15 @@ pub fn store(
                     diesel::result::DatabaseErrorKind::ForeignKeyViolation,
                     _,
                 ) => AppError::NotFound(format!("incident {}", IncidentKey(incident_id))),
+                // Dedupe keys are unique across incidents (producers put the incident in
+                // them, as alert intake does): a key of another incident is a conflict,
+                // never that incident's entry handed back as this one's.
+                diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                ) => AppError::Conflict(
+                    "This delivery's key belongs to another incident's entry.".into(),
+                ),
                 other => other.into(),
             })?;
         touch_incident(conn, incident_id, EventKind::EntryAdded, entry.id)?;

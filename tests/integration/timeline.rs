@@ -360,3 +360,44 @@ both_backends!(
     page_shows_every_change_from_any_server,
     page_shows_every_change_from_any_server
 );
+
+/// A repeated delivery is recognised within its incident only: the same dedupe key on
+/// another incident is refused as a conflict (keys are unique across incidents; alert
+/// intake puts the incident in them), never the first incident's entry handed back.
+async fn dedupe_keys_belong_to_their_incident(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    for title in ["First", "Second"] {
+        let (status, _) = api
+            .post("/api/v1/incidents", serde_json::json!({"title": title}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let mut conn = app.connection();
+    let actor = hindsight::audit::Actor::system("test");
+    let add = |conn: &mut hindsight::db::DbConnection, incident: i32| {
+        let entry = hindsight::timeline::NewEntry {
+            dedupe_key: Some("alert-group-7".into()),
+            ..hindsight::timeline::NewEntry::now(
+                hindsight::timeline::EntryKind::Detection,
+                "Alert fired".into(),
+                None,
+            )
+        };
+        hindsight::timeline::service::add(conn, incident, entry, &actor)
+    };
+    let first = add(&mut conn, 1).unwrap();
+    let again = add(&mut conn, 1).unwrap();
+    assert_eq!(
+        again.id, first.id,
+        "a redelivery on the same incident adds nothing"
+    );
+    let other = add(&mut conn, 2);
+    assert!(
+        matches!(other, Err(hindsight::error::AppError::Conflict(_))),
+        "not INC-1's entry: {other:?}"
+    );
+}
+both_backends!(
+    dedupe_keys_belong_to_their_incident,
+    dedupe_keys_belong_to_their_incident
+);
