@@ -160,6 +160,10 @@ fn run(pool: DbPool, jobs: mpsc::Receiver<Job>, announce: Option<Announce>) {
         }
         let mut finishes = Vec::with_capacity(group.len());
         let outcome = commit_group(&pool, group, &mut finishes);
+        if let Err(e) = &outcome {
+            // Every write of the group hears of it; the cause is logged once, here.
+            tracing::error!(error = ?e, writes = finishes.len(), "database writer: a group did not commit");
+        }
         let changed = CHANGED.with(|c| c.borrow_mut().replace(Vec::new()).unwrap_or_default());
         if let (Some(announce), true) = (&announce, outcome.is_ok() && !changed.is_empty()) {
             announce(changed);
