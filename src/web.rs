@@ -87,6 +87,17 @@ impl From<Option<AppError>> for FormError {
     }
 }
 
+/// The version a form was based on (its hidden `version` field): one parse and one message
+/// for every form that edits at a version.
+pub fn form_version(raw: &str) -> Result<i32, AppError> {
+    raw.trim().parse().map_err(|_| {
+        AppError::invalid(
+            "version",
+            "The form lacks the version it was based on. Reload the page and try again.",
+        )
+    })
+}
+
 /// POST → 303 → GET.
 /// A time typed into a form field (see `time::parse_user_time`): blank or "now" is `None`;
 /// unreadable, or further ahead than clock drift explains, is a 422 naming the field.

@@ -376,11 +376,7 @@ pub async fn save_postmortem(
     if data.action == "preview" {
         return page(&state, &user, id, Some((sections, true)), None, None, true).await;
     }
-    let version: i32 = data
-        .version
-        .trim()
-        .parse()
-        .map_err(|_| AppError::invalid("version", "Reload the page and try again."))?;
+    let version = crate::web::form_version(&data.version)?;
     let to_save = sections.clone();
     match state
         .db

@@ -268,11 +268,7 @@ pub async fn edit_task(
 ) -> Result<HttpResponse, AppError> {
     let SessionForm { user, data, actor } = form;
     let id = record.id();
-    let version: i32 = data
-        .version
-        .trim()
-        .parse()
-        .map_err(|_| AppError::invalid("version", "Reload the page and try again."))?;
+    let version = crate::web::form_version(&data.version)?;
     let input = data.input();
     let result = state
         .db
@@ -332,11 +328,7 @@ pub async fn quick_update(
         actor,
     } = form;
     let id = record.id();
-    let version: i32 = data
-        .version
-        .trim()
-        .parse()
-        .map_err(|_| AppError::invalid("version", "Reload the page and try again."))?;
+    let version = crate::web::form_version(&data.version)?;
     let back = safe_next(data.return_to.as_deref());
     let (status, owner) = (data.status, data.owner);
     state

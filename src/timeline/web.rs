@@ -201,12 +201,7 @@ pub async fn edit_entry(
             time_known: None,
             kind: Some(parse_kind(&data.kind)?),
             body: Some(data.body.clone()),
-            expected_version: Some(
-                data.version
-                    .trim()
-                    .parse()
-                    .map_err(|_| AppError::invalid("version", "Reload the page."))?,
-            ),
+            expected_version: Some(crate::web::form_version(&data.version)?),
         })
     })();
     let result = match changes {

@@ -413,12 +413,7 @@ pub async fn update_incident(
     ensure(&user.user, Permission::Write)?;
     let zone = user.user.zone();
     let id = key.id();
-    let version: i32 = data.version.trim().parse().map_err(|_| {
-        AppError::invalid(
-            "version",
-            "The form lacks the version it was based on. Reload the page.",
-        )
-    })?;
+    let version = crate::web::form_version(&data.version)?;
     let submitted = data.clone();
     let change = StatusChange {
         at: None,

@@ -36,11 +36,7 @@ pub async fn change_status(
     let SessionForm { user, data, actor } = form;
     let id = key.id();
     let status = Status::parse_field(&data.status)?;
-    let version: i32 = data
-        .version
-        .trim()
-        .parse()
-        .map_err(|_| AppError::invalid("version", "Reload the page and try again."))?;
+    let version = crate::web::form_version(&data.version)?;
     let cancel_pending_escalations = data.cancel_pending_escalations.is_some();
     let zone = user.user.zone();
     let result = match typed_time(&data.status_at, "status_at", zone) {
