@@ -123,6 +123,9 @@ async fn seed_import_holds_every_fact(app: TestApp) {
         ]
     );
     assert_eq!(timeline[0]["occurred_at"], "2023-06-07T10:00:00Z");
+    // "…restored at 2:00 PM": the time the entry's own text gives is its time.
+    assert_eq!(timeline[4]["occurred_at"], "2023-06-07T14:00:00Z");
+    assert_eq!(timeline[4]["time_known"], true);
     assert_eq!(timeline[0]["time_known"], true);
     assert!(timeline[0]["body"]
         .as_str()

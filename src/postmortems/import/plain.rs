@@ -448,6 +448,27 @@ pub(super) fn apply_field(
     })
 }
 
+/// The one clock time an untimed entry's text states ("at 2:00 PM", "by 13:50"), placed on
+/// the day of `after` (or the next, when earlier than it) and kept only when it falls
+/// between `after` and the incident's `end`: an entry naming two times, or a time outside
+/// the incident, keeps no time rather than a guessed one.
+fn time_in_text(
+    text: &str,
+    after: NaiveDateTime,
+    end: Option<NaiveDateTime>,
+) -> Option<NaiveDateTime> {
+    let found = super::times::times(text, 0).ok()?;
+    let [(_, time)] = found.as_slice() else {
+        return None;
+    };
+    let mut t = after.date().and_time(*time);
+    if t < after {
+        t += Duration::days(1);
+    }
+    let within = end.is_none_or(|end| t <= end);
+    within.then_some(t)
+}
+
 pub(super) fn finish(
     mut p: Plain,
     pending: Vec<(usize, NaiveTime, Option<NaiveDate>, usize)>,
@@ -481,6 +502,14 @@ pub(super) fn finish(
         .into_iter()
         .filter(|(_, buf)| !buf.text.trim().is_empty())
         .map(|(mut e, buf)| {
+            // A time the entry's own text gives ("restored at 2:00 PM"), within the
+            // incident, is its time; else the previous known time (or the start).
+            if !e.time_known {
+                if let Some(t) = time_in_text(&buf.text, last, p.end) {
+                    e.occurred_at = t;
+                    e.time_known = true;
+                }
+            }
             if e.time_known {
                 last = e.occurred_at;
             } else {
