@@ -172,6 +172,9 @@ pub struct ImportQuery {
     /// Import a document that was imported before anyway.
     #[serde(default)]
     duplicate: bool,
+    /// Over the document's title and severity (a plain document rarely states one).
+    title: Option<String>,
+    severity: Option<String>,
 }
 
 /// An imported document's bytes; a body over the import limit is a 413 in the API's error
@@ -227,7 +230,15 @@ pub async fn import_postmortem(
         ))
     })?;
     // Parsing and rendering are the slow part: on the blocking pool, before the write.
-    let prepared = web::block(move || super::import::prepare(&text)).await??;
+    let severity = query
+        .severity
+        .as_deref()
+        .map(crate::incidents::Severity::parse_field)
+        .transpose()?;
+    let title = query.title.clone();
+    let prepared = web::block(move || super::import::prepare(&text))
+        .await??
+        .with_overrides(title, severity);
     let actor = user.actor();
     let again = if query.duplicate {
         super::import::Again::Allow

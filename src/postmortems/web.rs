@@ -618,6 +618,7 @@ pub async fn import_submit(
     let mut text = String::new();
     let mut file = Vec::new();
     let mut again = super::import::Again::Refuse;
+    let (mut title, mut severity) = (String::new(), String::new());
     // Every part counts against the limit, not each part alone.
     let mut received = 0;
     while let Some(field) = payload.next().await {
@@ -635,6 +636,8 @@ pub async fn import_submit(
             "text" => text = String::from_utf8_lossy(&value).into_owned(),
             "file" => file = value,
             "duplicate" => again = super::import::Again::Allow,
+            "title" => title = String::from_utf8_lossy(&value).trim().to_string(),
+            "severity" => severity = String::from_utf8_lossy(&value).trim().to_string(),
             _ => {}
         }
     }
@@ -649,7 +652,13 @@ pub async fn import_submit(
     // Parsing and rendering are the slow part: on the blocking pool, before the write.
     let parsed = text.clone();
     let result = async {
-        let prepared = web::block(move || super::import::prepare(&parsed)).await??;
+        let severity = match severity.as_str() {
+            "" => None,
+            s => Some(crate::incidents::Severity::parse_field(s)?),
+        };
+        let prepared = web::block(move || super::import::prepare(&parsed))
+            .await??
+            .with_overrides(Some(title), severity);
         state
             .db
             .write(move |conn| super::import::store(conn, prepared, again, &actor))

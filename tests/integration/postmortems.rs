@@ -1024,3 +1024,53 @@ async fn review_reads_as_a_document(app: TestApp) {
     assert!(!dashboard.contains("Reviews waiting for you"), "answered");
 }
 both_backends!(review_reads_as_a_document, review_reads_as_a_document);
+
+/// The importer sets what a plain document rarely states: the title (its first sentence is
+/// often the impact) and the severity (not in the document: SEV3 otherwise).
+async fn import_takes_title_and_severity_from_the_importer(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    let res = api
+        .client
+        .post(format!(
+            "{}/api/v1/import?title=Payment%20gateway%20outage&severity=SEV1",
+            api.base
+        ))
+        .bearer_auth(&api.token)
+        .header("content-type", "text/plain")
+        .body(SEED)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json_of(res).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (_, i) = api.get("/api/v1/incidents/INC-1").await;
+    assert_eq!(
+        (i["title"].as_str(), i["severity"].as_str()),
+        (Some("Payment gateway outage"), Some("SEV1"))
+    );
+    let browser = app.login_as(Role::Responder).await;
+    let (_, html) = browser.get_text("/import").await;
+    let form = reqwest::multipart::Form::new()
+        .text("csrf_token", csrf_token(&html).unwrap())
+        .text("text", SEED)
+        .text("duplicate", "on")
+        .text("title", "Checkout payments down")
+        .text("severity", "SEV2");
+    let res = browser
+        .client
+        .post(app.url("/import"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&res), "/incidents/INC-2");
+    let (_, i) = api.get("/api/v1/incidents/INC-2").await;
+    assert_eq!(
+        (i["title"].as_str(), i["severity"].as_str()),
+        (Some("Checkout payments down"), Some("SEV2"))
+    );
+}
+both_backends!(
+    import_takes_title_and_severity_from_the_importer,
+    import_takes_title_and_severity_from_the_importer
+);

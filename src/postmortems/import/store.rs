@@ -22,6 +22,27 @@ pub struct Prepared {
     hash: String,
 }
 
+impl Prepared {
+    /// What the importer set on the import form over what the document says (or does not:
+    /// a plain document rarely states a severity, and its title is often a sentence).
+    pub fn with_overrides(
+        mut self,
+        title: Option<String>,
+        severity: Option<crate::incidents::Severity>,
+    ) -> Prepared {
+        if let Some(t) = title
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+        {
+            self.imported.fields.title = t;
+        }
+        if let Some(s) = severity {
+            self.imported.fields.severity = s;
+        }
+        self
+    }
+}
+
 /// Whether importing a document that was imported before goes ahead.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Again {
