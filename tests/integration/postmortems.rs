@@ -228,14 +228,16 @@ async fn seed_import_holds_every_fact(app: TestApp) {
     assert_eq!(kinds, ["process", "detect", "prevent", "process"]);
 
     // The phase bar shows only phases between milestones the document gives: detected at
-    // 10:00 and resolved at 14:00 with nothing between is "Respond 4h 0m", not "Monitor".
+    // 10:00 and resolved at 14:00 with nothing between is "Respond 4h 0m", not "To resolve".
     let browser = app.login_as(Role::Viewer).await;
     let (_, page) = browser.get_text(&format!("/incidents/{key}")).await;
     assert!(
         page.contains("Respond <span class=\"mono\">4h 0m</span>"),
         "{page}"
     );
-    assert!(!page.contains("Monitor <span"));
+    assert!(!page.contains("To resolve <span"));
+    // The Durations card lists the same segments, by the same names.
+    assert!(page.contains("<dt>Respond</dt><dd class=\"mono\">4h 0m</dd>"), "{page}");
     assert!(tasks.iter().all(|t| t["status"] == "open"));
     assert_eq!(tasks[3]["title"], "Schedule regular training sessions for the operations team to increase awareness of configuration management best practices.");
 

@@ -37,11 +37,15 @@ pub struct Phase {
 /// runs between neighbouring milestones; across a missing one (detected → resolved with
 /// nothing between) what happened in it is unknown, so it is "Respond", never a guess.
 fn phases(i: &Incident, at: NaiveDateTime) -> Vec<Phase> {
+    // Each segment is named by the milestone that ends it, like the Durations card (which
+    // lists these same segments): start → detected is "To detect", detected → acknowledged
+    // "To acknowledge", acknowledged → mitigated "To mitigate", mitigated → resolved "To
+    // resolve".
     const NAMED: [(&str, &str); 4] = [
-        ("Detect", "detect"),
-        ("Investigate", "investigate"),
-        ("Mitigate", "mitigate"),
-        ("Monitor", "monitor"),
+        ("To detect", "detect"),
+        ("To acknowledge", "investigate"),
+        ("To mitigate", "mitigate"),
+        ("To resolve", "monitor"),
     ];
     let mut points: Vec<(NaiveDateTime, usize)> = vec![(i.started_at, 0)];
     for (n, time) in [
