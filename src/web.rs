@@ -87,6 +87,24 @@ impl From<Option<AppError>> for FormError {
     }
 }
 
+/// A message's times (written `2026-12-06 02:47 UTC` by the layers below the web) in the
+/// reader's zone: `2026-12-06 03:47 CET`.
+pub fn in_zone(message: &str, zone: Zone) -> String {
+    use std::sync::OnceLock;
+    static TIME: OnceLock<regex::Regex> = OnceLock::new();
+    let re = TIME.get_or_init(|| {
+        regex::Regex::new(r"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}) UTC").expect("a valid pattern")
+    });
+    re.replace_all(
+        message,
+        |c: &regex::Captures| match chrono::NaiveDateTime::parse_from_str(&c[1], "%Y-%m-%d %H:%M") {
+            Ok(t) => format!("{} {}", zone.date_hhmm(t), zone.abbreviation(t)),
+            Err(_) => c[0].to_string(),
+        },
+    )
+    .into_owned()
+}
+
 /// The version a form was based on (its hidden `version` field): one parse and one message
 /// for every form that edits at a version.
 pub fn form_version(raw: &str) -> Result<i32, AppError> {

@@ -7,7 +7,12 @@ use chrono::NaiveDateTime;
 use super::fields::IncidentFields;
 use super::model::Status;
 use crate::error::AppError;
-use crate::time::{rfc3339, too_far_ahead};
+use crate::time::too_far_ahead;
+
+/// A time in an error message: `2026-12-06 02:47 UTC` (pages show it in the reader's zone).
+fn words(t: NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
 
 /// How a status change was asked for, beside the new status.
 #[derive(Clone, Debug, Default)]
@@ -93,7 +98,7 @@ pub fn plan(
         if too_far_ahead(at, now) {
             return Err(AppError::invalid(
                 "status_at",
-                format!("The status time {} is in the future.", rfc3339(at)),
+                format!("The status time ({}) is in the future.", words(at)),
             ));
         }
     }
@@ -120,9 +125,9 @@ pub fn plan(
         return Err(AppError::invalid(
             "status_at",
             format!(
-                "The status time {} is before the incident started ({}).",
-                rfc3339(at),
-                rfc3339(fields.started_at)
+                "The status time ({}) is before the incident started ({}).",
+                words(at),
+                words(fields.started_at)
             ),
         ));
     }

@@ -110,11 +110,11 @@ pub async fn add_entry(
         )),
         Err(e @ AppError::Invalid { .. }) => {
             let draft = Draft {
-                error: Some(e.public_message()),
+                error: Some(crate::web::in_zone(&e.public_message(), zone)),
                 body: data.body,
                 time: data.occurred_at,
                 kind: data.kind,
-                notice: None,
+                ..Default::default()
             };
             incident_page(&state, &user, id, draft, StatusCode::UNPROCESSABLE_ENTITY).await
         }

@@ -965,6 +965,45 @@ async fn one_time_policy_for_written_times(app: TestApp) {
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let (_, page) = berlin.get_text("/incidents/INC-2").await;
+    // A refused status time: said beside the status control, in the reader's zone, with
+    // what was typed kept.
+    let responder_berlin = app.login_as(Role::Responder).await;
+    responder_berlin
+        .post(
+            "/settings/time-zone",
+            "/settings/time-zone",
+            &[("time_zone", "Europe/Berlin")],
+        )
+        .await;
+    let (_, inc2) = api.get("/api/v1/incidents/INC-2").await;
+    let version = inc2["version"].to_string();
+    let res = responder_berlin
+        .post(
+            "/incidents/INC-2",
+            "/incidents/INC-2/status",
+            &[
+                ("status", "identified"),
+                ("status_at", "2026-06-07 11:00"),
+                ("version", version.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = res.text().await.unwrap();
+    let beside = refused
+        .split("id=\"status-error\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no error beside the status control: {refused}"));
+    assert!(
+        beside.contains(
+            "(2026-06-07 11:00 CEST) is before the incident started (2026-06-07 12:00 CEST)"
+        ),
+        "{beside}"
+    );
+    assert!(
+        refused.contains("value=\"2026-06-07 11:00\""),
+        "the typed time is kept"
+    );
     assert!(
         page.contains("2026-06-07 12:00") && page.contains(">CEST<"),
         "the header: June is CEST"

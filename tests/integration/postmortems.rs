@@ -237,7 +237,10 @@ async fn seed_import_holds_every_fact(app: TestApp) {
     );
     assert!(!page.contains("To resolve <span"));
     // The Durations card lists the same segments, by the same names.
-    assert!(page.contains("<dt>Respond</dt><dd class=\"mono\">4h 0m</dd>"), "{page}");
+    assert!(
+        page.contains("<dt>Respond</dt><dd class=\"mono\">4h 0m</dd>"),
+        "{page}"
+    );
     assert!(tasks.iter().all(|t| t["status"] == "open"));
     assert_eq!(tasks[3]["title"], "Schedule regular training sessions for the operations team to increase awareness of configuration management best practices.");
 

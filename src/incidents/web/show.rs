@@ -120,6 +120,10 @@ struct ShowPage {
     draft_body: String,
     draft_time: String,
     draft_kind: String,
+    status_error: Option<String>,
+    /// The status the form shows selected: a refused one as typed, else the incident's.
+    draft_status: String,
+    draft_status_at: String,
     /// Changes with every write to the incident or its timeline (the page script polls it).
     updated_iso: String,
     escalations: Vec<EscalationRow>,
@@ -148,6 +152,11 @@ pub struct Draft {
     pub body: String,
     pub time: String,
     pub kind: String,
+    /// A refused status change: its message (shown beside the status control) and what
+    /// was typed, kept.
+    pub status_error: Option<String>,
+    pub status: String,
+    pub status_at: String,
 }
 
 /// Renders the incident page; `draft` refills the quick-add form after an error.
@@ -311,6 +320,13 @@ pub async fn incident_page(
         notice: draft.notice,
         draft_body: draft.body,
         draft_time: draft.time,
+        status_error: draft.status_error,
+        draft_status: if draft.status.is_empty() {
+            i.status.to_string()
+        } else {
+            draft.status
+        },
+        draft_status_at: draft.status_at,
         draft_kind: if draft.kind.is_empty() {
             "action".into()
         } else {

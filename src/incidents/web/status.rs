@@ -70,8 +70,11 @@ pub async fn change_status(
             } else {
                 StatusCode::CONFLICT
             };
+            // Beside the control that caused it, in the reader's zone, with what was typed.
             let draft = Draft {
-                error: Some(e.public_message()),
+                status_error: Some(crate::web::in_zone(&e.public_message(), zone)),
+                status: data.status.clone(),
+                status_at: data.status_at.clone(),
                 ..Default::default()
             };
             incident_page(&state, &user, id, draft, status).await
