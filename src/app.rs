@@ -159,6 +159,7 @@ impl Application {
                         .error_handler(|_, req| reject(req, AppError::NotFound("page".into()))),
                 )
                 .wrap(from_fn(ops::body_deadline))
+                .wrap(from_fn(ops::error_pages))
                 .wrap(from_fn(ops::head_as_get))
                 .wrap(from_fn(ops::check_url))
                 .wrap(from_fn(ops::conditional))

@@ -53,15 +53,28 @@ struct ErrorPage<'a> {
     message: &'a str,
 }
 
+/// The message of an error page, kept on its response so that the page can be drawn again
+/// with the signed-in reader's header (`ops::error_pages`).
+#[derive(Clone)]
+pub struct ErrorText(pub String);
+
 /// A standalone error page (no session lookup: errors render without the database).
 pub fn error_page(status: StatusCode, message: &str) -> HttpResponse {
+    let mut res = error_page_with(status, message, None);
+    res.extensions_mut().insert(ErrorText(message.to_string()));
+    res
+}
+
+/// An error page under `layout` (a signed-in reader's header), or anonymous.
+pub fn error_page_with(status: StatusCode, message: &str, layout: Option<Layout>) -> HttpResponse {
+    let reason = status.canonical_reason().unwrap_or("Error");
     let page = ErrorPage {
         layout: Layout {
             nav: "error",
-            ..Layout::anonymous(status.canonical_reason().unwrap_or("Error"), String::new())
+            ..layout.unwrap_or_else(|| Layout::anonymous(reason, String::new()))
         },
         status: status.as_u16(),
-        reason: status.canonical_reason().unwrap_or("Error"),
+        reason,
         message,
     };
     match page.render() {

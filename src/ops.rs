@@ -53,6 +53,43 @@ pub async fn observe(
     Ok(res)
 }
 
+/// Error pages of signed-in readers keep their header (Inbox, Declare, their menu): a page
+/// error (not the API's, and not a 503, which must render without the database) is drawn
+/// again with the reader's layout. The session is usually already loaded for the request.
+pub async fn error_pages(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let res = next.call(req).await?.map_into_boxed_body();
+    let status = res.status();
+    let redraw = (status.is_client_error() || status == StatusCode::INTERNAL_SERVER_ERROR)
+        && !res.request().path().starts_with("/api/");
+    let Some(crate::layout::ErrorText(message)) = redraw
+        .then(|| {
+            res.response()
+                .extensions()
+                .get::<crate::layout::ErrorText>()
+                .cloned()
+        })
+        .flatten()
+    else {
+        return Ok(res);
+    };
+    let Ok(Some(user)) = crate::auth::CurrentUser::load(res.request()).await else {
+        return Ok(res);
+    };
+    let layout =
+        crate::layout::Layout::new(&user, "error", status.canonical_reason().unwrap_or("Error"));
+    let (req, old) = res.into_parts();
+    let mut page = crate::layout::error_page_with(status, &message, Some(layout));
+    for (name, value) in old.headers() {
+        if name != header::CONTENT_LENGTH && name != header::CONTENT_TYPE {
+            page.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    Ok(ServiceResponse::new(req, page))
+}
+
 /// `HEAD` answers as `GET` would, without the body (load balancers and uptime checks send
 /// it): the request is routed, authorized and handled as a `GET`, and the body dropped.
 pub async fn head_as_get(

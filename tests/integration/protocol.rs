@@ -25,6 +25,21 @@ async fn head_caching_and_error_formats(app: TestApp) {
     let res = browser.get("/incidents/INC-1").await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["cache-control"], "no-store");
+    // Error pages keep a signed-in reader's header; anonymous ones have none.
+    for (who, path) in [
+        (&browser, "/incidents/INC-404"),
+        (&browser, "/no-such-page"),
+    ] {
+        let (status, page) = who.get_text(path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(
+            page.contains("Inbox") && page.contains("Declare"),
+            "{path}: {page}"
+        );
+    }
+    let (status, page) = Browser::new(&app).get_text("/no-such-page").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!page.contains("Inbox"));
 
     // HEAD: the GET's status and headers, no body.
     for (path, authorized, want) in [
