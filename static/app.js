@@ -97,30 +97,42 @@
     if (ask && !window.confirm(ask)) e.preventDefault();
   }, true);
 
+  // Keeps a field's unsent text in this browser under `key` until the server confirms it
+  // (`confirmed`: this page is the answer to a successful send), and restores it after a
+  // sign-in or a reload when the field came back without it.
+  var keepDraft = function (field, key, confirmed, restoredNote) {
+    var store = null;
+    try { store = window.localStorage; } catch (err) { return; /* private mode: no drafts */ }
+    if (confirmed) {
+      store.removeItem(key);
+    } else if (store.getItem(key) !== null && store.getItem(key) !== field.value) {
+      field.value = store.getItem(key);
+      var note = document.createElement("p");
+      note.className = "notice";
+      note.setAttribute("role", "status");
+      note.textContent = restoredNote;
+      field.parentNode.insertAdjacentElement("afterend", note);
+    }
+    field.addEventListener("input", function () {
+      store.setItem(key, field.value);
+    });
+  };
+  // Postmortem sections too, per incident and section, until "Saved." comes back.
+  document.querySelectorAll(".pm-form textarea[name]").forEach(function (t) {
+    keepDraft(t, "hindsight:draft:" + window.location.pathname + ":" + t.name,
+      /[?&]notice=saved\b/.test(window.location.search),
+      "Restored what you wrote here and had not saved.");
+  });
+
   var body = document.getElementById("qa-body");
   if (body) {
     // Nothing typed is lost: the unsent quick-add text is kept in this browser per
     // incident until the server confirms it (the page comes back at #eN, the new entry),
     // and restored after a sign-in or reload; the box itself never refills from history
     // (autocomplete off), so Back after adding does not invite a duplicate.
-    var draftKey = "hindsight:draft:" + window.location.pathname;
-    var store = null;
-    try { store = window.localStorage; } catch (err) { /* private mode: no drafts */ }
-    if (store) {
-      if (/^#e\d+$/.test(window.location.hash)) {
-        store.removeItem(draftKey);
-      } else if (!body.value && store.getItem(draftKey)) {
-        body.value = store.getItem(draftKey);
-        var note = document.createElement("p");
-        note.className = "notice";
-        note.setAttribute("role", "status");
-        note.textContent = "Restored your unsent text: check it and add it again.";
-        body.parentNode.insertAdjacentElement("afterend", note);
-      }
-      body.addEventListener("input", function () {
-        if (body.value) store.setItem(draftKey, body.value); else store.removeItem(draftKey);
-      });
-    }
+    keepDraft(body, "hindsight:draft:" + window.location.pathname,
+      /^#e\d+$/.test(window.location.hash),
+      "Restored your unsent text: check it and add it again.");
     // `n` or `/` focuses the quick-add box when not typing elsewhere.
     document.addEventListener("keydown", function (e) {
       var tag = (e.target.tagName || "").toLowerCase();

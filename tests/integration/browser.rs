@@ -681,6 +681,24 @@ async fn print_drafts_and_confirmations(app: TestApp) {
         "on screen the long timeline scrolls in its box"
     );
 
+    // A postmortem section written but not saved survives a reload.
+    c.find(Locator::Css(".pm-form textarea[name=summary]"))
+        .await
+        .unwrap()
+        .send_keys("The config change was not reviewed")
+        .await
+        .unwrap();
+    c.goto(&app.url("/incidents/INC-1/postmortem"))
+        .await
+        .unwrap();
+    wait_for_text(&c, "Restored what you wrote here").await;
+    let kept = js(
+        &c,
+        "return document.querySelector('.pm-form textarea[name=summary]').value",
+    )
+    .await;
+    assert_eq!(kept, "The config change was not reviewed");
+
     // Unsent text survives a reload, and goes once the entry is added.
     c.goto(&app.url("/incidents/INC-1")).await.unwrap();
     c.find(Locator::Id("qa-body"))
