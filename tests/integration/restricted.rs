@@ -327,16 +327,23 @@ async fn outsiders_never_see_a_restricted_incident(app: TestApp) {
         app.count("audit_log") > audit_before,
         "the admin's looks are audited"
     );
-    {
+    let looks = || {
         use diesel::prelude::*;
         use hindsight::db::schema::audit_log;
-        let mut conn = app.connection();
-        let looks: i64 = audit_log::table
+        audit_log::table
             .filter(audit_log::action.eq("incident.admin_access"))
             .count()
-            .get_result(&mut conn)
-            .unwrap();
-        assert!(looks > 0);
+            .get_result::<i64>(&mut app.connection())
+            .unwrap()
+    };
+    assert!(looks() > 0);
+    // Each look is one audit entry, whatever the spelling of the key.
+    let boss_api = Api::new(&app, app.token_of("boss"));
+    for spelled in ["/api/v1/incidents/INC%2D1", "/api/v1/incidents/%31"] {
+        let before = looks();
+        let (status, _) = boss_api.get(spelled).await;
+        assert_eq!(status, StatusCode::OK, "{spelled}");
+        assert_eq!(looks(), before + 1, "{spelled} is audited once");
     }
 
     // Lists, search, counts, board, CSV, dashboard, postmortems: not a trace for outsiders.
