@@ -34,6 +34,12 @@ pub fn date_hhmm(t: NaiveDateTime) -> String {
     )
 }
 
+/// `2023-06-07 10:00 UTC`: a time in a message from below the web layer, which pages show
+/// in the reader's zone (`web::in_zone` recognises this form).
+pub fn in_words(t: NaiveDateTime) -> String {
+    format!("{} UTC", date_hhmm(t))
+}
+
 /// `2023-06-07T10:00:00Z`, to the second: what documents carry.
 pub fn rfc3339_secs(t: NaiveDateTime) -> String {
     t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true)

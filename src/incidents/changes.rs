@@ -52,10 +52,7 @@ pub fn describe(
         let undone_by_reopening = a.is_none() && by_reopening.is_some();
         if b.is_some() && b != a && !undone_by_reopening {
             let show = |t: Option<chrono::NaiveDateTime>| {
-                t.map_or_else(
-                    || "not set".to_string(),
-                    |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
-                )
+                t.map_or_else(|| "not set".to_string(), crate::time::in_words)
             };
             parts.push(format!("{label} {} → {}", show(b), show(a)));
         }

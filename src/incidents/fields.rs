@@ -134,7 +134,7 @@ impl IncidentFields {
             if let Some(t) = time.filter(|t| crate::time::too_far_ahead(*t, now)) {
                 return Err(AppError::invalid(
                     field,
-                    format!("{label} ({}) is in the future.", words(t)),
+                    format!("{label} ({}) is in the future.", crate::time::in_words(t)),
                 ));
             }
         }
@@ -168,9 +168,9 @@ impl IncidentFields {
                             later,
                             format!(
                                 "{later_label} ({}) can't be before {} ({})",
-                                words(*later_time),
+                                crate::time::in_words(*later_time),
                                 earlier_label.to_lowercase(),
-                                words(*earlier_time)
+                                crate::time::in_words(*earlier_time)
                             ),
                         ));
                     }
@@ -179,9 +179,4 @@ impl IncidentFields {
         }
         Ok(())
     }
-}
-
-/// A time in an error message: `2026-12-06 02:47 UTC`.
-fn words(t: NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
 }

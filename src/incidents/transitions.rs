@@ -9,11 +9,6 @@ use super::model::Status;
 use crate::error::AppError;
 use crate::time::too_far_ahead;
 
-/// A time in an error message: `2026-12-06 02:47 UTC` (pages show it in the reader's zone).
-fn words(t: NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
 /// How a status change was asked for, beside the new status.
 #[derive(Clone, Debug, Default)]
 pub struct StatusChange {
@@ -98,7 +93,10 @@ pub fn plan(
         if too_far_ahead(at, now) {
             return Err(AppError::invalid(
                 "status_at",
-                format!("The status time ({}) is in the future.", words(at)),
+                format!(
+                    "The status time ({}) is in the future.",
+                    crate::time::in_words(at)
+                ),
             ));
         }
     }
@@ -126,8 +124,8 @@ pub fn plan(
             "status_at",
             format!(
                 "The status time ({}) is before the incident started ({}).",
-                words(at),
-                words(fields.started_at)
+                crate::time::in_words(at),
+                crate::time::in_words(fields.started_at)
             ),
         ));
     }

@@ -199,9 +199,9 @@ fn ensure_not_before_start(
         "occurred_at",
         format!(
             "That is {}, {} before this incident started ({}). If it happened before the start, say so (tick \"before the start\"; API: \"before_start\": true).",
-            at.format("%Y-%m-%d %H:%M UTC"),
+            crate::time::in_words(at),
             crate::time::human_duration(started - at),
-            started.format("%Y-%m-%d %H:%M UTC"),
+            crate::time::in_words(started),
         ),
     ))
 }
