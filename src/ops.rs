@@ -272,13 +272,8 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 /// `Authorization: Bearer <that token>` (compared in constant time).
 pub async fn metrics(req: actix_web::HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     if let Some(expected) = &state.config.metrics_token {
-        let given = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        if !crate::auth::secrets_match(given.trim(), expected) {
+        let given = crate::auth::extract::bearer(&req).unwrap_or("");
+        if !crate::auth::secrets_match(given, expected) {
             return HttpResponse::Unauthorized()
                 .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
                 .content_type("text/plain; charset=utf-8")

@@ -299,11 +299,7 @@ impl Credential {
     /// The credential of a request, as [`Visible`] read it.
     pub fn of(req: &HttpRequest) -> Option<Credential> {
         if is_api(req) {
-            req.headers()
-                .get(actix_web::http::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|h| h.strip_prefix("Bearer "))
-                .map(|s| Credential::Token(s.trim().to_string()))
+            crate::auth::extract::bearer(req).map(|s| Credential::Token(s.to_string()))
         } else {
             req.cookie(crate::auth::session::COOKIE)
                 .map(|c| Credential::Session(c.value().to_string()))

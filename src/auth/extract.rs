@@ -240,19 +240,20 @@ impl ApiUser {
     }
 }
 
+/// The secret of `Authorization: Bearer <token>`, if the request carries one.
+pub fn bearer(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
 /// The token of an API request and what it may do (looked up once per request): 401
 /// without a token or with an unknown or revoked one.
 async fn load_token(req: &HttpRequest) -> Result<(ApiUser, TokenScope), AppError> {
-    let header = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let Some(secret) = header
-        .strip_prefix("Bearer ")
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    else {
+    let Some(secret) = bearer(req) else {
         return Err(AppError::Unauthorized(
             "Send an API token as `Authorization: Bearer <token>`.".into(),
         ));
