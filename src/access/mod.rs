@@ -253,13 +253,19 @@ pub fn ensure_controls(conn: &mut DbConnection, id: i32, actor: &Actor) -> Resul
         .find(id)
         .select((incidents::restricted, incidents::commander_id))
         .first(conn)?;
-    let admin = actor.role == Some(Role::Admin) || actor.role.is_none();
-    if restricted && !admin && (actor.user_id.is_none() || actor.user_id != commander) {
+    if restricted && !in_command(actor, commander) {
         return Err(AppError::Forbidden(
             "Only the commander or an admin can change who runs a restricted incident.".into(),
         ));
     }
     Ok(())
+}
+
+/// Whether `actor` is the incident's commander (`commander`), an admin or the system: who
+/// may change who sees a restricted incident and who runs it.
+fn in_command(actor: &Actor, commander: Option<i32>) -> bool {
+    actor.require(crate::auth::Permission::Administer).is_ok()
+        || (actor.user_id.is_some() && actor.user_id == commander)
 }
 
 /// Whether incident `id` is restricted.
@@ -340,8 +346,7 @@ pub fn set(
             .first(conn)
             .optional()?
             .ok_or_else(|| AppError::NotFound(format!("incident {}", IncidentKey(id))))?;
-        let admin = actor.role == Some(Role::Admin) || actor.role.is_none();
-        if !admin && (actor.user_id.is_none() || actor.user_id != commander) {
+        if !in_command(actor, commander) {
             return Err(AppError::Forbidden(
                 "Only the incident's commander or an admin can restrict it or change who may see it.".into(),
             ));
