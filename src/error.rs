@@ -38,8 +38,9 @@ pub enum AppError {
         conflicts: Vec<&'static str>,
         current_version: i32,
     },
-    #[error("{0}")]
-    TooManyRequests(String),
+    /// Over a limit; `retry_after` seconds is when trying again makes sense.
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: u32 },
     /// The request body did not arrive in time.
     #[error("{0}")]
     Timeout(String),
@@ -81,7 +82,7 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::Conflict(_) | AppError::EditConflict { .. } => "conflict",
             AppError::Duplicate { .. } => "duplicate",
-            AppError::TooManyRequests(_) => "rate_limited",
+            AppError::TooManyRequests { .. } => "rate_limited",
             AppError::Timeout(_) => "timeout",
             AppError::PayloadTooLarge(_) => "too_large",
             AppError::UriTooLong(_) => "uri_too_long",
@@ -96,16 +97,17 @@ impl AppError {
     fn retry_after(&self) -> Option<u32> {
         match self {
             AppError::Unavailable(_) => Some(5),
-            // Throttled sign-ins say their wait in the message; streams fall back to
-            // polling every 20 s.
-            AppError::TooManyRequests(m) => Some(
-                m.split("Try again in ")
-                    .nth(1)
-                    .and_then(|rest| rest.split(' ').next())
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(20),
-            ),
+            AppError::TooManyRequests { retry_after, .. } => Some(*retry_after),
             _ => None,
+        }
+    }
+
+    /// Sets `Retry-After` on `res` when this error has one (also for pages that show the
+    /// error their own way, such as the sign-in form).
+    pub fn add_retry_after(&self, res: &mut HttpResponse) {
+        if let Some(seconds) = self.retry_after() {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
         }
     }
 
@@ -150,7 +152,7 @@ impl ResponseError for AppError {
             AppError::Conflict(_) | AppError::EditConflict { .. } | AppError::Duplicate { .. } => {
                 StatusCode::CONFLICT
             }
-            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
@@ -170,10 +172,7 @@ impl ResponseError for AppError {
                 .finish();
         }
         let mut res = crate::layout::error_page(self.status_code(), &self.public_message());
-        if let Some(seconds) = self.retry_after() {
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
-        }
+        self.add_retry_after(&mut res);
         res
     }
 }

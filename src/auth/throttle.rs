@@ -55,9 +55,12 @@ pub fn begin(conn: &mut DbConnection, username: &str, ip: &str) -> Result<i32, A
                 let ready = last.unwrap_or(t) + wait_after(count, free);
                 if ready > t {
                     let seconds = (ready - t).num_seconds().max(1);
-                    return Err(AppError::TooManyRequests(format!(
-                        "Too many failed sign-ins from your address. Try again in {seconds} s."
-                    )));
+                    return Err(AppError::TooManyRequests {
+                        message: format!(
+                            "Too many failed sign-ins from your address. Try again in {seconds} s."
+                        ),
+                        retry_after: u32::try_from(seconds).unwrap_or(u32::MAX),
+                    });
                 }
             }
         }

@@ -181,7 +181,11 @@ pub async fn login(
             StatusCode::UNAUTHORIZED,
             "Wrong username or password.".into(),
         ),
-        Err(AppError::TooManyRequests(m)) => failed(StatusCode::TOO_MANY_REQUESTS, m),
+        Err(e @ AppError::TooManyRequests { .. }) => {
+            let mut res = failed(StatusCode::TOO_MANY_REQUESTS, e.public_message())?;
+            e.add_retry_after(&mut res);
+            Ok(res)
+        }
         Err(e) => Err(e),
     }
 }

@@ -29,6 +29,9 @@ pub type Describe = fn(&mut DbConnection, &Event) -> Result<String, AppError>;
 /// Every watched incident is read again this often even without a signal, in case one was
 /// lost (a dropped `LISTEN` connection, a write from the CLI).
 const SWEEP: Duration = Duration::from_secs(5);
+/// How often a page without a stream checks for changes instead (static/app.js): when a
+/// refused stream is worth asking for again.
+const FALLBACK_POLL_SECS: u32 = 20;
 /// Events read per query.
 pub const BATCH: i64 = 200;
 /// Messages a slow stream may fall behind before it reads from the database instead.
@@ -221,16 +224,22 @@ impl Hub {
         {
             let s = self.lock();
             if s.open >= self.limits.max_streams {
-                return Err(AppError::TooManyRequests(format!(
-                    "This server has {} live streams open, its limit; the page falls back to checking every 20 seconds.",
-                    s.open
-                )));
+                return Err(AppError::TooManyRequests {
+                    message: format!(
+                        "This server has {} live streams open, its limit; the page falls back to checking every 20 seconds.",
+                        s.open
+                    ),
+                    retry_after: FALLBACK_POLL_SECS,
+                });
             }
             if s.per_user.get(&viewer.user_id).copied().unwrap_or(0) >= self.limits.max_per_user {
-                return Err(AppError::TooManyRequests(format!(
-                    "You have {} live streams open, the limit per person; close some incident tabs.",
-                    self.limits.max_per_user
-                )));
+                return Err(AppError::TooManyRequests {
+                    message: format!(
+                        "You have {} live streams open, the limit per person; close some incident tabs.",
+                        self.limits.max_per_user
+                    ),
+                    retry_after: FALLBACK_POLL_SECS,
+                });
             }
         }
         // The channel starts from the last number committed before any stream on it reads

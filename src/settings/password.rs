@@ -117,9 +117,11 @@ pub async fn change_password(
     match result {
         Ok(()) => Ok(see_other("/settings/password?changed=1")),
         Err(e @ AppError::Invalid { .. }) => page(&user, false, Some(e)),
-        Err(AppError::TooManyRequests(m)) => {
-            let mut res = page(&user, false, Some(AppError::invalid("current_password", m)))?;
+        Err(e @ AppError::TooManyRequests { .. }) => {
+            let field = AppError::invalid("current_password", e.public_message());
+            let mut res = page(&user, false, Some(field))?;
             *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            e.add_retry_after(&mut res);
             Ok(res)
         }
         Err(e) => Err(e),

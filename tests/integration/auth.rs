@@ -107,6 +107,12 @@ async fn login_failures_look_alike_and_are_throttled(app: TestApp) {
     // Five failures: even the right password is refused for a while.
     let locked = browser.login("sam", PASSWORD).await;
     assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u32 = locked.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=4).contains(&wait), "the throttle's own wait: {wait}");
     assert!(locked
         .text()
         .await
