@@ -23,7 +23,7 @@ Examples:
   DATABASE_URL=postgres://hindsight:secret@db/hindsight hindsight serve --bind 0.0.0.0:8080
   hindsight token create --username alertmanager --name alerts --scope alerts
   hindsight import postmortem.txt
-  hindsight export INC-7 --template sre --output INC-7.md
+  hindsight export INC-7 --template sre --zone Europe/Berlin --output INC-7.md
   hindsight backup /backups/hindsight-$(date +%F).db";
 
 #[derive(Parser, Debug)]
@@ -81,6 +81,9 @@ pub enum Command {
         /// `default` (the seed's sections) or `sre` (the SRE-book layout).
         #[arg(long, default_value = "default")]
         template: String,
+        /// Write the visible times in this zone (e.g. Europe/Berlin); UTC by default.
+        #[arg(long)]
+        zone: Option<String>,
     },
     /// Copy the SQLite database consistently while the server runs (PostgreSQL: use pg_dump).
     Backup {
@@ -201,15 +204,18 @@ pub fn run(cli: Cli) -> Result<(), String> {
             key,
             output,
             template,
+            zone,
         } => {
             let template =
                 postmortems::export::Template::parse(Some(&template)).map_err(|e| e.to_string())?;
+            let zone =
+                postmortems::export::parse_zone(zone.as_deref()).map_err(|e| e.to_string())?;
             let id = key
                 .parse::<IncidentKey>()
                 .map_err(|_| format!("`{key}` is not an incident key like INC-7"))?
                 .0;
             let mut conn = open(&config)?;
-            let (_, doc) = postmortems::export::document(&mut conn, id, template)
+            let (_, doc) = postmortems::export::document(&mut conn, id, template, zone)
                 .map_err(|e| e.to_string())?;
             match output {
                 // The document ends with its own newline: the file is byte for byte the API's.

@@ -146,10 +146,11 @@ pub async fn review_postmortem(
 #[derive(Deserialize)]
 pub struct ExportQuery {
     template: Option<String>,
+    zone: Option<String>,
 }
 
 /// `GET /api/v1/incidents/{key}/postmortem.md?template=default|sre`
-#[utoipa::path(get, path = "/api/v1/incidents/{key}/postmortem.md", tag = "postmortems", params(("key" = String, Path, description = "Incident key: INC-7 or 7"), ("template" = Option<String>, Query, description = "default or sre")), responses((status = 200, body = String, content_type = "text/markdown"), (status = 401, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
+#[utoipa::path(get, path = "/api/v1/incidents/{key}/postmortem.md", tag = "postmortems", params(("key" = String, Path, description = "Incident key: INC-7 or 7"), ("template" = Option<String>, Query, description = "default or sre"), ("zone" = Option<String>, Query, description = "IANA zone for the visible times (default UTC)")), responses((status = 200, body = String, content_type = "text/markdown"), (status = 401, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn export_postmortem(
     state: web::Data<AppState>,
     _user: ApiUser,
@@ -158,9 +159,10 @@ pub async fn export_postmortem(
 ) -> Result<HttpResponse, ApiError> {
     let id = key.id();
     let template = Template::parse(query.template.as_deref())?;
+    let zone = export::parse_zone(query.zone.as_deref())?;
     let (_, doc) = state
         .db
-        .read(move |conn| export::document(conn, id, template))
+        .read(move |conn| export::document(conn, id, template, zone))
         .await?;
     Ok(HttpResponse::Ok()
         .content_type("text/markdown; charset=utf-8")

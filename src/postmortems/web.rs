@@ -481,6 +481,7 @@ impl ReviewFormRaw {
 #[derive(Deserialize)]
 pub struct DownloadQuery {
     template: Option<String>,
+    zone: Option<String>,
 }
 
 /// `GET /incidents/{key}/postmortem.md?template=sre`
@@ -492,9 +493,10 @@ pub async fn download_postmortem(
 ) -> Result<HttpResponse, AppError> {
     let id = key.id();
     let template = Template::parse(q.template.as_deref())?;
+    let zone = export::parse_zone(q.zone.as_deref())?;
     let (key, doc) = state
         .db
-        .read(move |conn| export::document(conn, id, template))
+        .read(move |conn| export::document(conn, id, template, zone))
         .await?;
     let suffix = if template == Template::Sre {
         "-sre"

@@ -216,6 +216,24 @@ fn cli_refuses_empty_names_unbounded_input_and_an_empty_database_url() {
     );
     let out = hindsight(&db, &["import", seed, "--duplicate"], None);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "INC-2");
+    // Export in a zone: summer in Berlin is CEST, and the front matter names the zone.
+    let out = hindsight(&db, &["export", "INC-1", "--zone", "Europe/Berlin"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = String::from_utf8_lossy(&out.stdout);
+    assert!(doc.contains("zone: \"Europe/Berlin\""), "{doc}");
+    assert!(
+        doc.contains("**Duration:** 2023-06-07 12:00 – 16:00 CEST (4h 0m)"),
+        "{doc}"
+    );
+    assert!(doc.contains("All times Europe/Berlin."), "{doc}");
+    fails_with(
+        hindsight(&db, &["export", "INC-1", "--zone", "Europe/Berlln"], None),
+        "“Europe/Berlln” is not a time zone name",
+    );
     // Set but empty is refused, and creates no ./hindsight.db.
     let out = std::process::Command::new(binary::BIN)
         .arg("migrate")

@@ -124,6 +124,7 @@ async fn mutated_documents_never_break_anything(app: TestApp) {
         &mut conn,
         rich.id,
         hindsight::postmortems::export::Template::Default,
+        hindsight::time::Zone::UTC,
     )
     .unwrap();
     drop(conn);

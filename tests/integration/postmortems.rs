@@ -1079,3 +1079,94 @@ both_backends!(
     import_takes_title_and_severity_from_the_importer,
     import_takes_title_and_severity_from_the_importer
 );
+
+/// The facts an export carries, keyed for comparing two incidents.
+async fn facts(api: &Api, key: &str) -> serde_json::Value {
+    let (_, i) = api.get(&format!("/api/v1/incidents/{key}")).await;
+    let entries: Vec<_> = i["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| json!([e["occurred_at"], e["time_known"], e["kind"], e["body"]]))
+        .collect();
+    let escalations: Vec<_> = i["escalations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| json!([e["target"], e["state"], e["escalated_at"], e["reason"]]))
+        .collect();
+    json!({
+        "milestones": [i["started_at"], i["detected_at"], i["acknowledged_at"], i["mitigated_at"], i["resolved_at"]],
+        "impact": i["impact"], "entries": entries, "escalations": escalations,
+    })
+}
+
+async fn exports_in_a_zone_and_imports_back(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    for (fixture, zone, duration) in [
+        (
+            SEED,
+            "Europe/Berlin",
+            "**Duration:** 2023-06-07 12:00 – 16:00 CEST (4h 0m)",
+        ),
+        (FAILOVER, "Asia/Kolkata", "IST"),
+        (SEARCH, "America/St_Johns", "**Duration:**"),
+    ] {
+        let (status, created) = import(&api, fixture).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let key = created["key"].as_str().unwrap().to_string();
+        let res = api
+            .client
+            .get(format!(
+                "{}/api/v1/incidents/{key}/postmortem.md?zone={zone}",
+                api.base
+            ))
+            .bearer_auth(&api.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let doc = res.text().await.unwrap();
+        assert!(doc.contains(&format!("zone: \"{zone}\"")), "{doc}");
+        assert!(doc.contains(duration), "{doc}");
+        assert!(doc.contains(&format!("All times {zone}.")), "{doc}");
+        // The zoned document imports to the same facts: labels strip in its zone.
+        let (status, again) = import(&api, &doc).await;
+        assert_eq!(status, StatusCode::CREATED, "{again}");
+        let again = again["key"].as_str().unwrap();
+        assert_eq!(facts(&api, &key).await, facts(&api, again).await, "{doc}");
+    }
+    // The seed in Berlin: entry labels are Berlin wall-clock times.
+    let zoned = export_response(&api, "INC-1", "default&zone=Europe/Berlin").await;
+    let zoned = zoned.text().await.unwrap();
+    assert!(zoned.contains("**12:00 — Detection:**"), "{zoned}");
+    let res = export_response(&api, "INC-1", "default&zone=Mars/Olympus").await;
+    let (status, body) = json_of(res).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["field"], "zone", "{body}");
+    // The page's download takes the zone too.
+    let browser = app.login_as(Role::Viewer).await;
+    let (status, doc) = browser
+        .get_text("/incidents/INC-1/postmortem.md?zone=Europe/Berlin")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc.contains("zone: \"Europe/Berlin\""));
+    // A reader in a zone is offered the download in it.
+    let res = browser
+        .post(
+            "/settings/time-zone",
+            "/settings/time-zone",
+            &[("time_zone", "Europe/Berlin")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, page) = browser.get_text("/incidents/INC-1/postmortem").await;
+    assert!(
+        page.contains("/incidents/INC-1/postmortem.md?zone=Europe/Berlin\">.md in Europe/Berlin"),
+        "{page}"
+    );
+}
+both_backends!(
+    exports_in_a_zone_and_imports_back,
+    exports_in_a_zone_and_imports_back
+);

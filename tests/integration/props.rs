@@ -4,6 +4,7 @@
 use chrono::NaiveDate;
 use hindsight::postmortems::export::{render, Template};
 use hindsight::postmortems::import::{parse, preview};
+use hindsight::time::Zone;
 use proptest::prelude::*;
 
 const SEED: &str = include_str!("../fixtures/payment-gateway-2023-06-07.txt");
@@ -74,6 +75,17 @@ prop_compose! {
     }
 }
 
+/// Zones with summer time, a half-hour offset, a negative offset, and UTC.
+fn zone() -> impl Strategy<Value = Zone> {
+    prop_oneof![
+        Just("UTC"),
+        Just("Europe/Berlin"),
+        Just("Asia/Kolkata"),
+        Just("America/St_Johns"),
+    ]
+    .prop_map(|name| Zone::parse(name).expect("a zone"))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 
@@ -89,11 +101,11 @@ proptest! {
     }
 
     #[test]
-    fn export_import_export_is_a_fixpoint(doc in document()) {
+    fn export_import_export_is_a_fixpoint(doc in document(), zone in zone()) {
         let first = parse(&doc).expect("generated documents parse");
-        let exported = render(&preview(&first, 1), Template::Default);
+        let exported = render(&preview(&first, 1), Template::Default, zone);
         let second = parse(&exported).unwrap_or_else(|e| panic!("{e}\n{exported}"));
-        let again = render(&preview(&second, 1), Template::Default);
+        let again = render(&preview(&second, 1), Template::Default, zone);
         prop_assert_eq!(exported, again);
     }
 }

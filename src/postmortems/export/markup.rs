@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::escalations::{EscalationState, RecordedEscalation};
 use crate::root_causes::{CauseCategory, CauseKind};
 use crate::tasks::TaskStatus;
-use crate::time::human_duration;
+use crate::time::{human_duration, Zone};
 use crate::timeline::EntryKind;
 
 /// JSON for a marker: one line, and never `-->` (which would end the comment).
@@ -109,6 +109,8 @@ pub fn indent(text: &str) -> String {
 pub(super) struct Doc {
     pub(super) out: String,
     pub(super) tag: String,
+    /// The zone the visible times are written in (markers and front matter stay UTC).
+    pub(super) zone: Zone,
 }
 
 impl Doc {
@@ -156,16 +158,26 @@ pub(super) fn front_value(v: &Value) -> String {
     }
 }
 
-pub(super) fn clock(t: NaiveDateTime, with_date: bool) -> String {
-    if with_date {
-        t.format("%Y-%m-%d %H:%M").to_string()
-    } else {
-        t.format("%H:%M").to_string()
+/// How a document writes a time: in its zone, with the date when the record spans days.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    pub zone: Zone,
+    pub with_date: bool,
+}
+
+impl Clock {
+    /// `t` (UTC) as `HH:MM` or `YYYY-MM-DD HH:MM` in the zone.
+    pub fn show(self, t: NaiveDateTime) -> String {
+        if self.with_date {
+            self.zone.date_hhmm(t)
+        } else {
+            self.zone.hhmm(t)
+        }
     }
 }
 
 /// The visible line before an escalation's reason.
-pub fn escalation_prefix(e: &RecordedEscalation, with_date: bool) -> String {
+pub fn escalation_prefix(e: &RecordedEscalation, clock: Clock) -> String {
     let state = match e.state {
         EscalationState::Unknown => "answer not recorded",
         other => other.as_str(),
@@ -173,13 +185,13 @@ pub fn escalation_prefix(e: &RecordedEscalation, with_date: bool) -> String {
     let mut text = format!(
         "- **{}** ({state}), escalated {}",
         e.target,
-        clock(e.escalated_at, with_date)
+        clock.show(e.escalated_at)
     );
     if let Some(a) = e.acknowledged_at {
         let _ = write!(
             text,
             ", acknowledged {} ({} later)",
-            clock(a, with_date),
+            clock.show(a),
             human_duration(a - e.escalated_at)
         );
     }
@@ -195,4 +207,50 @@ pub fn cause_prefix(kind: CauseKind, category: CauseCategory) -> String {
         CauseKind::Trigger => "Trigger",
     };
     format!("**{kind} ({category}):** ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every entry keeps its label when rendered, whatever its body starts with.
+    #[test]
+    fn entry_labels_survive_rendering() {
+        for body in [
+            "`kubectl rollout undo` brought the old pods back",
+            "Restarted the gateway",
+            "- a list",
+            "1. a numbered list",
+            "# a heading",
+            "```\ncode\n```",
+            "> a quote",
+            "**bold** start",
+        ] {
+            let doc = format!(
+                "{}{body}",
+                entry_prefix(Some("10:05"), EntryKind::Action, body)
+            );
+            let html = crate::markdown::render(&doc);
+            assert!(
+                html.contains("<strong>10:05 — Action:</strong>"),
+                "{body:?} lost its label: {html}"
+            );
+        }
+    }
+
+    #[test]
+    fn clocks_write_the_zone_with_summer_time() {
+        let t = crate::time::parse_rfc3339("2023-06-07T10:00:00Z").unwrap();
+        let berlin = Zone::parse("Europe/Berlin").unwrap();
+        let clock = Clock {
+            zone: berlin,
+            with_date: false,
+        };
+        assert_eq!(clock.show(t), "12:00");
+        let clock = Clock {
+            zone: Zone::UTC,
+            with_date: true,
+        };
+        assert_eq!(clock.show(t), "2023-06-07 10:00");
+    }
 }

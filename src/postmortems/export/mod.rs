@@ -13,8 +13,10 @@ use std::fmt::Write;
 use chrono::NaiveDateTime;
 use serde_json::{json, Value};
 
-pub use markup::{cause_prefix, entry_prefix, escalation_prefix, indent, marker_json, task_suffix};
-use markup::{choose_tag, clock, front_value, Doc};
+pub use markup::{
+    cause_prefix, entry_prefix, escalation_prefix, indent, marker_json, task_suffix, Clock,
+};
+use markup::{choose_tag, front_value, Doc};
 
 use super::record::{load, DocTask, Record};
 use super::Sections;
@@ -22,7 +24,7 @@ use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::root_causes::{CauseFields, CauseKind};
 use crate::tasks::TaskStatus;
-use crate::time::{human_duration, rfc3339_secs};
+use crate::time::{human_duration, rfc3339_secs, Zone};
 use crate::timeline::EntryKind;
 
 /// The document layouts.
@@ -48,32 +50,50 @@ impl Template {
     }
 }
 
-/// Whether the record spans more than one UTC day (then times carry their date).
-fn spans_days(r: &Record) -> bool {
+/// How `r`'s times are written in `zone`: with their date when the record spans more than
+/// one day there.
+pub fn clock_for(r: &Record, zone: Zone) -> Clock {
     let i = &r.incident;
-    let day = i.started_at.date();
+    let day = zone.local(i.started_at).date();
     let milestones = [
         i.detected_at,
         i.acknowledged_at,
         i.mitigated_at,
         i.resolved_at,
     ];
-    milestones.iter().flatten().any(|t| t.date() != day)
-        || r.entries.iter().any(|e| e.entry.occurred_at.date() != day)
+    let other_day = |t: &NaiveDateTime| zone.local(*t).date() != day;
+    let with_date = milestones.iter().flatten().any(other_day)
+        || r.entries.iter().any(|e| other_day(&e.entry.occurred_at));
+    Clock { zone, with_date }
 }
 
-/// An incident's key and its Markdown document.
+/// An incident's key and its Markdown document, its visible times in `zone`.
 pub fn document(
     conn: &mut DbConnection,
     incident_id: i32,
     template: Template,
+    zone: Zone,
 ) -> Result<(String, String), AppError> {
     let record = load(conn, incident_id)?;
-    Ok((record.incident.key.clone(), render(&record, template)))
+    Ok((record.incident.key.clone(), render(&record, template, zone)))
 }
 
-/// Renders the document.
-pub fn render(r: &Record, template: Template) -> String {
+/// Reads an export's `zone` (query or flag): an IANA name, UTC when absent.
+pub fn parse_zone(raw: Option<&str>) -> Result<Zone, AppError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(Zone::UTC),
+        Some(name) => Zone::parse(name).ok_or_else(|| {
+            AppError::invalid(
+                "zone",
+                format!("Zone “{name}” is not a time zone name like Europe/Berlin or UTC."),
+            )
+        }),
+    }
+}
+
+/// Renders the document; visible times in `zone` (front matter and markers stay UTC, and
+/// the front matter names the zone when it is not UTC).
+pub fn render(r: &Record, template: Template, zone: Zone) -> String {
     let s = &r.sections;
     let mut texts: Vec<&str> = vec![&r.incident.title, &r.incident.impact];
     texts.extend(s.fields().iter().map(|(_, v)| *v));
@@ -92,6 +112,7 @@ pub fn render(r: &Record, template: Template) -> String {
     let mut doc = Doc {
         out: String::with_capacity(4096 + texts.iter().map(|t| t.len() + 64).sum::<usize>()),
         tag: choose_tag(&texts),
+        zone,
     };
     front_matter(&mut doc, r);
     match template {
@@ -157,8 +178,11 @@ fn front_matter(doc: &mut Doc, r: &Record) {
         ("time_to_acknowledge", s(d.acknowledge)),
         ("time_to_mitigate", s(d.mitigate)),
         ("time_to_resolve", s(d.resolve)),
-        ("format", json!(format!("hindsight/1 {}", doc.tag))),
     ]);
+    if doc.zone != Zone::UTC {
+        fields.push(("zone", json!(doc.zone.name())));
+    }
+    fields.push(("format", json!(format!("hindsight/1 {}", doc.tag))));
     doc.line("---");
     for (name, value) in fields {
         let _ = writeln!(doc.out, "{name}: {}", front_value(&value));
@@ -167,26 +191,36 @@ fn front_matter(doc: &mut Doc, r: &Record) {
     doc.blank();
 }
 
-fn duration_line(r: &Record) -> String {
+fn duration_line(r: &Record, zone: Zone) -> String {
     let i = &r.incident;
-    let start = i.started_at;
+    let (start, local_start) = (i.started_at, zone.local(i.started_at));
     match i.resolved_at {
-        Some(end) if end.date() == start.date() => format!(
-            "**Duration:** {} {} – {} UTC ({})",
-            start.format("%Y-%m-%d"),
-            start.format("%H:%M"),
-            end.format("%H:%M"),
+        Some(end) if zone.local(end).date() == local_start.date() => format!(
+            "**Duration:** {} – {} {} ({})",
+            zone.date_hhmm(start),
+            zone.hhmm(end),
+            zone.abbreviation(end),
             human_duration(end - start)
         ),
-        Some(end) => format!(
-            "**Duration:** {} – {} UTC ({})",
-            start.format("%Y-%m-%d %H:%M"),
-            end.format("%Y-%m-%d %H:%M"),
-            human_duration(end - start)
-        ),
+        Some(end) => {
+            // The start's abbreviation only when it differs (a clock change in between).
+            let (from, to) = (zone.abbreviation(start), zone.abbreviation(end));
+            let from = if from == to {
+                String::new()
+            } else {
+                format!(" {from}")
+            };
+            format!(
+                "**Duration:** {}{from} – {} {to} ({})",
+                zone.date_hhmm(start),
+                zone.date_hhmm(end),
+                human_duration(end - start)
+            )
+        }
         None => format!(
-            "**Duration:** started {} UTC; not resolved yet",
-            start.format("%Y-%m-%d %H:%M")
+            "**Duration:** started {} {}; not resolved yet",
+            zone.date_hhmm(start),
+            zone.abbreviation(start)
         ),
     }
 }
@@ -221,12 +255,16 @@ fn timeline(doc: &mut Doc, r: &Record, heading: &str) {
         doc.blank();
         return;
     }
-    doc.line("All times UTC.");
+    if doc.zone == Zone::UTC {
+        doc.line("All times UTC.");
+    } else {
+        doc.line(&format!("All times {}.", doc.zone.name()));
+    }
     doc.blank();
-    let with_date = spans_days(r);
+    let clock = clock_for(r, doc.zone);
     for view in &r.entries {
         let e = &view.entry;
-        let time = e.time_known.then(|| clock(e.occurred_at, with_date));
+        let time = e.time_known.then(|| clock.show(e.occurred_at));
         let attrs = json!({"at": rfc3339_secs(e.occurred_at), "known": e.time_known, "kind": e.kind.as_str(), "author": view.author.as_deref().or(e.imported_author.as_deref())});
         let content = format!(
             "{}{}",
@@ -241,7 +279,7 @@ fn escalations(doc: &mut Doc, r: &Record) {
     if r.escalations.is_empty() {
         return;
     }
-    let with_date = spans_days(r);
+    let clock = clock_for(r, doc.zone);
     doc.line("## Escalations");
     doc.blank();
     for e in &r.escalations {
@@ -252,7 +290,7 @@ fn escalations(doc: &mut Doc, r: &Record) {
         doc.region(
             "escalation",
             Some(attrs),
-            &format!("{}{}", escalation_prefix(e, with_date), e.reason),
+            &format!("{}{}", escalation_prefix(e, clock), e.reason),
         );
     }
 }
@@ -344,7 +382,7 @@ fn default_layout(doc: &mut Doc, r: &Record, s: &Sections) {
     doc.blank();
     doc.line("## Issue Summary");
     doc.blank();
-    doc.line(&duration_line(r));
+    doc.line(&duration_line(r, doc.zone));
     doc.blank();
     impact(doc, r, true);
     doc.prose("summary", &s.summary, "");
@@ -392,7 +430,7 @@ fn sre_layout(doc: &mut Doc, r: &Record, s: &Sections) {
     doc.blank();
     doc.line("## Summary");
     doc.blank();
-    doc.line(&duration_line(r));
+    doc.line(&duration_line(r, doc.zone));
     doc.blank();
     doc.prose("summary", &s.summary, "_Not written yet._");
     doc.line("## Impact");

@@ -9,12 +9,14 @@ use crate::error::AppError;
 use crate::escalations::EscalationState;
 use crate::incidents::service::IncidentFields;
 use crate::incidents::{Severity, Status};
-use crate::postmortems::export::{cause_prefix, entry_prefix, escalation_prefix, task_suffix};
+use crate::postmortems::export::{
+    cause_prefix, entry_prefix, escalation_prefix, task_suffix, Clock,
+};
 use crate::postmortems::Sections;
 use crate::root_causes::{CauseCategory, CauseFields, CauseKind};
 use crate::tasks::service::TaskInput;
 use crate::tasks::TaskStatus;
-use crate::time::parse_rfc3339;
+use crate::time::{parse_rfc3339, Zone};
 use crate::timeline::EntryKind;
 
 /// The marker tag when the text is a hindsight export (front matter `format: "hindsight/1 TAG"`).
@@ -183,6 +185,13 @@ pub(super) fn build_own(
         .unwrap_or_default();
     let started_at =
         time_of(&fm, "started_at", 2)?.ok_or_else(|| bad(2, "`started_at` in the front matter"))?;
+    // The zone the visible times were written in (the values themselves are in the markers).
+    let zone = match str_of(&fm, "zone") {
+        None => Zone::UTC,
+        Some(name) => {
+            Zone::parse(name).ok_or_else(|| bad(2, format!("a time zone name, not “{name}”")))?
+        }
+    };
     let mut out = Imported {
         fields: IncidentFields {
             title,
@@ -236,10 +245,7 @@ pub(super) fn build_own(
                     .unwrap_or("note")
                     .parse()
                     .map_err(|e| bad(r.line, format!("entry kind {e}")))?;
-                let times = [
-                    Some(at.format("%H:%M").to_string()),
-                    Some(at.format("%Y-%m-%d %H:%M").to_string()),
-                ];
+                let times = [Some(zone.hhmm(at)), Some(zone.date_hhmm(at))];
                 let candidates: Vec<String> = if known {
                     times
                         .iter()
@@ -278,11 +284,9 @@ pub(super) fn build_own(
                 let mut candidates = Vec::new();
                 for reason in ["x", ""] {
                     escalation.reason = reason.into();
-                    candidates.extend(
-                        [false, true]
-                            .iter()
-                            .map(|d| escalation_prefix(&escalation, *d)),
-                    );
+                    candidates.extend([false, true].iter().map(|&with_date| {
+                        escalation_prefix(&escalation, Clock { zone, with_date })
+                    }));
                 }
                 escalation.reason = strip_any(&r.content, &candidates).to_string();
                 out.escalations.push(escalation);
