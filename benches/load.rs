@@ -105,6 +105,7 @@ fn incident(title: &str, entries: usize, tasks: usize) -> Imported {
             ..Default::default()
         },
         review_history: String::new(),
+        stated: Default::default(),
     }
 }
 

@@ -49,7 +49,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(r("/incidents/{key}/postmortem.md").route(get().to(postmortems::web::download_postmortem)))
         .service(r("/postmortems").route(get().to(postmortems::web::list_postmortems)))
         .service(r("/insights").route(get().to(insights::web::show_insights)))
-        .service(r("/import").route(get().to(postmortems::web::import_page)).route(post().to(postmortems::web::import_submit)))
+        .service(r("/import").route(get().to(postmortems::import_page::import_page)).route(post().to(postmortems::import_page::import_submit)))
         .service(r("/admin/users").route(get().to(admin::list_users)).route(post().to(admin::create_user)))
         .service(r("/admin/users/{id}").route(post().to(admin::update_user)))
         .service(r("/admin/users/{id}/password").route(post().to(admin::reset_password)))

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod export;
 pub mod import;
+pub mod import_page;
 pub mod record;
 pub mod review;
 pub mod web;

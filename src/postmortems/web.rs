@@ -2,20 +2,16 @@
 //! JavaScript), the review panel, the download, the list by state, and `/import`.
 
 use crate::access::visible::Visible;
-use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template as Askama;
-use futures_util::StreamExt;
 use serde::Deserialize;
 
 use super::export::{self, Template};
 use super::review::{self, ReviewAction, ReviewView, Verdict};
 use super::{ReviewState, Sections};
-use crate::audit::Actor;
 use crate::auth::csrf::SessionForm;
-use crate::auth::extract::client_ip;
-use crate::auth::{ensure, secrets_match, users, CurrentUser, Permission};
+use crate::auth::{ensure, users, CurrentUser, Permission};
 use crate::error::AppError;
 use crate::incidents::IncidentKey;
 use crate::markdown;
@@ -567,133 +563,4 @@ pub async fn list_postmortems(
         counts,
     };
     render_status(StatusCode::OK, &page)
-}
-
-#[derive(Askama)]
-#[template(path = "postmortems/import.html")]
-struct ImportPage {
-    layout: Layout,
-    text: String,
-    error: Option<String>,
-    /// The incident the same document made before, when that stopped this import.
-    existing: Option<String>,
-}
-
-impl ImportPage {
-    /// The size limit, as the form states it.
-    fn limit(&self) -> String {
-        crate::limits::describe(super::import::MAX_BYTES)
-    }
-}
-
-/// `GET /import`
-pub async fn import_page(user: CurrentUser) -> Result<HttpResponse, AppError> {
-    ensure(&user.user, Permission::Write)?;
-    render_status(
-        StatusCode::OK,
-        &ImportPage {
-            layout: Layout::new(&user, "import", "Import a postmortem"),
-            text: String::new(),
-            error: None,
-            existing: None,
-        },
-    )
-}
-
-/// A multipart error as the app's: 408 past the body deadline, else 400.
-fn upload_error(e: actix_multipart::MultipartError) -> AppError {
-    if e.to_string().contains(crate::ops::BODY_DEADLINE_PASSED) {
-        AppError::Timeout("The upload did not arrive in time.".into())
-    } else {
-        AppError::BadRequest(format!("Could not read the upload: {e}"))
-    }
-}
-
-/// `POST /import` (multipart: `csrf_token`, `text` and/or `file`).
-pub async fn import_submit(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    mut payload: Multipart,
-) -> Result<HttpResponse, AppError> {
-    let mut csrf = String::new();
-    let mut text = String::new();
-    let mut file = Vec::new();
-    let mut again = super::import::Again::Refuse;
-    let (mut title, mut severity) = (String::new(), String::new());
-    // Every part counts against the limit, not each part alone.
-    let mut received = 0;
-    while let Some(field) = payload.next().await {
-        let mut field = field.map_err(upload_error)?;
-        let name = field.name().unwrap_or("").to_string();
-        let mut value = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(upload_error)?;
-            received += chunk.len();
-            super::import::check_size(received)?;
-            value.extend_from_slice(&chunk);
-        }
-        match name.as_str() {
-            "csrf_token" => csrf = String::from_utf8_lossy(&value).into_owned(),
-            "text" => text = String::from_utf8_lossy(&value).into_owned(),
-            "file" => file = value,
-            "duplicate" => again = super::import::Again::Allow,
-            "title" => title = String::from_utf8_lossy(&value).trim().to_string(),
-            "severity" => severity = String::from_utf8_lossy(&value).trim().to_string(),
-            _ => {}
-        }
-    }
-    if !secrets_match(&csrf, &user.csrf_token) {
-        return Err(AppError::Forbidden("The form's security token is missing or out of date. Go back, reload the page and try again.".into()));
-    }
-    if !file.is_empty() {
-        text = String::from_utf8(file)
-            .map_err(|_| AppError::invalid("file", "The file is not UTF-8 text."))?;
-    }
-    let actor = Actor::user(&user.user, &client_ip(&req));
-    // Parsing and rendering are the slow part: on the blocking pool, before the write.
-    let parsed = text.clone();
-    let result = async {
-        let severity = match severity.as_str() {
-            "" => None,
-            s => Some(crate::incidents::Severity::parse_field(s)?),
-        };
-        let prepared = web::block(move || super::import::prepare(&parsed))
-            .await??
-            .with_overrides(Some(title), severity);
-        state
-            .db
-            .write(move |conn| super::import::store(conn, prepared, again, &actor))
-            .await
-    }
-    .await;
-    match result {
-        Ok(incident) => Ok(see_other(&format!("/incidents/{}", incident.key()))),
-        Err(e @ (AppError::Invalid { .. } | AppError::PayloadTooLarge(_))) => {
-            let status = if matches!(e, AppError::PayloadTooLarge(_)) {
-                StatusCode::PAYLOAD_TOO_LARGE
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
-            render_status(
-                status,
-                &ImportPage {
-                    layout: Layout::new(&user, "import", "Import a postmortem"),
-                    text,
-                    error: Some(e.public_message()),
-                    existing: None,
-                },
-            )
-        }
-        Err(AppError::Duplicate { message, existing }) => render_status(
-            StatusCode::CONFLICT,
-            &ImportPage {
-                layout: Layout::new(&user, "import", "Import a postmortem"),
-                text,
-                error: Some(message),
-                existing: Some(existing),
-            },
-        ),
-        Err(e) => Err(e),
-    }
 }

@@ -699,20 +699,66 @@ async fn import_page_and_reminder(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&res), "/incidents/INC-1");
-
-    // The same document again: a warning naming INC-1 and a box to tick, nothing made.
-    let twice = |duplicate: bool| {
+    // First a preview: what the document gives and what it leaves out, nothing made.
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap();
+    assert_eq!(app.count("incidents"), 0);
+    for said in [
+        "Check the import",
+        "(not in the document: made from its impact)",
+        "(not in the document: SEV3 unless you choose)",
+        "2023-06-07 10:00 UTC",
+        "2023-06-07 14:00 UTC",
+        "5 timeline entries (3 without a time) · 1 root cause · 4 tasks · 2 escalations",
+        "no time given",
+        "The issue was detected when the monitoring system",
+        "Create the incident",
+    ] {
+        assert!(page.contains(said), "{said}: {page}");
+    }
+    // The uploaded file travels on in the form, to change or to create from.
+    assert!(page.contains("restored at 2:00 PM"));
+    assert!(!page.contains("imported before"));
+    let create = |text: String, duplicate: bool| {
         let form = reqwest::multipart::Form::new()
             .text("csrf_token", csrf.clone())
-            .text("text", SEED.replace('\n', "\r\n"));
+            .text("text", text)
+            .text("title", "")
+            .text("severity", "SEV2")
+            .text("step", "create");
         if duplicate {
             form.text("duplicate", "on")
         } else {
             form
         }
     };
+    let res = browser
+        .client
+        .post(app.url("/import"))
+        .multipart(create(SEED.to_string(), false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/incidents/INC-1");
+
+    // The same document again (saved on Windows): the preview warns, naming INC-1, and
+    // creating needs the box ticked.
+    let form = reqwest::multipart::Form::new()
+        .text("csrf_token", csrf.clone())
+        .text("text", SEED.replace('\n', "\r\n"));
+    let res = browser
+        .client
+        .post(app.url("/import"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("imported before, as <a href=\"/incidents/INC-1\">INC-1</a>"));
+    assert!(page.contains("Import it again anyway"));
+    let twice = |duplicate: bool| create(SEED.replace('\n', "\r\n"), duplicate);
     let res = browser
         .client
         .post(app.url("/import"))
@@ -723,6 +769,10 @@ async fn import_page_and_reminder(app: TestApp) {
     assert_eq!(res.status(), StatusCode::CONFLICT);
     let page = res.text().await.unwrap();
     assert!(page.contains("imported before, as INC-1") && page.contains("Import it again anyway"));
+    assert!(
+        page.contains("<option selected>SEV2</option>"),
+        "the choice is kept"
+    );
     assert_eq!(app.count("incidents"), 1);
     let res = browser
         .client
@@ -1060,7 +1110,8 @@ async fn import_takes_title_and_severity_from_the_importer(app: TestApp) {
         .text("text", SEED)
         .text("duplicate", "on")
         .text("title", "Checkout payments down")
-        .text("severity", "SEV2");
+        .text("severity", "SEV2")
+        .text("step", "create");
     let res = browser
         .client
         .post(app.url("/import"))

@@ -26,7 +26,7 @@ use crate::timeline::EntryKind;
 use own::{own_format_tag, parse_own};
 use plain::parse_plain;
 pub use preview::preview;
-pub use store::{prepare, prepare_parsed, source_hash, store, Again, Prepared};
+pub use store::{imported_before, prepare, prepare_parsed, source_hash, store, Again, Prepared};
 
 /// Documents larger than this are refused (413).
 pub const MAX_BYTES: usize = crate::limits::IMPORT_BYTES;
@@ -62,6 +62,16 @@ pub struct Imported {
     /// import's audit entry: an imported postmortem is always a draft that nobody approved
     /// here.
     pub review_history: String,
+    /// Which of the title and severity the document itself gave (the preview names the
+    /// rest as defaults).
+    pub stated: Stated,
+}
+
+/// Facts a document may leave out, and whether it gave them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stated {
+    pub title: bool,
+    pub severity: bool,
 }
 
 fn bad(line: usize, expected: impl std::fmt::Display) -> AppError {

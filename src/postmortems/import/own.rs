@@ -219,6 +219,10 @@ pub(super) fn build_own(
         tasks: vec![],
         sections: Sections::default(),
         review_history,
+        stated: super::Stated {
+            title: true,
+            severity: fm.get("severity").is_some_and(|s| !s.is_null()),
+        },
     };
     for r in regions {
         let a = &r.attrs;

@@ -558,6 +558,13 @@ pub(super) fn finish(
     } else {
         p.summary.text
     };
+    let stated = super::Stated {
+        title: p
+            .title
+            .as_ref()
+            .is_some_and(|t| !t.is_empty() && norm(t) != "postmortem"),
+        severity: p.severity.is_some(),
+    };
     let title = p
         .title
         .filter(|t| !t.is_empty() && norm(t) != "postmortem")
@@ -650,6 +657,7 @@ pub(super) fn finish(
             conclusion: p.conclusion.text,
         },
         review_history: String::new(),
+        stated,
     })
 }
 

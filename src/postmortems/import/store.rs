@@ -23,6 +23,16 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// The document as read (with any overrides), for the preview.
+    pub fn imported(&self) -> &Imported {
+        &self.imported
+    }
+
+    /// The document's [`source_hash`].
+    pub fn hash(&self) -> &str {
+        &self.hash
+    }
+
     /// What the importer set on the import form over what the document says (or does not:
     /// a plain document rarely states a severity, and its title is often a sentence).
     pub fn with_overrides(
@@ -79,7 +89,7 @@ pub fn prepare_parsed(imported: Imported, hash: String) -> Result<Prepared, AppE
 
 /// The incident the same document made before, if the importer may see it (a restricted
 /// one they may not see is not named, and does not stop them).
-fn imported_before(
+pub fn imported_before(
     conn: &mut DbConnection,
     hash: &str,
     actor: &Actor,
@@ -176,6 +186,7 @@ pub fn store(
             tasks,
             sections,
             review_history,
+            stated: _,
         } = imported;
         fields.commander_id = users::resolve(conn, commander.as_deref(), "commander")?;
         for (i, (name, _)) in crate::incidents::fields::ROLES.iter().enumerate() {
