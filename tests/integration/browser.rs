@@ -622,10 +622,50 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
     }
 }
 
-async fn cdp(c: &Client, cmd: &str, params: serde_json::Value) {
+async fn cdp(c: &Client, cmd: &str, params: serde_json::Value) -> serde_json::Value {
     c.issue_cmd(Cdp(json!({"cmd": cmd, "params": params})))
         .await
-        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"))
+}
+
+/// The page as Chromium prints it to PDF (`Page.printToPDF`), read back as text with
+/// poppler's `pdftotext`; `None` (skip) when that is not installed, unless `CI=true`.
+async fn printed_text(c: &Client) -> Option<String> {
+    if std::process::Command::new("pdftotext")
+        .arg("-v")
+        .output()
+        .is_err()
+    {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("CI=true but pdftotext is missing: apt-get install poppler-utils");
+        }
+        eprintln!(
+            "skipping the PDF check: pdftotext is not installed (apt-get install poppler-utils)"
+        );
+        return None;
+    }
+    let pdf = cdp(c, "Page.printToPDF", json!({"printBackground": false})).await;
+    let data = pdf["data"]
+        .as_str()
+        .expect("printToPDF answers base64 data");
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .expect("base64");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("printed.pdf");
+    std::fs::write(&path, bytes).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pdftotext: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// What a responder does not want to lose and a manager wants on paper: printing keeps the
@@ -670,6 +710,13 @@ async fn print_drafts_and_confirmations(app: TestApp) {
         json!({"clipped": false, "nav": true, "forms": true}),
         "print layout"
     );
+    // Printed for real: the whole timeline is on paper, the last entry included.
+    if let Some(text) = printed_text(&c).await {
+        for step in ["Step 1 of the night", "Step 40 of the night"] {
+            assert!(text.contains(step), "{step} is not in the PDF:\n{text}");
+        }
+        assert!(!text.contains("Sign out"), "no navigation on paper");
+    }
     cdp(&c, "Emulation.setEmulatedMedia", json!({"media": ""})).await;
     let on_screen = js(
         &c,
