@@ -27,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(r("/incidents/{key}/edit").route(get().to(incidents::web::edit_incident)).route(post().to(incidents::web::update_incident)))
         .service(r("/incidents/{key}/status").route(post().to(incidents::web::change_status)))
         .service(r("/incidents/{key}/timeline").route(get().to(timeline::web::entries_fragment)).route(post().to(timeline::web::add_entry)))
+        .service(r("/incidents/{key}/timeline/deleted").route(get().to(timeline::web::show_deleted)))
         .service(r("/incidents/{key}/timeline/{id}/edit").route(get().to(timeline::web::edit_entry_page)).route(post().to(timeline::web::edit_entry)))
         .service(r("/incidents/{key}/timeline/{id}/delete").route(post().to(timeline::web::delete_entry)))
         .service(r("/incidents/{key}/timeline/{id}/revisions").route(get().to(timeline::web::show_revisions)))

@@ -99,6 +99,8 @@ struct Entries {
     key: String,
     can_write: bool,
     entries: Vec<EntryRow>,
+    /// How many entries were deleted (they stay readable, with their history).
+    deleted: i64,
 }
 
 /// Rendered timelines by (incident, with edit links), within a byte budget; the least
@@ -209,6 +211,7 @@ impl TimelineCache {
             key: IncidentKey(incident_id).to_string(),
             can_write,
             entries: timeline_rows(entries, &revisions, zone),
+            deleted: service::deleted_count(conn, incident_id)?,
         };
         let mut html = String::with_capacity(capacity);
         page.render_into(&mut html)?;

@@ -505,6 +505,66 @@ pub fn delete(
     })
 }
 
+/// How many of an incident's entries were deleted.
+pub fn deleted_count(conn: &mut DbConnection, incident_id: i32) -> Result<i64, AppError> {
+    Ok(timeline_entries::table
+        .filter(timeline_entries::incident_id.eq(incident_id))
+        .filter(timeline_entries::deleted_at.is_not_null())
+        .count()
+        .get_result(conn)?)
+}
+
+/// A deleted entry: what it said, and when and by whom it was deleted.
+pub struct DeletedEntry {
+    pub view: EntryView,
+    pub deleted_at: NaiveDateTime,
+    pub deleted_by: Option<String>,
+}
+
+/// An incident's deleted entries (`only`: just that one), in timeline order.
+pub fn deleted(
+    conn: &mut DbConnection,
+    incident_id: i32,
+    only: Option<i32>,
+) -> Result<Vec<DeletedEntry>, AppError> {
+    let mut query = timeline_entries::table
+        .left_join(users::table.on(timeline_entries::author_id.eq(users::id.nullable())))
+        .filter(timeline_entries::incident_id.eq(incident_id))
+        .filter(timeline_entries::deleted_at.is_not_null())
+        .order((
+            timeline_entries::occurred_at.asc(),
+            timeline_entries::id.asc(),
+        ))
+        .select((
+            Entry::as_select(),
+            users::username.nullable(),
+            timeline_entries::deleted_at,
+            timeline_entries::deleted_by,
+        ))
+        .into_boxed();
+    if let Some(id) = only {
+        query = query.filter(timeline_entries::id.eq(id));
+    }
+    let rows: Vec<(Entry, Option<String>, Option<NaiveDateTime>, Option<i32>)> =
+        query.load(conn)?;
+    // Who deleted them: one query for all.
+    let ids: Vec<i32> = rows.iter().filter_map(|r| r.3).collect();
+    let names: std::collections::HashMap<i32, String> = users::table
+        .filter(users::id.eq_any(&ids))
+        .select((users::id, users::username))
+        .load(conn)?
+        .into_iter()
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|(entry, author, at, by)| DeletedEntry {
+            view: EntryView { entry, author },
+            deleted_at: at.unwrap_or_default(),
+            deleted_by: by.and_then(|id| names.get(&id).cloned()),
+        })
+        .collect())
+}
+
 /// An earlier state of an entry.
 #[derive(Queryable, Clone, Debug)]
 pub struct Revision {

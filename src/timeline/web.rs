@@ -282,6 +282,18 @@ struct RevisionsPage {
     key: String,
     current: RevisionRow,
     revisions: Vec<RevisionRow>,
+    /// "2026-12-06 03:40 CET by dana" when the entry was deleted.
+    deleted: Option<String>,
+}
+
+/// When and by whom, as the pages say it.
+fn deleted_words(d: &service::DeletedEntry, zone: crate::time::Zone) -> String {
+    format!(
+        "{} {} by {}",
+        zone.date_hhmm(d.deleted_at),
+        zone.abbreviation(d.deleted_at),
+        d.deleted_by.as_deref().unwrap_or("someone no longer here")
+    )
 }
 
 /// `GET /incidents/{key}/timeline/{id}/revisions`
@@ -292,17 +304,26 @@ pub async fn show_revisions(
 ) -> Result<HttpResponse, AppError> {
     let (key, entry_id) = (entry.incident(), entry.id());
     let id = key.id();
-    let (view, revisions) = state
+    let zone = user.user.zone();
+    let (view, deleted, revisions) = state
         .db
         .read(move |conn| {
-            Ok((
-                service::get(conn, id, entry_id)?,
-                service::revisions(conn, entry_id)?,
-            ))
+            // A deleted entry keeps its history, saying when and by whom it went.
+            let (view, deleted) = match service::get(conn, id, entry_id) {
+                Ok(view) => (view, None),
+                Err(AppError::NotFound(m)) => {
+                    let d = service::deleted(conn, id, Some(entry_id))?
+                        .pop()
+                        .ok_or(AppError::NotFound(m))?;
+                    let words = deleted_words(&d, zone);
+                    (d.view, Some(words))
+                }
+                Err(e) => return Err(e),
+            };
+            Ok((view, deleted, service::revisions(conn, entry_id)?))
         })
         .await?;
     let e = view.entry;
-    let zone = user.user.zone();
     let page = RevisionsPage {
         layout: Layout::new(&user, "incidents", "Entry history"),
         key: IncidentKey(id).to_string(),
@@ -325,6 +346,73 @@ pub async fn show_revisions(
                 edited_by: r.edited_by.unwrap_or_else(|| "system".into()),
             })
             .collect(),
+        deleted,
     };
     render(&page)
+}
+
+/// One deleted entry as its page lists it.
+pub struct DeletedRow {
+    pub id: i32,
+    pub iso: String,
+    pub time: String,
+    pub kind: &'static str,
+    pub body_html: String,
+    pub author: String,
+    pub deleted: String,
+}
+
+#[derive(Template)]
+#[template(path = "timeline/deleted.html")]
+struct DeletedPage {
+    layout: Layout,
+    key: String,
+    rows: Vec<DeletedRow>,
+}
+
+/// `GET /incidents/{key}/timeline/deleted`: what was deleted stays readable.
+pub async fn show_deleted(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    key: Visible,
+) -> Result<HttpResponse, AppError> {
+    let id = key.id();
+    let zone = user.user.zone();
+    let deleted = state
+        .db
+        .read(move |conn| service::deleted(conn, id, None))
+        .await?;
+    let rows = deleted
+        .iter()
+        .map(|d| {
+            let e = &d.view.entry;
+            DeletedRow {
+                id: e.id,
+                iso: rfc3339(e.occurred_at),
+                time: if e.time_known {
+                    format!(
+                        "{} {}",
+                        zone.date_hhmm(e.occurred_at),
+                        zone.abbreviation(e.occurred_at)
+                    )
+                } else {
+                    "time not known".into()
+                },
+                kind: e.kind.label(),
+                body_html: e.body_html.clone(),
+                author: d
+                    .view
+                    .author
+                    .clone()
+                    .or_else(|| e.imported_author.clone())
+                    .unwrap_or_else(|| "system".into()),
+                deleted: deleted_words(d, zone),
+            }
+        })
+        .collect();
+    render(&DeletedPage {
+        layout: Layout::new(&user, "incidents", "Deleted entries"),
+        key: key.key().to_string(),
+        rows,
+    })
 }

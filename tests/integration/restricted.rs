@@ -98,7 +98,10 @@ fn spellings(path: &str) -> Vec<String> {
         // The entry id too.
         let segments: Vec<&str> = path.split('/').collect();
         if let Some(i) = segments.iter().position(|s| *s == "timeline") {
-            if let Some(entry) = segments.get(i + 1) {
+            if let Some(entry) = segments
+                .get(i + 1)
+                .filter(|s| s.bytes().all(|b| b.is_ascii_digit()))
+            {
                 out.extend(id_spellings(entry).into_iter().map(|id| {
                     let mut s = segments.clone();
                     s[i + 1] = &id;
@@ -217,6 +220,7 @@ async fn outsiders_never_see_a_restricted_incident(app: TestApp) {
         (get.clone(), "/incidents/INC-1/events".into()),
         (get.clone(), "/incidents/INC-1/postmortem".into()),
         (get.clone(), "/incidents/INC-1/postmortem.md".into()),
+        (get.clone(), "/incidents/INC-1/timeline/deleted".into()),
         (get.clone(), "/incidents/INC-1/tasks/new".into()),
         (get.clone(), "/incidents/INC-1/escalations/new".into()),
         (get.clone(), "/incidents/INC-1/root-causes/new".into()),

@@ -202,6 +202,32 @@ async fn quick_add_orders_renders_and_keeps_history(app: TestApp) {
         before,
         "soft delete keeps the row"
     );
+    // …and readable: the timeline links its deleted entries, each with its history.
+    assert!(
+        html.contains("<a href=/incidents/INC-1/timeline/deleted>1 deleted entry</a>"),
+        "{html}"
+    );
+    let (status, deleted) = browser.get_text("/incidents/INC-1/timeline/deleted").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(deleted.contains("Restarted gw-3 and gw-4"), "{deleted}");
+    assert!(
+        deleted.contains("UTC by "),
+        "says when and by whom: {deleted}"
+    );
+    let (status, history) = browser
+        .get_text(&format!("/incidents/INC-1/timeline/{id}/revisions"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(history.contains("Deleted ") && history.contains("Restarted **gw-3**"));
+    // Deleting it again, or editing it, finds nothing to change.
+    let res = browser
+        .post(
+            "/incidents/INC-1/timeline/deleted",
+            &format!("/incidents/INC-1/timeline/{id}/delete"),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let admin = app.login_as(Role::Admin).await;
     let (_, audit) = admin.get_text("/audit").await;
     assert!(audit.contains("timeline.delete"));
