@@ -545,8 +545,9 @@ pub fn deleted(
     if let Some(id) = only {
         query = query.filter(timeline_entries::id.eq(id));
     }
-    let rows: Vec<(Entry, Option<String>, Option<NaiveDateTime>, Option<i32>)> =
-        query.load(conn)?;
+    // (entry, author, deleted_at, deleted_by)
+    type Row = (Entry, Option<String>, Option<NaiveDateTime>, Option<i32>);
+    let rows: Vec<Row> = query.load(conn)?;
     // Who deleted them: one query for all.
     let ids: Vec<i32> = rows.iter().filter_map(|r| r.3).collect();
     let names: std::collections::HashMap<i32, String> = users::table
