@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::{Task, TaskStatus, TaskView};
 use crate::access::Hidden;
 use crate::auth::users;
+use crate::db::functions::lower;
 use crate::db::schema::{incidents, tasks};
 use crate::db::{DbConnection, MultiBackend};
 use crate::error::AppError;
@@ -307,10 +308,25 @@ pub fn page(
         return Ok((views(conn, rows)?, total));
     }
     let q = filtered(f, hidden, today, true);
-    // Grouped: all of one owner's (or team's) rows together, nobody's last.
+    // Grouped: all of one owner's (or team's) rows together, in the summary's order (by
+    // name, case aside), nobody's last.
     let q = match f.group {
-        GroupBy::Owner => q.order((tasks::owner_id.is_null().asc(), tasks::owner_id.asc())),
-        GroupBy::Team => q.order((tasks::team.eq("").asc(), tasks::team.asc())),
+        GroupBy::Owner => {
+            let owner_name = crate::db::schema::users::table
+                .filter(crate::db::schema::users::id.nullable().eq(tasks::owner_id))
+                .select(crate::db::schema::users::username)
+                .single_value();
+            q.order((
+                tasks::owner_id.is_null().asc(),
+                owner_name.asc(),
+                tasks::owner_id.asc(),
+            ))
+        }
+        GroupBy::Team => q.order((
+            tasks::team.eq("").asc(),
+            lower(tasks::team).asc(),
+            tasks::team.asc(),
+        )),
         GroupBy::None => q,
     };
     let q = match f.sort {
@@ -455,6 +471,7 @@ pub fn groups(
         nobody(a)
             .cmp(&nobody(b))
             .then(a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+            .then(a.name.cmp(&b.name))
     });
     Ok(all)
 }

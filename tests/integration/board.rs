@@ -168,6 +168,52 @@ async fn overdue_filter_csv_and_groups(app: TestApp) {
     }
     assert!(of("omar").contains("Real-time transaction volume tracking"));
     assert!(of("Nobody").contains("Tune search cache"));
+    // Within a group, by due date: the overdue one first.
+    assert!(
+        of("dana").find("Review the change management").unwrap()
+            < of("dana").find("Review gateway software").unwrap()
+    );
+
+    // Groups follow names, not account ages: aaron, made last, comes first; a team
+    // written in capitals sorts among the others, in the summary and the headings alike.
+    app.create_user("aaron", Role::Responder);
+    let responder = Api::new(&app, app.token(Role::Responder));
+    let (status, _) = responder
+        .post(
+            "/api/v1/incidents/INC-1/tasks",
+            json!({"title": "Alert on gateway config drift", "owner": "aaron", "team": "Tracing"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    for (group, expected) in [
+        ("owner", vec!["aaron", "dana", "omar", "Nobody"]),
+        (
+            "team",
+            vec![
+                "observability",
+                "ops",
+                "payments",
+                "platform",
+                "Tracing",
+                "No team",
+            ],
+        ),
+    ] {
+        let (_, page) = manager.get_text(&format!("/tasks?group={group}")).await;
+        let heads: Vec<&str> = page
+            .split("<tr class=\"group-head\"><th colspan=\"7\" scope=\"rowgroup\">")
+            .skip(1)
+            .map(|s| s.split('<').next().unwrap())
+            .collect();
+        assert_eq!(heads, expected, "headings by {group}");
+        let summary: Vec<&str> = page
+            .split("<td>")
+            .skip(1)
+            .filter(|s| s.contains("</td><td class=\"mono\">"))
+            .map(|s| s.split('<').next().unwrap())
+            .collect();
+        assert_eq!(summary, expected, "summary by {group}");
+    }
 }
 both_backends!(overdue_filter_csv_and_groups, overdue_filter_csv_and_groups);
 
