@@ -171,7 +171,9 @@ pub async fn incident_list<T, J, L, M>(
 where
     T: Send + 'static,
     J: Serialize,
-    L: FnOnce(&mut crate::db::DbConnection, i32) -> Result<Vec<T>, AppError> + Send + 'static,
+    L: FnOnce(&mut crate::db::DbConnection, crate::ids::IncidentId) -> Result<Vec<T>, AppError>
+        + Send
+        + 'static,
     M: Fn(T) -> J,
 {
     let id = incident.id();

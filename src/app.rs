@@ -99,7 +99,8 @@ impl Application {
         };
         let db = Db::announcing(pool, sqlite, Some(announce))?;
         let pg = matches!(config.database_url, db::DbUrl::Postgres(_));
-        let (announce, changed_presence) = tokio::sync::mpsc::unbounded_channel::<i32>();
+        let (announce, changed_presence) =
+            tokio::sync::mpsc::unbounded_channel::<crate::ids::IncidentId>();
         let (heard_tx, heard) = tokio::sync::mpsc::unbounded_channel::<String>();
         let live = Hub::new(
             db.clone(),

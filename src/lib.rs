@@ -14,6 +14,7 @@ pub mod db;
 pub mod error;
 pub mod escalations;
 pub mod extract;
+pub mod ids;
 pub mod incidents;
 pub mod insights;
 pub mod layout;

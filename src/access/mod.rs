@@ -11,6 +11,7 @@ pub mod api;
 pub mod visible;
 pub mod web;
 
+use crate::ids::IncidentId;
 use diesel::prelude::*;
 
 use crate::audit::{self, Actor};
@@ -68,7 +69,7 @@ macro_rules! visible_incidents {
 /// leaves out. Only [`Hidden::from_reader`] makes one, and the lists take it as a required
 /// argument, so no list can be asked for "everyone's" by leaving a field at its default.
 #[derive(Clone, Debug)]
-pub struct Hidden(Vec<i32>);
+pub struct Hidden(Vec<IncidentId>);
 
 impl Hidden {
     /// For `reader` (none for admins): usually none at all, so lists filter nothing and
@@ -77,12 +78,12 @@ impl Hidden {
         hidden_ids(conn, reader).map(Hidden)
     }
 
-    pub fn ids(&self) -> &[i32] {
+    pub fn ids(&self) -> &[IncidentId] {
         &self.0
     }
 }
 
-fn hidden_ids(conn: &mut DbConnection, reader: Reader) -> Result<Vec<i32>, AppError> {
+fn hidden_ids(conn: &mut DbConnection, reader: Reader) -> Result<Vec<IncidentId>, AppError> {
     if reader.admin {
         return Ok(vec![]);
     }
@@ -115,7 +116,7 @@ fn hidden_ids(conn: &mut DbConnection, reader: Reader) -> Result<Vec<i32>, AppEr
 
 /// Whether `reader` may see incident `id` (false when it does not exist); an admin's look
 /// at a restricted one is noted in the audit log by the caller ([`note_admin_look`]).
-pub fn can_see(conn: &mut DbConnection, reader: Reader, id: i32) -> Result<Seen, AppError> {
+pub fn can_see(conn: &mut DbConnection, reader: Reader, id: IncidentId) -> Result<Seen, AppError> {
     let row: Option<bool> = incidents::table
         .find(id)
         .select(incidents::restricted)
@@ -146,7 +147,7 @@ pub enum Seen {
 pub fn is_member(
     conn: &mut DbConnection,
     user_id: i32,
-    incident_id: i32,
+    incident_id: IncidentId,
 ) -> Result<bool, AppError> {
     let direct: i64 = incident_members::table
         .filter(incident_members::incident_id.eq(incident_id))
@@ -170,7 +171,7 @@ pub fn is_member(
 /// Of `user_ids`, those who may see incident `id` (everyone when it is not restricted).
 pub fn who_may_see(
     conn: &mut DbConnection,
-    id: i32,
+    id: IncidentId,
     user_ids: &[i32],
 ) -> Result<Vec<i32>, AppError> {
     let restricted: bool = incidents::table
@@ -200,7 +201,7 @@ pub fn who_may_see(
 /// add them to its members (the Access card) first; nobody is added as a side effect.
 pub fn ensure_sees(
     conn: &mut DbConnection,
-    id: i32,
+    id: IncidentId,
     user_id: i32,
     name: &str,
     field: &str,
@@ -220,7 +221,7 @@ pub fn ensure_sees(
 /// [`ensure_sees`] for a team: of a restricted incident, only a member team.
 pub fn ensure_team_sees(
     conn: &mut DbConnection,
-    id: i32,
+    id: IncidentId,
     team_id: i32,
     name: &str,
     field: &str,
@@ -248,7 +249,11 @@ pub fn ensure_team_sees(
 /// Refuses (403) a change to who runs restricted incident `id` (its commander or roles)
 /// by anyone but its commander or an admin: otherwise any member could make themselves
 /// commander and then change who may see it.
-pub fn ensure_controls(conn: &mut DbConnection, id: i32, actor: &Actor) -> Result<(), AppError> {
+pub fn ensure_controls(
+    conn: &mut DbConnection,
+    id: IncidentId,
+    actor: &Actor,
+) -> Result<(), AppError> {
     let (restricted, commander): (bool, Option<i32>) = incidents::table
         .find(id)
         .select((incidents::restricted, incidents::commander_id))
@@ -269,7 +274,7 @@ fn in_command(actor: &Actor, commander: Option<i32>) -> bool {
 }
 
 /// Whether incident `id` is restricted.
-pub fn is_restricted(conn: &mut DbConnection, id: i32) -> Result<bool, AppError> {
+pub fn is_restricted(conn: &mut DbConnection, id: IncidentId) -> Result<bool, AppError> {
     Ok(incidents::table
         .find(id)
         .select(incidents::restricted)
@@ -282,7 +287,7 @@ pub fn is_restricted(conn: &mut DbConnection, id: i32) -> Result<bool, AppError>
 pub fn note_admin_look(
     conn: &mut DbConnection,
     actor: &Actor,
-    id: i32,
+    id: IncidentId,
     what: &str,
 ) -> Result<(), AppError> {
     audit::record(
@@ -304,7 +309,7 @@ pub struct Access {
 }
 
 /// 404 when there is no such incident.
-pub fn of(conn: &mut DbConnection, id: i32) -> Result<Access, AppError> {
+pub fn of(conn: &mut DbConnection, id: IncidentId) -> Result<Access, AppError> {
     let restricted = incidents::table
         .find(id)
         .select(incidents::restricted)
@@ -335,7 +340,7 @@ pub fn of(conn: &mut DbConnection, id: i32) -> Result<Access, AppError> {
 /// timeline and in the audit log.
 pub fn set(
     conn: &mut DbConnection,
-    id: i32,
+    id: IncidentId,
     wanted: &Access,
     actor: &Actor,
 ) -> Result<Access, AppError> {

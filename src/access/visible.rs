@@ -26,18 +26,19 @@ use crate::db::schema::{escalations, root_causes, tasks, timeline_entries};
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::extract::reject;
+use crate::ids::{EntryId, EscalationId, IncidentId, RootCauseId, TaskId};
 use crate::incidents::IncidentKey;
 use crate::state::AppState;
 
 /// An incident the asker may see. Only this module makes one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Visible {
-    id: i32,
+    id: IncidentId,
 }
 
 impl Visible {
     /// The incident's id.
-    pub fn id(self) -> i32 {
+    pub fn id(self) -> IncidentId {
         self.id
     }
 
@@ -49,22 +50,22 @@ impl Visible {
 /// A record of some kind `K` ([`Task`], [`Escalation`], [`Cause`], [`Entry`]) whose incident
 /// the asker may see. Only this module makes one.
 #[derive(Debug)]
-pub struct Record<K> {
-    id: i32,
+pub struct Record<K: Kind> {
+    id: K::Id,
     incident: Visible,
     kind: PhantomData<K>,
 }
 
-impl<K> Clone for Record<K> {
+impl<K: Kind> Clone for Record<K> {
     fn clone(&self) -> Self {
         *self
     }
 }
-impl<K> Copy for Record<K> {}
+impl<K: Kind> Copy for Record<K> {}
 
-impl<K> Record<K> {
-    /// The record's own id.
-    pub fn id(self) -> i32 {
+impl<K: Kind> Record<K> {
+    /// The record's own id, of its own type.
+    pub fn id(self) -> K::Id {
         self.id
     }
 
@@ -78,6 +79,8 @@ impl<K> Record<K> {
 pub trait Kind: 'static {
     /// As named in a 404 ("task 7").
     const NAME: &'static str;
+    /// Its id type.
+    type Id: Copy + std::fmt::Debug + From<i32>;
     /// The record's incident, `None` when there is no such record.
     fn incident_of(conn: &mut DbConnection, id: i32) -> QueryResult<Option<i32>>;
 }
@@ -90,9 +93,10 @@ pub enum Cause {}
 pub enum Entry {}
 
 macro_rules! kind {
-    ($kind:ty, $name:literal, $table:ident) => {
+    ($kind:ty, $id:ty, $name:literal, $table:ident) => {
         impl Kind for $kind {
             const NAME: &'static str = $name;
+            type Id = $id;
             fn incident_of(conn: &mut DbConnection, id: i32) -> QueryResult<Option<i32>> {
                 $table::table
                     .find(id)
@@ -103,10 +107,10 @@ macro_rules! kind {
         }
     };
 }
-kind!(Task, "task", tasks);
-kind!(Escalation, "escalation", escalations);
-kind!(Cause, "root cause", root_causes);
-kind!(Entry, "timeline entry", timeline_entries);
+kind!(Task, TaskId, "task", tasks);
+kind!(Escalation, EscalationId, "escalation", escalations);
+kind!(Cause, RootCauseId, "root cause", root_causes);
+kind!(Entry, EntryId, "timeline entry", timeline_entries);
 
 /// Whoever asks: the session's user on pages, the token's under `/api/` (looked up once
 /// per request, shared with the handler's own `CurrentUser` / `ApiUser`).
@@ -166,10 +170,10 @@ async fn resolve(
             let id = match record {
                 Some(r) => match (r.incident_of)(conn, r.id)? {
                     // An entry named under another incident's key is not there.
-                    Some(i) if wanted.is_none_or(|w| w == i) => i,
+                    Some(i) if wanted.is_none_or(|w| w.0 == i) => IncidentId(i),
                     _ => return Ok(None),
                 },
-                None => wanted.unwrap_or_default(),
+                None => wanted.unwrap_or(IncidentId(0)),
             };
             Ok(Some((id, can_see(conn, reader, id)?)))
         })
@@ -190,7 +194,7 @@ async fn note_look(
     req: &HttpRequest,
     state: &AppState,
     user: &User,
-    id: i32,
+    id: IncidentId,
 ) -> Result<(), AppError> {
     struct Noted;
     if req.extensions().get::<Noted>().is_some() {
@@ -271,7 +275,7 @@ impl<K: Kind> FromRequest for Record<K> {
             };
             let incident = resolve(&r, key.as_deref(), Some(named)).await?;
             Ok(Record {
-                id,
+                id: K::Id::from(id),
                 incident,
                 kind: PhantomData,
             })
@@ -309,7 +313,7 @@ impl Credential {
     /// Whether whoever holds this credential may still see incident `id`: the session or
     /// token is live, its user enabled, and the incident visible to them as they are now
     /// (role and memberships read afresh).
-    pub fn may_see(&self, conn: &mut DbConnection, id: i32) -> Result<bool, AppError> {
+    pub fn may_see(&self, conn: &mut DbConnection, id: IncidentId) -> Result<bool, AppError> {
         let user = match self {
             Credential::Session(token) => match crate::auth::session::lookup(conn, token)? {
                 crate::auth::session::Lookup::Live { user, .. } => Some(user.user),

@@ -6,6 +6,7 @@
 
 pub mod api;
 
+use crate::ids::IncidentId;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
@@ -135,7 +136,7 @@ fn check(n: &Notification) -> Result<Checked, AppError> {
 }
 
 /// Stable across redeliveries of the same notification to the same incident.
-fn dedupe_key(n: &Notification, c: &Checked, incident_id: i32) -> String {
+fn dedupe_key(n: &Notification, c: &Checked, incident_id: IncidentId) -> String {
     let mut parts: Vec<String> = n
         .alerts
         .iter()

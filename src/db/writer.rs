@@ -53,7 +53,7 @@ const GROUP_MAX: usize = 64;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Change {
     /// New events on this incident.
-    Incident(i32),
+    Incident(crate::ids::IncidentId),
     /// Who may see what: a restriction, a membership, a role, a token or a session ended.
     Access,
 }

@@ -2,6 +2,7 @@
 //! and the first acknowledgement as the incident's acknowledged time. Kept apart from
 //! `super` because resolving an incident (in `incidents::service`) settles escalations.
 
+use crate::ids::{EscalationId, IncidentId};
 use chrono::NaiveDateTime;
 
 use super::{Escalation, EscalationState};
@@ -13,7 +14,7 @@ use crate::incidents::service::{self, IncidentFields};
 /// Records the answer; an acknowledgement also fills the incident's acknowledged time.
 pub fn answer(
     conn: &mut DbConnection,
-    id: i32,
+    id: EscalationId,
     state: EscalationState,
     at: Option<NaiveDateTime>,
     expected_version: Option<i32>,
@@ -32,7 +33,7 @@ pub fn answer(
 /// already recorded or this one would put the milestones out of order.
 fn fill_acknowledged(
     conn: &mut DbConnection,
-    incident_id: i32,
+    incident_id: IncidentId,
     at: NaiveDateTime,
     actor: &Actor,
 ) -> Result<(), AppError> {

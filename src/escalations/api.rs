@@ -1,6 +1,7 @@
 //! `/api/v1/incidents/{key}/escalations` and `/api/v1/escalations/{id}`.
 
 use crate::access::visible::{Escalation, Record, Visible};
+use crate::ids::EscalationId;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
@@ -13,7 +14,7 @@ use crate::time::{now, rfc3339};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct EscalationJson {
-    pub id: i32,
+    pub id: EscalationId,
     pub target: String,
     pub reason: String,
     pub state: EscalationState,
@@ -98,7 +99,7 @@ pub async fn create_escalation(
         .db
         .write(move |conn| {
             let created = super::create(conn, id, &targets, &reason, at, &actor)?;
-            let ids: Vec<i32> = created.iter().map(|e| e.id).collect();
+            let ids: Vec<EscalationId> = created.iter().map(|e| e.id).collect();
             Ok(super::list(conn, id)?
                 .into_iter()
                 .filter(|v| ids.contains(&v.escalation.id))

@@ -6,6 +6,7 @@ pub mod answer;
 pub mod api;
 pub mod web;
 
+use crate::ids::{EscalationId, IncidentId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -42,8 +43,8 @@ impl EscalationState {
 #[derive(Queryable, Selectable, Clone, Debug)]
 #[diesel(table_name = escalations)]
 pub struct Escalation {
-    pub id: i32,
-    pub incident_id: i32,
+    pub id: EscalationId,
+    pub incident_id: IncidentId,
     pub target: String,
     pub reason: String,
     pub state: EscalationState,
@@ -80,7 +81,7 @@ pub struct RecordedEscalation {
 /// caller records the import as a whole).
 pub fn insert_many(
     conn: &mut DbConnection,
-    incident_id: i32,
+    incident_id: IncidentId,
     recorded: &[RecordedEscalation],
     escalated_by: Option<i32>,
 ) -> Result<usize, AppError> {
@@ -145,7 +146,7 @@ pub fn split_targets(raw: &str) -> Result<Vec<String>, AppError> {
 /// Escalates to one or more targets at once (one row each, one timeline entry for all).
 pub fn create(
     conn: &mut DbConnection,
-    incident_id: i32,
+    incident_id: IncidentId,
     targets: &[String],
     reason: &str,
     escalated_at: NaiveDateTime,
@@ -227,7 +228,7 @@ pub fn create(
                 conn,
                 incident_id,
                 crate::live::log::EventKind::EscalationUpdated,
-                Some(row.id),
+                Some(row.id.0),
             )?;
             created.push(row);
         }
@@ -247,7 +248,10 @@ pub fn create(
 }
 
 /// The escalations of an incident, oldest first, with usernames (one query).
-pub fn list(conn: &mut DbConnection, incident_id: i32) -> Result<Vec<EscalationView>, AppError> {
+pub fn list(
+    conn: &mut DbConnection,
+    incident_id: IncidentId,
+) -> Result<Vec<EscalationView>, AppError> {
     let (escalator, responder) = diesel::alias!(users as escalator, users as responder);
     let rows: Vec<(Escalation, Option<String>, Option<String>)> = escalations::table
         .left_join(
@@ -274,7 +278,7 @@ pub fn list(conn: &mut DbConnection, incident_id: i32) -> Result<Vec<EscalationV
         .collect())
 }
 
-pub fn get(conn: &mut DbConnection, id: i32) -> Result<Escalation, AppError> {
+pub fn get(conn: &mut DbConnection, id: EscalationId) -> Result<Escalation, AppError> {
     escalations::table
         .find(id)
         .select(Escalation::as_select())
@@ -287,7 +291,7 @@ pub fn get(conn: &mut DbConnection, id: i32) -> Result<Escalation, AppError> {
 /// change state, and a stale `expected_version` is a conflict.
 pub fn respond(
     conn: &mut DbConnection,
-    id: i32,
+    id: EscalationId,
     state: EscalationState,
     at: Option<NaiveDateTime>,
     expected_version: Option<i32>,
@@ -374,7 +378,7 @@ pub fn respond(
             conn,
             current.incident_id,
             crate::live::log::EventKind::EscalationUpdated,
-            Some(id),
+            Some(id.0),
         )?;
         timeline::service::add(conn, current.incident_id, entry, actor)?;
         if state == EscalationState::Acknowledged {
@@ -453,7 +457,10 @@ fn answer_text(target: &str, state: EscalationState, how: Answer, by: &str) -> S
 }
 
 /// The escalations of an incident still waiting for an answer.
-pub fn pending(conn: &mut DbConnection, incident_id: i32) -> Result<Vec<Escalation>, AppError> {
+pub fn pending(
+    conn: &mut DbConnection,
+    incident_id: IncidentId,
+) -> Result<Vec<Escalation>, AppError> {
     Ok(escalations::table
         .filter(escalations::incident_id.eq(incident_id))
         .filter(escalations::state.eq(EscalationState::Pending))
@@ -466,7 +473,7 @@ pub fn pending(conn: &mut DbConnection, incident_id: i32) -> Result<Vec<Escalati
 /// responder chose to, each is cancelled as of the resolution.
 pub fn settle_before_resolving(
     conn: &mut DbConnection,
-    incident_id: i32,
+    incident_id: IncidentId,
     at: NaiveDateTime,
     cancel: bool,
     actor: &Actor,

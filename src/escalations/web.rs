@@ -2,6 +2,7 @@
 //! a pending escalation.
 
 use crate::access::visible::{Escalation, Record, Visible};
+use crate::ids::IncidentId;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -68,7 +69,7 @@ pub async fn escalate(
 async fn escalate_page(
     state: &AppState,
     user: &CurrentUser,
-    id: i32,
+    id: IncidentId,
     form: EscalateForm,
     error: Option<AppError>,
 ) -> Result<HttpResponse, AppError> {

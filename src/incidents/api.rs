@@ -1,6 +1,7 @@
 //! `/api/v1/incidents`: list, create, read, and optimistic-concurrency PATCH.
 
 use crate::access::visible::Visible;
+use crate::ids::IncidentId;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
@@ -18,7 +19,7 @@ use crate::timeline::api::EntryJson;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct IncidentJson {
-    pub id: i32,
+    pub id: IncidentId,
     pub key: String,
     pub title: String,
     pub severity: Severity,

@@ -1,5 +1,6 @@
 //! Incident types: the row, its enums, keys and derived durations.
 
+use crate::ids::IncidentId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -68,7 +69,7 @@ impl Severity {
 #[derive(Queryable, Selectable, Clone, Debug)]
 #[diesel(table_name = incidents)]
 pub struct Incident {
-    pub id: i32,
+    pub id: IncidentId,
     pub title: String,
     pub severity: Severity,
     pub status: Status,
@@ -149,7 +150,7 @@ impl Durations {
 
 /// `INC-7`; parsed from `INC-7` (the prefix in any case) or `7`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct IncidentKey(pub i32);
+pub struct IncidentKey(pub IncidentId);
 
 impl std::fmt::Display for IncidentKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -169,7 +170,7 @@ impl std::str::FromStr for IncidentKey {
             .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
             .and_then(|d| d.parse::<i32>().ok())
             .filter(|n| *n > 0)
-            .map(IncidentKey)
+            .map(|n| IncidentKey(IncidentId(n)))
             .ok_or_else(|| AppError::NotFound(format!("incident “{s}”")))
     }
 }
@@ -207,11 +208,20 @@ mod tests {
 
     #[test]
     fn keys() {
-        assert_eq!("INC-7".parse::<IncidentKey>().unwrap(), IncidentKey(7));
-        assert_eq!("7".parse::<IncidentKey>().unwrap(), IncidentKey(7));
+        assert_eq!(
+            "INC-7".parse::<IncidentKey>().unwrap(),
+            IncidentKey(crate::ids::IncidentId(7))
+        );
+        assert_eq!(
+            "7".parse::<IncidentKey>().unwrap(),
+            IncidentKey(crate::ids::IncidentId(7))
+        );
         assert!("INC-x".parse::<IncidentKey>().is_err());
         assert!("0".parse::<IncidentKey>().is_err());
-        assert_eq!(IncidentKey(42).to_string(), "INC-42");
+        assert_eq!(
+            IncidentKey(crate::ids::IncidentId(42)).to_string(),
+            "INC-42"
+        );
     }
 
     #[test]

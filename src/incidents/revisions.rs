@@ -1,6 +1,7 @@
 //! The fields of every version of an incident, stored as JSON when the version is written,
 //! read back as the base of a three-way merge (`super::merge`).
 
+use crate::ids::IncidentId;
 use diesel::prelude::*;
 
 use super::fields::IncidentFields;
@@ -12,7 +13,7 @@ use crate::time::now;
 /// Keeps `fields` as version `version` of incident `id`.
 pub fn record(
     conn: &mut DbConnection,
-    id: i32,
+    id: IncidentId,
     version: i32,
     fields: &IncidentFields,
 ) -> Result<(), AppError> {
@@ -32,7 +33,7 @@ pub fn record(
 /// existed, and imports, were not).
 pub fn get(
     conn: &mut DbConnection,
-    id: i32,
+    id: IncidentId,
     version: i32,
 ) -> Result<Option<IncidentFields>, AppError> {
     let json: Option<String> = incident_revisions::table

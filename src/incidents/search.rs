@@ -143,7 +143,7 @@ fn fts_phrase(text: &str) -> Option<String> {
 fn filtered(
     f: &IncidentFilter,
     sqlite: bool,
-    hidden: &[i32],
+    hidden: &[crate::ids::IncidentId],
 ) -> incidents::BoxedQuery<'static, MultiBackend> {
     let mut q = incidents::table.into_boxed();
     if !hidden.is_empty() {
@@ -199,7 +199,7 @@ fn total(
     conn: &mut DbConnection,
     f: &IncidentFilter,
     sqlite: bool,
-    hidden: &[i32],
+    hidden: &[crate::ids::IncidentId],
 ) -> Result<i64, AppError> {
     if f.service.is_some() || f.q.is_some() || f.since.is_some() || f.until.is_some() {
         return Ok(filtered(f, sqlite, hidden).count().get_result(conn)?);

@@ -2,6 +2,7 @@
 //! (status changes add a timeline entry and fill their milestone), and loading one
 //! incident with its services and commander.
 
+use crate::ids::IncidentId;
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
@@ -91,7 +92,7 @@ pub fn create(
     fields.validate()?;
     let t = now();
     crate::db::transaction(conn, |conn| {
-        let id: i32 = diesel::insert_into(incidents::table)
+        let id: IncidentId = diesel::insert_into(incidents::table)
             .values((
                 IncidentColumns::of(&fields, t),
                 incidents::created_by.eq(actor.user_id),
@@ -186,7 +187,7 @@ pub fn create(
 /// changes to title, severity, commander or services add one entry listing them.
 pub fn update(
     conn: &mut DbConnection,
-    id: i32,
+    id: IncidentId,
     expected_version: i32,
     mut fields: IncidentFields,
     change: &StatusChange,
@@ -244,7 +245,7 @@ pub fn update(
             return Err(edit_conflict(&current.incident, expected_version, vec![]));
         }
         revisions::record(conn, id, version, &fields)?;
-        crate::live::log::record(conn, id, EventKind::IncidentUpdated, Some(id))?;
+        crate::live::log::record(conn, id, EventKind::IncidentUpdated, Some(id.0))?;
         if fields.services != current.services {
             set_services(conn, id, &fields.services)?;
         }
@@ -299,7 +300,7 @@ pub fn merge_onto(
 /// The status entry (a `reopened` one when it undoes a resolution) and webhook.
 fn record_transition(
     conn: &mut DbConnection,
-    id: i32,
+    id: IncidentId,
     tr: &Transition,
     actor: &Actor,
 ) -> Result<(), AppError> {
@@ -377,7 +378,7 @@ fn edit_conflict(current: &Incident, expected: i32, conflicts: Vec<&'static str>
 /// Replaces an incident's services, creating unknown names.
 fn set_services(
     conn: &mut DbConnection,
-    incident_id: i32,
+    incident_id: IncidentId,
     names: &[String],
 ) -> Result<(), AppError> {
     diesel::delete(incident_services::table.filter(incident_services::incident_id.eq(incident_id)))
@@ -421,7 +422,7 @@ fn service_id(conn: &mut DbConnection, name: &str) -> Result<i32, AppError> {
 
 /// One incident with its services and commander.
 /// When the incident last changed (its page's live-update stamp).
-pub fn last_change(conn: &mut DbConnection, id: i32) -> Result<NaiveDateTime, AppError> {
+pub fn last_change(conn: &mut DbConnection, id: IncidentId) -> Result<NaiveDateTime, AppError> {
     incidents::table
         .find(id)
         .select(incidents::updated_at)
@@ -430,7 +431,7 @@ pub fn last_change(conn: &mut DbConnection, id: i32) -> Result<NaiveDateTime, Ap
         .ok_or_else(|| AppError::NotFound(format!("incident {}", IncidentKey(id))))
 }
 
-pub fn get(conn: &mut DbConnection, id: i32) -> Result<IncidentDetail, AppError> {
+pub fn get(conn: &mut DbConnection, id: IncidentId) -> Result<IncidentDetail, AppError> {
     let incident = incidents::table
         .find(id)
         .select(Incident::as_select())
@@ -445,24 +446,24 @@ pub fn get(conn: &mut DbConnection, id: i32) -> Result<IncidentDetail, AppError>
 fn members_of_restricted(
     conn: &mut DbConnection,
     incidents: &[Incident],
-) -> Result<HashMap<i32, Vec<String>>, AppError> {
+) -> Result<HashMap<IncidentId, Vec<String>>, AppError> {
     use crate::db::schema::{incident_member_teams, incident_members, teams, users as users_t};
-    let ids: Vec<i32> = incidents
+    let ids: Vec<IncidentId> = incidents
         .iter()
         .filter(|i| i.restricted)
         .map(|i| i.id)
         .collect();
-    let mut out: HashMap<i32, Vec<String>> = HashMap::new();
+    let mut out: HashMap<IncidentId, Vec<String>> = HashMap::new();
     if ids.is_empty() {
         return Ok(out);
     }
-    let people: Vec<(i32, String)> = incident_members::table
+    let people: Vec<(IncidentId, String)> = incident_members::table
         .inner_join(users_t::table.on(users_t::id.eq(incident_members::user_id)))
         .filter(incident_members::incident_id.eq_any(&ids))
         .order(users_t::username.asc())
         .select((incident_members::incident_id, users_t::username))
         .load(conn)?;
-    let groups: Vec<(i32, String)> = incident_member_teams::table
+    let groups: Vec<(IncidentId, String)> = incident_member_teams::table
         .inner_join(teams::table.on(teams::id.eq(incident_member_teams::team_id)))
         .filter(incident_member_teams::incident_id.eq_any(&ids))
         .order(teams::name.asc())
@@ -479,10 +480,10 @@ pub(super) fn details(
     conn: &mut DbConnection,
     incidents: Vec<Incident>,
 ) -> Result<Vec<IncidentDetail>, AppError> {
-    let ids: Vec<i32> = incidents.iter().map(|i| i.id).collect();
-    let mut by_incident: HashMap<i32, Vec<String>> = HashMap::new();
+    let ids: Vec<IncidentId> = incidents.iter().map(|i| i.id).collect();
+    let mut by_incident: HashMap<IncidentId, Vec<String>> = HashMap::new();
     if !ids.is_empty() {
-        let rows: Vec<(i32, String)> = incident_services::table
+        let rows: Vec<(IncidentId, String)> = incident_services::table
             .inner_join(services::table)
             .filter(incident_services::incident_id.eq_any(&ids))
             .select((incident_services::incident_id, services::name))

@@ -2,6 +2,7 @@
 //! `GET …/timeline` returns it, the incident as `GET /api/v1/incidents/{key}` does), read
 //! when the event is sent. A subject removed since is sent as `{"id": N, "deleted": true}`.
 
+use crate::ids::{EntryId, RootCauseId, TaskId};
 use serde::Serialize;
 use serde_json::json;
 
@@ -26,7 +27,7 @@ pub fn describe(conn: &mut DbConnection, e: &Event) -> Result<String, AppError> 
     };
     match e.kind {
         EventKind::EntryAdded | EventKind::EntryEdited => found(
-            crate::timeline::service::get(conn, e.incident_id, id)
+            crate::timeline::service::get(conn, e.incident_id, EntryId(id))
                 .and_then(|v| to_json(crate::timeline::json::EntryJson::from(v))),
         ),
         EventKind::EntryDeleted | EventKind::TaskDeleted | EventKind::RootCauseDeleted => {
@@ -38,18 +39,18 @@ pub fn describe(conn: &mut DbConnection, e: &Event) -> Result<String, AppError> 
         EventKind::EscalationUpdated => {
             match crate::escalations::list(conn, e.incident_id)?
                 .into_iter()
-                .find(|v| v.escalation.id == id)
+                .find(|v| v.escalation.id.0 == id)
             {
                 Some(v) => to_json(crate::escalations::api::EscalationJson::from(v)),
                 None => gone(id),
             }
         }
         EventKind::TaskUpdated => found(
-            crate::tasks::service::get(conn, id)
+            crate::tasks::service::get(conn, TaskId(id))
                 .and_then(|v| to_json(crate::tasks::api::TaskJson::from(v))),
         ),
         EventKind::RootCauseUpdated => found(
-            crate::root_causes::get(conn, id)
+            crate::root_causes::get(conn, RootCauseId(id))
                 .and_then(|c| to_json(crate::root_causes::api::RootCauseJson::from(c))),
         ),
     }

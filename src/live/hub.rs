@@ -9,6 +9,7 @@
 //! announce; another server's list is forgotten 75 s after its last announcement, so a
 //! server that died drops out.
 
+use crate::ids::IncidentId;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -81,7 +82,7 @@ pub struct Viewer {
 #[derive(Serialize, serde::Deserialize)]
 struct Announcement {
     server: String,
-    incident: i32,
+    incident: IncidentId,
     viewers: Vec<Viewer>,
 }
 
@@ -96,7 +97,7 @@ struct Channel {
 
 #[derive(Default)]
 struct Streams {
-    channels: HashMap<i32, Channel>,
+    channels: HashMap<IncidentId, Channel>,
     per_user: HashMap<i32, usize>,
     open: usize,
 }
@@ -114,20 +115,20 @@ pub struct Hub {
     /// This server, in presence announcements.
     server: String,
     /// Incidents whose local viewers changed, to announce (PostgreSQL only).
-    announce: Option<mpsc::UnboundedSender<i32>>,
+    announce: Option<mpsc::UnboundedSender<IncidentId>>,
 }
 
 /// A stream's hold on an incident's channel; dropping it leaves.
 pub struct Subscription {
     hub: Arc<Hub>,
-    incident_id: i32,
+    incident_id: IncidentId,
     id: u64,
     user_id: i32,
     pub rx: broadcast::Receiver<Message>,
 }
 
 impl Subscription {
-    pub fn incident_id(&self) -> i32 {
+    pub fn incident_id(&self) -> IncidentId {
         self.incident_id
     }
 }
@@ -169,7 +170,7 @@ impl Hub {
         describe: Describe,
         limits: LiveLimits,
         pokes: mpsc::UnboundedSender<Poke>,
-        announce: Option<mpsc::UnboundedSender<i32>>,
+        announce: Option<mpsc::UnboundedSender<IncidentId>>,
     ) -> Arc<Hub> {
         Arc::new(Hub {
             db,
@@ -185,7 +186,7 @@ impl Hub {
         })
     }
 
-    fn local_presence_changed(&self, incident_id: i32) {
+    fn local_presence_changed(&self, incident_id: IncidentId) {
         if let Some(tx) = &self.announce {
             let _ = tx.send(incident_id);
         }
@@ -218,7 +219,7 @@ impl Hub {
     /// Joins `incident_id`'s channel as `viewer`, within the limits.
     pub async fn subscribe(
         self: &Arc<Self>,
-        incident_id: i32,
+        incident_id: IncidentId,
         viewer: Viewer,
     ) -> Result<Subscription, AppError> {
         {
@@ -280,7 +281,7 @@ impl Hub {
     }
 
     /// Tells the incident's streams who watches it, here and on other servers.
-    fn show_presence(s: &mut Streams, incident_id: i32) {
+    fn show_presence(s: &mut Streams, incident_id: IncidentId) {
         let Some(ch) = s.channels.get_mut(&incident_id) else {
             return;
         };
@@ -307,7 +308,7 @@ impl Hub {
     }
 
     /// This server's viewers of an incident, as an announcement payload.
-    fn announcement(&self, incident_id: i32) -> String {
+    fn announcement(&self, incident_id: IncidentId) -> String {
         let s = self.lock();
         let mut viewers: Vec<Viewer> = s
             .channels
@@ -353,7 +354,7 @@ impl Hub {
         }
     }
 
-    async fn announce(&self, incidents: BTreeSet<i32>) {
+    async fn announce(&self, incidents: BTreeSet<IncidentId>) {
         let payloads: Vec<String> = incidents
             .into_iter()
             .map(|i| self.announcement(i))
@@ -380,7 +381,7 @@ impl Hub {
     /// Reads up to [`BATCH`] events after `after` with their data.
     pub async fn read_events(
         &self,
-        incident_id: i32,
+        incident_id: IncidentId,
         after: i32,
     ) -> Result<Vec<Arc<Sent>>, AppError> {
         let describe = self.describe;
@@ -405,7 +406,7 @@ impl Hub {
     pub async fn run(
         self: Arc<Self>,
         mut pokes: mpsc::UnboundedReceiver<Poke>,
-        mut changed_presence: mpsc::UnboundedReceiver<i32>,
+        mut changed_presence: mpsc::UnboundedReceiver<IncidentId>,
         mut heard: mpsc::UnboundedReceiver<String>,
     ) {
         let mut sweep = tokio::time::interval(SWEEP);
@@ -427,13 +428,13 @@ impl Hub {
                     continue;
                 }
                 _ = refresh.tick(), if self.announce.is_some() => {
-                    let watched: BTreeSet<i32> = self.lock().channels.keys().copied().collect();
+                    let watched: BTreeSet<IncidentId> = self.lock().channels.keys().copied().collect();
                     if !watched.is_empty() {
                         self.announce(watched).await;
                     }
                     // Forgotten servers leave the lists.
                     let mut s = self.lock();
-                    let all: Vec<i32> = s.channels.keys().copied().collect();
+                    let all: Vec<IncidentId> = s.channels.keys().copied().collect();
                     for id in all {
                         let stale = s.channels.get(&id).is_some_and(|ch| {
                             ch.remote.values().any(|(_, at)| at.elapsed() >= PRESENCE_EXPIRY)
@@ -471,13 +472,13 @@ impl Hub {
             }
             for id in ids {
                 if let Err(e) = self.deliver(id).await {
-                    tracing::warn!(incident = id, error = %e, "live: cannot read new events");
+                    tracing::warn!(incident = id.0, error = %e, "live: cannot read new events");
                 }
             }
         }
     }
 
-    async fn deliver(&self, incident_id: i32) -> Result<(), AppError> {
+    async fn deliver(&self, incident_id: IncidentId) -> Result<(), AppError> {
         let Some(after) = self.lock().channels.get(&incident_id).map(|c| c.last_seq) else {
             return Ok(());
         };

@@ -77,7 +77,10 @@ fn run(
                     }
                     Ok(n) => {
                         if let Ok(id) = n.payload.parse::<i32>() {
-                            if pokes.send(Poke::Changed(Change::Incident(id))).is_err() {
+                            if pokes
+                                .send(Poke::Changed(Change::Incident(crate::ids::IncidentId(id))))
+                                .is_err()
+                            {
                                 return;
                             }
                         }

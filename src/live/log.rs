@@ -7,6 +7,7 @@
 //! Only the kind and the subject are stored: streams send the subject as it is when they
 //! send it (see `live::data`), in the API's shapes.
 
+use crate::ids::IncidentId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
@@ -37,7 +38,7 @@ crate::text_enum!(
 #[derive(Queryable, Selectable, Clone, Debug)]
 #[diesel(table_name = incident_events)]
 pub struct Event {
-    pub incident_id: i32,
+    pub incident_id: IncidentId,
     pub seq: i32,
     pub kind: EventKind,
     pub subject_id: Option<i32>,
@@ -48,7 +49,7 @@ pub struct Event {
 /// commit (PostgreSQL `NOTIFY`), and this one once the write's group has committed.
 pub fn record(
     conn: &mut DbConnection,
-    incident_id: i32,
+    incident_id: IncidentId,
     kind: EventKind,
     subject_id: Option<i32>,
 ) -> Result<(), AppError> {
@@ -63,7 +64,7 @@ pub fn record(
 /// incident's row it makes anyway: one statement fewer per timeline entry).
 pub fn append(
     conn: &mut DbConnection,
-    incident_id: i32,
+    incident_id: IncidentId,
     seq: i32,
     kind: EventKind,
     subject_id: Option<i32>,
@@ -103,7 +104,7 @@ pub fn append(
 /// Up to `limit` events of an incident after number `after`, in order.
 pub fn since(
     conn: &mut DbConnection,
-    incident_id: i32,
+    incident_id: IncidentId,
     after: i32,
     limit: i64,
 ) -> Result<Vec<Event>, AppError> {
@@ -117,7 +118,7 @@ pub fn since(
 }
 
 /// The number of the incident's last event (404 naming the incident when there is none).
-pub fn last_seq(conn: &mut DbConnection, incident_id: i32) -> Result<i32, AppError> {
+pub fn last_seq(conn: &mut DbConnection, incident_id: IncidentId) -> Result<i32, AppError> {
     incidents::table
         .find(incident_id)
         .select(incidents::event_seq)

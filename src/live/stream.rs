@@ -13,6 +13,7 @@
 //! changed, token revoked, signed out: checked at each such change and every 15 s).
 
 use crate::access::visible::Visible;
+use crate::ids::IncidentId;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -129,13 +130,13 @@ async fn send(tx: &mpsc::Sender<Bytes>, bytes: Bytes) -> Result<(), Gone> {
 /// Sends everything after `last` from the database.
 async fn catch_up(
     hub: &Hub,
-    incident_id: i32,
+    incident_id: IncidentId,
     last: &mut i32,
     tx: &mpsc::Sender<Bytes>,
 ) -> Result<(), Gone> {
     loop {
         let events = hub.read_events(incident_id, *last).await.map_err(|e| {
-            tracing::warn!(incident = incident_id, error = %e, "live: cannot read events");
+            tracing::warn!(incident = incident_id.0, error = %e, "live: cannot read events");
             Gone
         })?;
         let n = events.len() as i64;
@@ -162,7 +163,11 @@ async fn pump(
 
 /// Whether the stream's reader may still see the incident (a failed read counts as no:
 /// the client reconnects, which checks everything again).
-async fn still_allowed(hub: &Hub, credential: &Credential, incident_id: i32) -> Result<(), Gone> {
+async fn still_allowed(
+    hub: &Hub,
+    credential: &Credential,
+    incident_id: IncidentId,
+) -> Result<(), Gone> {
     let credential = credential.clone();
     match hub
         .db
@@ -178,7 +183,7 @@ async fn run(
     hub: &Hub,
     sub: &mut Subscription,
     credential: &Credential,
-    incident_id: i32,
+    incident_id: IncidentId,
     last: &mut i32,
     tx: &mpsc::Sender<Bytes>,
 ) -> Result<(), Gone> {

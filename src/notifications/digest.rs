@@ -2,6 +2,7 @@
 //! listing the open, overdue tasks they own or their teams have. A conditional update of
 //! `users.digest_sent_on` is the claim, so with several servers each digest goes once.
 
+use crate::ids::IncidentId;
 use diesel::prelude::*;
 
 use super::prefs::Channel;
@@ -78,7 +79,7 @@ pub fn queue_due(conn: &mut DbConnection) -> Result<(), AppError> {
                 let due = due.map(|d| d.to_string()).unwrap_or_default();
                 format!(
                     "- {title} (due {due}), {} {incident_title}",
-                    IncidentKey(*incident)
+                    IncidentKey(IncidentId(*incident))
                 )
             })
             .collect();

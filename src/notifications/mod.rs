@@ -9,6 +9,7 @@ pub mod digest;
 pub mod prefs;
 pub mod web;
 
+use crate::ids::IncidentId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -124,7 +125,10 @@ pub fn task_people(
 }
 
 /// "INC-7 Payment gateway outage", for messages.
-pub fn incident_label(conn: &mut DbConnection, incident_id: i32) -> Result<String, AppError> {
+pub fn incident_label(
+    conn: &mut DbConnection,
+    incident_id: IncidentId,
+) -> Result<String, AppError> {
     use crate::db::schema::incidents;
     let title: String = incidents::table
         .find(incident_id)

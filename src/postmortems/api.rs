@@ -2,6 +2,7 @@
 //! and `/api/v1/import`.
 
 use crate::access::visible::Visible;
+use crate::ids::IncidentId;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -25,7 +26,7 @@ pub struct PostmortemJson {
     pub reviews: Vec<ReviewView>,
 }
 
-async fn postmortem_json(state: &AppState, id: i32) -> Result<PostmortemJson, AppError> {
+async fn postmortem_json(state: &AppState, id: IncidentId) -> Result<PostmortemJson, AppError> {
     state
         .db
         .read(move |conn| {

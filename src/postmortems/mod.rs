@@ -10,6 +10,7 @@ pub mod record;
 pub mod review;
 pub mod web;
 
+use crate::ids::IncidentId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -42,7 +43,7 @@ impl ReviewState {
 #[derive(Queryable, Selectable, Clone, Debug)]
 #[diesel(table_name = postmortems)]
 pub struct Postmortem {
-    pub incident_id: i32,
+    pub incident_id: IncidentId,
     pub summary: String,
     pub resolution: String,
     pub improvements: String,
@@ -162,7 +163,7 @@ impl Sections {
 }
 
 /// The stored postmortem, or an empty draft (version 0) when none was written yet.
-pub fn get(conn: &mut DbConnection, incident_id: i32) -> Result<Postmortem, AppError> {
+pub fn get(conn: &mut DbConnection, incident_id: IncidentId) -> Result<Postmortem, AppError> {
     let found = postmortems::table
         .find(incident_id)
         .select(Postmortem::as_select())
@@ -194,7 +195,7 @@ pub fn get(conn: &mut DbConnection, incident_id: i32) -> Result<Postmortem, AppE
 /// the author). Published postmortems are read-only until moved back to draft.
 pub fn save(
     conn: &mut DbConnection,
-    incident_id: i32,
+    incident_id: IncidentId,
     sections: Sections,
     expected_version: i32,
     actor: &Actor,
@@ -259,7 +260,7 @@ pub fn save(
 /// Inserts the row (first save or import).
 pub fn insert(
     conn: &mut DbConnection,
-    incident_id: i32,
+    incident_id: IncidentId,
     s: &Sections,
     state: ReviewState,
     author: Option<i32>,
@@ -343,7 +344,7 @@ pub fn listing(
                 incidents::resolved_at,
                 incidents::updated_at,
             ))
-            .load::<(i32, String, Option<NaiveDateTime>, NaiveDateTime)>(conn)?
+            .load::<(IncidentId, String, Option<NaiveDateTime>, NaiveDateTime)>(conn)?
             .into_iter()
             .map(|(id, title, resolved, updated)| web::PostmortemRow {
                 key: IncidentKey(id).to_string(),
@@ -388,7 +389,7 @@ pub fn listing(
                 reopened_since_published,
             ))
             .load::<(
-                i32,
+                IncidentId,
                 String,
                 ReviewState,
                 Option<NaiveDateTime>,
@@ -418,12 +419,12 @@ pub fn overdue(
     conn: &mut DbConnection,
     cutoff: NaiveDateTime,
     reader: crate::access::Reader,
-) -> Result<Vec<(i32, String, NaiveDateTime)>, AppError> {
+) -> Result<Vec<(IncidentId, String, NaiveDateTime)>, AppError> {
     use crate::db::schema::incidents;
     let published = postmortems::table
         .filter(postmortems::incident_id.eq(incidents::id))
         .filter(postmortems::review_state.eq(ReviewState::Published));
-    let rows: Vec<(i32, String, Option<NaiveDateTime>)> = incidents::table
+    let rows: Vec<(IncidentId, String, Option<NaiveDateTime>)> = incidents::table
         .filter(crate::visible_incidents!(reader))
         .filter(incidents::resolved_at.lt(cutoff))
         // An imported incident brings its postmortem as it was written: history, not due.

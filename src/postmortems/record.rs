@@ -3,6 +3,7 @@
 //! ([`super::import::preview`]). The export reads only these, so a change to a table's rows
 //! touches the loading here, never the document or the importer.
 
+use crate::ids::IncidentId;
 use chrono::{NaiveDate, NaiveDateTime};
 
 use super::review::Verdict;
@@ -96,7 +97,7 @@ pub struct DocTask {
 }
 
 /// Loads an incident's whole record (a fixed number of queries).
-pub fn load(conn: &mut DbConnection, incident_id: i32) -> Result<Record, AppError> {
+pub fn load(conn: &mut DbConnection, incident_id: IncidentId) -> Result<Record, AppError> {
     let detail = crate::incidents::service::get(conn, incident_id)?;
     let mut tasks = crate::tasks::service::list_for_incident(conn, incident_id)?;
     tasks.sort_by_key(|t| t.task.id);

@@ -2,6 +2,7 @@
 //! changes with a comment; publishing needs an approval from someone who is not the
 //! author; a published postmortem goes back to draft only explicitly (audited).
 
+use crate::ids::IncidentId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -68,7 +69,7 @@ impl ReviewAction {
 pub fn waiting_for(
     conn: &mut DbConnection,
     reader: crate::access::Reader,
-) -> Result<Vec<(i32, String)>, AppError> {
+) -> Result<Vec<(IncidentId, String)>, AppError> {
     let reviewer_id = reader.user_id;
     use crate::db::schema::incidents;
     Ok(postmortem_reviews::table
@@ -86,7 +87,7 @@ pub fn waiting_for(
         .load(conn)?)
 }
 
-pub fn list(conn: &mut DbConnection, incident_id: i32) -> Result<Vec<ReviewView>, AppError> {
+pub fn list(conn: &mut DbConnection, incident_id: IncidentId) -> Result<Vec<ReviewView>, AppError> {
     let rows: Vec<(String, Verdict, String, NaiveDateTime)> = postmortem_reviews::table
         .inner_join(users_table::table.on(postmortem_reviews::reviewer_id.eq(users_table::id)))
         .filter(postmortem_reviews::incident_id.eq(incident_id))
@@ -111,7 +112,7 @@ pub fn list(conn: &mut DbConnection, incident_id: i32) -> Result<Vec<ReviewView>
 
 fn set_state(
     conn: &mut DbConnection,
-    incident_id: i32,
+    incident_id: IncidentId,
     state: ReviewState,
     published_by: Option<i32>,
 ) -> Result<(), AppError> {
@@ -130,7 +131,7 @@ fn set_state(
 
 fn upsert_review(
     conn: &mut DbConnection,
-    incident_id: i32,
+    incident_id: IncidentId,
     reviewer_id: i32,
     verdict: Verdict,
     comment: &str,
@@ -158,7 +159,7 @@ fn upsert_review(
 /// Applies a review action for `user`, in one transaction.
 pub fn apply(
     conn: &mut DbConnection,
-    incident_id: i32,
+    incident_id: IncidentId,
     action: ReviewAction,
     user: &User,
     actor: &Actor,
@@ -324,7 +325,7 @@ pub fn apply(
 #[allow(clippy::too_many_arguments)]
 fn verdict(
     conn: &mut DbConnection,
-    incident_id: i32,
+    incident_id: IncidentId,
     pm: &super::Postmortem,
     user: &User,
     is_author: bool,

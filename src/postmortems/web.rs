@@ -2,6 +2,7 @@
 //! JavaScript), the review panel, the download, the list by state, and `/import`.
 
 use crate::access::visible::Visible;
+use crate::ids::IncidentId;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template as Askama;
@@ -142,7 +143,7 @@ struct Loaded {
     users: Vec<String>,
 }
 
-async fn load(state: &AppState, id: i32) -> Result<Loaded, AppError> {
+async fn load(state: &AppState, id: IncidentId) -> Result<Loaded, AppError> {
     state
         .db
         .read(move |conn| {
@@ -171,7 +172,7 @@ async fn load(state: &AppState, id: i32) -> Result<Loaded, AppError> {
 async fn page(
     state: &AppState,
     user: &CurrentUser,
-    id: i32,
+    id: IncidentId,
     draft: Option<(Sections, bool)>,
     error: Option<AppError>,
     notice: Option<&str>,

@@ -1,6 +1,7 @@
 //! `/api/v1/incidents/{key}/root-causes` and `/api/v1/root-causes/{id}`.
 
 use crate::access::visible::{Cause, Record, Visible};
+use crate::ids::RootCauseId;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
@@ -12,7 +13,7 @@ use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct RootCauseJson {
-    pub id: i32,
+    pub id: RootCauseId,
     pub kind: CauseKind,
     pub category: CauseCategory,
     pub description: String,

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod web;
 
+use crate::ids::{IncidentId, RootCauseId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -43,8 +44,8 @@ crate::text_enum!(
 #[derive(Queryable, Selectable, Clone, Debug)]
 #[diesel(table_name = root_causes)]
 pub struct RootCause {
-    pub id: i32,
-    pub incident_id: i32,
+    pub id: RootCauseId,
+    pub incident_id: IncidentId,
     pub kind: CauseKind,
     pub category: CauseCategory,
     pub description: String,
@@ -94,7 +95,7 @@ impl CauseFields {
 
 pub fn create(
     conn: &mut DbConnection,
-    incident_id: i32,
+    incident_id: IncidentId,
     f: &CauseFields,
     actor: &Actor,
 ) -> Result<RootCause, AppError> {
@@ -128,14 +129,14 @@ pub fn create(
             conn,
             incident_id,
             EventKind::RootCauseUpdated,
-            Some(cause.id),
+            Some(cause.id.0),
         )?;
         Ok(cause)
     })
 }
 
 /// An incident's causes, primary first, then in the order they were recorded.
-pub fn list(conn: &mut DbConnection, incident_id: i32) -> Result<Vec<RootCause>, AppError> {
+pub fn list(conn: &mut DbConnection, incident_id: IncidentId) -> Result<Vec<RootCause>, AppError> {
     let mut all: Vec<RootCause> = root_causes::table
         .filter(root_causes::incident_id.eq(incident_id))
         .order(root_causes::id.asc())
@@ -145,7 +146,7 @@ pub fn list(conn: &mut DbConnection, incident_id: i32) -> Result<Vec<RootCause>,
     Ok(all)
 }
 
-pub fn get(conn: &mut DbConnection, id: i32) -> Result<RootCause, AppError> {
+pub fn get(conn: &mut DbConnection, id: RootCauseId) -> Result<RootCause, AppError> {
     root_causes::table
         .find(id)
         .select(RootCause::as_select())
@@ -156,7 +157,7 @@ pub fn get(conn: &mut DbConnection, id: i32) -> Result<RootCause, AppError> {
 
 pub fn update(
     conn: &mut DbConnection,
-    id: i32,
+    id: RootCauseId,
     f: &CauseFields,
     actor: &Actor,
 ) -> Result<RootCause, AppError> {
@@ -189,12 +190,21 @@ pub fn update(
             &id.to_string(),
             &detail,
         )?;
-        live_event(conn, old.incident_id, EventKind::RootCauseUpdated, Some(id))?;
+        live_event(
+            conn,
+            old.incident_id,
+            EventKind::RootCauseUpdated,
+            Some(id.0),
+        )?;
         get(conn, id)
     })
 }
 
-pub fn delete(conn: &mut DbConnection, id: i32, actor: &Actor) -> Result<RootCause, AppError> {
+pub fn delete(
+    conn: &mut DbConnection,
+    id: RootCauseId,
+    actor: &Actor,
+) -> Result<RootCause, AppError> {
     actor.require(crate::auth::Permission::Delete)?;
     crate::db::transaction(conn, |conn| {
         let old = get(conn, id)?;
@@ -214,7 +224,12 @@ pub fn delete(conn: &mut DbConnection, id: i32, actor: &Actor) -> Result<RootCau
             &id.to_string(),
             &detail,
         )?;
-        live_event(conn, old.incident_id, EventKind::RootCauseDeleted, Some(id))?;
+        live_event(
+            conn,
+            old.incident_id,
+            EventKind::RootCauseDeleted,
+            Some(id.0),
+        )?;
         Ok(old)
     })
 }

@@ -1,6 +1,7 @@
 //! Root cause forms: add from the incident page, edit, delete (admins).
 
 use crate::access::visible::{Cause, Record, Visible};
+use crate::ids::{IncidentId, RootCauseId};
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -29,7 +30,7 @@ struct CausePage {
     layout: Layout,
     key: String,
     /// Set when editing.
-    cause_id: Option<i32>,
+    cause_id: Option<RootCauseId>,
     form: CauseForm,
     error: Option<String>,
     error_field: String,
@@ -40,8 +41,8 @@ struct CausePage {
 
 fn cause_page(
     user: &CurrentUser,
-    incident_id: i32,
-    cause_id: Option<i32>,
+    incident_id: IncidentId,
+    cause_id: Option<RootCauseId>,
     form: CauseForm,
     error: Option<AppError>,
 ) -> Result<HttpResponse, AppError> {

@@ -1,6 +1,7 @@
 //! `/api/v1/incidents/{key}/tasks`, `/api/v1/tasks` (the board) and `/api/v1/tasks/{id}`.
 
 use crate::access::visible::{Record, Task, Visible};
+use crate::ids::TaskId;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
@@ -16,7 +17,7 @@ use crate::time::{now, rfc3339};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct TaskJson {
-    pub id: i32,
+    pub id: TaskId,
     pub incident: String,
     pub title: String,
     pub description: String,

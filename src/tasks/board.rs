@@ -2,6 +2,7 @@
 //! incidents, filtered, sorted, grouped with counts, paginated. Every page is a fixed
 //! number of queries whatever its length (count, page, incidents, owners, group counts).
 
+use crate::ids::IncidentId;
 use std::collections::HashMap;
 
 use chrono::{Duration, NaiveDate};
@@ -39,7 +40,7 @@ pub struct TaskFilter {
     pub statuses: Vec<TaskStatus>,
     pub owner: Option<Option<i32>>,
     pub team: Option<String>,
-    pub incident_id: Option<i32>,
+    pub incident_id: Option<IncidentId>,
     pub severity: Option<Severity>,
     pub overdue: bool,
     pub no_link: bool,
@@ -259,16 +260,16 @@ fn filtered(
 
 /// Attaches owners and incidents to tasks in two queries.
 fn views(conn: &mut DbConnection, rows: Vec<Task>) -> Result<Vec<TaskView>, AppError> {
-    let mut incident_ids: Vec<i32> = rows.iter().map(|t| t.incident_id).collect();
+    let mut incident_ids: Vec<IncidentId> = rows.iter().map(|t| t.incident_id).collect();
     incident_ids.sort_unstable();
     incident_ids.dedup();
-    let info: HashMap<i32, (String, Severity)> = if incident_ids.is_empty() {
+    let info: HashMap<IncidentId, (String, Severity)> = if incident_ids.is_empty() {
         HashMap::new()
     } else {
         incidents::table
             .filter(incidents::id.eq_any(&incident_ids))
             .select((incidents::id, incidents::title, incidents::severity))
-            .load::<(i32, String, Severity)>(conn)?
+            .load::<(IncidentId, String, Severity)>(conn)?
             .into_iter()
             .map(|(id, title, sev)| (id, (title, sev)))
             .collect()

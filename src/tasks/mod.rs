@@ -7,6 +7,7 @@ pub mod board;
 pub mod service;
 pub mod web;
 
+use crate::ids::{IncidentId, TaskId};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -73,8 +74,8 @@ impl TaskStatus {
 #[derive(Queryable, Selectable, Clone, Debug)]
 #[diesel(table_name = tasks)]
 pub struct Task {
-    pub id: i32,
-    pub incident_id: i32,
+    pub id: TaskId,
+    pub incident_id: IncidentId,
     pub title: String,
     pub description: String,
     pub kind: TaskKind,

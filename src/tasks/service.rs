@@ -1,6 +1,7 @@
 //! Task rules: validation, create, versioned update (completion time, audited reassignment
 //! and completion), delete, and the per-incident list.
 
+use crate::ids::{IncidentId, TaskId};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -204,7 +205,7 @@ impl<'a> TaskColumns<'a> {
 
 pub fn create(
     conn: &mut DbConnection,
-    incident_id: i32,
+    incident_id: IncidentId,
     f: &TaskFields,
     actor: &Actor,
 ) -> Result<Task, AppError> {
@@ -213,7 +214,7 @@ pub fn create(
         crate::incidents::service::get(conn, incident_id)?;
         ensure_assignees_see(conn, incident_id, f, None)?;
         let t = now();
-        let id: i32 = diesel::insert_into(tasks::table)
+        let id: TaskId = diesel::insert_into(tasks::table)
             .values((
                 TaskColumns::of(f, (f.status == TaskStatus::Done).then_some(t)),
                 tasks::incident_id.eq(incident_id),
@@ -234,7 +235,7 @@ pub fn create(
             &format!("{}: {}", IncidentKey(incident_id), task.title),
         )?;
         tell_owner(conn, &task, true, true, actor)?;
-        live_event(conn, incident_id, EventKind::TaskUpdated, Some(task.id))?;
+        live_event(conn, incident_id, EventKind::TaskUpdated, Some(task.id.0))?;
         Ok(task)
     })
 }
@@ -264,7 +265,7 @@ fn ensure_may_update(old: &Task, f: &TaskFields, actor: &Actor) -> Result<(), Ap
 /// given ones: a task kept as it was stays where it is).
 fn ensure_assignees_see(
     conn: &mut DbConnection,
-    incident_id: i32,
+    incident_id: IncidentId,
     f: &TaskFields,
     old: Option<&Task>,
 ) -> Result<(), AppError> {
@@ -330,7 +331,7 @@ fn tell_owner(
 /// caller records one for the whole import.
 pub fn insert_many(
     conn: &mut DbConnection,
-    incident_id: i32,
+    incident_id: IncidentId,
     tasks: &[(TaskFields, Option<NaiveDateTime>)],
     created_by: Option<i32>,
 ) -> Result<usize, AppError> {
@@ -356,7 +357,7 @@ pub fn insert_many(
 /// `done` sets `completed_at`; leaving it clears it.
 pub fn update(
     conn: &mut DbConnection,
-    id: i32,
+    id: TaskId,
     expected_version: i32,
     f: &TaskFields,
     actor: &Actor,
@@ -443,12 +444,12 @@ pub fn update(
             )?;
         }
         audit::record(conn, actor, "task.update", "task", &object, &f.title)?;
-        live_event(conn, task.incident_id, EventKind::TaskUpdated, Some(id))?;
+        live_event(conn, task.incident_id, EventKind::TaskUpdated, Some(id.0))?;
         Ok(task)
     })
 }
 
-pub fn delete(conn: &mut DbConnection, id: i32, actor: &Actor) -> Result<Task, AppError> {
+pub fn delete(conn: &mut DbConnection, id: TaskId, actor: &Actor) -> Result<Task, AppError> {
     actor.require(crate::auth::Permission::Delete)?;
     crate::db::transaction(conn, |conn| {
         let old = get(conn, id)?.task;
@@ -460,7 +461,7 @@ pub fn delete(conn: &mut DbConnection, id: i32, actor: &Actor) -> Result<Task, A
             old.status
         );
         audit::record(conn, actor, "task.delete", "task", &id.to_string(), &detail)?;
-        live_event(conn, old.incident_id, EventKind::TaskDeleted, Some(id))?;
+        live_event(conn, old.incident_id, EventKind::TaskDeleted, Some(id.0))?;
         Ok(old)
     })
 }
@@ -476,7 +477,7 @@ fn view_of((task, owner, incident_title, severity): ViewRow) -> TaskView {
     }
 }
 
-pub fn get(conn: &mut DbConnection, id: i32) -> Result<TaskView, AppError> {
+pub fn get(conn: &mut DbConnection, id: TaskId) -> Result<TaskView, AppError> {
     tasks::table
         .inner_join(incidents::table)
         .left_join(users_table::table.on(tasks::owner_id.eq(users_table::id.nullable())))
@@ -496,7 +497,7 @@ pub fn get(conn: &mut DbConnection, id: i32) -> Result<TaskView, AppError> {
 /// An incident's tasks: open ones first by due date, then finished ones.
 pub fn list_for_incident(
     conn: &mut DbConnection,
-    incident_id: i32,
+    incident_id: IncidentId,
 ) -> Result<Vec<TaskView>, AppError> {
     let rows: Vec<ViewRow> = tasks::table
         .inner_join(incidents::table)

@@ -3,6 +3,7 @@
 
 use crate::access::visible::{Record, Task, Visible};
 use crate::access::{Hidden, Reader};
+use crate::ids::{IncidentId, TaskId};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -22,7 +23,7 @@ use crate::web::{page_number, render_status, see_other, FormError, Layout, Pager
 
 /// A task as lists show it.
 pub struct TaskRow {
-    pub id: i32,
+    pub id: TaskId,
     pub version: i32,
     pub key: String,
     pub incident_title: String,
@@ -137,7 +138,7 @@ impl TaskForm {
 struct TaskPage {
     layout: Layout,
     key: String,
-    task_id: Option<i32>,
+    task_id: Option<TaskId>,
     form: TaskForm,
     error: Option<String>,
     error_field: String,
@@ -166,8 +167,8 @@ async fn people_and_teams(state: &AppState) -> Result<(Vec<String>, Vec<String>)
 async fn task_page(
     state: &AppState,
     user: &CurrentUser,
-    incident_id: i32,
-    task_id: Option<i32>,
+    incident_id: IncidentId,
+    task_id: Option<TaskId>,
     form: TaskForm,
     error: Option<AppError>,
 ) -> Result<HttpResponse, AppError> {

@@ -1,6 +1,7 @@
 //! An entry as the JSON API shows it: the timeline list, the incident's embedded timeline
 //! (serialised once per revision by `rendered`) and events share this one shape.
 
+use crate::ids::EntryId;
 use serde::Serialize;
 
 use super::{EntryKind, EntryView};
@@ -8,7 +9,7 @@ use crate::time::rfc3339;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct EntryJson {
-    pub id: i32,
+    pub id: EntryId,
     pub occurred_at: String,
     pub time_known: bool,
     pub recorded_at: String,

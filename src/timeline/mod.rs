@@ -6,6 +6,7 @@ pub mod rendered;
 pub mod service;
 pub mod web;
 
+use crate::ids::{EntryId, IncidentId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -76,8 +77,8 @@ impl EntryKind {
 #[derive(Queryable, Selectable, Clone, Debug)]
 #[diesel(table_name = timeline_entries)]
 pub struct Entry {
-    pub id: i32,
-    pub incident_id: i32,
+    pub id: EntryId,
+    pub incident_id: IncidentId,
     pub occurred_at: NaiveDateTime,
     pub time_known: bool,
     pub recorded_at: NaiveDateTime,

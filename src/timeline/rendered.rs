@@ -4,6 +4,7 @@
 //! `timeline_rev`, which every add, edit and delete bumps in the same transaction, so a kept
 //! copy is never stale, also with several servers on one database.
 
+use crate::ids::IncidentId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -112,7 +113,7 @@ pub struct TimelineCache {
 
 /// Incident and view: the page (whether the reader can edit, the zone its times are shown
 /// in) or the API's JSON.
-type Key = (i32, View);
+type Key = (IncidentId, View);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum View {
@@ -191,7 +192,7 @@ impl TimelineCache {
     pub fn timeline(
         &self,
         conn: &mut DbConnection,
-        incident_id: i32,
+        incident_id: IncidentId,
         rev: i32,
         can_write: bool,
         zone: Zone,
@@ -228,7 +229,7 @@ impl TimelineCache {
     pub fn timeline_json(
         &self,
         conn: &mut DbConnection,
-        incident_id: i32,
+        incident_id: IncidentId,
         rev: i32,
     ) -> Result<Arc<str>, AppError> {
         let key = (incident_id, View::Json);
@@ -293,7 +294,8 @@ mod tests {
     #[test]
     fn a_new_revision_misses_and_the_budget_evicts_the_least_recently_used() {
         const UTC: Zone = Zone::UTC;
-        let page = |id, can_write, zone| (id, View::Page { can_write, zone });
+        let page =
+            |id, can_write, zone| (crate::ids::IncidentId(id), View::Page { can_write, zone });
         let cache = TimelineCache::new(100);
         cache.put(page(1, true, UTC), 1, rendered(40));
         assert!(cache.get(page(1, true, UTC), 1).is_some());
@@ -301,7 +303,12 @@ mod tests {
         assert!(cache.get(page(1, false, UTC), 1).is_none(), "other variant");
         let berlin = Zone::parse("Europe/Berlin").unwrap();
         assert!(cache.get(page(1, true, berlin), 1).is_none(), "other zone");
-        assert!(cache.get((1, View::Json), 1).is_none(), "other view");
+        assert!(
+            cache
+                .get((crate::ids::IncidentId(1), View::Json), 1)
+                .is_none(),
+            "other view"
+        );
         cache.put(page(2, true, UTC), 1, rendered(40));
         cache.get(page(1, true, UTC), 1); // 1 is now the most recently used
         cache.put(page(3, true, UTC), 1, rendered(40));

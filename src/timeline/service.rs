@@ -1,5 +1,6 @@
 //! Timeline rules: validation, adding, editing with revisions, soft deletion, listing.
 
+use crate::ids::{EntryId, IncidentId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -65,7 +66,7 @@ pub fn parse_written_kind(raw: &str) -> Result<EntryKind, AppError> {
     Ok(kind)
 }
 
-fn ensure_incident(conn: &mut DbConnection, incident_id: i32) -> Result<(), AppError> {
+fn ensure_incident(conn: &mut DbConnection, incident_id: IncidentId) -> Result<(), AppError> {
     let found: i64 = incidents::table
         .find(incident_id)
         .count()
@@ -84,9 +85,9 @@ fn ensure_incident(conn: &mut DbConnection, incident_id: i32) -> Result<(), AppE
 /// stale), and logs the live event `kind` about entry `entry_id`.
 fn touch_incident(
     conn: &mut DbConnection,
-    incident_id: i32,
+    incident_id: IncidentId,
     kind: EventKind,
-    entry_id: i32,
+    entry_id: EntryId,
 ) -> Result<(), AppError> {
     let seq: Option<i32> = diesel::update(incidents::table.find(incident_id))
         .set((
@@ -103,11 +104,11 @@ fn touch_incident(
             IncidentKey(incident_id)
         )));
     };
-    live::log::append(conn, incident_id, seq, kind, Some(entry_id))
+    live::log::append(conn, incident_id, seq, kind, Some(entry_id.0))
 }
 
 /// The incident's current timeline revision.
-pub fn timeline_rev(conn: &mut DbConnection, incident_id: i32) -> Result<i32, AppError> {
+pub fn timeline_rev(conn: &mut DbConnection, incident_id: IncidentId) -> Result<i32, AppError> {
     Ok(incidents::table
         .find(incident_id)
         .select(incidents::timeline_rev)
@@ -147,7 +148,7 @@ pub struct RecordedEntry {
 /// "logged late" on the page.
 pub fn insert_many(
     conn: &mut DbConnection,
-    incident_id: i32,
+    incident_id: IncidentId,
     entries: Vec<RecordedEntry>,
 ) -> Result<usize, AppError> {
     let t = now();
@@ -181,7 +182,7 @@ pub fn insert_many(
 /// yesterday 05:30, most likely a typo.
 fn ensure_not_before_start(
     conn: &mut DbConnection,
-    incident_id: i32,
+    incident_id: IncidentId,
     at: NaiveDateTime,
 ) -> Result<(), AppError> {
     let Some(started) = incidents::table
@@ -209,7 +210,7 @@ fn ensure_not_before_start(
 /// Adds an entry. With a `dedupe_key` already present, returns the existing entry instead.
 pub fn add(
     conn: &mut DbConnection,
-    incident_id: i32,
+    incident_id: IncidentId,
     new: NewEntry,
     actor: &Actor,
 ) -> Result<Entry, AppError> {
@@ -219,7 +220,7 @@ pub fn add(
 /// Stores a prepared entry (see [`add`]).
 pub fn store(
     conn: &mut DbConnection,
-    incident_id: i32,
+    incident_id: IncidentId,
     prepared: Prepared,
     actor: &Actor,
 ) -> Result<Entry, AppError> {
@@ -291,7 +292,7 @@ pub fn store(
 
 /// The live entries of an incident in timeline order (time, then insertion order), with
 /// authors, in one query.
-pub fn list(conn: &mut DbConnection, incident_id: i32) -> Result<Vec<EntryView>, AppError> {
+pub fn list(conn: &mut DbConnection, incident_id: IncidentId) -> Result<Vec<EntryView>, AppError> {
     let rows: Vec<(Entry, Option<String>)> = live_entries!(incident_id)
         .select((Entry::as_select(), users::username.nullable()))
         .load(conn)?;
@@ -318,7 +319,7 @@ pub struct PageEntry {
 /// The live entries of an incident for its page, in timeline order, with authors.
 pub fn list_for_page(
     conn: &mut DbConnection,
-    incident_id: i32,
+    incident_id: IncidentId,
 ) -> Result<Vec<(PageEntry, Option<String>)>, AppError> {
     Ok(live_entries!(incident_id)
         .select((PageEntry::as_select(), users::username.nullable()))
@@ -348,7 +349,7 @@ pub struct DocEntryView {
 /// The live entries of an incident for its document, in timeline order, in one query.
 pub fn list_for_document(
     conn: &mut DbConnection,
-    incident_id: i32,
+    incident_id: IncidentId,
 ) -> Result<Vec<DocEntryView>, AppError> {
     let rows: Vec<(DocEntry, Option<String>)> = live_entries!(incident_id)
         .select((DocEntry::as_select(), users::username.nullable()))
@@ -362,8 +363,8 @@ pub fn list_for_document(
 /// One live entry of an incident.
 pub fn get(
     conn: &mut DbConnection,
-    incident_id: i32,
-    entry_id: i32,
+    incident_id: IncidentId,
+    entry_id: EntryId,
 ) -> Result<EntryView, AppError> {
     let found: Option<(Entry, Option<String>)> = timeline_entries::table
         .left_join(users::table.on(timeline_entries::author_id.eq(users::id.nullable())))
@@ -392,8 +393,8 @@ pub struct EntryChanges {
 /// Edits an entry, keeping its previous state as a revision.
 pub fn edit(
     conn: &mut DbConnection,
-    incident_id: i32,
-    entry_id: i32,
+    incident_id: IncidentId,
+    entry_id: EntryId,
     changes: EntryChanges,
     actor: &Actor,
 ) -> Result<Entry, AppError> {
@@ -473,8 +474,8 @@ pub fn edit(
 /// Soft-deletes an entry (kept, hidden, audited).
 pub fn delete(
     conn: &mut DbConnection,
-    incident_id: i32,
-    entry_id: i32,
+    incident_id: IncidentId,
+    entry_id: EntryId,
     actor: &Actor,
 ) -> Result<(), AppError> {
     actor.require(crate::auth::Permission::Write)?;
@@ -506,7 +507,7 @@ pub fn delete(
 }
 
 /// How many of an incident's entries were deleted.
-pub fn deleted_count(conn: &mut DbConnection, incident_id: i32) -> Result<i64, AppError> {
+pub fn deleted_count(conn: &mut DbConnection, incident_id: IncidentId) -> Result<i64, AppError> {
     Ok(timeline_entries::table
         .filter(timeline_entries::incident_id.eq(incident_id))
         .filter(timeline_entries::deleted_at.is_not_null())
@@ -524,8 +525,8 @@ pub struct DeletedEntry {
 /// An incident's deleted entries (`only`: just that one), in timeline order.
 pub fn deleted(
     conn: &mut DbConnection,
-    incident_id: i32,
-    only: Option<i32>,
+    incident_id: IncidentId,
+    only: Option<EntryId>,
 ) -> Result<Vec<DeletedEntry>, AppError> {
     let mut query = timeline_entries::table
         .left_join(users::table.on(timeline_entries::author_id.eq(users::id.nullable())))
@@ -579,7 +580,7 @@ pub struct Revision {
 }
 
 /// The revisions of an entry, newest first.
-pub fn revisions(conn: &mut DbConnection, entry_id: i32) -> Result<Vec<Revision>, AppError> {
+pub fn revisions(conn: &mut DbConnection, entry_id: EntryId) -> Result<Vec<Revision>, AppError> {
     Ok(timeline_revisions::table
         .left_join(users::table.on(timeline_revisions::edited_by.eq(users::id.nullable())))
         .filter(timeline_revisions::entry_id.eq(entry_id))
@@ -599,7 +600,7 @@ pub fn revisions(conn: &mut DbConnection, entry_id: i32) -> Result<Vec<Revision>
 /// Revision counts per entry of an incident, for "edited" markers (one query).
 pub fn revision_counts(
     conn: &mut DbConnection,
-    incident_id: i32,
+    incident_id: IncidentId,
 ) -> Result<std::collections::HashMap<i32, i64>, AppError> {
     use diesel::dsl::count_star;
     let rows: Vec<(i32, i64)> = timeline_revisions::table

@@ -1,6 +1,7 @@
 //! Timeline pages: quick add, edit (with revisions kept), soft delete, revision history.
 
 use crate::access::visible::{Entry, Record, Visible};
+use crate::ids::EntryId;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
@@ -127,7 +128,7 @@ pub async fn add_entry(
 struct EditPage {
     layout: Layout,
     key: String,
-    entry_id: i32,
+    entry_id: EntryId,
     occurred_at: String,
     occurred_iso: String,
     kind: String,
@@ -353,7 +354,7 @@ pub async fn show_revisions(
 
 /// One deleted entry as its page lists it.
 pub struct DeletedRow {
-    pub id: i32,
+    pub id: EntryId,
     pub iso: String,
     pub time: String,
     pub kind: &'static str,

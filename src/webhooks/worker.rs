@@ -99,8 +99,8 @@ pub fn queue_overdue(conn: &mut DbConnection) -> Result<(), AppError> {
     let today = now().date();
     db::transaction(conn, |conn| {
         type Overdue = (
-            i32,
-            i32,
+            crate::ids::TaskId,
+            crate::ids::IncidentId,
             String,
             Option<chrono::NaiveDate>,
             Option<i32>,

@@ -293,7 +293,8 @@ async fn backup_during_load() {
     cli(&copy_url, &["migrate"], "");
     let pool = hindsight::db::connect(&DbUrl::Sqlite(copy.to_string_lossy().into_owned())).unwrap();
     let mut conn = pool.get().unwrap();
-    let entries = hindsight::timeline::service::list(&mut conn, 1).unwrap();
+    let entries =
+        hindsight::timeline::service::list(&mut conn, hindsight::ids::IncidentId(1)).unwrap();
     let bodies: std::collections::HashSet<String> =
         entries.into_iter().map(|e| e.entry.body).collect();
     for ack in before {

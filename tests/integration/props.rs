@@ -2,6 +2,7 @@
 //! export → import → export is a fixpoint for generated incidents.
 
 use chrono::NaiveDate;
+use hindsight::ids::IncidentId;
 use hindsight::postmortems::export::{render, Template};
 use hindsight::postmortems::import::{parse, preview};
 use hindsight::time::Zone;
@@ -103,9 +104,9 @@ proptest! {
     #[test]
     fn export_import_export_is_a_fixpoint(doc in document(), zone in zone()) {
         let first = parse(&doc).expect("generated documents parse");
-        let exported = render(&preview(&first, 1), Template::Default, zone);
+        let exported = render(&preview(&first, IncidentId(1)), Template::Default, zone);
         let second = parse(&exported).unwrap_or_else(|e| panic!("{e}\n{exported}"));
-        let again = render(&preview(&second, 1), Template::Default, zone);
+        let again = render(&preview(&second, IncidentId(1)), Template::Default, zone);
         prop_assert_eq!(exported, again);
     }
 }

@@ -409,7 +409,7 @@ async fn dedupe_keys_belong_to_their_incident(app: TestApp) {
                 None,
             )
         };
-        hindsight::timeline::service::add(conn, incident, entry, &actor)
+        hindsight::timeline::service::add(conn, hindsight::ids::IncidentId(incident), entry, &actor)
     };
     let first = add(&mut conn, 1).unwrap();
     let again = add(&mut conn, 1).unwrap();

@@ -1,6 +1,7 @@
 //! Declare and edit an incident; an edit that lost a race shows both versions.
 
 use crate::access::visible::Visible;
+use crate::ids::IncidentId;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::NaiveDateTime;
@@ -286,7 +287,7 @@ struct FormPage {
 async fn form_page(
     state: &AppState,
     user: &CurrentUser,
-    id: Option<i32>,
+    id: Option<IncidentId>,
     form: IncidentForm,
     error: Option<AppError>,
     conflict: Vec<ConflictRow>,
@@ -459,7 +460,7 @@ pub async fn update_incident(
 /// again undoes nothing of theirs), at the saved version, with the fields both changed.
 fn merged_form(
     conn: &mut DbConnection,
-    id: i32,
+    id: IncidentId,
     base_version: i32,
     submitted: &IncidentForm,
     zone: Zone,

@@ -2,6 +2,7 @@
 //! escalations, root causes and tasks; and the stamp its live-update check polls.
 
 use crate::access::visible::Visible;
+use crate::ids::{EscalationId, IncidentId, RootCauseId};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
@@ -163,7 +164,7 @@ pub struct Draft {
 pub async fn incident_page(
     state: &AppState,
     user: &CurrentUser,
-    id: i32,
+    id: IncidentId,
     draft: Draft,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
@@ -358,7 +359,7 @@ struct Record {
 
 /// An escalation on the incident page.
 pub struct EscalationRow {
-    pub id: i32,
+    pub id: EscalationId,
     pub version: i32,
     pub target: String,
     pub reason: String,
@@ -374,7 +375,7 @@ pub struct EscalationRow {
 
 /// A root cause on the incident page.
 pub struct CauseRow {
-    pub id: i32,
+    pub id: RootCauseId,
     pub kind: &'static str,
     pub category: &'static str,
     pub html: String,

@@ -8,6 +8,7 @@
 
 mod markup;
 
+use crate::ids::IncidentId;
 use std::fmt::Write;
 
 use chrono::NaiveDateTime;
@@ -70,7 +71,7 @@ pub fn clock_for(r: &Record, zone: Zone) -> Clock {
 /// An incident's key and its Markdown document, its visible times in `zone`.
 pub fn document(
     conn: &mut DbConnection,
-    incident_id: i32,
+    incident_id: IncidentId,
     template: Template,
     zone: Zone,
 ) -> Result<(String, String), AppError> {

@@ -3,13 +3,14 @@
 //! views, so it never fills database rows with placeholders.
 
 use super::Imported;
+use crate::ids::IncidentId;
 use crate::incidents::IncidentKey;
 use crate::postmortems::record::{DocIncident, DocTask, Record};
 use crate::tasks::{TaskKind, TaskPriority, TaskStatus};
 use crate::timeline::service::{DocEntry, DocEntryView};
 
 /// What storing `imported` as incident `incident_id` would give, as its document sees it.
-pub fn preview(imported: &Imported, incident_id: i32) -> Record {
+pub fn preview(imported: &Imported, incident_id: IncidentId) -> Record {
     let f = &imported.fields;
     let entries = imported
         .entries

@@ -7,6 +7,7 @@ use crate::audit::{self, Actor};
 use crate::auth::users;
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::ids::IncidentId;
 use crate::incidents::service::CreateOptions;
 use crate::incidents::Incident;
 use crate::root_causes::CauseFields;
@@ -93,10 +94,10 @@ pub fn imported_before(
     conn: &mut DbConnection,
     hash: &str,
     actor: &Actor,
-) -> Result<Option<i32>, AppError> {
+) -> Result<Option<IncidentId>, AppError> {
     use crate::db::schema::incidents;
     use diesel::prelude::*;
-    let found: Vec<i32> = incidents::table
+    let found: Vec<IncidentId> = incidents::table
         .filter(incidents::import_hash.eq(hash))
         .order(incidents::id.asc())
         .select(incidents::id)
