@@ -108,6 +108,10 @@ fn parse_wall_clock(text: &str, now: NaiveDateTime) -> Option<NaiveDateTime> {
     None
 }
 
+/// The longest text a time field takes (`YYYY-MM-DD HH:MM` with room for spaces and a
+/// zone); longer never parses.
+pub const TYPED_MAX: usize = 25;
+
 /// A user's time zone: pages show times in it and read typed times in it. Storage, the
 /// API, exports and the audit log stay UTC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

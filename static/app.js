@@ -177,10 +177,23 @@
       if (document.hidden || streaming) return;
       fetch(path + "/stamp", { credentials: "same-origin", cache: "no-store" })
         .then(function (r) { return r.ok ? r.text() : ""; })
-        .then(function (stamp) { if (stamp && stamp !== seen) offerReload(); })
+        .then(function (stamp) {
+          if (stamp && stamp !== seen) offerReload();
+          // When the page last knew it was current (or not).
+          incident.setAttribute("data-checked", new Date().toISOString());
+        })
         .catch(function () {});
     };
     setInterval(poll, 20000);
+    // Coming back to the tab checks at once rather than at the next tick.
+    window.addEventListener("focus", poll);
+    document.addEventListener("visibilitychange", poll);
+    // The page says how it is kept current (data-live: streaming or polling).
+    var live = function (on) {
+      streaming = on;
+      incident.setAttribute("data-live", on ? "streaming" : "polling");
+    };
+    live(false);
 
     var holder = document.getElementById("timeline-entries");
     var swapTimeline = function (html, count, updated) {
@@ -235,8 +248,8 @@
     var stream = null;
     if (window.EventSource && seq !== null) {
       stream = new EventSource(path + "/events?after=" + encodeURIComponent(seq));
-      stream.onopen = function () { streaming = true; };
-      stream.onerror = function () { streaming = false; };
+      stream.onopen = function () { live(true); };
+      stream.onerror = function () { live(false); };
       ["entry.added", "entry.edited", "entry.deleted"].forEach(function (k) {
         stream.addEventListener(k, refresh);
       });
@@ -246,11 +259,5 @@
       });
       if (presence) stream.addEventListener("presence", showPresence);
     }
-    // Lets the browser tests check now instead of in 20 s.
-    window.hindsight = {
-      poll: poll,
-      streaming: function () { return streaming; },
-      stopStream: function () { if (stream) stream.close(); streaming = false; }
-    };
   }
 })();

@@ -13,6 +13,9 @@ use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::time::now;
 
+/// The longest token label.
+pub const NAME_MAX: usize = 100;
+
 crate::text_enum!(
     /// What a token may do. `full`: everything its user's role allows, except alert intake
     /// (tokens made before scopes existed have this). `alerts`: alert intake
@@ -64,10 +67,10 @@ pub fn create(
         actor.require(super::Permission::Administer)?;
     }
     let name = name.trim();
-    if name.chars().count() > 100 {
+    if name.chars().count() > NAME_MAX {
         return Err(AppError::invalid(
             "name",
-            "Token name must be at most 100 characters.",
+            format!("Token name must be at most {NAME_MAX} characters."),
         ));
     }
     let name = if name.is_empty() { "unnamed" } else { name };

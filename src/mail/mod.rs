@@ -19,6 +19,9 @@ use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::time::now;
 
+/// The longest e-mail address (RFC 5321 paths).
+pub const ADDRESS_MAX: usize = 254;
+
 /// Attempts before a message is given up.
 pub const MAX_ATTEMPTS: i32 = 8;
 /// A message not sent by then is dropped (mail was off, or the server kept refusing).
@@ -98,10 +101,10 @@ pub fn validate_address(raw: &str) -> Result<Option<String>, AppError> {
     if raw.is_empty() {
         return Ok(None);
     }
-    if raw.len() > 254 {
+    if raw.len() > ADDRESS_MAX {
         return Err(AppError::invalid(
             "email",
-            "An e-mail address is at most 254 characters.",
+            format!("An e-mail address is at most {ADDRESS_MAX} characters."),
         ));
     }
     lettre::Address::from_str(raw)

@@ -16,6 +16,9 @@ use crate::incidents::IncidentKey;
 use crate::notifications::{self, NotificationKind};
 use crate::time::now;
 
+/// The longest review comment.
+pub const COMMENT_MAX: usize = 5000;
+
 crate::text_enum!(
     /// A reviewer's answer.
     Verdict {
@@ -354,10 +357,10 @@ fn verdict(
             "Only the reviewers asked (or an admin) can review this postmortem.".into(),
         ));
     }
-    if comment.chars().count() > 5000 {
+    if comment.chars().count() > COMMENT_MAX {
         return Err(AppError::invalid(
             "comment",
-            "A comment must be at most 5000 characters.",
+            format!("A comment must be at most {COMMENT_MAX} characters."),
         ));
     }
     upsert_review(conn, incident_id, user.id, verdict, comment)?;

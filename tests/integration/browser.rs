@@ -238,16 +238,15 @@ async fn keyboard_quick_add_and_live_banner(app: TestApp) {
         "the box is empty again"
     );
 
-    // Nothing new since the page loaded: polling shows nothing.
-    js(&c, "window.hindsight.poll(); return null").await;
-    actix_web::rt::time::sleep(Duration::from_millis(700)).await;
-    assert_eq!(
-        js(&c, "return document.getElementById('live-banner').hidden").await,
-        true
-    );
     // The live stream is up; someone else opens the page: presence says so.
     let mut tries = 0;
-    while js(&c, "return window.hindsight.streaming()").await != true {
+    while js(
+        &c,
+        "return document.getElementById('incident').getAttribute('data-live')",
+    )
+    .await
+        != "streaming"
+    {
         tries += 1;
         assert!(tries < 100, "the live stream opens");
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
@@ -322,8 +321,38 @@ async fn keyboard_quick_add_and_live_banner(app: TestApp) {
         true
     );
 
-    // Without the stream the page falls back to polling: a change offers a reload.
-    js(&c, "window.hindsight.stopStream(); return null").await;
+    // Without the stream (a browser or proxy without server-sent events) the page polls: a
+    // change offers a reload.
+    cdp(
+        &c,
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({"source": "delete window.EventSource;"}),
+    )
+    .await;
+    c.refresh().await.unwrap();
+    assert_eq!(
+        js(
+            &c,
+            "return document.getElementById('incident').getAttribute('data-live')"
+        )
+        .await,
+        "polling"
+    );
+    // Nothing new since the page loaded: coming back to the tab checks (data-checked says
+    // when a check was answered), and shows nothing.
+    js(&c, "window.dispatchEvent(new Event('focus')); return null").await;
+    let checked = "return document.getElementById('incident').hasAttribute('data-checked')";
+    let mut tries = 0;
+    while js(&c, checked).await != true {
+        tries += 1;
+        assert!(tries < 100, "the page checks its stamp when focused");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        js(&c, "return document.getElementById('live-banner').hidden").await,
+        true,
+        "nothing changed: no banner"
+    );
     let (status, _) = api
         .post(
             "/api/v1/incidents/INC-1/timeline",
@@ -331,7 +360,7 @@ async fn keyboard_quick_add_and_live_banner(app: TestApp) {
         )
         .await;
     assert_eq!(status, reqwest::StatusCode::CREATED);
-    js(&c, "window.hindsight.poll(); return null").await;
+    js(&c, "window.dispatchEvent(new Event('focus')); return null").await;
     c.wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::Css("#live-banner:not([hidden])"))
