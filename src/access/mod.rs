@@ -293,7 +293,7 @@ pub fn note_admin_look(
     audit::record(
         conn,
         actor,
-        "incident.admin_access",
+        audit::Action::IncidentAdminAccess,
         "incident",
         &IncidentKey(id).to_string(),
         what,
@@ -428,7 +428,7 @@ pub fn set(
             audit::record(
                 conn,
                 actor,
-                "incident.access",
+                audit::Action::IncidentAccess,
                 "incident",
                 &IncidentKey(id).to_string(),
                 &format!("restricted={} members: {}", after.restricted, list(&after)),

@@ -87,7 +87,14 @@ pub fn create(
             })
             .execute(conn)?;
         let what = format!("{name} ({scope})");
-        audit::record(conn, actor, "token.create", "user", &user.username, &what)
+        audit::record(
+            conn,
+            actor,
+            audit::Action::TokenCreate,
+            "user",
+            &user.username,
+            &what,
+        )
     })?;
     Ok(secret)
 }
@@ -131,7 +138,7 @@ pub fn revoke(
             audit::record(
                 conn,
                 actor,
-                "token.revoke",
+                audit::Action::TokenRevoke,
                 "token",
                 &id.to_string(),
                 &token.name,

@@ -178,7 +178,7 @@ pub fn create(conn: &mut DbConnection, new: &NewUser, actor: &Actor) -> Result<U
         audit::record(
             conn,
             actor,
-            "user.create",
+            audit::Action::UserCreate,
             "user",
             &user.username,
             &format!("role={}", user.role),
@@ -284,7 +284,14 @@ pub fn set_email(
     diesel::update(users::table.find(id))
         .set((users::email.eq(&email), users::updated_at.eq(now())))
         .execute(conn)?;
-    audit::record(conn, actor, "user.email", "user", &user.username, "")
+    audit::record(
+        conn,
+        actor,
+        audit::Action::UserEmail,
+        "user",
+        &user.username,
+        "",
+    )
 }
 
 /// Changes role, display name, e-mail and disabled flag; never leaves hindsight without an
@@ -335,7 +342,14 @@ pub fn update(
             crate::db::access_changed(conn)?;
         }
         let detail = format!("role={} disabled={}", changes.role, changes.disabled);
-        audit::record(conn, actor, "user.update", "user", &user.username, &detail)?;
+        audit::record(
+            conn,
+            actor,
+            audit::Action::UserUpdate,
+            "user",
+            &user.username,
+            &detail,
+        )?;
         find(conn, id)
     })
 }
@@ -359,7 +373,7 @@ pub fn set_password(
         audit::record(
             conn,
             actor,
-            "user.reset_password",
+            audit::Action::UserResetPassword,
             "user",
             &user.username,
             "",
@@ -393,7 +407,7 @@ pub fn change_own_password(
         audit::record(
             conn,
             actor,
-            "user.change_password",
+            audit::Action::UserChangePassword,
             "user",
             &user.username,
             "",

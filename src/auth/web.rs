@@ -143,7 +143,7 @@ pub async fn login(
                     audit::record(
                         conn,
                         &Actor::user(&u, &ip),
-                        "session.login",
+                        audit::Action::SessionLogin,
                         "user",
                         &u.username,
                         "",
@@ -223,7 +223,14 @@ pub async fn logout(
         .db
         .write(move |conn| {
             let id_token = session::end(conn, &token)?;
-            audit::record(conn, &actor, "session.logout", "user", &actor.name, "")?;
+            audit::record(
+                conn,
+                &actor,
+                audit::Action::SessionLogout,
+                "user",
+                &actor.name,
+                "",
+            )?;
             Ok(id_token)
         })
         .await?;

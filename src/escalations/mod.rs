@@ -189,7 +189,7 @@ pub fn create(
             audit::record(
                 conn,
                 actor,
-                "escalation.create",
+                audit::Action::EscalationCreate,
                 "escalation",
                 &row.id.to_string(),
                 &format!("{} → {target}", IncidentKey(incident_id)),
@@ -361,7 +361,7 @@ pub fn respond(
         audit::record(
             conn,
             actor,
-            &format!("escalation.{state}"),
+            audit::Action::answer(state),
             "escalation",
             &id.to_string(),
             &current.target,

@@ -172,7 +172,7 @@ pub fn create(
         audit::record(
             conn,
             actor,
-            "incident.create",
+            audit::Action::IncidentCreate,
             "incident",
             &incident.key(),
             &incident.title,
@@ -264,7 +264,7 @@ pub fn update(
         audit::record(
             conn,
             actor,
-            "incident.update",
+            audit::Action::IncidentUpdate,
             "incident",
             &IncidentKey(id).to_string(),
             &detail,

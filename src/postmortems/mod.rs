@@ -248,7 +248,7 @@ pub fn save(
         audit::record(
             conn,
             actor,
-            "postmortem.update",
+            audit::Action::PostmortemUpdate,
             "incident",
             &IncidentKey(incident_id).to_string(),
             &changed.join(", "),

@@ -244,7 +244,7 @@ pub fn apply(
                 audit::record(
                     conn,
                     actor,
-                    "postmortem.request_review",
+                    audit::Action::PostmortemRequestReview,
                     "incident",
                     &key,
                     &reviewers.join(", "),
@@ -293,7 +293,14 @@ pub fn apply(
                     return Err(AppError::Conflict("Publishing needs at least one approval from someone other than the author.".into()));
                 }
                 set_state(conn, incident_id, ReviewState::Published, Some(user.id))?;
-                audit::record(conn, actor, "postmortem.publish", "incident", &key, "")?;
+                audit::record(
+                    conn,
+                    actor,
+                    audit::Action::PostmortemPublish,
+                    "incident",
+                    &key,
+                    "",
+                )?;
                 crate::webhooks::enqueue(
                     conn,
                     "postmortem.published",
@@ -314,7 +321,7 @@ pub fn apply(
                 audit::record(
                     conn,
                     actor,
-                    "postmortem.reopen",
+                    audit::Action::PostmortemReopen,
                     "incident",
                     &key,
                     &format!("was {}", pm.review_state),
@@ -368,7 +375,7 @@ fn verdict(
     audit::record(
         conn,
         actor,
-        &format!("postmortem.{verdict}"),
+        audit::Action::review(verdict),
         "incident",
         &key,
         comment,

@@ -120,7 +120,7 @@ pub fn create(
         audit::record(
             conn,
             actor,
-            "root_cause.create",
+            audit::Action::RootCauseCreate,
             "root_cause",
             &cause.id.to_string(),
             &format!("{} {} {}", IncidentKey(incident_id), f.kind, f.category),
@@ -185,7 +185,7 @@ pub fn update(
         audit::record(
             conn,
             actor,
-            "root_cause.update",
+            audit::Action::RootCauseUpdate,
             "root_cause",
             &id.to_string(),
             &detail,
@@ -219,7 +219,7 @@ pub fn delete(
         audit::record(
             conn,
             actor,
-            "root_cause.delete",
+            audit::Action::RootCauseDelete,
             "root_cause",
             &id.to_string(),
             &detail,

@@ -102,7 +102,7 @@ fn save(conn: &mut DbConnection, id: i32, zone: Zone, actor: &Actor) -> Result<(
         audit::record(
             conn,
             actor,
-            "user.time_zone",
+            audit::Action::UserTimeZone,
             "user",
             &id.to_string(),
             zone.name(),

@@ -229,7 +229,7 @@ pub fn create(
         audit::record(
             conn,
             actor,
-            "task.create",
+            audit::Action::TaskCreate,
             "task",
             &task.id.to_string(),
             &format!("{}: {}", IncidentKey(incident_id), task.title),
@@ -418,7 +418,14 @@ pub fn update(
                 who(old.owner_id, &old.team),
                 who(f.owner_id, &f.team)
             );
-            audit::record(conn, actor, "task.reassign", "task", &object, &detail)?;
+            audit::record(
+                conn,
+                actor,
+                audit::Action::TaskReassign,
+                "task",
+                &object,
+                &detail,
+            )?;
         }
         let task = get(conn, id)?.task;
         tell_owner(
@@ -430,9 +437,9 @@ pub fn update(
         )?;
         if old.status != f.status {
             let action = if f.status == TaskStatus::Done {
-                "task.complete"
+                audit::Action::TaskComplete
             } else {
-                "task.status"
+                audit::Action::TaskStatus
             };
             audit::record(
                 conn,
@@ -443,7 +450,14 @@ pub fn update(
                 &format!("{} → {}", old.status, f.status),
             )?;
         }
-        audit::record(conn, actor, "task.update", "task", &object, &f.title)?;
+        audit::record(
+            conn,
+            actor,
+            audit::Action::TaskUpdate,
+            "task",
+            &object,
+            &f.title,
+        )?;
         live_event(conn, task.incident_id, EventKind::TaskUpdated, Some(id.0))?;
         Ok(task)
     })
@@ -460,7 +474,14 @@ pub fn delete(conn: &mut DbConnection, id: TaskId, actor: &Actor) -> Result<Task
             old.title,
             old.status
         );
-        audit::record(conn, actor, "task.delete", "task", &id.to_string(), &detail)?;
+        audit::record(
+            conn,
+            actor,
+            audit::Action::TaskDelete,
+            "task",
+            &id.to_string(),
+            &detail,
+        )?;
         live_event(conn, old.incident_id, EventKind::TaskDeleted, Some(id.0))?;
         Ok(old)
     })

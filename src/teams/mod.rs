@@ -134,7 +134,7 @@ pub fn create(
         audit::record(
             conn,
             actor,
-            "team.create",
+            audit::Action::TeamCreate,
             "team",
             &id.to_string(),
             &format!("{name}: {}", members.join(", ")),
@@ -170,7 +170,7 @@ pub fn update(
         audit::record(
             conn,
             actor,
-            "team.update",
+            audit::Action::TeamUpdate,
             "team",
             &id.to_string(),
             &format!(
@@ -194,7 +194,7 @@ pub fn delete(conn: &mut DbConnection, id: i32, actor: &Actor) -> Result<(), App
         audit::record(
             conn,
             actor,
-            "team.delete",
+            audit::Action::TeamDelete,
             "team",
             &id.to_string(),
             &format!("{} ({})", old.team.name, old.members.join(", ")),

@@ -281,7 +281,7 @@ pub fn store(
         audit::record(
             conn,
             actor,
-            "timeline.add",
+            audit::Action::TimelineAdd,
             "timeline_entry",
             &entry.id.to_string(),
             &format!("{} {}", IncidentKey(incident_id), entry.kind),
@@ -462,7 +462,7 @@ pub fn edit(
         audit::record(
             conn,
             actor,
-            "timeline.edit",
+            audit::Action::TimelineEdit,
             "timeline_entry",
             &entry_id.to_string(),
             &IncidentKey(incident_id).to_string(),
@@ -498,7 +498,7 @@ pub fn delete(
         audit::record(
             conn,
             actor,
-            "timeline.delete",
+            audit::Action::TimelineDelete,
             "timeline_entry",
             &entry_id.to_string(),
             &detail,

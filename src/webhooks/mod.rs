@@ -183,7 +183,7 @@ pub fn create(
         audit::record(
             conn,
             actor,
-            "webhook.create",
+            audit::Action::WebhookCreate,
             "webhook",
             &id.to_string(),
             &url,
@@ -220,9 +220,9 @@ pub fn set_active(
             conn,
             actor,
             if active {
-                "webhook.enable"
+                audit::Action::WebhookEnable
             } else {
-                "webhook.disable"
+                audit::Action::WebhookDisable
             },
             "webhook",
             &id.to_string(),
@@ -241,7 +241,7 @@ pub fn delete(conn: &mut DbConnection, id: i32, actor: &Actor) -> Result<(), App
         audit::record(
             conn,
             actor,
-            "webhook.delete",
+            audit::Action::WebhookDelete,
             "webhook",
             &id.to_string(),
             "",

@@ -163,7 +163,7 @@ pub fn sign_in(
                 audit::record(
                     conn,
                     &Actor::system(ip),
-                    "user.create",
+                    audit::Action::UserCreate,
                     "user",
                     &username,
                     &format!("role={role} via single sign-on"),

@@ -362,7 +362,7 @@ pub async fn callback(
             audit::record(
                 conn,
                 &actor,
-                "session.login",
+                audit::Action::SessionLogin,
                 "user",
                 &user.username,
                 "single sign-on",

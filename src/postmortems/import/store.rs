@@ -244,7 +244,7 @@ pub fn store(
         audit::record(
             conn,
             actor,
-            "incident.import",
+            audit::Action::IncidentImport,
             "incident",
             &incident.key(),
             &detail,
