@@ -5,7 +5,7 @@ use crate::ids::IncidentId;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::fields::ROLES;
+use super::fields::{IncidentRole, Roles};
 use super::model::{IncidentKey, Severity, Status};
 use super::search::{self, IncidentFilter};
 use super::service::{self, CreateOptions, IncidentDetail, IncidentFields};
@@ -61,9 +61,9 @@ impl From<IncidentDetail> for IncidentJson {
             users_affected_pct: i.users_affected_pct,
             services: d.services,
             commander: d.commander,
-            communications_lead: d.roles[0].clone(),
-            scribe: d.roles[1].clone(),
-            operations_lead: d.roles[2].clone(),
+            communications_lead: d.roles.communications_lead.clone(),
+            scribe: d.roles.scribe.clone(),
+            operations_lead: d.roles.operations_lead.clone(),
             started_at: rfc3339(i.started_at),
             detected_at: i.detected_at.map(rfc3339),
             acknowledged_at: i.acknowledged_at.map(rfc3339),
@@ -206,14 +206,19 @@ pub async fn create_incident(
     };
     let actor = user.actor();
     let commander = b.commander;
-    let roles = [b.communications_lead, b.scribe, b.operations_lead];
+    let roles = Roles {
+        communications_lead: b.communications_lead,
+        scribe: b.scribe,
+        operations_lead: b.operations_lead,
+    };
     let restricted = b.restricted.unwrap_or(false);
     let detail = state
         .db
         .write(move |conn| {
             fields.commander_id = users::resolve(conn, commander.as_deref(), "commander")?;
-            for (i, (name, _)) in ROLES.iter().enumerate() {
-                fields.set_role(i, users::resolve(conn, roles[i].as_deref(), name)?);
+            for role in IncidentRole::ALL {
+                let name = roles.get(role).map(String::as_str);
+                fields.set_role(role, users::resolve(conn, name, role.name())?);
             }
             let options = CreateOptions {
                 declared_entry: true,
@@ -353,10 +358,14 @@ pub async fn update_incident(
             if let Some(c) = b.commander {
                 f.commander_id = users::resolve(conn, c.as_deref(), "commander")?;
             }
-            let roles = [b.communications_lead, b.scribe, b.operations_lead];
-            for (i, change) in roles.into_iter().enumerate() {
+            let changes = Roles {
+                communications_lead: b.communications_lead,
+                scribe: b.scribe,
+                operations_lead: b.operations_lead,
+            };
+            for (role, change) in changes.iter() {
                 if let Some(c) = change {
-                    f.set_role(i, users::resolve(conn, c.as_deref(), ROLES[i].0)?);
+                    f.set_role(role, users::resolve(conn, c.as_deref(), role.name())?);
                 }
             }
             if let Some(s) = b.started_at.as_deref() {

@@ -70,12 +70,10 @@ pub fn describe(
     // The commander, then the other roles: (label, before, after).
     let people: Vec<(&str, Option<i32>, Option<i32>)> =
         std::iter::once(("commander", before.commander_id, after.commander_id))
-            .chain(
-                super::fields::ROLES
-                    .iter()
-                    .zip(before.role_ids().into_iter().zip(after.role_ids()))
-                    .map(|((_, label), (b, a))| (*label, b, a)),
-            )
+            .chain(super::fields::IncidentRole::ALL.map(|r| {
+                let (b, a) = (before.roles(), after.roles());
+                (r.label(), b.get(r).copied(), a.get(r).copied())
+            }))
             .filter(|(_, b, a)| b != a)
             .collect();
     if !people.is_empty() {

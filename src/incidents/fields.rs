@@ -10,12 +10,102 @@ pub const TITLE_MAX: usize = 200;
 pub const IMPACT_MAX: usize = 20_000;
 const SERVICES_MAX: usize = 30;
 
-/// Incident roles beside the commander: (name in forms, the API and documents; label).
-pub const ROLES: [(&str, &str); 3] = [
-    ("communications_lead", "Communications lead"),
-    ("scribe", "Scribe"),
-    ("operations_lead", "Operations lead"),
-];
+/// An incident role beside the commander.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IncidentRole {
+    CommunicationsLead,
+    Scribe,
+    OperationsLead,
+}
+
+impl IncidentRole {
+    pub const ALL: [IncidentRole; 3] = [
+        IncidentRole::CommunicationsLead,
+        IncidentRole::Scribe,
+        IncidentRole::OperationsLead,
+    ];
+
+    /// Its name in forms, the API and documents.
+    pub fn name(self) -> &'static str {
+        match self {
+            IncidentRole::CommunicationsLead => "communications_lead",
+            IncidentRole::Scribe => "scribe",
+            IncidentRole::OperationsLead => "operations_lead",
+        }
+    }
+
+    /// As pages say it.
+    pub fn label(self) -> &'static str {
+        match self {
+            IncidentRole::CommunicationsLead => "Communications lead",
+            IncidentRole::Scribe => "Scribe",
+            IncidentRole::OperationsLead => "Operations lead",
+        }
+    }
+}
+
+/// Who holds each role beside the commander: user ids, usernames, or what a form typed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Roles<T> {
+    pub communications_lead: Option<T>,
+    pub scribe: Option<T>,
+    pub operations_lead: Option<T>,
+}
+
+impl<T> Default for Roles<T> {
+    fn default() -> Self {
+        Roles {
+            communications_lead: None,
+            scribe: None,
+            operations_lead: None,
+        }
+    }
+}
+
+impl<T> Roles<T> {
+    /// Each role's holder from `f`.
+    pub fn from_fn(mut f: impl FnMut(IncidentRole) -> Option<T>) -> Self {
+        Roles {
+            communications_lead: f(IncidentRole::CommunicationsLead),
+            scribe: f(IncidentRole::Scribe),
+            operations_lead: f(IncidentRole::OperationsLead),
+        }
+    }
+
+    fn slot(&mut self, role: IncidentRole) -> &mut Option<T> {
+        match role {
+            IncidentRole::CommunicationsLead => &mut self.communications_lead,
+            IncidentRole::Scribe => &mut self.scribe,
+            IncidentRole::OperationsLead => &mut self.operations_lead,
+        }
+    }
+
+    pub fn get(&self, role: IncidentRole) -> Option<&T> {
+        match role {
+            IncidentRole::CommunicationsLead => self.communications_lead.as_ref(),
+            IncidentRole::Scribe => self.scribe.as_ref(),
+            IncidentRole::OperationsLead => self.operations_lead.as_ref(),
+        }
+    }
+
+    pub fn set(&mut self, role: IncidentRole, holder: Option<T>) {
+        *self.slot(role) = holder;
+    }
+
+    /// The roles with their holders, in [`IncidentRole::ALL`] order.
+    pub fn iter(&self) -> impl Iterator<Item = (IncidentRole, Option<&T>)> {
+        IncidentRole::ALL.into_iter().map(move |r| (r, self.get(r)))
+    }
+
+    /// Each holder through `f` (a holder `f` maps to nothing is no holder).
+    pub fn and_then<U>(self, mut f: impl FnMut(T) -> Option<U>) -> Roles<U> {
+        Roles {
+            communications_lead: self.communications_lead.and_then(&mut f),
+            scribe: self.scribe.and_then(&mut f),
+            operations_lead: self.operations_lead.and_then(&mut f),
+        }
+    }
+}
 
 /// Every editable field of an incident, validated together (and kept per version as JSON).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -27,7 +117,8 @@ pub struct IncidentFields {
     pub users_affected_pct: Option<f64>,
     pub services: Vec<String>,
     pub commander_id: Option<i32>,
-    /// The roles of [`ROLES`], in order (absent from revisions kept before roles existed).
+    /// The holders of the roles beside the commander (absent from revisions kept before
+    /// roles existed); see [`IncidentFields::roles`].
     #[serde(default)]
     pub comms_lead_id: Option<i32>,
     #[serde(default)]
@@ -64,17 +155,21 @@ impl IncidentFields {
         }
     }
 
-    /// The role holders, in [`ROLES`] order.
-    pub fn role_ids(&self) -> [Option<i32>; 3] {
-        [self.comms_lead_id, self.scribe_id, self.ops_lead_id]
+    /// Who holds the roles beside the commander.
+    pub fn roles(&self) -> Roles<i32> {
+        Roles {
+            communications_lead: self.comms_lead_id,
+            scribe: self.scribe_id,
+            operations_lead: self.ops_lead_id,
+        }
     }
 
-    /// Sets role `i` of [`ROLES`].
-    pub fn set_role(&mut self, i: usize, id: Option<i32>) {
-        match i {
-            0 => self.comms_lead_id = id,
-            1 => self.scribe_id = id,
-            _ => self.ops_lead_id = id,
+    /// Gives `role` to `id` (or to nobody).
+    pub fn set_role(&mut self, role: IncidentRole, id: Option<i32>) {
+        match role {
+            IncidentRole::CommunicationsLead => self.comms_lead_id = id,
+            IncidentRole::Scribe => self.scribe_id = id,
+            IncidentRole::OperationsLead => self.ops_lead_id = id,
         }
     }
 

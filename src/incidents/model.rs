@@ -184,21 +184,25 @@ impl<'de> serde::Deserialize<'de> for IncidentKey {
 }
 
 /// An incident with its service names and the usernames of its commander and of the
-/// holders of [`ROLES`](super::fields::ROLES), in that order.
+/// holders of the other roles.
 #[derive(Clone, Debug)]
 pub struct IncidentDetail {
     pub incident: Incident,
     pub services: Vec<String>,
     pub commander: Option<String>,
-    pub roles: [Option<String>; 3],
+    pub roles: super::fields::Roles<String>,
     /// A restricted incident's members: usernames, then team names (empty when open).
     pub members: Vec<String>,
 }
 
 impl Incident {
-    /// The user ids holding [`ROLES`](super::fields::ROLES), in that order.
-    pub fn role_ids(&self) -> [Option<i32>; 3] {
-        [self.comms_lead_id, self.scribe_id, self.ops_lead_id]
+    /// Who holds the roles beside the commander.
+    pub fn roles(&self) -> super::fields::Roles<i32> {
+        super::fields::Roles {
+            communications_lead: self.comms_lead_id,
+            scribe: self.scribe_id,
+            operations_lead: self.ops_lead_id,
+        }
     }
 }
 

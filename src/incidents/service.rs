@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::fields::ROLES;
+use super::fields::IncidentRole;
 use super::merge::{changed_fields, merge, Merge};
 use super::model::{Incident, IncidentKey, Severity, Status};
 use super::revisions;
@@ -206,18 +206,16 @@ pub fn update(
             ));
         }
         let before = IncidentFields::of(&current);
-        let people = |f: &IncidentFields| {
-            let [a, b, c] = f.role_ids();
-            [f.commander_id, a, b, c]
+        // (field, holder) for the commander and each other role.
+        let people = |f: &IncidentFields| -> Vec<(&'static str, Option<i32>)> {
+            let roles = f.roles();
+            std::iter::once(("commander", f.commander_id))
+                .chain(IncidentRole::ALL.map(|r| (r.name(), roles.get(r).copied())))
+                .collect()
         };
         if current.incident.restricted && people(&before) != people(&fields) {
             crate::access::ensure_controls(conn, id, actor)?;
-            let fields_named = ["commander", ROLES[0].0, ROLES[1].0, ROLES[2].0];
-            for ((new, old), field) in people(&fields)
-                .into_iter()
-                .zip(people(&before))
-                .zip(fields_named)
-            {
+            for ((field, new), (_, old)) in people(&fields).into_iter().zip(people(&before)) {
                 if let Some(user_id) = new.filter(|n| Some(*n) != old) {
                     let name = crate::auth::users::find(conn, user_id)?.username;
                     crate::access::ensure_sees(conn, id, user_id, &name, field)?;
@@ -495,7 +493,15 @@ pub(super) fn details(
     }
     let people: Vec<i32> = incidents
         .iter()
-        .flat_map(|i| std::iter::once(i.commander_id).chain(i.role_ids()))
+        .flat_map(|i| {
+            let r = i.roles();
+            [
+                i.commander_id,
+                r.communications_lead,
+                r.scribe,
+                r.operations_lead,
+            ]
+        })
         .flatten()
         .collect();
     let names = users::usernames(conn, &people)?;
@@ -507,7 +513,7 @@ pub(super) fn details(
             members: members.remove(&incident.id).unwrap_or_default(),
             services: by_incident.remove(&incident.id).unwrap_or_default(),
             commander: name(incident.commander_id),
-            roles: incident.role_ids().map(name),
+            roles: incident.roles().and_then(|id| name(Some(id))),
             incident,
         })
         .collect())

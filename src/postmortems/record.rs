@@ -65,8 +65,8 @@ pub struct DocIncident {
     pub resolved_at: Option<NaiveDateTime>,
     pub services: Vec<String>,
     pub commander: Option<String>,
-    /// Usernames in the roles of `incidents::fields::ROLES`, in order.
-    pub roles: [Option<String>; 3],
+    /// Usernames holding the roles beside the commander.
+    pub roles: crate::incidents::fields::Roles<String>,
 }
 
 impl DocIncident {

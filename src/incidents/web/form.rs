@@ -12,7 +12,7 @@ use crate::auth::csrf::SessionForm;
 use crate::auth::{ensure, users, CurrentUser, Permission};
 use crate::db::DbConnection;
 use crate::error::AppError;
-use crate::incidents::fields::ROLES;
+use crate::incidents::fields::{IncidentRole, Roles};
 use crate::incidents::merge;
 use crate::incidents::model::{IncidentKey, Severity, Status};
 use crate::incidents::service::{self as service, CreateOptions, IncidentDetail, IncidentFields};
@@ -95,11 +95,17 @@ impl IncidentForm {
     fn of_fields(
         f: &IncidentFields,
         commander: Option<String>,
-        roles: [Option<String>; 3],
+        roles: Roles<String>,
         version: i32,
         zone: Zone,
     ) -> Self {
-        let [communications_lead, scribe, operations_lead] = roles.map(Option::unwrap_or_default);
+        let Roles {
+            communications_lead,
+            scribe,
+            operations_lead,
+        } = roles;
+        let [communications_lead, scribe, operations_lead] =
+            [communications_lead, scribe, operations_lead].map(Option::unwrap_or_default);
         IncidentForm {
             communications_lead,
             scribe,
@@ -145,21 +151,33 @@ impl IncidentForm {
         }
     }
 
+    /// What the form holds for `role`.
+    fn typed(&self, role: IncidentRole) -> &String {
+        match role {
+            IncidentRole::CommunicationsLead => &self.communications_lead,
+            IncidentRole::Scribe => &self.scribe,
+            IncidentRole::OperationsLead => &self.operations_lead,
+        }
+    }
+
+    /// The account typed for `role` (nobody when blank; 422 naming the role when unknown).
+    fn resolve_role(
+        &self,
+        conn: &mut DbConnection,
+        role: IncidentRole,
+    ) -> Result<Option<i32>, AppError> {
+        users::resolve(conn, opt(self.typed(role)), role.name())
+    }
+
     /// The roles beside the commander, as the form shows them.
     pub fn roles(&self, error_field: &str) -> Vec<RoleField> {
-        let values = [
-            &self.communications_lead,
-            &self.scribe,
-            &self.operations_lead,
-        ];
-        ROLES
+        IncidentRole::ALL
             .iter()
-            .zip(values)
-            .map(|((name, label), value)| RoleField {
-                name,
-                label,
-                value: value.clone(),
-                invalid: error_field == *name,
+            .map(|role| RoleField {
+                name: role.name(),
+                label: role.label(),
+                value: self.typed(*role).clone(),
+                invalid: error_field == role.name(),
             })
             .collect()
     }
@@ -232,9 +250,9 @@ impl IncidentForm {
                 .map(|s| s.trim().to_string())
                 .collect(),
             commander_id: users::resolve(conn, opt(&self.commander), "commander")?,
-            comms_lead_id: users::resolve(conn, opt(&self.communications_lead), ROLES[0].0)?,
-            scribe_id: users::resolve(conn, opt(&self.scribe), ROLES[1].0)?,
-            ops_lead_id: users::resolve(conn, opt(&self.operations_lead), ROLES[2].0)?,
+            comms_lead_id: self.resolve_role(conn, IncidentRole::CommunicationsLead)?,
+            scribe_id: self.resolve_role(conn, IncidentRole::Scribe)?,
+            ops_lead_id: self.resolve_role(conn, IncidentRole::OperationsLead)?,
             started_at,
             detected_at: time(
                 &self.detected_at,
@@ -482,16 +500,12 @@ fn merged_form(
     } else {
         opt(&submitted.commander).map(str::to_string)
     };
-    let typed = [
-        &submitted.communications_lead,
-        &submitted.scribe,
-        &submitted.operations_lead,
-    ];
-    let roles: [Option<String>; 3] = std::array::from_fn(|i| {
-        if merged.fields.role_ids()[i] == current.incident.role_ids()[i] {
-            current.roles[i].clone()
+    let (kept, now) = (merged.fields.roles(), current.incident.roles());
+    let roles = Roles::from_fn(|r| {
+        if kept.get(r) == now.get(r) {
+            current.roles.get(r).cloned()
         } else {
-            opt(typed[i]).map(str::to_string)
+            opt(submitted.typed(r)).map(str::to_string)
         }
     });
     let mut form = IncidentForm::of_fields(

@@ -302,10 +302,10 @@ pub async fn incident_page(
         severity_css: i.severity.css(),
         services: detail.services.clone(),
         commander: detail.commander.clone().unwrap_or_default(),
-        roles: crate::incidents::fields::ROLES
+        roles: detail
+            .roles
             .iter()
-            .zip(detail.roles.iter())
-            .filter_map(|((_, label), holder)| holder.clone().map(|h| (*label, h)))
+            .filter_map(|(role, holder)| holder.map(|h| (role.label(), h.clone())))
             .collect(),
         milestones,
         milestone_zone,

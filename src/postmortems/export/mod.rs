@@ -143,9 +143,9 @@ fn front_matter(doc: &mut Doc, r: &Record) {
         ("commander", s(i.commander.clone())),
     ];
     // Roles beside the commander, only when someone holds them.
-    for ((name, _), holder) in crate::incidents::fields::ROLES.iter().zip(&i.roles) {
+    for (role, holder) in i.roles.iter() {
         if let Some(h) = holder {
-            fields.push((name, json!(h)));
+            fields.push((role.name(), json!(h)));
         }
     }
     fields.extend(vec![

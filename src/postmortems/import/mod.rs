@@ -51,8 +51,8 @@ pub struct ImportedTask {
 pub struct Imported {
     pub fields: IncidentFields,
     pub commander: Option<String>,
-    /// Usernames in the roles of `incidents::fields::ROLES`, resolved like the commander.
-    pub roles: [Option<String>; 3],
+    /// Usernames holding the roles beside the commander, resolved like the commander.
+    pub roles: crate::incidents::fields::Roles<String>,
     pub entries: Vec<ImportedEntry>,
     pub escalations: Vec<RecordedEscalation>,
     pub causes: Vec<CauseFields>,

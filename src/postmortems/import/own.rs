@@ -211,8 +211,9 @@ pub(super) fn build_own(
             resolved_at: time_of(&fm, "resolved_at", 2)?,
         },
         commander: str_of(&fm, "commander").map(str::to_string),
-        roles: crate::incidents::fields::ROLES
-            .map(|(name, _)| str_of(&fm, name).map(str::to_string)),
+        roles: crate::incidents::fields::Roles::from_fn(|r| {
+            str_of(&fm, r.name()).map(str::to_string)
+        }),
         entries: vec![],
         escalations: vec![],
         causes: vec![],

@@ -190,8 +190,9 @@ pub fn store(
             stated: _,
         } = imported;
         fields.commander_id = users::resolve(conn, commander.as_deref(), "commander")?;
-        for (i, (name, _)) in crate::incidents::fields::ROLES.iter().enumerate() {
-            fields.set_role(i, users::resolve(conn, roles[i].as_deref(), name)?);
+        for role in crate::incidents::fields::IncidentRole::ALL {
+            let name = roles.get(role).map(String::as_str);
+            fields.set_role(role, users::resolve(conn, name, role.name())?);
         }
         let incident =
             crate::incidents::service::create(conn, fields, actor, &CreateOptions::default())?;
