@@ -151,8 +151,7 @@ pub async fn create_user(
     .await;
     match result {
         Ok(_) => Ok(see_other("/admin/users?notice=created")),
-        Err(e @ AppError::Invalid { .. }) => users_page(&state, &user, Some(e), None, data).await,
-        Err(e) => Err(e),
+        Err(e) => users_page(&state, &user, Some(e.shown_on_form()?), None, data).await,
     }
 }
 
@@ -190,10 +189,10 @@ pub async fn update_user(
     .await;
     match result {
         Ok(_) => Ok(see_other("/admin/users?notice=updated")),
-        Err(e @ AppError::Invalid { .. }) => {
+        Err(e) => {
+            let e = e.shown_on_form()?;
             users_page(&state, &user, Some(e), None, NewUserForm::default()).await
         }
-        Err(e) => Err(e),
     }
 }
 
@@ -223,10 +222,10 @@ pub async fn reset_password(
     .await;
     match result {
         Ok(()) => Ok(see_other("/admin/users?notice=password")),
-        Err(e @ AppError::Invalid { .. }) => {
+        Err(e) => {
+            let e = e.shown_on_form()?;
             users_page(&state, &user, Some(e), None, NewUserForm::default()).await
         }
-        Err(e) => Err(e),
     }
 }
 

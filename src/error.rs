@@ -69,6 +69,16 @@ impl AppError {
         }
     }
 
+    /// For a form handler: `Ok(self)` when the input was invalid (said on the form again,
+    /// beside what was typed), `Err(self)` for anything else (answered as an error page).
+    /// `Err(e) => page(…, Some(e.shown_on_form()?))`
+    pub fn shown_on_form(self) -> Result<AppError, AppError> {
+        match self {
+            AppError::Invalid { .. } => Ok(self),
+            other => Err(other),
+        }
+    }
+
     pub fn unexpected(cause: impl std::fmt::Display) -> Self {
         AppError::Unexpected(cause.to_string())
     }

@@ -330,18 +330,17 @@ pub async fn complete_setup(
     .map_err(AppError::from)
     .and_then(|r| r);
     let token = form.token.clone();
-    let result = match validated {
-        Ok(new) => {
-            state
-                .db
-                .write(move |conn| {
-                    let user = setup::complete(conn, &token, &new, &ip)?;
-                    session::start(conn, user.id, &ip, &agent)
-                })
-                .await
-        }
-        Err(e) => Err(e),
-    };
+    let result = async {
+        let new = validated?;
+        state
+            .db
+            .write(move |conn| {
+                let user = setup::complete(conn, &token, &new, &ip)?;
+                session::start(conn, user.id, &ip, &agent)
+            })
+            .await
+    }
+    .await;
     match result {
         Ok(session_token) => {
             let mut res = see_other("/");

@@ -61,8 +61,7 @@ pub async fn escalate(
             "/incidents/{}#escalations",
             IncidentKey(id)
         ))),
-        Err(e @ AppError::Invalid { .. }) => escalate_page(&state, &user, id, data, Some(e)).await,
-        Err(e) => Err(e),
+        Err(e) => escalate_page(&state, &user, id, data, Some(e.shown_on_form()?)).await,
     }
 }
 
@@ -125,15 +124,14 @@ pub async fn respond(
         .map_err(|e| AppError::invalid("state", format!("State {e}.")))?;
     let version = data.version.trim().parse().ok();
     let zone = user.user.zone();
-    let result = match typed_time(&data.acknowledged_at, "acknowledged_at", zone) {
-        Ok(at) => {
-            state
-                .db
-                .write(move |conn| super::answer::answer(conn, id, new_state, at, version, &actor))
-                .await
-        }
-        Err(e) => Err(e),
-    };
+    let result = async {
+        let at = typed_time(&data.acknowledged_at, "acknowledged_at", zone)?;
+        state
+            .db
+            .write(move |conn| super::answer::answer(conn, id, new_state, at, version, &actor))
+            .await
+    }
+    .await;
     match result {
         Ok(e) => Ok(back_to_incident(
             &IncidentKey(e.incident_id).to_string(),

@@ -89,22 +89,20 @@ pub async fn add_cause(
 ) -> Result<HttpResponse, AppError> {
     let SessionForm { user, data, actor } = form;
     let id = key.id();
-    let result = match CauseFields::parse(&data.kind, &data.category, &data.description) {
-        Ok(fields) => {
-            state
-                .db
-                .write(move |conn| super::create(conn, id, &fields, &actor))
-                .await
-        }
-        Err(e) => Err(e),
-    };
+    let result = async {
+        let fields = CauseFields::parse(&data.kind, &data.category, &data.description)?;
+        state
+            .db
+            .write(move |conn| super::create(conn, id, &fields, &actor))
+            .await
+    }
+    .await;
     match result {
         Ok(_) => Ok(see_other(&format!(
             "/incidents/{}#root-causes",
             IncidentKey(id)
         ))),
-        Err(e @ AppError::Invalid { .. }) => cause_page(&user, id, None, data, Some(e)),
-        Err(e) => Err(e),
+        Err(e) => cause_page(&user, id, None, data, Some(e.shown_on_form()?)),
     }
 }
 
@@ -133,21 +131,21 @@ pub async fn edit_cause(
 ) -> Result<HttpResponse, AppError> {
     let SessionForm { user, data, actor } = form;
     let id = record.id();
-    let result = match CauseFields::parse(&data.kind, &data.category, &data.description) {
-        Ok(fields) => {
-            state
-                .db
-                .write(move |conn| super::update(conn, id, &fields, &actor))
-                .await
-        }
-        Err(e) => Err(e),
-    };
+    let result = async {
+        let fields = CauseFields::parse(&data.kind, &data.category, &data.description)?;
+        state
+            .db
+            .write(move |conn| super::update(conn, id, &fields, &actor))
+            .await
+    }
+    .await;
     match result {
         Ok(cause) => Ok(see_other(&format!(
             "/incidents/{}#root-causes",
             IncidentKey(cause.incident_id)
         ))),
-        Err(e @ AppError::Invalid { .. }) => {
+        Err(e) => {
+            let e = e.shown_on_form()?;
             let incident_id = state
                 .db
                 .read(move |conn| super::get(conn, id))
@@ -155,7 +153,6 @@ pub async fn edit_cause(
                 .incident_id;
             cause_page(&user, incident_id, Some(id), data, Some(e))
         }
-        Err(e) => Err(e),
     }
 }
 

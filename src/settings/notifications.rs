@@ -123,7 +123,6 @@ pub async fn save_prefs(
     .await;
     match result {
         Ok(()) => Ok(see_other("/settings/notifications?saved=1")),
-        Err(e @ AppError::Invalid { .. }) => page(&state, &user, false, Some(e)).await,
-        Err(e) => Err(e),
+        Err(e) => page(&state, &user, false, Some(e.shown_on_form()?)).await,
     }
 }

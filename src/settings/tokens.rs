@@ -111,8 +111,7 @@ pub async fn create_token(
         .await;
     match result {
         Ok(secret) => tokens_page(&state, &user, Some(secret), None).await,
-        Err(e @ AppError::Invalid { .. }) => tokens_page(&state, &user, None, Some(e)).await,
-        Err(e) => Err(e),
+        Err(e) => tokens_page(&state, &user, None, Some(e.shown_on_form()?)).await,
     }
 }
 

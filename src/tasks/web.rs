@@ -234,10 +234,10 @@ pub async fn add_task(
         .await;
     match result {
         Ok(_) => Ok(see_other(&format!("/incidents/{}#tasks", IncidentKey(id)))),
-        Err(e @ AppError::Invalid { .. }) => {
+        Err(e) => {
+            let e = e.shown_on_form()?;
             task_page(&state, &user, id, None, data, Some(e)).await
         }
-        Err(e) => Err(e),
     }
 }
 

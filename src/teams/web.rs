@@ -92,8 +92,7 @@ pub async fn create_team(
         .await
     {
         Ok(_) => Ok(see_other("/admin/teams")),
-        Err(e @ AppError::Invalid { .. }) => page(&state, &user, Some(e), data).await,
-        Err(e) => Err(e),
+        Err(e) => page(&state, &user, Some(e.shown_on_form()?), data).await,
     }
 }
 
@@ -113,10 +112,10 @@ pub async fn update_team(
         .await
     {
         Ok(_) => Ok(see_other("/admin/teams")),
-        Err(e @ AppError::Invalid { .. }) => {
+        Err(e) => {
+            let e = e.shown_on_form()?;
             page(&state, &user, Some(e), TeamForm::default()).await
         }
-        Err(e) => Err(e),
     }
 }
 

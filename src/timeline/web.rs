@@ -93,15 +93,14 @@ pub async fn add_entry(
             data.before_start.is_some(),
         ))
     });
-    let result = match prepared {
-        Ok(prepared) => {
-            state
-                .db
-                .write(move |conn| service::store(conn, id, prepared, &actor))
-                .await
-        }
-        Err(e) => Err(e),
-    };
+    let result = async {
+        let prepared = prepared?;
+        state
+            .db
+            .write(move |conn| service::store(conn, id, prepared, &actor))
+            .await
+    }
+    .await;
     match result {
         Ok(entry) => Ok(back_to_incident(
             &IncidentKey(id).to_string(),
@@ -109,7 +108,8 @@ pub async fn add_entry(
             &format!("e{}", entry.id),
             zone,
         )),
-        Err(e @ AppError::Invalid { .. }) => {
+        Err(e) => {
+            let e = e.shown_on_form()?;
             let draft = Draft {
                 error: Some(crate::web::in_zone(&e.public_message(), zone)),
                 body: data.body,
@@ -119,7 +119,6 @@ pub async fn add_entry(
             };
             incident_page(&state, &user, id, draft, StatusCode::UNPROCESSABLE_ENTITY).await
         }
-        Err(e) => Err(e),
     }
 }
 
@@ -205,15 +204,14 @@ pub async fn edit_entry(
             expected_version: Some(crate::web::form_version(&data.version)?),
         })
     })();
-    let result = match changes {
-        Ok(changes) => {
-            state
-                .db
-                .write(move |conn| service::edit(conn, id, entry_id, changes, &actor))
-                .await
-        }
-        Err(e) => Err(e),
-    };
+    let result = async {
+        let changes = changes?;
+        state
+            .db
+            .write(move |conn| service::edit(conn, id, entry_id, changes, &actor))
+            .await
+    }
+    .await;
     match result {
         Ok(entry) => Ok(see_other(&format!(
             "/incidents/{}#e{}",

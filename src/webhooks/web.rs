@@ -142,8 +142,7 @@ pub async fn create_webhook(
     };
     match result.await {
         Ok(_) => Ok(see_other("/admin/webhooks")),
-        Err(e @ AppError::Invalid { .. }) => page(&state, &user, Some(e), url).await,
-        Err(e) => Err(e),
+        Err(e) => page(&state, &user, Some(e.shown_on_form()?), url).await,
     }
 }
 

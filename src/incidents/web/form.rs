@@ -395,10 +395,10 @@ pub async fn create_incident(
         .await;
     match result {
         Ok(incident) => Ok(see_other(&format!("/incidents/{}", incident.key()))),
-        Err(e @ AppError::Invalid { .. }) => {
+        Err(e) => {
+            let e = e.shown_on_form()?;
             form_page(&state, &user, None, data, Some(e), vec![]).await
         }
-        Err(e) => Err(e),
     }
 }
 

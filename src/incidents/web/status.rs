@@ -39,27 +39,26 @@ pub async fn change_status(
     let version = crate::web::form_version(&data.version)?;
     let cancel_pending_escalations = data.cancel_pending_escalations.is_some();
     let zone = user.user.zone();
-    let result = match typed_time(&data.status_at, "status_at", zone) {
-        Ok(at) => {
-            let change = StatusChange {
-                at,
-                cancel_pending_escalations,
-            };
-            state
-                .db
-                .write(move |conn| {
-                    let current = service::get(conn, id)?;
-                    let fields = IncidentFields {
-                        status,
-                        ..IncidentFields::of(&current)
-                    };
-                    let incident = service::update(conn, id, version, fields, &change, &actor)?;
-                    Ok((incident, change.at.unwrap_or_else(now)))
-                })
-                .await
-        }
-        Err(e) => Err(e),
-    };
+    let result = async {
+        let at = typed_time(&data.status_at, "status_at", zone)?;
+        let change = StatusChange {
+            at,
+            cancel_pending_escalations,
+        };
+        state
+            .db
+            .write(move |conn| {
+                let current = service::get(conn, id)?;
+                let fields = IncidentFields {
+                    status,
+                    ..IncidentFields::of(&current)
+                };
+                let incident = service::update(conn, id, version, fields, &change, &actor)?;
+                Ok((incident, change.at.unwrap_or_else(now)))
+            })
+            .await
+    }
+    .await;
     match result {
         Ok((incident, at)) => Ok(back_to_incident(&incident.key(), at, "timeline", zone)),
         Err(
