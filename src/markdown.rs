@@ -14,6 +14,29 @@ pub fn render(source: &str) -> String {
     builder().clean(&unsafe_html).to_string()
 }
 
+/// Markdown source with its HTML. Rendering is the slow part of a write: a handler makes
+/// one before handing the write to the database writer, so no write renders.
+#[derive(Clone, Debug)]
+pub struct Rendered {
+    source: String,
+    html: String,
+}
+
+impl Rendered {
+    pub fn new(source: String) -> Self {
+        let html = render(&source);
+        Rendered { source, html }
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    pub fn html(&self) -> &str {
+        &self.html
+    }
+}
+
 /// `text` as Markdown that renders as exactly that text (titles and names quoted in an
 /// entry: `Checkout <b>fails</b>` must not turn bold).
 pub fn escape(text: &str) -> String {

@@ -247,6 +247,26 @@ pub fn revert_last_migrations(conn: &mut DbConnection, n: usize) -> Result<Vec<S
 /// second pool connection, so holding this cannot deadlock.
 static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// Begins a write transaction: on SQLite the process-wide writer lock (held until the
+/// returned guard drops) and `BEGIN IMMEDIATE`; on PostgreSQL a plain `BEGIN`. The one way
+/// [`transaction`] and the group-commit writer start.
+pub(crate) fn begin(
+    conn: &mut DbConnection,
+) -> QueryResult<Option<std::sync::MutexGuard<'static, ()>>> {
+    use diesel::connection::AnsiTransactionManager;
+    match conn {
+        DbConnection::Sqlite(c) => {
+            let guard = SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner());
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+            Ok(Some(guard))
+        }
+        DbConnection::Postgres(_) => {
+            <DbConnection as Connection>::TransactionManager::begin_transaction(conn)?;
+            Ok(None)
+        }
+    }
+}
+
 /// Runs `work` in a transaction. On SQLite it starts with `BEGIN IMMEDIATE`: a deferred
 /// transaction that reads and then writes cannot wait for a concurrent writer (SQLite
 /// answers "database is locked" at once), while an immediate one queues on `busy_timeout`.
@@ -261,22 +281,11 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    use diesel::connection::AnsiTransactionManager;
     type Manager = <DbConnection as Connection>::TransactionManager;
     if in_transaction(conn)? {
         return work(conn);
     }
-    let _writer = match conn {
-        DbConnection::Sqlite(c) => {
-            let guard = SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner());
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
-            Some(guard)
-        }
-        DbConnection::Postgres(_) => {
-            Manager::begin_transaction(conn)?;
-            None
-        }
-    };
+    let _writer = begin(conn)?;
     match work(conn) {
         Ok(value) => {
             Manager::commit_transaction(conn)?;

@@ -9,11 +9,9 @@ use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc;
 
-use diesel::connection::{
-    AnsiTransactionManager, Connection, SimpleConnection, TransactionManager,
-};
+use diesel::connection::{Connection, SimpleConnection, TransactionManager};
 
-use super::{DbConnection, DbPool, SQLITE_WRITER};
+use super::{DbConnection, DbPool};
 use crate::error::AppError;
 
 /// Delivers a write's result once its group's fate (commit or not) is known.
@@ -187,20 +185,15 @@ fn commit_group(
     // SQLite: the process-wide writer lock, then the write lock up front (see
     // `db::transaction`). PostgreSQL: a plain transaction; the group saves a WAL flush per
     // write, and writes to one incident no longer queue on its row lock one flush at a time.
-    let _writer = match conn {
-        DbConnection::Sqlite(c) => {
-            let guard = SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner());
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
-                .map_err(GroupError::of)?;
-            Some(guard)
-        }
-        DbConnection::Postgres(_) => {
+    let postgres = matches!(conn, DbConnection::Postgres(_));
+    let _writer = super::begin(conn).map_err(|e| {
+        if postgres {
             // A connection that cannot begin is one the database dropped.
-            <DbConnection as Connection>::TransactionManager::begin_transaction(conn)
-                .map_err(|e| GroupError::Unavailable(e.to_string()))?;
-            None
+            GroupError::Unavailable(e.to_string())
+        } else {
+            GroupError::of(e)
         }
-    };
+    })?;
     for job in group {
         match catch_unwind(AssertUnwindSafe(|| job(conn))) {
             Ok(finish) => finishes.push(finish),

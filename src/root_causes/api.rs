@@ -5,7 +5,7 @@ use crate::ids::RootCauseId;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::{CauseCategory, CauseFields, CauseKind, RootCause};
+use super::{CauseCategory, CauseChanges, CauseFields, CauseKind, RootCause};
 use crate::api::{ApiJson, PageParams};
 use crate::auth::ApiUser;
 use crate::error::{ApiError, AppError};
@@ -59,15 +59,16 @@ pub async fn create_cause(
 ) -> Result<HttpResponse, ApiError> {
     let id = key.id();
     let b = body.0;
-    let fields = CauseFields::parse(
+    let cause = CauseFields::parse(
         b.kind.as_deref().unwrap_or("primary"),
         b.category.as_deref().unwrap_or("unknown"),
         b.description.as_deref().unwrap_or(""),
-    )?;
+    )?
+    .rendered();
     let actor = user.actor();
     let cause = state
         .db
-        .write(move |conn| super::create(conn, id, &fields, &actor))
+        .write(move |conn| super::create(conn, id, &cause, &actor))
         .await?;
     Ok(HttpResponse::Created().json(RootCauseJson::from(cause)))
 }
@@ -83,17 +84,24 @@ pub async fn update_cause(
     let id = record.id();
     let b = body.0;
     let actor = user.actor();
+    // Only what is sent changes; a new description is rendered here, before the write.
+    let changes = CauseChanges {
+        kind: b.kind.as_deref().map(super::parse_kind).transpose()?,
+        category: b
+            .category
+            .as_deref()
+            .map(super::parse_category)
+            .transpose()?,
+        description: b
+            .description
+            .as_deref()
+            .map(super::parse_description)
+            .transpose()?
+            .map(crate::markdown::Rendered::new),
+    };
     let cause = state
         .db
-        .write(move |conn| {
-            let current = super::get(conn, id)?;
-            let fields = CauseFields::parse(
-                b.kind.as_deref().unwrap_or(current.kind.as_str()),
-                b.category.as_deref().unwrap_or(current.category.as_str()),
-                b.description.as_deref().unwrap_or(&current.description),
-            )?;
-            super::update(conn, id, &fields, &actor)
-        })
+        .write(move |conn| super::update(conn, id, &changes, &actor))
         .await?;
     Ok(HttpResponse::Ok().json(RootCauseJson::from(cause)))
 }

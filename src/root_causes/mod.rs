@@ -67,40 +67,83 @@ pub struct CauseFields {
 
 impl CauseFields {
     pub fn parse(kind: &str, category: &str, description: &str) -> Result<Self, AppError> {
-        let kind = kind
-            .trim()
-            .parse()
-            .map_err(|e| AppError::invalid("kind", format!("Kind {e}.")))?;
-        let category = category
-            .trim()
-            .parse()
-            .map_err(|e| AppError::invalid("category", format!("Category {e}.")))?;
-        let description = description.trim_end().to_string();
-        if description.trim().is_empty() {
-            return Err(AppError::invalid("description", "Describe the cause."));
-        }
-        if description.chars().count() > DESCRIPTION_MAX {
-            return Err(AppError::invalid(
-                "description",
-                format!("A description must be at most {DESCRIPTION_MAX} characters."),
-            ));
-        }
         Ok(CauseFields {
-            kind,
-            category,
-            description,
+            kind: parse_kind(kind)?,
+            category: parse_category(category)?,
+            description: parse_description(description)?,
         })
     }
+
+    /// With its description rendered, ready to store.
+    pub fn rendered(self) -> NewCause {
+        NewCause {
+            kind: self.kind,
+            category: self.category,
+            description: markdown::Rendered::new(self.description),
+        }
+    }
+}
+
+/// A cause to store: validated, its description rendered.
+#[derive(Clone, Debug)]
+pub struct NewCause {
+    pub kind: CauseKind,
+    pub category: CauseCategory,
+    pub description: markdown::Rendered,
+}
+
+/// What an edit changes; `None` keeps the current value.
+#[derive(Clone, Debug, Default)]
+pub struct CauseChanges {
+    pub kind: Option<CauseKind>,
+    pub category: Option<CauseCategory>,
+    pub description: Option<markdown::Rendered>,
+}
+
+impl CauseChanges {
+    /// Every field, as a form sends them.
+    pub fn all(c: NewCause) -> Self {
+        CauseChanges {
+            kind: Some(c.kind),
+            category: Some(c.category),
+            description: Some(c.description),
+        }
+    }
+}
+
+pub fn parse_kind(raw: &str) -> Result<CauseKind, AppError> {
+    raw.trim()
+        .parse()
+        .map_err(|e| AppError::invalid("kind", format!("Kind {e}.")))
+}
+
+pub fn parse_category(raw: &str) -> Result<CauseCategory, AppError> {
+    raw.trim()
+        .parse()
+        .map_err(|e| AppError::invalid("category", format!("Category {e}.")))
+}
+
+pub fn parse_description(raw: &str) -> Result<String, AppError> {
+    let description = raw.trim_end().to_string();
+    if description.trim().is_empty() {
+        return Err(AppError::invalid("description", "Describe the cause."));
+    }
+    if description.chars().count() > DESCRIPTION_MAX {
+        return Err(AppError::invalid(
+            "description",
+            format!("A description must be at most {DESCRIPTION_MAX} characters."),
+        ));
+    }
+    Ok(description)
 }
 
 pub fn create(
     conn: &mut DbConnection,
     incident_id: IncidentId,
-    f: &CauseFields,
+    f: &NewCause,
     actor: &Actor,
 ) -> Result<RootCause, AppError> {
     actor.require(crate::auth::Permission::Write)?;
-    let html = markdown::render(&f.description);
     crate::db::transaction(conn, |conn| {
         crate::incidents::service::get(conn, incident_id)?;
         let t = now();
@@ -109,8 +152,8 @@ pub fn create(
                 root_causes::incident_id.eq(incident_id),
                 root_causes::kind.eq(f.kind),
                 root_causes::category.eq(f.category),
-                root_causes::description.eq(&f.description),
-                root_causes::description_html.eq(&html),
+                root_causes::description.eq(f.description.source()),
+                root_causes::description_html.eq(f.description.html()),
                 root_causes::created_by.eq(actor.user_id),
                 root_causes::created_at.eq(t),
                 root_causes::updated_at.eq(t),
@@ -158,19 +201,22 @@ pub fn get(conn: &mut DbConnection, id: RootCauseId) -> Result<RootCause, AppErr
 pub fn update(
     conn: &mut DbConnection,
     id: RootCauseId,
-    f: &CauseFields,
+    changes: &CauseChanges,
     actor: &Actor,
 ) -> Result<RootCause, AppError> {
     actor.require(crate::auth::Permission::Write)?;
-    let html = markdown::render(&f.description);
     crate::db::transaction(conn, |conn| {
         let old = get(conn, id)?;
+        let (source, html) = match &changes.description {
+            Some(d) => (d.source(), d.html()),
+            None => (old.description.as_str(), old.description_html.as_str()),
+        };
         diesel::update(root_causes::table.find(id))
             .set((
-                root_causes::kind.eq(f.kind),
-                root_causes::category.eq(f.category),
-                root_causes::description.eq(&f.description),
-                root_causes::description_html.eq(&html),
+                root_causes::kind.eq(changes.kind.unwrap_or(old.kind)),
+                root_causes::category.eq(changes.category.unwrap_or(old.category)),
+                root_causes::description.eq(source),
+                root_causes::description_html.eq(html),
                 root_causes::updated_at.eq(now()),
             ))
             .execute(conn)?;

@@ -6,7 +6,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{CauseCategory, CauseFields, CauseKind};
+use super::{CauseCategory, CauseChanges, CauseFields, CauseKind};
 use crate::auth::csrf::{NoFields, SessionForm};
 use crate::auth::{ensure, CurrentUser, Permission};
 use crate::error::AppError;
@@ -90,10 +90,10 @@ pub async fn add_cause(
     let SessionForm { user, data, actor } = form;
     let id = key.id();
     let result = async {
-        let fields = CauseFields::parse(&data.kind, &data.category, &data.description)?;
+        let cause = CauseFields::parse(&data.kind, &data.category, &data.description)?.rendered();
         state
             .db
-            .write(move |conn| super::create(conn, id, &fields, &actor))
+            .write(move |conn| super::create(conn, id, &cause, &actor))
             .await
     }
     .await;
@@ -132,10 +132,11 @@ pub async fn edit_cause(
     let SessionForm { user, data, actor } = form;
     let id = record.id();
     let result = async {
-        let fields = CauseFields::parse(&data.kind, &data.category, &data.description)?;
+        let cause = CauseFields::parse(&data.kind, &data.category, &data.description)?.rendered();
+        let changes = CauseChanges::all(cause);
         state
             .db
-            .write(move |conn| super::update(conn, id, &fields, &actor))
+            .write(move |conn| super::update(conn, id, &changes, &actor))
             .await
     }
     .await;

@@ -100,7 +100,7 @@ pub async fn edit_entry(
         occurred_at: optional_time(b.occurred_at.as_deref(), "occurred_at")?,
         time_known: b.time_known,
         kind: b.kind.as_deref().map(parse_kind).transpose()?,
-        body: b.body,
+        body: b.body.as_deref().map(service::written_body).transpose()?,
         expected_version: b.version,
     };
     let actor = user.actor();

@@ -122,6 +122,11 @@ pub struct Prepared {
     html: String,
 }
 
+/// An entry's text as written in an edit: checked and rendered, before any database work.
+pub fn written_body(raw: &str) -> Result<markdown::Rendered, AppError> {
+    Ok(markdown::Rendered::new(validate_body(raw)?))
+}
+
 /// Checks and renders an entry before any database work (so a queued write stays short).
 pub fn prepare(new: NewEntry) -> Result<Prepared, AppError> {
     let body = validate_body(&new.body)?;
@@ -385,7 +390,8 @@ pub struct EntryChanges {
     pub occurred_at: Option<NaiveDateTime>,
     pub time_known: Option<bool>,
     pub kind: Option<EntryKind>,
-    pub body: Option<String>,
+    /// Checked and rendered by [`written_body`] before the write.
+    pub body: Option<markdown::Rendered>,
     /// When given, the edit applies only at this version (else 409).
     pub expected_version: Option<i32>,
 }
@@ -399,7 +405,6 @@ pub fn edit(
     actor: &Actor,
 ) -> Result<Entry, AppError> {
     actor.require(crate::auth::Permission::Write)?;
-    let body = changes.body.as_deref().map(validate_body).transpose()?;
     crate::db::transaction(conn, |conn| {
         let old = get(conn, incident_id, entry_id)?.entry;
         if let Some(expected) = changes.expected_version {
@@ -421,11 +426,9 @@ pub fn edit(
                 ));
             }
         }
-        let new_body = body.unwrap_or_else(|| old.body.clone());
-        let html = if new_body == old.body {
-            old.body_html.clone()
-        } else {
-            markdown::render(&new_body)
+        let (new_body, html) = match &changes.body {
+            Some(b) => (b.source(), b.html()),
+            None => (old.body.as_str(), old.body_html.as_str()),
         };
         diesel::insert_into(timeline_revisions::table)
             .values((
@@ -447,8 +450,8 @@ pub fn edit(
             timeline_entries::occurred_at.eq(changes.occurred_at.unwrap_or(old.occurred_at)),
             timeline_entries::time_known.eq(changes.time_known.unwrap_or(old.time_known)),
             timeline_entries::kind.eq(changes.kind.unwrap_or(old.kind)),
-            timeline_entries::body.eq(&new_body),
-            timeline_entries::body_html.eq(&html),
+            timeline_entries::body.eq(new_body),
+            timeline_entries::body_html.eq(html),
             timeline_entries::updated_at.eq(now()),
             timeline_entries::version.eq(old.version + 1),
         ))

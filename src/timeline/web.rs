@@ -200,7 +200,7 @@ pub async fn edit_entry(
             },
             time_known: None,
             kind: Some(parse_kind(&data.kind)?),
-            body: Some(data.body.clone()),
+            body: Some(service::written_body(&data.body)?),
             expected_version: Some(crate::web::form_version(&data.version)?),
         })
     })();

@@ -10,7 +10,7 @@ use crate::error::AppError;
 use crate::ids::IncidentId;
 use crate::incidents::service::CreateOptions;
 use crate::incidents::Incident;
-use crate::root_causes::CauseFields;
+use crate::root_causes::{CauseFields, NewCause};
 use crate::time::now;
 use crate::timeline::service::RecordedEntry;
 
@@ -19,6 +19,8 @@ pub struct Prepared {
     imported: Imported,
     /// Each entry's HTML; `None` for a blank entry, which is skipped.
     html: Vec<Option<String>>,
+    /// The root causes, validated and rendered.
+    causes: Vec<NewCause>,
     /// The document's [`source_hash`].
     hash: String,
 }
@@ -81,9 +83,18 @@ pub fn prepare(text: &str) -> Result<Prepared, AppError> {
 /// source has `hash`.
 pub fn prepare_parsed(imported: Imported, hash: String) -> Result<Prepared, AppError> {
     let html = render_entries(&imported.entries)?;
+    let causes = imported
+        .causes
+        .iter()
+        .map(|c| {
+            CauseFields::parse(c.kind.as_str(), c.category.as_str(), &c.description)
+                .map(CauseFields::rendered)
+        })
+        .collect::<Result<_, _>>()?;
     Ok(Prepared {
         imported,
         html,
+        causes,
         hash,
     })
 }
@@ -163,6 +174,7 @@ pub fn store(
     let Prepared {
         imported,
         html,
+        causes,
         hash,
     } = prepared;
     crate::db::transaction(conn, |conn| {
@@ -183,7 +195,7 @@ pub fn store(
             roles,
             entries,
             escalations,
-            causes,
+            causes: _,
             tasks,
             sections,
             review_history,
@@ -225,9 +237,8 @@ pub fn store(
         // Who escalated is the document's to say, not the importer's (the importer is in
         // the audit log), on the page and the CLI alike.
         crate::escalations::insert_many(conn, id, &escalations, None)?;
-        for c in &causes {
-            let fields = CauseFields::parse(c.kind.as_str(), c.category.as_str(), &c.description)?;
-            crate::root_causes::create(conn, id, &fields, actor)?;
+        for cause in &causes {
+            crate::root_causes::create(conn, id, cause, actor)?;
         }
         let task_fields = tasks
             .iter()
