@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod notifications;
 pub mod openapi;
 pub mod ops;
+pub mod outbox;
 pub mod postmortems;
 pub mod root_causes;
 pub mod routes;

@@ -15,7 +15,6 @@ use crate::error::AppError;
 use crate::time::now;
 
 const CLAIM: Duration = Duration::seconds(120);
-const POLL: StdDuration = StdDuration::from_millis(500);
 
 #[derive(Queryable, Selectable, Clone, Debug)]
 #[diesel(table_name = mail_outbox)]
@@ -105,7 +104,74 @@ fn record(
     Ok(())
 }
 
-/// Runs until the server stops.
+/// The mail outbox (see [`crate::outbox`]): the daily overdue digest is queued, messages
+/// go out over SMTP.
+pub struct MailOutbox {
+    transport: std::sync::Arc<lettre::SmtpTransport>,
+    mail: MailConfig,
+    base_url: String,
+    retry: Duration,
+}
+
+/// A message's outcome: the error when it was not sent, and the retry base for its backoff.
+pub struct Sent {
+    error: Option<String>,
+    retry: Duration,
+}
+
+impl crate::outbox::Outbox for MailOutbox {
+    type Item = Outgoing;
+    type Outcome = Sent;
+    const NAME: &'static str = "mail";
+
+    fn queue_due(conn: &mut DbConnection) -> Result<(), AppError> {
+        crate::notifications::digest::queue_due(conn)
+    }
+
+    fn due(conn: &mut DbConnection, limit: i64) -> Result<Vec<Outgoing>, AppError> {
+        due(conn, limit)
+    }
+
+    fn claim(conn: &mut DbConnection, found: Vec<Outgoing>) -> Result<Vec<Outgoing>, AppError> {
+        claim(conn, found)
+    }
+
+    async fn deliver(&self, m: &Outgoing) -> Sent {
+        let message = compose(
+            &self.mail.from,
+            &m.to_address,
+            &m.subject,
+            &m.body,
+            &m.link,
+            &self.base_url,
+        );
+        let transport = std::sync::Arc::clone(&self.transport);
+        let error = match message {
+            Err(e) => Some(e),
+            Ok(message) => {
+                use lettre::Transport;
+                tokio::task::spawn_blocking(move || transport.send(&message))
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| r.map(|_| ()).map_err(|e| e.to_string()))
+                    .err()
+            }
+        };
+        if let Some(e) = &error {
+            tracing::info!(mail = m.id, error = %e, "mail: sending failed; will retry");
+        }
+        Sent {
+            error,
+            retry: self.retry,
+        }
+    }
+
+    fn record(conn: &mut DbConnection, m: &Outgoing, sent: Sent) -> Result<(), AppError> {
+        record(conn, m, sent.error, sent.retry)
+    }
+}
+
+/// Sends queued mail until the server stops.
 pub async fn run(db: Db, mail: MailConfig, base_url: String, retry: StdDuration) {
     let retry = Duration::from_std(retry).unwrap_or(Duration::seconds(10));
     let transport = match mail.transport() {
@@ -115,60 +181,11 @@ pub async fn run(db: Db, mail: MailConfig, base_url: String, retry: StdDuration)
             return;
         }
     };
-    let mut last_digest = std::time::Instant::now() - StdDuration::from_secs(3600);
-    loop {
-        if last_digest.elapsed() >= StdDuration::from_secs(60) {
-            last_digest = std::time::Instant::now();
-            if let Err(e) = db.write(crate::notifications::digest::queue_due).await {
-                tracing::warn!(error = %e, "mail: overdue digest failed");
-            }
-        }
-        let claimed = match async {
-            let found = db.read(|conn| due(conn, 20)).await?;
-            if found.is_empty() {
-                return Ok(found);
-            }
-            db.write(move |conn| claim(conn, found)).await
-        }
-        .await
-        {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!(error = %e, "mail: claim failed");
-                Vec::new()
-            }
-        };
-        if claimed.is_empty() {
-            actix_web::rt::time::sleep(POLL).await;
-            continue;
-        }
-        for m in claimed {
-            let message = compose(
-                &mail.from,
-                &m.to_address,
-                &m.subject,
-                &m.body,
-                &m.link,
-                &base_url,
-            );
-            let transport = std::sync::Arc::clone(&transport);
-            let error = match message {
-                Err(e) => Some(e),
-                Ok(message) => {
-                    use lettre::Transport;
-                    tokio::task::spawn_blocking(move || transport.send(&message))
-                        .await
-                        .map_err(|e| e.to_string())
-                        .and_then(|r| r.map(|_| ()).map_err(|e| e.to_string()))
-                        .err()
-                }
-            };
-            if let Some(e) = &error {
-                tracing::info!(mail = m.id, error = %e, "mail: sending failed; will retry");
-            }
-            if let Err(e) = db.write(move |conn| record(conn, &m, error, retry)).await {
-                tracing::warn!(error = %e, "mail: cannot record the outcome");
-            }
-        }
-    }
+    let outbox = MailOutbox {
+        transport,
+        mail,
+        base_url,
+        retry,
+    };
+    crate::outbox::run(db, outbox).await
 }

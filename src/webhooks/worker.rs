@@ -18,7 +18,6 @@ use crate::time::now;
 
 /// How long a claimed delivery stays claimed (a crashed sender's claims expire).
 const CLAIM: Duration = Duration::seconds(60);
-const POLL: StdDuration = StdDuration::from_millis(500);
 
 /// Up to `limit` due deliveries with their hooks. A read: the worker polls twice a second,
 /// and an idle poll should not take the write lock.
@@ -191,50 +190,80 @@ async fn send(
     }
 }
 
-/// Runs until the server stops. It has a pool of its own, so its polling does not show in
-/// the request-path query counter.
-pub async fn run(db: Db, retry: StdDuration, allow_private: bool, base_url: String) {
-    let retry = Duration::from_std(retry).unwrap_or(Duration::seconds(10));
-    // Redirects are not followed: a public target could send the delivery inward.
-    let client = awc::Client::builder().disable_redirects().finish();
-    let mut last_overdue_scan = std::time::Instant::now() - StdDuration::from_secs(3600);
-    loop {
-        if last_overdue_scan.elapsed() >= StdDuration::from_secs(60) {
-            last_overdue_scan = std::time::Instant::now();
-            if let Err(e) = db.write(queue_overdue).await {
-                tracing::warn!(error = %e, "overdue task scan failed");
-            }
+/// The webhook outbox (see [`crate::outbox`]): overdue tasks are queued as events,
+/// deliveries go out signed over HTTP.
+pub struct WebhookOutbox {
+    client: awc::Client,
+    allow_private: bool,
+    base_url: String,
+    retry: Duration,
+}
+
+/// A delivery's outcome: the HTTP status (none when no answer came), the error, and the
+/// retry base for its backoff.
+pub struct Answer {
+    status: Option<u16>,
+    error: String,
+    retry: Duration,
+}
+
+impl crate::outbox::Outbox for WebhookOutbox {
+    type Item = (Delivery, Webhook);
+    type Outcome = Answer;
+    const NAME: &'static str = "webhooks";
+
+    fn queue_due(conn: &mut DbConnection) -> Result<(), AppError> {
+        queue_overdue(conn)
+    }
+
+    fn due(conn: &mut DbConnection, limit: i64) -> Result<Vec<(Delivery, Webhook)>, AppError> {
+        due(conn, limit)
+    }
+
+    fn claim(
+        conn: &mut DbConnection,
+        found: Vec<(Delivery, Webhook)>,
+    ) -> Result<Vec<(Delivery, Webhook)>, AppError> {
+        claim(conn, found)
+    }
+
+    async fn deliver(&self, (delivery, hook): &(Delivery, Webhook)) -> Answer {
+        let (status, error) = send(
+            &self.client,
+            delivery,
+            hook,
+            self.allow_private,
+            &self.base_url,
+        )
+        .await;
+        if !error.is_empty() {
+            tracing::info!(delivery = delivery.id, event = %delivery.event, %error, "webhook delivery failed; will retry");
         }
-        let claimed = match async {
-            let found = db.read(|conn| due(conn, 20)).await?;
-            if found.is_empty() {
-                return Ok(found);
-            }
-            db.write(move |conn| claim(conn, found)).await
-        }
-        .await
-        {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!(error = %e, "webhook claim failed");
-                Vec::new()
-            }
-        };
-        if claimed.is_empty() {
-            actix_web::rt::time::sleep(POLL).await;
-            continue;
-        }
-        for (delivery, hook) in claimed {
-            let (status, error) = send(&client, &delivery, &hook, allow_private, &base_url).await;
-            if !error.is_empty() {
-                tracing::info!(delivery = delivery.id, event = %delivery.event, %error, "webhook delivery failed; will retry");
-            }
-            if let Err(e) = db
-                .write(move |conn| record(conn, &delivery, status, &error, retry))
-                .await
-            {
-                tracing::warn!(error = %e, "recording a webhook delivery failed");
-            }
+        Answer {
+            status,
+            error,
+            retry: self.retry,
         }
     }
+
+    fn record(
+        conn: &mut DbConnection,
+        (delivery, _): &(Delivery, Webhook),
+        a: Answer,
+    ) -> Result<(), AppError> {
+        record(conn, delivery, a.status, &a.error, a.retry)
+    }
+}
+
+/// Delivers webhooks until the server stops. It has a pool of its own, so its polling does
+/// not show in the request-path query counter.
+pub async fn run(db: Db, retry: StdDuration, allow_private: bool, base_url: String) {
+    let outbox = WebhookOutbox {
+        // Redirects are not followed: a public target could send the delivery inward.
+        client: awc::Client::builder().disable_redirects().finish(),
+        allow_private,
+        base_url,
+        retry: Duration::from_std(retry).unwrap_or(Duration::seconds(10)),
+    };
+    crate::outbox::run(db, outbox).await
 }
