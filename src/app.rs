@@ -47,6 +47,13 @@ impl AppHandle {
         self.live.close();
         self.server.stop(graceful).await;
     }
+
+    /// Tells the server to stop without waiting for it (for a `Drop`, which cannot wait).
+    pub fn stop_now(&self) {
+        self.live.close();
+        // The command is sent when `stop` is called; the future only waits for the end.
+        drop(self.server.stop(false));
+    }
 }
 
 impl Application {

@@ -12,12 +12,12 @@ use crate::helpers::*;
 async fn seed_tasks(app: &TestApp, api: &Api) {
     app.create_user("dana", Role::Responder);
     app.create_user("omar", Role::Responder);
-    api.post(
+    api.made(
         "/api/v1/incidents",
         json!({"title": "Payment gateway outage", "severity": "SEV1"}),
     )
     .await;
-    api.post(
+    api.made(
         "/api/v1/incidents",
         json!({"title": "Search slow", "severity": "SEV3"}),
     )
@@ -315,7 +315,7 @@ async fn lists_make_a_fixed_number_of_queries(app: TestApp) {
     for round in 0..2 {
         let n = if round == 0 { 3 } else { 30 };
         let key = format!("INC-{}", round + 1);
-        api.post(
+        api.made(
             "/api/v1/incidents",
             json!({"title": format!("round {round}"), "services": ["a", "b"]}),
         )
@@ -323,17 +323,17 @@ async fn lists_make_a_fixed_number_of_queries(app: TestApp) {
         for i in 0..n {
             let owner = format!("owner{round}x{i}");
             app.create_user(&owner, Role::Responder);
-            api.post(
+            api.made(
                 &format!("/api/v1/incidents/{key}/tasks"),
                 json!({"title": format!("t{i}"), "owner": owner, "due_on": "2020-01-01"}),
             )
             .await;
-            api.post(
+            api.made(
                 &format!("/api/v1/incidents/{key}/timeline"),
                 json!({"kind": "note", "body": format!("entry {i}")}),
             )
             .await;
-            api.post(
+            api.made(
                 &format!("/api/v1/incidents/{key}/escalations"),
                 json!({"target": format!("team {i}")}),
             )
@@ -373,7 +373,7 @@ both_backends!(
 /// where the dated ones run out.
 async fn due_order_holds_across_pages(app: TestApp) {
     let api = Api::new(&app, app.token(Role::Responder));
-    api.post("/api/v1/incidents", json!({"title": "Outage"}))
+    api.made("/api/v1/incidents", json!({"title": "Outage"}))
         .await;
     let tasks = [
         ("a", Some("2026-03-03"), "medium"),

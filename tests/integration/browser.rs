@@ -384,7 +384,7 @@ async fn pages_fit_a_phone(app: TestApp) {
         return;
     };
     let api = Api::new(&app, app.token(Role::Responder));
-    api.post(
+    api.made(
         "/api/v1/incidents",
         json!({"title": "A rather long incident title about the payment gateway returning 502s to every checkout", "severity": "SEV2", "services": ["payments", "checkout"]}),
     )
@@ -393,7 +393,7 @@ async fn pages_fit_a_phone(app: TestApp) {
         "Search latency above SLO in eu-west",
         "Login errors for SSO users after a certificate rotation",
     ] {
-        api.post("/api/v1/incidents", json!({ "title": title }))
+        api.made("/api/v1/incidents", json!({ "title": title }))
             .await;
     }
     for body in [
@@ -401,7 +401,7 @@ async fn pages_fit_a_phone(app: TestApp) {
         "`SELECT count(*) FROM payments WHERE status = 'failed' AND created_at > now() - interval '1 hour'`",
         "| host | errors |\n|---|---|\n| gw-1 | 1204 |\n| gw-2 | 988 |",
     ] {
-        api.post("/api/v1/incidents/INC-1/timeline", json!({ "body": body }))
+        api.made("/api/v1/incidents/INC-1/timeline", json!({ "body": body }))
             .await;
     }
     app.create_user("pia", Role::Admin);
@@ -714,7 +714,7 @@ async fn print_drafts_and_confirmations(app: TestApp) {
         .await;
     assert_eq!(status, StatusCode::CREATED);
     for n in 1..=40 {
-        api.post(
+        api.made(
             "/api/v1/incidents/INC-1/timeline",
             json!({"kind": "action", "body": format!("Step {n} of the night"), "occurred_at": format!("2026-01-10T00:{n:02}:00Z")}),
         )

@@ -175,6 +175,10 @@ pub async fn finish() {
     for handle in handles {
         handle.stop(false).await;
     }
+    drop_databases(databases);
+}
+
+fn drop_databases(databases: Vec<String>) {
     if let (false, Ok(base)) = (
         databases.is_empty(),
         std::env::var("HINDSIGHT_TEST_POSTGRES_URL"),
@@ -184,6 +188,20 @@ pub async fn finish() {
                 let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
             }
         }
+    }
+}
+
+/// Held by every test (see [`both_backends!`]): when the test fails before [`finish`], its
+/// servers are told to stop and its PostgreSQL databases are dropped all the same.
+pub struct Cleanup;
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let (handles, databases) = STARTED.with(|s| std::mem::take(&mut *s.borrow_mut()));
+        for handle in &handles {
+            handle.stop_now();
+        }
+        drop_databases(databases);
     }
 }
 
@@ -271,6 +289,11 @@ impl TestApp {
     }
 
     pub fn count(&self, table: &str) -> i64 {
+        self.count_where(table, "TRUE")
+    }
+
+    /// Rows of `table` matching `condition` (SQL written in the test, never user input).
+    pub fn count_where(&self, table: &str, condition: &str) -> i64 {
         use diesel::prelude::*;
         use diesel::sql_types::BigInt;
         #[derive(QueryableByName)]
@@ -281,10 +304,12 @@ impl TestApp {
         // The pool's connection: the fuzz test counts thousands of times.
         let mut pooled = self.pool.get().expect("a pool connection");
         let conn: &mut hindsight::db::DbConnection = &mut pooled;
-        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
-            .get_result::<Count>(conn)
-            .expect("count")
-            .n
+        diesel::sql_query(format!(
+            "SELECT COUNT(*) AS n FROM {table} WHERE {condition}"
+        ))
+        .get_result::<Count>(conn)
+        .expect("count")
+        .n
     }
 }
 
@@ -324,6 +349,7 @@ impl Browser {
     }
 
     /// Posts a form as-is (the caller decides about `csrf_token`).
+    #[must_use = "check the status"]
     pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Response {
         self.client
             .post(format!("{}{path}", self.base))
@@ -334,6 +360,18 @@ impl Browser {
     }
 
     /// Posts a form with the CSRF token from `page` (a GET path whose forms carry it).
+    /// A set-up form post that must succeed (a 303 onwards): panics with the page otherwise.
+    pub async fn submitted(&self, page: &str, path: &str, fields: &[(&str, &str)]) -> Response {
+        let res = self.post(page, path, fields).await;
+        if res.status() != StatusCode::SEE_OTHER {
+            let status = res.status();
+            let body = res.text().await.unwrap_or_default();
+            panic!("set-up form POST {path} failed: {status}\n{body}");
+        }
+        res
+    }
+
+    #[must_use = "check the status"]
     pub async fn post(&self, page: &str, path: &str, fields: &[(&str, &str)]) -> Response {
         let (_, html) = self.get_text(page).await;
         let token = csrf_token(&html).unwrap_or_else(|| panic!("no csrf_token on {page}"));
@@ -407,6 +445,7 @@ impl Api {
         json_of(res).await
     }
 
+    #[must_use = "check the status"]
     pub async fn send(
         &self,
         method: reqwest::Method,
@@ -424,6 +463,7 @@ impl Api {
         json_of(res).await
     }
 
+    #[must_use = "check the status, or use `made` for set-up that must succeed"]
     pub async fn post(
         &self,
         path: &str,
@@ -432,12 +472,33 @@ impl Api {
         self.send(reqwest::Method::POST, path, body).await
     }
 
+    #[must_use = "check the status, or use `changed` for set-up that must succeed"]
     pub async fn patch(
         &self,
         path: &str,
         body: serde_json::Value,
     ) -> (StatusCode, serde_json::Value) {
         self.send(reqwest::Method::PATCH, path, body).await
+    }
+
+    /// A set-up POST that must succeed: panics with the path, status and body otherwise.
+    pub async fn made(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let (status, answer) = self.post(path, body).await;
+        assert!(
+            status.is_success(),
+            "set-up POST {path} failed: {status} {answer}"
+        );
+        answer
+    }
+
+    /// A set-up PATCH that must succeed: panics with the path, status and body otherwise.
+    pub async fn changed(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let (status, answer) = self.patch(path, body).await;
+        assert!(
+            status.is_success(),
+            "set-up PATCH {path} failed: {status} {answer}"
+        );
+        answer
     }
 }
 
@@ -460,6 +521,7 @@ macro_rules! both_backends {
             use super::*;
             #[actix_web::test]
             async fn sqlite() {
+                let _cleanup = $crate::helpers::Cleanup;
                 let app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite)
                     .await
                     .unwrap();
@@ -468,6 +530,7 @@ macro_rules! both_backends {
             }
             #[actix_web::test]
             async fn postgres() {
+                let _cleanup = $crate::helpers::Cleanup;
                 if let Some(app) =
                     $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await
                 {

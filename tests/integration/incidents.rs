@@ -135,7 +135,7 @@ async fn stale_edit_is_a_conflict_that_shows_what_changed(app: TestApp) {
     let alice = app.login_as(Role::Responder).await;
     let bob = app.login_as(Role::Responder).await;
     alice
-        .post(
+        .submitted(
             "/incidents/new",
             "/incidents",
             &[
@@ -316,7 +316,7 @@ both_backends!(
 async fn data_survives_a_restart(app: TestApp) {
     let browser = app.login_as(Role::Responder).await;
     browser
-        .post(
+        .submitted(
             "/incidents/new",
             "/incidents",
             &[("title", "Disk full on db-2"), ("severity", "SEV2")],
@@ -444,7 +444,7 @@ async fn search_finds_substrings_and_follows_edits(app: TestApp) {
     );
     assert_eq!(total("volume exh").await, 1);
     // Timeline appends touch the incident but not its text.
-    api.post(
+    api.made(
         "/api/v1/incidents/INC-3/timeline",
         json!({"body": "Grew the volume"}),
     )

@@ -249,7 +249,7 @@ both_backends!(
 async fn resolving_with_pending_escalations(app: TestApp) {
     let api = Api::new(&app, app.token(Role::Responder));
     incident_two_hours_old(&api).await;
-    api.post(
+    api.made(
         "/api/v1/incidents/INC-1/escalations",
         json!({"targets": ["DBA team", "network engineering"]}),
     )
@@ -319,9 +319,9 @@ async fn resolving_with_pending_escalations(app: TestApp) {
         .any(|e| e["body"] == "Escalation to DBA team cancelled."));
 
     // The API's flag does the same.
-    api.post("/api/v1/incidents", json!({"title": "Second"}))
+    api.made("/api/v1/incidents", json!({"title": "Second"}))
         .await;
-    api.post(
+    api.made(
         "/api/v1/incidents/INC-2/escalations",
         json!({"target": "CTO"}),
     )
@@ -512,7 +512,7 @@ async fn edits_leave_one_change_entry_in_plain_text(app: TestApp) {
         "impact is not a steering field: {text}"
     );
     // Escalation targets and reasons are plain text in their entry as well.
-    api.post(
+    api.made(
         "/api/v1/incidents/INC-1/escalations",
         json!({"target": "**boss**", "reason": "<i>now</i>"}),
     )
@@ -594,7 +594,7 @@ both_backends!(
 /// today (typed ahead), twenty is yesterday, and the page then says which date it used.
 async fn typed_clock_times_allow_a_little_ahead(app: TestApp) {
     let api = Api::new(&app, app.token(Role::Responder));
-    api.post(
+    api.made(
         "/api/v1/incidents",
         json!({"title": "Clock drift", "started_at": iso(ago(3 * 24 * 60))}),
     )
@@ -663,7 +663,7 @@ both_backends!(
 /// the API and the export stay UTC. An unknown zone is refused.
 async fn times_follow_the_readers_time_zone(app: TestApp) {
     let api = Api::new(&app, app.token(Role::Responder));
-    api.post(
+    api.made(
         "/api/v1/incidents",
         json!({"title": "Summer outage", "started_at": "2023-06-07T08:00:00Z", "detected_at": "2023-06-07T08:05:00Z"}),
     )
@@ -774,7 +774,7 @@ async fn milestones_and_answers_are_facts_with_authors(app: TestApp) {
     let mara = Api::new(&app, app.token_of("mara"));
     let omar = Api::new(&app, app.token_of("omar"));
     Api::new(&app, app.token(Role::Admin))
-        .post("/api/v1/teams", json!({"name": "ops", "members": ["omar"]}))
+        .made("/api/v1/teams", json!({"name": "ops", "members": ["omar"]}))
         .await;
     let (status, _) = dana
         .post(
@@ -888,7 +888,7 @@ async fn one_time_policy_for_written_times(app: TestApp) {
     assert_eq!(app.count("incidents"), 0);
 
     let start = ago(60);
-    api.post(
+    api.made(
         "/api/v1/incidents",
         json!({"title": "Checkout errors", "started_at": iso(start)}),
     )
@@ -950,7 +950,7 @@ async fn one_time_policy_for_written_times(app: TestApp) {
         .contains("can't be before mitigated"));
 
     // A June incident read in Berlin says CEST, whatever the month now.
-    api.post(
+    api.made(
         "/api/v1/incidents",
         json!({"title": "Summer outage", "started_at": "2026-06-07T10:00:00Z"}),
     )
@@ -969,7 +969,7 @@ async fn one_time_policy_for_written_times(app: TestApp) {
     // what was typed kept.
     let responder_berlin = app.login_as(Role::Responder).await;
     responder_berlin
-        .post(
+        .submitted(
             "/settings/time-zone",
             "/settings/time-zone",
             &[("time_zone", "Europe/Berlin")],

@@ -198,7 +198,7 @@ async fn events_carry_changes_and_resume_without_gaps(app: TestApp) {
     );
 
     // Tasks, causes and escalations are announced too.
-    api.post(
+    api.made(
         "/api/v1/incidents/INC-1/tasks",
         json!({"title": "Add a canary"}),
     )
@@ -214,7 +214,7 @@ both_backends!(
 
 async fn streams_are_authorized_like_the_incident(app: TestApp) {
     let api = Api::new(&app, app.token(Role::Responder));
-    api.post("/api/v1/incidents", json!({"title": "Checkout errors"}))
+    api.made("/api/v1/incidents", json!({"title": "Checkout errors"}))
         .await;
     let c = client();
     // No token, a bad token: 401. Unknown incident: 404.
@@ -316,7 +316,7 @@ async fn entries_written_on_another_server_arrive() {
     let token = a.token(Role::Responder);
     let api_b = Api::new(&b, token.clone());
     api_b
-        .post("/api/v1/incidents", json!({"title": "Checkout errors"}))
+        .made("/api/v1/incidents", json!({"title": "Checkout errors"}))
         .await;
     let mut sse = Sse::open(
         &client(),
@@ -429,7 +429,7 @@ async fn streams_end_when_access_ends(app: TestApp) {
         )
         .await;
     let cmd = Api::new(&app, app.token_of("cmd"));
-    cmd.post(
+    cmd.made(
         "/api/v1/incidents",
         json!({"title": "Leaked keys", "commander": "cmd"}),
     )

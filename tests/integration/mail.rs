@@ -83,16 +83,19 @@ impl SmtpSink {
         files
     }
 
-    /// The messages received, once `n` have arrived and a while more has passed (so a
-    /// duplicate would have shown up).
-    pub async fn exactly(&self, n: usize) -> Vec<String> {
+    /// The messages received, once `n` have arrived and the outbox has nothing left to send
+    /// (every row sent and unclaimed: a duplicate would have had to be sent by then).
+    pub async fn exactly(&self, app: &TestApp, n: usize) -> Vec<String> {
         for _ in 0..200 {
-            if self.files().len() >= n {
+            let settled = app.count_where(
+                "mail_outbox",
+                "status = 'pending' OR locked_until IS NOT NULL",
+            ) == 0;
+            if self.files().len() >= n && settled {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        tokio::time::sleep(Duration::from_millis(1500)).await;
         let got: Vec<String> = self
             .files()
             .iter()
@@ -121,7 +124,7 @@ async fn each_mail_arrives_once_from_two_servers(app: TestApp) {
     }
     let admin = Api::new(&a, app.token(Role::Admin));
     admin
-        .post(
+        .made(
             "/api/v1/teams",
             json!({"name": "DBA", "members": ["ann", "rex"]}),
         )
@@ -154,7 +157,7 @@ async fn each_mail_arrives_once_from_two_servers(app: TestApp) {
     let api_a = Api::new(&a, app.token(Role::Responder));
     let api_b = Api::new(&b, app.token(Role::Responder));
     api_a
-        .post("/api/v1/incidents", json!({"title": "Checkout <errors>"}))
+        .made("/api/v1/incidents", json!({"title": "Checkout <errors>"}))
         .await;
     let (status, _) = api_a
         .post(
@@ -171,7 +174,7 @@ async fn each_mail_arrives_once_from_two_servers(app: TestApp) {
         .await;
     assert_eq!(status, StatusCode::CREATED);
 
-    let mails = sink.exactly(2).await;
+    let mails = sink.exactly(&app, 2).await;
     assert!(mails
         .iter()
         .all(|m| m.starts_with("X-Rcpt-To: ann@example.test\r\n")));

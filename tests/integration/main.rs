@@ -13,6 +13,7 @@ mod browser;
 mod cli;
 mod crash;
 mod fuzz;
+mod harness;
 mod hostile;
 mod incidents;
 mod insights;

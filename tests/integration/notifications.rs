@@ -31,7 +31,7 @@ async fn notifications_reach_the_right_people(app: TestApp) {
     let rex = user(&app, "rex").await;
     let otto = user(&app, "otto").await;
     let api = Api::new(&app, app.token(Role::Responder));
-    api.post("/api/v1/incidents", json!({"title": "Checkout errors"}))
+    api.made("/api/v1/incidents", json!({"title": "Checkout errors"}))
         .await;
     let pm = "/incidents/INC-1/postmortem";
     let res = ann
@@ -91,7 +91,7 @@ async fn notifications_reach_the_right_people(app: TestApp) {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(inbox(&ann).await.len(), 1);
     // An escalation to Otto by name tells Otto; one to a team tells no one.
-    api.post(
+    api.made(
         "/api/v1/incidents/INC-1/escalations",
         json!({"targets": ["otto", "DBA team"]}),
     )
@@ -120,7 +120,7 @@ async fn notifications_reach_the_right_people(app: TestApp) {
     assert_eq!(location(&res), "/incidents/INC-1#escalations");
     let (_, page) = otto.get_text("/notifications").await;
     assert!(page.contains("1 unread"));
-    otto.post("/notifications", "/notifications/read", &[])
+    otto.submitted("/notifications", "/notifications/read", &[])
         .await;
     let (_, page) = otto.get_text("/notifications").await;
     assert!(page.contains("0 unread"));

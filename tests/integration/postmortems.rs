@@ -486,7 +486,7 @@ async fn export_of_seed_with_owner(app: &TestApp, api: &Api) -> String {
     let key = created["key"].as_str().unwrap().to_string();
     let (_, full) = api.get(&format!("/api/v1/incidents/{key}")).await;
     let task = full["tasks"][0]["id"].as_i64().unwrap();
-    api.patch(
+    api.changed(
         &format!("/api/v1/tasks/{task}"),
         json!({"version": 1, "owner": "dana", "due_on": "2023-07-01", "status": "done"}),
     )

@@ -16,10 +16,10 @@ async fn head_caching_and_error_formats(app: TestApp) {
     let browser = app.login_as(Role::Responder).await;
     let token = app.token(Role::Viewer);
     let api = Api::new(&app, token.clone());
-    api.post("/api/v1/incidents", json!({"title": "Checkout errors"}))
+    api.made("/api/v1/incidents", json!({"title": "Checkout errors"}))
         .await;
     Api::new(&app, app.token(Role::Responder))
-        .post("/api/v1/incidents", json!({"title": "Checkout errors"}))
+        .made("/api/v1/incidents", json!({"title": "Checkout errors"}))
         .await;
 
     let res = browser.get("/incidents/INC-1").await;
@@ -135,7 +135,7 @@ async fn an_unreachable_database_is_a_503_with_retry_after() {
     let token = app.token(Role::Responder);
     let api = Api::new(&app, token.clone());
     let browser = app.login_as(Role::Viewer).await;
-    api.post("/api/v1/incidents", json!({"title": "Checkout errors"}))
+    api.made("/api/v1/incidents", json!({"title": "Checkout errors"}))
         .await;
     let hindsight::db::DbUrl::Postgres(url) = &app.url else {
         unreachable!()

@@ -9,7 +9,7 @@ use crate::helpers::*;
 
 async fn concurrent_writers_and_edits(app: TestApp) {
     let api = Api::new(&app, app.token(Role::Responder));
-    api.post("/api/v1/incidents", json!({"title": "Busy incident"}))
+    api.made("/api/v1/incidents", json!({"title": "Busy incident"}))
         .await;
     // 64 concurrent timeline writes: every one succeeds.
     let writes = (0..64).map(|i| {

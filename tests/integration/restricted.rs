@@ -132,7 +132,7 @@ async fn outsiders_never_see_a_restricted_incident(app: TestApp) {
     }
     let admin_api = Api::new(&app, app.token_of("boss"));
     admin_api
-        .post(
+        .made(
             "/api/v1/teams",
             json!({"name": "SecOps", "members": ["tm"]}),
         )
@@ -140,7 +140,7 @@ async fn outsiders_never_see_a_restricted_incident(app: TestApp) {
     // Out opts in to SEV1 declarations; a webhook that did not opt in to restricted ones.
     let out_api = Api::new(&app, app.token_of("out"));
     out_api
-        .patch(
+        .changed(
             "/api/v1/me",
             json!({"notification_preferences": {"severe_declared": "in_app"}}),
         )
@@ -155,7 +155,7 @@ async fn outsiders_never_see_a_restricted_incident(app: TestApp) {
     assert_eq!(status, StatusCode::CREATED, "{inc}");
     assert_eq!(inc["restricted"], true);
     cmd_api
-        .post("/api/v1/incidents", json!({"title": "Public outage"}))
+        .made("/api/v1/incidents", json!({"title": "Public outage"}))
         .await;
     let (status, access) = cmd_api
         .send(
@@ -432,7 +432,7 @@ async fn a_restricted_incident_is_run_by_those_who_see_it(app: TestApp) {
         app.create_user(name, role);
     }
     let boss = Api::new(&app, app.token_of("boss"));
-    boss.post("/api/v1/teams", json!({"name": "Net", "members": ["out"]}))
+    boss.made("/api/v1/teams", json!({"name": "Net", "members": ["out"]}))
         .await;
     let cmd = Api::new(&app, app.token_of("cmd"));
     let (status, _) = cmd

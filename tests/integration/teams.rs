@@ -102,7 +102,7 @@ async fn teams_are_kept_by_admins(app: TestApp) {
     // The task form and the board suggest teams.
     let responder = app.login_as(Role::Responder).await;
     Api::new(&app, app.token(Role::Responder))
-        .post("/api/v1/incidents", json!({"title": "Checkout errors"}))
+        .made("/api/v1/incidents", json!({"title": "Checkout errors"}))
         .await;
     let (_, page) = responder.get_text("/incidents/INC-1/tasks/new").await;
     assert!(page.contains("<option value=\"DBA\">"));
@@ -117,7 +117,7 @@ async fn team_members_hear_what_is_theirs(app: TestApp) {
     }
     let admin = Api::new(&app, app.token(Role::Admin));
     admin
-        .post(
+        .made(
             "/api/v1/teams",
             json!({"name": "DBA", "members": ["ann", "rex"]}),
         )
@@ -126,7 +126,7 @@ async fn team_members_hear_what_is_theirs(app: TestApp) {
     let rex = Browser::new(&app);
     rex.login("rex", PASSWORD).await;
     let api = Api::new(&app, app.token_of("rex"));
-    api.post("/api/v1/incidents", json!({"title": "Checkout errors"}))
+    api.made("/api/v1/incidents", json!({"title": "Checkout errors"}))
         .await;
     let (status, _) = api
         .post(
@@ -222,17 +222,17 @@ async fn team_members_hear_what_is_theirs(app: TestApp) {
     let (_, page) = otto.get_text("/settings/notifications").await;
     assert!(page.contains("<option value=\"none\" selected>Off</option>"));
 
-    api.post(
+    api.made(
         "/api/v1/incidents",
         json!({"title": "Payments down", "severity": "SEV1"}),
     )
     .await;
-    api.post(
+    api.made(
         "/api/v1/incidents",
         json!({"title": "Slow search", "severity": "SEV3"}),
     )
     .await;
-    api.post(
+    api.made(
         "/api/v1/incidents/INC-1/escalations",
         json!({"targets": ["otto"]}),
     )

@@ -10,7 +10,7 @@ use crate::helpers::*;
 async fn quick_add_orders_renders_and_keeps_history(app: TestApp) {
     let browser = app.login_as(Role::Responder).await;
     browser
-        .post(
+        .submitted(
             "/incidents/new",
             "/incidents",
             &[
@@ -241,7 +241,7 @@ both_backends!(
 /// The incident page carries a last-change stamp that its script polls for live updates.
 async fn page_stamp_changes_when_someone_logs(app: TestApp) {
     let api = Api::new(&app, app.token(Role::Responder));
-    api.post("/api/v1/incidents", serde_json::json!({"title": "Live"}))
+    api.made("/api/v1/incidents", serde_json::json!({"title": "Live"}))
         .await;
     let viewer = app.login_as(Role::Viewer).await;
     let stamp = |html: &str| {
@@ -259,7 +259,7 @@ async fn page_stamp_changes_when_someone_logs(app: TestApp) {
         stamp(&viewer.get_text("/incidents/INC-1").await.1),
         "stable while nothing changes"
     );
-    api.post(
+    api.made(
         "/api/v1/incidents/INC-1/timeline",
         serde_json::json!({"body": "Restarted gw-3"}),
     )

@@ -148,7 +148,7 @@ async fn webhooks_are_signed_retried_and_logged(app: TestApp) {
     );
 
     let (_, incident) = api.get("/api/v1/incidents/INC-1").await;
-    api.patch(
+    api.changed(
         "/api/v1/incidents/INC-1",
         json!({"version": incident["version"], "status": "resolved"}),
     )
@@ -158,13 +158,15 @@ async fn webhooks_are_signed_retried_and_logged(app: TestApp) {
     assert!(got[2]
         .body
         .contains("\"previous_status\":\"investigating\""));
-    // Escalations were not subscribed to: nothing sent for them.
-    api.post(
+    // Escalations were not subscribed to: nothing queued for them (deliveries are queued in
+    // the write's own transaction), so nothing is sent.
+    let queued = app.count("webhook_deliveries");
+    api.made(
         "/api/v1/incidents/INC-1/escalations",
         json!({"target": "DBA team"}),
     )
     .await;
-    actix_web::rt::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(app.count("webhook_deliveries"), queued);
     assert_eq!(receiver.got.lock().unwrap().len(), 3);
 
     let (_, log) = admin.get_text("/admin/webhooks").await;
@@ -196,13 +198,20 @@ async fn queued_deliveries_survive_a_restart(app: TestApp) {
     .unwrap();
     drop(conn);
     let api = Api::new(&app, app.token(Role::Responder));
-    api.post("/api/v1/incidents", json!({"title": "x"})).await;
-    api.post(
+    api.made("/api/v1/incidents", json!({"title": "x"})).await;
+    api.made(
         "/api/v1/incidents/INC-1/escalations",
         json!({"target": "DBA team"}),
     )
     .await;
-    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    // The first attempt has failed (recorded) before hindsight stops.
+    for tries in 0.. {
+        assert!(tries < 200, "a first delivery attempt");
+        if app.count_where("webhook_deliveries", "attempts >= 1") == 1 {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
     let storage = app.stop().await;
     assert!(receiver.got.lock().unwrap().is_empty());
     // Bring the receiver back, then restart hindsight: the queued delivery goes out.
@@ -266,7 +275,7 @@ async fn private_targets_are_refused(backend: Backend) {
     .unwrap();
     drop(conn);
     let api = Api::new(&app, app.token(Role::Responder));
-    api.post("/api/v1/incidents", json!({"title": "x"})).await;
+    api.made("/api/v1/incidents", json!({"title": "x"})).await;
     let mut log = String::new();
     for _ in 0..100 {
         log = admin.get_text("/admin/webhooks").await.1;
@@ -311,7 +320,7 @@ async fn chat_hooks_get_slack_shaped_messages(app: TestApp) {
     let (_, page) = admin.get_text("/admin/webhooks").await;
     assert!(page.contains("(chat)"), "the list says which format");
     let api = Api::new(&app, app.token(Role::Responder));
-    api.post(
+    api.made(
         "/api/v1/incidents",
         json!({"title": "Checkout <500s> & refunds", "severity": "SEV2"}),
     )
@@ -331,7 +340,7 @@ async fn chat_hooks_get_slack_shaped_messages(app: TestApp) {
     )));
     assert_eq!(body["blocks"][0]["type"], "section");
     // A restricted incident reaches only hooks marked for them: this one is not.
-    api.post(
+    api.made(
         "/api/v1/incidents",
         json!({"title": "Credential leak", "restricted": true}),
     )
