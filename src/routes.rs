@@ -1,4 +1,5 @@
-//! The route table: every URL of the app in one screen.
+//! The route table: every URL of the app in one screen, the JSON API in its own table
+//! below (`api_routes!`), which also lists it for the OpenAPI check.
 
 use actix_web::web::{self, delete, get, patch, post, put, resource as r};
 
@@ -73,36 +74,70 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(r("/healthz").route(get().to(ops::healthz)))
         .service(r("/metrics").route(get().to(ops::metrics)))
         .service(r("/static/{name}").route(get().to(pages::static_file)))
-        // JSON API
-        .service(
-            web::scope("/api/v1")
-                .service(r("/incidents").route(get().to(incidents::api::list_incidents)).route(post().to(incidents::api::create_incident)))
-                .service(r("/incidents/{key}").route(get().to(incidents::api::get_incident)).route(patch().to(incidents::api::update_incident)))
-                .service(r("/incidents/{key}/access").route(get().to(crate::access::api::get_access)).route(put().to(crate::access::api::put_access)))
-                .service(r("/incidents/{key}/events").route(get().to(crate::live::stream::api_events)))
-                .service(r("/incidents/{key}/timeline").route(get().to(timeline::api::list_entries)).route(post().to(timeline::api::add_entry)))
-                .service(r("/incidents/{key}/timeline/{id}").route(patch().to(timeline::api::edit_entry)).route(delete().to(timeline::api::delete_entry)))
-                .service(r("/incidents/{key}/escalations").route(get().to(escalations::api::list_escalations)).route(post().to(escalations::api::create_escalation)))
-                .service(r("/escalations/{id}").route(patch().to(escalations::api::update_escalation)))
-                .service(r("/incidents/{key}/root-causes").route(get().to(root_causes::api::list_causes)).route(post().to(root_causes::api::create_cause)))
-                .service(r("/root-causes/{id}").route(patch().to(root_causes::api::update_cause)).route(delete().to(root_causes::api::delete_cause)))
-                .service(r("/incidents/{key}/tasks").route(get().to(tasks::api::list_incident_tasks)).route(post().to(tasks::api::create_task)))
-                .service(r("/tasks").route(get().to(tasks::api::list_tasks)))
-                .service(r("/tasks/{id}").route(patch().to(tasks::api::update_task)).route(delete().to(tasks::api::delete_task)))
-                .service(r("/incidents/{key}/postmortem").route(get().to(postmortems::api::get_postmortem)).route(put().to(postmortems::api::put_postmortem)))
-                .service(r("/incidents/{key}/postmortem/review").route(post().to(postmortems::api::review_postmortem)))
-                .service(r("/incidents/{key}/postmortem.md").route(get().to(postmortems::api::export_postmortem)))
-                .service(r("/import").app_data(web::PayloadConfig::new(crate::limits::IMPORT_BODY_BYTES)).route(post().to(postmortems::api::import_postmortem)))
-                .service(r("/alerts/alertmanager").route(post().to(alerts::api::alertmanager)))
-                .service(r("/teams").route(get().to(crate::teams::api::list_teams)).route(post().to(crate::teams::api::create_team)))
-                .service(r("/teams/{id}").route(patch().to(crate::teams::api::update_team)).route(delete().to(crate::teams::api::delete_team)))
-                .service(r("/notifications").route(get().to(crate::notifications::api::list_notifications)))
-                .service(r("/notifications/read").route(post().to(crate::notifications::api::mark_read)))
-                .service(r("/me").route(get().to(settings::api::get_me)).route(patch().to(settings::api::patch_me)))
-                .service(r("/openapi.json").route(get().to(crate::openapi::openapi_json)))
-                .default_service(web::to(api_not_found)),
-        )
+        // JSON API: the table below (api_routes!)
+        .service(api_scope())
         .default_service(web::to(page_not_found));
+}
+
+/// Declares the JSON API's routes once: [`api_scope`] registers them with actix and
+/// [`API_ROUTES`] lists them (the OpenAPI test checks the description against it).
+macro_rules! api_routes {
+    ($($path:literal $([$data:expr])? => $($method:ident $handler:path),+;)+) => {
+        /// `(METHOD, path)` of every JSON API route, under `/api/v1`.
+        pub const API_ROUTES: &[(&str, &str)] = &[$($((api_method!($method), $path)),+),+];
+
+        fn api_scope() -> actix_web::Scope {
+            web::scope("/api/v1")
+                $(.service(r($path)$(.app_data($data))?$(.route($method().to($handler)))+))+
+                .default_service(web::to(api_not_found))
+        }
+    };
+}
+
+macro_rules! api_method {
+    (get) => {
+        "GET"
+    };
+    (post) => {
+        "POST"
+    };
+    (put) => {
+        "PUT"
+    };
+    (patch) => {
+        "PATCH"
+    };
+    (delete) => {
+        "DELETE"
+    };
+}
+
+#[rustfmt::skip]
+api_routes! {
+    "/incidents" => get incidents::api::list_incidents, post incidents::api::create_incident;
+    "/incidents/{key}" => get incidents::api::get_incident, patch incidents::api::update_incident;
+    "/incidents/{key}/access" => get crate::access::api::get_access, put crate::access::api::put_access;
+    "/incidents/{key}/events" => get crate::live::stream::api_events;
+    "/incidents/{key}/timeline" => get timeline::api::list_entries, post timeline::api::add_entry;
+    "/incidents/{key}/timeline/{id}" => patch timeline::api::edit_entry, delete timeline::api::delete_entry;
+    "/incidents/{key}/escalations" => get escalations::api::list_escalations, post escalations::api::create_escalation;
+    "/escalations/{id}" => patch escalations::api::update_escalation;
+    "/incidents/{key}/root-causes" => get root_causes::api::list_causes, post root_causes::api::create_cause;
+    "/root-causes/{id}" => patch root_causes::api::update_cause, delete root_causes::api::delete_cause;
+    "/incidents/{key}/tasks" => get tasks::api::list_incident_tasks, post tasks::api::create_task;
+    "/tasks" => get tasks::api::list_tasks;
+    "/tasks/{id}" => patch tasks::api::update_task, delete tasks::api::delete_task;
+    "/incidents/{key}/postmortem" => get postmortems::api::get_postmortem, put postmortems::api::put_postmortem;
+    "/incidents/{key}/postmortem/review" => post postmortems::api::review_postmortem;
+    "/incidents/{key}/postmortem.md" => get postmortems::api::export_postmortem;
+    "/import" [web::PayloadConfig::new(crate::limits::IMPORT_BODY_BYTES)] => post postmortems::api::import_postmortem;
+    "/alerts/alertmanager" => post alerts::api::alertmanager;
+    "/teams" => get crate::teams::api::list_teams, post crate::teams::api::create_team;
+    "/teams/{id}" => patch crate::teams::api::update_team, delete crate::teams::api::delete_team;
+    "/notifications" => get crate::notifications::api::list_notifications;
+    "/notifications/read" => post crate::notifications::api::mark_read;
+    "/me" => get settings::api::get_me, patch settings::api::patch_me;
+    "/openapi.json" => get crate::openapi::openapi_json;
 }
 
 async fn api_not_found() -> Result<actix_web::HttpResponse, ApiError> {
