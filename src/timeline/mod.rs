@@ -1,6 +1,7 @@
 //! The incident timeline: what happened and when, entries with revisions and soft deletion.
 
 pub mod api;
+pub mod history;
 pub mod json;
 pub mod rendered;
 pub mod service;

@@ -202,7 +202,7 @@ impl TimelineCache {
             return Ok(hit);
         }
         let entries = service::list_for_page(conn, incident_id)?;
-        let revisions = service::revision_counts(conn, incident_id)?;
+        let revisions = super::history::revision_counts(conn, incident_id)?;
         let capacity = entries
             .iter()
             .map(|(e, _)| e.body_html.len() + 600)
@@ -212,7 +212,7 @@ impl TimelineCache {
             key: IncidentKey(incident_id).to_string(),
             can_write,
             entries: timeline_rows(entries, &revisions, zone),
-            deleted: service::deleted_count(conn, incident_id)?,
+            deleted: super::history::deleted_count(conn, incident_id)?,
         };
         let mut html = String::with_capacity(capacity);
         page.render_into(&mut html)?;

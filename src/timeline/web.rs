@@ -286,7 +286,7 @@ struct RevisionsPage {
 }
 
 /// When and by whom, as the pages say it.
-fn deleted_words(d: &service::DeletedEntry, zone: crate::time::Zone) -> String {
+fn deleted_words(d: &super::history::DeletedEntry, zone: crate::time::Zone) -> String {
     format!(
         "{} {} by {}",
         zone.date_hhmm(d.deleted_at),
@@ -311,7 +311,7 @@ pub async fn show_revisions(
             let (view, deleted) = match service::get(conn, id, entry_id) {
                 Ok(view) => (view, None),
                 Err(AppError::NotFound(m)) => {
-                    let d = service::deleted(conn, id, Some(entry_id))?
+                    let d = super::history::deleted(conn, id, Some(entry_id))?
                         .pop()
                         .ok_or(AppError::NotFound(m))?;
                     let words = deleted_words(&d, zone);
@@ -319,7 +319,7 @@ pub async fn show_revisions(
                 }
                 Err(e) => return Err(e),
             };
-            Ok((view, deleted, service::revisions(conn, entry_id)?))
+            Ok((view, deleted, super::history::revisions(conn, entry_id)?))
         })
         .await?;
     let e = view.entry;
@@ -379,7 +379,7 @@ pub async fn show_deleted(
     let zone = user.user.zone();
     let deleted = state
         .db
-        .read(move |conn| service::deleted(conn, id, None))
+        .read(move |conn| super::history::deleted(conn, id, None))
         .await?;
     let rows = deleted
         .iter()

@@ -4,6 +4,7 @@
 //! lines that start with a time, task lines). [`parse`] is pure; [`store`] writes
 //! everything in one transaction.
 
+mod assemble;
 mod blocks;
 mod classify;
 mod escalated;

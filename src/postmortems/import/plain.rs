@@ -3,25 +3,22 @@
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
+use super::assemble::finish;
 use super::blocks::{units, Unit};
-use super::classify::{category_of, entry_kind_of, labelled, list_item};
+use super::classify::{entry_kind_of, labelled, list_item};
 use super::sections::{field_of, norm, section_of, Field, Section};
 use super::times::{clock, duration, regex, timed_line, PCT};
-use super::{bad, Imported, ImportedEntry, ImportedTask};
+use super::{bad, Imported, ImportedEntry};
 use crate::error::AppError;
-use crate::escalations::{EscalationState, RecordedEscalation};
-use crate::incidents::service::IncidentFields;
-use crate::incidents::{Severity, Status};
-use crate::postmortems::Sections;
-use crate::root_causes::{CauseFields, CauseKind};
-use crate::tasks::service::TaskInput;
+use crate::incidents::Severity;
+use crate::root_causes::CauseKind;
 use crate::timeline::EntryKind;
 
 /// Text accumulated line by line; a block break starts a new paragraph.
 #[derive(Default)]
 pub(super) struct Buf {
-    text: String,
-    paragraph_pending: bool,
+    pub(super) text: String,
+    pub(super) paragraph_pending: bool,
 }
 
 impl Buf {
@@ -36,26 +33,26 @@ impl Buf {
 }
 
 pub(super) struct Plain {
-    title: Option<String>,
-    severity: Option<Severity>,
-    services: Vec<String>,
-    start: Option<NaiveDateTime>,
-    end: Option<NaiveDateTime>,
+    pub(super) title: Option<String>,
+    pub(super) severity: Option<Severity>,
+    pub(super) services: Vec<String>,
+    pub(super) start: Option<NaiveDateTime>,
+    pub(super) end: Option<NaiveDateTime>,
     /// The `Duration:` line as written, for a summary when the document has none.
-    duration_text: String,
-    pct: Option<f64>,
-    impact: Buf,
-    summary: Buf,
-    entries: Vec<(ImportedEntry, Buf)>,
-    causes: Vec<(CauseKind, Buf)>,
-    resolution: Buf,
-    improvements: Buf,
-    tasks: Vec<(String, bool)>,
-    went_well: Buf,
-    went_wrong: Buf,
-    lucky: Buf,
-    conclusion: Buf,
-    recognised: bool,
+    pub(super) duration_text: String,
+    pub(super) pct: Option<f64>,
+    pub(super) impact: Buf,
+    pub(super) summary: Buf,
+    pub(super) entries: Vec<(ImportedEntry, Buf)>,
+    pub(super) causes: Vec<(CauseKind, Buf)>,
+    pub(super) resolution: Buf,
+    pub(super) improvements: Buf,
+    pub(super) tasks: Vec<(String, bool)>,
+    pub(super) went_well: Buf,
+    pub(super) went_wrong: Buf,
+    pub(super) lucky: Buf,
+    pub(super) conclusion: Buf,
+    pub(super) recognised: bool,
 }
 
 /// Where continuation lines go.
@@ -446,231 +443,4 @@ pub(super) fn apply_field(
             Target::Improvements
         }
     })
-}
-
-/// The one clock time an untimed entry's text states ("at 2:00 PM", "by 13:50"), placed on
-/// the day of `after` (or the next, when earlier than it) and kept only when it falls
-/// between `after` and the incident's `end`: an entry naming two times, or a time outside
-/// the incident, keeps no time rather than a guessed one.
-fn time_in_text(
-    text: &str,
-    after: NaiveDateTime,
-    end: Option<NaiveDateTime>,
-) -> Option<NaiveDateTime> {
-    let found = super::times::times(text, 0).ok()?;
-    let [(_, time)] = found.as_slice() else {
-        return None;
-    };
-    let mut t = after.date().and_time(*time);
-    if t < after {
-        t += Duration::days(1);
-    }
-    let within = end.is_none_or(|end| t <= end);
-    within.then_some(t)
-}
-
-pub(super) fn finish(
-    mut p: Plain,
-    pending: Vec<(usize, NaiveTime, Option<NaiveDate>, usize)>,
-) -> Result<Imported, AppError> {
-    // Timed lines seen before any date: place them on the start date.
-    if let Some((_, _, _, line)) = pending.first() {
-        let day = p.start.map(|s| s.date()).ok_or_else(|| {
-            bad(
-                *line,
-                "a date for this time (a `Duration:` line with a date, or a full timestamp)",
-            )
-        })?;
-        let mut prev: Option<NaiveDateTime> = None;
-        for (index, time, _, _) in &pending {
-            let mut t = day.and_time(*time);
-            if prev.is_some_and(|p| t < p) {
-                t += Duration::days(1);
-            }
-            prev = Some(t);
-            p.entries[*index].0.occurred_at = t;
-        }
-    }
-    let start = p
-        .start
-        .or_else(|| p.entries.iter().filter(|e| e.0.time_known).map(|e| e.0.occurred_at).min())
-        .ok_or_else(|| bad(1, "a `Duration:` line such as `Duration: from 10:00 AM to 2:00 PM (UTC) on June 7, 2023`, or timeline lines with full timestamps"))?;
-    // Entries without a time sit at the previous known time (or the start).
-    let mut last = start;
-    let entries: Vec<ImportedEntry> = p
-        .entries
-        .into_iter()
-        .filter(|(_, buf)| !buf.text.trim().is_empty())
-        .map(|(mut e, buf)| {
-            // A time the entry's own text gives ("restored at 2:00 PM"), within the
-            // incident, is its time; else the previous known time (or the start).
-            if !e.time_known {
-                if let Some(t) = time_in_text(&buf.text, last, p.end) {
-                    e.occurred_at = t;
-                    e.time_known = true;
-                }
-            }
-            if e.time_known {
-                last = e.occurred_at;
-            } else {
-                e.occurred_at = last;
-            }
-            e.body = buf.text;
-            e
-        })
-        .collect();
-    let detected_at = entries
-        .iter()
-        .find(|e| e.kind == EntryKind::Detection && e.time_known)
-        .map(|e| e.occurred_at)
-        .filter(|d| *d >= start);
-    let mitigated_at = entries
-        .iter()
-        .find(|e| e.kind == EntryKind::Mitigation && e.time_known)
-        .map(|e| e.occurred_at)
-        .filter(|m| *m >= start && p.end.is_none_or(|end| *m <= end));
-    let escalations = entries
-        .iter()
-        .filter(|e| e.kind == EntryKind::Escalation)
-        .flat_map(|e| {
-            // The document says who was asked, not whether, when or by whom they answered:
-            // the record says that much and no more (unknown blocks nothing).
-            super::escalated::targets(&e.body)
-                .into_iter()
-                .map(|target| RecordedEscalation {
-                    target,
-                    reason: String::new(),
-                    state: EscalationState::Unknown,
-                    escalated_at: e.occurred_at,
-                    acknowledged_at: None,
-                    responded_at: None,
-                })
-        })
-        .collect();
-    let impact = p.impact.text;
-    // The Issue Summary as written: its own text, else its Duration and Impact lines.
-    let summary = if p.summary.text.trim().is_empty() {
-        [p.duration_text.trim(), impact.trim()]
-            .into_iter()
-            .filter(|t| !t.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ")
-    } else {
-        p.summary.text
-    };
-    let stated = super::Stated {
-        title: p
-            .title
-            .as_ref()
-            .is_some_and(|t| !t.is_empty() && norm(t) != "postmortem"),
-        severity: p.severity.is_some(),
-    };
-    let title = p
-        .title
-        .filter(|t| !t.is_empty() && norm(t) != "postmortem")
-        .unwrap_or_else(|| derive_title(&impact, start));
-    let title: String = title
-        .chars()
-        .take(crate::incidents::service::TITLE_MAX)
-        .collect();
-    let causes = p
-        .causes
-        .into_iter()
-        .filter(|(_, b)| !b.text.trim().is_empty())
-        .map(|(kind, b)| CauseFields {
-            kind,
-            category: category_of(&b.text),
-            description: b.text,
-        })
-        .collect();
-    let tasks = p
-        .tasks
-        .into_iter()
-        .map(|(line, done)| {
-            let (title, description) = if line.chars().count() > crate::tasks::service::TITLE_MAX {
-                (
-                    line.chars()
-                        .take(crate::tasks::service::TITLE_MAX - 1)
-                        .collect::<String>()
-                        + "…",
-                    line.clone(),
-                )
-            } else {
-                (line.clone(), String::new())
-            };
-            let lower = line.to_lowercase();
-            let kind = if lower.contains("monitor") || lower.contains("alert") {
-                "detect"
-            } else if lower.contains("training") || lower.contains("process") {
-                "process"
-            } else {
-                "prevent"
-            };
-            ImportedTask {
-                input: TaskInput {
-                    title,
-                    description,
-                    kind: kind.into(),
-                    priority: "medium".into(),
-                    status: if done { "done".into() } else { "open".into() },
-                    ..Default::default()
-                },
-                completed_at: None,
-            }
-        })
-        .collect();
-    Ok(Imported {
-        fields: IncidentFields {
-            title,
-            severity: p.severity.unwrap_or(Severity::Sev3),
-            status: if p.end.is_some() {
-                Status::Resolved
-            } else {
-                Status::Investigating
-            },
-            impact,
-            users_affected_pct: p.pct,
-            services: p.services,
-            commander_id: None,
-            comms_lead_id: None,
-            scribe_id: None,
-            ops_lead_id: None,
-            started_at: start,
-            detected_at,
-            acknowledged_at: None,
-            mitigated_at,
-            resolved_at: p.end,
-        },
-        commander: None,
-        roles: Default::default(),
-        entries,
-        escalations,
-        causes,
-        tasks,
-        sections: Sections {
-            summary,
-            resolution: p.resolution.text,
-            improvements: p.improvements.text,
-            lessons_went_well: p.went_well.text,
-            lessons_went_wrong: p.went_wrong.text,
-            lessons_lucky: p.lucky.text,
-            conclusion: p.conclusion.text,
-        },
-        review_history: String::new(),
-        stated,
-    })
-}
-
-/// A title from the impact's first clause, else from the date.
-pub(super) fn derive_title(impact: &str, start: NaiveDateTime) -> String {
-    let clause = impact
-        .split(['.', ',', ';', '\n'])
-        .next()
-        .unwrap_or("")
-        .trim();
-    if clause.len() >= 8 {
-        clause.chars().take(100).collect()
-    } else {
-        format!("Incident of {}", start.format("%Y-%m-%d"))
-    }
 }
