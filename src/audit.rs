@@ -105,30 +105,6 @@ crate::text_enum!(
     }
 );
 
-impl Action {
-    /// A review's verdict as its action.
-    pub fn review(verdict: crate::postmortems::review::Verdict) -> Action {
-        use crate::postmortems::review::Verdict;
-        match verdict {
-            Verdict::Requested => Action::PostmortemRequested,
-            Verdict::Approved => Action::PostmortemApproved,
-            Verdict::ChangesRequested => Action::PostmortemChangesRequested,
-        }
-    }
-
-    /// An escalation's answer as its action.
-    pub fn answer(state: crate::escalations::EscalationState) -> Action {
-        use crate::escalations::EscalationState;
-        match state {
-            EscalationState::Pending => Action::EscalationPending,
-            EscalationState::Acknowledged => Action::EscalationAcknowledged,
-            EscalationState::Declined => Action::EscalationDeclined,
-            EscalationState::Cancelled => Action::EscalationCancelled,
-            EscalationState::Unknown => Action::EscalationUnknown,
-        }
-    }
-}
-
 #[derive(Queryable, Selectable, Clone, Debug)]
 #[diesel(table_name = audit_log)]
 pub struct AuditEntry {

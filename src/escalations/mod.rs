@@ -31,6 +31,19 @@ crate::text_enum!(
 );
 
 impl EscalationState {
+    /// The audit log's name for answering with this state.
+    pub fn audit_action(self) -> audit::Action {
+        match self {
+            EscalationState::Pending => audit::Action::EscalationPending,
+            EscalationState::Acknowledged => audit::Action::EscalationAcknowledged,
+            EscalationState::Declined => audit::Action::EscalationDeclined,
+            EscalationState::Cancelled => audit::Action::EscalationCancelled,
+            EscalationState::Unknown => audit::Action::EscalationUnknown,
+        }
+    }
+}
+
+impl EscalationState {
     /// An answer from (or for) the target, as opposed to waiting, cancelled or unknown.
     pub fn is_answer(self) -> bool {
         matches!(
@@ -361,7 +374,7 @@ pub fn respond(
         audit::record(
             conn,
             actor,
-            audit::Action::answer(state),
+            state.audit_action(),
             "escalation",
             &id.to_string(),
             &current.target,

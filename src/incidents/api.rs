@@ -5,8 +5,8 @@ use crate::ids::IncidentId;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::fields::{IncidentRole, Roles};
 use super::model::{IncidentKey, Severity, Status};
+use super::roles::{IncidentRole, Roles};
 use super::search::{self, IncidentFilter};
 use super::service::{self, CreateOptions, IncidentDetail, IncidentFields};
 use super::StatusChange;

@@ -70,7 +70,7 @@ pub fn describe(
     // The commander, then the other roles: (label, before, after).
     let people: Vec<(&str, Option<i32>, Option<i32>)> =
         std::iter::once(("commander", before.commander_id, after.commander_id))
-            .chain(super::fields::IncidentRole::ALL.map(|r| {
+            .chain(super::roles::IncidentRole::ALL.map(|r| {
                 let (b, a) = (before.roles(), after.roles());
                 (r.label(), b.get(r).copied(), a.get(r).copied())
             }))

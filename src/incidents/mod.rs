@@ -10,6 +10,7 @@ pub mod fields;
 pub mod merge;
 pub mod model;
 pub mod revisions;
+pub mod roles;
 pub mod search;
 pub mod service;
 pub mod transitions;

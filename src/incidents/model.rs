@@ -190,15 +190,15 @@ pub struct IncidentDetail {
     pub incident: Incident,
     pub services: Vec<String>,
     pub commander: Option<String>,
-    pub roles: super::fields::Roles<String>,
+    pub roles: super::roles::Roles<String>,
     /// A restricted incident's members: usernames, then team names (empty when open).
     pub members: Vec<String>,
 }
 
 impl Incident {
     /// Who holds the roles beside the commander.
-    pub fn roles(&self) -> super::fields::Roles<i32> {
-        super::fields::Roles {
+    pub fn roles(&self) -> super::roles::Roles<i32> {
+        super::roles::Roles {
             communications_lead: self.comms_lead_id,
             scribe: self.scribe_id,
             operations_lead: self.ops_lead_id,

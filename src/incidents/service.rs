@@ -8,10 +8,10 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::fields::IncidentRole;
 use super::merge::{changed_fields, merge, Merge};
 use super::model::{Incident, IncidentKey, Severity, Status};
 use super::revisions;
+use super::roles::IncidentRole;
 use super::transitions::{self, Cleared, StatusChange, Transition};
 use crate::audit::{self, Actor};
 use crate::auth::users;

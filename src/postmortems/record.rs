@@ -66,7 +66,7 @@ pub struct DocIncident {
     pub services: Vec<String>,
     pub commander: Option<String>,
     /// Usernames holding the roles beside the commander.
-    pub roles: crate::incidents::fields::Roles<String>,
+    pub roles: crate::incidents::roles::Roles<String>,
 }
 
 impl DocIncident {

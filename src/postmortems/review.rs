@@ -28,6 +28,17 @@ crate::text_enum!(
     }
 );
 
+impl Verdict {
+    /// The audit log's name for giving this verdict.
+    pub fn audit_action(self) -> audit::Action {
+        match self {
+            Verdict::Requested => audit::Action::PostmortemRequested,
+            Verdict::Approved => audit::Action::PostmortemApproved,
+            Verdict::ChangesRequested => audit::Action::PostmortemChangesRequested,
+        }
+    }
+}
+
 /// A review with its reviewer's username.
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ReviewView {
@@ -375,7 +386,7 @@ fn verdict(
     audit::record(
         conn,
         actor,
-        audit::Action::review(verdict),
+        verdict.audit_action(),
         "incident",
         &key,
         comment,

@@ -2,10 +2,10 @@
 //! an [`Imported`] (milestones from the timeline, entries timed from their text, causes,
 //! tasks and escalations, a title when the document has none).
 
-use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{Duration, NaiveDateTime};
 
 use super::classify::category_of;
-use super::plain::Plain;
+use super::plain::{Pending, Plain};
 use super::sections::norm;
 use super::{bad, Imported, ImportedEntry, ImportedTask};
 use crate::error::AppError;
@@ -38,10 +38,7 @@ fn time_in_text(
     within.then_some(t)
 }
 
-pub(super) fn finish(
-    mut p: Plain,
-    pending: Vec<(usize, NaiveTime, Option<NaiveDate>, usize)>,
-) -> Result<Imported, AppError> {
+pub(super) fn finish(mut p: Plain, pending: Pending) -> Result<Imported, AppError> {
     // Timed lines seen before any date: place them on the start date.
     if let Some((_, _, _, line)) = pending.first() {
         let day = p.start.map(|s| s.date()).ok_or_else(|| {

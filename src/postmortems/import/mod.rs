@@ -25,7 +25,6 @@ use crate::root_causes::CauseFields;
 use crate::tasks::service::TaskInput;
 use crate::timeline::EntryKind;
 use own::{own_format_tag, parse_own};
-use plain::parse_plain;
 pub use preview::preview;
 pub use store::{imported_before, prepare, prepare_parsed, source_hash, store, Again, Prepared};
 
@@ -53,7 +52,7 @@ pub struct Imported {
     pub fields: IncidentFields,
     pub commander: Option<String>,
     /// Usernames holding the roles beside the commander, resolved like the commander.
-    pub roles: crate::incidents::fields::Roles<String>,
+    pub roles: crate::incidents::roles::Roles<String>,
     pub entries: Vec<ImportedEntry>,
     pub escalations: Vec<RecordedEscalation>,
     pub causes: Vec<CauseFields>,
@@ -118,7 +117,10 @@ fn parse_unbounded(text: &str) -> Result<Imported, AppError> {
     }
     match own_format_tag(text) {
         Some(tag) => parse_own(text, &tag),
-        None => parse_plain(text),
+        None => {
+            let (collected, pending) = plain::collect(text)?;
+            assemble::finish(collected, pending)
+        }
     }
 }
 

@@ -211,7 +211,7 @@ pub(super) fn build_own(
             resolved_at: time_of(&fm, "resolved_at", 2)?,
         },
         commander: str_of(&fm, "commander").map(str::to_string),
-        roles: crate::incidents::fields::Roles::from_fn(|r| {
+        roles: crate::incidents::roles::Roles::from_fn(|r| {
             str_of(&fm, r.name()).map(str::to_string)
         }),
         entries: vec![],

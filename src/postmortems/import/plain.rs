@@ -3,12 +3,11 @@
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
-use super::assemble::finish;
 use super::blocks::{units, Unit};
 use super::classify::{entry_kind_of, labelled, list_item};
 use super::sections::{field_of, norm, section_of, Field, Section};
 use super::times::{clock, duration, regex, timed_line, PCT};
-use super::{bad, Imported, ImportedEntry};
+use super::{bad, ImportedEntry};
 use crate::error::AppError;
 use crate::incidents::Severity;
 use crate::root_causes::CauseKind;
@@ -71,7 +70,13 @@ pub(super) enum Target {
     Conclusion,
 }
 
-pub(super) fn parse_plain(text: &str) -> Result<Imported, AppError> {
+/// Entries whose line gave a clock time (and maybe a date) that the assembly places once
+/// the incident's start is known: (entry index, time, date, line).
+pub(super) type Pending = Vec<(usize, NaiveTime, Option<NaiveDate>, usize)>;
+
+/// Reads a plain document's sections, fields and lines into [`Plain`], for
+/// [`super::assemble::finish`] to make the record of.
+pub(super) fn collect(text: &str) -> Result<(Plain, Pending), AppError> {
     let mut p = Plain {
         title: None,
         severity: None,
@@ -97,7 +102,7 @@ pub(super) fn parse_plain(text: &str) -> Result<Imported, AppError> {
     let mut target = Target::None;
     // The last absolute time seen in the timeline, for times without a date.
     let mut clock_at: Option<NaiveDateTime> = None;
-    let mut pending_timed: Vec<(usize, NaiveTime, Option<NaiveDate>, usize)> = Vec::new();
+    let mut pending_timed: Pending = Vec::new();
     let mut first_line = 0usize;
     for unit in units(text) {
         let (line_no, raw) = match unit {
@@ -297,7 +302,7 @@ pub(super) fn parse_plain(text: &str) -> Result<Imported, AppError> {
     if !p.recognised {
         return Err(bad(first_line.max(1), "a postmortem section title such as `Issue Summary`, `Timeline` or `Root Cause and Resolution`"));
     }
-    finish(p, pending_timed)
+    Ok((p, pending_timed))
 }
 
 /// The buffer continuation lines go to.

@@ -202,7 +202,7 @@ pub fn store(
             stated: _,
         } = imported;
         fields.commander_id = users::resolve(conn, commander.as_deref(), "commander")?;
-        for role in crate::incidents::fields::IncidentRole::ALL {
+        for role in crate::incidents::roles::IncidentRole::ALL {
             let name = roles.get(role).map(String::as_str);
             fields.set_role(role, users::resolve(conn, name, role.name())?);
         }
