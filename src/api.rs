@@ -9,7 +9,8 @@ use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::error::{ApiError, AppError};
+use crate::error::AppError;
+use crate::http_error::ApiError;
 use crate::time::parse_rfc3339;
 
 /// Largest JSON body accepted.

@@ -4,7 +4,8 @@
 
 use actix_web::HttpRequest;
 
-use crate::error::{ApiError, AppError};
+use crate::error::AppError;
+use crate::http_error::ApiError;
 
 /// What reading a request body failed with, as the app's error: 413 over the route's limit,
 /// 408 past the body deadline ([`crate::ops::body_deadline`]), else 400.

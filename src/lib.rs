@@ -14,6 +14,7 @@ pub mod db;
 pub mod error;
 pub mod escalations;
 pub mod extract;
+pub mod http_error;
 pub mod ids;
 pub mod incidents;
 pub mod insights;

@@ -3,7 +3,8 @@
 
 use actix_web::web::{self, delete, get, patch, post, put, resource as r};
 
-use crate::error::{ApiError, AppError};
+use crate::error::AppError;
+use crate::http_error::ApiError;
 use crate::{
     admin, alerts, auth, dashboard, escalations, incidents, insights, ops, postmortems,
     root_causes, settings, tasks, timeline, web as pages, webhooks,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::Access;
 use crate::api::ApiJson;
 use crate::auth::ApiUser;
-use crate::error::ApiError;
+use crate::http_error::ApiError;
 use crate::state::AppState;
 
 #[derive(Serialize, Deserialize, utoipa::ToSchema)]

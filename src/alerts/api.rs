@@ -5,7 +5,7 @@ use actix_web::{web, HttpResponse};
 use super::{receive, Notification};
 use crate::api::ApiJson;
 use crate::auth::AlertSender;
-use crate::error::ApiError;
+use crate::http_error::ApiError;
 use crate::state::AppState;
 
 /// `POST /api/v1/alerts/alertmanager`

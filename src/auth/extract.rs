@@ -14,7 +14,8 @@ use super::session::{lookup, settle, Lookup, ABSOLUTE, COOKIE};
 use super::tokens::{self, mark_used, TokenScope};
 use super::{CurrentUser, User};
 use crate::audit::Actor;
-use crate::error::{ApiError, AppError};
+use crate::error::AppError;
+use crate::http_error::ApiError;
 use crate::state::AppState;
 
 /// The session cookie for a new session.

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use super::{EscalationState, EscalationView};
 use crate::api::{optional_time, ApiJson, PageParams};
 use crate::auth::ApiUser;
-use crate::error::{ApiError, AppError};
+use crate::error::AppError;
+use crate::http_error::ApiError;
 use crate::state::AppState;
 use crate::time::{now, rfc3339};
 

@@ -27,7 +27,8 @@ use super::hub::{Hub, Message, Sent, Subscription, Viewer, BATCH};
 use crate::access::visible::Credential;
 use crate::auth::users::User;
 use crate::auth::{ApiUser, CurrentUser};
-use crate::error::{ApiError, AppError};
+use crate::error::AppError;
+use crate::http_error::ApiError;
 use crate::state::AppState;
 
 /// How often a stream reads the database itself, in case a signal was lost.

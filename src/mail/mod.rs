@@ -9,6 +9,7 @@
 
 pub mod worker;
 
+use askama::Template;
 use std::str::FromStr;
 
 use chrono::Duration;
@@ -138,6 +139,15 @@ pub fn queue(
     Ok(())
 }
 
+/// A message's HTML part (askama escapes every value).
+#[derive(askama::Template)]
+#[template(path = "mail/message.html")]
+struct MessageHtml<'a> {
+    lines: Vec<&'a str>,
+    url: &'a str,
+    settings: &'a str,
+}
+
 /// The message: plain text and HTML (escaped), each ending with the link and where to
 /// change what arrives by e-mail.
 pub fn compose(
@@ -154,17 +164,13 @@ pub fn compose(
     let text = format!(
         "{body}\n\nOpen: {url}\n\n--\nhindsight. Choose what reaches you by e-mail: {settings}\n"
     );
-    let esc = |s: &str| {
-        askama::filters::escape(s, askama::filters::Html)
-            .map(|s| s.to_string())
-            .unwrap_or_default()
-    };
-    let html = format!(
-        "<!doctype html><html><body style=\"font-family:sans-serif\"><p>{}</p><p><a href=\"{}\">Open in hindsight</a></p><hr><p style=\"color:#666;font-size:smaller\">Choose what reaches you by e-mail in <a href=\"{}\">your settings</a>.</p></body></html>",
-        esc(body).replace('\n', "<br>"),
-        esc(&url),
-        esc(&settings)
-    );
+    let html = MessageHtml {
+        lines: body.split('\n').collect(),
+        url: &url,
+        settings: &settings,
+    }
+    .render()
+    .map_err(|e| e.to_string())?;
     let to = lettre::message::Mailbox::from_str(to).map_err(|e| e.to_string())?;
     lettre::Message::builder()
         .from(from.clone())

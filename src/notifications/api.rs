@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
 use crate::auth::ApiUser;
-use crate::error::ApiError;
+use crate::http_error::ApiError;
 use crate::state::AppState;
 use crate::time::rfc3339;
 

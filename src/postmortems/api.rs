@@ -12,7 +12,8 @@ use super::review::{self, ReviewAction, ReviewView};
 use super::{ReviewState, Sections};
 use crate::api::ApiJson;
 use crate::auth::ApiUser;
-use crate::error::{ApiError, AppError};
+use crate::error::AppError;
+use crate::http_error::ApiError;
 use crate::state::AppState;
 use crate::time::rfc3339;
 

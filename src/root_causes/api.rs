@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use super::{CauseCategory, CauseChanges, CauseFields, CauseKind, RootCause};
 use crate::api::{ApiJson, PageParams};
 use crate::auth::ApiUser;
-use crate::error::{ApiError, AppError};
+use crate::error::AppError;
+use crate::http_error::ApiError;
 use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::ApiJson;
 use crate::auth::{users, ApiUser, Role};
-use crate::error::ApiError;
+use crate::http_error::ApiError;
 use crate::notifications::prefs;
 use crate::state::AppState;
 

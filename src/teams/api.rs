@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::TeamView;
 use crate::api::ApiJson;
 use crate::auth::ApiUser;
-use crate::error::ApiError;
+use crate::http_error::ApiError;
 use crate::state::AppState;
 use crate::time::rfc3339;
 

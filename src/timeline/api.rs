@@ -8,7 +8,7 @@ use super::service::{self, parse_kind, EntryChanges};
 use super::{EntryKind, EntryView, NewEntry};
 use crate::api::{optional_time, ApiJson, PageParams};
 use crate::auth::ApiUser;
-use crate::error::ApiError;
+use crate::http_error::ApiError;
 use crate::state::AppState;
 use crate::time::now;
 
