@@ -722,7 +722,7 @@ async fn run_all(
             {
                 let (b, t, doc) = (base.clone(), token.clone(), Arc::new(export));
                 Arc::new(move |c, _| {
-                    c.post(format!("{b}/api/v1/import"))
+                    c.post(format!("{b}/api/v1/import?duplicate=true"))
                         .bearer_auth(&t)
                         .header("content-type", "text/markdown")
                         .body(doc.as_bytes().to_vec())
@@ -960,7 +960,7 @@ async fn repeated_imports(client: &reqwest::Client, base: &str, token: &str, pid
     let mut figures = Vec::new();
     for n in 1..=1_000 {
         let res = client
-            .post(format!("{base}/api/v1/import"))
+            .post(format!("{base}/api/v1/import?duplicate=true"))
             .bearer_auth(token)
             .header("content-type", "text/plain")
             .body(DOCUMENT)
