@@ -194,73 +194,10 @@ pub fn apply(
             )?;
             pm = get(conn, incident_id)?;
         }
-        let key = IncidentKey(incident_id).to_string();
         let is_author = pm.author_id == Some(user.id);
         match action {
             ReviewAction::Request { reviewers } => {
-                if pm.review_state == ReviewState::Published {
-                    return Err(AppError::Conflict(
-                        "Already published. Move it back to draft first.".into(),
-                    ));
-                }
-                let mut ids = Vec::new();
-                for name in reviewers.iter().map(|r| r.trim()).filter(|r| !r.is_empty()) {
-                    let reviewer = users::find_by_username(conn, name)?
-                        .filter(|u| !u.disabled)
-                        .ok_or_else(|| {
-                            AppError::invalid("reviewers", format!("No user is named “{name}”."))
-                        })?;
-                    if Some(reviewer.id) == pm.author_id {
-                        return Err(AppError::invalid(
-                            "reviewers",
-                            "The author cannot review their own postmortem.",
-                        ));
-                    }
-                    if !reviewer.role.allows(Permission::Write) {
-                        return Err(AppError::invalid(
-                            "reviewers",
-                            format!("{name} is a viewer and cannot approve."),
-                        ));
-                    }
-                    crate::access::ensure_sees(conn, incident_id, reviewer.id, name, "reviewers")?;
-                    ids.push(reviewer.id);
-                }
-                if ids.is_empty() {
-                    return Err(AppError::invalid(
-                        "reviewers",
-                        "Name at least one reviewer.",
-                    ));
-                }
-                if pm.author_id.is_none() {
-                    diesel::update(postmortems::table.find(incident_id))
-                        .set(postmortems::author_id.eq(Some(user.id)))
-                        .execute(conn)?;
-                }
-                for id in &ids {
-                    upsert_review(conn, incident_id, *id, Verdict::Requested, "")?;
-                }
-                let label = notifications::incident_label(conn, incident_id)?;
-                notifications::notify(
-                    conn,
-                    &ids,
-                    NotificationKind::ReviewRequested,
-                    &format!(
-                        "{} asked you to review the postmortem of {label}.",
-                        user.username
-                    ),
-                    &format!("/incidents/{key}/postmortem"),
-                    actor,
-                )?;
-                set_state(conn, incident_id, ReviewState::InReview, None)?;
-                audit::record(
-                    conn,
-                    actor,
-                    audit::Action::PostmortemRequestReview,
-                    "incident",
-                    &key,
-                    &reviewers.join(", "),
-                )?;
-                Ok(ReviewState::InReview)
+                request_review(conn, incident_id, &pm, &reviewers, user, actor)
             }
             ReviewAction::Approve { comment } => verdict(
                 conn,
@@ -287,60 +224,153 @@ pub fn apply(
                     actor,
                 )
             }
-            ReviewAction::Publish => {
-                if pm.review_state != ReviewState::InReview {
-                    return Err(AppError::Conflict(format!(
-                        "Only a postmortem in review can be published (this one is {}).",
-                        pm.review_state.label()
-                    )));
-                }
-                let approvals: i64 = postmortem_reviews::table
-                    .filter(postmortem_reviews::incident_id.eq(incident_id))
-                    .filter(postmortem_reviews::state.eq(Verdict::Approved))
-                    .filter(postmortem_reviews::reviewer_id.nullable().ne(pm.author_id))
-                    .count()
-                    .get_result(conn)?;
-                if approvals == 0 {
-                    return Err(AppError::Conflict("Publishing needs at least one approval from someone other than the author.".into()));
-                }
-                set_state(conn, incident_id, ReviewState::Published, Some(user.id))?;
-                audit::record(
-                    conn,
-                    actor,
-                    audit::Action::PostmortemPublish,
-                    "incident",
-                    &key,
-                    "",
-                )?;
-                crate::webhooks::enqueue(
-                    conn,
-                    "postmortem.published",
-                    serde_json::json!({"incident": key, "published_by": user.username}),
-                )?;
-                Ok(ReviewState::Published)
-            }
-            ReviewAction::Reopen => {
-                if pm.review_state == ReviewState::Draft {
-                    return Err(AppError::Conflict("Already a draft.".into()));
-                }
-                diesel::delete(
-                    postmortem_reviews::table
-                        .filter(postmortem_reviews::incident_id.eq(incident_id)),
-                )
-                .execute(conn)?;
-                set_state(conn, incident_id, ReviewState::Draft, None)?;
-                audit::record(
-                    conn,
-                    actor,
-                    audit::Action::PostmortemReopen,
-                    "incident",
-                    &key,
-                    &format!("was {}", pm.review_state),
-                )?;
-                Ok(ReviewState::Draft)
-            }
+            ReviewAction::Publish => publish(conn, incident_id, &pm, user, actor),
+            ReviewAction::Reopen => reopen(conn, incident_id, &pm, actor),
         }
     })
+}
+
+/// Asks `reviewers` to review (the first request makes the asker its author).
+fn request_review(
+    conn: &mut DbConnection,
+    incident_id: IncidentId,
+    pm: &super::Postmortem,
+    reviewers: &[String],
+    user: &User,
+    actor: &Actor,
+) -> Result<ReviewState, AppError> {
+    let key = IncidentKey(incident_id).to_string();
+    if pm.review_state == ReviewState::Published {
+        return Err(AppError::Conflict(
+            "Already published. Move it back to draft first.".into(),
+        ));
+    }
+    let mut ids = Vec::new();
+    for name in reviewers.iter().map(|r| r.trim()).filter(|r| !r.is_empty()) {
+        let reviewer = users::find_by_username(conn, name)?
+            .filter(|u| !u.disabled)
+            .ok_or_else(|| AppError::invalid("reviewers", format!("No user is named “{name}”.")))?;
+        if Some(reviewer.id) == pm.author_id {
+            return Err(AppError::invalid(
+                "reviewers",
+                "The author cannot review their own postmortem.",
+            ));
+        }
+        if !reviewer.role.allows(Permission::Write) {
+            return Err(AppError::invalid(
+                "reviewers",
+                format!("{name} is a viewer and cannot approve."),
+            ));
+        }
+        crate::access::ensure_sees(conn, incident_id, reviewer.id, name, "reviewers")?;
+        ids.push(reviewer.id);
+    }
+    if ids.is_empty() {
+        return Err(AppError::invalid(
+            "reviewers",
+            "Name at least one reviewer.",
+        ));
+    }
+    if pm.author_id.is_none() {
+        diesel::update(postmortems::table.find(incident_id))
+            .set(postmortems::author_id.eq(Some(user.id)))
+            .execute(conn)?;
+    }
+    for id in &ids {
+        upsert_review(conn, incident_id, *id, Verdict::Requested, "")?;
+    }
+    let label = notifications::incident_label(conn, incident_id)?;
+    notifications::notify(
+        conn,
+        &ids,
+        NotificationKind::ReviewRequested,
+        &format!(
+            "{} asked you to review the postmortem of {label}.",
+            user.username
+        ),
+        &format!("/incidents/{key}/postmortem"),
+        actor,
+    )?;
+    set_state(conn, incident_id, ReviewState::InReview, None)?;
+    audit::record(
+        conn,
+        actor,
+        audit::Action::PostmortemRequestReview,
+        "incident",
+        &key,
+        &reviewers.join(", "),
+    )?;
+    Ok(ReviewState::InReview)
+}
+
+/// Publishes a postmortem in review that someone other than its author approved.
+fn publish(
+    conn: &mut DbConnection,
+    incident_id: IncidentId,
+    pm: &super::Postmortem,
+    user: &User,
+    actor: &Actor,
+) -> Result<ReviewState, AppError> {
+    let key = IncidentKey(incident_id).to_string();
+    if pm.review_state != ReviewState::InReview {
+        return Err(AppError::Conflict(format!(
+            "Only a postmortem in review can be published (this one is {}).",
+            pm.review_state.label()
+        )));
+    }
+    let approvals: i64 = postmortem_reviews::table
+        .filter(postmortem_reviews::incident_id.eq(incident_id))
+        .filter(postmortem_reviews::state.eq(Verdict::Approved))
+        .filter(postmortem_reviews::reviewer_id.nullable().ne(pm.author_id))
+        .count()
+        .get_result(conn)?;
+    if approvals == 0 {
+        return Err(AppError::Conflict(
+            "Publishing needs at least one approval from someone other than the author.".into(),
+        ));
+    }
+    set_state(conn, incident_id, ReviewState::Published, Some(user.id))?;
+    audit::record(
+        conn,
+        actor,
+        audit::Action::PostmortemPublish,
+        "incident",
+        &key,
+        "",
+    )?;
+    crate::webhooks::enqueue(
+        conn,
+        "postmortem.published",
+        serde_json::json!({"incident": key, "published_by": user.username}),
+    )?;
+    Ok(ReviewState::Published)
+}
+
+/// Moves it back to draft; the reviews given so far are dropped.
+fn reopen(
+    conn: &mut DbConnection,
+    incident_id: IncidentId,
+    pm: &super::Postmortem,
+    actor: &Actor,
+) -> Result<ReviewState, AppError> {
+    let key = IncidentKey(incident_id).to_string();
+    if pm.review_state == ReviewState::Draft {
+        return Err(AppError::Conflict("Already a draft.".into()));
+    }
+    diesel::delete(
+        postmortem_reviews::table.filter(postmortem_reviews::incident_id.eq(incident_id)),
+    )
+    .execute(conn)?;
+    set_state(conn, incident_id, ReviewState::Draft, None)?;
+    audit::record(
+        conn,
+        actor,
+        audit::Action::PostmortemReopen,
+        "incident",
+        &key,
+        &format!("was {}", pm.review_state),
+    )?;
+    Ok(ReviewState::Draft)
 }
 
 #[allow(clippy::too_many_arguments)]

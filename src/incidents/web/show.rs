@@ -212,37 +212,7 @@ pub async fn incident_page(
     let i = &detail.incident;
     let can_manage_access = user.user.role == crate::auth::Role::Admin
         || (i.commander_id == Some(user.user.id) && can_write);
-    let times: Vec<(&'static str, NaiveDateTime)> = [
-        ("started", Some(i.started_at)),
-        ("detected", i.detected_at),
-        ("acknowledged", i.acknowledged_at),
-        ("mitigated", i.mitigated_at),
-        ("resolved", i.resolved_at),
-    ]
-    .into_iter()
-    .filter_map(|(label, t)| t.map(|t| (label, t)))
-    .collect();
-    // Zone abbreviations of the instants themselves (a June time in Berlin is CEST even
-    // when read in December): once after them all when they share one, else on each.
-    let abbreviations: Vec<String> = times.iter().map(|(_, t)| zone.abbreviation(*t)).collect();
-    let shared = abbreviations
-        .iter()
-        .all(|a| Some(a) == abbreviations.first())
-        .then(|| abbreviations.first().cloned())
-        .flatten();
-    let milestones = times
-        .iter()
-        .zip(&abbreviations)
-        .map(|((label, t), abbreviation)| Milestone {
-            label,
-            iso: rfc3339(*t),
-            text: match shared {
-                Some(_) => zone.date_hhmm(*t),
-                None => format!("{} {abbreviation}", zone.date_hhmm(*t)),
-            },
-        })
-        .collect();
-    let milestone_zone = shared.unwrap_or_default();
+    let (milestones, milestone_zone) = milestones(i, zone);
     let total_duration = Some(human_duration(i.resolved_at.unwrap_or(t) - i.started_at));
     let pending: Vec<&str> = escalations
         .iter()
@@ -261,36 +231,9 @@ pub async fn incident_page(
             .count(),
         escalations: escalations
             .iter()
-            .map(|v| {
-                let e = &v.escalation;
-                EscalationRow {
-                    id: e.id,
-                    version: e.version,
-                    target: e.target.clone(),
-                    reason: e.reason.clone(),
-                    state: e.state.as_str(),
-                    pending: e.state == crate::escalations::EscalationState::Pending,
-                    iso: rfc3339(e.escalated_at),
-                    at: zone.date_hhmm(e.escalated_at),
-                    time_to_ack: e.time_to_acknowledge(),
-                    by: v.escalated_by.clone().unwrap_or_default(),
-                    answered_by: v
-                        .responded_by
-                        .clone()
-                        .filter(|_| e.state.is_answer())
-                        .unwrap_or_default(),
-                }
-            })
+            .map(|v| EscalationRow::of(v, zone))
             .collect(),
-        causes: causes
-            .into_iter()
-            .map(|c| CauseRow {
-                id: c.id,
-                kind: c.kind.as_str(),
-                category: c.category.as_str(),
-                html: c.description_html,
-            })
-            .collect(),
+        causes: causes.into_iter().map(CauseRow::from).collect(),
         tasks: task_rows,
         suggestions,
         teams,
@@ -337,6 +280,75 @@ pub async fn incident_page(
     };
     let capacity = 32 * 1024 + page.timeline.html.len();
     render_sized(status, &page, capacity)
+}
+
+/// The incident's milestones in the reader's zone, and the zone abbreviation they share
+/// (blank when they differ: each then carries its own). Abbreviations are those of the
+/// instants themselves: a June time in Berlin is CEST even when read in December.
+fn milestones(i: &Incident, zone: crate::time::Zone) -> (Vec<Milestone>, String) {
+    let times: Vec<(&'static str, NaiveDateTime)> = [
+        ("started", Some(i.started_at)),
+        ("detected", i.detected_at),
+        ("acknowledged", i.acknowledged_at),
+        ("mitigated", i.mitigated_at),
+        ("resolved", i.resolved_at),
+    ]
+    .into_iter()
+    .filter_map(|(label, t)| t.map(|t| (label, t)))
+    .collect();
+    let abbreviations: Vec<String> = times.iter().map(|(_, t)| zone.abbreviation(*t)).collect();
+    let shared = abbreviations
+        .iter()
+        .all(|a| Some(a) == abbreviations.first())
+        .then(|| abbreviations.first().cloned())
+        .flatten();
+    let milestones = times
+        .iter()
+        .zip(&abbreviations)
+        .map(|((label, t), abbreviation)| Milestone {
+            label,
+            iso: rfc3339(*t),
+            text: match shared {
+                Some(_) => zone.date_hhmm(*t),
+                None => format!("{} {abbreviation}", zone.date_hhmm(*t)),
+            },
+        })
+        .collect();
+    (milestones, shared.unwrap_or_default())
+}
+
+impl EscalationRow {
+    fn of(v: &crate::escalations::EscalationView, zone: crate::time::Zone) -> Self {
+        let e = &v.escalation;
+        EscalationRow {
+            id: e.id,
+            version: e.version,
+            target: e.target.clone(),
+            reason: e.reason.clone(),
+            state: e.state.as_str(),
+            pending: e.state == crate::escalations::EscalationState::Pending,
+            iso: rfc3339(e.escalated_at),
+            at: zone.date_hhmm(e.escalated_at),
+            time_to_ack: e.time_to_acknowledge(),
+            by: v.escalated_by.clone().unwrap_or_default(),
+            answered_by: v
+                .responded_by
+                .clone()
+                .filter(|_| e.state.is_answer())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl From<crate::root_causes::RootCause> for CauseRow {
+    fn from(c: crate::root_causes::RootCause) -> Self {
+        CauseRow {
+            id: c.id,
+            kind: c.kind.as_str(),
+            category: c.category.as_str(),
+            html: c.description_html,
+        }
+    }
 }
 
 fn detail_restricted_or_manager(d: &IncidentDetail, user_id: i32, admin: bool) -> bool {
