@@ -15,7 +15,6 @@ use crate::helpers::*;
 async fn head_caching_and_error_formats(app: TestApp) {
     let browser = app.login_as(Role::Responder).await;
     let token = app.token(Role::Viewer);
-    let api = Api::new(&app, token.clone());
     Api::new(&app, app.token(Role::Responder))
         .made("/api/v1/incidents", json!({"title": "Checkout errors"}))
         .await;

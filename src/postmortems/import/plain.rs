@@ -31,6 +31,7 @@ impl Buf {
     }
 }
 
+#[derive(Default)]
 pub(super) struct Plain {
     pub(super) title: Option<String>,
     pub(super) severity: Option<Severity>,
@@ -77,27 +78,7 @@ pub(super) type Pending = Vec<(usize, NaiveTime, Option<NaiveDate>, usize)>;
 /// Reads a plain document's sections, fields and lines into [`Plain`], for
 /// [`super::assemble::finish`] to make the record of.
 pub(super) fn collect(text: &str) -> Result<(Plain, Pending), AppError> {
-    let mut p = Plain {
-        title: None,
-        severity: None,
-        services: vec![],
-        start: None,
-        end: None,
-        duration_text: String::new(),
-        pct: None,
-        impact: Buf::default(),
-        summary: Buf::default(),
-        entries: vec![],
-        causes: vec![],
-        resolution: Buf::default(),
-        improvements: Buf::default(),
-        tasks: vec![],
-        went_well: Buf::default(),
-        went_wrong: Buf::default(),
-        lucky: Buf::default(),
-        conclusion: Buf::default(),
-        recognised: false,
-    };
+    let mut p = Plain::default();
     let mut section = Section::Preamble;
     let mut target = Target::None;
     // The last absolute time seen in the timeline, for times without a date.
@@ -113,25 +94,7 @@ pub(super) fn collect(text: &str) -> Result<(Plain, Pending), AppError> {
                 continue;
             }
             Unit::Heading(n, title) => {
-                if let Some(s) = section_of(&title) {
-                    section = s;
-                    p.recognised = true;
-                    target = heading_target(&title, s);
-                } else if let Some(rest) = title
-                    .to_lowercase()
-                    .strip_prefix("postmortem:")
-                    .map(|_| title[11..].trim().to_string())
-                {
-                    p.title = Some(rest);
-                    p.recognised = true;
-                } else if p.title.is_none() && section == Section::Preamble {
-                    p.title = Some(title.clone());
-                } else {
-                    // An unknown heading: keep its text where we are.
-                    if let Some(b) = bufs(&mut p, target).into_iter().next() {
-                        b.push(&title);
-                    }
-                }
+                heading(&mut p, &title, &mut section, &mut target);
                 if first_line == 0 {
                     first_line = n;
                 }
@@ -172,47 +135,8 @@ pub(super) fn collect(text: &str) -> Result<(Plain, Pending), AppError> {
             }
             Section::Timeline => {
                 if let Some(c) = timed_line(item) {
-                    let time = clock(&c[2], &c[3], c.get(5).map(|m| m.as_str()), line_no)?;
-                    let date = c
-                        .get(1)
-                        .and_then(|d| NaiveDate::parse_from_str(d.as_str(), "%Y-%m-%d").ok());
-                    let body = c.get(6).map(|m| m.as_str()).unwrap_or("").to_string();
-                    let kind = entry_kind_of(&body);
-                    pending_timed.push((p.entries.len(), time, date, line_no));
-                    let mut buf = Buf::default();
-                    buf.push(&body);
-                    let at = clock_at.unwrap_or_default();
-                    p.entries.push((
-                        ImportedEntry {
-                            occurred_at: at,
-                            time_known: true,
-                            kind,
-                            body: String::new(),
-                            author: None,
-                        },
-                        buf,
-                    ));
+                    timed_entry(&mut p, &c, line_no, &mut clock_at, &mut pending_timed)?;
                     target = Target::Entry;
-                    p.recognised = true;
-                    // Resolve the absolute time now, so later untimed entries follow it.
-                    let day = date
-                        .or_else(|| clock_at.map(|c| c.date()))
-                        .or_else(|| p.start.map(|s| s.date()));
-                    if let Some(day) = day {
-                        let mut t = day.and_time(time);
-                        if date.is_none() {
-                            if let Some(prev) = clock_at {
-                                if t < prev {
-                                    t += Duration::days(1);
-                                }
-                            }
-                        }
-                        clock_at = Some(t);
-                        if let Some(last) = p.entries.last_mut() {
-                            last.0.occurred_at = t;
-                        }
-                        pending_timed.pop();
-                    }
                     continue;
                 }
             }
@@ -242,56 +166,11 @@ pub(super) fn collect(text: &str) -> Result<(Plain, Pending), AppError> {
                 p.improvements.paragraph_pending = !in_list;
                 p.improvements.push(&line);
             }
-            (_, Target::None) => match section {
-                Section::Timeline => {
-                    let at = clock_at.or(p.start).unwrap_or_default();
-                    let mut buf = Buf::default();
-                    buf.push(item);
-                    p.entries.push((
-                        ImportedEntry {
-                            occurred_at: at,
-                            time_known: false,
-                            kind: EntryKind::Note,
-                            body: String::new(),
-                            author: None,
-                        },
-                        buf,
-                    ));
-                    target = Target::Entry;
+            (_, Target::None) => {
+                if let Some(t) = free_text(&mut p, section, item, trimmed, clock_at) {
+                    target = t;
                 }
-                Section::Conclusion => {
-                    p.conclusion.push(trimmed);
-                    target = Target::Conclusion;
-                }
-                Section::RootCause => {
-                    let mut buf = Buf::default();
-                    buf.push(trimmed);
-                    p.causes.push((
-                        if p.causes.is_empty() {
-                            CauseKind::Primary
-                        } else {
-                            CauseKind::Contributing
-                        },
-                        buf,
-                    ));
-                    target = Target::Cause;
-                }
-                Section::Measures => {
-                    p.improvements.push(trimmed);
-                    target = Target::Improvements;
-                }
-                Section::Lessons => {
-                    p.went_wrong.push(trimmed);
-                    target = Target::WentWrong;
-                }
-                Section::Preamble if p.title.is_none() && !p.recognised => {
-                    p.title = Some(trimmed.trim_start_matches('#').trim().to_string());
-                }
-                _ => {
-                    p.summary.push(trimmed);
-                    target = Target::Summary;
-                }
-            },
+            }
             _ => {
                 if let Some(b) = bufs(&mut p, target).into_iter().next() {
                     b.push(trimmed);
@@ -303,6 +182,141 @@ pub(super) fn collect(text: &str) -> Result<(Plain, Pending), AppError> {
         return Err(bad(first_line.max(1), "a postmortem section title such as `Issue Summary`, `Timeline` or `Root Cause and Resolution`"));
     }
     Ok((p, pending_timed))
+}
+
+/// A Markdown heading: a section title, the document's title, or text kept where it is.
+fn heading(p: &mut Plain, title: &str, section: &mut Section, target: &mut Target) {
+    if let Some(s) = section_of(title) {
+        *section = s;
+        p.recognised = true;
+        *target = heading_target(title, s);
+    } else if let Some(rest) = title
+        .to_lowercase()
+        .strip_prefix("postmortem:")
+        .map(|_| title[11..].trim().to_string())
+    {
+        p.title = Some(rest);
+        p.recognised = true;
+    } else if p.title.is_none() && *section == Section::Preamble {
+        p.title = Some(title.to_string());
+    } else if let Some(b) = bufs(p, *target).into_iter().next() {
+        // An unknown heading: keep its text where we are.
+        b.push(title);
+    }
+}
+
+/// A timeline line that starts with a time: an entry at that time, placed on its day now
+/// when the day is known (else later, once the start is: `pending`).
+fn timed_entry(
+    p: &mut Plain,
+    c: &regex::Captures<'_>,
+    line_no: usize,
+    clock_at: &mut Option<NaiveDateTime>,
+    pending: &mut Pending,
+) -> Result<(), AppError> {
+    let time = clock(&c[2], &c[3], c.get(5).map(|m| m.as_str()), line_no)?;
+    let date = c
+        .get(1)
+        .and_then(|d| NaiveDate::parse_from_str(d.as_str(), "%Y-%m-%d").ok());
+    let body = c.get(6).map(|m| m.as_str()).unwrap_or("").to_string();
+    let kind = entry_kind_of(&body);
+    pending.push((p.entries.len(), time, date, line_no));
+    let mut buf = Buf::default();
+    buf.push(&body);
+    let at = clock_at.unwrap_or_default();
+    p.entries.push((
+        ImportedEntry {
+            occurred_at: at,
+            time_known: true,
+            kind,
+            body: String::new(),
+            author: None,
+        },
+        buf,
+    ));
+    p.recognised = true;
+    // Resolve the absolute time now, so later untimed entries follow it.
+    let day = date
+        .or_else(|| clock_at.map(|c| c.date()))
+        .or_else(|| p.start.map(|s| s.date()));
+    if let Some(day) = day {
+        let mut t = day.and_time(time);
+        if date.is_none() {
+            if let Some(prev) = *clock_at {
+                if t < prev {
+                    t += Duration::days(1);
+                }
+            }
+        }
+        *clock_at = Some(t);
+        if let Some(last) = p.entries.last_mut() {
+            last.0.occurred_at = t;
+        }
+        pending.pop();
+    }
+    Ok(())
+}
+
+/// Free text where nothing is open: a new entry, cause or paragraph, by section; the target
+/// later lines continue, if it changed.
+fn free_text(
+    p: &mut Plain,
+    section: Section,
+    item: &str,
+    trimmed: &str,
+    clock_at: Option<NaiveDateTime>,
+) -> Option<Target> {
+    match section {
+        Section::Timeline => {
+            let at = clock_at.or(p.start).unwrap_or_default();
+            let mut buf = Buf::default();
+            buf.push(item);
+            p.entries.push((
+                ImportedEntry {
+                    occurred_at: at,
+                    time_known: false,
+                    kind: EntryKind::Note,
+                    body: String::new(),
+                    author: None,
+                },
+                buf,
+            ));
+            Some(Target::Entry)
+        }
+        Section::Conclusion => {
+            p.conclusion.push(trimmed);
+            Some(Target::Conclusion)
+        }
+        Section::RootCause => {
+            let mut buf = Buf::default();
+            buf.push(trimmed);
+            p.causes.push((
+                if p.causes.is_empty() {
+                    CauseKind::Primary
+                } else {
+                    CauseKind::Contributing
+                },
+                buf,
+            ));
+            Some(Target::Cause)
+        }
+        Section::Measures => {
+            p.improvements.push(trimmed);
+            Some(Target::Improvements)
+        }
+        Section::Lessons => {
+            p.went_wrong.push(trimmed);
+            Some(Target::WentWrong)
+        }
+        Section::Preamble if p.title.is_none() && !p.recognised => {
+            p.title = Some(trimmed.trim_start_matches('#').trim().to_string());
+            None
+        }
+        _ => {
+            p.summary.push(trimmed);
+            Some(Target::Summary)
+        }
+    }
 }
 
 /// The buffer continuation lines go to.
