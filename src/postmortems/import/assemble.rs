@@ -39,52 +39,12 @@ fn time_in_text(
 }
 
 pub(super) fn finish(mut p: Plain, pending: Pending) -> Result<Imported, AppError> {
-    // Timed lines seen before any date: place them on the start date.
-    if let Some((_, _, _, line)) = pending.first() {
-        let day = p.start.map(|s| s.date()).ok_or_else(|| {
-            bad(
-                *line,
-                "a date for this time (a `Duration:` line with a date, or a full timestamp)",
-            )
-        })?;
-        let mut prev: Option<NaiveDateTime> = None;
-        for (index, time, _, _) in &pending {
-            let mut t = day.and_time(*time);
-            if prev.is_some_and(|p| t < p) {
-                t += Duration::days(1);
-            }
-            prev = Some(t);
-            p.entries[*index].0.occurred_at = t;
-        }
-    }
+    place_undated(&mut p, &pending)?;
     let start = p
         .start
         .or_else(|| p.entries.iter().filter(|e| e.0.time_known).map(|e| e.0.occurred_at).min())
         .ok_or_else(|| bad(1, "a `Duration:` line such as `Duration: from 10:00 AM to 2:00 PM (UTC) on June 7, 2023`, or timeline lines with full timestamps"))?;
-    // Entries without a time sit at the previous known time (or the start).
-    let mut last = start;
-    let entries: Vec<ImportedEntry> = p
-        .entries
-        .into_iter()
-        .filter(|(_, buf)| !buf.text.trim().is_empty())
-        .map(|(mut e, buf)| {
-            // A time the entry's own text gives ("restored at 2:00 PM"), within the
-            // incident, is its time; else the previous known time (or the start).
-            if !e.time_known {
-                if let Some(t) = time_in_text(&buf.text, last, p.end) {
-                    e.occurred_at = t;
-                    e.time_known = true;
-                }
-            }
-            if e.time_known {
-                last = e.occurred_at;
-            } else {
-                e.occurred_at = last;
-            }
-            e.body = buf.text;
-            e
-        })
-        .collect();
+    let entries = entries_in_order(p.entries, start, p.end);
     let detected_at = entries
         .iter()
         .find(|e| e.kind == EntryKind::Detection && e.time_known)
@@ -95,24 +55,7 @@ pub(super) fn finish(mut p: Plain, pending: Pending) -> Result<Imported, AppErro
         .find(|e| e.kind == EntryKind::Mitigation && e.time_known)
         .map(|e| e.occurred_at)
         .filter(|m| *m >= start && p.end.is_none_or(|end| *m <= end));
-    let escalations = entries
-        .iter()
-        .filter(|e| e.kind == EntryKind::Escalation)
-        .flat_map(|e| {
-            // The document says who was asked, not whether, when or by whom they answered:
-            // the record says that much and no more (unknown blocks nothing).
-            super::escalated::targets(&e.body)
-                .into_iter()
-                .map(|target| RecordedEscalation {
-                    target,
-                    reason: String::new(),
-                    state: EscalationState::Unknown,
-                    escalated_at: e.occurred_at,
-                    acknowledged_at: None,
-                    responded_at: None,
-                })
-        })
-        .collect();
+    let escalations = escalations_named(&entries);
     let impact = p.impact.text;
     // The Issue Summary as written: its own text, else its Duration and Impact lines.
     let summary = if p.summary.text.trim().is_empty() {
@@ -152,38 +95,7 @@ pub(super) fn finish(mut p: Plain, pending: Pending) -> Result<Imported, AppErro
     let tasks = p
         .tasks
         .into_iter()
-        .map(|(line, done)| {
-            let (title, description) = if line.chars().count() > crate::tasks::service::TITLE_MAX {
-                (
-                    line.chars()
-                        .take(crate::tasks::service::TITLE_MAX - 1)
-                        .collect::<String>()
-                        + "…",
-                    line.clone(),
-                )
-            } else {
-                (line.clone(), String::new())
-            };
-            let lower = line.to_lowercase();
-            let kind = if lower.contains("monitor") || lower.contains("alert") {
-                "detect"
-            } else if lower.contains("training") || lower.contains("process") {
-                "process"
-            } else {
-                "prevent"
-            };
-            ImportedTask {
-                input: TaskInput {
-                    title,
-                    description,
-                    kind: kind.into(),
-                    priority: "medium".into(),
-                    status: if done { "done".into() } else { "open".into() },
-                    ..Default::default()
-                },
-                completed_at: None,
-            }
-        })
+        .map(|(line, done)| task_of(line, done))
         .collect();
     Ok(Imported {
         fields: IncidentFields {
@@ -225,6 +137,116 @@ pub(super) fn finish(mut p: Plain, pending: Pending) -> Result<Imported, AppErro
         review_history: String::new(),
         stated,
     })
+}
+
+/// Timed lines seen before any date: placed on the start date, each after the one before.
+fn place_undated(p: &mut Plain, pending: &Pending) -> Result<(), AppError> {
+    if let Some((_, _, _, line)) = pending.first() {
+        let day = p.start.map(|s| s.date()).ok_or_else(|| {
+            bad(
+                *line,
+                "a date for this time (a `Duration:` line with a date, or a full timestamp)",
+            )
+        })?;
+        let mut prev: Option<NaiveDateTime> = None;
+        for (index, time, _, _) in pending {
+            let mut t = day.and_time(*time);
+            if prev.is_some_and(|p| t < p) {
+                t += Duration::days(1);
+            }
+            prev = Some(t);
+            p.entries[*index].0.occurred_at = t;
+        }
+    }
+    Ok(())
+}
+
+/// The entries with text, each at its time: its own, one its text states ("restored at
+/// 2:00 PM") within the incident, else the previous known time (or the start).
+fn entries_in_order(
+    entries: Vec<(ImportedEntry, super::plain::Buf)>,
+    start: NaiveDateTime,
+    end: Option<NaiveDateTime>,
+) -> Vec<ImportedEntry> {
+    let mut last = start;
+    entries
+        .into_iter()
+        .filter(|(_, buf)| !buf.text.trim().is_empty())
+        .map(|(mut e, buf)| {
+            // A time the entry's own text gives ("restored at 2:00 PM"), within the
+            // incident, is its time; else the previous known time (or the start).
+            if !e.time_known {
+                if let Some(t) = time_in_text(&buf.text, last, end) {
+                    e.occurred_at = t;
+                    e.time_known = true;
+                }
+            }
+            if e.time_known {
+                last = e.occurred_at;
+            } else {
+                e.occurred_at = last;
+            }
+            e.body = buf.text;
+            e
+        })
+        .collect()
+}
+
+/// One escalation per team or person an escalation entry names. The document says who was
+/// asked, not whether, when or by whom they answered: the record says that much and no more
+/// (unknown blocks nothing).
+fn escalations_named(entries: &[ImportedEntry]) -> Vec<RecordedEscalation> {
+    entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Escalation)
+        .flat_map(|e| {
+            super::escalated::targets(&e.body)
+                .into_iter()
+                .map(|target| RecordedEscalation {
+                    target,
+                    reason: String::new(),
+                    state: EscalationState::Unknown,
+                    escalated_at: e.occurred_at,
+                    acknowledged_at: None,
+                    responded_at: None,
+                })
+        })
+        .collect()
+}
+
+/// A task from a line of the measures: a title cut to the limit (the whole line then its
+/// description), a kind guessed from its words.
+fn task_of(line: String, done: bool) -> ImportedTask {
+    let (title, description) = if line.chars().count() > crate::tasks::service::TITLE_MAX {
+        (
+            line.chars()
+                .take(crate::tasks::service::TITLE_MAX - 1)
+                .collect::<String>()
+                + "…",
+            line.clone(),
+        )
+    } else {
+        (line.clone(), String::new())
+    };
+    let lower = line.to_lowercase();
+    let kind = if lower.contains("monitor") || lower.contains("alert") {
+        "detect"
+    } else if lower.contains("training") || lower.contains("process") {
+        "process"
+    } else {
+        "prevent"
+    };
+    ImportedTask {
+        input: TaskInput {
+            title,
+            description,
+            kind: kind.into(),
+            priority: "medium".into(),
+            status: if done { "done".into() } else { "open".into() },
+            ..Default::default()
+        },
+        completed_at: None,
+    }
 }
 
 /// A title from the impact's first clause, else from the date.
