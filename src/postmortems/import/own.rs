@@ -242,85 +242,95 @@ pub(super) fn build_own(
             "went_wrong" => out.sections.lessons_went_wrong = r.content,
             "lucky" => out.sections.lessons_lucky = r.content,
             "conclusion" => out.sections.conclusion = r.content,
-            "entry" => {
-                let at = time_of(a, "at", r.line)?
-                    .ok_or_else(|| bad(r.line, "`at` in the entry marker"))?;
-                let known = a.get("known").and_then(Value::as_bool).unwrap_or(true);
-                let kind: EntryKind = str_of(a, "kind")
-                    .unwrap_or("note")
-                    .parse()
-                    .map_err(|e| bad(r.line, format!("entry kind {e}")))?;
-                let times = [Some(zone.hhmm(at)), Some(zone.date_hhmm(at))];
-                let candidates: Vec<String> = if known {
-                    times
-                        .iter()
-                        .flat_map(|t| prefixes(t.as_deref(), kind))
-                        .collect()
-                } else {
-                    prefixes(None, kind)
-                };
-                out.entries.push(ImportedEntry {
-                    occurred_at: at,
-                    time_known: known,
-                    kind,
-                    body: strip_any(&r.content, &candidates).to_string(),
-                    author: str_of(a, "author").map(str::to_string),
-                });
-            }
-            "escalation" => {
-                let target = str_of(a, "target")
-                    .ok_or_else(|| bad(r.line, "`target` in the escalation marker"))?
-                    .to_string();
-                let state: EscalationState = str_of(a, "state")
-                    .unwrap_or("pending")
-                    .parse()
-                    .map_err(|e| bad(r.line, format!("escalation state {e}")))?;
-                let escalated_at = time_of(a, "escalated_at", r.line)?
-                    .ok_or_else(|| bad(r.line, "`escalated_at` in the escalation marker"))?;
-                let mut escalation = RecordedEscalation {
-                    target,
-                    reason: String::new(),
-                    state,
-                    escalated_at,
-                    acknowledged_at: time_of(a, "acknowledged_at", r.line)?,
-                    responded_at: time_of(a, "responded_at", r.line)?,
-                };
-                // The visible prefix differs with and without a reason, and with dates.
-                let mut candidates = Vec::new();
-                for reason in ["x", ""] {
-                    escalation.reason = reason.into();
-                    candidates.extend([false, true].iter().map(|&with_date| {
-                        escalation_prefix(&escalation, Clock { zone, with_date })
-                    }));
-                }
-                escalation.reason = strip_any(&r.content, &candidates).to_string();
-                out.escalations.push(escalation);
-            }
-            "cause" => {
-                let kind: CauseKind = str_of(a, "kind")
-                    .unwrap_or("primary")
-                    .parse()
-                    .map_err(|e| bad(r.line, format!("cause kind {e}")))?;
-                let category: CauseCategory = str_of(a, "category")
-                    .unwrap_or("unknown")
-                    .parse()
-                    .map_err(|e| bad(r.line, format!("category {e}")))?;
-                let description = r
-                    .content
-                    .strip_prefix(&cause_prefix(kind, category))
-                    .unwrap_or(&r.content)
-                    .to_string();
-                out.causes.push(CauseFields {
-                    kind,
-                    category,
-                    description,
-                });
-            }
+            "entry" => out.entries.push(own_entry(a, &r, zone)?),
+            "escalation" => out.escalations.push(own_escalation(a, &r, zone)?),
+            "cause" => out.causes.push(own_cause(a, &r)?),
             "task" => out.tasks.push(own_task(a, &r)?),
             _ => {}
         }
     }
     Ok(out)
+}
+
+/// An `entry` region: its time and kind from the marker, its text without the visible label.
+fn own_entry(a: &Value, r: &Region, zone: Zone) -> Result<ImportedEntry, AppError> {
+    let at = time_of(a, "at", r.line)?.ok_or_else(|| bad(r.line, "`at` in the entry marker"))?;
+    let known = a.get("known").and_then(Value::as_bool).unwrap_or(true);
+    let kind: EntryKind = str_of(a, "kind")
+        .unwrap_or("note")
+        .parse()
+        .map_err(|e| bad(r.line, format!("entry kind {e}")))?;
+    let times = [Some(zone.hhmm(at)), Some(zone.date_hhmm(at))];
+    let candidates: Vec<String> = if known {
+        times
+            .iter()
+            .flat_map(|t| prefixes(t.as_deref(), kind))
+            .collect()
+    } else {
+        prefixes(None, kind)
+    };
+    Ok(ImportedEntry {
+        occurred_at: at,
+        time_known: known,
+        kind,
+        body: strip_any(&r.content, &candidates).to_string(),
+        author: str_of(a, "author").map(str::to_string),
+    })
+}
+
+/// An `escalation` region: the marker's facts, its reason without the visible label.
+fn own_escalation(a: &Value, r: &Region, zone: Zone) -> Result<RecordedEscalation, AppError> {
+    let target = str_of(a, "target")
+        .ok_or_else(|| bad(r.line, "`target` in the escalation marker"))?
+        .to_string();
+    let state: EscalationState = str_of(a, "state")
+        .unwrap_or("pending")
+        .parse()
+        .map_err(|e| bad(r.line, format!("escalation state {e}")))?;
+    let escalated_at = time_of(a, "escalated_at", r.line)?
+        .ok_or_else(|| bad(r.line, "`escalated_at` in the escalation marker"))?;
+    let mut escalation = RecordedEscalation {
+        target,
+        reason: String::new(),
+        state,
+        escalated_at,
+        acknowledged_at: time_of(a, "acknowledged_at", r.line)?,
+        responded_at: time_of(a, "responded_at", r.line)?,
+    };
+    // The visible prefix differs with and without a reason, and with dates.
+    let mut candidates = Vec::new();
+    for reason in ["x", ""] {
+        escalation.reason = reason.into();
+        candidates.extend(
+            [false, true]
+                .iter()
+                .map(|&with_date| escalation_prefix(&escalation, Clock { zone, with_date })),
+        );
+    }
+    escalation.reason = strip_any(&r.content, &candidates).to_string();
+    Ok(escalation)
+}
+
+/// A `cause` region: kind and category from the marker, the description without the label.
+fn own_cause(a: &Value, r: &Region) -> Result<CauseFields, AppError> {
+    let kind: CauseKind = str_of(a, "kind")
+        .unwrap_or("primary")
+        .parse()
+        .map_err(|e| bad(r.line, format!("cause kind {e}")))?;
+    let category: CauseCategory = str_of(a, "category")
+        .unwrap_or("unknown")
+        .parse()
+        .map_err(|e| bad(r.line, format!("category {e}")))?;
+    let description = r
+        .content
+        .strip_prefix(&cause_prefix(kind, category))
+        .unwrap_or(&r.content)
+        .to_string();
+    Ok(CauseFields {
+        kind,
+        category,
+        description,
+    })
 }
 
 pub(super) fn prefixes(time: Option<&str>, kind: EntryKind) -> Vec<String> {
