@@ -226,30 +226,36 @@ pub(super) fn build_own(
         },
     };
     for r in regions {
-        let a = &r.attrs;
-        match r.name.as_str() {
-            "impact" => {
-                out.fields.impact = r
-                    .content
-                    .strip_prefix("**Impact:** ")
-                    .unwrap_or(&r.content)
-                    .to_string()
-            }
-            "summary" => out.sections.summary = r.content,
-            "resolution" => out.sections.resolution = r.content,
-            "improvements" => out.sections.improvements = r.content,
-            "went_well" => out.sections.lessons_went_well = r.content,
-            "went_wrong" => out.sections.lessons_went_wrong = r.content,
-            "lucky" => out.sections.lessons_lucky = r.content,
-            "conclusion" => out.sections.conclusion = r.content,
-            "entry" => out.entries.push(own_entry(a, &r, zone)?),
-            "escalation" => out.escalations.push(own_escalation(a, &r, zone)?),
-            "cause" => out.causes.push(own_cause(a, &r)?),
-            "task" => out.tasks.push(own_task(a, &r)?),
-            _ => {}
-        }
+        read_region(&mut out, r, zone)?;
     }
     Ok(out)
+}
+
+/// Puts one region's content where it belongs in `out`.
+fn read_region(out: &mut Imported, r: Region, zone: Zone) -> Result<(), AppError> {
+    let a = &r.attrs;
+    match r.name.as_str() {
+        "impact" => {
+            out.fields.impact = r
+                .content
+                .strip_prefix("**Impact:** ")
+                .unwrap_or(&r.content)
+                .to_string()
+        }
+        "summary" => out.sections.summary = r.content,
+        "resolution" => out.sections.resolution = r.content,
+        "improvements" => out.sections.improvements = r.content,
+        "went_well" => out.sections.lessons_went_well = r.content,
+        "went_wrong" => out.sections.lessons_went_wrong = r.content,
+        "lucky" => out.sections.lessons_lucky = r.content,
+        "conclusion" => out.sections.conclusion = r.content,
+        "entry" => out.entries.push(own_entry(a, &r, zone)?),
+        "escalation" => out.escalations.push(own_escalation(a, &r, zone)?),
+        "cause" => out.causes.push(own_cause(a, &r)?),
+        "task" => out.tasks.push(own_task(a, &r)?),
+        _ => {}
+    }
+    Ok(())
 }
 
 /// An `entry` region: its time and kind from the marker, its text without the visible label.
