@@ -169,6 +169,49 @@ async fn load(state: &AppState, id: IncidentId) -> Result<Loaded, AppError> {
         .await
 }
 
+/// The header facts the Markdown export has too: severity, status, duration, users affected
+/// and the milestones in the reader's zone.
+fn facts(i: &crate::incidents::Incident, zone: crate::time::Zone) -> Vec<(&'static str, String)> {
+    let at = |t: chrono::NaiveDateTime| format!("{} {}", zone.date_hhmm(t), zone.abbreviation(t));
+    let mut facts: Vec<(&'static str, String)> = vec![
+        ("Severity", i.severity.to_string()),
+        ("Status", i.status.to_string()),
+    ];
+    if let Some(r) = i.resolved_at {
+        facts.push(("Duration", crate::time::human_duration(r - i.started_at)));
+    }
+    if let Some(p) = i.users_affected_pct {
+        facts.push(("Users affected", format!("{p}%")));
+    }
+    for (label, t) in [
+        ("Started", Some(i.started_at)),
+        ("Detected", i.detected_at),
+        ("Acknowledged", i.acknowledged_at),
+        ("Mitigated", i.mitigated_at),
+        ("Resolved", i.resolved_at),
+    ] {
+        if let Some(t) = t {
+            facts.push((label, at(t)));
+        }
+    }
+    facts
+}
+
+impl ReviewRow {
+    fn of(r: &ReviewView) -> Self {
+        ReviewRow {
+            reviewer: r.reviewer.clone(),
+            state: r.state.as_str(),
+            label: match r.state {
+                Verdict::Requested => "asked",
+                Verdict::Approved => "approved",
+                Verdict::ChangesRequested => "changes requested",
+            },
+            comment: r.comment.clone(),
+        }
+    }
+}
+
 async fn page(
     state: &AppState,
     user: &CurrentUser,
@@ -215,33 +258,11 @@ async fn page(
         None => StatusCode::OK,
     };
     let i = &l.detail.incident;
-    let at = |t: chrono::NaiveDateTime| format!("{} {}", zone.date_hhmm(t), zone.abbreviation(t));
-    let mut facts: Vec<(&'static str, String)> = vec![
-        ("Severity", i.severity.to_string()),
-        ("Status", i.status.to_string()),
-    ];
-    if let Some(r) = i.resolved_at {
-        facts.push(("Duration", crate::time::human_duration(r - i.started_at)));
-    }
-    if let Some(p) = i.users_affected_pct {
-        facts.push(("Users affected", format!("{p}%")));
-    }
-    for (label, t) in [
-        ("Started", Some(i.started_at)),
-        ("Detected", i.detected_at),
-        ("Acknowledged", i.acknowledged_at),
-        ("Mitigated", i.mitigated_at),
-        ("Resolved", i.resolved_at),
-    ] {
-        if let Some(t) = t {
-            facts.push((label, at(t)));
-        }
-    }
     let view = PostmortemPage {
         layout: Layout::new(user, "incidents", format!("Postmortem {}", i.key())),
         key: i.key(),
         title: i.title.clone(),
-        facts,
+        facts: facts(i, zone),
         impact: i.impact.clone(),
         sections,
         version: pm.version,
@@ -264,20 +285,7 @@ async fn page(
             }),
         is_author: pm.author_id == Some(user.user.id),
         author: l.author.clone().unwrap_or_default(),
-        reviews: l
-            .reviews
-            .iter()
-            .map(|r| ReviewRow {
-                reviewer: r.reviewer.clone(),
-                state: r.state.as_str(),
-                label: match r.state {
-                    Verdict::Requested => "asked",
-                    Verdict::Approved => "approved",
-                    Verdict::ChangesRequested => "changes requested",
-                },
-                comment: r.comment.clone(),
-            })
-            .collect(),
+        reviews: l.reviews.iter().map(ReviewRow::of).collect(),
         can_write,
         editing,
         awaiting_me,
@@ -294,15 +302,11 @@ async fn page(
             .entries
             .into_iter()
             .map(|(e, _)| {
-                (
-                    if e.time_known {
-                        zone.date_hhmm(e.occurred_at)
-                    } else {
-                        "~".into()
-                    },
-                    e.kind.label(),
-                    e.body_html,
-                )
+                let time = match e.time_known {
+                    true => zone.date_hhmm(e.occurred_at),
+                    false => "~".into(),
+                };
+                (time, e.kind.label(), e.body_html)
             })
             .collect(),
         causes: l
