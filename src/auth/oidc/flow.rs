@@ -16,7 +16,7 @@ use diesel::prelude::*;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreIdToken};
 use openidconnect::{
     AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -209,6 +209,23 @@ fn groups_of(token: &CoreIdToken, claim: &str) -> Option<Vec<String>> {
     }
 }
 
+/// Why a callback stopped: the provider's answer is refused (said to the person, nothing
+/// signed in), or something failed on our side.
+enum Stop {
+    Refused(StatusCode, String),
+    Failed(AppError),
+}
+
+impl From<AppError> for Stop {
+    fn from(e: AppError) -> Self {
+        Stop::Failed(e)
+    }
+}
+
+fn refuse<T>(status: StatusCode, why: impl Into<String>) -> Result<T, Stop> {
+    Err(Stop::Refused(status, why.into()))
+}
+
 /// `GET /auth/oidc/callback`
 pub async fn callback(
     req: HttpRequest,
@@ -216,26 +233,73 @@ pub async fn callback(
     query: web::Query<CallbackQuery>,
 ) -> Result<HttpResponse, AppError> {
     let oidc = oidc(&state)?;
-    let name = oidc.config.name.clone();
     let fail = |status: StatusCode, why: String| {
+        let name = &oidc.config.name;
         let message =
             format!("Sign-in with {name} failed: {why}. Nothing was signed in; start again.");
         refused(&req, &state, status, message)
     };
+    let signed_in = async {
+        let (code, pending) = pending_login(&req, &state, &query).await?;
+        let next = pending.next.clone();
+        let (identity, raw_token) = verified_identity(oidc, &state, code, pending).await?;
+        let (ip, agent) = (client_ip(&req), user_agent(&req));
+        let config = oidc.config.clone();
+        let token = state
+            .db
+            .write(move |conn| {
+                let user = accounts::sign_in(conn, &config, &identity, &ip)?;
+                let token = session::start_with(conn, user.id, &ip, &agent, Some(&raw_token))?;
+                let actor = Actor::user(&user, &ip);
+                audit::record(
+                    conn,
+                    &actor,
+                    audit::Action::SessionLogin,
+                    "user",
+                    &user.username,
+                    "single sign-on",
+                )?;
+                Ok(token)
+            })
+            .await
+            .map_err(|e| match e {
+                AppError::Forbidden(m) => Stop::Refused(StatusCode::FORBIDDEN, m),
+                other => Stop::Failed(other),
+            })?;
+        Ok::<_, Stop>((token, next))
+    }
+    .await;
+    match signed_in {
+        Ok((token, next)) => {
+            let mut res = crate::web::see_other(&next);
+            let _ = res.add_cookie(&extract::session_cookie(token, state.config.secure_cookies));
+            let _ = res.add_cookie(&forget_browser());
+            Ok(res)
+        }
+        Err(Stop::Refused(status, why)) => fail(status, why).await,
+        Err(Stop::Failed(e)) => Err(e),
+    }
+}
+
+/// The code and the sign-in it answers: the state works once, in the browser that started
+/// it, within ten minutes.
+async fn pending_login(
+    req: &HttpRequest,
+    state: &AppState,
+    query: &CallbackQuery,
+) -> Result<(String, Pending), Stop> {
     if let Some(error) = &query.error {
         let detail = query.error_description.clone().unwrap_or_default();
-        return fail(
+        return refuse(
             StatusCode::UNAUTHORIZED,
             format!("the provider answered {error} {detail}"),
-        )
-        .await;
+        );
     }
     let (Some(code), Some(st)) = (query.code.clone(), query.state.clone()) else {
-        return fail(
+        return refuse(
             StatusCode::BAD_REQUEST,
-            "the provider's answer has no code or state".into(),
-        )
-        .await;
+            "the provider's answer has no code or state",
+        );
     };
     // The state works once, whatever happens next.
     let pending: Option<Pending> = state
@@ -257,11 +321,10 @@ pub async fn callback(
         })
         .await?;
     let Some(pending) = pending else {
-        return fail(
+        return refuse(
             StatusCode::BAD_REQUEST,
-            "this sign-in is unknown or was used already (state)".into(),
-        )
-        .await;
+            "this sign-in is unknown or was used already (state)",
+        );
     };
     let browser = req
         .cookie(COOKIE)
@@ -270,22 +333,26 @@ pub async fn callback(
     let same_browser: bool =
         subtle::ConstantTimeEq::ct_eq(browser.as_bytes(), pending.browser_hash.as_bytes()).into();
     if !same_browser {
-        return fail(
-            StatusCode::BAD_REQUEST,
-            "it was started in another browser".into(),
-        )
-        .await;
+        return refuse(StatusCode::BAD_REQUEST, "it was started in another browser");
     }
     if now() - pending.created_at > WINDOW {
-        return fail(
-            StatusCode::BAD_REQUEST,
-            "it took longer than ten minutes".into(),
-        )
-        .await;
+        return refuse(StatusCode::BAD_REQUEST, "it took longer than ten minutes");
     }
+    Ok((code, pending))
+}
+
+/// Trades the code for an ID token and checks it (signature, issuer, audience, nonce; keys
+/// fetched again once when the provider has rotated them): who signed in, and the raw token
+/// (kept for sign-out at the provider).
+async fn verified_identity(
+    oidc: &Oidc,
+    state: &AppState,
+    code: String,
+    pending: Pending,
+) -> Result<(Identity, String), Stop> {
     let provider = match oidc.provider().await {
         Ok(p) => p,
-        Err(e) => return fail(StatusCode::BAD_GATEWAY, e).await,
+        Err(e) => return refuse(StatusCode::BAD_GATEWAY, e),
     };
     let c = client(oidc, &provider, &state.config.base_url).map_err(AppError::unexpected)?;
     let exchanged = match c.exchange_code(AuthorizationCode::new(code)) {
@@ -295,24 +362,19 @@ pub async fn callback(
                 .request_async(&oidc.http)
                 .await
         }
-        Err(e) => return fail(StatusCode::BAD_GATEWAY, format!("no token endpoint ({e})")).await,
+        Err(e) => return refuse(StatusCode::BAD_GATEWAY, format!("no token endpoint ({e})")),
     };
     let tokens = match exchanged {
         Ok(t) => t,
         Err(e) => {
             let why =
                 format!("the provider did not accept the code (used already or expired?): {e}");
-            return fail(StatusCode::UNAUTHORIZED, why).await;
+            return refuse(StatusCode::UNAUTHORIZED, why);
         }
     };
     let Some(id_token) = tokens.id_token().cloned() else {
-        return fail(
-            StatusCode::UNAUTHORIZED,
-            "the provider sent no ID token".into(),
-        )
-        .await;
+        return refuse(StatusCode::UNAUTHORIZED, "the provider sent no ID token");
     };
-    let _ = tokens.access_token();
     let nonce = Nonce::new(pending.nonce);
     let claims = match id_token.claims(&c.id_token_verifier(), &nonce) {
         Ok(claims) => Ok(claims.clone()),
@@ -324,13 +386,13 @@ pub async fn callback(
                 let verified = id_token.claims(&c.id_token_verifier(), &nonce).cloned();
                 verified
             }
-            Err(e) => return fail(StatusCode::BAD_GATEWAY, e).await,
+            Err(e) => return refuse(StatusCode::BAD_GATEWAY, e),
         },
         Err(e) => Err(e),
     };
     let claims = match claims {
         Ok(c) => c,
-        Err(e) => return fail(StatusCode::UNAUTHORIZED, describe(&e)).await,
+        Err(e) => return refuse(StatusCode::UNAUTHORIZED, describe(&e)),
     };
     let identity = Identity {
         subject: format!("{}|{}", oidc.config.issuer, claims.subject().as_str()),
@@ -350,34 +412,5 @@ pub async fn callback(
             .as_deref()
             .and_then(|claim| groups_of(&id_token, claim)),
     };
-    let (ip, agent) = (client_ip(&req), user_agent(&req));
-    let config = oidc.config.clone();
-    let raw_token = id_token.to_string();
-    let signed_in = state
-        .db
-        .write(move |conn| {
-            let user = accounts::sign_in(conn, &config, &identity, &ip)?;
-            let token = session::start_with(conn, user.id, &ip, &agent, Some(&raw_token))?;
-            let actor = Actor::user(&user, &ip);
-            audit::record(
-                conn,
-                &actor,
-                audit::Action::SessionLogin,
-                "user",
-                &user.username,
-                "single sign-on",
-            )?;
-            Ok(token)
-        })
-        .await;
-    match signed_in {
-        Ok(token) => {
-            let mut res = crate::web::see_other(&pending.next);
-            let _ = res.add_cookie(&extract::session_cookie(token, state.config.secure_cookies));
-            let _ = res.add_cookie(&forget_browser());
-            Ok(res)
-        }
-        Err(AppError::Forbidden(m)) => fail(StatusCode::FORBIDDEN, m).await,
-        Err(e) => Err(e),
-    }
+    Ok((identity, id_token.to_string()))
 }
