@@ -56,23 +56,82 @@ impl AppHandle {
     }
 }
 
+/// Migrates, purges expired sessions and old throttle rows, and issues a setup link when
+/// there are no users yet (its token).
+fn prepare_database(pool: &db::DbPool) -> Result<Option<String>, String> {
+    let mut conn = pool
+        .get()
+        .map_err(|e| format!("cannot connect to the database: {e}"))?;
+    let applied = db::migrate(&mut conn)?;
+    if !applied.is_empty() {
+        tracing::info!(migrations = ?applied, "applied migrations");
+    }
+    let _ = session::purge_expired(&mut conn);
+    let _ = throttle::purge_old(&mut conn);
+    setup::issue_if_needed(&mut conn).map_err(|e| e.to_string())
+}
+
+/// The database writer (telling the live hub what each commit changed), the hub with its
+/// PostgreSQL listener, and the mail and webhook workers, each with a pool of its own.
+fn start_live_and_workers(
+    config: &Config,
+    pool: db::DbPool,
+    sqlite: bool,
+) -> Result<(Db, Arc<Hub>), String> {
+    // Webhook deliveries go out from a worker with a pool of its own.
+    let worker_db = Db::new(db::connect(&config.database_url)?, sqlite)?;
+    // Live updates: the writer tells the hub which incidents each commit changed; on
+    // PostgreSQL a listener tells it about commits through other servers too.
+    let (pokes, poked) = tokio::sync::mpsc::unbounded_channel::<Poke>();
+    let announce = {
+        let pokes = pokes.clone();
+        Box::new(move |changes: Vec<db::Change>| {
+            for change in changes {
+                let _ = pokes.send(Poke::Changed(change));
+            }
+        })
+    };
+    let db = Db::announcing(pool, sqlite, Some(announce))?;
+    let pg = matches!(config.database_url, db::DbUrl::Postgres(_));
+    let (announce, changed_presence) =
+        tokio::sync::mpsc::unbounded_channel::<crate::ids::IncidentId>();
+    let (heard_tx, heard) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let live = Hub::new(
+        db.clone(),
+        crate::live::data::describe,
+        config.live,
+        pokes.clone(),
+        pg.then_some(announce),
+    );
+    if let db::DbUrl::Postgres(url) = &config.database_url {
+        crate::live::listen::spawn(url.clone(), pokes, heard_tx, live.closed())
+            .map_err(|e| format!("cannot start the live-update listener: {e}"))?;
+    }
+    actix_web::rt::spawn(Arc::clone(&live).run(poked, changed_presence, heard));
+    if let Some(mail) = config.mail.clone() {
+        let mail_db = Db::new(db::connect(&config.database_url)?, sqlite)?;
+        actix_web::rt::spawn(crate::mail::worker::run(
+            mail_db,
+            mail,
+            config.base_url.clone(),
+            config.webhook_retry,
+        ));
+    }
+    actix_web::rt::spawn(crate::webhooks::worker::run(
+        worker_db,
+        config.webhook_retry,
+        config.webhook_allow_private,
+        config.base_url.clone(),
+    ));
+    Ok((db, live))
+}
+
 impl Application {
     /// Opens the database, migrates, issues a setup link when there are no users, and binds.
     pub fn build(config: Config) -> Result<Application, String> {
         let queries = Arc::new(AtomicU64::new(0));
         let pool = db::connect_counted(&config.database_url, Arc::clone(&queries))?;
-        let setup_token = {
-            let mut conn = pool
-                .get()
-                .map_err(|e| format!("cannot connect to the database: {e}"))?;
-            let applied = db::migrate(&mut conn)?;
-            if !applied.is_empty() {
-                tracing::info!(migrations = ?applied, "applied migrations");
-            }
-            let _ = session::purge_expired(&mut conn);
-            let _ = throttle::purge_old(&mut conn);
-            setup::issue_if_needed(&mut conn).map_err(|e| e.to_string())?
-        };
+        let setup_token = prepare_database(&pool)?;
         let listener = TcpListener::bind(&config.bind)
             .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
@@ -90,52 +149,8 @@ impl Application {
                 "No users yet. Create the first admin at {url} (link works once, for 24 hours)"
             );
         }
-        // Webhook deliveries go out from a worker with a pool of its own.
         let sqlite = matches!(config.database_url, db::DbUrl::Sqlite(_));
-        let worker_db = Db::new(db::connect(&config.database_url)?, sqlite)?;
-        // Live updates: the writer tells the hub which incidents each commit changed; on
-        // PostgreSQL a listener tells it about commits through other servers too.
-        let (pokes, poked) = tokio::sync::mpsc::unbounded_channel::<Poke>();
-        let announce = {
-            let pokes = pokes.clone();
-            Box::new(move |changes: Vec<db::Change>| {
-                for change in changes {
-                    let _ = pokes.send(Poke::Changed(change));
-                }
-            })
-        };
-        let db = Db::announcing(pool, sqlite, Some(announce))?;
-        let pg = matches!(config.database_url, db::DbUrl::Postgres(_));
-        let (announce, changed_presence) =
-            tokio::sync::mpsc::unbounded_channel::<crate::ids::IncidentId>();
-        let (heard_tx, heard) = tokio::sync::mpsc::unbounded_channel::<String>();
-        let live = Hub::new(
-            db.clone(),
-            crate::live::data::describe,
-            config.live,
-            pokes.clone(),
-            pg.then_some(announce),
-        );
-        if let db::DbUrl::Postgres(url) = &config.database_url {
-            crate::live::listen::spawn(url.clone(), pokes, heard_tx, live.closed())
-                .map_err(|e| format!("cannot start the live-update listener: {e}"))?;
-        }
-        actix_web::rt::spawn(Arc::clone(&live).run(poked, changed_presence, heard));
-        if let Some(mail) = config.mail.clone() {
-            let mail_db = Db::new(db::connect(&config.database_url)?, sqlite)?;
-            actix_web::rt::spawn(crate::mail::worker::run(
-                mail_db,
-                mail,
-                config.base_url.clone(),
-                config.webhook_retry,
-            ));
-        }
-        actix_web::rt::spawn(crate::webhooks::worker::run(
-            worker_db,
-            config.webhook_retry,
-            config.webhook_allow_private,
-            config.base_url.clone(),
-        ));
+        let (db, live) = start_live_and_workers(&config, pool, sqlite)?;
         let request_timeout = config.request_timeout;
         let state = web::Data::new(AppState {
             db,
