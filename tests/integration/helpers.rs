@@ -360,6 +360,16 @@ impl Browser {
     }
 
     /// Posts a form with the CSRF token from `page` (a GET path whose forms carry it).
+    /// Sets this reader's time zone (set-up: must succeed).
+    pub async fn set_time_zone(&self, zone: &str) {
+        self.submitted(
+            "/settings/time-zone",
+            "/settings/time-zone",
+            &[("time_zone", zone)],
+        )
+        .await;
+    }
+
     /// A set-up form post that must succeed (a 303 onwards): panics with the page otherwise.
     pub async fn submitted(&self, page: &str, path: &str, fields: &[(&str, &str)]) -> Response {
         let res = self.post(page, path, fields).await;

@@ -677,14 +677,7 @@ async fn times_follow_the_readers_time_zone(app: TestApp) {
         )
         .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let res = browser
-        .post(
-            "/settings/time-zone",
-            "/settings/time-zone",
-            &[("time_zone", "Europe/Berlin")],
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    browser.set_time_zone("Europe/Berlin").await;
 
     // 10:30 typed in Berlin in June (CEST, UTC+2) is 08:30 UTC.
     let res = browser
@@ -956,25 +949,12 @@ async fn one_time_policy_for_written_times(app: TestApp) {
     )
     .await;
     let berlin = app.login_as(Role::Viewer).await;
-    let res = berlin
-        .post(
-            "/settings/time-zone",
-            "/settings/time-zone",
-            &[("time_zone", "Europe/Berlin")],
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    berlin.set_time_zone("Europe/Berlin").await;
     let (_, page) = berlin.get_text("/incidents/INC-2").await;
     // A refused status time: said beside the status control, in the reader's zone, with
     // what was typed kept.
     let responder_berlin = app.login_as(Role::Responder).await;
-    responder_berlin
-        .submitted(
-            "/settings/time-zone",
-            "/settings/time-zone",
-            &[("time_zone", "Europe/Berlin")],
-        )
-        .await;
+    responder_berlin.set_time_zone("Europe/Berlin").await;
     let (_, inc2) = api.get("/api/v1/incidents/INC-2").await;
     let version = inc2["version"].to_string();
     let res = responder_berlin

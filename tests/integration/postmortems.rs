@@ -1203,14 +1203,7 @@ async fn exports_in_a_zone_and_imports_back(app: TestApp) {
     assert_eq!(status, StatusCode::OK);
     assert!(doc.contains("zone: \"Europe/Berlin\""));
     // A reader in a zone is offered the download in it.
-    let res = browser
-        .post(
-            "/settings/time-zone",
-            "/settings/time-zone",
-            &[("time_zone", "Europe/Berlin")],
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    browser.set_time_zone("Europe/Berlin").await;
     let (_, page) = browser.get_text("/incidents/INC-1/postmortem").await;
     assert!(
         page.contains("/incidents/INC-1/postmortem.md?zone=Europe/Berlin\">.md in Europe/Berlin"),
