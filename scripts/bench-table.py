@@ -20,7 +20,7 @@ def rows(path):
         line = line.rstrip("\n")
         if line.startswith("hindsight ") and not header:
             header = line
-        if line.startswith(("memory", "live:")):
+        if line.startswith(("memory", "live:", "migrations")):
             notes.append(line)
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if not line.startswith("| ") or len(cells) != 6:
