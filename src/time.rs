@@ -164,6 +164,12 @@ impl Zone {
         t.and_utc().with_timezone(&self.0).format("%Z").to_string()
     }
 
+    /// `2023-06-07 12:00 CEST`: the time here with the abbreviation of its own instant, as
+    /// pages write a time in a sentence.
+    pub fn in_words(self, t: NaiveDateTime) -> String {
+        format!("{} {}", self.date_hhmm(t), self.abbreviation(t))
+    }
+
     /// `HH:MM` here.
     pub fn hhmm(self, t: NaiveDateTime) -> String {
         hhmm(self.local(t))

@@ -98,7 +98,7 @@ pub fn in_zone(message: &str, zone: Zone) -> String {
     re.replace_all(
         message,
         |c: &regex::Captures| match chrono::NaiveDateTime::parse_from_str(&c[1], "%Y-%m-%d %H:%M") {
-            Ok(t) => format!("{} {}", zone.date_hhmm(t), zone.abbreviation(t)),
+            Ok(t) => zone.in_words(t),
             Err(_) => c[0].to_string(),
         },
     )
@@ -138,11 +138,7 @@ pub fn typed_time(
     if crate::time::too_far_ahead(at, t) {
         return Err(AppError::invalid(
             field,
-            format!(
-                "{} {} is in the future.",
-                zone.date_hhmm(at),
-                zone.abbreviation(at)
-            ),
+            format!("{} is in the future.", zone.in_words(at)),
         ));
     }
     Ok(Some(at))

@@ -257,20 +257,19 @@ async fn preview(
 /// Start, end, duration and status, in the reader's zone.
 fn facts(imported: &Imported, zone: Zone) -> Vec<(&'static str, String)> {
     let f = &imported.fields;
-    let at = |t| format!("{} {}", zone.date_hhmm(t), zone.abbreviation(t));
-    let mut facts = vec![("Started", at(f.started_at))];
+    let mut facts = vec![("Started", zone.in_words(f.started_at))];
     for (label, t) in [
         ("Detected", f.detected_at),
         ("Acknowledged", f.acknowledged_at),
         ("Mitigated", f.mitigated_at),
     ] {
         if let Some(t) = t {
-            facts.push((label, at(t)));
+            facts.push((label, zone.in_words(t)));
         }
     }
     match f.resolved_at {
         Some(end) => {
-            facts.push(("Resolved", at(end)));
+            facts.push(("Resolved", zone.in_words(end)));
             facts.push(("Duration", crate::time::human_duration(end - f.started_at)));
         }
         None => facts.push(("Resolved", "not in the document: stays open".into())),

@@ -172,7 +172,6 @@ async fn load(state: &AppState, id: IncidentId) -> Result<Loaded, AppError> {
 /// The header facts the Markdown export has too: severity, status, duration, users affected
 /// and the milestones in the reader's zone.
 fn facts(i: &crate::incidents::Incident, zone: crate::time::Zone) -> Vec<(&'static str, String)> {
-    let at = |t: chrono::NaiveDateTime| format!("{} {}", zone.date_hhmm(t), zone.abbreviation(t));
     let mut facts: Vec<(&'static str, String)> = vec![
         ("Severity", i.severity.to_string()),
         ("Status", i.status.to_string()),
@@ -191,7 +190,7 @@ fn facts(i: &crate::incidents::Incident, zone: crate::time::Zone) -> Vec<(&'stat
         ("Resolved", i.resolved_at),
     ] {
         if let Some(t) = t {
-            facts.push((label, at(t)));
+            facts.push((label, zone.in_words(t)));
         }
     }
     facts

@@ -40,7 +40,7 @@ fn page(
         layout: Layout::new(user, "time-zone", "Your time zone"),
         current: zone.name().to_string(),
         zones: Zone::all().collect(),
-        now_local: format!("{} {}", zone.date_hhmm(t), zone.abbreviation(t)),
+        now_local: zone.in_words(t),
         saved,
         error: error.message,
     };

@@ -288,9 +288,8 @@ struct RevisionsPage {
 /// When and by whom, as the pages say it.
 fn deleted_words(d: &super::history::DeletedEntry, zone: crate::time::Zone) -> String {
     format!(
-        "{} {} by {}",
-        zone.date_hhmm(d.deleted_at),
-        zone.abbreviation(d.deleted_at),
+        "{} by {}",
+        zone.in_words(d.deleted_at),
         d.deleted_by.as_deref().unwrap_or("someone no longer here")
     )
 }
@@ -389,11 +388,7 @@ pub async fn show_deleted(
                 id: e.id,
                 iso: rfc3339(e.occurred_at),
                 time: if e.time_known {
-                    format!(
-                        "{} {}",
-                        zone.date_hhmm(e.occurred_at),
-                        zone.abbreviation(e.occurred_at)
-                    )
+                    zone.in_words(e.occurred_at)
                 } else {
                     "time not known".into()
                 },
