@@ -360,6 +360,17 @@ impl Browser {
     }
 
     /// Posts a form with the CSRF token from `page` (a GET path whose forms carry it).
+    /// A multipart form posted as it is (its CSRF token included by the caller).
+    #[must_use = "check the status"]
+    pub async fn post_multipart(&self, path: &str, form: reqwest::multipart::Form) -> Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Sets this reader's time zone (set-up: must succeed).
     pub async fn set_time_zone(&self, zone: &str) {
         self.submitted(

@@ -692,13 +692,7 @@ async fn import_page_and_reminder(app: TestApp) {
             "file",
             reqwest::multipart::Part::bytes(SEED.as_bytes().to_vec()).file_name("seed.txt"),
         );
-    let res = browser
-        .client
-        .post(app.url("/import"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let res = browser.post_multipart("/import", form).await;
     // First a preview: what the document gives and what it leaves out, nothing made.
     assert_eq!(res.status(), StatusCode::OK);
     let page = res.text().await.unwrap();
@@ -733,12 +727,8 @@ async fn import_page_and_reminder(app: TestApp) {
         }
     };
     let res = browser
-        .client
-        .post(app.url("/import"))
-        .multipart(create(SEED.to_string(), false))
-        .send()
-        .await
-        .unwrap();
+        .post_multipart("/import", create(SEED.to_string(), false))
+        .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/incidents/INC-1");
 
@@ -747,25 +737,13 @@ async fn import_page_and_reminder(app: TestApp) {
     let form = reqwest::multipart::Form::new()
         .text("csrf_token", csrf.clone())
         .text("text", SEED.replace('\n', "\r\n"));
-    let res = browser
-        .client
-        .post(app.url("/import"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let res = browser.post_multipart("/import", form).await;
     assert_eq!(res.status(), StatusCode::OK);
     let page = res.text().await.unwrap();
     assert!(page.contains("imported before, as <a href=\"/incidents/INC-1\">INC-1</a>"));
     assert!(page.contains("Import it again anyway"));
     let twice = |duplicate: bool| create(SEED.replace('\n', "\r\n"), duplicate);
-    let res = browser
-        .client
-        .post(app.url("/import"))
-        .multipart(twice(false))
-        .send()
-        .await
-        .unwrap();
+    let res = browser.post_multipart("/import", twice(false)).await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
     let page = res.text().await.unwrap();
     assert!(page.contains("imported before, as INC-1") && page.contains("Import it again anyway"));
@@ -774,13 +752,7 @@ async fn import_page_and_reminder(app: TestApp) {
         "the choice is kept"
     );
     assert_eq!(app.count("incidents"), 1);
-    let res = browser
-        .client
-        .post(app.url("/import"))
-        .multipart(twice(true))
-        .send()
-        .await
-        .unwrap();
+    let res = browser.post_multipart("/import", twice(true)).await;
     assert_eq!(
         location(&res),
         "/incidents/INC-2",
@@ -840,26 +812,14 @@ async fn import_page_and_reminder(app: TestApp) {
     let bad = reqwest::multipart::Form::new()
         .text("csrf_token", csrf)
         .text("text", "nothing to see");
-    let res = browser
-        .client
-        .post(app.url("/import"))
-        .multipart(bad)
-        .send()
-        .await
-        .unwrap();
+    let res = browser.post_multipart("/import", bad).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = res.text().await.unwrap();
     assert!(page.contains("line 1: expected") && page.contains("nothing to see</textarea>"));
     let forged = reqwest::multipart::Form::new()
         .text("csrf_token", "x")
         .text("text", SEED);
-    let res = browser
-        .client
-        .post(app.url("/import"))
-        .multipart(forged)
-        .send()
-        .await
-        .unwrap();
+    let res = browser.post_multipart("/import", forged).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.count("incidents"), 4);
 }
@@ -1112,13 +1072,7 @@ async fn import_takes_title_and_severity_from_the_importer(app: TestApp) {
         .text("title", "Checkout payments down")
         .text("severity", "SEV2")
         .text("step", "create");
-    let res = browser
-        .client
-        .post(app.url("/import"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let res = browser.post_multipart("/import", form).await;
     assert_eq!(location(&res), "/incidents/INC-2");
     let (_, i) = api.get("/api/v1/incidents/INC-2").await;
     assert_eq!(
