@@ -118,8 +118,7 @@ pub fn timeline_rev(conn: &mut DbConnection, incident_id: IncidentId) -> Result<
 /// An entry checked and its Markdown rendered (once, here), ready to store.
 pub struct Prepared {
     new: NewEntry,
-    body: String,
-    html: String,
+    text: markdown::Rendered,
 }
 
 /// An entry's text as written in an edit: checked and rendered, before any database work.
@@ -129,9 +128,8 @@ pub fn written_body(raw: &str) -> Result<markdown::Rendered, AppError> {
 
 /// Checks and renders an entry before any database work (so a queued write stays short).
 pub fn prepare(new: NewEntry) -> Result<Prepared, AppError> {
-    let body = validate_body(&new.body)?;
-    let html = markdown::render(&body);
-    Ok(Prepared { new, body, html })
+    let text = written_body(&new.body)?;
+    Ok(Prepared { new, text })
 }
 
 /// An entry as a record from elsewhere states it (an imported document), its Markdown
@@ -230,7 +228,7 @@ pub fn store(
     actor: &Actor,
 ) -> Result<Entry, AppError> {
     actor.require(crate::auth::Permission::Write)?;
-    let Prepared { new, body, html } = prepared;
+    let Prepared { new, text } = prepared;
     crate::db::transaction(conn, |conn| {
         if !new.before_start && new.time_known {
             ensure_not_before_start(conn, incident_id, new.occurred_at)?;
@@ -256,8 +254,8 @@ pub fn store(
                 timeline_entries::time_known.eq(new.time_known),
                 timeline_entries::recorded_at.eq(t),
                 timeline_entries::kind.eq(new.kind),
-                timeline_entries::body.eq(&body),
-                timeline_entries::body_html.eq(&html),
+                timeline_entries::body.eq(text.source()),
+                timeline_entries::body_html.eq(text.html()),
                 timeline_entries::author_id.eq(new.author_id),
                 timeline_entries::updated_at.eq(t),
                 timeline_entries::version.eq(1),
