@@ -11,12 +11,13 @@ use crate::auth::password;
 use crate::auth::users::{self, parse_role, NewUser, UserChanges};
 use crate::auth::{ensure, CurrentUser, Permission, Role};
 use crate::error::AppError;
+use crate::ids::UserId;
 use crate::state::AppState;
 use crate::time::{date_hhmm, rfc3339};
 use crate::web::{page_number, render_status, see_other, Layout, Pager};
 
 pub struct UserRow {
-    pub id: i32,
+    pub id: UserId,
     pub username: String,
     pub display_name: String,
     pub email: String,
@@ -169,7 +170,7 @@ pub struct UpdateUserForm {
 /// `POST /admin/users/{id}`: role, display name, disabled.
 pub async fn update_user(
     state: web::Data<AppState>,
-    id: web::Path<i32>,
+    id: web::Path<UserId>,
     form: SessionForm<UpdateUserForm>,
 ) -> Result<HttpResponse, AppError> {
     let SessionForm { user, data, actor } = form;
@@ -205,7 +206,7 @@ pub struct PasswordForm {
 /// `POST /admin/users/{id}/password`
 pub async fn reset_password(
     state: web::Data<AppState>,
-    id: web::Path<i32>,
+    id: web::Path<UserId>,
     form: SessionForm<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let SessionForm { user, data, actor } = form;

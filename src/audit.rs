@@ -8,6 +8,7 @@ use crate::auth::{Permission, Role, User};
 use crate::db::schema::audit_log;
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::ids::UserId;
 use crate::time::now;
 
 /// Who is acting: a user (web or API) with their role, or the system (setup, CLI).
@@ -16,7 +17,7 @@ use crate::time::now;
 /// may do it ([`Actor::require`]): one place per action for the HTML page and the API.
 #[derive(Clone, Debug)]
 pub struct Actor {
-    pub user_id: Option<i32>,
+    pub user_id: Option<UserId>,
     pub name: String,
     pub ip: String,
     /// `None` for the system, which may do anything.
@@ -110,7 +111,7 @@ crate::text_enum!(
 pub struct AuditEntry {
     pub id: i32,
     pub at: NaiveDateTime,
-    pub actor_id: Option<i32>,
+    pub actor_id: Option<UserId>,
     pub actor: String,
     pub action: String,
     pub object_type: String,

@@ -36,6 +36,7 @@ macro_rules! id_type {
             Hash,
             PartialOrd,
             Ord,
+            Default,
             diesel::AsExpression,
             diesel::FromSqlRow,
             serde::Serialize,

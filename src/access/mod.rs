@@ -11,7 +11,7 @@ pub mod api;
 pub mod visible;
 pub mod web;
 
-use crate::ids::IncidentId;
+use crate::ids::{IncidentId, TeamId, UserId};
 use diesel::prelude::*;
 
 use crate::audit::{self, Actor};
@@ -27,7 +27,7 @@ use crate::incidents::IncidentKey;
 /// Who is looking, as far as visibility goes.
 #[derive(Clone, Copy, Debug)]
 pub struct Reader {
-    pub user_id: i32,
+    pub user_id: UserId,
     pub admin: bool,
 }
 
@@ -146,7 +146,7 @@ pub enum Seen {
 
 pub fn is_member(
     conn: &mut DbConnection,
-    user_id: i32,
+    user_id: UserId,
     incident_id: IncidentId,
 ) -> Result<bool, AppError> {
     let direct: i64 = incident_members::table
@@ -172,8 +172,8 @@ pub fn is_member(
 pub fn who_may_see(
     conn: &mut DbConnection,
     id: IncidentId,
-    user_ids: &[i32],
-) -> Result<Vec<i32>, AppError> {
+    user_ids: &[UserId],
+) -> Result<Vec<UserId>, AppError> {
     let restricted: bool = incidents::table
         .find(id)
         .select(incidents::restricted)
@@ -181,7 +181,7 @@ pub fn who_may_see(
     if !restricted {
         return Ok(user_ids.to_vec());
     }
-    let admins: Vec<i32> = users::table
+    let admins: Vec<UserId> = users::table
         .filter(users::id.eq_any(user_ids))
         .filter(users::role.eq(Role::Admin))
         .select(users::id)
@@ -202,7 +202,7 @@ pub fn who_may_see(
 pub fn ensure_sees(
     conn: &mut DbConnection,
     id: IncidentId,
-    user_id: i32,
+    user_id: UserId,
     name: &str,
     field: &str,
 ) -> Result<(), AppError> {
@@ -222,7 +222,7 @@ pub fn ensure_sees(
 pub fn ensure_team_sees(
     conn: &mut DbConnection,
     id: IncidentId,
-    team_id: i32,
+    team_id: TeamId,
     name: &str,
     field: &str,
 ) -> Result<(), AppError> {
@@ -254,7 +254,7 @@ pub fn ensure_controls(
     id: IncidentId,
     actor: &Actor,
 ) -> Result<(), AppError> {
-    let (restricted, commander): (bool, Option<i32>) = incidents::table
+    let (restricted, commander): (bool, Option<UserId>) = incidents::table
         .find(id)
         .select((incidents::restricted, incidents::commander_id))
         .first(conn)?;
@@ -268,7 +268,7 @@ pub fn ensure_controls(
 
 /// Whether `actor` is the incident's commander (`commander`), an admin or the system: who
 /// may change who sees a restricted incident and who runs it.
-fn in_command(actor: &Actor, commander: Option<i32>) -> bool {
+fn in_command(actor: &Actor, commander: Option<UserId>) -> bool {
     actor.require(crate::auth::Permission::Administer).is_ok()
         || (actor.user_id.is_some() && actor.user_id == commander)
 }
@@ -345,7 +345,7 @@ pub fn set(
     actor: &Actor,
 ) -> Result<Access, AppError> {
     crate::db::transaction(conn, |conn| {
-        let commander: Option<i32> = incidents::table
+        let commander: Option<UserId> = incidents::table
             .find(id)
             .select(incidents::commander_id)
             .first(conn)

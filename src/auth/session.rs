@@ -10,6 +10,7 @@ use super::{random_token, token_hash, User};
 use crate::db::schema::{sessions, users};
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::ids::UserId;
 use crate::time::now;
 
 pub const COOKIE: &str = "hindsight_session";
@@ -34,7 +35,7 @@ pub struct CurrentUser {
 #[diesel(table_name = sessions)]
 struct NewSession<'a> {
     token_hash: &'a str,
-    user_id: i32,
+    user_id: UserId,
     csrf_token: &'a str,
     created_at: NaiveDateTime,
     last_seen_at: NaiveDateTime,
@@ -47,7 +48,7 @@ struct NewSession<'a> {
 /// Starts a session for `user_id`; returns the cookie token (shown to nobody else).
 pub fn start(
     conn: &mut DbConnection,
-    user_id: i32,
+    user_id: UserId,
     ip: &str,
     user_agent: &str,
 ) -> Result<String, AppError> {
@@ -57,7 +58,7 @@ pub fn start(
 /// [`start`] for a single sign-on, keeping the provider's ID token for its logout.
 pub fn start_with(
     conn: &mut DbConnection,
-    user_id: i32,
+    user_id: UserId,
     ip: &str,
     user_agent: &str,
     id_token: Option<&str>,

@@ -11,6 +11,7 @@ use crate::audit::{self, Actor};
 use crate::db::schema::{api_tokens, users};
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::ids::UserId;
 use crate::time::now;
 
 /// The longest token label.
@@ -34,7 +35,7 @@ const PREFIX: &str = "hs_";
 #[diesel(table_name = api_tokens)]
 pub struct ApiToken {
     pub id: i32,
-    pub user_id: i32,
+    pub user_id: UserId,
     pub name: String,
     pub token_hash: String,
     pub prefix: String,
@@ -47,7 +48,7 @@ pub struct ApiToken {
 #[derive(Insertable)]
 #[diesel(table_name = api_tokens)]
 struct NewToken<'a> {
-    user_id: i32,
+    user_id: UserId,
     name: &'a str,
     token_hash: &'a str,
     prefix: &'a str,
@@ -102,7 +103,7 @@ pub fn create(
 /// Tokens with their owners' usernames: one user's, or everyone's (admins).
 pub fn list(
     conn: &mut DbConnection,
-    user_id: Option<i32>,
+    user_id: Option<UserId>,
 ) -> Result<Vec<(ApiToken, String)>, AppError> {
     let mut query = api_tokens::table
         .inner_join(users::table)
@@ -119,7 +120,7 @@ pub fn list(
 pub fn revoke(
     conn: &mut DbConnection,
     id: i32,
-    owner: Option<i32>,
+    owner: Option<UserId>,
     actor: &Actor,
 ) -> Result<(), AppError> {
     crate::db::transaction(conn, |conn| {

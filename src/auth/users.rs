@@ -10,12 +10,13 @@ use crate::audit::{self, Actor};
 use crate::db::schema::{sessions, users};
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::ids::UserId;
 use crate::time::now;
 
 #[derive(Queryable, Selectable, Clone, Debug)]
 #[diesel(table_name = users)]
 pub struct User {
-    pub id: i32,
+    pub id: UserId,
     pub username: String,
     pub display_name: String,
     pub role: Role,
@@ -161,7 +162,7 @@ pub fn create(conn: &mut DbConnection, new: &NewUser, actor: &Actor) -> Result<U
             ));
         }
         let t = now();
-        let id: i32 = diesel::insert_into(users::table)
+        let id: UserId = diesel::insert_into(users::table)
             .values(NewUserRow {
                 username: &new.username,
                 display_name: &new.display_name,
@@ -195,7 +196,7 @@ pub fn find_by_username(conn: &mut DbConnection, username: &str) -> Result<Optio
         .optional()?)
 }
 
-pub fn find(conn: &mut DbConnection, id: i32) -> Result<User, AppError> {
+pub fn find(conn: &mut DbConnection, id: UserId) -> Result<User, AppError> {
     users::table
         .find(id)
         .select(User::as_select())
@@ -226,11 +227,14 @@ pub fn count(conn: &mut DbConnection) -> Result<i64, AppError> {
 }
 
 /// Username by id for the given ids, in one query.
-pub fn usernames(conn: &mut DbConnection, ids: &[i32]) -> Result<HashMap<i32, String>, AppError> {
+pub fn usernames(
+    conn: &mut DbConnection,
+    ids: &[UserId],
+) -> Result<HashMap<UserId, String>, AppError> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(i32, String)> = users::table
+    let rows: Vec<(UserId, String)> = users::table
         .filter(users::id.eq_any(ids))
         .select((users::id, users::username))
         .load(conn)?;
@@ -242,7 +246,7 @@ pub fn resolve(
     conn: &mut DbConnection,
     username: Option<&str>,
     field: &str,
-) -> Result<Option<i32>, AppError> {
+) -> Result<Option<UserId>, AppError> {
     let Some(name) = username.map(str::trim).filter(|n| !n.is_empty()) else {
         return Ok(None);
     };
@@ -265,7 +269,7 @@ pub struct UserChanges {
 }
 
 /// Marks a user break-glass (see [`User::break_glass`]).
-pub fn set_break_glass(conn: &mut DbConnection, id: i32) -> Result<(), AppError> {
+pub fn set_break_glass(conn: &mut DbConnection, id: UserId) -> Result<(), AppError> {
     diesel::update(users::table.find(id))
         .set(users::break_glass.eq(true))
         .execute(conn)?;
@@ -275,7 +279,7 @@ pub fn set_break_glass(conn: &mut DbConnection, id: i32) -> Result<(), AppError>
 /// Sets a user's own e-mail address (checked; blank clears it).
 pub fn set_email(
     conn: &mut DbConnection,
-    id: i32,
+    id: UserId,
     raw: &str,
     actor: &Actor,
 ) -> Result<(), AppError> {
@@ -298,7 +302,7 @@ pub fn set_email(
 /// active admin. Disabling ends the user's sessions.
 pub fn update(
     conn: &mut DbConnection,
-    id: i32,
+    id: UserId,
     changes: &UserChanges,
     actor: &Actor,
 ) -> Result<User, AppError> {
@@ -358,7 +362,7 @@ pub fn update(
 /// sessions.
 pub fn set_password(
     conn: &mut DbConnection,
-    id: i32,
+    id: UserId,
     hash: &str,
     actor: &Actor,
 ) -> Result<(), AppError> {

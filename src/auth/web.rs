@@ -376,7 +376,7 @@ mod tests {
     fn user(hash: &str, disabled: bool, break_glass: bool) -> users::User {
         let at = chrono::NaiveDateTime::default();
         users::User {
-            id: 1,
+            id: crate::ids::UserId(1),
             username: "sam".into(),
             display_name: "Sam".into(),
             role: Role::Responder,

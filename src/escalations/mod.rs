@@ -6,7 +6,7 @@ pub mod answer;
 pub mod api;
 pub mod web;
 
-use crate::ids::{EscalationId, IncidentId};
+use crate::ids::{EscalationId, IncidentId, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -64,8 +64,8 @@ pub struct Escalation {
     pub escalated_at: NaiveDateTime,
     pub acknowledged_at: Option<NaiveDateTime>,
     pub responded_at: Option<NaiveDateTime>,
-    pub responded_by: Option<i32>,
-    pub escalated_by: Option<i32>,
+    pub responded_by: Option<UserId>,
+    pub escalated_by: Option<UserId>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
@@ -96,7 +96,7 @@ pub fn insert_many(
     conn: &mut DbConnection,
     incident_id: IncidentId,
     recorded: &[RecordedEscalation],
-    escalated_by: Option<i32>,
+    escalated_by: Option<UserId>,
 ) -> Result<usize, AppError> {
     let t = now();
     let rows: Vec<_> = recorded
@@ -438,7 +438,7 @@ fn answered_for(
     if !known {
         return Ok(Answer::Recorded);
     }
-    let commander: Option<i32> = crate::db::schema::incidents::table
+    let commander: Option<UserId> = crate::db::schema::incidents::table
         .find(escalation.incident_id)
         .select(crate::db::schema::incidents::commander_id)
         .first(conn)?;

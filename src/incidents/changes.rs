@@ -8,6 +8,7 @@ use super::transitions::Cleared;
 use crate::auth::users;
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::ids::UserId;
 use crate::markdown::escape;
 
 /// "Changed severity SEV2 → SEV1; commander nobody → mara." or `None` when none of those
@@ -68,7 +69,7 @@ pub fn describe(
         parts.push(format!("severity {} → {}", before.severity, after.severity));
     }
     // The commander, then the other roles: (label, before, after).
-    let people: Vec<(&str, Option<i32>, Option<i32>)> =
+    let people: Vec<(&str, Option<UserId>, Option<UserId>)> =
         std::iter::once(("commander", before.commander_id, after.commander_id))
             .chain(super::roles::IncidentRole::ALL.map(|r| {
                 let (b, a) = (before.roles(), after.roles());
@@ -77,13 +78,13 @@ pub fn describe(
             .filter(|(_, b, a)| b != a)
             .collect();
     if !people.is_empty() {
-        let ids: Vec<i32> = people
+        let ids: Vec<UserId> = people
             .iter()
             .flat_map(|(_, b, a)| [*b, *a])
             .flatten()
             .collect();
         let names = users::usernames(conn, &ids)?;
-        let name = |id: Option<i32>| {
+        let name = |id: Option<UserId>| {
             id.and_then(|id| names.get(&id))
                 .map_or_else(|| "nobody".to_string(), |n| escape(n))
         };

@@ -6,6 +6,7 @@ use chrono::NaiveDateTime;
 use super::model::{IncidentDetail, Severity, Status};
 use super::roles::{IncidentRole, Roles};
 use crate::error::AppError;
+use crate::ids::UserId;
 
 pub const TITLE_MAX: usize = 200;
 pub const IMPACT_MAX: usize = 20_000;
@@ -20,15 +21,15 @@ pub struct IncidentFields {
     pub impact: String,
     pub users_affected_pct: Option<f64>,
     pub services: Vec<String>,
-    pub commander_id: Option<i32>,
+    pub commander_id: Option<UserId>,
     /// The holders of the roles beside the commander (absent from revisions kept before
     /// roles existed); see [`IncidentFields::roles`].
     #[serde(default)]
-    pub comms_lead_id: Option<i32>,
+    pub comms_lead_id: Option<UserId>,
     #[serde(default)]
-    pub scribe_id: Option<i32>,
+    pub scribe_id: Option<UserId>,
     #[serde(default)]
-    pub ops_lead_id: Option<i32>,
+    pub ops_lead_id: Option<UserId>,
     pub started_at: NaiveDateTime,
     pub detected_at: Option<NaiveDateTime>,
     pub acknowledged_at: Option<NaiveDateTime>,
@@ -60,7 +61,7 @@ impl IncidentFields {
     }
 
     /// Who holds the roles beside the commander.
-    pub fn roles(&self) -> Roles<i32> {
+    pub fn roles(&self) -> Roles<UserId> {
         Roles {
             communications_lead: self.comms_lead_id,
             scribe: self.scribe_id,
@@ -69,7 +70,7 @@ impl IncidentFields {
     }
 
     /// Gives `role` to `id` (or to nobody).
-    pub fn set_role(&mut self, role: IncidentRole, id: Option<i32>) {
+    pub fn set_role(&mut self, role: IncidentRole, id: Option<UserId>) {
         match role {
             IncidentRole::CommunicationsLead => self.comms_lead_id = id,
             IncidentRole::Scribe => self.scribe_id = id,

@@ -1,6 +1,6 @@
 //! Incident types: the row, its enums, keys and derived durations.
 
-use crate::ids::IncidentId;
+use crate::ids::{IncidentId, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -75,13 +75,13 @@ pub struct Incident {
     pub status: Status,
     pub impact: String,
     pub users_affected_pct: Option<f64>,
-    pub commander_id: Option<i32>,
+    pub commander_id: Option<UserId>,
     pub started_at: NaiveDateTime,
     pub detected_at: Option<NaiveDateTime>,
     pub acknowledged_at: Option<NaiveDateTime>,
     pub mitigated_at: Option<NaiveDateTime>,
     pub resolved_at: Option<NaiveDateTime>,
-    pub created_by: Option<i32>,
+    pub created_by: Option<UserId>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
@@ -91,9 +91,9 @@ pub struct Incident {
     pub timeline_rev: i32,
     /// The number of the incident's last live event (see `live`).
     pub event_seq: i32,
-    pub comms_lead_id: Option<i32>,
-    pub scribe_id: Option<i32>,
-    pub ops_lead_id: Option<i32>,
+    pub comms_lead_id: Option<UserId>,
+    pub scribe_id: Option<UserId>,
+    pub ops_lead_id: Option<UserId>,
     /// Seen only by its members and admins (see `access`).
     pub restricted: bool,
 }
@@ -197,7 +197,7 @@ pub struct IncidentDetail {
 
 impl Incident {
     /// Who holds the roles beside the commander.
-    pub fn roles(&self) -> super::roles::Roles<i32> {
+    pub fn roles(&self) -> super::roles::Roles<crate::ids::UserId> {
         super::roles::Roles {
             communications_lead: self.comms_lead_id,
             scribe: self.scribe_id,

@@ -2,7 +2,7 @@
 //! (status changes add a timeline entry and fill their milestone), and loading one
 //! incident with its services and commander.
 
-use crate::ids::IncidentId;
+use crate::ids::{IncidentId, UserId};
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
@@ -36,10 +36,10 @@ struct IncidentColumns<'a> {
     status: Status,
     impact: &'a str,
     users_affected_pct: Option<f64>,
-    commander_id: Option<i32>,
-    comms_lead_id: Option<i32>,
-    scribe_id: Option<i32>,
-    ops_lead_id: Option<i32>,
+    commander_id: Option<UserId>,
+    comms_lead_id: Option<UserId>,
+    scribe_id: Option<UserId>,
+    ops_lead_id: Option<UserId>,
     started_at: NaiveDateTime,
     detected_at: Option<NaiveDateTime>,
     acknowledged_at: Option<NaiveDateTime>,
@@ -113,7 +113,7 @@ pub fn create(
         if options.restricted {
             // Members before anything is announced, so nobody else hears of it.
             use crate::db::schema::incident_members;
-            let mut members: Vec<i32> = actor
+            let mut members: Vec<UserId> = actor
                 .user_id
                 .into_iter()
                 .chain(incident.commander_id)
@@ -207,7 +207,7 @@ pub fn update(
         }
         let before = IncidentFields::of(&current);
         // (field, holder) for the commander and each other role.
-        let people = |f: &IncidentFields| -> Vec<(&'static str, Option<i32>)> {
+        let people = |f: &IncidentFields| -> Vec<(&'static str, Option<UserId>)> {
             let roles = f.roles();
             std::iter::once(("commander", f.commander_id))
                 .chain(IncidentRole::ALL.map(|r| (r.name(), roles.get(r).copied())))
@@ -491,7 +491,7 @@ pub(super) fn details(
             by_incident.entry(incident_id).or_default().push(name);
         }
     }
-    let people: Vec<i32> = incidents
+    let people: Vec<UserId> = incidents
         .iter()
         .flat_map(|i| {
             let r = i.roles();
@@ -505,7 +505,7 @@ pub(super) fn details(
         .flatten()
         .collect();
     let names = users::usernames(conn, &people)?;
-    let name = |id: Option<i32>| id.and_then(|id| names.get(&id).cloned());
+    let name = |id: Option<UserId>| id.and_then(|id| names.get(&id).cloned());
     let mut members = members_of_restricted(conn, &incidents)?;
     Ok(incidents
         .into_iter()

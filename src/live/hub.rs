@@ -9,7 +9,7 @@
 //! announce; another server's list is forgotten 75 s after its last announcement, so a
 //! server that died drops out.
 
-use crate::ids::IncidentId;
+use crate::ids::{IncidentId, UserId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -75,7 +75,7 @@ pub struct Viewer {
     pub username: String,
     pub display_name: String,
     #[serde(skip)]
-    pub user_id: i32,
+    pub user_id: UserId,
 }
 
 /// What one server says about one incident (the `hindsight_presence` payload).
@@ -98,7 +98,7 @@ struct Channel {
 #[derive(Default)]
 struct Streams {
     channels: HashMap<IncidentId, Channel>,
-    per_user: HashMap<i32, usize>,
+    per_user: HashMap<UserId, usize>,
     open: usize,
 }
 
@@ -123,7 +123,7 @@ pub struct Subscription {
     hub: Arc<Hub>,
     incident_id: IncidentId,
     id: u64,
-    user_id: i32,
+    user_id: UserId,
     pub rx: broadcast::Receiver<Message>,
 }
 

@@ -18,6 +18,7 @@ use diesel::prelude::*;
 use crate::db::schema::mail_outbox;
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::ids::UserId;
 use crate::time::now;
 
 /// The longest e-mail address (RFC 5321 paths).
@@ -116,7 +117,7 @@ pub fn validate_address(raw: &str) -> Result<Option<String>, AppError> {
 /// Queues one message to `to` (sent by the worker after this transaction commits).
 pub fn queue(
     conn: &mut DbConnection,
-    user_id: Option<i32>,
+    user_id: Option<UserId>,
     to: &str,
     subject: &str,
     body: &str,

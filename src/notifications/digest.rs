@@ -2,7 +2,7 @@
 //! listing the open, overdue tasks they own or their teams have. A conditional update of
 //! `users.digest_sent_on` is the claim, so with several servers each digest goes once.
 
-use crate::ids::IncidentId;
+use crate::ids::{IncidentId, UserId};
 use diesel::prelude::*;
 
 use super::prefs::Channel;
@@ -17,7 +17,7 @@ use crate::time::now;
 /// Queues today's digests not yet queued.
 pub fn queue_due(conn: &mut DbConnection) -> Result<(), AppError> {
     let today = now().date();
-    let due: Vec<(i32, String, crate::auth::Role)> = users::table
+    let due: Vec<(UserId, String, crate::auth::Role)> = users::table
         .inner_join(notification_prefs::table)
         .filter(notification_prefs::kind.eq(NotificationKind::TaskOverdue.as_str()))
         .filter(notification_prefs::channel.eq(Channel::Digest.as_str()))

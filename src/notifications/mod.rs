@@ -9,7 +9,7 @@ pub mod digest;
 pub mod prefs;
 pub mod web;
 
-use crate::ids::IncidentId;
+use crate::ids::{IncidentId, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -50,7 +50,7 @@ impl NotificationKind {
 #[diesel(table_name = notifications)]
 pub struct Notification {
     pub id: i32,
-    pub user_id: i32,
+    pub user_id: UserId,
     pub kind: NotificationKind,
     pub message: String,
     pub link: String,
@@ -62,14 +62,14 @@ pub struct Notification {
 /// the inbox and/or by e-mail as each chose for `kind`.
 pub fn notify(
     conn: &mut DbConnection,
-    user_ids: &[i32],
+    user_ids: &[UserId],
     kind: NotificationKind,
     message: &str,
     link: &str,
     actor: &Actor,
 ) -> Result<(), AppError> {
     let t = now();
-    let mut ids: Vec<i32> = user_ids
+    let mut ids: Vec<UserId> = user_ids
         .iter()
         .copied()
         .filter(|id| Some(*id) != actor.user_id)
@@ -116,9 +116,9 @@ pub fn notify(
 /// A task's owner and the members of its team.
 pub fn task_people(
     conn: &mut DbConnection,
-    owner: Option<i32>,
+    owner: Option<UserId>,
     team: &str,
-) -> Result<Vec<i32>, AppError> {
+) -> Result<Vec<UserId>, AppError> {
     let mut ids = crate::teams::member_ids(conn, team)?;
     ids.extend(owner);
     Ok(ids)
@@ -174,7 +174,7 @@ pub fn inbox(
     Ok((items, unread))
 }
 
-pub fn unread(conn: &mut DbConnection, user_id: i32) -> Result<i64, AppError> {
+pub fn unread(conn: &mut DbConnection, user_id: UserId) -> Result<i64, AppError> {
     Ok(notifications::table
         .filter(notifications::user_id.eq(user_id))
         .filter(notifications::read_at.is_null())
@@ -186,7 +186,7 @@ pub fn unread(conn: &mut DbConnection, user_id: i32) -> Result<i64, AppError> {
 /// link of the one read, if any.
 pub fn mark_read(
     conn: &mut DbConnection,
-    user_id: i32,
+    user_id: UserId,
     id: Option<i32>,
 ) -> Result<Option<String>, AppError> {
     let mine = notifications::table

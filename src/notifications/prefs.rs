@@ -9,6 +9,7 @@ use super::NotificationKind;
 use crate::db::schema::{notification_prefs, users};
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::ids::UserId;
 
 crate::text_enum!(
     /// Where a kind of notification reaches someone (`digest`: in the inbox, plus one
@@ -60,7 +61,7 @@ pub fn default_for(kind: NotificationKind) -> Channel {
 
 /// A recipient as `notify` needs them.
 pub struct Route {
-    pub user_id: i32,
+    pub user_id: UserId,
     pub channel: Channel,
     pub email: Option<String>,
 }
@@ -68,10 +69,10 @@ pub struct Route {
 /// How each of `ids` (active users only) wants `kind`.
 pub fn routes(
     conn: &mut DbConnection,
-    ids: &[i32],
+    ids: &[UserId],
     kind: NotificationKind,
 ) -> Result<Vec<Route>, AppError> {
-    let rows: Vec<(i32, Option<String>, Option<Channel>)> = users::table
+    let rows: Vec<(UserId, Option<String>, Option<Channel>)> = users::table
         .left_join(
             notification_prefs::table.on(notification_prefs::user_id
                 .eq(users::id)
@@ -96,7 +97,10 @@ pub fn routes(
 }
 
 /// Users who turned an opt-in kind on.
-pub fn subscribers(conn: &mut DbConnection, kind: NotificationKind) -> Result<Vec<i32>, AppError> {
+pub fn subscribers(
+    conn: &mut DbConnection,
+    kind: NotificationKind,
+) -> Result<Vec<UserId>, AppError> {
     Ok(notification_prefs::table
         .filter(notification_prefs::kind.eq(kind.as_str()))
         .filter(notification_prefs::channel.ne(Channel::Off.as_str()))
@@ -107,7 +111,7 @@ pub fn subscribers(conn: &mut DbConnection, kind: NotificationKind) -> Result<Ve
 /// A user's channel for every kind.
 pub fn of_user(
     conn: &mut DbConnection,
-    user_id: i32,
+    user_id: UserId,
 ) -> Result<Vec<(NotificationKind, Channel)>, AppError> {
     let set: HashMap<NotificationKind, Channel> = notification_prefs::table
         .filter(notification_prefs::user_id.eq(user_id))
@@ -124,7 +128,7 @@ pub fn of_user(
 /// Sets a user's channels (kinds not given keep theirs).
 pub fn set(
     conn: &mut DbConnection,
-    user_id: i32,
+    user_id: UserId,
     choices: &[(NotificationKind, Channel)],
 ) -> Result<(), AppError> {
     crate::db::transaction(conn, |conn| {

@@ -10,7 +10,7 @@ pub mod record;
 pub mod review;
 pub mod web;
 
-use crate::ids::IncidentId;
+use crate::ids::{IncidentId, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -53,8 +53,8 @@ pub struct Postmortem {
     pub conclusion: String,
     pub review_state: ReviewState,
     pub published_at: Option<NaiveDateTime>,
-    pub published_by: Option<i32>,
-    pub author_id: Option<i32>,
+    pub published_by: Option<UserId>,
+    pub author_id: Option<UserId>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     /// 0 until the first save.
@@ -263,7 +263,7 @@ pub fn insert(
     incident_id: IncidentId,
     s: &Sections,
     state: ReviewState,
-    author: Option<i32>,
+    author: Option<UserId>,
     t: NaiveDateTime,
 ) -> Result<(), AppError> {
     diesel::insert_into(postmortems::table)

@@ -2,7 +2,7 @@
 //! changes with a comment; publishing needs an approval from someone who is not the
 //! author; a published postmortem goes back to draft only explicitly (audited).
 
-use crate::ids::IncidentId;
+use crate::ids::{IncidentId, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -128,7 +128,7 @@ fn set_state(
     conn: &mut DbConnection,
     incident_id: IncidentId,
     state: ReviewState,
-    published_by: Option<i32>,
+    published_by: Option<UserId>,
 ) -> Result<(), AppError> {
     let t = now();
     diesel::update(postmortems::table.find(incident_id))
@@ -146,7 +146,7 @@ fn set_state(
 fn upsert_review(
     conn: &mut DbConnection,
     incident_id: IncidentId,
-    reviewer_id: i32,
+    reviewer_id: UserId,
     verdict: Verdict,
     comment: &str,
 ) -> Result<(), AppError> {

@@ -4,7 +4,7 @@
 pub mod api;
 pub mod web;
 
-use crate::ids::{IncidentId, RootCauseId};
+use crate::ids::{IncidentId, RootCauseId, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -50,7 +50,7 @@ pub struct RootCause {
     pub category: CauseCategory,
     pub description: String,
     pub description_html: String,
-    pub created_by: Option<i32>,
+    pub created_by: Option<UserId>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }

@@ -9,12 +9,13 @@ use serde::{Deserialize, Serialize};
 use crate::api::ApiJson;
 use crate::auth::{users, ApiUser, Role};
 use crate::http_error::ApiError;
+use crate::ids::UserId;
 use crate::notifications::prefs;
 use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct MeJson {
-    pub id: i32,
+    pub id: UserId,
     pub username: String,
     pub display_name: String,
     pub role: Role,
@@ -34,7 +35,7 @@ pub struct PatchMe {
     pub notification_preferences: Option<HashMap<String, String>>,
 }
 
-async fn me(state: &AppState, id: i32) -> Result<MeJson, crate::error::AppError> {
+async fn me(state: &AppState, id: UserId) -> Result<MeJson, crate::error::AppError> {
     state
         .db
         .read(move |conn| {

@@ -12,6 +12,7 @@ use crate::auth::CurrentUser;
 use crate::db::schema::users;
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::ids::UserId;
 use crate::state::AppState;
 use crate::time::{now, Zone};
 use crate::web::{render_status, see_other, FormError, Layout};
@@ -91,7 +92,7 @@ pub async fn set_time_zone(
     Ok(see_other("/settings/time-zone?saved=1"))
 }
 
-fn save(conn: &mut DbConnection, id: i32, zone: Zone, actor: &Actor) -> Result<(), AppError> {
+fn save(conn: &mut DbConnection, id: UserId, zone: Zone, actor: &Actor) -> Result<(), AppError> {
     crate::db::transaction(conn, |conn| {
         diesel::update(users::table.find(id))
             .set((

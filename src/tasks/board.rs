@@ -2,7 +2,7 @@
 //! incidents, filtered, sorted, grouped with counts, paginated. Every page is a fixed
 //! number of queries whatever its length (count, page, incidents, owners, group counts).
 
-use crate::ids::IncidentId;
+use crate::ids::{IncidentId, UserId};
 use std::collections::HashMap;
 
 use chrono::{Duration, NaiveDate};
@@ -38,7 +38,7 @@ pub enum GroupBy {
 #[derive(Clone, Debug, Default)]
 pub struct TaskFilter {
     pub statuses: Vec<TaskStatus>,
-    pub owner: Option<Option<i32>>,
+    pub owner: Option<Option<UserId>>,
     pub team: Option<String>,
     pub incident_id: Option<IncidentId>,
     pub severity: Option<Severity>,
@@ -274,7 +274,7 @@ fn views(conn: &mut DbConnection, rows: Vec<Task>) -> Result<Vec<TaskView>, AppE
             .map(|(id, title, sev)| (id, (title, sev)))
             .collect()
     };
-    let owner_ids: Vec<i32> = rows.iter().filter_map(|t| t.owner_id).collect();
+    let owner_ids: Vec<UserId> = rows.iter().filter_map(|t| t.owner_id).collect();
     let owners = users::usernames(conn, &owner_ids)?;
     Ok(rows
         .into_iter()
@@ -422,7 +422,7 @@ pub fn groups(
     let today = now().date();
     let since = now() - Duration::days(30);
     type Slim = (
-        Option<i32>,
+        Option<UserId>,
         String,
         TaskStatus,
         Option<NaiveDate>,
@@ -437,7 +437,7 @@ pub fn groups(
             tasks::completed_at,
         ))
         .load(conn)?;
-    let ids: Vec<i32> = rows.iter().filter_map(|r| r.0).collect();
+    let ids: Vec<UserId> = rows.iter().filter_map(|r| r.0).collect();
     let names = if by == GroupBy::Owner {
         users::usernames(conn, &ids)?
     } else {

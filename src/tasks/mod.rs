@@ -7,7 +7,7 @@ pub mod board;
 pub mod service;
 pub mod web;
 
-use crate::ids::{IncidentId, TaskId};
+use crate::ids::{IncidentId, TaskId, UserId};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -80,13 +80,13 @@ pub struct Task {
     pub description: String,
     pub kind: TaskKind,
     pub priority: TaskPriority,
-    pub owner_id: Option<i32>,
+    pub owner_id: Option<UserId>,
     pub team: String,
     pub due_on: Option<NaiveDate>,
     pub status: TaskStatus,
     pub external_url: String,
     pub completed_at: Option<NaiveDateTime>,
-    pub created_by: Option<i32>,
+    pub created_by: Option<UserId>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,

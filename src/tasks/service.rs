@@ -1,7 +1,7 @@
 //! Task rules: validation, create, versioned update (completion time, audited reassignment
 //! and completion), delete, and the per-incident list.
 
-use crate::ids::{IncidentId, TaskId};
+use crate::ids::{IncidentId, TaskId, UserId};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -25,7 +25,7 @@ pub struct TaskFields {
     pub description: String,
     pub kind: TaskKind,
     pub priority: TaskPriority,
-    pub owner_id: Option<i32>,
+    pub owner_id: Option<UserId>,
     pub team: String,
     pub due_on: Option<NaiveDate>,
     pub status: TaskStatus,
@@ -178,7 +178,7 @@ struct TaskColumns<'a> {
     description: &'a str,
     kind: TaskKind,
     priority: TaskPriority,
-    owner_id: Option<i32>,
+    owner_id: Option<UserId>,
     team: &'a str,
     due_on: Option<NaiveDate>,
     status: TaskStatus,
@@ -333,7 +333,7 @@ pub fn insert_many(
     conn: &mut DbConnection,
     incident_id: IncidentId,
     tasks: &[(TaskFields, Option<NaiveDateTime>)],
-    created_by: Option<i32>,
+    created_by: Option<UserId>,
 ) -> Result<usize, AppError> {
     let t = now();
     let rows: Vec<_> = tasks
@@ -403,7 +403,7 @@ pub fn update(
                     .flatten()
                     .collect::<Vec<_>>(),
             )?;
-            let who = |o: Option<i32>, team: &str| {
+            let who = |o: Option<UserId>, team: &str| {
                 let owner = o
                     .and_then(|o| names.get(&o).cloned())
                     .unwrap_or_else(|| "nobody".into());

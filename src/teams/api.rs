@@ -7,12 +7,13 @@ use super::TeamView;
 use crate::api::ApiJson;
 use crate::auth::ApiUser;
 use crate::http_error::ApiError;
+use crate::ids::TeamId;
 use crate::state::AppState;
 use crate::time::rfc3339;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct TeamJson {
-    pub id: i32,
+    pub id: TeamId,
     pub name: String,
     /// Usernames.
     pub members: Vec<String>,
@@ -84,7 +85,7 @@ pub async fn create_team(
 pub async fn update_team(
     state: web::Data<AppState>,
     user: ApiUser,
-    id: web::Path<i32>,
+    id: web::Path<TeamId>,
     body: ApiJson<PatchTeam>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = user.actor();
@@ -102,7 +103,7 @@ pub async fn update_team(
 pub async fn delete_team(
     state: web::Data<AppState>,
     user: ApiUser,
-    id: web::Path<i32>,
+    id: web::Path<TeamId>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = user.actor();
     let id = id.into_inner();

@@ -16,6 +16,7 @@ use crate::db::functions::lower;
 use crate::db::schema::{team_members, teams, users};
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::ids::{TeamId, UserId};
 use crate::time::now;
 
 pub const NAME_MAX: usize = 100;
@@ -23,7 +24,7 @@ pub const NAME_MAX: usize = 100;
 #[derive(Queryable, Selectable, Clone, Debug)]
 #[diesel(table_name = teams)]
 pub struct Team {
-    pub id: i32,
+    pub id: TeamId,
     pub name: String,
     pub created_at: NaiveDateTime,
 }
@@ -52,7 +53,7 @@ fn validate_name(raw: &str) -> Result<String, AppError> {
 
 /// The user ids for `usernames` (sorted, once each); an unknown one is a 422 on `members`
 /// naming it.
-pub fn user_ids(conn: &mut DbConnection, usernames: &[String]) -> Result<Vec<i32>, AppError> {
+pub fn user_ids(conn: &mut DbConnection, usernames: &[String]) -> Result<Vec<UserId>, AppError> {
     let mut ids = Vec::with_capacity(usernames.len());
     for name in usernames.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
         match crate::auth::users::find_by_username(conn, name)? {
@@ -70,10 +71,14 @@ pub fn user_ids(conn: &mut DbConnection, usernames: &[String]) -> Result<Vec<i32
     Ok(ids)
 }
 
-fn ensure_unique(conn: &mut DbConnection, name: &str, except: Option<i32>) -> Result<(), AppError> {
-    let clash: Option<i32> = teams::table
+fn ensure_unique(
+    conn: &mut DbConnection,
+    name: &str,
+    except: Option<TeamId>,
+) -> Result<(), AppError> {
+    let clash: Option<TeamId> = teams::table
         .filter(lower(teams::name).eq(name.to_lowercase()))
-        .filter(teams::id.ne(except.unwrap_or(0)))
+        .filter(teams::id.ne(except.unwrap_or(TeamId(0))))
         .select(teams::id)
         .first(conn)
         .optional()?;
@@ -97,7 +102,7 @@ fn ensure_unique(conn: &mut DbConnection, name: &str, except: Option<i32>) -> Re
     Ok(())
 }
 
-fn set_members(conn: &mut DbConnection, team_id: i32, ids: &[i32]) -> Result<(), AppError> {
+fn set_members(conn: &mut DbConnection, team_id: TeamId, ids: &[UserId]) -> Result<(), AppError> {
     diesel::delete(team_members::table.filter(team_members::team_id.eq(team_id))).execute(conn)?;
     let rows: Vec<_> = ids
         .iter()
@@ -126,7 +131,7 @@ pub fn create(
     crate::db::transaction(conn, |conn| {
         ensure_unique(conn, &name, None)?;
         let ids = user_ids(conn, members)?;
-        let id: i32 = diesel::insert_into(teams::table)
+        let id: TeamId = diesel::insert_into(teams::table)
             .values((teams::name.eq(&name), teams::created_at.eq(now())))
             .returning(teams::id)
             .get_result(conn)?;
@@ -146,7 +151,7 @@ pub fn create(
 /// Renames a team and/or replaces its members (`None` keeps them).
 pub fn update(
     conn: &mut DbConnection,
-    id: i32,
+    id: TeamId,
     name: Option<&str>,
     members: Option<&[String]>,
     actor: &Actor,
@@ -185,7 +190,7 @@ pub fn update(
     })
 }
 
-pub fn delete(conn: &mut DbConnection, id: i32, actor: &Actor) -> Result<(), AppError> {
+pub fn delete(conn: &mut DbConnection, id: TeamId, actor: &Actor) -> Result<(), AppError> {
     actor.require(Permission::Administer)?;
     crate::db::transaction(conn, |conn| {
         let old = get(conn, id)?;
@@ -202,7 +207,7 @@ pub fn delete(conn: &mut DbConnection, id: i32, actor: &Actor) -> Result<(), App
     })
 }
 
-pub fn get(conn: &mut DbConnection, id: i32) -> Result<TeamView, AppError> {
+pub fn get(conn: &mut DbConnection, id: TeamId) -> Result<TeamView, AppError> {
     list(conn)?
         .into_iter()
         .find(|t| t.team.id == id)
@@ -211,7 +216,7 @@ pub fn get(conn: &mut DbConnection, id: i32) -> Result<TeamView, AppError> {
 
 /// A team by name (any case).
 pub fn find(conn: &mut DbConnection, name: &str) -> Result<Option<TeamView>, AppError> {
-    let id: Option<i32> = teams::table
+    let id: Option<TeamId> = teams::table
         .filter(lower(teams::name).eq(name.trim().to_lowercase()))
         .select(teams::id)
         .first(conn)
@@ -225,12 +230,12 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<TeamView>, AppError> {
         .order(lower(teams::name))
         .select(Team::as_select())
         .load(conn)?;
-    let pairs: Vec<(i32, String)> = team_members::table
+    let pairs: Vec<(TeamId, String)> = team_members::table
         .inner_join(users::table)
         .order(users::username)
         .select((team_members::team_id, users::username))
         .load(conn)?;
-    let mut members: BTreeMap<i32, Vec<String>> = BTreeMap::new();
+    let mut members: BTreeMap<TeamId, Vec<String>> = BTreeMap::new();
     for (team, user) in pairs {
         members.entry(team).or_default().push(user);
     }
@@ -252,7 +257,7 @@ pub fn names(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
 }
 
 /// The active members of the team called `name` (none when no team has that name).
-pub fn member_ids(conn: &mut DbConnection, name: &str) -> Result<Vec<i32>, AppError> {
+pub fn member_ids(conn: &mut DbConnection, name: &str) -> Result<Vec<UserId>, AppError> {
     let name = name.trim().to_lowercase();
     if name.is_empty() {
         return Ok(vec![]);

@@ -9,6 +9,7 @@ use super::TeamView;
 use crate::auth::csrf::{NoFields, SessionForm};
 use crate::auth::{ensure, users, CurrentUser, Permission};
 use crate::error::AppError;
+use crate::ids::TeamId;
 use crate::state::AppState;
 use crate::web::{render_status, see_other, Layout};
 
@@ -23,7 +24,7 @@ struct TeamsPage {
 }
 
 struct TeamRow {
-    id: i32,
+    id: TeamId,
     name: String,
     members: String,
 }
@@ -99,7 +100,7 @@ pub async fn create_team(
 /// `POST /admin/teams/{id}`: rename and set members.
 pub async fn update_team(
     state: web::Data<AppState>,
-    path: web::Path<i32>,
+    path: web::Path<TeamId>,
     form: SessionForm<TeamForm>,
 ) -> Result<HttpResponse, AppError> {
     let SessionForm { user, data, actor } = form;
@@ -122,7 +123,7 @@ pub async fn update_team(
 /// `POST /admin/teams/{id}/delete`
 pub async fn delete_team(
     state: web::Data<AppState>,
-    path: web::Path<i32>,
+    path: web::Path<TeamId>,
     form: SessionForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
     let SessionForm { user, actor, .. } = form;

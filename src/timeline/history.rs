@@ -8,7 +8,7 @@ use super::{Entry, EntryKind, EntryView};
 use crate::db::schema::{timeline_entries, timeline_revisions, users};
 use crate::db::DbConnection;
 use crate::error::AppError;
-use crate::ids::{EntryId, IncidentId};
+use crate::ids::{EntryId, IncidentId, UserId};
 
 /// How many of an incident's entries were deleted.
 pub fn deleted_count(conn: &mut DbConnection, incident_id: IncidentId) -> Result<i64, AppError> {
@@ -51,16 +51,11 @@ pub fn deleted(
         query = query.filter(timeline_entries::id.eq(id));
     }
     // (entry, author, deleted_at, deleted_by)
-    type Row = (Entry, Option<String>, Option<NaiveDateTime>, Option<i32>);
+    type Row = (Entry, Option<String>, Option<NaiveDateTime>, Option<UserId>);
     let rows: Vec<Row> = query.load(conn)?;
     // Who deleted them: one query for all.
-    let ids: Vec<i32> = rows.iter().filter_map(|r| r.3).collect();
-    let names: std::collections::HashMap<i32, String> = users::table
-        .filter(users::id.eq_any(&ids))
-        .select((users::id, users::username))
-        .load(conn)?
-        .into_iter()
-        .collect();
+    let ids: Vec<UserId> = rows.iter().filter_map(|r| r.3).collect();
+    let names = crate::auth::users::usernames(conn, &ids)?;
     Ok(rows
         .into_iter()
         .map(|(entry, author, at, by)| DeletedEntry {

@@ -7,7 +7,7 @@ pub mod rendered;
 pub mod service;
 pub mod web;
 
-use crate::ids::{EntryId, IncidentId};
+use crate::ids::{EntryId, IncidentId, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -86,11 +86,11 @@ pub struct Entry {
     pub kind: EntryKind,
     pub body: String,
     pub body_html: String,
-    pub author_id: Option<i32>,
+    pub author_id: Option<UserId>,
     pub updated_at: NaiveDateTime,
     pub version: i32,
     pub deleted_at: Option<NaiveDateTime>,
-    pub deleted_by: Option<i32>,
+    pub deleted_by: Option<UserId>,
     pub dedupe_key: Option<String>,
     /// The author an imported document named (text, not an account).
     pub imported_author: Option<String>,
@@ -103,7 +103,7 @@ pub struct NewEntry {
     pub time_known: bool,
     pub kind: EntryKind,
     pub body: String,
-    pub author_id: Option<i32>,
+    pub author_id: Option<UserId>,
     /// Makes repeated deliveries (alert webhooks) idempotent.
     pub dedupe_key: Option<String>,
     /// A time before the incident's start is meant (context before it is legitimate, but
@@ -113,7 +113,7 @@ pub struct NewEntry {
 }
 
 impl NewEntry {
-    pub fn now(kind: EntryKind, body: String, author_id: Option<i32>) -> Self {
+    pub fn now(kind: EntryKind, body: String, author_id: Option<UserId>) -> Self {
         NewEntry {
             occurred_at: now(),
             time_known: true,
@@ -130,7 +130,7 @@ impl NewEntry {
         occurred_at: NaiveDateTime,
         kind: EntryKind,
         body: String,
-        author_id: Option<i32>,
+        author_id: Option<UserId>,
         before_start: bool,
     ) -> Self {
         NewEntry {

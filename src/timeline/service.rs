@@ -1,6 +1,6 @@
 //! Timeline rules: validation, adding, editing with revisions, soft deletion, listing.
 
-use crate::ids::{EntryId, IncidentId};
+use crate::ids::{EntryId, IncidentId, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -140,7 +140,7 @@ pub struct RecordedEntry {
     pub kind: EntryKind,
     pub body: String,
     pub body_html: String,
-    pub author_id: Option<i32>,
+    pub author_id: Option<UserId>,
     pub imported_author: Option<String>,
 }
 

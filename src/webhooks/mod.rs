@@ -19,6 +19,7 @@ use crate::audit::{self, Actor};
 use crate::db::schema::{webhook_deliveries, webhooks};
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::ids::UserId;
 use crate::time::{now, rfc3339};
 
 /// Events a hook can subscribe to.
@@ -51,7 +52,7 @@ pub struct Webhook {
     pub secret: String,
     pub events: String,
     pub active: bool,
-    pub created_by: Option<i32>,
+    pub created_by: Option<UserId>,
     pub created_at: NaiveDateTime,
     pub format: HookFormat,
     /// Also told about restricted incidents (an admin's choice per hook).

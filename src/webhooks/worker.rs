@@ -102,7 +102,7 @@ pub fn queue_overdue(conn: &mut DbConnection) -> Result<(), AppError> {
             crate::ids::IncidentId,
             String,
             Option<chrono::NaiveDate>,
-            Option<i32>,
+            Option<crate::ids::UserId>,
             String,
         );
         let overdue: Vec<Overdue> = tasks::table

@@ -13,6 +13,7 @@ use crate::auth::Role;
 use crate::db::schema::users as users_table;
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::ids::UserId;
 use crate::time::now;
 
 /// Stored instead of a hash: no password ever verifies against it.
@@ -110,7 +111,7 @@ pub fn sign_in(
         .as_deref()
         .and_then(|e| crate::mail::validate_address(e).ok().flatten());
     crate::db::transaction(conn, |conn| {
-        let existing: Option<i32> = users_table::table
+        let existing: Option<UserId> = users_table::table
             .filter(users_table::oidc_subject.eq(&id.subject))
             .select(users_table::id)
             .first(conn)
@@ -146,7 +147,7 @@ pub fn sign_in(
                 let t = now();
                 let display = id.name.clone().unwrap_or_else(|| username.clone());
                 let role = role.unwrap_or(config.default_role);
-                let user_id: i32 = diesel::insert_into(users_table::table)
+                let user_id: UserId = diesel::insert_into(users_table::table)
                     .values((
                         users_table::username.eq(&username),
                         users_table::display_name.eq(display.chars().take(100).collect::<String>()),

@@ -1,7 +1,7 @@
 //! Declare and edit an incident; an edit that lost a race shows both versions.
 
 use crate::access::visible::Visible;
-use crate::ids::IncidentId;
+use crate::ids::{IncidentId, UserId};
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::NaiveDateTime;
@@ -165,7 +165,7 @@ impl IncidentForm {
         &self,
         conn: &mut DbConnection,
         role: IncidentRole,
-    ) -> Result<Option<i32>, AppError> {
+    ) -> Result<Option<UserId>, AppError> {
         users::resolve(conn, opt(self.typed(role)), role.name())
     }
 

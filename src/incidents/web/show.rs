@@ -2,7 +2,7 @@
 //! escalations, root causes and tasks; and the stamp its live-update check polls.
 
 use crate::access::visible::Visible;
-use crate::ids::{EscalationId, IncidentId, RootCauseId};
+use crate::ids::{EscalationId, IncidentId, RootCauseId, UserId};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
@@ -351,7 +351,7 @@ impl From<crate::root_causes::RootCause> for CauseRow {
     }
 }
 
-fn detail_restricted_or_manager(d: &IncidentDetail, user_id: i32, admin: bool) -> bool {
+fn detail_restricted_or_manager(d: &IncidentDetail, user_id: UserId, admin: bool) -> bool {
     d.incident.restricted || admin || d.incident.commander_id == Some(user_id)
 }
 
