@@ -31,6 +31,7 @@ pub mod outbox;
 pub mod postmortems;
 pub mod root_causes;
 pub mod routes;
+pub mod search;
 pub mod settings;
 pub mod state;
 pub mod tasks;

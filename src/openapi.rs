@@ -24,6 +24,7 @@ impl Modify for Bearer {
     security(("bearer" = [])),
     paths(
         crate::incidents::api::list_incidents,
+        crate::search::api::search_api,
         crate::incidents::api::create_incident,
         crate::incidents::api::get_incident,
         crate::incidents::api::update_incident,

@@ -21,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(r("/auth/oidc/callback").route(get().to(auth::oidc::flow::callback)))
         .service(r("/setup").route(get().to(auth::web::setup_page)).route(post().to(auth::web::complete_setup)))
         .service(r("/incidents").route(get().to(incidents::web::list_incidents)).route(post().to(incidents::web::create_incident)))
+        .service(r("/search").route(get().to(crate::search::web::search_page)))
         .service(r("/incidents/new").route(get().to(incidents::web::new_incident)))
         .service(r("/incidents/{key}").route(get().to(incidents::web::show_incident)))
         .service(r("/incidents/{key}/access").route(post().to(crate::access::web::set_access)))
@@ -116,6 +117,7 @@ macro_rules! api_method {
 #[rustfmt::skip]
 api_routes! {
     "/incidents" => get incidents::api::list_incidents, post incidents::api::create_incident;
+    "/search" => get crate::search::api::search_api;
     "/incidents/{key}" => get incidents::api::get_incident, patch incidents::api::update_incident;
     "/incidents/{key}/access" => get crate::access::api::get_access, put crate::access::api::put_access;
     "/incidents/{key}/events" => get crate::live::stream::api_events;

@@ -260,4 +260,18 @@
       if (presence) stream.addEventListener("presence", showPresence);
     }
   }
+
+  // `/` focuses the header's search box on pages without a quick-add box (there it
+  // focuses quick add, above).
+  var navSearch = document.getElementById("nav-q");
+  if (navSearch && !document.getElementById("quick-add")) {
+    document.addEventListener("keydown", function (e) {
+      var tag = (e.target.tagName || "").toLowerCase();
+      if (e.ctrlKey || e.metaKey || e.altKey || tag === "input" || tag === "textarea" || tag === "select") return;
+      if (e.key === "/") {
+        e.preventDefault();
+        navSearch.focus();
+      }
+    });
+  }
 })();

@@ -2,7 +2,9 @@
 //! sort orders and paging, in a fixed number of queries however long the list.
 
 use chrono::NaiveDateTime;
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
 
 use super::model::{Incident, Severity, Status};
 use super::service::{details, IncidentDetail};
@@ -11,6 +13,7 @@ use crate::db::functions::lower;
 use crate::db::schema::{incident_counts, incident_services, incidents, services};
 use crate::db::{like_pattern, DbConnection, MultiBackend};
 use crate::error::AppError;
+use crate::search::query::{Match, Query};
 
 /// How the list is ordered.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -48,6 +51,9 @@ pub struct IncidentFilter {
     pub since: Option<NaiveDateTime>,
     pub until: Option<NaiveDateTime>,
     pub sort: Sort,
+    /// Incidents with these words anywhere in their record (the search index): from `q`
+    /// on the list, from the search box on `/search`.
+    pub words: Option<Match>,
 }
 
 impl IncidentFilter {
@@ -125,6 +131,7 @@ impl IncidentFilter {
             severity,
             service: service.map(str::to_string),
             q: q.map(|s| s.chars().take(200).collect()),
+            words: q.and_then(|q| Query::parse(q).matcher()),
             since,
             until,
             sort,
@@ -137,6 +144,27 @@ impl IncidentFilter {
 fn fts_phrase(text: &str) -> Option<String> {
     let text = text.trim();
     (text.chars().count() >= 3).then(|| format!("\"{}\"", text.replace('"', "\"\"")))
+}
+
+/// Incidents with a document in the search index that matches `m` (migration `search`:
+/// a document id's high 32 bits are its incident).
+pub fn matching(
+    m: &Match,
+    sqlite: bool,
+) -> Box<dyn BoxableExpression<incidents::table, MultiBackend, SqlType = Bool>> {
+    let (head, tail) = if sqlite {
+        (
+            "incidents.id IN (SELECT rowid >> 32 FROM search_docs WHERE search_docs MATCH ",
+            format!("{})", m.kind_clause("rowid")),
+        )
+    } else {
+        (
+            "incidents.id IN (SELECT (id >> 32)::integer FROM search_docs WHERE tsv @@ to_tsquery('english', ",
+            format!("){})", m.kind_clause("id")),
+        )
+    };
+    let words = if sqlite { &m.fts5 } else { &m.tsquery };
+    Box::new(sql::<Bool>(head).bind::<Text, _>(words.clone()).sql(&tail))
 }
 
 /// `hidden`: restricted incidents the reader may not see (`access::Hidden`).
@@ -162,25 +190,34 @@ fn filtered(
             .select(incident_services::incident_id);
         q = q.filter(incidents::id.eq_any(ids));
     }
-    if let Some(text) = &f.q {
-        q = match fts_phrase(text).filter(|_| sqlite) {
-            Some(phrase) => q.filter(
-                diesel::dsl::sql::<diesel::sql_types::Bool>(
-                    "incidents.id IN (SELECT rowid FROM incidents_search WHERE incidents_search MATCH ",
-                )
-                .bind::<diesel::sql_types::Text, _>(phrase)
-                .sql(")"),
-            ),
-            None => {
-                let pattern = like_pattern(text);
-                q.filter(
-                    lower(incidents::title)
-                        .like(pattern.clone())
-                        .escape('\\')
-                        .or(lower(incidents::impact).like(pattern).escape('\\')),
-                )
-            }
-        };
+    match (&f.q, &f.words) {
+        (Some(text), words) => {
+            let in_text: Box<dyn BoxableExpression<_, _, SqlType = Bool>> =
+                match fts_phrase(text).filter(|_| sqlite) {
+                    Some(phrase) => Box::new(
+                        sql::<Bool>(
+                            "incidents.id IN (SELECT rowid FROM incidents_search WHERE incidents_search MATCH ",
+                        )
+                        .bind::<Text, _>(phrase)
+                        .sql(")"),
+                    ),
+                    None => {
+                        let pattern = like_pattern(text);
+                        Box::new(
+                            lower(incidents::title)
+                                .like(pattern.clone())
+                                .escape('\\')
+                                .or(lower(incidents::impact).like(pattern).escape('\\')),
+                        )
+                    }
+                };
+            q = match words {
+                Some(m) => q.filter(in_text.or(matching(m, sqlite))),
+                None => q.filter(in_text),
+            };
+        }
+        (None, Some(m)) => q = q.filter(matching(m, sqlite)),
+        (None, None) => {}
     }
     if let Some(since) = f.since {
         q = q.filter(incidents::started_at.ge(since));
@@ -201,7 +238,12 @@ fn total(
     sqlite: bool,
     hidden: &[crate::ids::IncidentId],
 ) -> Result<i64, AppError> {
-    if f.service.is_some() || f.q.is_some() || f.since.is_some() || f.until.is_some() {
+    if f.service.is_some()
+        || f.q.is_some()
+        || f.words.is_some()
+        || f.since.is_some()
+        || f.until.is_some()
+    {
         return Ok(filtered(f, sqlite, hidden).count().get_result(conn)?);
     }
     let mut counts = incident_counts::table
@@ -252,6 +294,33 @@ pub fn list(
         )),
     };
     let rows = q
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+        .select(Incident::as_select())
+        .load(conn)?;
+    Ok((details(conn, rows)?, total))
+}
+
+/// A page of the incidents matching `f` (which has words), those matching each of
+/// `boosts` first (in order), then the most recent; and the total that match.
+pub fn ranked(
+    conn: &mut DbConnection,
+    hidden: &Hidden,
+    f: &IncidentFilter,
+    boosts: &[Match],
+    page: i64,
+    per_page: i64,
+) -> Result<(Vec<IncidentDetail>, i64), AppError> {
+    let sqlite = matches!(conn, DbConnection::Sqlite(_));
+    let hidden = hidden.ids();
+    let total = filtered(f, sqlite, hidden).count().get_result(conn)?;
+    let mut q = filtered(f, sqlite, hidden);
+    for b in boosts {
+        // false sorts before true on both databases: matching incidents first.
+        q = q.then_order_by(matching(b, sqlite).eq(false));
+    }
+    let rows = q
+        .then_order_by((incidents::started_at.desc(), incidents::id.desc()))
         .limit(per_page)
         .offset((page - 1) * per_page)
         .select(Incident::as_select())

@@ -2,7 +2,7 @@
 //! conflict display, and the quick status change.
 
 mod form;
-mod list;
+pub mod list;
 mod show;
 mod status;
 

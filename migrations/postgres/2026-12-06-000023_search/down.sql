@@ -1,0 +1,12 @@
+DROP TRIGGER search_incident ON incidents;
+DROP TRIGGER search_entry ON timeline_entries;
+DROP TRIGGER search_cause ON root_causes;
+DROP TRIGGER search_task ON tasks;
+DROP TRIGGER search_escalation ON escalations;
+DROP TRIGGER search_postmortem ON postmortems;
+DROP FUNCTION search_incident_sync();
+DROP FUNCTION search_record_sync();
+DROP FUNCTION search_postmortem_sync();
+DROP FUNCTION search_put(BIGINT, BIGINT, TEXT);
+DROP FUNCTION search_doc(INTEGER, INTEGER, INTEGER);
+DROP TABLE search_docs;
