@@ -47,6 +47,15 @@ impl Doc {
         }
     }
 
+    /// Where a hit is listed within its incident: title, impact, postmortem sections in
+    /// page order, then entries, causes, tasks and escalations, each oldest first.
+    fn place(self) -> (i64, i32) {
+        match self.code {
+            3..=6 => (self.code + 20, self.ref_id),
+            code => (code, 0),
+        }
+    }
+
     fn kind(self) -> Kind {
         Kind::of_code(self.code).unwrap_or(Kind::Incident)
     }
@@ -192,6 +201,9 @@ pub fn search(
             .or_default()
             .push(id);
     }
+    for docs in by_incident.values_mut() {
+        docs.sort_by_key(|&id| Doc::of(id).place());
+    }
     let shown: Vec<i64> = by_incident
         .values()
         .flat_map(|docs| docs.iter().take(HITS_SHOWN).copied())
@@ -283,9 +295,8 @@ struct SnippetRow {
     snippet: String,
 }
 
-/// The ids of the documents of `incidents` that match, in id order (an incident's own
-/// fields, then its postmortem, then its records oldest first). Each incident is a range
-/// of ids, so both databases read only that range of their index.
+/// The ids of the documents of `incidents` that match. Each incident is a range of ids, so
+/// both databases read only that range of their index.
 fn matching_docs(
     conn: &mut DbConnection,
     m: &Match,
@@ -299,7 +310,7 @@ fn matching_docs(
             "SELECT search_docs.rowid AS doc FROM json_each(?) AS p \
              JOIN search_docs ON search_docs.rowid >= p.value * 4294967296 \
              AND search_docs.rowid < (p.value + 1) * 4294967296 \
-             WHERE search_docs MATCH ?{} ORDER BY doc",
+             WHERE search_docs MATCH ?{}",
             m.kind_clause("search_docs.rowid")
         ))
         .bind::<Text, _>(json_ids(incidents))
@@ -309,7 +320,7 @@ fn matching_docs(
             "SELECT d.id AS doc FROM unnest($1::integer[]) AS p(i) \
              JOIN search_docs d ON d.id >= p.i::bigint * 4294967296 \
              AND d.id < (p.i::bigint + 1) * 4294967296 \
-             WHERE d.tsv @@ to_tsquery('english', $2){} ORDER BY doc",
+             WHERE d.tsv @@ to_tsquery('english', $2){}",
             m.kind_clause("d.id")
         ))
         .bind::<Array<Integer>, _>(incidents)

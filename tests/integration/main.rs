@@ -29,6 +29,7 @@ mod record;
 mod reliability;
 mod restricted;
 mod roles;
+mod search;
 mod security;
 mod sso;
 mod teams;

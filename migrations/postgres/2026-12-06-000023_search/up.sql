@@ -62,7 +62,9 @@ BEGIN
         -- IF, not CASE: each branch names columns only its own table has, and PL/pgSQL
         -- plans a statement only when it runs.
         IF TG_TABLE_NAME = 'timeline_entries' THEN
-            IF NEW.deleted_at IS NULL THEN
+            -- Entries the record writes itself repeat what they describe.
+            IF NEW.deleted_at IS NULL
+                AND NEW.kind NOT IN ('status_change', 'reopened', 'change') THEN
                 new_body := NEW.body;
             END IF;
         ELSIF TG_TABLE_NAME = 'root_causes' THEN
@@ -115,7 +117,8 @@ INSERT INTO search_docs (id, body) SELECT search_doc(id, 0, 1), title FROM incid
 INSERT INTO search_docs (id, body)
     SELECT search_doc(id, 0, 2), impact FROM incidents WHERE impact <> '';
 INSERT INTO search_docs (id, body)
-    SELECT search_doc(incident_id, id, 3), body FROM timeline_entries WHERE deleted_at IS NULL;
+    SELECT search_doc(incident_id, id, 3), body FROM timeline_entries
+    WHERE deleted_at IS NULL AND kind NOT IN ('status_change', 'reopened', 'change');
 INSERT INTO search_docs (id, body)
     SELECT search_doc(incident_id, id, 4), description FROM root_causes WHERE description <> '';
 INSERT INTO search_docs (id, body)

@@ -26,8 +26,10 @@ CREATE TRIGGER search_incident_delete AFTER DELETE ON incidents BEGIN
     WHERE rowid >= old.id * 4294967296 AND rowid < (old.id + 1) * 4294967296;
 END;
 
+-- Entries the record writes itself (status changes, reopenings, field changes) repeat
+-- what they describe; only what people wrote is searched.
 CREATE TRIGGER search_entry_insert AFTER INSERT ON timeline_entries
-WHEN new.deleted_at IS NULL BEGIN
+WHEN new.deleted_at IS NULL AND new.kind NOT IN ('status_change', 'reopened', 'change') BEGIN
     INSERT INTO search_docs (rowid, body)
         VALUES (new.incident_id * 4294967296 + new.id * 16 + 3, new.body);
 END;
@@ -37,7 +39,7 @@ WHEN old.body IS NOT new.body OR old.deleted_at IS NOT new.deleted_at
     DELETE FROM search_docs WHERE rowid = old.incident_id * 4294967296 + old.id * 16 + 3;
     INSERT INTO search_docs (rowid, body)
         SELECT new.incident_id * 4294967296 + new.id * 16 + 3, new.body
-        WHERE new.deleted_at IS NULL;
+        WHERE new.deleted_at IS NULL AND new.kind NOT IN ('status_change', 'reopened', 'change');
 END;
 CREATE TRIGGER search_entry_delete AFTER DELETE ON timeline_entries BEGIN
     DELETE FROM search_docs WHERE rowid = old.incident_id * 4294967296 + old.id * 16 + 3;
@@ -119,7 +121,7 @@ INSERT INTO search_docs (rowid, body)
     SELECT id * 4294967296 + 2, impact FROM incidents WHERE impact <> '';
 INSERT INTO search_docs (rowid, body)
     SELECT incident_id * 4294967296 + id * 16 + 3, body FROM timeline_entries
-    WHERE deleted_at IS NULL;
+    WHERE deleted_at IS NULL AND kind NOT IN ('status_change', 'reopened', 'change');
 INSERT INTO search_docs (rowid, body)
     SELECT incident_id * 4294967296 + id * 16 + 4, description FROM root_causes;
 INSERT INTO search_docs (rowid, body)
