@@ -15,10 +15,12 @@ use hindsight::tasks::{TaskKind, TaskPriority, TaskStatus};
 pub const INCIDENTS: i64 = 10_000;
 pub const ENTRIES_PER_INCIDENT: i64 = 100;
 pub const TASKS_PER_INCIDENT: i64 = 10;
-/// Reverted, then timed while applied again: 000007 (a column on the 1,000,000-row entries
-/// table) through the newest (the live event log, teams, mail, roles, sign-on, restricted
-/// incidents and their indexes).
-pub const MIGRATIONS_AGAIN: usize = 14;
+/// Reverted, then timed while applied again: 000009 through the newest (the live event log,
+/// teams, mail, roles, sign-on, restricted incidents and their indexes, and the search
+/// index, which indexes every entry, task and incident).
+pub const MIGRATIONS_AGAIN: usize = 15;
+/// One entry in this many holds a rare word ("kaleidoscope"), for the search benchmark.
+const RARE_EVERY: i64 = 100_000;
 /// Rows per transaction while building.
 const ROWS_PER_TRANSACTION: usize = 10_000;
 
@@ -78,13 +80,21 @@ pub fn build(url: &DbUrl, start: NaiveDateTime) -> Duration {
             (body, html)
         })
         .collect();
+    let rare = &(
+        "Saw a kaleidoscope of errors on gw-2.".to_string(),
+        hindsight::markdown::render("Saw a kaleidoscope of errors on gw-2."),
+    );
     let entry_rows: Vec<_> = ids
         .iter()
         .flat_map(|&(id, started)| {
             let bodies = &bodies;
             (0..ENTRIES_PER_INCIDENT).map(move |i| {
                 let at = started + Span::minutes(i);
-                let (body, html) = &bodies[i as usize % bodies.len()];
+                let (body, html) = if (id as i64 * ENTRIES_PER_INCIDENT + i) % RARE_EVERY == 0 {
+                    rare
+                } else {
+                    &bodies[i as usize % bodies.len()]
+                };
                 (
                     timeline_entries::incident_id.eq(id),
                     timeline_entries::occurred_at.eq(at),

@@ -352,7 +352,7 @@ fn snippets(
         DbConnection::Postgres(c) => diesel::sql_query(
             "SELECT id AS doc, ts_headline('english', body, to_tsquery('english', $1), \
              'StartSel=' || chr(2) || ', StopSel=' || chr(3) || \
-             ', MaxWords=24, MinWords=10, ShortWord=2, MaxFragments=2, FragmentDelimiter=\" … \"') \
+             ', MaxWords=30, MinWords=12, ShortWord=2') \
              AS snippet FROM search_docs WHERE id = ANY($2)",
         )
         .bind::<Text, _>(&m.tsquery)
