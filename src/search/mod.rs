@@ -17,7 +17,7 @@ pub mod web;
 use std::collections::HashMap;
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Integer, Text};
+use diesel::sql_types::{Array, BigInt, Text};
 
 use crate::access::Hidden;
 use crate::db::DbConnection;
@@ -295,37 +295,69 @@ struct SnippetRow {
     snippet: String,
 }
 
-/// The ids of the documents of `incidents` that match. Each incident is a range of ids, so
-/// both databases read only that range of their index.
+/// The ids of the documents of `incidents` that match. Each incident is a range of ids,
+/// read as its own part of one UNION ALL: both databases then read only those ranges of
+/// their index (a join let SQLite walk every match of a common word once per incident).
 fn matching_docs(
     conn: &mut DbConnection,
     m: &Match,
     incidents: &[i32],
 ) -> Result<Vec<i64>, AppError> {
-    if incidents.is_empty() {
-        return Ok(vec![]);
+    // SQLite takes at most 500 parts in one compound SELECT (an API page may hold 1,000).
+    let mut docs = Vec::new();
+    for chunk in incidents.chunks(200) {
+        docs.extend(matching_docs_of(conn, m, chunk)?);
     }
+    Ok(docs)
+}
+
+fn matching_docs_of(
+    conn: &mut DbConnection,
+    m: &Match,
+    incidents: &[i32],
+) -> Result<Vec<i64>, AppError> {
+    let sqlite = matches!(conn, DbConnection::Sqlite(_));
+    let part = |n: usize| {
+        let (lo, hi) = (2 + 2 * n, 3 + 2 * n);
+        if sqlite {
+            format!(
+                "SELECT rowid AS doc FROM search_docs WHERE search_docs MATCH ?1 \
+                 AND rowid >= ?{lo} AND rowid < ?{hi}{}",
+                m.kind_clause("rowid")
+            )
+        } else {
+            format!(
+                "SELECT id AS doc FROM search_docs WHERE id >= ${lo} AND id < ${hi} \
+                 AND tsv @@ to_tsquery('english', $1){}",
+                m.kind_clause("id")
+            )
+        }
+    };
+    let sql: Vec<String> = (0..incidents.len()).map(part).collect();
+    let words = if sqlite { &m.fts5 } else { &m.tsquery };
+    let ranges = incidents.iter().flat_map(|&i| {
+        let lo = i64::from(i) << 32;
+        [lo, lo + (1 << 32)]
+    });
     let rows: Vec<DocRow> = match conn {
-        DbConnection::Sqlite(c) => diesel::sql_query(format!(
-            "SELECT search_docs.rowid AS doc FROM json_each(?) AS p \
-             JOIN search_docs ON search_docs.rowid >= p.value * 4294967296 \
-             AND search_docs.rowid < (p.value + 1) * 4294967296 \
-             WHERE search_docs MATCH ?{}",
-            m.kind_clause("search_docs.rowid")
-        ))
-        .bind::<Text, _>(json_ids(incidents))
-        .bind::<Text, _>(&m.fts5)
-        .load(c)?,
-        DbConnection::Postgres(c) => diesel::sql_query(format!(
-            "SELECT d.id AS doc FROM unnest($1::integer[]) AS p(i) \
-             JOIN search_docs d ON d.id >= p.i::bigint * 4294967296 \
-             AND d.id < (p.i::bigint + 1) * 4294967296 \
-             WHERE d.tsv @@ to_tsquery('english', $2){}",
-            m.kind_clause("d.id")
-        ))
-        .bind::<Array<Integer>, _>(incidents)
-        .bind::<Text, _>(&m.tsquery)
-        .load(c)?,
+        DbConnection::Sqlite(c) => {
+            let mut q = diesel::sql_query(sql.join(" UNION ALL "))
+                .into_boxed::<diesel::sqlite::Sqlite>()
+                .bind::<Text, _>(words.clone());
+            for r in ranges {
+                q = q.bind::<BigInt, _>(r);
+            }
+            q.load(c)?
+        }
+        DbConnection::Postgres(c) => {
+            let mut q = diesel::sql_query(sql.join(" UNION ALL "))
+                .into_boxed::<diesel::pg::Pg>()
+                .bind::<Text, _>(words.clone());
+            for r in ranges {
+                q = q.bind::<BigInt, _>(r);
+            }
+            q.load(c)?
+        }
     };
     Ok(rows.into_iter().map(|r| r.doc).collect())
 }
@@ -341,13 +373,13 @@ fn snippets(
     }
     let rows: Vec<SnippetRow> = match conn {
         DbConnection::Sqlite(c) => diesel::sql_query(
-            "SELECT search_docs.rowid AS doc, \
+            "SELECT rowid AS doc, \
              snippet(search_docs, 0, char(2), char(3), '…', 24) AS snippet \
-             FROM json_each(?) AS p JOIN search_docs ON search_docs.rowid = p.value \
-             WHERE search_docs MATCH ?",
+             FROM search_docs WHERE search_docs MATCH ? \
+             AND rowid IN (SELECT value FROM json_each(?))",
         )
-        .bind::<Text, _>(json_ids(docs))
         .bind::<Text, _>(&m.fts5)
+        .bind::<Text, _>(json_ids(docs))
         .load(c)?,
         DbConnection::Postgres(c) => diesel::sql_query(
             "SELECT id AS doc, ts_headline('english', body, to_tsquery('english', $1), \
