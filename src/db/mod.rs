@@ -267,6 +267,21 @@ pub(crate) fn begin(
     }
 }
 
+/// Commits the transaction [`begin`] started: the one way [`transaction`] and the writer's
+/// groups commit. On SQLite the documents the transaction's writes queued for the search
+/// index (`search_pending`, filled by triggers) go into it first, in one insert: FTS5
+/// writes to disk at every savepoint, and every write in a group has one (migration
+/// `search_pending`). Nothing else sees that table, so the index is current at commit.
+pub(crate) fn commit(conn: &mut DbConnection) -> QueryResult<()> {
+    if let DbConnection::Sqlite(c) = conn {
+        c.batch_execute(
+            "INSERT OR REPLACE INTO search_docs (rowid, body) SELECT doc, body FROM search_pending; \
+             DELETE FROM search_pending;",
+        )?;
+    }
+    <DbConnection as Connection>::TransactionManager::commit_transaction(conn)
+}
+
 /// Runs `work` in a transaction. On SQLite it starts with `BEGIN IMMEDIATE`: a deferred
 /// transaction that reads and then writes cannot wait for a concurrent writer (SQLite
 /// answers "database is locked" at once), while an immediate one queues on `busy_timeout`.
@@ -288,7 +303,10 @@ where
     let _writer = begin(conn)?;
     match work(conn) {
         Ok(value) => {
-            Manager::commit_transaction(conn)?;
+            if let Err(e) = commit(conn) {
+                let _ = Manager::rollback_transaction(conn);
+                return Err(E::from(e));
+            }
             Ok(value)
         }
         Err(e) => {

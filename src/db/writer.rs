@@ -207,7 +207,7 @@ fn commit_group(
             }
         }
     }
-    <DbConnection as Connection>::TransactionManager::commit_transaction(conn).map_err(|e| {
+    super::commit(conn).map_err(|e| {
         let _ = <DbConnection as Connection>::TransactionManager::rollback_transaction(conn);
         GroupError::of(e)
     })
