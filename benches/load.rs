@@ -76,6 +76,7 @@ fn incident(title: &str, entries: usize, tasks: usize) -> Imported {
         roles: Default::default(),
         entries: (0..entries)
             .map(|i| ImportedEntry {
+                moment: Default::default(),
                 occurred_at: start() + chrono::Duration::seconds(i as i64 * 10),
                 time_known: true,
                 kind: kinds[i % kinds.len()],

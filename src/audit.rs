@@ -63,6 +63,7 @@ crate::text_enum!(
         IncidentAdminAccess => "incident.admin_access",
         TimelineAdd => "timeline.add",
         TimelineEdit => "timeline.edit",
+        TimelineMark => "timeline.mark",
         TimelineDelete => "timeline.delete",
         EscalationCreate => "escalation.create",
         EscalationAcknowledged => "escalation.acknowledged",

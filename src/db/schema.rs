@@ -222,6 +222,8 @@ diesel::table! {
         deleted_by -> Nullable<Integer>,
         dedupe_key -> Nullable<Text>,
         imported_author -> Nullable<Text>,
+        starred -> Bool,
+        marker -> Nullable<Text>,
     }
 }
 

@@ -126,7 +126,9 @@ struct PostmortemPage {
     error: Option<String>,
     notice: Option<String>,
     users: Vec<String>,
-    entries: Vec<(String, &'static str, String)>,
+    /// (time, kind, HTML, a key moment: starred, marked, or a status change).
+    entries: Vec<(String, &'static str, String, bool)>,
+    key_moments: usize,
     causes: Vec<(String, String)>,
     tasks: Vec<(String, &'static str, String)>,
 }
@@ -257,7 +259,7 @@ async fn page(
         None => StatusCode::OK,
     };
     let i = &l.detail.incident;
-    let view = PostmortemPage {
+    let mut view = PostmortemPage {
         layout: Layout::new(user, "incidents", format!("Postmortem {}", i.key())),
         key: i.key(),
         title: i.title.clone(),
@@ -305,9 +307,13 @@ async fn page(
                     true => zone.date_hhmm(e.occurred_at),
                     false => "~".into(),
                 };
-                (time, e.kind.label(), e.body_html)
+                let key = e.starred
+                    || e.marker.is_some()
+                    || matches!(e.kind, EntryKind::StatusChange | EntryKind::Reopened);
+                (time, e.kind.label(), e.body_html, key)
             })
             .collect(),
+        key_moments: 0,
         causes: l
             .causes
             .iter()
@@ -330,6 +336,7 @@ async fn page(
             })
             .collect(),
     };
+    view.key_moments = view.entries.iter().filter(|e| e.3).count();
     render_status(status, &view)
 }
 

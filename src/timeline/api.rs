@@ -5,9 +5,10 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use super::service::{self, parse_kind, EntryChanges};
-use super::{EntryKind, EntryView, NewEntry};
+use super::{EntryKind, EntryView, Marker, NewEntry};
 use crate::api::{optional_time, ApiJson, PageParams};
 use crate::auth::ApiUser;
+use crate::error::AppError;
 use crate::http_error::ApiError;
 use crate::state::AppState;
 use crate::time::now;
@@ -35,6 +36,33 @@ pub struct AddEntry {
     /// A time before the incident's start is meant (else 422 naming `occurred_at`).
     #[serde(default)]
     before_start: bool,
+    /// A key moment.
+    starred: Option<bool>,
+    /// `detection`, `diagnosis`, `repair` or null.
+    #[serde(default, deserialize_with = "crate::api::nullable")]
+    #[schema(value_type = Option<String>)]
+    marker: Option<Option<String>>,
+}
+
+/// The key-moment fields of a body, checked.
+fn moment_change(
+    starred: Option<bool>,
+    marker: Option<Option<String>>,
+) -> Result<service::MomentChange, AppError> {
+    let marker = marker
+        .map(|m| {
+            m.map(|m| {
+                m.parse::<Marker>().map_err(|_| {
+                    AppError::invalid(
+                        "marker",
+                        "marker must be detection, diagnosis, repair or null.",
+                    )
+                })
+            })
+            .transpose()
+        })
+        .transpose()?;
+    Ok(service::MomentChange { starred, marker })
 }
 
 /// `POST /api/v1/incidents/{key}/timeline` → 201
@@ -63,11 +91,19 @@ pub async fn add_entry(
             b.before_start,
         )
     };
+    let moment = moment_change(b.starred, b.marker)?;
     let actor = user.actor();
     let prepared = service::prepare(new)?;
     let entry = state
         .db
-        .write(move |conn| service::store(conn, id, prepared, &actor))
+        .write(move |conn| {
+            let entry = service::store(conn, id, prepared, &actor)?;
+            if moment.is_empty() {
+                return Ok(entry);
+            }
+            service::mark(conn, id, entry.id, moment, &actor)?;
+            Ok(service::get(conn, id, entry.id)?.entry)
+        })
         .await?;
     Ok(HttpResponse::Created().json(EntryJson::from(EntryView {
         entry,
@@ -83,6 +119,12 @@ pub struct EditEntry {
     kind: Option<String>,
     body: Option<String>,
     version: Option<i32>,
+    /// A key moment (no revision, no version change).
+    starred: Option<bool>,
+    /// `detection`, `diagnosis`, `repair` or null.
+    #[serde(default, deserialize_with = "crate::api::nullable")]
+    #[schema(value_type = Option<String>)]
+    marker: Option<Option<String>>,
 }
 
 /// `PATCH /api/v1/incidents/{key}/timeline/{id}`
@@ -96,6 +138,13 @@ pub async fn edit_entry(
     let (key, entry_id) = (entry.incident(), entry.id());
     let id = key.id();
     let b = body.0;
+    let moment = moment_change(b.starred, b.marker)?;
+    // Only a star or marker: not an edit of the text (no revision, no version check).
+    let text_edit = b.occurred_at.is_some()
+        || b.time_known.is_some()
+        || b.kind.is_some()
+        || b.body.is_some()
+        || moment.is_empty();
     let changes = EntryChanges {
         occurred_at: optional_time(b.occurred_at.as_deref(), "occurred_at")?,
         time_known: b.time_known,
@@ -107,7 +156,10 @@ pub async fn edit_entry(
     let view = state
         .db
         .write(move |conn| {
-            service::edit(conn, id, entry_id, changes, &actor)?;
+            if text_edit {
+                service::edit(conn, id, entry_id, changes, &actor)?;
+            }
+            service::mark(conn, id, entry_id, moment, &actor)?;
             service::get(conn, id, entry_id)
         })
         .await?;

@@ -19,6 +19,10 @@ pub struct EntryJson {
     /// The author an imported document named: text, not an account.
     pub imported_author: Option<String>,
     pub version: i32,
+    /// A key moment.
+    pub starred: bool,
+    /// `detection`, `diagnosis` or `repair`.
+    pub marker: Option<crate::timeline::Marker>,
 }
 
 impl From<EntryView> for EntryJson {
@@ -33,6 +37,8 @@ impl From<EntryView> for EntryJson {
             body: e.body,
             author: v.author,
             imported_author: e.imported_author,
+            starred: e.starred,
+            marker: e.marker,
             version: e.version,
         }
     }

@@ -32,6 +32,38 @@ crate::text_enum!(
     }
 );
 
+crate::text_enum!(
+    /// The moment an entry marks, beside its kind: when the problem was seen, understood,
+    /// fixed. With stars they make the postmortem's key moments.
+    Marker {
+        Detection => "detection",
+        Diagnosis => "diagnosis",
+        Repair => "repair",
+    }
+);
+
+/// Whether an entry is a key moment: starred, and the moment it marks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeyMoment {
+    pub starred: bool,
+    pub marker: Option<Marker>,
+}
+
+impl KeyMoment {
+    /// What an exported entry's label adds: " ★", " (diagnosis)", both, or nothing.
+    pub fn label_suffix(self) -> String {
+        let star = if self.starred { " ★" } else { "" };
+        match self.marker {
+            Some(m) => format!("{star} ({})", m.as_str()),
+            None => star.to_string(),
+        }
+    }
+
+    pub fn is_key(self) -> bool {
+        self.starred || self.marker.is_some()
+    }
+}
+
 impl EntryKind {
     /// The kind's one label, on pages and in exported documents alike.
     pub fn label(self) -> &'static str {
@@ -94,6 +126,9 @@ pub struct Entry {
     pub dedupe_key: Option<String>,
     /// The author an imported document named (text, not an account).
     pub imported_author: Option<String>,
+    /// A key moment (shown with a star; the postmortem can show only these).
+    pub starred: bool,
+    pub marker: Option<Marker>,
 }
 
 /// A new entry before validation.

@@ -36,6 +36,19 @@ pub struct EntryRow {
     pub author: String,
     pub edited: bool,
     pub recorded_late: Option<String>,
+    /// "★", "★ diagnosis", "repair": a key moment's badge.
+    pub moment: Option<String>,
+}
+
+/// A key moment's badge on the page, or none.
+fn moment_badge(starred: bool, marker: Option<super::Marker>) -> Option<String> {
+    let star = starred.then_some("★");
+    match (star, marker) {
+        (None, None) => None,
+        (Some(s), None) => Some(s.to_string()),
+        (None, Some(m)) => Some(m.as_str().to_string()),
+        (Some(s), Some(m)) => Some(format!("{s} {}", m.as_str())),
+    }
 }
 
 /// Turns entries into rows with day changes and gaps marked (taking their HTML, not copying).
@@ -74,6 +87,7 @@ pub fn timeline_rows(
             author: super::author_label(author, e.imported_author.as_deref()),
             edited: revisions.get(&e.id).copied().unwrap_or(0) > 0,
             recorded_late,
+            moment: moment_badge(e.starred, e.marker),
         });
         previous = Some(e.occurred_at);
     }

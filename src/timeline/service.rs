@@ -142,6 +142,7 @@ pub struct RecordedEntry {
     pub body_html: String,
     pub author_id: Option<UserId>,
     pub imported_author: Option<String>,
+    pub moment: super::KeyMoment,
 }
 
 /// Inserts recorded entries in bulk (multi-row statements: a 10,000-entry document stays
@@ -168,6 +169,8 @@ pub fn insert_many(
                 timeline_entries::body_html.eq(e.body_html),
                 timeline_entries::author_id.eq(e.author_id),
                 timeline_entries::imported_author.eq(e.imported_author),
+                timeline_entries::starred.eq(e.moment.starred),
+                timeline_entries::marker.eq(e.moment.marker),
                 timeline_entries::updated_at.eq(t),
                 timeline_entries::version.eq(1),
             )
@@ -317,6 +320,8 @@ pub struct PageEntry {
     pub kind: EntryKind,
     pub body_html: String,
     pub imported_author: Option<String>,
+    pub starred: bool,
+    pub marker: Option<super::Marker>,
 }
 
 /// The live entries of an incident for its page, in timeline order, with authors.
@@ -340,6 +345,17 @@ pub struct DocEntry {
     pub kind: EntryKind,
     pub body: String,
     pub imported_author: Option<String>,
+    pub starred: bool,
+    pub marker: Option<super::Marker>,
+}
+
+impl DocEntry {
+    pub fn moment(&self) -> super::KeyMoment {
+        super::KeyMoment {
+            starred: self.starred,
+            marker: self.marker,
+        }
+    }
 }
 
 /// A [`DocEntry`] with its author's username.
@@ -469,6 +485,60 @@ pub fn edit(
             &IncidentKey(incident_id).to_string(),
         )?;
         Ok(get(conn, incident_id, entry_id)?.entry)
+    })
+}
+
+/// A change of an entry's key-moment flags; `None` leaves one as it is.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MomentChange {
+    pub starred: Option<bool>,
+    pub marker: Option<Option<super::Marker>>,
+}
+
+impl MomentChange {
+    pub fn is_empty(&self) -> bool {
+        self.starred.is_none() && self.marker.is_none()
+    }
+}
+
+/// Stars or marks an entry. Not an edit of what it says: no revision and no version
+/// change, so a star never conflicts with someone editing the text; the page and live
+/// readers hear of it as an edit.
+pub fn mark(
+    conn: &mut DbConnection,
+    incident_id: IncidentId,
+    entry_id: EntryId,
+    change: MomentChange,
+    actor: &Actor,
+) -> Result<(), AppError> {
+    actor.require(crate::auth::Permission::Write)?;
+    crate::db::transaction(conn, |conn| {
+        let old = get(conn, incident_id, entry_id)?.entry;
+        let starred = change.starred.unwrap_or(old.starred);
+        let marker = change.marker.unwrap_or(old.marker);
+        if (starred, marker) == (old.starred, old.marker) {
+            return Ok(());
+        }
+        diesel::update(timeline_entries::table.find(entry_id))
+            .set((
+                timeline_entries::starred.eq(starred),
+                timeline_entries::marker.eq(marker),
+            ))
+            .execute(conn)?;
+        touch_incident(conn, incident_id, EventKind::EntryEdited, entry_id)?;
+        let detail = format!(
+            "{} starred={starred} marker={}",
+            IncidentKey(incident_id),
+            marker.map_or("none", |m| m.as_str())
+        );
+        audit::record(
+            conn,
+            actor,
+            audit::Action::TimelineMark,
+            "timeline_entry",
+            &entry_id.to_string(),
+            &detail,
+        )
     })
 }
 

@@ -34,6 +34,24 @@ pub struct EntryForm {
     /// minute, keeps it to the microsecond.
     #[serde(default)]
     occurred_iso: String,
+    /// The edit form's "key moment" box and marker.
+    starred: Option<String>,
+    #[serde(default)]
+    marker: String,
+}
+
+/// The edit form's key-moment fields: the box and the marker ("" for none).
+fn form_moment(data: &EntryForm) -> Result<service::MomentChange, AppError> {
+    let marker = match data.marker.trim() {
+        "" => None,
+        m => Some(m.parse::<super::Marker>().map_err(|_| {
+            AppError::invalid("marker", "Pick detection, diagnosis, repair or none.")
+        })?),
+    };
+    Ok(service::MomentChange {
+        starred: Some(data.starred.is_some()),
+        marker: Some(marker),
+    })
 }
 
 fn parse_time_field(raw: &str, zone: Zone) -> Result<Option<chrono::NaiveDateTime>, AppError> {
@@ -134,6 +152,9 @@ struct EditPage {
     body: String,
     version: i32,
     kinds: Vec<EntryKind>,
+    starred: bool,
+    marker: String,
+    markers: &'static [super::Marker],
     error: Option<String>,
 }
 
@@ -161,6 +182,9 @@ pub async fn edit_entry_page(
         body: e.body,
         version: e.version,
         kinds: kinds_for(e.kind),
+        starred: e.starred,
+        marker: e.marker.map(|m| m.as_str().to_string()).unwrap_or_default(),
+        markers: super::Marker::ALL,
         error: None,
     };
     render(&page)
@@ -204,11 +228,16 @@ pub async fn edit_entry(
             expected_version: Some(crate::web::form_version(&data.version)?),
         })
     })();
+    let moment = form_moment(&data);
     let result = async {
-        let changes = changes?;
+        let (changes, moment) = (changes?, moment?);
         state
             .db
-            .write(move |conn| service::edit(conn, id, entry_id, changes, &actor))
+            .write(move |conn| {
+                let entry = service::edit(conn, id, entry_id, changes, &actor)?;
+                service::mark(conn, id, entry_id, moment, &actor)?;
+                Ok(entry)
+            })
             .await
     }
     .await;
@@ -238,6 +267,9 @@ pub async fn edit_entry(
                 kind: data.kind,
                 body: data.body,
                 version: data.version.trim().parse().unwrap_or(0),
+                starred: data.starred.is_some(),
+                marker: data.marker,
+                markers: super::Marker::ALL,
                 error: Some(e.public_message()),
             };
             render_status(status, &page)

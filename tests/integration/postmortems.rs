@@ -3,7 +3,7 @@
 
 use hindsight::auth::Role;
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::helpers::*;
@@ -1167,4 +1167,136 @@ async fn exports_in_a_zone_and_imports_back(app: TestApp) {
 both_backends!(
     exports_in_a_zone_and_imports_back,
     exports_in_a_zone_and_imports_back
+);
+
+/// Key moments: an entry starred and marked (API and edit form) shows on the page, is not
+/// an edit of its text (no revision, same version), survives export and import, and the
+/// postmortem offers the key moments alone.
+async fn key_moments_are_kept_through_export_and_import(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    api.made(
+        "/api/v1/incidents",
+        json!({"title": "Payment gateway outage", "severity": "SEV1", "started_at": "2023-06-07T10:00:00Z"}),
+    )
+    .await;
+    let entry = api
+        .made(
+            "/api/v1/incidents/INC-1/timeline",
+            json!({"occurred_at": "2023-06-07T10:20:00Z", "kind": "investigation", "body": "The timeout parameter changed in release 412.", "starred": true, "marker": "diagnosis"}),
+        )
+        .await;
+    assert_eq!(entry["starred"], true);
+    assert_eq!(entry["marker"], "diagnosis");
+    let plain = api
+        .made(
+            "/api/v1/incidents/INC-1/timeline",
+            json!({"occurred_at": "2023-06-07T10:30:00Z", "kind": "action", "body": "Reverted the parameter."}),
+        )
+        .await;
+    assert_eq!(plain["starred"], false);
+    assert!(plain["marker"].is_null());
+    let path = format!("/api/v1/incidents/INC-1/timeline/{}", plain["id"]);
+    // A wrong marker says so and changes nothing; a viewer may not star.
+    let (status, body) = api.patch(&path, json!({"marker": "fixed"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["field"], "marker");
+    let viewer = Api::new(&app, app.token(Role::Viewer));
+    let (status, _) = viewer.patch(&path, json!({"starred": true})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Starring is not an edit of the text: same version, no revision, a stale version
+    // elsewhere does not block it.
+    let starred = api
+        .changed(&path, json!({"starred": true, "marker": "repair"}))
+        .await;
+    assert_eq!(
+        (
+            starred["starred"].clone(),
+            starred["marker"].clone(),
+            starred["version"].clone()
+        ),
+        (json!(true), json!("repair"), plain["version"].clone())
+    );
+    assert_eq!(app.count("timeline_revisions"), 0);
+    let cleared = api.changed(&path, json!({"marker": null})).await;
+    assert!(cleared["marker"].is_null());
+    assert_eq!(cleared["starred"], true);
+
+    // The page shows them; the edit form sets them.
+    let browser = app.login_as(Role::Responder).await;
+    let (_, page) = browser.get_text("/incidents/INC-1").await;
+    assert!(
+        page.contains("<b class=km title=\"Key moment\">★ diagnosis</b>"),
+        "{page}"
+    );
+    let edit = format!("/incidents/INC-1/timeline/{}/edit", plain["id"]);
+    browser
+        .submitted(
+            &edit,
+            &edit,
+            &[
+                ("version", &cleared["version"].to_string()),
+                ("occurred_at", "2023-06-07 10:30"),
+                ("kind", "action"),
+                ("body", "Reverted the parameter."),
+                ("marker", "repair"),
+            ],
+        )
+        .await;
+    let (_, after) = api.get("/api/v1/incidents/INC-1").await;
+    let row = after["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == plain["id"])
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (row["starred"].clone(), row["marker"].clone()),
+        (json!(false), json!("repair")),
+        "an unticked box unstars"
+    );
+    let (_, pm) = browser.get_text("/incidents/INC-1/postmortem").await;
+    assert!(
+        pm.contains("Key moments (3)"),
+        "two marked entries and the declaration: {pm}"
+    );
+
+    // Export says it in words and keeps it for the importer, which restores it.
+    let doc = export(&api, "INC-1", "default").await;
+    assert!(doc.contains("— Investigation ★ (diagnosis):**"), "{doc}");
+    assert!(doc.contains("— Action (repair):**"), "{doc}");
+    let (status, created) = import(&api, &doc).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (_, copy) = api
+        .get(&format!(
+            "/api/v1/incidents/{}",
+            created["key"].as_str().unwrap()
+        ))
+        .await;
+    let moments: Vec<(Value, Value, Value)> = copy["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] != "status_change")
+        .map(|e| (e["body"].clone(), e["starred"].clone(), e["marker"].clone()))
+        .collect();
+    assert_eq!(
+        moments,
+        [
+            (
+                json!("The timeout parameter changed in release 412."),
+                json!(true),
+                json!("diagnosis")
+            ),
+            (
+                json!("Reverted the parameter."),
+                json!(false),
+                json!("repair")
+            ),
+        ]
+    );
+}
+both_backends!(
+    key_moments_are_kept_through_export_and_import,
+    key_moments_are_kept_through_export_and_import
 );

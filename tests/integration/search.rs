@@ -319,11 +319,18 @@ async fn the_index_follows_every_write(app: TestApp) {
     assert_eq!(search(&api, "isolate").await.0, ["INC-2"]);
     // What was written before the index existed is found once the migration runs.
     let mut conn = app.connection();
-    let reverted = hindsight::db::revert_last_migrations(&mut conn, 2).unwrap();
-    assert!(
-        reverted[0].ends_with("000024") && reverted[1].ends_with("000023"),
-        "the search migrations: {reverted:?}"
-    );
+    // Back to before the search migration, however many came after it.
+    let mut reverted = Vec::new();
+    while !reverted
+        .last()
+        .is_some_and(|m: &String| m.ends_with("000023"))
+    {
+        reverted.extend(hindsight::db::revert_last_migrations(&mut conn, 1).unwrap());
+        assert!(
+            reverted.len() < 10,
+            "the search migration is 000023: {reverted:?}"
+        );
+    }
     // (Straight into the table: the server's commits expect the index's queue.)
     diesel::connection::SimpleConnection::batch_execute(
         &mut conn,

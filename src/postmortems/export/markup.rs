@@ -11,7 +11,7 @@ use crate::escalations::{EscalationState, RecordedEscalation};
 use crate::root_causes::{CauseCategory, CauseKind};
 use crate::tasks::TaskStatus;
 use crate::time::{human_duration, Zone};
-use crate::timeline::EntryKind;
+use crate::timeline::{EntryKind, KeyMoment};
 
 /// JSON for a marker: one line, and never `-->` (which would end the comment).
 pub fn marker_json(v: &Value) -> String {
@@ -55,10 +55,11 @@ pub(super) fn starts_block(body: &str) -> bool {
 }
 
 /// The label put before a timeline entry's body, inline or on its own line.
-pub fn entry_prefix(time: Option<&str>, kind: EntryKind, body: &str) -> String {
+pub fn entry_prefix(time: Option<&str>, kind: EntryKind, moment: KeyMoment, body: &str) -> String {
+    let key = moment.label_suffix();
     let label = match time {
-        Some(t) => format!("**{t} — {}:**", kind.label()),
-        None => format!("**{}:**", kind.label()),
+        Some(t) => format!("**{t} — {}{key}:**", kind.label()),
+        None => format!("**{}{key}:**", kind.label()),
     };
     if starts_block(body) {
         format!("{label}\n\n")
@@ -228,7 +229,7 @@ mod tests {
         ] {
             let doc = format!(
                 "{}{body}",
-                entry_prefix(Some("10:05"), EntryKind::Action, body)
+                entry_prefix(Some("10:05"), EntryKind::Action, KeyMoment::default(), body)
             );
             let html = crate::markdown::render(&doc);
             assert!(

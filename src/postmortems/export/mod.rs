@@ -266,10 +266,16 @@ fn timeline(doc: &mut Doc, r: &Record, heading: &str) {
     for view in &r.entries {
         let e = &view.entry;
         let time = e.time_known.then(|| clock.show(e.occurred_at));
-        let attrs = json!({"at": rfc3339_secs(e.occurred_at), "known": e.time_known, "kind": e.kind.as_str(), "author": view.author.as_deref().or(e.imported_author.as_deref())});
+        let mut attrs = json!({"at": rfc3339_secs(e.occurred_at), "known": e.time_known, "kind": e.kind.as_str(), "author": view.author.as_deref().or(e.imported_author.as_deref())});
+        if e.starred {
+            attrs["starred"] = json!(true);
+        }
+        if let Some(m) = e.marker {
+            attrs["marker"] = json!(m.as_str());
+        }
         let content = format!(
             "{}{}",
-            entry_prefix(time.as_deref(), e.kind, &e.body),
+            entry_prefix(time.as_deref(), e.kind, e.moment(), &e.body),
             e.body
         );
         doc.region("entry", Some(attrs), &content);

@@ -38,6 +38,7 @@ pub struct ImportedEntry {
     pub kind: EntryKind,
     pub body: String,
     pub author: Option<String>,
+    pub moment: crate::timeline::KeyMoment,
 }
 
 #[derive(Clone, Debug)]

@@ -17,7 +17,7 @@ use crate::root_causes::{CauseCategory, CauseFields, CauseKind};
 use crate::tasks::service::TaskInput;
 use crate::tasks::TaskStatus;
 use crate::time::{parse_rfc3339, Zone};
-use crate::timeline::EntryKind;
+use crate::timeline::{EntryKind, KeyMoment, Marker};
 
 /// The marker tag when the text is a hindsight export (front matter `format: "hindsight/1 TAG"`).
 pub(super) fn own_format_tag(text: &str) -> Option<String> {
@@ -266,14 +266,21 @@ fn own_entry(a: &Value, r: &Region, zone: Zone) -> Result<ImportedEntry, AppErro
         .unwrap_or("note")
         .parse()
         .map_err(|e| bad(r.line, format!("entry kind {e}")))?;
+    let moment = KeyMoment {
+        starred: a.get("starred").and_then(Value::as_bool).unwrap_or(false),
+        marker: str_of(a, "marker")
+            .map(|m| m.parse::<Marker>())
+            .transpose()
+            .map_err(|e| bad(r.line, format!("entry marker {e}")))?,
+    };
     let times = [Some(zone.hhmm(at)), Some(zone.date_hhmm(at))];
     let candidates: Vec<String> = if known {
         times
             .iter()
-            .flat_map(|t| prefixes(t.as_deref(), kind))
+            .flat_map(|t| prefixes(t.as_deref(), kind, moment))
             .collect()
     } else {
-        prefixes(None, kind)
+        prefixes(None, kind, moment)
     };
     Ok(ImportedEntry {
         occurred_at: at,
@@ -281,6 +288,7 @@ fn own_entry(a: &Value, r: &Region, zone: Zone) -> Result<ImportedEntry, AppErro
         kind,
         body: strip_any(&r.content, &candidates).to_string(),
         author: str_of(a, "author").map(str::to_string),
+        moment,
     })
 }
 
@@ -339,9 +347,12 @@ fn own_cause(a: &Value, r: &Region) -> Result<CauseFields, AppError> {
     })
 }
 
-pub(super) fn prefixes(time: Option<&str>, kind: EntryKind) -> Vec<String> {
+pub(super) fn prefixes(time: Option<&str>, kind: EntryKind, moment: KeyMoment) -> Vec<String> {
     // Both forms: inline (body starts with text) and block (label on its own line).
-    vec![entry_prefix(time, kind, "x"), entry_prefix(time, kind, "#")]
+    vec![
+        entry_prefix(time, kind, moment, "x"),
+        entry_prefix(time, kind, moment, "#"),
+    ]
 }
 
 pub(super) fn own_task(a: &Value, r: &Region) -> Result<ImportedTask, AppError> {

@@ -226,6 +226,7 @@ fn timed_entry(
     let at = clock_at.unwrap_or_default();
     p.entries.push((
         ImportedEntry {
+            moment: Default::default(),
             occurred_at: at,
             time_known: true,
             kind,
@@ -273,6 +274,7 @@ fn free_text(
             buf.push(item);
             p.entries.push((
                 ImportedEntry {
+                    moment: Default::default(),
                     occurred_at: at,
                     time_known: false,
                     kind: EntryKind::Note,
@@ -419,6 +421,7 @@ pub(super) fn apply_field(
             buf.push(rest);
             p.entries.push((
                 ImportedEntry {
+                    moment: Default::default(),
                     occurred_at: at,
                     time_known: false,
                     kind,

@@ -22,6 +22,8 @@ pub fn preview(imported: &Imported, incident_id: IncidentId) -> Record {
                 kind: e.kind,
                 body: e.body.trim_end().to_string(),
                 imported_author: e.author.clone(),
+                starred: e.moment.starred,
+                marker: e.moment.marker,
             },
             // As stored: a document's author is text, never a local account.
             author: None,

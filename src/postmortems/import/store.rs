@@ -225,6 +225,7 @@ pub fn store(
                 Some(RecordedEntry {
                     author_id: None,
                     imported_author: e.author,
+                    moment: e.moment,
                     body: e.body.trim_end().to_string(),
                     body_html: html?,
                     occurred_at: e.occurred_at,

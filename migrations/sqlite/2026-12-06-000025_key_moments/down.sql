@@ -1,0 +1,2 @@
+ALTER TABLE timeline_entries DROP COLUMN marker;
+ALTER TABLE timeline_entries DROP COLUMN starred;
