@@ -449,6 +449,7 @@ async fn pages_fit_a_phone(app: TestApp) {
         "/admin/users",
         "/audit",
         "/admin/webhooks",
+        "/search?q=synthetic+check",
     ];
     for (width, height) in [(360, 800), (1440, 900)] {
         c.set_window_size(width, height).await.unwrap();
@@ -463,6 +464,45 @@ async fn pages_fit_a_phone(app: TestApp) {
             let cut = js(&c, CUT_OFF).await;
             assert_eq!(cut, json!([]), "{path} has content cut off at {width} px");
         }
+    }
+    // The header's search box at both widths: `/` focuses it, typing and Enter search,
+    // and the answer shows the incident with the words marked and linked.
+    for (width, height) in [(360, 800), (1440, 900)] {
+        c.set_window_size(width, height).await.unwrap();
+        c.goto(&app.url("/tasks")).await.unwrap();
+        wait_for_text(&c, "Action items").await;
+        let slash = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: '/' })
+            .then(KeyAction::Up { value: '/' });
+        c.perform_actions(slash).await.unwrap();
+        assert_eq!(
+            js(&c, "return document.activeElement.id").await,
+            "nav-q",
+            "{width} px"
+        );
+        c.find(Locator::Id("nav-q"))
+            .await
+            .unwrap()
+            .send_keys(&format!("synthetic check{}", char::from(Key::Enter)))
+            .await
+            .unwrap();
+        wait_for_text(&c, "more matches in").await;
+        assert_eq!(c.current_url().await.unwrap().path(), "/search");
+        let marked = js(
+            &c,
+            "return Array.from(document.querySelectorAll('.hits a')).map(function (a) { return [a.getAttribute('href'), a.querySelector('mark') && a.querySelector('mark').textContent]; })",
+        )
+        .await;
+        let hits = marked.as_array().unwrap();
+        assert_eq!(hits.len(), 3, "{marked}");
+        assert!(
+            hits[0][0]
+                .as_str()
+                .unwrap()
+                .starts_with("/incidents/INC-1#t"),
+            "{marked}"
+        );
+        assert_eq!(hits[0][1], "synthetic", "{marked}");
     }
     c.set_window_size(360, 800).await.unwrap();
     c.goto(&app.url("/incidents/INC-1")).await.unwrap();
