@@ -61,6 +61,8 @@ crate::text_enum!(
         IncidentImport => "incident.import",
         IncidentAccess => "incident.access",
         IncidentAdminAccess => "incident.admin_access",
+        IncidentLink => "incident.link",
+        IncidentUnlink => "incident.unlink",
         TimelineAdd => "timeline.add",
         TimelineEdit => "timeline.edit",
         TimelineMark => "timeline.mark",

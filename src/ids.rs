@@ -102,6 +102,10 @@ id_type!(
     RootCauseId
 );
 id_type!(
+    /// A link between two incidents.
+    LinkId
+);
+id_type!(
     /// A user account.
     UserId
 );

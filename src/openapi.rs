@@ -25,6 +25,8 @@ impl Modify for Bearer {
     paths(
         crate::incidents::api::list_incidents,
         crate::search::api::search_api,
+        crate::incidents::links::api::create_link,
+        crate::incidents::links::api::delete_link,
         crate::incidents::api::create_incident,
         crate::incidents::api::get_incident,
         crate::incidents::api::update_incident,

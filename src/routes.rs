@@ -25,6 +25,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(r("/incidents/new").route(get().to(incidents::web::new_incident)))
         .service(r("/incidents/{key}").route(get().to(incidents::web::show_incident)))
         .service(r("/incidents/{key}/access").route(post().to(crate::access::web::set_access)))
+        .service(r("/incidents/{key}/links").route(post().to(incidents::links::web::create_link)))
+        .service(r("/incidents/{key}/links/{id}/delete").route(post().to(incidents::links::web::delete_link)))
         .service(r("/incidents/{key}/events").route(get().to(crate::live::stream::page_events)))
         .service(r("/incidents/{key}/stamp").route(get().to(incidents::web::incident_stamp)))
         .service(r("/incidents/{key}/edit").route(get().to(incidents::web::edit_incident)).route(post().to(incidents::web::update_incident)))
@@ -120,6 +122,8 @@ api_routes! {
     "/search" => get crate::search::api::search_api;
     "/incidents/{key}" => get incidents::api::get_incident, patch incidents::api::update_incident;
     "/incidents/{key}/access" => get crate::access::api::get_access, put crate::access::api::put_access;
+    "/incidents/{key}/links" => post incidents::links::api::create_link;
+    "/incidents/{key}/links/{id}" => delete incidents::links::api::delete_link;
     "/incidents/{key}/events" => get crate::live::stream::api_events;
     "/incidents/{key}/timeline" => get timeline::api::list_entries, post timeline::api::add_entry;
     "/incidents/{key}/timeline/{id}" => patch timeline::api::edit_entry, delete timeline::api::delete_entry;

@@ -22,11 +22,11 @@ use super::{can_see, note_admin_look, Reader, Seen};
 use crate::audit::Actor;
 use crate::auth::users::User;
 use crate::auth::{ApiUser, CurrentUser};
-use crate::db::schema::{escalations, root_causes, tasks, timeline_entries};
+use crate::db::schema::{escalations, incident_links, root_causes, tasks, timeline_entries};
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::extract::reject;
-use crate::ids::{EntryId, EscalationId, IncidentId, RootCauseId, TaskId};
+use crate::ids::{EntryId, EscalationId, IncidentId, LinkId, RootCauseId, TaskId};
 use crate::incidents::IncidentKey;
 use crate::state::AppState;
 
@@ -88,6 +88,8 @@ pub trait Kind: 'static {
 pub enum Task {}
 pub enum Escalation {}
 pub enum Cause {}
+/// A link between incidents, reached from the incident that made it.
+pub enum Link {}
 /// A timeline entry, reached as `/incidents/{key}/timeline/{id}`: it must belong to the
 /// incident the key names.
 pub enum Entry {}
@@ -111,6 +113,7 @@ kind!(Task, TaskId, "task", tasks);
 kind!(Escalation, EscalationId, "escalation", escalations);
 kind!(Cause, RootCauseId, "root cause", root_causes);
 kind!(Entry, EntryId, "timeline entry", timeline_entries);
+kind!(Link, LinkId, "link", incident_links);
 
 /// Whoever asks: the session's user on pages, the token's under `/api/` (looked up once
 /// per request, shared with the handler's own `CurrentUser` / `ApiUser`).

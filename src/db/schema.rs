@@ -114,6 +114,7 @@ diesel::table! {
         ops_lead_id -> Nullable<Integer>,
         restricted -> Bool,
         import_hash -> Nullable<Text>,
+        duplicate_of -> Nullable<Integer>,
     }
 }
 
@@ -357,6 +358,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    incident_links (id) {
+        id -> Integer,
+        incident_id -> Integer,
+        other_id -> Integer,
+        kind -> Text,
+        created_by -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     incident_members (incident_id, user_id) {
         incident_id -> Integer,
         user_id -> Integer,
@@ -409,6 +421,7 @@ diesel::joinable!(postmortems -> incidents (incident_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
+    incident_links,
     notifications,
     incident_revisions,
     incident_events,

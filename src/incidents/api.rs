@@ -47,6 +47,8 @@ pub struct IncidentJson {
     /// A restricted incident's members: usernames, then team names (`GET …/access` keeps
     /// them apart); empty when not restricted.
     pub members: Vec<String>,
+    /// The incident this one duplicates (see `links`), e.g. `INC-3`.
+    pub duplicate_of: Option<String>,
 }
 
 impl From<IncidentDetail> for IncidentJson {
@@ -76,6 +78,7 @@ impl From<IncidentDetail> for IncidentJson {
             event_seq: i.event_seq,
             restricted: i.restricted,
             members: d.members,
+            duplicate_of: i.duplicate_of.map(|o| IncidentKey(o).to_string()),
         }
     }
 }
@@ -90,6 +93,8 @@ pub struct IncidentWithRecord {
     escalations: Vec<crate::escalations::api::EscalationJson>,
     root_causes: Vec<crate::root_causes::api::RootCauseJson>,
     tasks: Vec<crate::tasks::api::TaskJson>,
+    /// Links to other incidents, both ways (those the reader may see).
+    links: Vec<super::links::api::LinkJson>,
 }
 
 #[derive(Deserialize)]
@@ -240,22 +245,25 @@ pub async fn create_incident(
 #[utoipa::path(get, path = "/api/v1/incidents/{key}", tag = "incidents", params(("key" = String, Path, description = "Incident key: INC-7 or 7")), responses((status = 200, body = IncidentWithRecord), (status = 401, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn get_incident(
     state: web::Data<AppState>,
-    _user: ApiUser,
+    user: ApiUser,
     key: Visible,
 ) -> Result<HttpResponse, ApiError> {
     let id = key.id();
+    let reader = crate::access::Reader::of(&user.user);
     let timelines = std::sync::Arc::clone(&state.timelines);
-    let (detail, timeline, escalations, causes, tasks) = state
+    let (detail, timeline, escalations, causes, tasks, links) = state
         .db
         .read(move |conn| {
             let detail = service::get(conn, id)?;
             let rev = detail.incident.timeline_rev;
+            let hidden = crate::access::Hidden::from_reader(conn, reader)?;
             Ok((
                 detail,
                 timelines.timeline_json(conn, id, rev)?,
                 crate::escalations::list(conn, id)?,
                 crate::root_causes::list(conn, id)?,
                 crate::tasks::service::list_for_incident(conn, id)?,
+                super::links::list(conn, id, &hidden)?,
             ))
         })
         .await?;
@@ -266,6 +274,7 @@ pub async fn get_incident(
         escalations: escalations.into_iter().map(Into::into).collect(),
         root_causes: causes.into_iter().map(Into::into).collect(),
         tasks: tasks.into_iter().map(Into::into).collect(),
+        links: links.into_iter().map(Into::into).collect(),
     }))
 }
 

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod changes;
 pub mod fields;
+pub mod links;
 pub mod merge;
 pub mod model;
 pub mod revisions;

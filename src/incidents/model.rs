@@ -96,6 +96,8 @@ pub struct Incident {
     pub ops_lead_id: Option<UserId>,
     /// Seen only by its members and admins (see `access`).
     pub restricted: bool,
+    /// The incident this one duplicates (see `links`): closed, and left out of insights.
+    pub duplicate_of: Option<IncidentId>,
 }
 
 impl Incident {

@@ -62,6 +62,8 @@ pub fn load(
     let first = add_months(first_of_month(today), 1 - months as i32);
     let rows: Vec<Row> = incidents::table
         .filter(crate::visible_incidents!(reader))
+        // A duplicate is counted once, as the incident it duplicates.
+        .filter(incidents::duplicate_of.is_null())
         .filter(incidents::started_at.ge(first.and_hms_opt(0, 0, 0).unwrap_or_default()))
         .select((
             incidents::started_at,

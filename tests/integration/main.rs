@@ -18,6 +18,7 @@ mod hostile;
 mod incidents;
 mod insights;
 mod lifecycle;
+mod links;
 mod live;
 mod mail;
 mod notifications;

@@ -207,7 +207,19 @@ async fn outsiders_never_see_a_restricted_incident(app: TestApp) {
             json!({"kind": "primary", "category": "process", "description": "Secrets in logs"}),
         )
         .await;
-    let (e, t, x, c) = (&entry["id"], &task["id"], &esc["id"], &cause["id"]);
+    let link = cmd_api
+        .made(
+            "/api/v1/incidents/INC-1/links",
+            json!({"kind": "related", "other": "INC-2"}),
+        )
+        .await;
+    let (e, t, x, c, l) = (
+        &entry["id"],
+        &task["id"],
+        &esc["id"],
+        &cause["id"],
+        &link["id"],
+    );
 
     let get = Method::GET;
     let post = Method::POST;
@@ -235,6 +247,8 @@ async fn outsiders_never_see_a_restricted_incident(app: TestApp) {
         (post.clone(), "/incidents/INC-1/status".into()),
         (post.clone(), "/incidents/INC-1/timeline".into()),
         (post.clone(), "/incidents/INC-1/access".into()),
+        (post.clone(), "/incidents/INC-1/links".into()),
+        (post.clone(), format!("/incidents/INC-1/links/{l}/delete")),
         (post.clone(), "/incidents/INC-1/escalations".into()),
         (post.clone(), "/incidents/INC-1/tasks".into()),
         (post.clone(), "/incidents/INC-1/root-causes".into()),
@@ -284,6 +298,8 @@ async fn outsiders_never_see_a_restricted_incident(app: TestApp) {
             "/api/v1/incidents/INC-1/postmortem/review".into(),
         ),
         (Method::PUT, "/api/v1/incidents/INC-1/access".into()),
+        (post.clone(), "/api/v1/incidents/INC-1/links".into()),
+        (Method::DELETE, format!("/api/v1/incidents/INC-1/links/{l}")),
     ];
     // Outsiders of each role: every route, in every spelling of its key or id, is a 404,
     // as for an incident that never was.

@@ -140,6 +140,11 @@ struct ShowPage {
     /// Defined teams, suggested for a task's team.
     teams: Vec<String>,
     access: crate::access::Access,
+    /// Links to other incidents (those the reader may see), and a refused link's form.
+    links: Vec<crate::incidents::links::LinkView>,
+    link_error: Option<String>,
+    link_other: String,
+    link_kinds: &'static [crate::incidents::links::LinkKind],
     /// The commander or an admin: may restrict it and set its members.
     can_manage_access: bool,
 }
@@ -158,6 +163,9 @@ pub struct Draft {
     pub status_error: Option<String>,
     pub status: String,
     pub status_at: String,
+    /// A refused link: its message and the key typed.
+    pub link_error: Option<String>,
+    pub link_other: String,
 }
 
 /// Renders the incident page; `draft` refills the quick-add form after an error.
@@ -172,10 +180,12 @@ pub async fn incident_page(
     let zone = user.user.zone();
     let (manager_id, admin) = (user.user.id, user.user.role == crate::auth::Role::Admin);
     let timelines = std::sync::Arc::clone(&state.timelines);
+    let reader = crate::access::Reader::of(&user.user);
     let record = state
         .db
         .read(move |conn| {
             let detail = service::get(conn, id)?;
+            let hidden = crate::access::Hidden::from_reader(conn, reader)?;
             let rev = detail.incident.timeline_rev;
             // The Access card: only for restricted incidents and those who may change it.
             let access = if detail_restricted_or_manager(&detail, manager_id, admin) {
@@ -193,6 +203,7 @@ pub async fn incident_page(
                 users: users::active_usernames(conn, false)?,
                 teams: crate::teams::names(conn)?,
                 access,
+                links: crate::incidents::links::list(conn, id, &hidden)?,
             })
         })
         .await?;
@@ -206,6 +217,7 @@ pub async fn incident_page(
         users,
         teams,
         access,
+        links,
     } = record;
     let today = t_now().date();
     let t = now();
@@ -238,6 +250,10 @@ pub async fn incident_page(
         suggestions,
         teams,
         access,
+        links,
+        link_error: draft.link_error,
+        link_other: draft.link_other,
+        link_kinds: crate::incidents::links::LinkKind::ALL,
         can_manage_access,
         users,
         layout: Layout::new(user, "incidents", format!("{} {}", i.key(), i.title)),
@@ -367,6 +383,7 @@ struct Record {
     users: Vec<String>,
     teams: Vec<String>,
     access: crate::access::Access,
+    links: Vec<crate::incidents::links::LinkView>,
 }
 
 /// An escalation on the incident page.
