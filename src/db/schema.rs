@@ -294,6 +294,7 @@ diesel::table! {
         overdue_notified_on -> Nullable<Date>,
         /// 0 high, 1 medium, 2 low: computed by the database, for ordering.
         priority_rank -> Integer,
+        root_cause_id -> Nullable<Integer>,
     }
 }
 

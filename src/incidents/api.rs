@@ -95,6 +95,33 @@ pub struct IncidentWithRecord {
     tasks: Vec<crate::tasks::api::TaskJson>,
     /// Links to other incidents, both ways (those the reader may see).
     links: Vec<super::links::api::LinkJson>,
+    /// The same kind of failure on a shared service after the earlier incident's
+    /// follow-ups were done, this incident at either end.
+    recurrences: Vec<RecurrenceJson>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RecurrenceJson {
+    earlier: String,
+    later: String,
+    /// The root-cause category both share.
+    category: String,
+    /// A service both name.
+    service: String,
+    /// The earlier incident's follow-ups for that cause, done before `later` started.
+    tasks: Vec<crate::ids::TaskId>,
+}
+
+impl From<super::recurrence::Recurrence> for RecurrenceJson {
+    fn from(r: super::recurrence::Recurrence) -> Self {
+        RecurrenceJson {
+            earlier: r.earlier.to_string(),
+            later: r.later.to_string(),
+            category: r.category,
+            service: r.service,
+            tasks: r.tasks,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -251,7 +278,7 @@ pub async fn get_incident(
     let id = key.id();
     let reader = crate::access::Reader::of(&user.user);
     let timelines = std::sync::Arc::clone(&state.timelines);
-    let (detail, timeline, escalations, causes, tasks, links) = state
+    let (detail, timeline, escalations, causes, tasks, (links, recurrences)) = state
         .db
         .read(move |conn| {
             let detail = service::get(conn, id)?;
@@ -263,7 +290,10 @@ pub async fn get_incident(
                 crate::escalations::list(conn, id)?,
                 crate::root_causes::list(conn, id)?,
                 crate::tasks::service::list_for_incident(conn, id)?,
-                super::links::list(conn, id, &hidden)?,
+                (
+                    super::links::list(conn, id, &hidden)?,
+                    super::recurrence::of(conn, id, &hidden)?,
+                ),
             ))
         })
         .await?;
@@ -275,6 +305,7 @@ pub async fn get_incident(
         root_causes: causes.into_iter().map(Into::into).collect(),
         tasks: tasks.into_iter().map(Into::into).collect(),
         links: links.into_iter().map(Into::into).collect(),
+        recurrences: recurrences.into_iter().map(Into::into).collect(),
     }))
 }
 

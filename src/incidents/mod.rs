@@ -10,6 +10,7 @@ pub mod fields;
 pub mod links;
 pub mod merge;
 pub mod model;
+pub mod recurrence;
 pub mod revisions;
 pub mod roles;
 pub mod search;

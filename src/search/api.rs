@@ -4,13 +4,12 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::query::{Kind, Query, QUERY_MAX};
-use super::{search, Found, Hit};
+use super::{jump, search, Found, Hit};
 use crate::access::{Hidden, Reader};
 use crate::api::PageParams;
 use crate::auth::ApiUser;
 use crate::error::AppError;
 use crate::http_error::ApiError;
-use crate::incidents::IncidentKey;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -116,17 +115,7 @@ pub async fn search_api(
     let (jump, results) = state
         .db
         .read(move |conn| {
-            let jump = match query.key {
-                Some(id)
-                    if !matches!(
-                        crate::access::can_see(conn, reader, id)?,
-                        crate::access::Seen::No
-                    ) =>
-                {
-                    Some(IncidentKey(id).to_string())
-                }
-                _ => None,
-            };
+            let jump = jump(conn, reader, &query)?.map(|k| k.to_string());
             let hidden = Hidden::from_reader(conn, reader)?;
             Ok((jump, search(conn, &hidden, &query, page, per_page)?))
         })

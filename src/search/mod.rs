@@ -19,12 +19,13 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Text};
 
-use crate::access::Hidden;
+use crate::access::{can_see, Hidden, Reader, Seen};
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::ids::IncidentId;
 use crate::incidents::search::{ranked, IncidentFilter};
 use crate::incidents::service::IncidentDetail;
+use crate::incidents::IncidentKey;
 use query::{Kind, Match, Query};
 
 /// Hits shown per incident; the rest are counted.
@@ -138,8 +139,21 @@ pub struct Results {
     pub total: i64,
 }
 
+/// The incident a search names by key (`INC-2`, `inc 2`, `2`) when `reader` may see it.
+/// A hidden one is `None`, as a missing one is: the search then goes on as text.
+pub fn jump(
+    conn: &mut DbConnection,
+    reader: Reader,
+    q: &Query,
+) -> Result<Option<IncidentKey>, AppError> {
+    let Some(id) = q.key else {
+        return Ok(None);
+    };
+    Ok((!matches!(can_see(conn, reader, id)?, Seen::No)).then_some(IncidentKey(id)))
+}
+
 /// Turns the search's filters into the list's, naming the search box in any error.
-pub fn filter_of(q: &Query) -> Result<IncidentFilter, AppError> {
+fn filter_of(q: &Query) -> Result<IncidentFilter, AppError> {
     if let Some(u) = q.unknown.first() {
         return Err(AppError::invalid(
             "q",

@@ -6,8 +6,8 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::query::{Query, QUERY_MAX};
-use super::{search, Found};
-use crate::access::{can_see, Hidden, Reader, Seen};
+use super::{jump, search, Found};
+use crate::access::{Hidden, Reader};
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::incidents::web::list::IncidentRow;
@@ -53,15 +53,12 @@ pub async fn search_page(
     let page = page_number(params.page.as_deref())?;
     let query = Query::parse(&text);
     let reader = Reader::of(&user.user);
-    if let Some(id) = query.key {
+    if query.key.is_some() {
         // A key the reader may see goes straight there; otherwise it is searched as text,
         // so a hidden incident answers exactly as a missing one.
-        let seen = state.db.read(move |conn| can_see(conn, reader, id)).await?;
-        if !matches!(seen, Seen::No) {
-            return Ok(see_other(&format!(
-                "/incidents/{}",
-                crate::incidents::IncidentKey(id)
-            )));
+        let q = query.clone();
+        if let Some(key) = state.db.read(move |conn| jump(conn, reader, &q)).await? {
+            return Ok(see_other(&format!("/incidents/{key}")));
         }
     }
     let searched = !text.is_empty();

@@ -32,6 +32,8 @@ pub struct TaskJson {
     pub completed_at: Option<String>,
     pub overdue: bool,
     pub version: i32,
+    /// The root cause (of its incident) this task addresses.
+    pub root_cause_id: Option<crate::ids::RootCauseId>,
 }
 
 impl From<TaskView> for TaskJson {
@@ -54,6 +56,7 @@ impl From<TaskView> for TaskJson {
             completed_at: t.completed_at.map(rfc3339),
             overdue,
             version: t.version,
+            root_cause_id: t.root_cause_id,
         }
     }
 }
@@ -88,6 +91,8 @@ pub struct CreateTask {
     due_on: Option<String>,
     status: Option<String>,
     external_url: Option<String>,
+    /// The root cause (one of this incident's) the task addresses.
+    root_cause_id: Option<crate::ids::RootCauseId>,
 }
 
 /// `POST /api/v1/incidents/{key}/tasks` → 201
@@ -111,12 +116,16 @@ pub async fn create_task(
         status: b.status.unwrap_or_default(),
         external_url: b.external_url.unwrap_or_default(),
     };
+    let cause = b.root_cause_id;
     let actor = user.actor();
     let view = state
         .db
         .write(move |conn| {
             let fields = input.parse(conn)?;
             let task = service::create(conn, id, &fields, &actor)?;
+            if cause.is_some() {
+                service::set_cause(conn, task.id, cause, &actor)?;
+            }
             service::get(conn, task.id)
         })
         .await?;
@@ -138,6 +147,9 @@ pub struct PatchTask {
     due_on: Option<Option<String>>,
     status: Option<String>,
     external_url: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i32>)]
+    root_cause_id: Option<Option<crate::ids::RootCauseId>>,
 }
 
 /// `PATCH /api/v1/tasks/{id}`: partial update at `version`, or 409.
@@ -182,6 +194,9 @@ pub async fn update_task(
             }
             let fields = input.parse(conn)?;
             service::update(conn, id, version, &fields, &actor)?;
+            if let Some(cause) = b.root_cause_id {
+                service::set_cause(conn, id, cause, &actor)?;
+            }
             service::get(conn, id)
         })
         .await?;

@@ -90,6 +90,8 @@ pub struct Task {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
+    /// The root cause this follow-up addresses (see `incidents::recurrence`).
+    pub root_cause_id: Option<crate::ids::RootCauseId>,
 }
 
 impl Task {

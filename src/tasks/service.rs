@@ -498,6 +498,40 @@ fn view_of((task, owner, incident_title, severity): ViewRow) -> TaskView {
     }
 }
 
+/// Names the root cause a task addresses (or none); it must be one of the task's own
+/// incident's causes.
+pub fn set_cause(
+    conn: &mut DbConnection,
+    id: TaskId,
+    cause: Option<crate::ids::RootCauseId>,
+    actor: &Actor,
+) -> Result<(), AppError> {
+    actor.require(crate::auth::Permission::Write)?;
+    crate::db::transaction(conn, |conn| {
+        let task = get(conn, id)?.task;
+        if let Some(c) = cause {
+            let of: Option<IncidentId> = crate::db::schema::root_causes::table
+                .find(c)
+                .select(crate::db::schema::root_causes::incident_id)
+                .first(conn)
+                .optional()?;
+            if of != Some(task.incident_id) {
+                return Err(AppError::invalid(
+                    "root_cause_id",
+                    format!(
+                        "Root cause {c} is not one of {}'s.",
+                        crate::incidents::IncidentKey(task.incident_id)
+                    ),
+                ));
+            }
+        }
+        diesel::update(tasks::table.find(id))
+            .set(tasks::root_cause_id.eq(cause))
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
 pub fn get(conn: &mut DbConnection, id: TaskId) -> Result<TaskView, AppError> {
     tasks::table
         .inner_join(incidents::table)

@@ -27,6 +27,7 @@ mod postmortems;
 mod props;
 mod protocol;
 mod record;
+mod recurrence;
 mod reliability;
 mod restricted;
 mod roles;

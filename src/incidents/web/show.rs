@@ -142,6 +142,7 @@ struct ShowPage {
     access: crate::access::Access,
     /// Links to other incidents (those the reader may see), and a refused link's form.
     links: Vec<crate::incidents::links::LinkView>,
+    recurrences: Vec<crate::incidents::recurrence::Recurrence>,
     link_error: Option<String>,
     link_other: String,
     link_kinds: &'static [crate::incidents::links::LinkKind],
@@ -204,6 +205,7 @@ pub async fn incident_page(
                 teams: crate::teams::names(conn)?,
                 access,
                 links: crate::incidents::links::list(conn, id, &hidden)?,
+                recurrences: crate::incidents::recurrence::of(conn, id, &hidden)?,
             })
         })
         .await?;
@@ -218,6 +220,7 @@ pub async fn incident_page(
         teams,
         access,
         links,
+        recurrences,
     } = record;
     let today = t_now().date();
     let t = now();
@@ -251,6 +254,7 @@ pub async fn incident_page(
         teams,
         access,
         links,
+        recurrences,
         link_error: draft.link_error,
         link_other: draft.link_other,
         link_kinds: crate::incidents::links::LinkKind::ALL,
@@ -384,6 +388,7 @@ struct Record {
     teams: Vec<String>,
     access: crate::access::Access,
     links: Vec<crate::incidents::links::LinkView>,
+    recurrences: Vec<crate::incidents::recurrence::Recurrence>,
 }
 
 /// An escalation on the incident page.

@@ -1,0 +1,116 @@
+//! Did the fix hold? An incident "recurred" when an earlier incident had a root cause of the
+//! same category on a service they share, every follow-up addressing that cause was done,
+//! and all of them were done before the later incident started. Both incidents show it;
+//! nothing is stored: it is read from causes, services and tasks when asked, so it follows
+//! every edit of them.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
+
+use super::IncidentKey;
+use crate::access::Hidden;
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::ids::{IncidentId, TaskId};
+use crate::tasks::TaskStatus;
+
+/// The same kind of failure on the same service, back after its follow-ups were done.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recurrence {
+    pub earlier: IncidentKey,
+    pub later: IncidentKey,
+    /// The cause category and the service both incidents share ("software", "payments").
+    pub category: String,
+    pub service: String,
+    /// The earlier incident's follow-ups for that cause, all done before `later` started.
+    pub tasks: Vec<TaskId>,
+}
+
+#[derive(QueryableByName)]
+struct Row {
+    #[diesel(sql_type = Integer)]
+    earlier: i32,
+    #[diesel(sql_type = Integer)]
+    later: i32,
+    #[diesel(sql_type = Integer)]
+    cause: i32,
+    #[diesel(sql_type = Text)]
+    category: String,
+    #[diesel(sql_type = Text)]
+    service: String,
+    #[diesel(sql_type = Integer)]
+    task: i32,
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    completed_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = Timestamp)]
+    later_start: NaiveDateTime,
+}
+
+/// Every earlier cause of the same category on a shared service, with its tasks, for the
+/// pairs `id` is in (either end). Duplicates are neither end.
+const PAIRS: &str = "\
+SELECT e.id AS earlier, n.id AS later, rc_old.id AS cause, rc_old.category AS category, \
+       s.name AS service, t.id AS task, t.status AS status, t.completed_at AS completed_at, \
+       n.started_at AS later_start \
+FROM incidents n \
+JOIN root_causes rc_new ON rc_new.incident_id = n.id \
+JOIN incident_services sn ON sn.incident_id = n.id \
+JOIN services s ON s.id = sn.service_id \
+JOIN incident_services se ON se.service_id = sn.service_id AND se.incident_id <> n.id \
+JOIN incidents e ON e.id = se.incident_id AND e.started_at < n.started_at \
+JOIN root_causes rc_old ON rc_old.incident_id = e.id AND rc_old.category = rc_new.category \
+JOIN tasks t ON t.root_cause_id = rc_old.id \
+WHERE (n.id = {X} OR e.id = {X}) AND n.duplicate_of IS NULL AND e.duplicate_of IS NULL";
+
+/// The recurrences incident `id` is part of, as earlier or later incident, leaving out
+/// those whose other incident is `hidden` from the reader.
+pub fn of(
+    conn: &mut DbConnection,
+    id: IncidentId,
+    hidden: &Hidden,
+) -> Result<Vec<Recurrence>, AppError> {
+    let rows: Vec<Row> = match conn {
+        DbConnection::Sqlite(c) => diesel::sql_query(PAIRS.replace("{X}", "?1"))
+            .bind::<Integer, _>(id)
+            .load(c)?,
+        DbConnection::Postgres(c) => diesel::sql_query(PAIRS.replace("{X}", "$1"))
+            .bind::<Integer, _>(id)
+            .load(c)?,
+    };
+    // One group per (earlier, later, earlier cause, service): it counts when every task
+    // in it was done before the later incident started.
+    let mut groups: BTreeMap<(i32, i32, i32, String), Vec<&Row>> = BTreeMap::new();
+    for r in &rows {
+        groups
+            .entry((r.earlier, r.later, r.cause, r.service.clone()))
+            .or_default()
+            .push(r);
+    }
+    let mut found: BTreeMap<(i32, i32), Recurrence> = BTreeMap::new();
+    for ((earlier, later, _, service), tasks) in groups {
+        let held_until_then = tasks.iter().all(|t| {
+            t.status == TaskStatus::Done.as_str()
+                && t.completed_at.is_some_and(|done| done < t.later_start)
+        });
+        let other = IncidentId(if earlier == id.0 { later } else { earlier });
+        if !held_until_then || hidden.ids().contains(&other) {
+            continue;
+        }
+        let r = found.entry((earlier, later)).or_insert_with(|| Recurrence {
+            earlier: IncidentKey(IncidentId(earlier)),
+            later: IncidentKey(IncidentId(later)),
+            category: tasks[0].category.clone(),
+            service,
+            tasks: vec![],
+        });
+        r.tasks.extend(tasks.iter().map(|t| TaskId(t.task)));
+        r.tasks.sort();
+        r.tasks.dedup();
+    }
+    Ok(found.into_values().collect())
+}
