@@ -112,7 +112,10 @@ async fn recurrence_is_flagged_only_when_the_fix_was_in(app: TestApp) {
     failure(&api, "INC-7", "payments", "configuration", None).await;
 
     let flagged = (json!("INC-1"), json!("INC-6"), json!([t1["id"]]));
-    assert_eq!(recurrences(&api, "INC-6").await, std::slice::from_ref(&flagged));
+    assert_eq!(
+        recurrences(&api, "INC-6").await,
+        std::slice::from_ref(&flagged)
+    );
     assert_eq!(recurrences(&api, "INC-1").await, [flagged]);
     for key in ["INC-2", "INC-3", "INC-4", "INC-5", "INC-7"] {
         assert_eq!(recurrences(&api, key).await, [], "{key}");
