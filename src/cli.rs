@@ -62,6 +62,9 @@ pub enum Command {
     /// Manage teams.
     #[command(subcommand)]
     Team(TeamCommand),
+    /// Manage the service catalog.
+    #[command(subcommand)]
+    Service(crate::services::cli::ServiceCommand),
     /// Import a postmortem (hindsight export or the plain seed layout) as a new incident;
     /// prints its key.
     Import {
@@ -230,6 +233,11 @@ pub fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Backup { file } => backup(&config, &file),
         Command::Team(command) => team(&config, command),
+        Command::Service(command) => {
+            let mut conn = open(&config)?;
+            db::migrate(&mut conn)?;
+            crate::services::cli::run(&mut conn, command)
+        }
         Command::Token(TokenCommand::Create {
             username,
             name,

@@ -32,6 +32,7 @@ pub mod postmortems;
 pub mod root_causes;
 pub mod routes;
 pub mod search;
+pub mod services;
 pub mod settings;
 pub mod state;
 pub mod tasks;

@@ -63,6 +63,11 @@ impl Modify for Bearer {
         crate::teams::api::create_team,
         crate::teams::api::update_team,
         crate::teams::api::delete_team,
+        crate::services::api::list_services,
+        crate::services::api::get_service,
+        crate::services::api::create_service,
+        crate::services::api::update_service,
+        crate::services::api::delete_service,
         openapi_json,
     )
 )]

@@ -55,6 +55,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(r("/incidents/{key}/postmortem.md").route(get().to(postmortems::web::download_postmortem)))
         .service(r("/postmortems").route(get().to(postmortems::web::list_postmortems)))
         .service(r("/insights").route(get().to(insights::web::show_insights)))
+        .service(r("/services").route(get().to(crate::services::web::list_services)).route(post().to(crate::services::web::create_service)))
+        .service(r("/services/{name}").route(get().to(crate::services::web::show_service)).route(post().to(crate::services::web::update_service)))
+        .service(r("/services/{name}/delete").route(post().to(crate::services::web::delete_service)))
         .service(r("/import").route(get().to(postmortems::import_page::import_page)).route(post().to(postmortems::import_page::import_submit)))
         .service(r("/admin/users").route(get().to(admin::list_users)).route(post().to(admin::create_user)))
         .service(r("/admin/users/{id}").route(post().to(admin::update_user)))
@@ -141,6 +144,8 @@ api_routes! {
     "/alerts/alertmanager" => post alerts::api::alertmanager;
     "/teams" => get crate::teams::api::list_teams, post crate::teams::api::create_team;
     "/teams/{id}" => patch crate::teams::api::update_team, delete crate::teams::api::delete_team;
+    "/services" => get crate::services::api::list_services, post crate::services::api::create_service;
+    "/services/{name}" => get crate::services::api::get_service, patch crate::services::api::update_service, delete crate::services::api::delete_service;
     "/notifications" => get crate::notifications::api::list_notifications;
     "/notifications/read" => post crate::notifications::api::mark_read;
     "/me" => get settings::api::get_me, patch settings::api::patch_me;

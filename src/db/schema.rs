@@ -84,6 +84,11 @@ diesel::table! {
         id -> Integer,
         name -> Text,
         created_at -> Timestamp,
+        team_id -> Nullable<Integer>,
+        tier -> Nullable<Integer>,
+        runbook_url -> Text,
+        description -> Text,
+        public -> Bool,
     }
 }
 
@@ -407,6 +412,7 @@ diesel::joinable!(incident_services -> incidents (incident_id));
 diesel::joinable!(incident_revisions -> incidents (incident_id));
 diesel::joinable!(incident_events -> incidents (incident_id));
 diesel::joinable!(team_members -> teams (team_id));
+diesel::joinable!(services -> teams (team_id));
 diesel::joinable!(notification_prefs -> users (user_id));
 diesel::joinable!(incident_members -> incidents (incident_id));
 diesel::joinable!(incident_member_teams -> incidents (incident_id));

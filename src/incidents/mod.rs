@@ -15,6 +15,7 @@ pub mod revisions;
 pub mod roles;
 pub mod search;
 pub mod service;
+pub mod similar;
 pub mod transitions;
 pub mod web;
 

@@ -52,7 +52,7 @@ struct Row {
 }
 
 /// Every earlier cause of the same category on a shared service, with its tasks, for the
-/// pairs `id` is in (either end). Duplicates are neither end.
+/// pairs `{FILTER}` picks. Duplicates are neither end.
 const PAIRS: &str = "\
 SELECT e.id AS earlier, n.id AS later, rc_old.id AS cause, rc_old.category AS category, \
        s.name AS service, t.id AS task, t.status AS status, t.completed_at AS completed_at, \
@@ -65,7 +65,58 @@ JOIN incident_services se ON se.service_id = sn.service_id AND se.incident_id <>
 JOIN incidents e ON e.id = se.incident_id AND e.started_at < n.started_at \
 JOIN root_causes rc_old ON rc_old.incident_id = e.id AND rc_old.category = rc_new.category \
 JOIN tasks t ON t.root_cause_id = rc_old.id \
-WHERE (n.id = {X} OR e.id = {X}) AND n.duplicate_of IS NULL AND e.duplicate_of IS NULL";
+WHERE {FILTER} AND n.duplicate_of IS NULL AND e.duplicate_of IS NULL";
+
+/// Which recurrences to find.
+#[derive(Clone, Debug)]
+pub enum Scope {
+    /// Those an incident is part of, as earlier or later incident.
+    Incident(IncidentId),
+    /// Those on one service (by id).
+    Service(i32),
+    /// Those whose later incident started at or after a time.
+    Since(NaiveDateTime),
+    /// Those these follow-up tasks did not prevent.
+    Tasks(Vec<TaskId>),
+}
+
+fn load_rows(conn: &mut DbConnection, scope: &Scope) -> Result<Vec<Row>, AppError> {
+    if matches!(scope, Scope::Tasks(ids) if ids.is_empty()) {
+        return Ok(vec![]);
+    }
+    let pg = matches!(conn, DbConnection::Postgres(_));
+    let p = |i: usize| if pg { format!("${i}") } else { format!("?{i}") };
+    let filter = match scope {
+        Scope::Incident(_) => format!("(n.id = {0} OR e.id = {0})", p(1)),
+        Scope::Service(_) => format!("sn.service_id = {}", p(1)),
+        Scope::Since(_) => format!("n.started_at >= {}", p(1)),
+        Scope::Tasks(ids) => {
+            let list: Vec<String> = (1..=ids.len()).map(p).collect();
+            // Every task of those tasks' causes, so that a group is judged whole.
+            format!(
+                "rc_old.id IN (SELECT root_cause_id FROM tasks WHERE id IN ({}))",
+                list.join(", ")
+            )
+        }
+    };
+    let sql = PAIRS.replace("{FILTER}", &filter);
+    macro_rules! run {
+        ($c:expr, $backend:ty) => {{
+            let q = diesel::sql_query(sql).into_boxed::<$backend>();
+            let q = match scope {
+                Scope::Incident(id) => q.bind::<Integer, _>(*id),
+                Scope::Service(id) => q.bind::<Integer, _>(*id),
+                Scope::Since(t) => q.bind::<Timestamp, _>(*t),
+                Scope::Tasks(ids) => ids.iter().fold(q, |q, id| q.bind::<Integer, _>(*id)),
+            };
+            q.load::<Row>($c)?
+        }};
+    }
+    Ok(match conn {
+        DbConnection::Sqlite(c) => run!(c, diesel::sqlite::Sqlite),
+        DbConnection::Postgres(c) => run!(c, diesel::pg::Pg),
+    })
+}
 
 /// The recurrences incident `id` is part of, as earlier or later incident, leaving out
 /// those whose other incident is `hidden` from the reader.
@@ -74,14 +125,16 @@ pub fn of(
     id: IncidentId,
     hidden: &Hidden,
 ) -> Result<Vec<Recurrence>, AppError> {
-    let rows: Vec<Row> = match conn {
-        DbConnection::Sqlite(c) => diesel::sql_query(PAIRS.replace("{X}", "?1"))
-            .bind::<Integer, _>(id)
-            .load(c)?,
-        DbConnection::Postgres(c) => diesel::sql_query(PAIRS.replace("{X}", "$1"))
-            .bind::<Integer, _>(id)
-            .load(c)?,
-    };
+    find(conn, &Scope::Incident(id), hidden)
+}
+
+/// The recurrences `scope` picks, leaving out those either of whose incidents is `hidden`.
+pub fn find(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    hidden: &Hidden,
+) -> Result<Vec<Recurrence>, AppError> {
+    let rows = load_rows(conn, scope)?;
     // One group per (earlier, later, earlier cause, service): it counts when every task
     // in it was done before the later incident started.
     let mut groups: BTreeMap<(i32, i32, i32, String), Vec<&Row>> = BTreeMap::new();
@@ -97,8 +150,8 @@ pub fn of(
             t.status == TaskStatus::Done.as_str()
                 && t.completed_at.is_some_and(|done| done < t.later_start)
         });
-        let other = IncidentId(if earlier == id.0 { later } else { earlier });
-        if !held_until_then || hidden.ids().contains(&other) {
+        let seen = |id: i32| !hidden.ids().contains(&IncidentId(id));
+        if !held_until_then || !seen(earlier) || !seen(later) {
             continue;
         }
         let r = found.entry((earlier, later)).or_insert_with(|| Recurrence {
@@ -113,4 +166,21 @@ pub fn of(
         r.tasks.dedup();
     }
     Ok(found.into_values().collect())
+}
+
+/// For each task, the later incidents it did not prevent (the task board's and the
+/// incident page's "did not prevent INC-9").
+pub fn not_prevented(
+    conn: &mut DbConnection,
+    tasks: Vec<TaskId>,
+    hidden: &Hidden,
+) -> Result<BTreeMap<TaskId, Vec<IncidentKey>>, AppError> {
+    let mut out: BTreeMap<TaskId, Vec<IncidentKey>> = BTreeMap::new();
+    let wanted = tasks.clone();
+    for r in find(conn, &Scope::Tasks(tasks), hidden)? {
+        for t in r.tasks.iter().filter(|t| wanted.contains(t)) {
+            out.entry(*t).or_default().push(r.later);
+        }
+    }
+    Ok(out)
 }

@@ -1,12 +1,13 @@
 //! Monthly figures for `/insights`: incidents per month and severity, and the mean times to
 //! detect, acknowledge and resolve (MTTD, MTTA, MTTR), from one query.
 
+pub mod breakdown;
 pub mod web;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use crate::db::schema::incidents;
+use crate::db::schema::{incident_services, incidents};
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::incidents::Severity;
@@ -52,19 +53,30 @@ fn add_months(d: NaiveDate, n: i32) -> NaiveDate {
 
 /// The last `months` months up to `today`'s, oldest first, and the period's overall means
 /// (one query; the figures are computed in memory). Restricted incidents `reader` may not
-/// see are not counted at all.
+/// see are not counted at all. `service` (an id) narrows it to one service's incidents.
 pub fn load(
     conn: &mut DbConnection,
     months: u32,
     today: NaiveDate,
     reader: crate::access::Reader,
+    service: Option<i32>,
 ) -> Result<(Vec<Month>, [Option<f64>; 3]), AppError> {
-    let first = add_months(first_of_month(today), 1 - months as i32);
-    let rows: Vec<Row> = incidents::table
+    let first = period_start(months, today);
+    let mut query = incidents::table.into_boxed();
+    if let Some(service) = service {
+        query = query.filter(
+            incidents::id.eq_any(
+                incident_services::table
+                    .filter(incident_services::service_id.eq(service))
+                    .select(incident_services::incident_id),
+            ),
+        );
+    }
+    let rows: Vec<Row> = query
         .filter(crate::visible_incidents!(reader))
         // A duplicate is counted once, as the incident it duplicates.
         .filter(incidents::duplicate_of.is_null())
-        .filter(incidents::started_at.ge(first.and_hms_opt(0, 0, 0).unwrap_or_default()))
+        .filter(incidents::started_at.ge(first.and_time(chrono::NaiveTime::MIN)))
         .select((
             incidents::started_at,
             incidents::severity,
@@ -74,6 +86,11 @@ pub fn load(
         ))
         .load(conn)?;
     Ok((summarize(&rows, first, months), overall(&rows)))
+}
+
+/// The first day of a period of `months` months that ends with `today`'s.
+pub fn period_start(months: u32, today: NaiveDate) -> NaiveDate {
+    add_months(first_of_month(today), 1 - months as i32)
 }
 
 fn summarize(rows: &[Row], first: NaiveDate, months: u32) -> Vec<Month> {

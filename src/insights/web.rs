@@ -218,6 +218,7 @@ struct InsightsPage {
     line_axis: Axis,
     unit: &'static str,
     rows: Vec<MonthRow>,
+    breakdown: super::breakdown::Breakdown,
     chart_w: f64,
     chart_h: f64,
     pad_left: f64,
@@ -226,7 +227,23 @@ struct InsightsPage {
     top_y: f64,
 }
 
-fn show(minutes: Option<f64>) -> String {
+/// The table's rows, newest month first.
+pub fn month_rows(months: &[Month]) -> Vec<MonthRow> {
+    months
+        .iter()
+        .rev()
+        .map(|m| MonthRow {
+            label: m.start.format("%Y-%m").to_string(),
+            counts: m.counts,
+            total: m.total(),
+            mttd: show(m.mttd),
+            mtta: show(m.mtta),
+            mttr: show(m.mttr),
+        })
+        .collect()
+}
+
+pub fn show(minutes: Option<f64>) -> String {
     minutes
         .map(|m| human_duration(chrono::Duration::seconds((m * 60.0).round() as i64)))
         .unwrap_or_else(|| "–".into())
@@ -253,9 +270,15 @@ pub async fn show_insights(
     };
     let today = now().date();
     let reader = crate::access::Reader::of(&user.user);
-    let (data, all) = state
+    let first = super::period_start(months, today).and_time(chrono::NaiveTime::MIN);
+    let ((data, all), breakdown) = state
         .db
-        .read(move |conn| load(conn, months, today, reader))
+        .read(move |conn| {
+            Ok((
+                load(conn, months, today, reader, None)?,
+                super::breakdown::load(conn, first, reader)?,
+            ))
+        })
         .await?;
     let (bars, bar_axis) = bars(&data);
     let (lines, line_axis, unit) = lines(&data);
@@ -271,18 +294,8 @@ pub async fn show_insights(
         lines,
         line_axis,
         unit,
-        rows: data
-            .iter()
-            .rev()
-            .map(|m| MonthRow {
-                label: m.start.format("%Y-%m").to_string(),
-                counts: m.counts,
-                total: m.total(),
-                mttd: show(m.mttd),
-                mtta: show(m.mtta),
-                mttr: show(m.mttr),
-            })
-            .collect(),
+        rows: month_rows(&data),
+        breakdown,
         chart_w: CHART_W,
         chart_h: CHART_H,
         pad_left: PAD_LEFT,

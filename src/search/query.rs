@@ -305,7 +305,7 @@ fn tokens(text: &str) -> Vec<Token> {
 
 /// The words of `text` as both databases' tokenizers split it: runs of letters and digits,
 /// lower case. Everything else separates.
-fn words_of(text: &str) -> Vec<String> {
+pub fn words_of(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)

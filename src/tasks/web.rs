@@ -43,6 +43,8 @@ pub struct TaskRow {
     pub completed: String,
     /// On a grouped board: the group this row starts, if it starts one.
     pub group_head: Option<String>,
+    /// Later incidents of the same kind that came back after it was done.
+    pub not_prevented: Vec<IncidentKey>,
 }
 
 impl TaskRow {
@@ -73,7 +75,19 @@ impl TaskRow {
                 .map(|t| zone.date_hhmm(t))
                 .unwrap_or_default(),
             group_head: None,
+            not_prevented: vec![],
         }
+    }
+
+    /// Fills in, from `found`, the incidents each row's task did not prevent.
+    pub fn with_recurrences(
+        mut rows: Vec<TaskRow>,
+        found: &std::collections::BTreeMap<TaskId, Vec<IncidentKey>>,
+    ) -> Vec<TaskRow> {
+        for r in &mut rows {
+            r.not_prevented = found.get(&r.id).cloned().unwrap_or_default();
+        }
+        rows
     }
 }
 
@@ -437,12 +451,20 @@ pub async fn show_board(
             let hidden = Hidden::from_reader(conn, Reader::of(&me))?;
             let (items, total) = board::page(conn, &hidden, &filter, page, Some(BOARD_PER_PAGE))?;
             let groups = board::groups(conn, &hidden, &filter, q.group_by())?;
-            Ok((items, total, groups))
+            let ids = items.iter().map(|v| v.task.id).collect();
+            let recurred = crate::incidents::recurrence::not_prevented(conn, ids, &hidden)?;
+            Ok((items, total, groups, recurred))
         })
         .await;
-    let (items, total, groups, error) = match result {
-        Ok((items, total, groups)) => (items, total, groups, None),
-        Err(e @ AppError::Invalid { .. }) => (vec![], 0, vec![], Some(e.public_message())),
+    let (items, total, groups, recurred, error) = match result {
+        Ok((items, total, groups, recurred)) => (items, total, groups, recurred, None),
+        Err(e @ AppError::Invalid { .. }) => (
+            vec![],
+            0,
+            vec![],
+            Default::default(),
+            Some(e.public_message()),
+        ),
         Err(e) => return Err(e),
     };
     let today = now().date();
@@ -451,10 +473,13 @@ pub async fn show_board(
     let page = BoardPage {
         layout: Layout::new(&user, "tasks", "Action items"),
         rows: grouped(
-            items
-                .iter()
-                .map(|v| TaskRow::of(v, today, user.user.zone()))
-                .collect(),
+            TaskRow::with_recurrences(
+                items
+                    .iter()
+                    .map(|v| TaskRow::of(v, today, user.user.zone()))
+                    .collect(),
+                &recurred,
+            ),
             query.group_by(),
         ),
         group_label: match query.group_by() {

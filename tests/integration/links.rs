@@ -103,7 +103,7 @@ async fn links_show_on_both_and_a_duplicate_is_closed(app: TestApp) {
     };
     let november = chrono::NaiveDate::from_ymd_opt(2026, 11, 15).unwrap();
     let (months, _) =
-        hindsight::insights::load(&mut app.connection(), 1, november, reader).unwrap();
+        hindsight::insights::load(&mut app.connection(), 1, november, reader, None).unwrap();
     assert_eq!(
         months[0].total(),
         2,

@@ -143,6 +143,8 @@ struct ShowPage {
     /// Links to other incidents (those the reader may see), and a refused link's form.
     links: Vec<crate::incidents::links::LinkView>,
     recurrences: Vec<crate::incidents::recurrence::Recurrence>,
+    /// Incidents like this one, offered for linking while it has no links.
+    similar: Vec<crate::incidents::similar::Similar>,
     link_error: Option<String>,
     link_other: String,
     link_kinds: &'static [crate::incidents::links::LinkKind],
@@ -194,6 +196,13 @@ pub async fn incident_page(
             } else {
                 crate::access::Access::default()
             };
+            let links = crate::incidents::links::list(conn, id, &hidden)?;
+            let i = &detail.incident;
+            let similar = if can_write && links.is_empty() && i.duplicate_of.is_none() {
+                crate::incidents::similar::suggest(conn, id, &i.title, &i.impact, &hidden)?
+            } else {
+                vec![]
+            };
             Ok(Record {
                 timeline: timelines.timeline(conn, id, rev, can_write, zone)?,
                 detail,
@@ -204,8 +213,9 @@ pub async fn incident_page(
                 users: users::active_usernames(conn, false)?,
                 teams: crate::teams::names(conn)?,
                 access,
-                links: crate::incidents::links::list(conn, id, &hidden)?,
                 recurrences: crate::incidents::recurrence::of(conn, id, &hidden)?,
+                similar,
+                links,
             })
         })
         .await?;
@@ -221,6 +231,7 @@ pub async fn incident_page(
         access,
         links,
         recurrences,
+        similar,
     } = record;
     let today = t_now().date();
     let t = now();
@@ -234,7 +245,17 @@ pub async fn incident_page(
         .filter(|e| e.escalation.state == crate::escalations::EscalationState::Pending)
         .map(|e| e.escalation.target.as_str())
         .collect();
-    let task_rows: Vec<TaskRow> = tasks.iter().map(|v| TaskRow::of(v, today, zone)).collect();
+    // This incident's tasks that did not prevent a later one.
+    let mut recurred: std::collections::BTreeMap<_, Vec<_>> = Default::default();
+    for r in recurrences.iter().filter(|r| r.earlier.0 == i.id) {
+        for t in &r.tasks {
+            recurred.entry(*t).or_insert_with(Vec::new).push(r.later);
+        }
+    }
+    let task_rows = TaskRow::with_recurrences(
+        tasks.iter().map(|v| TaskRow::of(v, today, zone)).collect(),
+        &recurred,
+    );
     let page = ShowPage {
         pending_escalations: pending.len(),
         pending_targets: pending.join(", "),
@@ -255,6 +276,7 @@ pub async fn incident_page(
         access,
         links,
         recurrences,
+        similar,
         link_error: draft.link_error,
         link_other: draft.link_other,
         link_kinds: crate::incidents::links::LinkKind::ALL,
@@ -389,6 +411,7 @@ struct Record {
     access: crate::access::Access,
     links: Vec<crate::incidents::links::LinkView>,
     recurrences: Vec<crate::incidents::recurrence::Recurrence>,
+    similar: Vec<crate::incidents::similar::Similar>,
 }
 
 /// An escalation on the incident page.
