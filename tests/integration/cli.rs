@@ -244,3 +244,71 @@ fn cli_refuses_empty_names_unbounded_input_and_an_empty_database_url() {
     fails_with(out, "DATABASE_URL is empty");
     assert!(!dir.path().join("hindsight.db").exists());
 }
+
+#[test]
+fn the_service_catalog_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("services.db").display());
+    let ok = |args: &[&str]| {
+        let out = hindsight(&db, args, None);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    ok(&["team", "create", "Payments on-call"]);
+    ok(&[
+        "service",
+        "add",
+        "payments",
+        "--tier",
+        "1",
+        "--team",
+        "payments on-call",
+        "--runbook",
+        "https://wiki.example.com/payments",
+    ]);
+    ok(&["service", "add", "search"]);
+    ok(&[
+        "service",
+        "set",
+        "search",
+        "--tier",
+        "3",
+        "--rename",
+        "site search",
+    ]);
+    assert_eq!(
+        ok(&["service", "list"]),
+        "payments\t1\tPayments on-call\thttps://wiki.example.com/payments\n\
+         site search\t3\t\t\n"
+    );
+    for (args, says) in [
+        (
+            vec!["service", "add", "ledger", "--tier", "5"],
+            "tier must be 1 to 4",
+        ),
+        (vec!["service", "add", "PAYMENTS"], "already a service"),
+        (
+            vec!["service", "set", "nope", "--tier", "2"],
+            "service `nope` not found",
+        ),
+        (
+            vec!["service", "add", "x", "--runbook", "ftp://files"],
+            "http:// or https://",
+        ),
+    ] {
+        let out = hindsight(&db, &args, None);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    ok(&["service", "remove", "site search"]);
+    assert_eq!(
+        ok(&["service", "list"]).lines().count(),
+        1,
+        "removed; the failed adds made nothing"
+    );
+}

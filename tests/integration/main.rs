@@ -33,6 +33,7 @@ mod restricted;
 mod roles;
 mod search;
 mod security;
+mod services;
 mod sso;
 mod teams;
 mod timeline;

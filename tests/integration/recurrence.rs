@@ -130,6 +130,48 @@ async fn recurrence_is_flagged_only_when_the_fix_was_in(app: TestApp) {
         earlier.contains("Recurred in <a href=\"/incidents/INC-6\">INC-6</a>"),
         "{earlier}"
     );
+    // The task says so on its incident and on the board.
+    let did_not = "did not prevent <a href=\"/incidents/INC-6\">INC-6</a>";
+    assert!(earlier.contains(did_not), "{earlier}");
+    let (_, board) = browser.get_text("/tasks?status=done").await;
+    assert_eq!(board.matches(did_not).count(), 1, "{board}");
+    // Insights count it per service, cause category and owning team.
+    let admin = Api::new(&app, app.token(Role::Admin));
+    admin
+        .made("/api/v1/teams", json!({"name": "Payments on-call"}))
+        .await;
+    admin
+        .changed(
+            "/api/v1/services/payments",
+            json!({"team": "Payments on-call"}),
+        )
+        .await;
+    let reader = hindsight::access::Reader {
+        user_id: hindsight::ids::UserId(1),
+        admin: true,
+    };
+    let since = chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    let b = hindsight::insights::breakdown::load(&mut app.connection(), since, reader).unwrap();
+    let payments = b.services.iter().find(|s| s.service == "payments").unwrap();
+    assert_eq!((payments.incidents, payments.recurrences), (6, 1));
+    assert_eq!(payments.team.as_deref(), Some("Payments on-call"));
+    let search = b.services.iter().find(|s| s.service == "search").unwrap();
+    assert_eq!((search.incidents, search.recurrences), (1, 0));
+    let software = b
+        .categories
+        .iter()
+        .find(|c| c.category == "software")
+        .unwrap();
+    assert_eq!((software.incidents, software.recurrences), (3, 1));
+    assert_eq!(b.teams, [("Payments on-call".to_string(), 1)]);
+    let (_, insights) = browser.get_text("/insights").await;
+    assert!(
+        insights.contains("<strong>Payments on-call</strong>: 1 recurrence"),
+        "{insights}"
+    );
     // Once the cause is a different kind, it no longer recurs.
     let (_, causes) = api.get("/api/v1/incidents/INC-6/root-causes").await;
     let c6 = causes["items"][0]["id"].clone();
