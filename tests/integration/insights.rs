@@ -73,3 +73,76 @@ both_backends!(
     insights_count_and_average_by_month,
     insights_count_and_average_by_month
 );
+
+/// Time in dead ends: from the first dead end to the diagnosis mark, or without one to
+/// mitigation; an incident without a dead end is not listed.
+async fn insights_show_time_in_dead_ends(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    let start = (Utc::now() - Duration::days(20))
+        .date_naive()
+        .and_hms_opt(1, 0, 0)
+        .unwrap();
+    let t = |min: i64| {
+        format!(
+            "{}Z",
+            (start + Duration::minutes(min)).format("%Y-%m-%dT%H:%M:%S")
+        )
+    };
+    for (title, mitigated) in [
+        ("Dead ends then a diagnosis", None),
+        ("Dead end, then mitigated", Some(t(65))),
+        ("Straight to the fix", None),
+    ] {
+        let mut body = json!({"title": title, "severity": "SEV2", "started_at": t(0)});
+        if let Some(m) = mitigated {
+            body["mitigated_at"] = json!(m);
+        }
+        api.made("/api/v1/incidents", body).await;
+    }
+    for (key, kind, at, marker) in [
+        ("INC-1", "misleading", 20, None),
+        ("INC-1", "misleading", 10, None),
+        ("INC-1", "investigation", 50, Some("diagnosis")),
+        ("INC-2", "misleading", 5, None),
+        ("INC-3", "investigation", 5, Some("diagnosis")),
+    ] {
+        api.made(
+            &format!("/api/v1/incidents/{key}/timeline"),
+            json!({"kind": kind, "occurred_at": t(at), "body": "Checked it.", "marker": marker}),
+        )
+        .await;
+    }
+    let reader = hindsight::access::Reader {
+        user_id: hindsight::ids::UserId(1),
+        admin: true,
+    };
+    let b = hindsight::insights::breakdown::load(
+        &mut app.connection(),
+        start - Duration::days(1),
+        reader,
+    )
+    .unwrap();
+    let got: Vec<(String, i64, Option<f64>, &str)> = b
+        .dead_ends
+        .iter()
+        .map(|d| (d.key.to_string(), d.dead_ends, d.minutes, d.until))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("INC-2".to_string(), 1, Some(60.0), "mitigation"),
+            ("INC-1".to_string(), 2, Some(40.0), "diagnosis"),
+        ]
+    );
+    let viewer = app.login_as(Role::Viewer).await;
+    let (_, html) = viewer.get_text("/insights").await;
+    assert!(html.contains("Time in dead ends"), "{html}");
+    assert!(
+        html.contains("<a href=\"/incidents/INC-1\">INC-1</a>"),
+        "{html}"
+    );
+}
+both_backends!(
+    insights_show_time_in_dead_ends,
+    insights_show_time_in_dead_ends
+);
