@@ -98,6 +98,7 @@ fn incident(title: &str, entries: usize, tasks: usize) -> Imported {
                     ..Default::default()
                 },
                 completed_at: None,
+                owner_as_written: false,
             })
             .collect(),
         sections: Sections {

@@ -70,8 +70,10 @@ WHERE {FILTER} AND n.duplicate_of IS NULL AND e.duplicate_of IS NULL";
 /// Which recurrences to find.
 #[derive(Clone, Debug)]
 pub enum Scope {
-    /// Those an incident is part of, as earlier or later incident.
-    Incident(IncidentId),
+    /// Those an incident is the later end of.
+    Later(IncidentId),
+    /// Those an incident is the earlier end of.
+    Earlier(IncidentId),
     /// Those on one service (by id).
     Service(i32),
     /// Those whose later incident started at or after a time.
@@ -87,7 +89,9 @@ fn load_rows(conn: &mut DbConnection, scope: &Scope) -> Result<Vec<Row>, AppErro
     let pg = matches!(conn, DbConnection::Postgres(_));
     let p = |i: usize| if pg { format!("${i}") } else { format!("?{i}") };
     let filter = match scope {
-        Scope::Incident(_) => format!("(n.id = {0} OR e.id = {0})", p(1)),
+        // One end each: an `OR` of the two would read every incident.
+        Scope::Later(_) => format!("n.id = {}", p(1)),
+        Scope::Earlier(_) => format!("e.id = {}", p(1)),
         Scope::Service(_) => format!("sn.service_id = {}", p(1)),
         Scope::Since(_) => format!("n.started_at >= {}", p(1)),
         Scope::Tasks(ids) => {
@@ -104,7 +108,7 @@ fn load_rows(conn: &mut DbConnection, scope: &Scope) -> Result<Vec<Row>, AppErro
         ($c:expr, $backend:ty) => {{
             let q = diesel::sql_query(sql).into_boxed::<$backend>();
             let q = match scope {
-                Scope::Incident(id) => q.bind::<Integer, _>(*id),
+                Scope::Later(id) | Scope::Earlier(id) => q.bind::<Integer, _>(*id),
                 Scope::Service(id) => q.bind::<Integer, _>(*id),
                 Scope::Since(t) => q.bind::<Timestamp, _>(*t),
                 Scope::Tasks(ids) => ids.iter().fold(q, |q, id| q.bind::<Integer, _>(*id)),
@@ -125,7 +129,9 @@ pub fn of(
     id: IncidentId,
     hidden: &Hidden,
 ) -> Result<Vec<Recurrence>, AppError> {
-    find(conn, &Scope::Incident(id), hidden)
+    let mut found = find(conn, &Scope::Earlier(id), hidden)?;
+    found.extend(find(conn, &Scope::Later(id), hidden)?);
+    Ok(found)
 }
 
 /// The recurrences `scope` picks, leaving out those either of whose incidents is `hidden`.

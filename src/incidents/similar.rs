@@ -1,9 +1,11 @@
 //! "Similar incidents" on a new or imported incident's page, to link with one click: first
-//! those sharing a service and a root-cause category with it, then those whose title and
-//! impact share its distinctive words (the search index, best match first).
+//! those sharing a service and a root-cause category with it, then, among the latest
+//! [`RECENT`] incidents, those whose title and impact share two of its distinctive words
+//! (most shared first). Read from rows, not the search index: a common word's postings
+//! run to a million entries, and the page must stay fast.
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Text};
+use diesel::sql_types::Integer;
 
 use super::{IncidentKey, Status};
 use crate::access::Hidden;
@@ -14,6 +16,8 @@ use crate::ids::IncidentId;
 
 /// How many the page offers.
 pub const SHOWN: usize = 5;
+/// How many of the latest incidents are compared by their words.
+pub const RECENT: i64 = 1000;
 
 /// Words too common in incident titles to say two incidents are alike.
 const COMMON: &[&str] = &[
@@ -38,12 +42,6 @@ struct IdRow {
     id: i32,
 }
 
-#[derive(QueryableByName)]
-struct DocRow {
-    #[diesel(sql_type = BigInt)]
-    doc: i64,
-}
-
 /// Incidents sharing a service and a root-cause category with `id`.
 const SAME_CAUSE: &str = "\
 SELECT DISTINCT o.id AS id FROM incident_services mine \
@@ -54,10 +52,14 @@ JOIN incidents o ON o.id = theirs.incident_id \
 WHERE mine.incident_id = {X} AND o.duplicate_of IS NULL \
 ORDER BY o.id DESC LIMIT 20";
 
-/// The distinctive words of a title and impact, for an any-of search.
+/// The distinctive words of a title and impact, plurals folded ("timeouts" is "timeout").
 fn words(title: &str, impact: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for w in crate::search::query::words_of(&format!("{title} {impact}")) {
+        let w = match w.strip_suffix('s') {
+            Some(stem) if stem.chars().count() >= 4 && !stem.ends_with('s') => stem.to_string(),
+            _ => w,
+        };
         let distinctive = w.chars().count() >= 3
             && !w.chars().all(|c| c.is_ascii_digit())
             && !COMMON.contains(&w.as_str());
@@ -95,32 +97,28 @@ pub fn suggest(
     for r in same {
         offer(IncidentId(r.id), "same service and cause");
     }
-    let words = words(title, impact);
-    if !words.is_empty() {
-        // Titles and impacts (codes 1 and 2) only, best match first.
-        let docs: Vec<DocRow> = match conn {
-            DbConnection::Sqlite(c) => {
-                let any: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
-                diesel::sql_query(
-                    "SELECT rowid AS doc FROM search_docs WHERE search_docs MATCH ?1 \
-                     AND (rowid & 15) IN (1, 2) ORDER BY rank LIMIT 30",
-                )
-                .bind::<Text, _>(any.join(" OR "))
-                .load(c)?
-            }
-            DbConnection::Postgres(c) => {
-                let any: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
-                diesel::sql_query(
-                    "SELECT id AS doc FROM search_docs \
-                     WHERE tsv @@ to_tsquery('english', $1) AND (id & 15) IN (1, 2) \
-                     ORDER BY ts_rank(tsv, to_tsquery('english', $1)) DESC, id DESC LIMIT 30",
-                )
-                .bind::<Text, _>(any.join(" | "))
-                .load(c)?
-            }
-        };
-        for d in docs {
-            offer(IncidentId((d.doc >> 32) as i32), "similar words");
+    let mine = words(title, impact);
+    let shared_needed = mine.len().min(2);
+    if shared_needed > 0 {
+        let recent: Vec<(IncidentId, String, String)> = incidents::table
+            .filter(incidents::duplicate_of.is_null())
+            .filter(incidents::id.ne(id))
+            .order(incidents::id.desc())
+            .limit(RECENT)
+            .select((incidents::id, incidents::title, incidents::impact))
+            .load(conn)?;
+        let mut scored: Vec<(usize, IncidentId)> = recent
+            .into_iter()
+            .filter_map(|(other, t, i)| {
+                let theirs = words(&t, &i);
+                let shared = mine.iter().filter(|w| theirs.contains(w)).count();
+                (shared >= shared_needed).then_some((shared, other))
+            })
+            .collect();
+        // Most words in common first, then the newest.
+        scored.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
+        for (_, other) in scored {
+            offer(other, "similar words");
         }
     }
     picked.truncate(SHOWN * 2);
@@ -159,7 +157,7 @@ mod tests {
                 "Payment gateway outage: card payments failing",
                 "Card payments failed at 40%"
             ),
-            ["payment", "gateway", "card", "payments", "failing", "failed"]
+            ["payment", "gateway", "card", "failing", "failed"]
         );
         assert!(words("Outage", "").is_empty());
     }

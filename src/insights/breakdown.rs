@@ -60,7 +60,7 @@ pub struct Breakdown {
     pub dead_ends: Vec<DeadEnds>,
 }
 
-/// How many incidents the dead-end table lists (the longest first).
+/// How many incidents the dead-end table lists (the latest first).
 pub const DEAD_ENDS_SHOWN: usize = 20;
 
 fn minutes(from: Option<NaiveDateTime>, to: Option<NaiveDateTime>) -> Option<f64> {
@@ -212,82 +212,67 @@ fn by_category(
     Ok(out)
 }
 
-type EntryRow = (IncidentId, String, Option<String>, NaiveDateTime);
+type EntryRow = (IncidentId, Option<String>, NaiveDateTime);
 
+/// The latest [`DEAD_ENDS_SHOWN`] incidents of the period with a dead end, each with its
+/// time in dead ends. Reads only those incidents' dead ends and diagnosis marks, through
+/// partial indexes whose conditions are written literally here (a bound value could not be
+/// matched to them).
 fn dead_ends(
     conn: &mut DbConnection,
     first: NaiveDateTime,
     reader: Reader,
 ) -> Result<Vec<DeadEnds>, AppError> {
-    // Dead ends and diagnosis marks of the period's incidents (those without a dead end
-    // are dropped below; diagnosis marks are few).
-    let rows: Vec<EntryRow> = timeline_entries::table
-        .inner_join(incidents::table)
+    const DEAD_END: &str =
+        "timeline_entries.kind = 'misleading' AND timeline_entries.deleted_at IS NULL";
+    const DIAGNOSIS: &str =
+        "timeline_entries.marker = 'diagnosis' AND timeline_entries.deleted_at IS NULL";
+    let heads: Vec<(IncidentId, String, Option<NaiveDateTime>)> = incidents::table
         .filter(crate::visible_incidents!(reader))
         .filter(incidents::duplicate_of.is_null())
         .filter(incidents::started_at.ge(first))
-        .filter(timeline_entries::deleted_at.is_null())
-        .filter(
-            timeline_entries::kind
-                .eq("misleading")
-                .or(timeline_entries::marker.eq("diagnosis")),
-        )
-        .select((
-            timeline_entries::incident_id,
-            timeline_entries::kind,
-            timeline_entries::marker,
-            timeline_entries::occurred_at,
-        ))
-        .load(conn)?;
-    let ids: Vec<IncidentId> = {
-        let mut v: Vec<IncidentId> = rows.iter().map(|r| r.0).collect();
-        v.sort();
-        v.dedup();
-        v
-    };
-    let heads: HashMap<IncidentId, (String, Option<NaiveDateTime>)> = incidents::table
-        .filter(incidents::id.eq_any(&ids))
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+            "EXISTS (SELECT 1 FROM timeline_entries WHERE timeline_entries.incident_id = incidents.id AND {DEAD_END})"
+        )))
+        .order((incidents::started_at.desc(), incidents::id.desc()))
+        .limit(DEAD_ENDS_SHOWN as i64)
         .select((incidents::id, incidents::title, incidents::mitigated_at))
-        .load::<(IncidentId, String, Option<NaiveDateTime>)>(conn)?
+        .load(conn)?;
+    let ids: Vec<IncidentId> = heads.iter().map(|h| h.0).collect();
+    let entries = |condition: &'static str, conn: &mut DbConnection| {
+        timeline_entries::table
+            .filter(timeline_entries::incident_id.eq_any(&ids))
+            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(condition))
+            .select((
+                timeline_entries::incident_id,
+                timeline_entries::marker,
+                timeline_entries::occurred_at,
+            ))
+            .load::<EntryRow>(conn)
+    };
+    let dead: Vec<EntryRow> = entries(DEAD_END, conn)?;
+    let diagnoses: Vec<EntryRow> = entries(DIAGNOSIS, conn)?;
+    Ok(heads
         .into_iter()
-        .map(|(id, title, mitigated)| (id, (title, mitigated)))
-        .collect();
-    let mut per: BTreeMap<IncidentId, (i64, Option<NaiveDateTime>, Vec<NaiveDateTime>)> =
-        BTreeMap::new();
-    for (id, kind, marker, at) in rows {
-        let p = per.entry(id).or_default();
-        if kind == "misleading" {
-            p.0 += 1;
-            p.1 = Some(p.1.map_or(at, |t| t.min(at)));
-        }
-        if marker.as_deref() == Some("diagnosis") {
-            p.2.push(at);
-        }
-    }
-    let mut out: Vec<DeadEnds> = per
-        .into_iter()
-        .filter_map(|(id, (count, first_dead_end, diagnoses))| {
-            let (title, mitigated) = heads.get(&id)?.clone();
-            let start = first_dead_end?;
-            let diagnosis = diagnoses.into_iter().filter(|d| *d >= start).min();
+        .map(|(id, title, mitigated)| {
+            let mine: Vec<NaiveDateTime> = dead.iter().filter(|r| r.0 == id).map(|r| r.2).collect();
+            let start = mine.iter().min().copied();
+            let diagnosis = diagnoses
+                .iter()
+                .filter(|r| r.0 == id && start.is_some_and(|s| r.2 >= s))
+                .map(|r| r.2)
+                .min();
             let (end, until) = match diagnosis {
                 Some(d) => (Some(d), "diagnosis"),
                 None => (mitigated, "mitigation"),
             };
-            Some(DeadEnds {
+            DeadEnds {
                 key: IncidentKey(id),
                 title,
-                dead_ends: count,
-                minutes: minutes(Some(start), end),
+                dead_ends: mine.len() as i64,
+                minutes: minutes(start, end),
                 until,
-            })
+            }
         })
-        .collect();
-    out.sort_by(|a, b| {
-        b.minutes
-            .partial_cmp(&a.minutes)
-            .unwrap_or(std::cmp::Ordering::Equal)
-    });
-    out.truncate(DEAD_ENDS_SHOWN);
-    Ok(out)
+        .collect())
 }

@@ -7,14 +7,13 @@ use chrono::{Duration, NaiveDateTime};
 use super::classify::category_of;
 use super::plain::{Pending, Plain};
 use super::sections::norm;
-use super::{bad, Imported, ImportedEntry, ImportedTask};
+use super::{bad, Imported, ImportedEntry};
 use crate::error::AppError;
 use crate::escalations::{EscalationState, RecordedEscalation};
 use crate::incidents::service::IncidentFields;
 use crate::incidents::{Severity, Status};
 use crate::postmortems::Sections;
 use crate::root_causes::CauseFields;
-use crate::tasks::service::TaskInput;
 use crate::timeline::EntryKind;
 
 /// The one clock time an untimed entry's text states ("at 2:00 PM", "by 13:50"), placed on
@@ -39,16 +38,45 @@ fn time_in_text(
 }
 
 pub(super) fn finish(mut p: Plain, pending: Pending) -> Result<Imported, AppError> {
+    if p.start.is_none() {
+        // "Between 09:10 and 10:02 UTC on 3 August 2025 …" in the summary.
+        if let Some((start, end)) = span_in(&p.summary.text) {
+            p.start = Some(start);
+            p.end = p.end.or(end);
+        }
+    }
     place_undated(&mut p, &pending)?;
+    let outage = |words: &str| {
+        p.entries
+            .iter()
+            .find(|e| e.0.time_known && e.1.text.to_lowercase().contains(words))
+            .map(|e| e.0.occurred_at)
+    };
+    let (begins, ends) = (outage("outage begins"), outage("outage ends"));
     let start = p
         .start
+        .or(begins)
         .or_else(|| p.entries.iter().filter(|e| e.0.time_known).map(|e| e.0.occurred_at).min())
         .ok_or_else(|| bad(1, "a `Duration:` line such as `Duration: from 10:00 AM to 2:00 PM (UTC) on June 7, 2023`, or timeline lines with full timestamps"))?;
+    p.end = p.end.or(ends);
     let entries = entries_in_order(p.entries, start, p.end);
-    let detected_at = entries
-        .iter()
-        .find(|e| e.kind == EntryKind::Detection && e.time_known)
-        .map(|e| e.occurred_at)
+    // Without a stated end, the first timed resolution entry is when it was resolved.
+    let end = p.end.or_else(|| {
+        entries
+            .iter()
+            .find(|e| e.kind == EntryKind::Resolution && e.time_known)
+            .map(|e| e.occurred_at)
+            .filter(|r| *r >= start)
+    });
+    p.end = end;
+    let detected_at = p
+        .detected
+        .or_else(|| {
+            entries
+                .iter()
+                .find(|e| e.kind == EntryKind::Detection && e.time_known)
+                .map(|e| e.occurred_at)
+        })
         .filter(|d| *d >= start);
     let mitigated_at = entries
         .iter()
@@ -57,6 +85,7 @@ pub(super) fn finish(mut p: Plain, pending: Pending) -> Result<Imported, AppErro
         .filter(|m| *m >= start && p.end.is_none_or(|end| *m <= end));
     let escalations = escalations_named(&entries);
     let impact = p.impact.text;
+    let pct = p.pct.or_else(|| super::tables::share_of_users(&impact));
     // The Issue Summary as written: its own text, else its Duration and Impact lines.
     let summary = if p.summary.text.trim().is_empty() {
         [p.duration_text.trim(), impact.trim()]
@@ -92,22 +121,16 @@ pub(super) fn finish(mut p: Plain, pending: Pending) -> Result<Imported, AppErro
             description: b.text,
         })
         .collect();
-    let tasks = p
-        .tasks
-        .into_iter()
-        .map(|(line, done)| task_of(line, done))
-        .collect();
+    let tasks = p.tasks.into_iter().map(super::tasks::task_of).collect();
     Ok(Imported {
         fields: IncidentFields {
             title,
             severity: p.severity.unwrap_or(Severity::Sev3),
-            status: if p.end.is_some() {
-                Status::Resolved
-            } else {
-                Status::Investigating
-            },
+            // A postmortem is written after the fact: history, resolved (its time stays
+            // empty when the document does not give it).
+            status: Status::Resolved,
             impact,
-            users_affected_pct: p.pct,
+            users_affected_pct: pct,
             services: p.services,
             commander_id: None,
             comms_lead_id: None,
@@ -134,18 +157,37 @@ pub(super) fn finish(mut p: Plain, pending: Pending) -> Result<Imported, AppErro
             lessons_lucky: p.lucky.text,
             conclusion: p.conclusion.text,
         },
-        review_history: String::new(),
+        review_history: p.review.join("; "),
         stated,
     })
 }
 
-/// Timed lines seen before any date: placed on the start date, each after the one before.
+/// "Between 09:10 and 10:02 UTC on 3 August 2025": the first sentence of `text` that
+/// gives a span of time with its date.
+fn span_in(text: &str) -> Option<(NaiveDateTime, Option<NaiveDateTime>)> {
+    text.split(['.', '\n'])
+        .map(str::trim)
+        .filter(|s| {
+            let l = s.to_lowercase();
+            (l.starts_with("between ") || l.starts_with("from ") || l.contains(" between "))
+                && !super::times::dates(s).is_empty()
+        })
+        .find_map(|s| super::times::duration(s, 0).ok())
+        .filter(|(_, end)| end.is_some())
+}
+
+/// Timed lines seen before any date: placed on the document's day (its start, its `Date:`,
+/// or the one day it names), each after the one before.
 fn place_undated(p: &mut Plain, pending: &Pending) -> Result<(), AppError> {
     if let Some((_, _, _, line)) = pending.first() {
-        let day = p.start.map(|s| s.date()).ok_or_else(|| {
+        let only_day = match p.stated_days.as_slice() {
+            [day] => Some(*day),
+            _ => None,
+        };
+        let day = p.start.map(|s| s.date()).or(p.date).or(only_day).ok_or_else(|| {
             bad(
                 *line,
-                "a date for this time (a `Duration:` line with a date, or a full timestamp)",
+                "a date for this time (a `Date:` or `Duration:` line, a date line above the times, or a full timestamp)",
             )
         })?;
         let mut prev: Option<NaiveDateTime> = None;
@@ -212,41 +254,6 @@ fn escalations_named(entries: &[ImportedEntry]) -> Vec<RecordedEscalation> {
                 })
         })
         .collect()
-}
-
-/// A task from a line of the measures: a title cut to the limit (the whole line then its
-/// description), a kind guessed from its words.
-fn task_of(line: String, done: bool) -> ImportedTask {
-    let (title, description) = if line.chars().count() > crate::tasks::service::TITLE_MAX {
-        (
-            line.chars()
-                .take(crate::tasks::service::TITLE_MAX - 1)
-                .collect::<String>()
-                + "…",
-            line.clone(),
-        )
-    } else {
-        (line.clone(), String::new())
-    };
-    let lower = line.to_lowercase();
-    let kind = if lower.contains("monitor") || lower.contains("alert") {
-        "detect"
-    } else if lower.contains("training") || lower.contains("process") {
-        "process"
-    } else {
-        "prevent"
-    };
-    ImportedTask {
-        input: TaskInput {
-            title,
-            description,
-            kind: kind.into(),
-            priority: "medium".into(),
-            status: if done { "done".into() } else { "open".into() },
-            ..Default::default()
-        },
-        completed_at: None,
-    }
 }
 
 /// A title from the impact's first clause, else from the date.

@@ -28,7 +28,9 @@ pub(super) fn category_of(text: &str) -> CauseCategory {
         CauseCategory::Change
     } else if has(&[
         "capacity",
-        "load",
+        "high load",
+        "under load",
+        "load spike",
         "traffic",
         "memory",
         "disk space",
@@ -64,16 +66,35 @@ pub(super) fn category_of(text: &str) -> CauseCategory {
     }
 }
 
-/// The kind a timed line most likely records, from its wording (default: action).
+/// The kind a timed line most likely records, from its wording (default: action). A dead
+/// end is told first (a wrong lead may mention an alert); an alert that pages someone is
+/// the detection, a person paging a team an escalation.
 pub(super) fn entry_kind_of(text: &str) -> EntryKind {
     let t = text.to_lowercase();
     let has = |words: &[&str]| words.iter().any(|w| t.contains(w));
     if has(&[
+        "wrong lead",
+        "red herring",
+        "dead end",
+        "false lead",
+        "turned out not",
+        "ruled out",
+        "changed nothing",
+        "was not the cause",
+        "not the cause",
+        "misleading",
+    ]) {
+        EntryKind::Misleading
+    } else if has(&[
         "detect",
         "alarm",
         "alert fired",
         "alert indicating",
         "triggered an alert",
+        "alerts on",
+        "alerted",
+        "rate alert",
+        "depth alert",
         "noticed",
         "check failed",
         "reported by",
@@ -88,6 +109,7 @@ pub(super) fn entry_kind_of(text: &str) -> EntryKind {
         "back to baseline",
         "recovered",
         "fully operational",
+        "outage ends",
     ]) {
         EntryKind::Resolution
     } else if has(&[
@@ -98,6 +120,8 @@ pub(super) fn entry_kind_of(text: &str) -> EntryKind {
         "disabled",
         "workaround",
         "failed over",
+        "pointed back",
+        "switched back",
     ]) {
         EntryKind::Mitigation
     } else if has(&[
@@ -128,7 +152,7 @@ pub(super) fn list_item(line: &str) -> (&str, Option<bool>) {
 pub(super) fn labelled(line: &str) -> Option<(&str, &str)> {
     let re = regex(
         &LABEL,
-        r"^\s*(?:\*\*|__)?([A-Za-z][A-Za-z /&\-']{0,60}?)(?::\*\*|:__|\*\*:|__:|:)(?:\s+|$)(.*)$",
+        r"^\s*(?:\*\*|__)?([A-Za-z][A-Za-z /&\-'()]{0,60}?)(?::\*\*|:__|\*\*:|__:|:)(?:\s+|$)(.*)$",
     );
     let c = re.captures(line)?;
     let label = c.get(1)?.as_str();

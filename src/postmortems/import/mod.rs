@@ -13,6 +13,8 @@ mod plain;
 mod preview;
 mod sections;
 mod store;
+mod tables;
+mod tasks;
 mod times;
 
 use chrono::NaiveDateTime;
@@ -45,6 +47,9 @@ pub struct ImportedEntry {
 pub struct ImportedTask {
     pub input: TaskInput,
     pub completed_at: Option<NaiveDateTime>,
+    /// Written by hand in another template: an owner with no account here is kept as the
+    /// task's team. (hindsight's own export names accounts: an unknown one is refused.)
+    pub owner_as_written: bool,
 }
 
 /// A parsed document, not yet stored.

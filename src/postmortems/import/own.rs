@@ -392,6 +392,7 @@ pub(super) fn own_task(a: &Value, r: &Region) -> Result<ImportedTask, AppError> 
             external_url: link,
         },
         completed_at: time_of(a, "completed_at", r.line)?,
+        owner_as_written: false,
     })
 }
 

@@ -6,7 +6,8 @@ use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use super::blocks::{units, Unit};
 use super::classify::{entry_kind_of, labelled, list_item};
 use super::sections::{field_of, norm, section_of, Field, Section};
-use super::times::{clock, duration, regex, timed_line, PCT};
+use super::tasks::{from_line, TaskLine};
+use super::times::{clock, dates, duration, regex, timed_line, PCT, PCT_PATTERN};
 use super::{bad, ImportedEntry};
 use crate::error::AppError;
 use crate::incidents::Severity;
@@ -21,7 +22,7 @@ pub(super) struct Buf {
 }
 
 impl Buf {
-    fn push(&mut self, line: &str) {
+    pub(super) fn push(&mut self, line: &str) {
         if !self.text.is_empty() {
             self.text
                 .push_str(if self.paragraph_pending { "\n\n" } else { "\n" });
@@ -47,7 +48,17 @@ pub(super) struct Plain {
     pub(super) causes: Vec<(CauseKind, Buf)>,
     pub(super) resolution: Buf,
     pub(super) improvements: Buf,
-    pub(super) tasks: Vec<(String, bool)>,
+    pub(super) tasks: Vec<TaskLine>,
+    /// The day the document states (`Date:`, a date line in the timeline).
+    pub(super) date: Option<NaiveDate>,
+    /// When it was detected, as a field or answer says (the timeline may say it too).
+    pub(super) detected: Option<NaiveDateTime>,
+    /// Authors and review state as written, for the import's audit entry.
+    pub(super) review: Vec<String>,
+    /// Lines kept only as text because no fact was read from them: (line, text).
+    pub(super) not_understood: Vec<(usize, String)>,
+    /// Every day the document names, in order, once each.
+    pub(super) stated_days: Vec<NaiveDate>,
     pub(super) went_well: Buf,
     pub(super) went_wrong: Buf,
     pub(super) lucky: Buf,
@@ -85,12 +96,14 @@ pub(super) fn collect(text: &str) -> Result<(Plain, Pending), AppError> {
     let mut clock_at: Option<NaiveDateTime> = None;
     let mut pending_timed: Pending = Vec::new();
     let mut first_line = 0usize;
+    let mut table = super::tables::Table::default();
     for unit in units(text) {
         let (line_no, raw) = match unit {
             Unit::Break => {
                 for b in bufs(&mut p, target) {
                     b.paragraph_pending = true;
                 }
+                table = Default::default();
                 continue;
             }
             Unit::Heading(n, title) => {
@@ -122,6 +135,18 @@ pub(super) fn collect(text: &str) -> Result<(Plain, Pending), AppError> {
                 continue;
             }
         }
+        if let Some(cells) = super::tables::cells(trimmed) {
+            super::tables::row(
+                &mut p,
+                &mut table,
+                section,
+                cells,
+                line_no,
+                &mut clock_at,
+                &mut pending_timed,
+            )?;
+            continue;
+        }
         let (item, checked) = list_item(trimmed);
         match section {
             Section::Tasks => {
@@ -130,13 +155,25 @@ pub(super) fn collect(text: &str) -> Result<(Plain, Pending), AppError> {
                         continue;
                     }
                 }
-                p.tasks.push((item.to_string(), checked.unwrap_or(false)));
+                p.tasks.push(from_line(item, checked.unwrap_or(false)));
+                continue;
+            }
+            // A checkbox among the measures is a task (GitLab's corrective actions).
+            Section::Measures if checked.is_some() => {
+                p.tasks.push(from_line(item, checked.unwrap_or(false)));
                 continue;
             }
             Section::Timeline => {
                 if let Some(c) = timed_line(item) {
                     timed_entry(&mut p, &c, line_no, &mut clock_at, &mut pending_timed)?;
                     target = Target::Entry;
+                    continue;
+                }
+                if let Some(day) = date_line(item) {
+                    // `2025-02-11 (all times UTC)`: the day of the times below it.
+                    p.date.get_or_insert(day);
+                    clock_at = Some(day.and_time(NaiveTime::MIN));
+                    target = Target::None;
                     continue;
                 }
             }
@@ -167,7 +204,7 @@ pub(super) fn collect(text: &str) -> Result<(Plain, Pending), AppError> {
                 p.improvements.push(&line);
             }
             (_, Target::None) => {
-                if let Some(t) = free_text(&mut p, section, item, trimmed, clock_at) {
+                if let Some(t) = free_text(&mut p, section, item, trimmed, clock_at, line_no) {
                     target = t;
                 }
             }
@@ -181,21 +218,46 @@ pub(super) fn collect(text: &str) -> Result<(Plain, Pending), AppError> {
     if !p.recognised {
         return Err(bad(first_line.max(1), "a postmortem section title such as `Issue Summary`, `Timeline` or `Root Cause and Resolution`"));
     }
+    for (_, day) in dates(text) {
+        if !p.stated_days.contains(&day) {
+            p.stated_days.push(day);
+        }
+    }
     Ok((p, pending_timed))
+}
+
+/// What documents put before their title: `Postmortem: Queue backlog`.
+const TITLE_PREFIXES: [&str; 5] = [
+    "postmortem:",
+    "post-mortem:",
+    "incident review:",
+    "post-incident review:",
+    "incident report:",
+];
+
+/// Headings of the summary's parts (Leadup, Fault, Five whys, …) that stay in it as
+/// subheadings; the summary's own titles do not.
+fn summary_part(title: &str) -> bool {
+    !matches!(
+        norm(title).as_str(),
+        "issue summary" | "summary" | "incident summary" | "overview"
+    )
 }
 
 /// A Markdown heading: a section title, the document's title, or text kept where it is.
 fn heading(p: &mut Plain, title: &str, section: &mut Section, target: &mut Target) {
+    let lower = title.to_lowercase();
     if let Some(s) = section_of(title) {
         *section = s;
         p.recognised = true;
         *target = heading_target(title, s);
-    } else if let Some(rest) = title
-        .to_lowercase()
-        .strip_prefix("postmortem:")
-        .map(|_| title[11..].trim().to_string())
-    {
-        p.title = Some(rest);
+        if s == Section::Summary && *target == Target::None && summary_part(title) {
+            p.summary.paragraph_pending = true;
+            p.summary.push(&format!("### {}", title.trim()));
+            p.summary.paragraph_pending = true;
+        }
+    } else if let Some(prefix) = TITLE_PREFIXES.iter().find(|t| lower.starts_with(*t)) {
+        p.title = Some(title[prefix.len()..].trim().to_string());
         p.recognised = true;
     } else if p.title.is_none() && *section == Section::Preamble {
         p.title = Some(title.to_string());
@@ -207,7 +269,7 @@ fn heading(p: &mut Plain, title: &str, section: &mut Section, target: &mut Targe
 
 /// A timeline line that starts with a time: an entry at that time, placed on its day now
 /// when the day is known (else later, once the start is: `pending`).
-fn timed_entry(
+pub(super) fn timed_entry(
     p: &mut Plain,
     c: &regex::Captures<'_>,
     line_no: usize,
@@ -239,7 +301,8 @@ fn timed_entry(
     // Resolve the absolute time now, so later untimed entries follow it.
     let day = date
         .or_else(|| clock_at.map(|c| c.date()))
-        .or_else(|| p.start.map(|s| s.date()));
+        .or_else(|| p.start.map(|s| s.date()))
+        .or(p.date);
     if let Some(day) = day {
         let mut t = day.and_time(time);
         if date.is_none() {
@@ -266,6 +329,7 @@ fn free_text(
     item: &str,
     trimmed: &str,
     clock_at: Option<NaiveDateTime>,
+    line_no: usize,
 ) -> Option<Target> {
     match section {
         Section::Timeline => {
@@ -314,6 +378,12 @@ fn free_text(
             p.title = Some(trimmed.trim_start_matches('#').trim().to_string());
             None
         }
+        Section::Preamble => {
+            // Before any section: kept in the summary, and said in the preview.
+            p.not_understood.push((line_no, trimmed.to_string()));
+            p.summary.push(trimmed);
+            Some(Target::Summary)
+        }
         _ => {
             p.summary.push(trimmed);
             Some(Target::Summary)
@@ -348,7 +418,11 @@ pub(super) fn bufs(p: &mut Plain, target: Target) -> Vec<&mut Buf> {
 
 pub(super) fn heading_target(title: &str, section: Section) -> Target {
     match (norm(title).as_str(), section) {
-        ("resolution", _) => Target::Resolution,
+        ("resolution" | "recovery", _) => Target::Resolution,
+        ("impact" | "customer impact" | "impact & metrics" | "impact and metrics", _) => {
+            Target::Impact
+        }
+        ("what can be improved", _) => Target::WentWrong,
         ("what went well", _) => Target::WentWell,
         ("what went wrong", _) => Target::WentWrong,
         ("where we got lucky", _) => Target::Lucky,
@@ -370,6 +444,22 @@ pub(super) fn apply_field(
         Field::Title => {
             p.title = Some(rest.to_string());
             Target::None
+        }
+        Field::Date => {
+            match dates(rest).first() {
+                Some((_, d)) => p.date = Some(*d),
+                None => return Err(bad(line, "a date such as 2025-02-11 or June 7, 2023")),
+            }
+            Target::None
+        }
+        Field::Review => {
+            p.review.push(rest.to_string());
+            Target::None
+        }
+        Field::Detection => {
+            p.summary.paragraph_pending = true;
+            p.summary.push(&format!("**Detection:** {rest}"));
+            Target::Summary
         }
         Field::Severity => {
             let sev = rest.split_whitespace().next().unwrap_or("").to_uppercase();
@@ -402,13 +492,16 @@ pub(super) fn apply_field(
         Field::Impact => {
             // The whole number before `%` (a sign or digits far beyond 100 included), so
             // that an impossible share is refused instead of misread.
-            if let Some(c) = regex(&PCT, r"(?i)(-?\d+(?:\.\d+)?)\s*%\s*(?:of\s+)?(?:all\s+|our\s+|the\s+)?(?:users|customers|requests|traffic)").captures(rest) {
+            if let Some(c) = regex(&PCT, PCT_PATTERN).captures(rest) {
                 let pct = c[1]
                     .parse::<f64>()
                     .ok()
                     .filter(|v| v.is_finite() && (0.0..=100.0).contains(v))
                     .ok_or_else(|| {
-                        bad(line, format!("a share of users from 0 to 100%, found {}%", &c[1]))
+                        bad(
+                            line,
+                            format!("a share of users from 0 to 100%, found {}%", &c[1]),
+                        )
                     })?;
                 p.pct = Some(pct);
             }
@@ -465,4 +558,41 @@ pub(super) fn apply_field(
             Target::Improvements
         }
     })
+}
+
+/// A line that is only a date (`2025-02-11 (all times UTC)`, `**June 7, 2023**`,
+/// `Tuesday 11 February 2025`).
+fn date_line(item: &str) -> Option<NaiveDate> {
+    let found = dates(item);
+    let [(_, day)] = found.as_slice() else {
+        return None;
+    };
+    const NOISE: [&str; 16] = [
+        "all",
+        "times",
+        "time",
+        "utc",
+        "gmt",
+        "z",
+        "in",
+        "are",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "on",
+    ];
+    let only_date = item
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .all(|w| {
+            let w = w.to_lowercase();
+            w.chars().any(|c| c.is_ascii_digit())
+                || NOISE.contains(&w.as_str())
+                || super::times::MONTHS.iter().any(|m| w.starts_with(m))
+        });
+    (only_date && !item.contains(':')).then_some(*day)
 }

@@ -34,9 +34,26 @@ pub(super) fn section_of(title: &str) -> Option<Section> {
         | "post mortem"
         | "incident postmortem"
         | "incident report" => Section::Preamble,
-        "issue summary" | "summary" | "incident summary" | "overview" | "impact" => {
-            Section::Summary
-        }
+        "issue summary"
+        | "summary"
+        | "incident summary"
+        | "overview"
+        | "impact"
+        | "impact & metrics"
+        | "impact and metrics"
+        | "customer impact"
+        | "what happened"
+        | "leadup"
+        | "lead-up"
+        | "fault"
+        | "detection"
+        | "detection & response"
+        | "detection and response"
+        | "response"
+        | "recovery"
+        | "responders"
+        | "five whys"
+        | "5 whys" => Section::Summary,
         "timeline" | "timeline of events" | "incident timeline" => Section::Timeline,
         "root cause and resolution"
         | "root causes"
@@ -55,9 +72,16 @@ pub(super) fn section_of(title: &str) -> Option<Section> {
         | "action items"
         | "follow-up tasks"
         | "follow-up items" => Section::Tasks,
-        "lessons learned" | "lessons" | "what went well" | "what went wrong"
+        "lessons learned"
+        | "lessons"
+        | "blameless lessons learned"
+        | "what went well"
+        | "what went wrong"
+        | "what can be improved"
         | "where we got lucky" => Section::Lessons,
-        "conclusion" | "conclusions" => Section::Conclusion,
+        "conclusion" | "conclusions" | "supporting information" | "appendix" | "references" => {
+            Section::Conclusion
+        }
         _ => return None,
     })
 }
@@ -66,6 +90,12 @@ pub(super) fn section_of(title: &str) -> Option<Section> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Field {
     Title,
+    /// The day of the incident (`**Date:** 2025-02-11`).
+    Date,
+    /// Who wrote it and its review state: kept for the import's audit entry.
+    Review,
+    /// How it was found, said outside the timeline: kept in the summary with its label.
+    Detection,
     Severity,
     Services,
     Duration,
@@ -90,11 +120,21 @@ pub(super) fn field_of(label: &str, section: Section) -> Option<Field> {
             Some(Field::Title)
         }
         "severity" | "sev" => Some(Field::Severity),
-        "services" | "service" | "affected services" | "systems affected" => Some(Field::Services),
+        "date" | "incident date" => Some(Field::Date),
+        "authors" | "author" | "reviewers" | "document status" => Some(Field::Review),
+        "status" if section == Section::Preamble => Some(Field::Review),
+        "services"
+        | "service"
+        | "affected services"
+        | "systems affected"
+        | "services affected"
+        | "service(s) affected"
+        | "affected components"
+        | "components affected" => Some(Field::Services),
         "duration" => Some(Field::Duration),
         "impact" | "customer impact" | "user impact" => Some(Field::Impact),
         "summary" => Some(Field::Summary),
-        "root cause" | "primary cause" | "primary root cause" | "cause" => {
+        "root cause" | "root causes" | "primary cause" | "primary root cause" | "cause" => {
             Some(Field::Cause(CauseKind::Primary))
         }
         "contributing cause"
@@ -107,9 +147,10 @@ pub(super) fn field_of(label: &str, section: Section) -> Option<Field> {
             Some(Field::Improvements)
         }
         "what went well" | "went well" => Some(Field::WentWell),
-        "what went wrong" | "went wrong" => Some(Field::WentWrong),
+        "what went wrong" | "went wrong" | "what can be improved" => Some(Field::WentWrong),
         "where we got lucky" | "got lucky" | "lucky" => Some(Field::Lucky),
         "conclusion" => Some(Field::Conclusion),
+        "detection" | "detected" if section != Section::Timeline => Some(Field::Detection),
         "detection" | "detected" => kind(EntryKind::Detection),
         "actions taken" | "action" | "actions" | "action taken" => kind(EntryKind::Action),
         "investigation" | "investigation steps" => kind(EntryKind::Investigation),

@@ -243,7 +243,13 @@ pub fn store(
         }
         let task_fields = tasks
             .iter()
-            .map(|task| Ok((task.input.parse(conn)?, task.completed_at)))
+            .map(|task| {
+                let input = match task.owner_as_written {
+                    true => owned_here(conn, &task.input)?,
+                    false => task.input.clone(),
+                };
+                Ok((input.parse(conn)?, task.completed_at))
+            })
             .collect::<Result<Vec<_>, AppError>>()?;
         let task_count = crate::tasks::service::insert_many(conn, id, &task_fields, actor.user_id)?;
         let sections = sections.validate()?;
@@ -264,4 +270,23 @@ pub fn store(
         )?;
         Ok(incident)
     })
+}
+
+/// A task whose owner the document names but who has no account here keeps the name as
+/// its team (free text, as for outside parties), so nothing the document says is lost.
+fn owned_here(
+    conn: &mut DbConnection,
+    input: &crate::tasks::service::TaskInput,
+) -> Result<crate::tasks::service::TaskInput, AppError> {
+    let owner = input.owner.trim();
+    if owner.is_empty() || users::find_by_username(conn, owner)?.is_some() {
+        return Ok(input.clone());
+    }
+    let mut moved = input.clone();
+    moved.team = match input.team.trim() {
+        "" => owner.to_string(),
+        team => format!("{owner} ({team})"),
+    };
+    moved.owner = String::new();
+    Ok(moved)
 }

@@ -22,6 +22,11 @@ pub(super) static PCT: OnceLock<Regex> = OnceLock::new();
 pub(super) static LIST: OnceLock<Regex> = OnceLock::new();
 pub(super) static LABEL: OnceLock<Regex> = OnceLock::new();
 
+/// A share of users: "38% of search requests", "About 70% of visitors". The number before
+/// `%` is taken whole (a sign or digits far beyond 100 included), so that an impossible
+/// share can be refused instead of misread.
+pub(super) const PCT_PATTERN: &str = r"(?i)(-?\d+(?:\.\d+)?)\s*%\s*(?:of\s+)?(?:all\s+|our\s+|the\s+)?(?:[a-z-]+\s+){0,2}?(?:users|customers|requests|traffic|visitors|sessions|accounts|merchants|orders|sign-ins|logins|transactions|page views|members)";
+
 /// A line that starts with a time: `10:00 AM: …`, `14:05 - …`, `2023-06-07 10:00 UTC: …`,
 /// `**10:00** …`, `[10:00] …`.
 pub(super) fn timed_line(line: &str) -> Option<regex::Captures<'_>> {

@@ -1,0 +1,2 @@
+DROP INDEX timeline_entries_diagnoses;
+DROP INDEX timeline_entries_dead_ends;
