@@ -108,6 +108,8 @@ fn incident(title: &str, entries: usize, tasks: usize) -> Imported {
         },
         review_history: String::new(),
         stated: Default::default(),
+        read_from: None,
+        not_understood: vec![],
     }
 }
 

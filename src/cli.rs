@@ -11,7 +11,6 @@ use crate::auth::users::{self, parse_role, NewUser};
 use crate::auth::{random_token, tokens};
 use crate::config::Config;
 use crate::db;
-use crate::error::AppError;
 use crate::incidents::IncidentKey;
 use crate::postmortems;
 
@@ -65,11 +64,14 @@ pub enum Command {
     /// Manage the service catalog.
     #[command(subcommand)]
     Service(crate::services::cli::ServiceCommand),
-    /// Import a postmortem (hindsight export or the plain seed layout) as a new incident;
-    /// prints its key.
+    /// Import postmortems (hindsight's export, or the SRE book, GitLab, Atlassian,
+    /// PagerDuty or a plain layout) as new incidents; prints each one's key.
     Import {
-        /// The document, or `-` for standard input.
-        file: String,
+        /// Documents, directories of them (.md, .markdown, .txt), or `-` for standard
+        /// input. Each is imported in its own transaction; with more than one, each gets a
+        /// line `FILE<TAB>INC-7` or `FILE<TAB>error: …`.
+        #[arg(required = true)]
+        files: Vec<String>,
         /// Import it even when the same document was imported before.
         #[arg(long)]
         duplicate: bool,
@@ -182,26 +184,10 @@ pub fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::User(UserCommand::Create(args)) => create_user(&config, args),
-        Command::Import { file, duplicate } => {
-            let text = read_document(&file)?;
-            let prepared = postmortems::import::prepare(&text).map_err(|e| e.to_string())?;
+        Command::Import { files, duplicate } => {
             let mut conn = open(&config)?;
             db::migrate(&mut conn)?;
-            let again = if duplicate {
-                postmortems::import::Again::Allow
-            } else {
-                postmortems::import::Again::Refuse
-            };
-            let incident =
-                postmortems::import::store(&mut conn, prepared, again, &Actor::system("cli"))
-                    .map_err(|e| match e {
-                        AppError::Duplicate { existing, .. } => format!(
-                            "this document was imported before, as {existing}; pass --duplicate to import it again"
-                        ),
-                        other => other.to_string(),
-                    })?;
-            println!("{}", incident.key());
-            Ok(())
+            postmortems::import_cli::run(&mut conn, &files, duplicate)
         }
         Command::Export {
             key,
@@ -330,35 +316,6 @@ fn create_user(config: &Config, args: UserCreate) -> Result<(), String> {
 }
 
 /// `VACUUM INTO` writes a consistent snapshot while other connections keep writing.
-/// The document to import from `file` (`-`: stdin), reading no more than the import limit.
-fn read_document(file: &str) -> Result<String, String> {
-    if file.trim().is_empty() {
-        return Err("import needs a file name, or - for standard input".into());
-    }
-    let limit = postmortems::import::MAX_BYTES;
-    let mut bytes = Vec::new();
-    let read = if file == "-" {
-        std::io::stdin()
-            .take(limit as u64 + 1)
-            .read_to_end(&mut bytes)
-    } else {
-        std::fs::File::open(file).and_then(|f| f.take(limit as u64 + 1).read_to_end(&mut bytes))
-    };
-    let source = if file == "-" { "stdin" } else { file };
-    read.map_err(|e| format!("cannot read {source}: {e}"))?;
-    if bytes.len() > limit {
-        return Err(format!(
-            "{source} is larger than {}, the most a postmortem may be",
-            crate::limits::describe(limit)
-        ));
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        format!(
-            "{source} is not UTF-8 text (byte {})",
-            e.utf8_error().valid_up_to()
-        )
-    })
-}
 
 fn backup(config: &Config, file: &str) -> Result<(), String> {
     use diesel::RunQueryDsl;

@@ -176,6 +176,9 @@ pub struct ImportQuery {
     /// Import a document that was imported before anyway.
     #[serde(default)]
     duplicate: bool,
+    /// Read it and answer with what it would create; store nothing.
+    #[serde(default)]
+    dry_run: bool,
     /// Over the document's title and severity (a plain document rarely states one).
     title: Option<String>,
     severity: Option<String>,
@@ -203,7 +206,7 @@ impl actix_web::FromRequest for ImportBody {
 }
 
 /// `POST /api/v1/import`: the body is the document (any text content type) → 201 + incident.
-#[utoipa::path(post, path = "/api/v1/import", tag = "postmortems", request_body(content = String, content_type = "text/markdown", description = "a hindsight export or a plain postmortem, at most 8 MiB"), responses((status = 201, body = crate::incidents::api::IncidentJson), (status = 401, body = crate::api::ErrorDoc), (status = 403, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 409, body = crate::api::ErrorDoc), (status = 413, body = crate::api::ErrorDoc), (status = 415, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
+#[utoipa::path(post, path = "/api/v1/import", tag = "postmortems", request_body(content = String, content_type = "text/markdown", description = "a hindsight export or a plain postmortem, at most 8 MiB"), params(("dry_run" = Option<bool>, Query, description = "answer 200 with what it would create, storing nothing"), ("duplicate" = Option<bool>, Query), ("title" = Option<String>, Query), ("severity" = Option<String>, Query)), responses((status = 201, body = crate::incidents::api::IncidentJson), (status = 200, description = "dry run", body = crate::postmortems::import::dry_run::DryRun), (status = 401, body = crate::api::ErrorDoc), (status = 403, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 409, body = crate::api::ErrorDoc), (status = 413, body = crate::api::ErrorDoc), (status = 415, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
 pub async fn import_postmortem(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -244,6 +247,17 @@ pub async fn import_postmortem(
         .await??
         .with_overrides(title, severity);
     let actor = user.actor();
+    if query.dry_run {
+        let run = state
+            .db
+            .read(move |conn| {
+                let before = super::import::imported_before(conn, prepared.hash(), &actor)?;
+                let before = before.map(|id| crate::incidents::IncidentKey(id).to_string());
+                super::import::dry_run::of(conn, prepared.imported(), before)
+            })
+            .await?;
+        return Ok(HttpResponse::Ok().json(run));
+    }
     let again = if query.duplicate {
         super::import::Again::Allow
     } else {

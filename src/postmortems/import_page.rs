@@ -55,7 +55,11 @@ struct PreviewPage {
     title_stated: bool,
     severity: String,
     severity_stated: bool,
-    facts: Vec<(&'static str, String)>,
+    facts: Vec<Fact>,
+    /// Lines no fact was read from (kept as text): (line, text).
+    not_understood: Vec<(usize, String)>,
+    title_source: Option<String>,
+    severity_source: Option<String>,
     counts: String,
     entries: Vec<EntryRow>,
     /// The incident the same document made before.
@@ -76,12 +80,24 @@ impl PreviewPage {
 struct Posted {
     csrf: String,
     text: String,
-    file: Vec<u8>,
+    /// Uploaded files: (name, bytes). Several are imported at once, without a preview.
+    files: Vec<(String, Vec<u8>)>,
     title: String,
     severity: String,
+    /// The preview's fact fields, when the form had them (absent on the first post).
+    facts: std::collections::HashMap<&'static str, String>,
     duplicate: bool,
     create: bool,
 }
+
+/// The facts the preview lets the importer set, by form field.
+const FACT_FIELDS: [&str; 5] = [
+    "started_at",
+    "detected_at",
+    "mitigated_at",
+    "resolved_at",
+    "services",
+];
 
 /// `GET /import`
 pub async fn import_page(user: CurrentUser) -> Result<HttpResponse, AppError> {
@@ -112,6 +128,11 @@ async fn read_form(mut payload: Multipart) -> Result<Posted, AppError> {
     while let Some(field) = payload.next().await {
         let mut field = field.map_err(upload_error)?;
         let name = field.name().unwrap_or("").to_string();
+        let filename = field
+            .content_disposition()
+            .and_then(|d| d.get_filename())
+            .unwrap_or("upload")
+            .to_string();
         let mut value = Vec::new();
         while let Some(chunk) = field.next().await {
             let chunk = chunk.map_err(upload_error)?;
@@ -123,12 +144,16 @@ async fn read_form(mut payload: Multipart) -> Result<Posted, AppError> {
         match name.as_str() {
             "csrf_token" => posted.csrf = text(),
             "text" => posted.text = text(),
-            "file" => posted.file = value,
+            "file" if !value.is_empty() => posted.files.push((filename, value)),
             "duplicate" => posted.duplicate = true,
             "title" => posted.title = text().trim().to_string(),
             "severity" => posted.severity = text().trim().to_string(),
             "step" => posted.create = text() == "create",
-            _ => {}
+            other => {
+                if let Some(f) = FACT_FIELDS.iter().find(|f| **f == other) {
+                    posted.facts.insert(f, text().trim().to_string());
+                }
+            }
         }
     }
     Ok(posted)
@@ -147,17 +172,22 @@ pub async fn import_submit(
         return Err(AppError::Forbidden("The form's security token is missing or out of date. Go back, reload the page and try again.".into()));
     }
     ensure(&user.user, Permission::Write)?;
-    if !posted.file.is_empty() {
-        posted.text = String::from_utf8(std::mem::take(&mut posted.file))
-            .map_err(|_| AppError::invalid("file", "The file is not UTF-8 text."))?;
-    }
     let actor = Actor::user(&user.user, &client_ip(&req));
     let again = if posted.duplicate {
         Again::Allow
     } else {
         Again::Refuse
     };
-    let prepared = match prepare_posted(&posted).await {
+    if posted.files.len() > 1 {
+        let files = std::mem::take(&mut posted.files);
+        return super::import_many::import_files(&state, &user, actor, files, again).await;
+    }
+    if let Some((_, bytes)) = posted.files.pop() {
+        posted.text = String::from_utf8(bytes)
+            .map_err(|_| AppError::invalid("file", "The file is not UTF-8 text."))?;
+    }
+    let zone = user.user.zone();
+    let prepared = match prepare_posted(&posted, zone).await {
         Ok(p) => p,
         Err(e) => return refused(&user, posted.text, e),
     };
@@ -173,7 +203,7 @@ pub async fn import_submit(
         Err(AppError::Duplicate { message, .. }) => {
             // Imported before and not confirmed (or by someone else since the preview):
             // the preview again, saying so.
-            let prepared = prepare_posted(&posted).await?;
+            let prepared = prepare_posted(&posted, zone).await?;
             let actor = Actor::user(&user.user, &client_ip(&req));
             preview(&state, &user, actor, prepared, posted, Some(message)).await
         }
@@ -184,16 +214,61 @@ pub async fn import_submit(
 
 /// The posted document parsed and rendered (the slow part: on the blocking pool, before
 /// any write), with the importer's title and severity over the document's.
-async fn prepare_posted(posted: &Posted) -> Result<Prepared, AppError> {
+async fn prepare_posted(posted: &Posted, zone: Zone) -> Result<Prepared, AppError> {
     let severity = match posted.severity.as_str() {
         "" => None,
         s => Some(Severity::parse_field(s)?),
     };
     let title = Some(posted.title.clone());
+    let facts = fact_overrides(&posted.facts, zone)?;
     let text = posted.text.clone();
     Ok(web::block(move || import::prepare(&text))
         .await??
-        .with_overrides(title, severity))
+        .with_overrides(title, severity)
+        .with_facts(facts))
+}
+
+/// The preview's times (the reader's wall clock) and services, as posted.
+fn fact_overrides(
+    posted: &std::collections::HashMap<&'static str, String>,
+    zone: Zone,
+) -> Result<import::FactOverrides, AppError> {
+    let now = crate::time::now();
+    let time = |name: &'static str| -> Result<Option<Option<chrono::NaiveDateTime>>, AppError> {
+        match posted.get(name).map(String::as_str) {
+            None => Ok(None),
+            Some("") => Ok(Some(None)),
+            Some(raw) => crate::time::parse_user_time_in(raw, now, zone)
+                .map(|t| Some(Some(t)))
+                .ok_or_else(|| {
+                    AppError::invalid(
+                        name,
+                        format!("{name}: “{raw}” is not a time such as 2025-02-11 14:02."),
+                    )
+                }),
+        }
+    };
+    let started_at = match time("started_at")? {
+        Some(None) => {
+            return Err(AppError::invalid(
+                "started_at",
+                "An incident needs its start time.",
+            ))
+        }
+        t => t.flatten(),
+    };
+    Ok(import::FactOverrides {
+        started_at,
+        detected_at: time("detected_at")?,
+        mitigated_at: time("mitigated_at")?,
+        resolved_at: time("resolved_at")?,
+        services: posted.get("services").map(|s| {
+            s.split(',')
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect()
+        }),
+    })
 }
 
 /// The first form again, with what was typed and what was wrong with it.
@@ -244,6 +319,9 @@ async fn preview(
         severity: f.severity.as_str().to_string(),
         severity_stated: stated.severity || !posted.severity.is_empty(),
         facts: facts(imported, zone),
+        not_understood: imported.not_understood.clone(),
+        title_source: line_of(imported, "title"),
+        severity_source: line_of(imported, "severity"),
         counts: counts(imported),
         entries: entry_rows(imported, zone),
         existing,
@@ -254,31 +332,95 @@ async fn preview(
     render_status(status, &page)
 }
 
-/// Start, end, duration and status, in the reader's zone.
-fn facts(imported: &Imported, zone: Zone) -> Vec<(&'static str, String)> {
+/// One fact of the preview: its form field (if it may be set there), what it is, and
+/// where it was read.
+pub struct Fact {
+    label: &'static str,
+    field: Option<&'static str>,
+    value: String,
+    /// "read from line 12", "not in the document", "as you set it"; none for an export.
+    source: Option<String>,
+}
+
+/// Start, milestones, end, services, impact and users affected, in the reader's zone, each
+/// with where it was read.
+fn facts(imported: &Imported, zone: Zone) -> Vec<Fact> {
     let f = &imported.fields;
-    let mut facts = vec![("Started", zone.in_words(f.started_at))];
-    for (label, t) in [
-        ("Detected", f.detected_at),
-        ("Acknowledged", f.acknowledged_at),
-        ("Mitigated", f.mitigated_at),
+    let source = |name: &str| {
+        imported.read_from.as_ref().map(|r| match r.get(name) {
+            Some(0) => "as you set it".to_string(),
+            Some(line) => format!("read from line {line}"),
+            None => "not in the document".to_string(),
+        })
+    };
+    let time = |t: Option<chrono::NaiveDateTime>| t.map(|t| zone.date_hhmm(t)).unwrap_or_default();
+    let mut facts = vec![Fact {
+        label: "Started",
+        field: Some("started_at"),
+        value: zone.date_hhmm(f.started_at),
+        source: source("started_at"),
+    }];
+    for (label, field, t) in [
+        ("Detected", "detected_at", f.detected_at),
+        ("Mitigated", "mitigated_at", f.mitigated_at),
+        ("Resolved", "resolved_at", f.resolved_at),
     ] {
-        if let Some(t) = t {
-            facts.push((label, zone.in_words(t)));
-        }
+        facts.push(Fact {
+            label,
+            field: Some(field),
+            value: time(t),
+            source: source(field),
+        });
     }
-    match f.resolved_at {
-        Some(end) => {
-            facts.push(("Resolved", zone.in_words(end)));
-            facts.push(("Duration", crate::time::human_duration(end - f.started_at)));
-        }
-        None => facts.push(("Resolved", "not in the document: stays open".into())),
+    if let Some(end) = f.resolved_at {
+        facts.push(Fact {
+            label: "Duration",
+            field: None,
+            value: crate::time::human_duration(end - f.started_at),
+            source: None,
+        });
     }
-    facts.push(("Status", f.status.as_str().to_string()));
-    if let Some(pct) = f.users_affected_pct {
-        facts.push(("Users affected", format!("{pct}%")));
-    }
+    facts.push(Fact {
+        label: "Services",
+        field: Some("services"),
+        value: f.services.join(", "),
+        source: source("services"),
+    });
+    facts.push(Fact {
+        label: "Users affected",
+        field: None,
+        value: f
+            .users_affected_pct
+            .map(|p| format!("{p}%"))
+            .unwrap_or_else(|| "–".into()),
+        source: source("users_affected_pct"),
+    });
+    let impact: String = f.impact.chars().take(EXCERPT_CHARS).collect();
+    facts.push(Fact {
+        label: "Impact",
+        field: None,
+        value: if impact.is_empty() {
+            "–".into()
+        } else {
+            impact
+        },
+        source: source("impact"),
+    });
+    facts.push(Fact {
+        label: "Status",
+        field: None,
+        value: f.status.as_str().to_string(),
+        source: None,
+    });
     facts
+}
+
+/// "line 3" where a fact was read, for the title and severity labels.
+fn line_of(imported: &Imported, name: &str) -> Option<String> {
+    match imported.read_from.as_ref()?.get(name)? {
+        0 => None,
+        n => Some(format!("read from line {n}")),
+    }
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {

@@ -5,6 +5,8 @@
 pub mod api;
 pub mod export;
 pub mod import;
+pub mod import_cli;
+pub mod import_many;
 pub mod import_page;
 pub mod record;
 pub mod review;

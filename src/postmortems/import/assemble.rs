@@ -40,9 +40,14 @@ fn time_in_text(
 pub(super) fn finish(mut p: Plain, pending: Pending) -> Result<Imported, AppError> {
     if p.start.is_none() {
         // "Between 09:10 and 10:02 UTC on 3 August 2025 …" in the summary.
-        if let Some((start, end)) = span_in(&p.summary.text) {
+        if let Some((start, end, sentence)) = span_in(&p.summary.text) {
             p.start = Some(start);
             p.end = p.end.or(end);
+            let probe: String = sentence.chars().take(40).collect();
+            if let Some(n) = p.source.iter().position(|l| l.contains(&probe)) {
+                p.read_from.insert("started_at", n + 1);
+                p.read_from.entry("resolved_at").or_insert(n + 1);
+            }
         }
     }
     place_undated(&mut p, &pending)?;
@@ -50,42 +55,67 @@ pub(super) fn finish(mut p: Plain, pending: Pending) -> Result<Imported, AppErro
         p.entries
             .iter()
             .find(|e| e.0.time_known && e.1.text.to_lowercase().contains(words))
-            .map(|e| e.0.occurred_at)
+            .map(|e| (e.0.occurred_at, e.1.line))
     };
     let (begins, ends) = (outage("outage begins"), outage("outage ends"));
-    let start = p
-        .start
-        .or(begins)
-        .or_else(|| p.entries.iter().filter(|e| e.0.time_known).map(|e| e.0.occurred_at).min())
-        .ok_or_else(|| bad(1, "a `Duration:` line such as `Duration: from 10:00 AM to 2:00 PM (UTC) on June 7, 2023`, or timeline lines with full timestamps"))?;
-    p.end = p.end.or(ends);
+    let first_timed = p
+        .entries
+        .iter()
+        .filter(|e| e.0.time_known)
+        .min_by_key(|e| e.0.occurred_at)
+        .map(|e| (e.0.occurred_at, e.1.line));
+    let start = match (p.start, begins.or(first_timed)) {
+        (Some(s), _) => s,
+        (None, Some((s, line))) => {
+            p.read_from.insert("started_at", line);
+            s
+        }
+        (None, None) => return Err(bad(1, "a `Duration:` line such as `Duration: from 10:00 AM to 2:00 PM (UTC) on June 7, 2023`, or timeline lines with full timestamps")),
+    };
+    if let (None, Some((end, line))) = (p.end, ends) {
+        p.end = Some(end);
+        p.read_from.insert("resolved_at", line);
+    }
     let entries = entries_in_order(p.entries, start, p.end);
-    // Without a stated end, the first timed resolution entry is when it was resolved.
-    let end = p.end.or_else(|| {
+    // The first timed entry of a kind, within the incident, with its line.
+    let first_of = |kind: EntryKind| {
         entries
             .iter()
-            .find(|e| e.kind == EntryKind::Resolution && e.time_known)
-            .map(|e| e.occurred_at)
-            .filter(|r| *r >= start)
-    });
-    p.end = end;
-    let detected_at = p
-        .detected
-        .or_else(|| {
-            entries
-                .iter()
-                .find(|e| e.kind == EntryKind::Detection && e.time_known)
-                .map(|e| e.occurred_at)
-        })
-        .filter(|d| *d >= start);
-    let mitigated_at = entries
-        .iter()
-        .find(|e| e.kind == EntryKind::Mitigation && e.time_known)
-        .map(|e| e.occurred_at)
-        .filter(|m| *m >= start && p.end.is_none_or(|end| *m <= end));
+            .find(|(e, _)| e.kind == kind && e.time_known && e.occurred_at >= start)
+            .map(|(e, line)| (e.occurred_at, *line))
+    };
+    // Without a stated end, the first timed resolution entry is when it was resolved.
+    if p.end.is_none() {
+        if let Some((end, line)) = first_of(EntryKind::Resolution) {
+            p.end = Some(end);
+            p.read_from.insert("resolved_at", line);
+        }
+    }
+    let detected_at = match (p.detected, first_of(EntryKind::Detection)) {
+        (Some(d), _) => Some(d),
+        (None, Some((d, line))) => {
+            p.read_from.insert("detected_at", line);
+            Some(d)
+        }
+        (None, None) => None,
+    }
+    .filter(|d| *d >= start);
+    let mitigated_at = first_of(EntryKind::Mitigation)
+        .filter(|(m, _)| p.end.is_none_or(|end| *m <= end))
+        .map(|(m, line)| {
+            p.read_from.insert("mitigated_at", line);
+            m
+        });
+    let entries: Vec<ImportedEntry> = entries.into_iter().map(|(e, _)| e).collect();
     let escalations = escalations_named(&entries);
     let impact = p.impact.text;
-    let pct = p.pct.or_else(|| super::tables::share_of_users(&impact));
+    let pct = p.pct.or_else(|| {
+        let found = super::tables::share_of_users(&impact);
+        if let (Some(_), Some(line)) = (found, p.read_from.get("impact").copied()) {
+            p.read_from.insert("users_affected_pct", line);
+        }
+        found
+    });
     // The Issue Summary as written: its own text, else its Duration and Impact lines.
     let summary = if p.summary.text.trim().is_empty() {
         [p.duration_text.trim(), impact.trim()]
@@ -159,12 +189,14 @@ pub(super) fn finish(mut p: Plain, pending: Pending) -> Result<Imported, AppErro
         },
         review_history: p.review.join("; "),
         stated,
+        read_from: Some(p.read_from),
+        not_understood: p.not_understood,
     })
 }
 
 /// "Between 09:10 and 10:02 UTC on 3 August 2025": the first sentence of `text` that
 /// gives a span of time with its date.
-fn span_in(text: &str) -> Option<(NaiveDateTime, Option<NaiveDateTime>)> {
+fn span_in(text: &str) -> Option<(NaiveDateTime, Option<NaiveDateTime>, &str)> {
     text.split(['.', '\n'])
         .map(str::trim)
         .filter(|s| {
@@ -172,8 +204,10 @@ fn span_in(text: &str) -> Option<(NaiveDateTime, Option<NaiveDateTime>)> {
             (l.starts_with("between ") || l.starts_with("from ") || l.contains(" between "))
                 && !super::times::dates(s).is_empty()
         })
-        .find_map(|s| super::times::duration(s, 0).ok())
-        .filter(|(_, end)| end.is_some())
+        .find_map(|s| {
+            let (start, end) = super::times::duration(s, 0).ok()?;
+            end.is_some().then_some((start, end, s))
+        })
 }
 
 /// Timed lines seen before any date: placed on the document's day (its start, its `Date:`,
@@ -209,7 +243,7 @@ fn entries_in_order(
     entries: Vec<(ImportedEntry, super::plain::Buf)>,
     start: NaiveDateTime,
     end: Option<NaiveDateTime>,
-) -> Vec<ImportedEntry> {
+) -> Vec<(ImportedEntry, usize)> {
     let mut last = start;
     entries
         .into_iter()
@@ -229,7 +263,7 @@ fn entries_in_order(
                 e.occurred_at = last;
             }
             e.body = buf.text;
-            e
+            (e, buf.line)
         })
         .collect()
 }

@@ -7,6 +7,7 @@
 mod assemble;
 mod blocks;
 mod classify;
+pub mod dry_run;
 mod escalated;
 mod own;
 mod plain;
@@ -28,7 +29,9 @@ use crate::tasks::service::TaskInput;
 use crate::timeline::EntryKind;
 use own::{own_format_tag, parse_own};
 pub use preview::preview;
-pub use store::{imported_before, prepare, prepare_parsed, source_hash, store, Again, Prepared};
+pub use store::{
+    imported_before, prepare, prepare_parsed, source_hash, store, Again, FactOverrides, Prepared,
+};
 
 /// Documents larger than this are refused (413).
 pub const MAX_BYTES: usize = crate::limits::IMPORT_BYTES;
@@ -71,6 +74,13 @@ pub struct Imported {
     /// Which of the title and severity the document itself gave (the preview names the
     /// rest as defaults).
     pub stated: Stated,
+    /// For a document in another template: the line each fact was read from (`title`,
+    /// `severity`, `services`, `impact`, `users_affected_pct`, `started_at`, `detected_at`,
+    /// `mitigated_at`, `resolved_at`; line 0: set on the preview's form instead); `None` for
+    /// hindsight's own export, read whole.
+    pub read_from: Option<std::collections::BTreeMap<&'static str, usize>>,
+    /// Lines kept only as text because no fact was read from them: (line, text).
+    pub not_understood: Vec<(usize, String)>,
 }
 
 /// Facts a document may leave out, and whether it gave them.

@@ -224,6 +224,8 @@ pub(super) fn build_own(
             title: true,
             severity: fm.get("severity").is_some_and(|s| !s.is_null()),
         },
+        read_from: None,
+        not_understood: vec![],
     };
     for r in regions {
         read_region(&mut out, r, zone)?;

@@ -19,9 +19,18 @@ use crate::timeline::EntryKind;
 pub(super) struct Buf {
     pub(super) text: String,
     pub(super) paragraph_pending: bool,
+    /// The line its text starts on (an entry's, for the preview's "read from line N").
+    pub(super) line: usize,
 }
 
 impl Buf {
+    fn at(line: usize) -> Buf {
+        Buf {
+            line,
+            ..Buf::default()
+        }
+    }
+
     pub(super) fn push(&mut self, line: &str) {
         if !self.text.is_empty() {
             self.text
@@ -59,6 +68,10 @@ pub(super) struct Plain {
     pub(super) not_understood: Vec<(usize, String)>,
     /// Every day the document names, in order, once each.
     pub(super) stated_days: Vec<NaiveDate>,
+    /// The document's lines, to say where a fact found in running text was read.
+    pub(super) source: Vec<String>,
+    /// The line each fact was read from (`title`, `severity`, `services`, `started_at`, …).
+    pub(super) read_from: std::collections::BTreeMap<&'static str, usize>,
     pub(super) went_well: Buf,
     pub(super) went_wrong: Buf,
     pub(super) lucky: Buf,
@@ -89,7 +102,10 @@ pub(super) type Pending = Vec<(usize, NaiveTime, Option<NaiveDate>, usize)>;
 /// Reads a plain document's sections, fields and lines into [`Plain`], for
 /// [`super::assemble::finish`] to make the record of.
 pub(super) fn collect(text: &str) -> Result<(Plain, Pending), AppError> {
-    let mut p = Plain::default();
+    let mut p = Plain {
+        source: text.lines().map(str::to_string).collect(),
+        ..Plain::default()
+    };
     let mut section = Section::Preamble;
     let mut target = Target::None;
     // The last absolute time seen in the timeline, for times without a date.
@@ -107,7 +123,11 @@ pub(super) fn collect(text: &str) -> Result<(Plain, Pending), AppError> {
                 continue;
             }
             Unit::Heading(n, title) => {
+                let had_title = p.title.is_some();
                 heading(&mut p, &title, &mut section, &mut target);
+                if !had_title && p.title.is_some() {
+                    p.read_from.insert("title", n);
+                }
                 if first_line == 0 {
                     first_line = n;
                 }
@@ -209,6 +229,9 @@ pub(super) fn collect(text: &str) -> Result<(Plain, Pending), AppError> {
                 }
             }
             _ => {
+                if target == Target::Impact {
+                    p.read_from.entry("impact").or_insert(line_no);
+                }
                 if let Some(b) = bufs(&mut p, target).into_iter().next() {
                     b.push(trimmed);
                 }
@@ -283,7 +306,7 @@ pub(super) fn timed_entry(
     let body = c.get(6).map(|m| m.as_str()).unwrap_or("").to_string();
     let kind = entry_kind_of(&body);
     pending.push((p.entries.len(), time, date, line_no));
-    let mut buf = Buf::default();
+    let mut buf = Buf::at(line_no);
     buf.push(&body);
     let at = clock_at.unwrap_or_default();
     p.entries.push((
@@ -334,7 +357,7 @@ fn free_text(
     match section {
         Section::Timeline => {
             let at = clock_at.or(p.start).unwrap_or_default();
-            let mut buf = Buf::default();
+            let mut buf = Buf::at(line_no);
             buf.push(item);
             p.entries.push((
                 ImportedEntry {
@@ -375,6 +398,7 @@ fn free_text(
             Some(Target::WentWrong)
         }
         Section::Preamble if p.title.is_none() && !p.recognised => {
+            p.read_from.insert("title", line_no);
             p.title = Some(trimmed.trim_start_matches('#').trim().to_string());
             None
         }
@@ -442,6 +466,7 @@ pub(super) fn apply_field(
     let rest = rest.trim();
     Ok(match field {
         Field::Title => {
+            p.read_from.insert("title", line);
             p.title = Some(rest.to_string());
             Target::None
         }
@@ -468,6 +493,7 @@ pub(super) fn apply_field(
             } else {
                 format!("SEV{sev}")
             };
+            p.read_from.insert("severity", line);
             p.severity = Some(
                 sev.parse()
                     .map_err(|_| bad(line, "a severity SEV1 to SEV4"))?,
@@ -475,6 +501,7 @@ pub(super) fn apply_field(
             Target::None
         }
         Field::Services => {
+            p.read_from.insert("services", line);
             p.services = rest
                 .split(',')
                 .map(|s| s.trim().trim_end_matches('.').to_string())
@@ -484,6 +511,10 @@ pub(super) fn apply_field(
         }
         Field::Duration => {
             let (start, end) = duration(rest, line)?;
+            p.read_from.insert("started_at", line);
+            if end.is_some() {
+                p.read_from.insert("resolved_at", line);
+            }
             p.start = Some(start);
             p.end = end;
             p.duration_text = rest.to_string();
@@ -504,13 +535,15 @@ pub(super) fn apply_field(
                         )
                     })?;
                 p.pct = Some(pct);
+                p.read_from.insert("users_affected_pct", line);
             }
+            p.read_from.entry("impact").or_insert(line);
             p.impact.push(rest);
             Target::Impact
         }
         Field::Entry(kind) => {
             let at = clock_at.or(p.start).unwrap_or_default();
-            let mut buf = Buf::default();
+            let mut buf = Buf::at(line);
             buf.push(rest);
             p.entries.push((
                 ImportedEntry {

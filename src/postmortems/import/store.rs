@@ -56,6 +56,50 @@ impl Prepared {
     }
 }
 
+/// Facts the importer set on the preview over what the document says. `None` keeps the
+/// document's; a time set to `Some(None)` is cleared.
+#[derive(Clone, Debug, Default)]
+pub struct FactOverrides {
+    pub started_at: Option<chrono::NaiveDateTime>,
+    pub detected_at: Option<Option<chrono::NaiveDateTime>>,
+    pub mitigated_at: Option<Option<chrono::NaiveDateTime>>,
+    pub resolved_at: Option<Option<chrono::NaiveDateTime>>,
+    pub services: Option<Vec<String>>,
+}
+
+impl Prepared {
+    /// The importer's times and services over the document's; each one set differently is
+    /// marked as set on the form (line 0 in `read_from`).
+    pub fn with_facts(mut self, o: FactOverrides) -> Prepared {
+        let f = &mut self.imported.fields;
+        let mut set = Vec::new();
+        if let Some(t) = o.started_at.filter(|t| *t != f.started_at) {
+            f.started_at = t;
+            set.push("started_at");
+        }
+        for (name, slot, value) in [
+            ("detected_at", &mut f.detected_at, o.detected_at),
+            ("mitigated_at", &mut f.mitigated_at, o.mitigated_at),
+            ("resolved_at", &mut f.resolved_at, o.resolved_at),
+        ] {
+            if let Some(v) = value.filter(|v| v != slot) {
+                *slot = v;
+                set.push(name);
+            }
+        }
+        if let Some(s) = o.services.filter(|s| *s != f.services) {
+            f.services = s;
+            set.push("services");
+        }
+        if let Some(read_from) = &mut self.imported.read_from {
+            for name in set {
+                read_from.insert(name, 0);
+            }
+        }
+        self
+    }
+}
+
 /// Whether importing a document that was imported before goes ahead.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Again {
@@ -200,6 +244,8 @@ pub fn store(
             sections,
             review_history,
             stated: _,
+            read_from: _,
+            not_understood: _,
         } = imported;
         fields.commander_id = users::resolve(conn, commander.as_deref(), "commander")?;
         for role in crate::incidents::roles::IncidentRole::ALL {
@@ -274,7 +320,7 @@ pub fn store(
 
 /// A task whose owner the document names but who has no account here keeps the name as
 /// its team (free text, as for outside parties), so nothing the document says is lost.
-fn owned_here(
+pub(super) fn owned_here(
     conn: &mut DbConnection,
     input: &crate::tasks::service::TaskInput,
 ) -> Result<crate::tasks::service::TaskInput, AppError> {

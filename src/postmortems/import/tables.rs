@@ -97,6 +97,7 @@ fn answer(p: &mut Plain, question: &str, answer: &str, line_no: usize) {
         "components affected",
         "affected components",
     ]) {
+        p.read_from.insert("services", line_no);
         p.services.extend(
             answer
                 .split(',')
@@ -109,7 +110,10 @@ fn answer(p: &mut Plain, question: &str, answer: &str, line_no: usize) {
             .ok()
             .and_then(|t| t.first().map(|(_, t)| *t));
         match (day, time) {
-            (Some(d), Some(t)) => p.detected = Some(d.and_time(t)),
+            (Some(d), Some(t)) => {
+                p.detected = Some(d.and_time(t));
+                p.read_from.insert("detected_at", line_no);
+            }
             _ => p
                 .not_understood
                 .push((line_no, format!("{question} | {answer}"))),
@@ -117,7 +121,11 @@ fn answer(p: &mut Plain, question: &str, answer: &str, line_no: usize) {
     } else if about(&["impact", "affected", "who was"]) {
         if p.pct.is_none() {
             p.pct = share_of_users(answer);
+            if p.pct.is_some() {
+                p.read_from.insert("users_affected_pct", line_no);
+            }
         }
+        p.read_from.entry("impact").or_insert(line_no);
         p.impact.paragraph_pending = true;
         if q.starts_with("what was the impact") || q == "impact" {
             p.impact.push(answer);
