@@ -316,7 +316,6 @@ fn create_user(config: &Config, args: UserCreate) -> Result<(), String> {
 }
 
 /// `VACUUM INTO` writes a consistent snapshot while other connections keep writing.
-
 fn backup(config: &Config, file: &str) -> Result<(), String> {
     use diesel::RunQueryDsl;
     if file.trim().is_empty() {
