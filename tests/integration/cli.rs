@@ -312,3 +312,53 @@ fn the_service_catalog_from_the_command_line() {
         "removed; the failed adds made nothing"
     );
 }
+
+#[test]
+fn a_directory_of_postmortems_imports_file_by_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("history.db").display());
+    let docs = dir.path().join("postmortems");
+    std::fs::create_dir(&docs).unwrap();
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/templates");
+    for name in [
+        "sre-book-search-2025-02-11.md",
+        "pagerduty-queue-2025-10-14.md",
+    ] {
+        std::fs::copy(fixtures.join(name), docs.join(name)).unwrap();
+    }
+    std::fs::write(docs.join("b-notes.txt"), "Just some notes.\n").unwrap();
+    std::fs::write(docs.join("ignored.png"), "not a document").unwrap();
+    let gitlab = fixtures.join("gitlab-pricing-2025-05-20.md");
+    let dir_arg = docs.display().to_string();
+    let out = hindsight(&db, &["import", &dir_arg, gitlab.to_str().unwrap()], None);
+    assert!(!out.status.success(), "one file failed");
+    let report = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = report.lines().collect();
+    let name = |f: &str| format!("{}", docs.join(f).display());
+    assert_eq!(
+        lines,
+        [
+            format!("{}\terror: line 1: expected a postmortem section title such as `Issue Summary`, `Timeline` or `Root Cause and Resolution`", name("b-notes.txt")),
+            format!("{}\tINC-1", name("pagerduty-queue-2025-10-14.md")),
+            format!("{}\tINC-2", name("sre-book-search-2025-02-11.md")),
+            format!("{}\tINC-3", gitlab.display()),
+        ]
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 of 4 documents were not imported"));
+    // Again: each one caught as imported before, nothing made twice.
+    let out = hindsight(&db, &["import", &dir_arg], None);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        report.matches("imported before, as INC-").count(),
+        2,
+        "{report}"
+    );
+    // One file alone prints its key, as before.
+    let out = hindsight(
+        &db,
+        &["import", "--duplicate", gitlab.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "INC-4\n");
+}

@@ -14,10 +14,14 @@ use reqwest::StatusCode;
 use crate::both_backends;
 use crate::helpers::*;
 
-const FIXTURES: [&str; 3] = [
+const FIXTURES: [&str; 7] = [
     include_str!("../fixtures/payment-gateway-2023-06-07.txt"),
     include_str!("../fixtures/checkout-failover-2024-03-03.txt"),
     include_str!("../fixtures/search-index-2024-05-10.md"),
+    include_str!("../fixtures/templates/sre-book-search-2025-02-11.md"),
+    include_str!("../fixtures/templates/gitlab-pricing-2025-05-20.md"),
+    include_str!("../fixtures/templates/atlassian-login-2025-08-03.md"),
+    include_str!("../fixtures/templates/pagerduty-queue-2025-10-14.md"),
 ];
 
 /// Documents per backend (the issue asks for at least 2,000); `HINDSIGHT_FUZZ_DOCUMENTS`

@@ -36,5 +36,6 @@ mod security;
 mod services;
 mod sso;
 mod teams;
+mod templates;
 mod timeline;
 mod webhooks;
