@@ -422,6 +422,28 @@ async fn missing_facts_stay_empty(app: TestApp) {
 }
 both_backends!(missing_facts_stay_empty, missing_facts_stay_empty);
 
+/// Times written in a zone the document names are read in it and stored in UTC.
+async fn times_in_a_named_zone_are_read_in_it(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    let i = imported(&api, &PAGERDUTY.replace(" UTC", " PDT")).await;
+    assert_eq!(i["started_at"], "2025-10-14T23:20:00Z", "16:20 PDT");
+    assert_eq!(
+        i["resolved_at"], "2025-10-15T00:25:00Z",
+        "17:25 PDT, the next day in UTC"
+    );
+    assert_eq!(i["timeline"][1]["occurred_at"], "2025-10-14T23:41:00Z");
+    let i = imported(
+        &api,
+        &SRE.replace("(all times UTC)", "(all times Europe/Berlin)"),
+    )
+    .await;
+    assert_eq!(i["started_at"], "2025-02-11T13:02:00Z", "14:02 CET");
+}
+both_backends!(
+    times_in_a_named_zone_are_read_in_it,
+    times_in_a_named_zone_are_read_in_it
+);
+
 /// The dry run: the incident it would be, where each fact was read, the lines no fact was
 /// read from; nothing stored.
 async fn the_dry_run_says_what_was_read_and_what_was_not(app: TestApp) {

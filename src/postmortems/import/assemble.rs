@@ -5,7 +5,7 @@
 use chrono::{Duration, NaiveDateTime};
 
 use super::classify::category_of;
-use super::plain::{Pending, Plain};
+use super::collected::{Pending, Plain};
 use super::sections::norm;
 use super::{bad, Imported, ImportedEntry};
 use crate::error::AppError;
@@ -240,7 +240,7 @@ fn place_undated(p: &mut Plain, pending: &Pending) -> Result<(), AppError> {
 /// The entries with text, each at its time: its own, one its text states ("restored at
 /// 2:00 PM") within the incident, else the previous known time (or the start).
 fn entries_in_order(
-    entries: Vec<(ImportedEntry, super::plain::Buf)>,
+    entries: Vec<(ImportedEntry, super::collected::Buf)>,
     start: NaiveDateTime,
     end: Option<NaiveDateTime>,
 ) -> Vec<(ImportedEntry, usize)> {

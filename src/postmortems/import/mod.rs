@@ -7,6 +7,7 @@
 mod assemble;
 mod blocks;
 mod classify;
+mod collected;
 pub mod dry_run;
 mod escalated;
 mod own;
@@ -17,6 +18,7 @@ mod store;
 mod tables;
 mod tasks;
 mod times;
+mod zone;
 
 use chrono::NaiveDateTime;
 
@@ -135,7 +137,11 @@ fn parse_unbounded(text: &str) -> Result<Imported, AppError> {
         Some(tag) => parse_own(text, &tag),
         None => {
             let (collected, pending) = plain::collect(text)?;
-            assemble::finish(collected, pending)
+            let mut imported = assemble::finish(collected, pending)?;
+            if let Some(z) = zone::named(text) {
+                zone::to_utc(&mut imported, z);
+            }
+            Ok(imported)
         }
     }
 }

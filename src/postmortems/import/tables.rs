@@ -4,7 +4,7 @@
 
 use chrono::NaiveDateTime;
 
-use super::plain::{Pending, Plain};
+use super::collected::{Pending, Plain};
 use super::sections::Section;
 use super::tasks::{column_of, from_row, Column};
 use super::times::{dates, timed_line, times, PCT};
@@ -67,7 +67,7 @@ pub(super) fn row(
             .map_or(("", &[][..]), |(w, r)| (w.as_str(), r));
         let line = format!("{when} - {}", what.join(" — "));
         match timed_line(&line) {
-            Some(c) => super::plain::timed_entry(p, &c, line_no, clock_at, pending)?,
+            Some(c) => super::collected::timed_entry(p, &c, line_no, clock_at, pending)?,
             None => p.not_understood.push((line_no, cells.join(" | "))),
         }
         return Ok(());

@@ -32,7 +32,7 @@ pub(super) const PCT_PATTERN: &str = r"(?i)(-?\d+(?:\.\d+)?)\s*%\s*(?:of\s+)?(?:
 pub(super) fn timed_line(line: &str) -> Option<regex::Captures<'_>> {
     regex(
         &TIMED,
-        r"(?i)^[\[\(*]*(?:(\d{4}-\d{2}-\d{2})[ T])?(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([ap]\.?m\.?)?\s*(?:utc|z|gmt)?[\]\)*]*\s*(?:[:\-–—|]\s*|\s+)(.*)$",
+        r"(?i)^[\[\(*]*(?:(\d{4}-\d{2}-\d{2})[ T])?(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([ap]\.?m\.?)?\s*(?:utc|z|gmt|[a-z]{1,3}[sd]t|cet|cest|bst|jst)?[\]\)*]*\s*(?:[:\-–—|]\s*|\s+)(.*)$",
     )
     .captures(line)
 }
