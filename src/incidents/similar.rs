@@ -21,10 +21,13 @@ pub const RECENT: i64 = 1000;
 
 /// Words too common in incident titles to say two incidents are alike.
 const COMMON: &[&str] = &[
-    "the", "and", "for", "with", "from", "into", "after", "during", "when", "not", "are", "was",
-    "were", "has", "have", "had", "all", "some", "our", "out", "via", "incident", "issue",
-    "issues", "problem", "problems", "error", "errors", "failure", "failures", "down", "outage",
-    "degraded", "high", "slow",
+    "the", "and", "for", "with", "from", "into", "onto", "over", "under", "after", "before",
+    "during", "between", "about", "because", "when", "while", "then", "than", "not", "are", "was",
+    "were", "has", "have", "had", "all", "any", "some", "our", "out", "via", "could", "would",
+    "should", "can", "did", "does", "this", "that", "these", "those", "which", "their", "they",
+    "them", "there", "its", "one", "two", "per", "more", "less", "most", "unable", "user",
+    "customer", "request", "minute", "hour", "incident", "issue", "problem", "error", "failure",
+    "down", "outage", "degraded", "high", "slow", "service", "system",
 ];
 
 #[derive(Clone, Debug)]

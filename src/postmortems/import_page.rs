@@ -395,7 +395,16 @@ fn facts(imported: &Imported, zone: Zone) -> Vec<Fact> {
             .unwrap_or_else(|| "–".into()),
         source: source("users_affected_pct"),
     });
-    let impact: String = f.impact.chars().take(EXCERPT_CHARS).collect();
+    // Plain words for the excerpt: the emphasis markers of question labels dropped.
+    let impact: String = f
+        .impact
+        .replace("**", "")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(EXCERPT_CHARS)
+        .collect();
     facts.push(Fact {
         label: "Impact",
         field: None,
