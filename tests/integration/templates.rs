@@ -422,6 +422,26 @@ async fn missing_facts_stay_empty(app: TestApp) {
 }
 both_backends!(missing_facts_stay_empty, missing_facts_stay_empty);
 
+/// Services may be a list under their label, as well as a comma-separated line.
+async fn services_may_be_a_list(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    let doc = PAGERDUTY.replace(
+        "**Services affected:** notifications, queue-workers",
+        "**Services affected:**\n\n- notifications\n- queue-workers\n\nThe queue was the bottleneck.",
+    );
+    let i = imported(&api, &doc).await;
+    assert_eq!(i["services"], json!(["notifications", "queue-workers"]));
+    let (_, pm) = api.get("/api/v1/incidents/INC-1/postmortem").await;
+    assert!(
+        pm["summary"]
+            .as_str()
+            .unwrap()
+            .contains("The queue was the bottleneck."),
+        "the text after the list is kept: {pm}"
+    );
+}
+both_backends!(services_may_be_a_list, services_may_be_a_list);
+
 /// Times written in a zone the document names are read in it and stored in UTC.
 async fn times_in_a_named_zone_are_read_in_it(app: TestApp) {
     let api = Api::new(&app, app.token(Role::Responder));

@@ -28,6 +28,8 @@ pub(super) enum Target {
     WentWrong,
     Lucky,
     Conclusion,
+    /// List items under a `Services affected:` label with nothing after it.
+    Services,
 }
 
 /// Reads a plain document's sections, fields and lines into [`Plain`], for
@@ -142,6 +144,17 @@ pub(super) fn collect(text: &str) -> Result<(Plain, Pending), AppError> {
         }
         // A continuation line, or free text where nothing is open.
         match (section, target) {
+            (_, Target::Services) if checked.is_none() && item != trimmed => {
+                p.services
+                    .push(item.trim().trim_end_matches(['.', ',']).to_string());
+            }
+            (_, Target::Services) => {
+                // The list ended: this line is read afresh.
+                target = Target::None;
+                if let Some(t) = free_text(&mut p, section, item, trimmed, clock_at, line_no) {
+                    target = t;
+                }
+            }
             (Section::Measures, Target::Improvements) if !p.improvements.text.is_empty() => {
                 let line = if trimmed.starts_with(['-', '*', '+']) {
                     trimmed.to_string()
@@ -295,7 +308,7 @@ fn free_text(
 /// The buffer continuation lines go to.
 pub(super) fn bufs(p: &mut Plain, target: Target) -> Vec<&mut Buf> {
     match target {
-        Target::None => vec![],
+        Target::None | Target::Services => vec![],
         Target::Impact => vec![&mut p.impact],
         Target::Summary => vec![&mut p.summary],
         Target::Entry => p
@@ -384,7 +397,11 @@ pub(super) fn apply_field(
                 .map(|s| s.trim().trim_end_matches('.').to_string())
                 .filter(|s| !s.is_empty())
                 .collect();
-            Target::None
+            if rest.trim().is_empty() {
+                Target::Services
+            } else {
+                Target::None
+            }
         }
         Field::Duration => {
             let (start, end) = duration(rest, line)?;
