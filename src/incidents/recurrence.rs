@@ -106,8 +106,40 @@ pub enum Scope {
     Tasks(Vec<TaskId>),
 }
 
+/// Whether `scope` can hold a recurrence at all: a follow-up must name a cause (and, for
+/// one incident, that incident must have the cause or the task). One indexed lookup that
+/// spares the eight-way join on the pages where nothing can recur.
+fn worth_looking(conn: &mut DbConnection, scope: &Scope) -> Result<bool, AppError> {
+    use crate::db::schema::{root_causes, tasks};
+    use diesel::dsl::{exists, select};
+    let naming = || tasks::table.filter(tasks::root_cause_id.is_not_null());
+    Ok(match scope {
+        Scope::Later(id) => {
+            select(exists(
+                root_causes::table.filter(root_causes::incident_id.eq(*id)),
+            ))
+            .get_result(conn)?
+                && select(exists(naming())).get_result(conn)?
+        }
+        Scope::Earlier(id) => select(exists(
+            tasks::table.filter(
+                tasks::root_cause_id.eq_any(
+                    root_causes::table
+                        .filter(root_causes::incident_id.eq(*id))
+                        .select(root_causes::id.nullable()),
+                ),
+            ),
+        ))
+        .get_result(conn)?,
+        Scope::Tasks(ids) => {
+            select(exists(naming().filter(tasks::id.eq_any(ids)))).get_result(conn)?
+        }
+        Scope::Since(_) | Scope::Service(_) => select(exists(naming())).get_result(conn)?,
+    })
+}
+
 fn load_rows(conn: &mut DbConnection, scope: &Scope) -> Result<Vec<Row>, AppError> {
-    if matches!(scope, Scope::Tasks(ids) if ids.is_empty()) {
+    if matches!(scope, Scope::Tasks(ids) if ids.is_empty()) || !worth_looking(conn, scope)? {
         return Ok(vec![]);
     }
     let pg = matches!(conn, DbConnection::Postgres(_));
@@ -209,6 +241,21 @@ pub fn find(
         r.tasks.dedup();
     }
     Ok(found.into_values().collect())
+}
+
+/// For each task of incident `earlier`, the later incidents it did not prevent, from the
+/// recurrences already read for it.
+pub fn tasks_that_did_not_prevent(
+    recurrences: &[Recurrence],
+    earlier: IncidentId,
+) -> BTreeMap<TaskId, Vec<IncidentKey>> {
+    let mut out: BTreeMap<TaskId, Vec<IncidentKey>> = BTreeMap::new();
+    for r in recurrences.iter().filter(|r| r.earlier.0 == earlier) {
+        for t in &r.tasks {
+            out.entry(*t).or_default().push(r.later);
+        }
+    }
+    out
 }
 
 /// For each task, the later incidents it did not prevent (the task board's and the

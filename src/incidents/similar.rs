@@ -17,7 +17,7 @@ use crate::ids::IncidentId;
 /// How many the page offers.
 pub const SHOWN: usize = 5;
 /// How many of the latest incidents are compared by their words.
-pub const RECENT: i64 = 1000;
+pub const RECENT: i64 = 500;
 
 /// Words too common in incident titles to say two incidents are alike.
 const COMMON: &[&str] = &[

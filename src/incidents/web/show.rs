@@ -245,16 +245,9 @@ pub async fn incident_page(
         .filter(|e| e.escalation.state == crate::escalations::EscalationState::Pending)
         .map(|e| e.escalation.target.as_str())
         .collect();
-    // This incident's tasks that did not prevent a later one.
-    let mut recurred: std::collections::BTreeMap<_, Vec<_>> = Default::default();
-    for r in recurrences.iter().filter(|r| r.earlier.0 == i.id) {
-        for t in &r.tasks {
-            recurred.entry(*t).or_insert_with(Vec::new).push(r.later);
-        }
-    }
     let task_rows = TaskRow::with_recurrences(
         tasks.iter().map(|v| TaskRow::of(v, today, zone)).collect(),
-        &recurred,
+        &crate::incidents::recurrence::tasks_that_did_not_prevent(&recurrences, i.id),
     );
     let page = ShowPage {
         pending_escalations: pending.len(),

@@ -38,74 +38,11 @@ fn time_in_text(
 }
 
 pub(super) fn finish(mut p: Plain, pending: Pending) -> Result<Imported, AppError> {
-    if p.start.is_none() {
-        // "Between 09:10 and 10:02 UTC on 3 August 2025 …" in the summary.
-        if let Some((start, end, sentence)) = span_in(&p.summary.text) {
-            p.start = Some(start);
-            p.end = p.end.or(end);
-            let probe: String = sentence.chars().take(40).collect();
-            if let Some(n) = p.source.iter().position(|l| l.contains(&probe)) {
-                p.read_from.insert("started_at", n + 1);
-                p.read_from.entry("resolved_at").or_insert(n + 1);
-            }
-        }
-    }
+    span_from_summary(&mut p);
     place_undated(&mut p, &pending)?;
-    let outage = |words: &str| {
-        p.entries
-            .iter()
-            .find(|e| e.0.time_known && e.1.text.to_lowercase().contains(words))
-            .map(|e| (e.0.occurred_at, e.1.line))
-    };
-    let (begins, ends) = (outage("outage begins"), outage("outage ends"));
-    let first_timed = p
-        .entries
-        .iter()
-        .filter(|e| e.0.time_known)
-        .min_by_key(|e| e.0.occurred_at)
-        .map(|e| (e.0.occurred_at, e.1.line));
-    let start = match (p.start, begins.or(first_timed)) {
-        (Some(s), _) => s,
-        (None, Some((s, line))) => {
-            p.read_from.insert("started_at", line);
-            s
-        }
-        (None, None) => return Err(bad(1, "a `Duration:` line such as `Duration: from 10:00 AM to 2:00 PM (UTC) on June 7, 2023`, or timeline lines with full timestamps")),
-    };
-    if let (None, Some((end, line))) = (p.end, ends) {
-        p.end = Some(end);
-        p.read_from.insert("resolved_at", line);
-    }
-    let entries = entries_in_order(p.entries, start, p.end);
-    // The first timed entry of a kind, within the incident, with its line.
-    let first_of = |kind: EntryKind| {
-        entries
-            .iter()
-            .find(|(e, _)| e.kind == kind && e.time_known && e.occurred_at >= start)
-            .map(|(e, line)| (e.occurred_at, *line))
-    };
-    // Without a stated end, the first timed resolution entry is when it was resolved.
-    if p.end.is_none() {
-        if let Some((end, line)) = first_of(EntryKind::Resolution) {
-            p.end = Some(end);
-            p.read_from.insert("resolved_at", line);
-        }
-    }
-    let detected_at = match (p.detected, first_of(EntryKind::Detection)) {
-        (Some(d), _) => Some(d),
-        (None, Some((d, line))) => {
-            p.read_from.insert("detected_at", line);
-            Some(d)
-        }
-        (None, None) => None,
-    }
-    .filter(|d| *d >= start);
-    let mitigated_at = first_of(EntryKind::Mitigation)
-        .filter(|(m, _)| p.end.is_none_or(|end| *m <= end))
-        .map(|(m, line)| {
-            p.read_from.insert("mitigated_at", line);
-            m
-        });
+    let start = start_and_stated_end(&mut p)?;
+    let entries = entries_in_order(std::mem::take(&mut p.entries), start, p.end);
+    let (detected_at, mitigated_at) = milestones(&mut p, &entries, start);
     let entries: Vec<ImportedEntry> = entries.into_iter().map(|(e, _)| e).collect();
     let escalations = escalations_named(&entries);
     let impact = p.impact.text;
@@ -192,6 +129,91 @@ pub(super) fn finish(mut p: Plain, pending: Pending) -> Result<Imported, AppErro
         read_from: Some(p.read_from),
         not_understood: p.not_understood,
     })
+}
+
+/// "Between 09:10 and 10:02 UTC on 3 August 2025 …" in the summary, when nothing else gave
+/// the start.
+fn span_from_summary(p: &mut Plain) {
+    if p.start.is_some() {
+        return;
+    }
+    if let Some((start, end, sentence)) = span_in(&p.summary.text) {
+        p.start = Some(start);
+        p.end = p.end.or(end);
+        let probe: String = sentence.chars().take(40).collect();
+        if let Some(n) = p.source.iter().position(|l| l.contains(&probe)) {
+            p.read_from.insert("started_at", n + 1);
+            p.read_from.entry("resolved_at").or_insert(n + 1);
+        }
+    }
+}
+
+/// The start (stated, `OUTAGE BEGINS`, else the first timed entry) and an end `OUTAGE
+/// ENDS` gives when none was stated.
+fn start_and_stated_end(p: &mut Plain) -> Result<NaiveDateTime, AppError> {
+    let outage = |words: &str| {
+        p.entries
+            .iter()
+            .find(|e| e.0.time_known && e.1.text.to_lowercase().contains(words))
+            .map(|e| (e.0.occurred_at, e.1.line))
+    };
+    let (begins, ends) = (outage("outage begins"), outage("outage ends"));
+    let first_timed = p
+        .entries
+        .iter()
+        .filter(|e| e.0.time_known)
+        .min_by_key(|e| e.0.occurred_at)
+        .map(|e| (e.0.occurred_at, e.1.line));
+    let start = match (p.start, begins.or(first_timed)) {
+        (Some(s), _) => s,
+        (None, Some((s, line))) => {
+            p.read_from.insert("started_at", line);
+            s
+        }
+        (None, None) => return Err(bad(1, "a `Duration:` line such as `Duration: from 10:00 AM to 2:00 PM (UTC) on June 7, 2023`, or timeline lines with full timestamps")),
+    };
+    if let (None, Some((end, line))) = (p.end, ends) {
+        p.end = Some(end);
+        p.read_from.insert("resolved_at", line);
+    }
+    Ok(start)
+}
+
+/// Detected and mitigated (a stated time, else the first timed entry of the kind within
+/// the incident), and the end from the first resolution entry when none was stated.
+fn milestones(
+    p: &mut Plain,
+    entries: &[(ImportedEntry, usize)],
+    start: NaiveDateTime,
+) -> (Option<NaiveDateTime>, Option<NaiveDateTime>) {
+    let first_of = |kind: EntryKind| {
+        entries
+            .iter()
+            .find(|(e, _)| e.kind == kind && e.time_known && e.occurred_at >= start)
+            .map(|(e, line)| (e.occurred_at, *line))
+    };
+    if p.end.is_none() {
+        if let Some((end, line)) = first_of(EntryKind::Resolution) {
+            p.end = Some(end);
+            p.read_from.insert("resolved_at", line);
+        }
+    }
+    let detected_at = match (p.detected, first_of(EntryKind::Detection)) {
+        (Some(d), _) => Some(d),
+        (None, Some((d, line))) => {
+            p.read_from.insert("detected_at", line);
+            Some(d)
+        }
+        (None, None) => None,
+    }
+    .filter(|d| *d >= start);
+    let mitigated_at = first_of(EntryKind::Mitigation)
+        .filter(|(m, _)| p.end.is_none_or(|end| *m <= end))
+        .map(|(m, line)| {
+            p.read_from.insert("mitigated_at", line);
+            m
+        });
+    (detected_at, mitigated_at)
 }
 
 /// "Between 09:10 and 10:02 UTC on 3 August 2025": the first sentence of `text` that
