@@ -117,6 +117,10 @@ fn start_live_and_workers(
             config.webhook_retry,
         ));
     }
+    actix_web::rt::spawn(crate::incidents::updates::nudge::run(
+        worker_db.clone(),
+        config.update_cadence,
+    ));
     actix_web::rt::spawn(crate::webhooks::worker::run(
         worker_db,
         config.webhook_retry,

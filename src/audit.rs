@@ -63,6 +63,7 @@ crate::text_enum!(
         IncidentAdminAccess => "incident.admin_access",
         IncidentLink => "incident.link",
         IncidentUnlink => "incident.unlink",
+        IncidentUpdatePost => "incident.update_post",
         TimelineAdd => "timeline.add",
         TimelineEdit => "timeline.edit",
         TimelineMark => "timeline.mark",

@@ -30,6 +30,9 @@ pub struct Config {
     pub mail: Option<crate::mail::MailConfig>,
     /// Bounds on live-update streams (see `live`).
     pub live: LiveLimits,
+    /// How often each severity owes a stakeholder update (`HINDSIGHT_UPDATE_CADENCE`,
+    /// default `SEV1=30m,SEV2=60m`).
+    pub update_cadence: crate::incidents::updates::Cadence,
 }
 
 /// How many live streams a server and a user may hold, and when a quiet one ends (the
@@ -126,7 +129,12 @@ impl Config {
                     .into(),
             );
         }
+        let update_cadence = match var("HINDSIGHT_UPDATE_CADENCE") {
+            Some(raw) => crate::incidents::updates::Cadence::parse(&raw)?,
+            None => Default::default(),
+        };
         Ok(Config {
+            update_cadence,
             oidc,
             password_login,
             mail,

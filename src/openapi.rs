@@ -27,6 +27,8 @@ impl Modify for Bearer {
         crate::search::api::search_api,
         crate::incidents::links::api::create_link,
         crate::incidents::links::api::delete_link,
+        crate::incidents::updates::api::post_update,
+        crate::incidents::updates::api::list_updates,
         crate::incidents::api::create_incident,
         crate::incidents::api::get_incident,
         crate::incidents::api::update_incident,

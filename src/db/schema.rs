@@ -120,6 +120,9 @@ diesel::table! {
         restricted -> Bool,
         import_hash -> Nullable<Text>,
         duplicate_of -> Nullable<Integer>,
+        next_update_due_at -> Nullable<Timestamp>,
+        update_nudged_due_at -> Nullable<Timestamp>,
+        commander_nudged_at -> Nullable<Timestamp>,
     }
 }
 
@@ -364,6 +367,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    incident_updates (id) {
+        id -> Integer,
+        incident_id -> Integer,
+        audience -> Text,
+        state -> Text,
+        impact -> Text,
+        actions -> Text,
+        next_update_at -> Nullable<Timestamp>,
+        entry_id -> Nullable<Integer>,
+        author_id -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     incident_links (id) {
         id -> Integer,
         incident_id -> Integer,
@@ -416,6 +434,7 @@ diesel::joinable!(services -> teams (team_id));
 diesel::joinable!(notification_prefs -> users (user_id));
 diesel::joinable!(incident_members -> incidents (incident_id));
 diesel::joinable!(incident_member_teams -> incidents (incident_id));
+diesel::joinable!(incident_updates -> incidents (incident_id));
 diesel::joinable!(team_members -> users (user_id));
 diesel::joinable!(notifications -> users (user_id));
 diesel::joinable!(incident_services -> services (service_id));
@@ -429,6 +448,7 @@ diesel::joinable!(postmortems -> incidents (incident_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     incident_links,
+    incident_updates,
     notifications,
     incident_revisions,
     incident_events,

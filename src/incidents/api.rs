@@ -49,6 +49,8 @@ pub struct IncidentJson {
     pub members: Vec<String>,
     /// The incident this one duplicates (see `links`), e.g. `INC-3`.
     pub duplicate_of: Option<String>,
+    /// When the next stakeholder update is owed (see `POST …/updates`), or null.
+    pub next_update_due_at: Option<String>,
 }
 
 impl From<IncidentDetail> for IncidentJson {
@@ -79,6 +81,7 @@ impl From<IncidentDetail> for IncidentJson {
             restricted: i.restricted,
             members: d.members,
             duplicate_of: i.duplicate_of.map(|o| IncidentKey(o).to_string()),
+            next_update_due_at: i.next_update_due_at.map(rfc3339),
         }
     }
 }

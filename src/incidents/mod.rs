@@ -17,6 +17,7 @@ pub mod search;
 pub mod service;
 pub mod similar;
 pub mod transitions;
+pub mod updates;
 pub mod web;
 
 pub use model::{Incident, IncidentKey, Severity, Status};

@@ -98,6 +98,9 @@ pub struct Incident {
     pub restricted: bool,
     /// The incident this one duplicates (see `links`): closed, and left out of insights.
     pub duplicate_of: Option<IncidentId>,
+    /// When the people waiting are owed the next update (see `updates`); none when resolved
+    /// or when the severity has no cadence and no update promised one.
+    pub next_update_due_at: Option<NaiveDateTime>,
 }
 
 impl Incident {

@@ -121,16 +121,17 @@ fn worth_looking(conn: &mut DbConnection, scope: &Scope) -> Result<bool, AppErro
             .get_result(conn)?
                 && select(exists(naming())).get_result(conn)?
         }
-        Scope::Earlier(id) => select(exists(
-            tasks::table.filter(
-                tasks::root_cause_id.eq_any(
-                    root_causes::table
-                        .filter(root_causes::incident_id.eq(*id))
-                        .select(root_causes::id.nullable()),
-                ),
-            ),
-        ))
-        .get_result(conn)?,
+        Scope::Earlier(id) => {
+            // The causes first: a subquery would hide from PostgreSQL that only tasks
+            // naming a cause are asked for, and it would read every task.
+            let causes: Vec<Option<i32>> = root_causes::table
+                .filter(root_causes::incident_id.eq(*id))
+                .select(root_causes::id.nullable())
+                .load(conn)?;
+            !causes.is_empty()
+                && select(exists(naming().filter(tasks::root_cause_id.eq_any(causes))))
+                    .get_result(conn)?
+        }
         Scope::Tasks(ids) => {
             select(exists(naming().filter(tasks::id.eq_any(ids)))).get_result(conn)?
         }

@@ -29,6 +29,8 @@ crate::text_enum!(
         TaskOverdue => "task_overdue",
         Escalated => "escalated",
         SevereDeclared => "severe_declared",
+        UpdateDue => "update_due",
+        NoCommander => "no_commander",
     }
 );
 
@@ -42,6 +44,8 @@ impl NotificationKind {
             NotificationKind::TaskOverdue => "A task of yours or your team's is overdue",
             NotificationKind::Escalated => "An incident is escalated to you or your team",
             NotificationKind::SevereDeclared => "A SEV1 or SEV2 incident is declared",
+            NotificationKind::UpdateDue => "A stakeholder update you owe is due",
+            NotificationKind::NoCommander => "A SEV1 or SEV2 you declared still has no commander",
         }
     }
 }

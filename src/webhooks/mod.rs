@@ -30,6 +30,7 @@ pub const EVENTS: &[(&str, &str)] = &[
     ("escalation.acknowledged", "Escalation acknowledged"),
     ("task.overdue", "Task overdue"),
     ("postmortem.published", "Postmortem published"),
+    ("incident.update_due", "Stakeholder update due"),
 ];
 
 crate::text_enum!(

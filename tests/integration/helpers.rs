@@ -127,6 +127,7 @@ pub fn start_with(storage: Storage, configure: impl FnOnce(&mut Config)) -> Test
             idle: std::time::Duration::from_secs(600),
             heartbeat: std::time::Duration::from_millis(300),
         },
+        update_cadence: Default::default(),
     };
     configure(&mut config);
     let app = Application::build(config).expect("app builds");

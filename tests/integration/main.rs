@@ -38,4 +38,5 @@ mod sso;
 mod teams;
 mod templates;
 mod timeline;
+mod updates;
 mod webhooks;

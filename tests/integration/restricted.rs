@@ -249,6 +249,7 @@ async fn outsiders_never_see_a_restricted_incident(app: TestApp) {
         (post.clone(), "/incidents/INC-1/access".into()),
         (post.clone(), "/incidents/INC-1/links".into()),
         (post.clone(), format!("/incidents/INC-1/links/{l}/delete")),
+        (post.clone(), "/incidents/INC-1/updates".into()),
         (post.clone(), "/incidents/INC-1/escalations".into()),
         (post.clone(), "/incidents/INC-1/tasks".into()),
         (post.clone(), "/incidents/INC-1/root-causes".into()),
@@ -300,6 +301,8 @@ async fn outsiders_never_see_a_restricted_incident(app: TestApp) {
         (Method::PUT, "/api/v1/incidents/INC-1/access".into()),
         (post.clone(), "/api/v1/incidents/INC-1/links".into()),
         (Method::DELETE, format!("/api/v1/incidents/INC-1/links/{l}")),
+        (get.clone(), "/api/v1/incidents/INC-1/updates".into()),
+        (post.clone(), "/api/v1/incidents/INC-1/updates".into()),
     ];
     // Outsiders of each role: every route, in every spelling of its key or id, is a 404,
     // as for an incident that never was.

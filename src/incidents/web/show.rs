@@ -148,6 +148,11 @@ struct ShowPage {
     link_error: Option<String>,
     link_other: String,
     link_kinds: &'static [crate::incidents::links::LinkKind],
+    /// The stakeholder-update card: a refusal and what was typed, and when the next
+    /// update is due ("due in 12 min", "due 4 min ago").
+    update_error: Option<String>,
+    update: crate::incidents::updates::web::UpdateForm,
+    update_due: Option<(String, bool)>,
     /// The commander or an admin: may restrict it and set its members.
     can_manage_access: bool,
 }
@@ -169,6 +174,9 @@ pub struct Draft {
     /// A refused link: its message and the key typed.
     pub link_error: Option<String>,
     pub link_other: String,
+    /// A refused stakeholder update: its message and the form as typed.
+    pub update_error: Option<String>,
+    pub update: crate::incidents::updates::web::UpdateForm,
 }
 
 /// Renders the incident page; `draft` refills the quick-add form after an error.
@@ -272,6 +280,20 @@ pub async fn incident_page(
         similar,
         link_error: draft.link_error,
         link_other: draft.link_other,
+        update_error: draft.update_error,
+        update: draft.update,
+        update_due: i.next_update_due_at.map(|due| {
+            let late = t >= due;
+            let span = human_duration(if late { t - due } else { due - t });
+            (
+                if late {
+                    format!("update due {span} ago")
+                } else {
+                    format!("next update due in {span}")
+                },
+                late,
+            )
+        }),
         link_kinds: crate::incidents::links::LinkKind::ALL,
         can_manage_access,
         users,
