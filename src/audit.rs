@@ -106,6 +106,7 @@ crate::text_enum!(
         ServiceCreate => "service.create",
         ServiceUpdate => "service.update",
         ServiceDelete => "service.delete",
+        StatusPageUpdate => "status_page.update",
         WebhookCreate => "webhook.create",
         WebhookEnable => "webhook.enable",
         WebhookDisable => "webhook.disable",

@@ -35,6 +35,7 @@ pub mod search;
 pub mod services;
 pub mod settings;
 pub mod state;
+pub mod status;
 pub mod tasks;
 pub mod teams;
 pub mod text;

@@ -66,6 +66,8 @@ impl Modify for Bearer {
         crate::teams::api::update_team,
         crate::teams::api::delete_team,
         crate::services::api::list_services,
+        crate::status::api::get_status,
+        crate::status::api::patch_status,
         crate::services::api::get_service,
         crate::services::api::create_service,
         crate::services::api::update_service,

@@ -56,6 +56,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(r("/postmortems").route(get().to(postmortems::web::list_postmortems)))
         .service(r("/insights").route(get().to(insights::web::show_insights)))
         .service(r("/incidents/{key}/updates").route(post().to(crate::incidents::updates::web::post_update)))
+        .service(r("/status").route(get().to(crate::status::web::status_page)))
+        .service(r("/status.json").route(get().to(crate::status::web::status_json)))
+        .service(r("/status/feed.atom").route(get().to(crate::status::web::status_feed)))
         .service(r("/services").route(get().to(crate::services::web::list_services)).route(post().to(crate::services::web::create_service)))
         .service(r("/services/{name}").route(get().to(crate::services::web::show_service)).route(post().to(crate::services::web::update_service)))
         .service(r("/services/{name}/delete").route(post().to(crate::services::web::delete_service)))
@@ -146,6 +149,7 @@ api_routes! {
     "/teams" => get crate::teams::api::list_teams, post crate::teams::api::create_team;
     "/teams/{id}" => patch crate::teams::api::update_team, delete crate::teams::api::delete_team;
     "/incidents/{key}/updates" => get crate::incidents::updates::api::list_updates, post crate::incidents::updates::api::post_update;
+    "/status" => get crate::status::api::get_status, patch crate::status::api::patch_status;
     "/services" => get crate::services::api::list_services, post crate::services::api::create_service;
     "/services/{name}" => get crate::services::api::get_service, patch crate::services::api::update_service, delete crate::services::api::delete_service;
     "/notifications" => get crate::notifications::api::list_notifications;

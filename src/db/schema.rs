@@ -89,6 +89,17 @@ diesel::table! {
         runbook_url -> Text,
         description -> Text,
         public -> Bool,
+        status_override -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    status_page (id) {
+        id -> Integer,
+        enabled -> Bool,
+        title -> Text,
+        logo_url -> Text,
+        updated_at -> Timestamp,
     }
 }
 
@@ -449,6 +460,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     incident_links,
     incident_updates,
+    status_page,
     notifications,
     incident_revisions,
     incident_events,

@@ -35,6 +35,7 @@ mod search;
 mod security;
 mod services;
 mod sso;
+mod status;
 mod teams;
 mod templates;
 mod timeline;

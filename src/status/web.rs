@@ -1,0 +1,110 @@
+//! `/status`, `/status.json`, `/status/feed.atom`: no sign-in, no cookies needed, 404 until
+//! an admin turns the page on (an admin may preview it first: `/status?preview`). Each
+//! answer carries an `ETag` of its body and may be cached publicly for a few seconds; a
+//! matching `If-None-Match` gets a 304.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use sha2::{Digest, Sha256};
+
+use super::{snapshot, Snapshot};
+use crate::auth::{CurrentUser, Permission};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::time::{now, Zone};
+
+/// How long a client or proxy may reuse an answer.
+pub const MAX_AGE_SECS: u32 = 15;
+
+#[derive(Template)]
+#[template(path = "status/page.html")]
+struct Page<'a> {
+    s: &'a Snapshot,
+    preview: bool,
+    zone: Zone,
+}
+
+fn cached(req: &HttpRequest, content_type: &str, body: Vec<u8>) -> HttpResponse {
+    let tag = format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..32]);
+    let matches = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
+    let mut res = if matches {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    res.insert_header((header::ETAG, tag))
+        .insert_header((
+            header::CACHE_CONTROL,
+            format!("public, max-age={MAX_AGE_SECS}"),
+        ))
+        .insert_header((header::VARY, "Accept-Encoding"));
+    if matches {
+        res.finish()
+    } else {
+        res.content_type(content_type).body(body)
+    }
+}
+
+/// The page as the public sees it, or 404 while it is off (admins may preview).
+async fn load(state: &AppState, preview_by: Option<&CurrentUser>) -> Result<Snapshot, AppError> {
+    let s = state.db.read(|conn| snapshot(conn, now())).await?;
+    let admin = preview_by.is_some_and(|u| u.user.role.allows(Permission::Administer));
+    if !s.settings.enabled && !admin {
+        return Err(AppError::NotFound("status page".into()));
+    }
+    Ok(s)
+}
+
+#[derive(serde::Deserialize)]
+pub struct PageQuery {
+    preview: Option<String>,
+}
+
+/// `GET /status`
+pub async fn status_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<PageQuery>,
+    user: Option<CurrentUser>,
+) -> Result<HttpResponse, AppError> {
+    let preview = query.preview.is_some();
+    let s = load(&state, user.as_ref().filter(|_| preview)).await?;
+    let body = Page {
+        s: &s,
+        preview: !s.settings.enabled,
+        zone: Zone::UTC,
+    }
+    .render()
+    .map_err(AppError::unexpected)?;
+    Ok(cached(&req, "text/html; charset=utf-8", body.into_bytes()))
+}
+
+/// `GET /status.json`
+pub async fn status_json(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let s = load(&state, None).await?;
+    let body = serde_json::to_vec(&super::feed::json(&s, &state.config.base_url))
+        .map_err(AppError::unexpected)?;
+    Ok(cached(&req, "application/json", body))
+}
+
+/// `GET /status/feed.atom`
+pub async fn status_feed(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let s = load(&state, None).await?;
+    let body = super::feed::atom(&s, &state.config.base_url);
+    Ok(cached(
+        &req,
+        "application/atom+xml; charset=utf-8",
+        body.into_bytes(),
+    ))
+}
