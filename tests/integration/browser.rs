@@ -426,6 +426,19 @@ async fn pages_fit_a_phone(app: TestApp) {
         .await;
     assert!(status.is_success(), "{body}");
 
+    // The status page, on, with a public update on the long-titled incident.
+    let admin = Api::new(&app, app.token(Role::Admin));
+    admin
+        .changed(
+            "/api/v1/status",
+            json!({"enabled": true, "components": [{"service": "payments", "state": null}, {"service": "checkout", "state": "maintenance"}]}),
+        )
+        .await;
+    api.made(
+        "/api/v1/incidents/INC-1/updates",
+        json!({"audience": "public", "impact": "Checkout fails for some customers paying by card; retrying after a minute usually works.", "actions": "We are rolling back the gateway configuration."}),
+    )
+    .await;
     sign_in(&c, &app, "pia", "%2Fincidents%2FINC-1").await;
     c.wait()
         .at_most(Duration::from_secs(10))
@@ -450,6 +463,9 @@ async fn pages_fit_a_phone(app: TestApp) {
         "/audit",
         "/admin/webhooks",
         "/search?q=synthetic+check",
+        "/services",
+        "/services/payments",
+        "/status",
     ];
     for (width, height) in [(360, 800), (1440, 900)] {
         c.set_window_size(width, height).await.unwrap();
