@@ -107,6 +107,7 @@ crate::text_enum!(
         ServiceUpdate => "service.update",
         ServiceDelete => "service.delete",
         StatusPageUpdate => "status_page.update",
+        StatusMaintenanceSchedule => "status_maintenance.schedule",
         WebhookCreate => "webhook.create",
         WebhookEnable => "webhook.enable",
         WebhookDisable => "webhook.disable",

@@ -68,6 +68,8 @@ impl Modify for Bearer {
         crate::services::api::list_services,
         crate::status::api::get_status,
         crate::status::api::patch_status,
+        crate::status::api::schedule_maintenance,
+        crate::status::api::list_maintenances,
         crate::services::api::get_service,
         crate::services::api::create_service,
         crate::services::api::update_service,

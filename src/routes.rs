@@ -150,6 +150,7 @@ api_routes! {
     "/teams/{id}" => patch crate::teams::api::update_team, delete crate::teams::api::delete_team;
     "/incidents/{key}/updates" => get crate::incidents::updates::api::list_updates, post crate::incidents::updates::api::post_update;
     "/status" => get crate::status::api::get_status, patch crate::status::api::patch_status;
+    "/status/maintenances" => get crate::status::api::list_maintenances, post crate::status::api::schedule_maintenance;
     "/services" => get crate::services::api::list_services, post crate::services::api::create_service;
     "/services/{name}" => get crate::services::api::get_service, patch crate::services::api::update_service, delete crate::services::api::delete_service;
     "/notifications" => get crate::notifications::api::list_notifications;

@@ -94,6 +94,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    status_maintenances (id) {
+        id -> Integer,
+        title -> Text,
+        body -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        created_by -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    status_maintenance_components (maintenance_id, service_id) {
+        maintenance_id -> Integer,
+        service_id -> Integer,
+    }
+}
+
+diesel::table! {
     status_page (id) {
         id -> Integer,
         enabled -> Bool,
@@ -442,6 +461,8 @@ diesel::joinable!(incident_revisions -> incidents (incident_id));
 diesel::joinable!(incident_events -> incidents (incident_id));
 diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(services -> teams (team_id));
+diesel::joinable!(status_maintenance_components -> status_maintenances (maintenance_id));
+diesel::joinable!(status_maintenance_components -> services (service_id));
 diesel::joinable!(notification_prefs -> users (user_id));
 diesel::joinable!(incident_members -> incidents (incident_id));
 diesel::joinable!(incident_member_teams -> incidents (incident_id));
@@ -461,6 +482,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     incident_links,
     incident_updates,
     status_page,
+    status_maintenances,
+    status_maintenance_components,
     notifications,
     incident_revisions,
     incident_events,

@@ -114,3 +114,101 @@ pub async fn patch_status(
         .await?;
     Ok(HttpResponse::Ok().json(out))
 }
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MaintenanceJson {
+    id: i32,
+    title: String,
+    body: String,
+    components: Vec<String>,
+    starts_at: String,
+    ends_at: String,
+    /// `scheduled`, `in_progress` or `completed`, from the clock.
+    state: String,
+}
+
+impl MaintenanceJson {
+    fn of(m: super::maintenance::Maintenance, at: chrono::NaiveDateTime) -> Self {
+        MaintenanceJson {
+            state: m.state_at(at).to_string(),
+            id: m.id,
+            title: m.title,
+            body: m.body,
+            components: m.components,
+            starts_at: crate::time::rfc3339(m.starts_at),
+            ends_at: crate::time::rfc3339(m.ends_at),
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MaintenanceList {
+    items: Vec<MaintenanceJson>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMaintenance {
+    title: Option<String>,
+    body: Option<String>,
+    /// Service names from the catalog.
+    #[serde(default)]
+    components: Vec<String>,
+    /// RFC 3339.
+    starts_at: Option<String>,
+    ends_at: Option<String>,
+}
+
+fn time_field(raw: Option<&str>, field: &str) -> Result<Option<chrono::NaiveDateTime>, AppError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) => crate::time::parse_rfc3339(t).map(Some).ok_or_else(|| {
+            AppError::invalid(
+                field,
+                format!("{field} must be an RFC 3339 time such as 2026-12-06T22:00:00Z."),
+            )
+        }),
+    }
+}
+
+/// `POST /api/v1/status/maintenances` → 201 (admins)
+#[utoipa::path(post, path = "/api/v1/status/maintenances", tag = "status", request_body = NewMaintenance, responses((status = 201, body = MaintenanceJson), (status = 401, body = crate::api::ErrorDoc), (status = 403, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
+pub async fn schedule_maintenance(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    body: ApiJson<NewMaintenance>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = user.actor();
+    let b = body.0;
+    let new = super::maintenance::NewMaintenance {
+        title: b.title.unwrap_or_default(),
+        body: b.body.unwrap_or_default(),
+        components: b.components,
+        starts_at: time_field(b.starts_at.as_deref(), "starts_at")?,
+        ends_at: time_field(b.ends_at.as_deref(), "ends_at")?,
+    };
+    let m = state
+        .db
+        .write(move |conn| super::maintenance::schedule(conn, new, &actor))
+        .await?;
+    Ok(HttpResponse::Created().json(MaintenanceJson::of(m, crate::time::now())))
+}
+
+/// `GET /api/v1/status/maintenances`: the windows not long over, soonest first.
+#[utoipa::path(get, path = "/api/v1/status/maintenances", tag = "status", responses((status = 200, body = MaintenanceList), (status = 401, body = crate::api::ErrorDoc)))]
+pub async fn list_maintenances(
+    state: web::Data<AppState>,
+    _user: ApiUser,
+) -> Result<HttpResponse, ApiError> {
+    let at = crate::time::now();
+    let all = state
+        .db
+        .read(move |conn| super::maintenance::shown(conn, at))
+        .await?;
+    Ok(HttpResponse::Ok().json(MaintenanceList {
+        items: all
+            .into_iter()
+            .map(|m| MaintenanceJson::of(m, at))
+            .collect(),
+    }))
+}

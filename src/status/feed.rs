@@ -45,7 +45,15 @@ pub fn json(s: &Snapshot, base_url: &str) -> Value {
         })).collect::<Vec<_>>(),
         "incidents": s.active.iter().map(incident).collect::<Vec<_>>(),
         "past_incidents": s.past.iter().map(incident).collect::<Vec<_>>(),
-        "scheduled_maintenances": [],
+        "scheduled_maintenances": s.maintenances.iter().map(|m| json!({
+            "id": m.id,
+            "name": m.title,
+            "status": m.state_at(s.at).as_str(),
+            "body": m.body,
+            "scheduled_for": rfc3339(m.starts_at),
+            "scheduled_until": rfc3339(m.ends_at),
+            "components": m.components,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -71,11 +79,35 @@ pub fn atom(s: &Snapshot, base_url: &str) -> String {
             .cmp(&a.1.created_at)
             .then(b.1.id.cmp(&a.1.id))
     });
+    // Each step a maintenance window has taken: (id, title, text, time).
+    let mut steps: Vec<(String, String, String, chrono::NaiveDateTime)> = s
+        .maintenances
+        .iter()
+        .flat_map(|m| {
+            m.steps_until(s.at).into_iter().map(move |(state, t)| {
+                (
+                    format!("maintenance-{}-{}", m.id, state.as_str()),
+                    format!("{} (maintenance {})", m.title, state.label().to_lowercase()),
+                    format!(
+                        "{} – {} UTC. {}",
+                        crate::time::in_words(m.starts_at),
+                        crate::time::hhmm(m.ends_at),
+                        m.body
+                    ),
+                    t,
+                )
+            })
+        })
+        .collect();
+    steps.sort_by_key(|st| std::cmp::Reverse(st.3));
     let updated = entries
         .first()
         .map(|e| e.1.created_at)
-        .unwrap_or(s.settings.updated_at)
-        .max(s.settings.updated_at);
+        .into_iter()
+        .chain(steps.first().map(|st| st.3))
+        .chain(std::iter::once(s.settings.updated_at))
+        .max()
+        .unwrap_or(s.settings.updated_at);
     let page = format!("{base_url}/status");
     let mut out = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n  <title>{}</title>\n  <id>{}</id>\n  <link href=\"{}\"/>\n  <link rel=\"self\" href=\"{}/feed.atom\"/>\n  <updated>{}</updated>\n  <author><name>{}</name></author>\n",
@@ -97,6 +129,16 @@ pub fn atom(s: &Snapshot, base_url: &str) -> String {
             xml(&format!("{} ({})", i.title, u.state.as_str())),
             xml(&format!("{page}#{}", i.key)),
             rfc3339(u.created_at),
+            xml(&text),
+        ));
+    }
+    for (id, title, text, t) in steps {
+        out.push_str(&format!(
+            "  <entry>\n    <id>{}</id>\n    <title>{}</title>\n    <link href=\"{}\"/>\n    <updated>{}</updated>\n    <content type=\"text\">{}</content>\n  </entry>\n",
+            xml(&format!("{page}#{id}")),
+            xml(&title),
+            xml(&format!("{page}#maintenance")),
+            rfc3339(t),
             xml(&text),
         ));
     }

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod feed;
+pub mod maintenance;
 pub mod web;
 
 use std::collections::BTreeMap;
@@ -224,6 +225,10 @@ pub struct Snapshot {
     pub past: Vec<PublicIncident>,
     /// The page as a whole: the worst component state.
     pub overall: ComponentState,
+    /// Maintenance windows not long over, soonest first.
+    pub maintenances: Vec<maintenance::Maintenance>,
+    /// The time the snapshot is of (maintenance states follow from it).
+    pub at: NaiveDateTime,
 }
 
 type IncidentRow = (
@@ -351,6 +356,7 @@ pub fn snapshot(conn: &mut DbConnection, at: NaiveDateTime) -> Result<Snapshot, 
         }
     }
     let today = at.date();
+    let maintenances = maintenance::shown(conn, at)?;
     let components: Vec<Component> = public_services
         .into_iter()
         .map(|(sid, name, description, manual)| {
@@ -360,6 +366,15 @@ pub fn snapshot(conn: &mut DbConnection, at: NaiveDateTime) -> Result<Snapshot, 
                 .filter(mine)
                 .map(|i| ComponentState::of(severity_of[&i.key.0]))
                 .fold(ComponentState::Operational, worst);
+            let in_maintenance = maintenances.iter().any(|m| {
+                m.state_at(at) == maintenance::MaintenanceState::InProgress
+                    && m.components.contains(&name)
+            });
+            let from_incidents = if in_maintenance {
+                worst(from_incidents, ComponentState::Maintenance)
+            } else {
+                from_incidents
+            };
             let state = manual
                 .and_then(|m| m.parse().ok())
                 .unwrap_or(from_incidents);
@@ -398,5 +413,7 @@ pub fn snapshot(conn: &mut DbConnection, at: NaiveDateTime) -> Result<Snapshot, 
         active,
         past,
         overall,
+        maintenances,
+        at,
     })
 }

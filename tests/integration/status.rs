@@ -236,3 +236,110 @@ both_backends!(
     the_status_page_shows_only_what_was_made_public,
     the_status_page_shows_only_what_was_made_public
 );
+
+/// Maintenance moves scheduled → in progress → completed by itself at its times (a clock
+/// the test sets): the component says so while it runs, the JSON and the feed show each
+/// step once it happened.
+async fn maintenance_moves_on_by_itself(app: TestApp) {
+    use chrono::Duration;
+    let admin = Api::new(&app, app.token(Role::Admin));
+    for name in ["payments", "ledger"] {
+        admin.made("/api/v1/services", json!({"name": name})).await;
+    }
+    admin
+        .changed(
+            "/api/v1/status",
+            json!({"enabled": true, "components": [{"service": "payments", "state": null}, {"service": "ledger", "state": null}]}),
+        )
+        .await;
+    let now = hindsight::time::now();
+    let at = |m: i64| hindsight::time::rfc3339(now + Duration::minutes(m));
+    // Refusals: what and where; only admins.
+    let responder = Api::new(&app, app.token(Role::Responder));
+    let (status, _) = responder
+        .post(
+            "/api/v1/status/maintenances",
+            json!({"title": "x", "starts_at": at(60), "ends_at": at(120)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    for (body, field) in [
+        (
+            json!({"title": "DB upgrade", "starts_at": at(120), "ends_at": at(60)}),
+            "ends_at",
+        ),
+        (
+            json!({"title": "DB upgrade", "starts_at": at(-120), "ends_at": at(-60)}),
+            "ends_at",
+        ),
+        (
+            json!({"title": "", "starts_at": at(60), "ends_at": at(120)}),
+            "title",
+        ),
+        (
+            json!({"title": "DB upgrade", "starts_at": "tomorrow", "ends_at": at(120)}),
+            "starts_at",
+        ),
+        (
+            json!({"title": "DB upgrade", "starts_at": at(60), "ends_at": at(120), "components": ["nope"]}),
+            "components[0]",
+        ),
+    ] {
+        let (status, err) = admin.post("/api/v1/status/maintenances", body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+        assert_eq!(err["error"]["field"], field, "{err}");
+    }
+    let m = admin
+        .made(
+            "/api/v1/status/maintenances",
+            json!({"title": "Ledger database upgrade", "body": "Ledger reads may be slow.", "components": ["ledger"], "starts_at": at(60), "ends_at": at(120)}),
+        )
+        .await;
+    assert_eq!(m["state"], "scheduled");
+    let j: Value = public_get(&app, "/status.json").await.json().await.unwrap();
+    assert_eq!(j["scheduled_maintenances"][0]["status"], "scheduled");
+    assert_eq!(
+        j["scheduled_maintenances"][0]["components"],
+        json!(["ledger"])
+    );
+    // On the test's clock: before, during, after.
+    let mut conn = app.connection();
+    let mut look = |minutes: i64| {
+        let s = hindsight::status::snapshot(&mut conn, now + Duration::minutes(minutes)).unwrap();
+        let ledger = s
+            .components
+            .iter()
+            .find(|c| c.name == "ledger")
+            .unwrap()
+            .state;
+        let feed = hindsight::status::feed::atom(&s, "http://example.test");
+        (
+            s.maintenances[0].state_at(s.at).to_string(),
+            ledger.to_string(),
+            feed.matches("<entry>").count(),
+        )
+    };
+    assert_eq!(look(30), ("scheduled".into(), "operational".into(), 1));
+    assert_eq!(look(90), ("in_progress".into(), "maintenance".into(), 2));
+    assert_eq!(look(150), ("completed".into(), "operational".into(), 3));
+    let s = hindsight::status::snapshot(&mut conn, now + Duration::minutes(150)).unwrap();
+    let feed = hindsight::status::feed::atom(&s, "http://example.test");
+    if let Some((bozo, _, titles)) = parse_atom(&feed) {
+        assert!(!bozo, "{feed}");
+        assert_eq!(
+            titles,
+            [
+                "Ledger database upgrade (maintenance completed)",
+                "Ledger database upgrade (maintenance in progress)",
+                "Ledger database upgrade (maintenance scheduled)",
+            ]
+        );
+    }
+    // Long over: off the page.
+    let later = hindsight::status::snapshot(&mut conn, now + Duration::days(9)).unwrap();
+    assert!(later.maintenances.is_empty());
+}
+both_backends!(
+    maintenance_moves_on_by_itself,
+    maintenance_moves_on_by_itself
+);

@@ -1,0 +1,2 @@
+DROP TABLE status_maintenance_components;
+DROP TABLE status_maintenances;
