@@ -241,11 +241,13 @@ type IncidentRow = (
 );
 
 /// Reads the page as the public sees it.
-pub fn snapshot(conn: &mut DbConnection, at: NaiveDateTime) -> Result<Snapshot, AppError> {
-    let settings = settings(conn)?;
-    let since = at - Duration::days(HISTORY_DAYS);
+/// Public incidents: a public update, not restricted, open or resolved since `since`.
+fn public_incidents(
+    conn: &mut DbConnection,
+    since: NaiveDateTime,
+) -> Result<Vec<IncidentRow>, AppError> {
     // Public incidents: a public update, not restricted, started or open within the window.
-    let rows: Vec<IncidentRow> = incidents::table
+    Ok(incidents::table
         .filter(incidents::restricted.eq(false))
         .filter(incidents::duplicate_of.is_null())
         .filter(
@@ -269,11 +271,17 @@ pub fn snapshot(conn: &mut DbConnection, at: NaiveDateTime) -> Result<Snapshot, 
             incidents::started_at,
             incidents::resolved_at,
         ))
-        .load(conn)?;
-    let ids: Vec<IncidentId> = rows.iter().map(|r| r.0).collect();
+        .load(conn)?)
+}
+
+/// The public updates of `ids`, newest first per incident.
+fn public_updates(
+    conn: &mut DbConnection,
+    ids: &[IncidentId],
+) -> Result<BTreeMap<IncidentId, Vec<PublicUpdate>>, AppError> {
     let mut updates: BTreeMap<IncidentId, Vec<PublicUpdate>> = BTreeMap::new();
     for (incident, u) in incident_updates::table
-        .filter(incident_updates::incident_id.eq_any(&ids))
+        .filter(incident_updates::incident_id.eq_any(ids))
         .filter(incident_updates::audience.eq(Audience::Public))
         .order((
             incident_updates::created_at.desc(),
@@ -311,6 +319,15 @@ pub fn snapshot(conn: &mut DbConnection, at: NaiveDateTime) -> Result<Snapshot, 
             created_at: u.5,
         });
     }
+    Ok(updates)
+}
+
+pub fn snapshot(conn: &mut DbConnection, at: NaiveDateTime) -> Result<Snapshot, AppError> {
+    let settings = settings(conn)?;
+    let since = at - Duration::days(HISTORY_DAYS);
+    let rows = public_incidents(conn, since)?;
+    let ids: Vec<IncidentId> = rows.iter().map(|r| r.0).collect();
+    let mut updates = public_updates(conn, &ids)?;
     let public_services: Vec<(i32, String, String, Option<String>)> = services::table
         .filter(services::public.eq(true))
         .order(services::name.asc())
