@@ -170,6 +170,7 @@ impl Application {
             timelines: Arc::new(crate::timeline::rendered::TimelineCache::new(
                 TIMELINE_CACHE_BYTES,
             )),
+            status_cache: Default::default(),
         });
         let server = HttpServer::new(move || {
             App::new()

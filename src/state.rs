@@ -25,6 +25,8 @@ pub struct AppState {
     pub live: Arc<Hub>,
     /// Single sign-on, when configured.
     pub oidc: Option<Arc<crate::auth::oidc::Oidc>>,
+    /// The public status page of the current revision (see `status::cache`).
+    pub status_cache: Arc<crate::status::cache::StatusCache>,
 }
 
 impl AppState {

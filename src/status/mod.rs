@@ -5,6 +5,7 @@
 //! updates are shown: nothing written for the responders reaches this page.
 
 pub mod api;
+pub mod cache;
 pub mod feed;
 pub mod maintenance;
 pub mod web;

@@ -8,6 +8,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use sha2::{Digest, Sha256};
 
+use std::sync::Arc;
+
+use super::cache::{revision, Rendered};
 use super::{snapshot, Snapshot};
 use crate::auth::{CurrentUser, Permission};
 use crate::error::AppError;
@@ -50,14 +53,46 @@ fn cached(req: &HttpRequest, content_type: &str, body: Vec<u8>) -> HttpResponse 
     }
 }
 
-/// The page as the public sees it, or 404 while it is off (admins may preview).
-async fn load(state: &AppState, preview_by: Option<&CurrentUser>) -> Result<Snapshot, AppError> {
-    let s = state.db.read(|conn| snapshot(conn, now())).await?;
+/// The three answers of the current revision, made once and kept (see `cache`).
+async fn current(state: &AppState) -> Result<Arc<Rendered>, AppError> {
+    let at = now();
+    let revision = state.db.read(move |conn| revision(conn, at)).await?;
+    if let Some(page) = state.status_cache.get(&revision) {
+        return Ok(page);
+    }
+    let s = state.db.read(move |conn| snapshot(conn, at)).await?;
+    let page = Arc::new(render_all(&s, &state.config.base_url)?);
+    state.status_cache.put(revision, Arc::clone(&page));
+    Ok(page)
+}
+
+fn render_all(s: &Snapshot, base_url: &str) -> Result<Rendered, AppError> {
+    Ok(Rendered {
+        enabled: s.settings.enabled,
+        html: Page {
+            s,
+            preview: !s.settings.enabled,
+            zone: Zone::UTC,
+        }
+        .render()
+        .map_err(AppError::unexpected)?
+        .into_bytes(),
+        json: serde_json::to_vec(&super::feed::json(s, base_url)).map_err(AppError::unexpected)?,
+        atom: super::feed::atom(s, base_url).into_bytes(),
+    })
+}
+
+/// The current revision, or 404 while the page is off (unless an admin previews it).
+async fn load(
+    state: &AppState,
+    preview_by: Option<&CurrentUser>,
+) -> Result<Arc<Rendered>, AppError> {
+    let page = current(state).await?;
     let admin = preview_by.is_some_and(|u| u.user.role.allows(Permission::Administer));
-    if !s.settings.enabled && !admin {
+    if !page.enabled && !admin {
         return Err(AppError::NotFound("status page".into()));
     }
-    Ok(s)
+    Ok(page)
 }
 
 #[derive(serde::Deserialize)]
@@ -73,15 +108,8 @@ pub async fn status_page(
     user: Option<CurrentUser>,
 ) -> Result<HttpResponse, AppError> {
     let preview = query.preview.is_some();
-    let s = load(&state, user.as_ref().filter(|_| preview)).await?;
-    let body = Page {
-        s: &s,
-        preview: !s.settings.enabled,
-        zone: Zone::UTC,
-    }
-    .render()
-    .map_err(AppError::unexpected)?;
-    Ok(cached(&req, "text/html; charset=utf-8", body.into_bytes()))
+    let page = load(&state, user.as_ref().filter(|_| preview)).await?;
+    Ok(cached(&req, "text/html; charset=utf-8", page.html.clone()))
 }
 
 /// `GET /status.json`
@@ -89,10 +117,8 @@ pub async fn status_json(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let s = load(&state, None).await?;
-    let body = serde_json::to_vec(&super::feed::json(&s, &state.config.base_url))
-        .map_err(AppError::unexpected)?;
-    Ok(cached(&req, "application/json", body))
+    let page = load(&state, None).await?;
+    Ok(cached(&req, "application/json", page.json.clone()))
 }
 
 /// `GET /status/feed.atom`
@@ -100,11 +126,10 @@ pub async fn status_feed(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let s = load(&state, None).await?;
-    let body = super::feed::atom(&s, &state.config.base_url);
+    let page = load(&state, None).await?;
     Ok(cached(
         &req,
         "application/atom+xml; charset=utf-8",
-        body.into_bytes(),
+        page.atom.clone(),
     ))
 }

@@ -204,6 +204,40 @@ async fn the_status_page_shows_only_what_was_made_public(app: TestApp) {
         assert_eq!(version, "atom10");
         assert_eq!(titles, ["Card payments failing (identified)"]);
     }
+    // Served from the revision's cache, yet a change shows at once: a public incident
+    // made restricted leaves the page on the next request.
+    responder
+        .made(
+            "/api/v1/incidents",
+            json!({"title": "Checkout slow at peak", "severity": "SEV3", "services": ["payments"]}),
+        )
+        .await;
+    responder
+        .made(
+            "/api/v1/incidents/INC-3/updates",
+            json!({"audience": "public", "impact": "Checkout is slow."}),
+        )
+        .await;
+    let page = public_get(&app, "/status").await.text().await.unwrap();
+    assert!(page.contains("Checkout slow at peak"));
+    assert_eq!(
+        public_get(&app, "/status").await.text().await.unwrap(),
+        page,
+        "cached"
+    );
+    let (status, _) = admin
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/incidents/INC-3/access",
+            json!({"restricted": true, "users": [], "teams": []}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let page = public_get(&app, "/status").await.text().await.unwrap();
+    assert!(
+        !page.contains("Checkout slow at peak"),
+        "restricted: gone at once"
+    );
     // By hand, then resolved: the component follows.
     admin
         .changed(

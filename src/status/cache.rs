@@ -1,0 +1,93 @@
+//! The status page is what everyone reloads during an outage: its three answers are made
+//! once per revision and served from memory until something public changes. The revision
+//! is a few small reads (the page's settings, the newest public update, each incident with
+//! a public update, the components, the maintenance windows) and the minute,
+//! so that maintenance moving on and the day's bar rolling over are never more than a
+//! minute late.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{NaiveDateTime, Timelike};
+use diesel::dsl::max;
+use diesel::prelude::*;
+
+use crate::db::schema::{incident_updates, incidents, services, status_maintenances, status_page};
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::incidents::updates::Audience;
+
+/// The page, the JSON and the feed of one revision.
+pub struct Rendered {
+    pub enabled: bool,
+    pub html: Vec<u8>,
+    pub json: Vec<u8>,
+    pub atom: Vec<u8>,
+}
+
+#[derive(Default)]
+pub struct StatusCache(Mutex<Option<(String, Arc<Rendered>)>>);
+
+impl StatusCache {
+    /// The rendering of `revision`, if it is the one kept.
+    pub fn get(&self, revision: &str) -> Option<Arc<Rendered>> {
+        let kept = self.0.lock().ok()?;
+        kept.as_ref()
+            .filter(|(r, _)| r == revision)
+            .map(|(_, page)| Arc::clone(page))
+    }
+
+    pub fn put(&self, revision: String, page: Arc<Rendered>) {
+        if let Ok(mut kept) = self.0.lock() {
+            *kept = Some((revision, page));
+        }
+    }
+}
+
+/// What the public page depends on, as of `at`.
+pub fn revision(conn: &mut DbConnection, at: NaiveDateTime) -> Result<String, AppError> {
+    let page: NaiveDateTime = status_page::table
+        .find(1)
+        .select(status_page::updated_at)
+        .first(conn)?;
+    let newest_update: Option<i32> = incident_updates::table
+        .filter(incident_updates::audience.eq(Audience::Public))
+        .select(max(incident_updates::id))
+        .first(conn)?;
+    // Every incident with a public update, as far as the page cares: a change, or a move
+    // to restricted (which must take it off the page at once), is a new revision.
+    let incidents_now: Vec<(i32, NaiveDateTime, bool, Option<i32>)> = incidents::table
+        .filter(
+            incidents::id.eq_any(
+                incident_updates::table
+                    .filter(incident_updates::audience.eq(Audience::Public))
+                    .select(incident_updates::incident_id),
+            ),
+        )
+        .order(incidents::id.asc())
+        .select((
+            incidents::id,
+            incidents::updated_at,
+            incidents::restricted,
+            incidents::duplicate_of,
+        ))
+        .load(conn)?;
+    let components: Vec<(i32, String, String, Option<String>)> = services::table
+        .filter(services::public.eq(true))
+        .select((
+            services::id,
+            services::name,
+            services::description,
+            services::status_override,
+        ))
+        .load(conn)?;
+    let windows: Option<i32> = status_maintenances::table
+        .select(max(status_maintenances::id))
+        .first(conn)?;
+    let minute = at
+        .with_second(0)
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap_or(at);
+    Ok(format!(
+        "{page}|{newest_update:?}|{incidents_now:?}|{components:?}|{windows:?}|{minute}"
+    ))
+}
