@@ -19,9 +19,26 @@ use crate::incidents::updates::Audience;
 /// The page, the JSON and the feed of one revision.
 pub struct Rendered {
     pub enabled: bool,
-    pub html: Vec<u8>,
-    pub json: Vec<u8>,
-    pub atom: Vec<u8>,
+    pub html: Body,
+    pub json: Body,
+    pub atom: Body,
+}
+
+/// One answer and its `ETag` (a hash of the bytes, made once per revision).
+pub struct Body {
+    pub bytes: actix_web::web::Bytes,
+    pub etag: String,
+}
+
+impl Body {
+    pub fn new(bytes: Vec<u8>) -> Body {
+        use sha2::{Digest, Sha256};
+        let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&bytes))[..32]);
+        Body {
+            bytes: bytes.into(),
+            etag,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -53,9 +70,21 @@ pub fn revision(conn: &mut DbConnection, at: NaiveDateTime) -> Result<String, Ap
         .filter(incident_updates::audience.eq(Audience::Public))
         .select(max(incident_updates::id))
         .first(conn)?;
-    // Every incident with a public update, as far as the page cares: a change, or a move
-    // to restricted (which must take it off the page at once), is a new revision.
-    let incidents_now: Vec<(i32, NaiveDateTime, bool, Option<i32>)> = incidents::table
+    // Every incident with a public update, as far as the page shows it: its title, state,
+    // severity and times, and whether it may be shown (a move to restricted must take it
+    // off the page at once). Timeline entries, which touch the incident but are never
+    // public, leave the revision alone.
+    type Shown = (
+        i32,
+        String,
+        String,
+        String,
+        NaiveDateTime,
+        Option<NaiveDateTime>,
+        bool,
+        Option<i32>,
+    );
+    let incidents_now: Vec<Shown> = incidents::table
         .filter(
             incidents::id.eq_any(
                 incident_updates::table
@@ -66,7 +95,11 @@ pub fn revision(conn: &mut DbConnection, at: NaiveDateTime) -> Result<String, Ap
         .order(incidents::id.asc())
         .select((
             incidents::id,
-            incidents::updated_at,
+            incidents::title,
+            incidents::status,
+            incidents::severity,
+            incidents::started_at,
+            incidents::resolved_at,
             incidents::restricted,
             incidents::duplicate_of,
         ))

@@ -6,11 +6,10 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use sha2::{Digest, Sha256};
 
 use std::sync::Arc;
 
-use super::cache::{revision, Rendered};
+use super::cache::{revision, Body, Rendered};
 use super::{snapshot, Snapshot};
 use crate::auth::{CurrentUser, Permission};
 use crate::error::AppError;
@@ -28,8 +27,8 @@ struct Page<'a> {
     zone: Zone,
 }
 
-fn cached(req: &HttpRequest, content_type: &str, body: Vec<u8>) -> HttpResponse {
-    let tag = format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..32]);
+fn cached(req: &HttpRequest, content_type: &str, body: &Body) -> HttpResponse {
+    let tag = body.etag.clone();
     let matches = req
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -49,7 +48,7 @@ fn cached(req: &HttpRequest, content_type: &str, body: Vec<u8>) -> HttpResponse 
     if matches {
         res.finish()
     } else {
-        res.content_type(content_type).body(body)
+        res.content_type(content_type).body(body.bytes.clone())
     }
 }
 
@@ -69,16 +68,20 @@ async fn current(state: &AppState) -> Result<Arc<Rendered>, AppError> {
 fn render_all(s: &Snapshot, base_url: &str) -> Result<Rendered, AppError> {
     Ok(Rendered {
         enabled: s.settings.enabled,
-        html: Page {
-            s,
-            preview: !s.settings.enabled,
-            zone: Zone::UTC,
-        }
-        .render()
-        .map_err(AppError::unexpected)?
-        .into_bytes(),
-        json: serde_json::to_vec(&super::feed::json(s, base_url)).map_err(AppError::unexpected)?,
-        atom: super::feed::atom(s, base_url).into_bytes(),
+        html: Body::new(
+            Page {
+                s,
+                preview: !s.settings.enabled,
+                zone: Zone::UTC,
+            }
+            .render()
+            .map_err(AppError::unexpected)?
+            .into_bytes(),
+        ),
+        json: Body::new(
+            serde_json::to_vec(&super::feed::json(s, base_url)).map_err(AppError::unexpected)?,
+        ),
+        atom: Body::new(super::feed::atom(s, base_url).into_bytes()),
     })
 }
 
@@ -109,7 +112,7 @@ pub async fn status_page(
 ) -> Result<HttpResponse, AppError> {
     let preview = query.preview.is_some();
     let page = load(&state, user.as_ref().filter(|_| preview)).await?;
-    Ok(cached(&req, "text/html; charset=utf-8", page.html.clone()))
+    Ok(cached(&req, "text/html; charset=utf-8", &page.html))
 }
 
 /// `GET /status.json`
@@ -118,7 +121,7 @@ pub async fn status_json(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let page = load(&state, None).await?;
-    Ok(cached(&req, "application/json", page.json.clone()))
+    Ok(cached(&req, "application/json", &page.json))
 }
 
 /// `GET /status/feed.atom`
@@ -130,6 +133,6 @@ pub async fn status_feed(
     Ok(cached(
         &req,
         "application/atom+xml; charset=utf-8",
-        page.atom.clone(),
+        &page.atom,
     ))
 }
