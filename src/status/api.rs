@@ -159,16 +159,9 @@ pub struct NewMaintenance {
     ends_at: Option<String>,
 }
 
+/// An optional RFC 3339 field; blank is absent.
 fn time_field(raw: Option<&str>, field: &str) -> Result<Option<chrono::NaiveDateTime>, AppError> {
-    match raw.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(t) => crate::time::parse_rfc3339(t).map(Some).ok_or_else(|| {
-            AppError::invalid(
-                field,
-                format!("{field} must be an RFC 3339 time such as 2026-12-06T22:00:00Z."),
-            )
-        }),
-    }
+    crate::api::optional_time(raw.map(str::trim).filter(|t| !t.is_empty()), field)
 }
 
 /// `POST /api/v1/status/maintenances` → 201 (admins)

@@ -7,7 +7,6 @@ use super::{UpdateInput, UpdateView};
 use crate::access::visible::Visible;
 use crate::api::ApiJson;
 use crate::auth::ApiUser;
-use crate::error::AppError;
 use crate::http_error::ApiError;
 use crate::state::AppState;
 use crate::time::rfc3339;
@@ -74,15 +73,13 @@ pub async fn post_update(
 ) -> Result<HttpResponse, ApiError> {
     let id = key.id();
     let b = body.0;
-    let next_update_at = match b.next_update_at.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(raw) => Some(crate::time::parse_rfc3339(raw).ok_or_else(|| {
-            AppError::invalid(
-                "next_update_at",
-                "next_update_at must be an RFC 3339 time such as 2026-12-06T14:30:00Z.",
-            )
-        })?),
-    };
+    let next_update_at = crate::api::optional_time(
+        b.next_update_at
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty()),
+        "next_update_at",
+    )?;
     let input = UpdateInput {
         audience: b.audience.unwrap_or_else(|| "internal".into()),
         state: b.state.unwrap_or_default(),
