@@ -244,14 +244,12 @@ pub fn find(
     Ok(found.into_values().collect())
 }
 
-/// For each task of incident `earlier`, the later incidents it did not prevent, from the
-/// recurrences already read for it.
-pub fn tasks_that_did_not_prevent(
-    recurrences: &[Recurrence],
-    earlier: IncidentId,
-) -> BTreeMap<TaskId, Vec<IncidentKey>> {
+/// For each task of the recurrences' earlier incidents, the later incidents it did not
+/// prevent ("did not prevent INC-9" on the incident page and the task board). A task's
+/// entry is found by its own id, so whoever asks reads only its own tasks.
+pub fn by_task(recurrences: &[Recurrence]) -> BTreeMap<TaskId, Vec<IncidentKey>> {
     let mut out: BTreeMap<TaskId, Vec<IncidentKey>> = BTreeMap::new();
-    for r in recurrences.iter().filter(|r| r.earlier.0 == earlier) {
+    for r in recurrences {
         for t in &r.tasks {
             out.entry(*t).or_default().push(r.later);
         }
@@ -259,19 +257,11 @@ pub fn tasks_that_did_not_prevent(
     out
 }
 
-/// For each task, the later incidents it did not prevent (the task board's and the
-/// incident page's "did not prevent INC-9").
+/// [`by_task`] for the recurrences `tasks` did not prevent.
 pub fn not_prevented(
     conn: &mut DbConnection,
     tasks: Vec<TaskId>,
     hidden: &Hidden,
 ) -> Result<BTreeMap<TaskId, Vec<IncidentKey>>, AppError> {
-    let mut out: BTreeMap<TaskId, Vec<IncidentKey>> = BTreeMap::new();
-    let wanted = tasks.clone();
-    for r in find(conn, &Scope::Tasks(tasks), hidden)? {
-        for t in r.tasks.iter().filter(|t| wanted.contains(t)) {
-            out.entry(*t).or_default().push(r.later);
-        }
-    }
-    Ok(out)
+    Ok(by_task(&find(conn, &Scope::Tasks(tasks), hidden)?))
 }

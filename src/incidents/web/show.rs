@@ -255,7 +255,7 @@ pub async fn incident_page(
         .collect();
     let task_rows = TaskRow::with_recurrences(
         tasks.iter().map(|v| TaskRow::of(v, today, zone)).collect(),
-        &crate::incidents::recurrence::tasks_that_did_not_prevent(&recurrences, i.id),
+        &crate::incidents::recurrence::by_task(&recurrences),
     );
     let page = ShowPage {
         pending_escalations: pending.len(),
