@@ -82,6 +82,29 @@ pub fn parse_user_time_in(text: &str, now: NaiveDateTime, zone: Zone) -> Option<
     Some(zone.to_utc(local))
 }
 
+/// A time a person promises (when the next update comes), typed in `zone`. Unlike
+/// [`parse_user_time_in`], which reads when something happened, a clock time alone means
+/// its next occurrence after `now`: at 14:00, `14:30` is today and `13:50` tomorrow.
+pub fn parse_promised_time_in(text: &str, now: NaiveDateTime, zone: Zone) -> Option<NaiveDateTime> {
+    let t = parse_user_time_in(text, now, zone)?;
+    let clock_only = ["%H:%M:%S", "%H:%M"].iter().any(|f| {
+        NaiveTime::parse_from_str(
+            text.trim().trim_end_matches(" UTC").trim_end_matches('Z'),
+            f,
+        )
+        .is_ok()
+    });
+    if !clock_only {
+        return Some(t);
+    }
+    // On the wall clock, so that a day across a DST change is still the same time.
+    let mut local = zone.local(t);
+    while zone.to_utc(local) <= now {
+        local += Duration::days(1);
+    }
+    Some(zone.to_utc(local))
+}
+
 /// A typed wall-clock time, `now` being the wall clock's now.
 fn parse_wall_clock(text: &str, now: NaiveDateTime) -> Option<NaiveDateTime> {
     let text = text.trim().trim_end_matches(" UTC").trim_end_matches('Z');
@@ -204,6 +227,25 @@ pub fn human_duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn promised_clock_times_are_the_next_ones() {
+        let now = NaiveDateTime::parse_from_str("2026-12-06 14:00", "%Y-%m-%d %H:%M").unwrap();
+        let at = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+        assert_eq!(
+            parse_promised_time_in("14:30", now, Zone::UTC),
+            Some(at("2026-12-06 14:30"))
+        );
+        assert_eq!(
+            parse_promised_time_in("13:50", now, Zone::UTC),
+            Some(at("2026-12-07 13:50"))
+        );
+        assert_eq!(
+            parse_promised_time_in("2026-12-06 13:50", now, Zone::UTC),
+            Some(at("2026-12-06 13:50")),
+            "a date is taken as written (and refused later if past)"
+        );
+    }
 
     fn at(s: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()

@@ -120,6 +120,26 @@ async fn updates_are_entries_and_set_the_next_due(app: TestApp) {
         )
         .await;
     assert_eq!(app.count("incident_updates"), 2);
+    // "Next update by 14:30" on the form is the next 14:30 to come.
+    let promised = (hindsight::time::now() + Duration::minutes(30))
+        .with_second(0)
+        .unwrap()
+        .with_nanosecond(0)
+        .unwrap();
+    browser
+        .submitted(
+            "/incidents/INC-1",
+            "/incidents/INC-1/updates",
+            &[
+                ("audience", "internal"),
+                ("impact", "Still recovering."),
+                ("next_update_at", &promised.format("%H:%M").to_string()),
+            ],
+        )
+        .await;
+    let (_, i) = api.get("/api/v1/incidents/INC-1").await;
+    assert_eq!(time(&i["next_update_due_at"]), promised);
+    assert_eq!(app.count("incident_updates"), 3);
     let (_, page) = browser.get_text("/incidents/INC-1").await;
     assert!(page.contains("Public update"), "on the timeline");
     assert!(
@@ -148,7 +168,7 @@ async fn updates_are_entries_and_set_the_next_due(app: TestApp) {
         )
         .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN, "no CSRF token");
-    assert_eq!(app.count("incident_updates"), 2);
+    assert_eq!(app.count("incident_updates"), 3);
 }
 both_backends!(
     updates_are_entries_and_set_the_next_due,

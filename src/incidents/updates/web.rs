@@ -44,7 +44,7 @@ pub async fn post_update(
         let next_update_at = match posted.next_update_at.trim() {
             "" => None,
             raw => Some(
-                crate::time::parse_user_time_in(raw, crate::time::now(), zone).ok_or_else(
+                crate::time::parse_promised_time_in(raw, crate::time::now(), zone).ok_or_else(
                     || {
                         AppError::invalid(
                             "next_update_at",
