@@ -121,6 +121,7 @@ fn start_live_and_workers(
         worker_db.clone(),
         config.update_cadence,
     ));
+    actix_web::rt::spawn(crate::status::announce::run(worker_db.clone()));
     actix_web::rt::spawn(crate::webhooks::worker::run(
         worker_db,
         config.webhook_retry,

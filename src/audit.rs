@@ -86,6 +86,7 @@ crate::text_enum!(
         PostmortemUpdate => "postmortem.update",
         PostmortemRequestReview => "postmortem.request_review",
         PostmortemPublish => "postmortem.publish",
+        PostmortemPublic => "postmortem.public",
         PostmortemReopen => "postmortem.reopen",
         PostmortemRequested => "postmortem.requested",
         PostmortemApproved => "postmortem.approved",

@@ -102,6 +102,33 @@ diesel::table! {
         ends_at -> Timestamp,
         created_by -> Nullable<Integer>,
         created_at -> Timestamp,
+        announced -> Text,
+    }
+}
+
+diesel::table! {
+    status_subscribers (id) {
+        id -> Integer,
+        email -> Text,
+        token -> Text,
+        confirmed_at -> Nullable<Timestamp>,
+        mailed_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    status_subscriber_components (subscriber_id, service_id) {
+        subscriber_id -> Integer,
+        service_id -> Integer,
+    }
+}
+
+diesel::table! {
+    status_subscribe_requests (id) {
+        id -> Integer,
+        ip -> Text,
+        requested_at -> Timestamp,
     }
 }
 
@@ -191,6 +218,7 @@ diesel::table! {
         last_error -> Text,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        subscriber_token -> Nullable<Text>,
     }
 }
 
@@ -353,6 +381,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        public -> Bool,
     }
 }
 
@@ -408,6 +437,7 @@ diesel::table! {
         entry_id -> Nullable<Integer>,
         author_id -> Nullable<Integer>,
         created_at -> Timestamp,
+        announced -> Bool,
     }
 }
 
@@ -463,6 +493,8 @@ diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(services -> teams (team_id));
 diesel::joinable!(status_maintenance_components -> status_maintenances (maintenance_id));
 diesel::joinable!(status_maintenance_components -> services (service_id));
+diesel::joinable!(status_subscriber_components -> status_subscribers (subscriber_id));
+diesel::joinable!(status_subscriber_components -> services (service_id));
 diesel::joinable!(notification_prefs -> users (user_id));
 diesel::joinable!(incident_members -> incidents (incident_id));
 diesel::joinable!(incident_member_teams -> incidents (incident_id));
@@ -484,6 +516,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     status_page,
     status_maintenances,
     status_maintenance_components,
+    status_subscribers,
+    status_subscriber_components,
+    status_subscribe_requests,
     notifications,
     incident_revisions,
     incident_events,

@@ -114,6 +114,14 @@ pub fn validate_address(raw: &str) -> Result<Option<String>, AppError> {
         .map_err(|_| AppError::invalid("email", format!("`{raw}` is not an e-mail address.")))
 }
 
+/// Who a message is for: a user (the footer points to their notification settings) or a
+/// status page subscriber (the footer and `List-Unsubscribe` carry the subscription's token).
+#[derive(Clone, Copy, Debug)]
+pub enum Recipient<'a> {
+    User(Option<UserId>),
+    Subscriber(&'a str),
+}
+
 /// Queues one message to `to` (sent by the worker after this transaction commits).
 pub fn queue(
     conn: &mut DbConnection,
@@ -123,6 +131,22 @@ pub fn queue(
     body: &str,
     link: &str,
 ) -> Result<(), AppError> {
+    queue_for(conn, Recipient::User(user_id), to, subject, body, link)
+}
+
+/// [`queue`] for any [`Recipient`].
+pub fn queue_for(
+    conn: &mut DbConnection,
+    recipient: Recipient<'_>,
+    to: &str,
+    subject: &str,
+    body: &str,
+    link: &str,
+) -> Result<(), AppError> {
+    let (user_id, token) = match recipient {
+        Recipient::User(u) => (u, None),
+        Recipient::Subscriber(t) => (None, Some(t)),
+    };
     let t = now();
     diesel::insert_into(mail_outbox::table)
         .values((
@@ -135,6 +159,7 @@ pub fn queue(
             mail_outbox::attempts.eq(0),
             mail_outbox::next_attempt_at.eq(t),
             mail_outbox::created_at.eq(t),
+            mail_outbox::subscriber_token.eq(token),
         ))
         .execute(conn)?;
     Ok(())
@@ -147,10 +172,48 @@ struct MessageHtml<'a> {
     lines: Vec<&'a str>,
     url: &'a str,
     settings: &'a str,
+    settings_label: &'a str,
+}
+
+/// `List-Unsubscribe: <https://…/status/unsubscribe?token=…>` (RFC 2369).
+#[derive(Clone)]
+struct ListUnsubscribe(String);
+
+impl lettre::message::header::Header for ListUnsubscribe {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribe(s.to_string()))
+    }
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058): the mail client may
+/// unsubscribe with one POST to the `List-Unsubscribe` address.
+#[derive(Clone)]
+struct ListUnsubscribePost;
+
+impl lettre::message::header::Header for ListUnsubscribePost {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribePost)
+    }
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(
+            Self::name(),
+            "List-Unsubscribe=One-Click".to_string(),
+        )
+    }
 }
 
 /// The message: plain text and HTML (escaped), each ending with the link and where to
-/// change what arrives by e-mail.
+/// change what arrives by e-mail; a subscriber's also carries the one-click unsubscribe
+/// headers with its token.
 pub fn compose(
     from: &lettre::message::Mailbox,
     to: &str,
@@ -158,25 +221,42 @@ pub fn compose(
     body: &str,
     link: &str,
     base_url: &str,
+    subscriber_token: Option<&str>,
 ) -> Result<lettre::Message, String> {
     use lettre::message::MultiPart;
     let url = format!("{base_url}{link}");
-    let settings = format!("{base_url}/settings/notifications");
-    let text = format!(
-        "{body}\n\nOpen: {url}\n\n--\nhindsight. Choose what reaches you by e-mail: {settings}\n"
-    );
+    let (settings, settings_label) = match subscriber_token {
+        None => (
+            format!("{base_url}/settings/notifications"),
+            "Choose what reaches you by e-mail",
+        ),
+        Some(token) => (
+            format!("{base_url}/status/manage?token={token}"),
+            "Choose components or unsubscribe",
+        ),
+    };
+    let text = format!("{body}\n\nOpen: {url}\n\n--\nhindsight. {settings_label}: {settings}\n");
     let html = MessageHtml {
         lines: body.split('\n').collect(),
         url: &url,
         settings: &settings,
+        settings_label,
     }
     .render()
     .map_err(|e| e.to_string())?;
     let to = lettre::message::Mailbox::from_str(to).map_err(|e| e.to_string())?;
-    lettre::Message::builder()
+    let mut builder = lettre::Message::builder()
         .from(from.clone())
         .to(to)
-        .subject(subject)
+        .subject(subject);
+    if let Some(token) = subscriber_token {
+        builder = builder
+            .header(ListUnsubscribe(format!(
+                "<{base_url}/status/unsubscribe?token={token}>"
+            )))
+            .header(ListUnsubscribePost);
+    }
+    builder
         .multipart(MultiPart::alternative_plain_html(text, html))
         .map_err(|e| e.to_string())
 }

@@ -26,6 +26,7 @@ pub struct Outgoing {
     pub link: String,
     pub attempts: i32,
     pub created_at: NaiveDateTime,
+    pub subscriber_token: Option<String>,
 }
 
 fn due(conn: &mut DbConnection, limit: i64) -> Result<Vec<Outgoing>, AppError> {
@@ -144,6 +145,7 @@ impl crate::outbox::Outbox for MailOutbox {
             &m.body,
             &m.link,
             &self.base_url,
+            m.subscriber_token.as_deref(),
         );
         let transport = std::sync::Arc::clone(&self.transport);
         let error = match message {

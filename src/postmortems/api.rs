@@ -24,6 +24,8 @@ pub struct PostmortemJson {
     pub review_state: ReviewState,
     pub published_at: Option<String>,
     pub version: i32,
+    /// The summary shows on the public status page.
+    pub public: bool,
     pub reviews: Vec<ReviewView>,
 }
 
@@ -38,6 +40,7 @@ async fn postmortem_json(state: &AppState, id: IncidentId) -> Result<PostmortemJ
                 review_state: pm.review_state,
                 published_at: pm.published_at.map(rfc3339),
                 version: pm.version,
+                public: pm.public,
                 reviews: review::list(conn, id)?,
             })
         })
@@ -62,6 +65,8 @@ pub struct PutPostmortem {
     sections: Sections,
     version: Option<i32>,
     review_state: Option<String>,
+    /// Admins: show the summary on the public status page (published postmortems only).
+    public: Option<bool>,
 }
 
 /// `PUT /api/v1/incidents/{key}/postmortem`: the sections at `version` (0 before the first
@@ -109,6 +114,10 @@ pub async fn put_postmortem(
                 wanted.as_str()
             ))),
                 _ => Ok(()),
+            }?;
+            match b.public {
+                Some(public) => super::set_public(conn, id, public, &actor),
+                None => Ok(()),
             }
         })
         .await?;

@@ -61,6 +61,8 @@ pub struct Postmortem {
     pub updated_at: NaiveDateTime,
     /// 0 until the first save.
     pub version: i32,
+    /// Its summary shows on the public status page (while published; never restricted).
+    pub public: bool,
 }
 
 /// The written sections of a postmortem (also the columns a save writes).
@@ -189,8 +191,55 @@ pub fn get(conn: &mut DbConnection, incident_id: IncidentId) -> Result<Postmorte
             created_at: t,
             updated_at: t,
             version: 0,
+            public: false,
         }
     }))
+}
+
+/// Shows (or stops showing) a postmortem's summary on the public status page (admins):
+/// only a published postmortem of an incident that is not restricted.
+pub fn set_public(
+    conn: &mut DbConnection,
+    incident_id: IncidentId,
+    public: bool,
+    actor: &Actor,
+) -> Result<(), AppError> {
+    crate::db::transaction(conn, |conn| {
+        let pm = get(conn, incident_id)?;
+        if pm.public == public {
+            return Ok(());
+        }
+        actor.require(crate::auth::Permission::Administer)?;
+        if public {
+            if pm.published_at.is_none() {
+                return Err(AppError::invalid(
+                    "public",
+                    "Publish the postmortem first: only a published postmortem can be public.",
+                ));
+            }
+            if crate::access::is_restricted(conn, incident_id)? {
+                return Err(AppError::invalid(
+                    "public",
+                    "A restricted incident is never public.",
+                ));
+            }
+        }
+        diesel::update(postmortems::table.find(incident_id))
+            .set(postmortems::public.eq(public))
+            .execute(conn)?;
+        crate::audit::record(
+            conn,
+            actor,
+            crate::audit::Action::PostmortemPublic,
+            "incident",
+            &crate::incidents::IncidentKey(incident_id).to_string(),
+            if public {
+                "summary shown on the status page"
+            } else {
+                "summary no longer on the status page"
+            },
+        )
+    })
 }
 
 /// Saves the sections at `expected_version` (0 for the first save, which makes the actor

@@ -109,6 +109,11 @@ struct PostmortemPage {
     state: &'static str,
     state_label: &'static str,
     published: bool,
+    /// Its summary shows on the public status page.
+    public: bool,
+    /// Admins may show a published summary on the status page (not of a restricted
+    /// incident).
+    may_make_public: bool,
     published_at: String,
     /// When the incident was reopened after this postmortem was published.
     reopened_since: Option<String>,
@@ -270,6 +275,10 @@ async fn page(
         state: pm.review_state.as_str(),
         state_label: pm.review_state.label(),
         published: pm.review_state == ReviewState::Published,
+        public: pm.public,
+        may_make_public: user.user.role.allows(crate::auth::Permission::Administer)
+            && !i.restricted
+            && pm.review_state == ReviewState::Published,
         published_at: pm
             .published_at
             .map(|t| zone.date_hhmm(t))
@@ -363,6 +372,8 @@ pub async fn show_postmortem(
         Some("published") => Some("Published."),
         Some("draft") => Some("Moved back to draft."),
         Some("review") => Some("Review updated."),
+        Some("public") => Some("The summary now shows on the status page."),
+        Some("not_public") => Some("The summary no longer shows on the status page."),
         _ => None,
     };
     let edit = q.edit.is_some();
@@ -443,13 +454,25 @@ pub async fn review_postmortem(
         "request_changes" => "changes",
         "publish" => "published",
         "reopen" => "draft",
+        "public" => "public",
+        "not_public" => "not_public",
         _ => "review",
     };
     let result = async {
+        if let Some(public) = match data.action.as_str() {
+            "public" => Some(true),
+            "not_public" => Some(false),
+            _ => None,
+        } {
+            return state
+                .db
+                .write(move |conn| super::set_public(conn, id, public, &actor))
+                .await;
+        }
         let action = ReviewAction::parse(&data.action, &reviewers, &data.comment)?;
         state
             .db
-            .write(move |conn| review::apply(conn, id, action, &u, &actor))
+            .write(move |conn| review::apply(conn, id, action, &u, &actor).map(|_| ()))
             .await
     }
     .await;

@@ -11,7 +11,9 @@ use chrono::{NaiveDateTime, Timelike};
 use diesel::dsl::max;
 use diesel::prelude::*;
 
-use crate::db::schema::{incident_updates, incidents, services, status_maintenances, status_page};
+use crate::db::schema::{
+    incident_updates, incidents, postmortems, services, status_maintenances, status_page,
+};
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::incidents::updates::Audience;
@@ -113,6 +115,12 @@ pub fn revision(conn: &mut DbConnection, at: NaiveDateTime) -> Result<String, Ap
             services::status_override,
         ))
         .load(conn)?;
+    let postmortems: Vec<(i32, NaiveDateTime)> = postmortems::table
+        .filter(postmortems::public.eq(true))
+        .filter(postmortems::published_at.is_not_null())
+        .order(postmortems::incident_id.asc())
+        .select((postmortems::incident_id, postmortems::updated_at))
+        .load(conn)?;
     let windows: Option<i32> = status_maintenances::table
         .select(max(status_maintenances::id))
         .first(conn)?;
@@ -121,6 +129,6 @@ pub fn revision(conn: &mut DbConnection, at: NaiveDateTime) -> Result<String, Ap
         .and_then(|t| t.with_nanosecond(0))
         .unwrap_or(at);
     Ok(format!(
-        "{page}|{newest_update:?}|{incidents_now:?}|{components:?}|{windows:?}|{minute}"
+        "{page}|{newest_update:?}|{incidents_now:?}|{components:?}|{postmortems:?}|{windows:?}|{minute}"
     ))
 }

@@ -35,6 +35,7 @@ pub fn json(s: &Snapshot, base_url: &str) -> Value {
                 "next_update_at": u.next_update_at.map(rfc3339),
                 "created_at": rfc3339(u.created_at),
             })).collect::<Vec<_>>(),
+            "postmortem": i.postmortem,
         })
     };
     json!({

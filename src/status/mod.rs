@@ -4,10 +4,13 @@
 //! is one with a public stakeholder update and never a restricted one, and only its public
 //! updates are shown: nothing written for the responders reaches this page.
 
+pub mod announce;
 pub mod api;
 pub mod cache;
 pub mod feed;
 pub mod maintenance;
+pub mod subscribe_web;
+pub mod subscribers;
 pub mod web;
 
 use std::collections::BTreeMap;
@@ -17,7 +20,9 @@ use diesel::prelude::*;
 
 use crate::audit::{self, Actor};
 use crate::auth::Permission;
-use crate::db::schema::{incident_services, incident_updates, incidents, services, status_page};
+use crate::db::schema::{
+    incident_services, incident_updates, incidents, postmortems, services, status_page,
+};
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::ids::IncidentId;
@@ -173,6 +178,13 @@ pub fn update(conn: &mut DbConnection, c: Changes, actor: &Actor) -> Result<Sett
                 status_page::updated_at.eq(now()),
             ))
             .execute(conn)?;
+        if set.enabled {
+            crate::webhooks::enqueue(
+                conn,
+                "status.updated",
+                serde_json::json!({"reason": "page", "title": set.title}),
+            )?;
+        }
         audit::record(
             conn,
             actor,
@@ -206,6 +218,8 @@ pub struct PublicIncident {
     pub components: Vec<String>,
     /// Newest first.
     pub updates: Vec<PublicUpdate>,
+    /// The summary of its postmortem, when published and marked public.
+    pub postmortem: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -329,6 +343,14 @@ pub fn snapshot(conn: &mut DbConnection, at: NaiveDateTime) -> Result<Snapshot, 
     let rows = public_incidents(conn, since)?;
     let ids: Vec<IncidentId> = rows.iter().map(|r| r.0).collect();
     let mut updates = public_updates(conn, &ids)?;
+    let mut postmortems: BTreeMap<IncidentId, String> = postmortems::table
+        .filter(postmortems::incident_id.eq_any(&ids))
+        .filter(postmortems::public.eq(true))
+        .filter(postmortems::published_at.is_not_null())
+        .select((postmortems::incident_id, postmortems::summary))
+        .load::<(IncidentId, String)>(conn)?
+        .into_iter()
+        .collect();
     let public_services: Vec<(i32, String, String, Option<String>)> = services::table
         .filter(services::public.eq(true))
         .order(services::name.asc())
@@ -366,6 +388,7 @@ pub fn snapshot(conn: &mut DbConnection, at: NaiveDateTime) -> Result<Snapshot, 
                 .filter_map(|p| name_of.get(&p.1).cloned())
                 .collect(),
             updates: updates.remove(&id).unwrap_or_default(),
+            postmortem: postmortems.remove(&id).filter(|s| !s.trim().is_empty()),
         };
         if status.is_open() {
             active.push(incident);

@@ -31,6 +31,7 @@ pub const EVENTS: &[(&str, &str)] = &[
     ("task.overdue", "Task overdue"),
     ("postmortem.published", "Postmortem published"),
     ("incident.update_due", "Stakeholder update due"),
+    ("status.updated", "Status page updated"),
 ];
 
 crate::text_enum!(

@@ -36,6 +36,7 @@ mod security;
 mod services;
 mod sso;
 mod status;
+mod subscribers;
 mod teams;
 mod templates;
 mod timeline;
