@@ -793,6 +793,9 @@ async fn run_all(
         handle.stop(true).await;
         let _ = thread.join();
     }
+    if wanted("status page") {
+        status_page(&client, &base, &target.env_url()).await;
+    }
     if matches!(target.url, DbUrl::Postgres(_)) && wanted("three servers") {
         // Two more servers on the same database; appends spread over all three.
         let others = [
@@ -845,6 +848,130 @@ async fn run_all(
     );
     println!("{live}");
     println!("{after_imports}");
+}
+
+/// The public status page while 32 writers append to a public incident: `/status`, its
+/// JSON and its feed (served from the per-revision cache), each beside plain actix serving
+/// the same bytes under the same writers — the ceiling for an answer of that size here.
+async fn status_page(client: &reqwest::Client, base: &str, db: &str) {
+    cli(
+        db,
+        &[
+            "user",
+            "create",
+            "--username",
+            "bench-admin",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        "longenough1\n",
+    );
+    let admin = cli(db, &["token", "create", "--username", "bench-admin"], "");
+    let call = |method: reqwest::Method, path: &str, body: serde_json::Value| {
+        let req = client
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(&admin)
+            .json(&body);
+        async move {
+            let res = req.send().await.unwrap();
+            assert!(res.status().is_success(), "{}", res.status());
+            res.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    use reqwest::Method;
+    for name in ["payments", "search", "ledger"] {
+        call(
+            Method::POST,
+            "/api/v1/services",
+            serde_json::json!({"name": name}),
+        )
+        .await;
+    }
+    call(
+        Method::PATCH,
+        "/api/v1/status",
+        serde_json::json!({"enabled": true, "title": "Acme status", "components": [
+            {"service": "payments", "state": null}, {"service": "search", "state": null},
+            {"service": "ledger", "state": null}]}),
+    )
+    .await;
+    let incident = call(
+        Method::POST,
+        "/api/v1/incidents",
+        serde_json::json!({"title": "Card payments failing in the EU", "severity": "SEV1", "services": ["payments"]}),
+    )
+    .await;
+    let key = incident["key"].as_str().unwrap().to_string();
+    for n in 0..5 {
+        call(
+            Method::POST,
+            &format!("/api/v1/incidents/{key}/updates"),
+            serde_json::json!({"audience": "public", "impact": format!("Update {n}: some card payments in the EU fail; we are failing over to the second acquirer.")}),
+        )
+        .await;
+    }
+    let writers = |duration: Duration| {
+        let (b, t, key) = (base.to_string(), admin.clone(), key.clone());
+        drive(
+            client.clone(),
+            32,
+            duration,
+            Arc::new(move |c, n| {
+                c.post(format!("{b}/api/v1/incidents/{key}/timeline"))
+                    .bearer_auth(&t)
+                    .json(&serde_json::json!({"kind": "note", "body": format!("Append {n}: restarted gw-3.")}))
+            }),
+        )
+    };
+    let span = Duration::from_secs(4);
+    for path in ["/status", "/status.json", "/status/feed.atom"] {
+        let body = client
+            .get(format!("{base}{path}"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let kib = body.len() as f64 / 1024.0;
+        let (mut readers, mut appends) = futures_util::future::join(
+            drive(client.clone(), 32, span, get(base, path, None)),
+            writers(span),
+        )
+        .await;
+        let rate = readers.ok as f64 / readers.elapsed.as_secs_f64();
+        row(
+            &format!("{path} ({kib:.1} KiB) while 32 writers append, 32 conns"),
+            &mut readers,
+            ">= 70% of the ceiling",
+        );
+        row("  the appends meanwhile", &mut appends, "");
+        let (url, handle, thread) = static_server(body.to_vec());
+        let (mut ceiling, _) = futures_util::future::join(
+            drive(client.clone(), 32, span, get(&url, "/", None)),
+            writers(span),
+        )
+        .await;
+        let ceiling_rate = ceiling.ok as f64 / ceiling.elapsed.as_secs_f64();
+        row(
+            &format!("  same {kib:.1} KiB from memory, same writers"),
+            &mut ceiling,
+            "the ceiling",
+        );
+        let share = 100.0 * rate / ceiling_rate;
+        println!(
+            "| {:<50} | {:>6.0}% | {:>7} | {:>7} | {:>6} | >= 70%: {} |",
+            format!("  {path} as a share of that ceiling"),
+            share,
+            "",
+            "",
+            "",
+            if share >= 70.0 { "met" } else { "not met" }
+        );
+        handle.stop(true).await;
+        let _ = thread.join();
+    }
 }
 
 /// A plain actix server answering every request with `body` (two workers, like the app's
