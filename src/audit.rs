@@ -61,6 +61,8 @@ crate::text_enum!(
         IncidentImport => "incident.import",
         IncidentAccess => "incident.access",
         IncidentAdminAccess => "incident.admin_access",
+        ChatCommand => "chat.command",
+        ChatConnect => "chat.connect",
         IncidentLink => "incident.link",
         IncidentUnlink => "incident.unlink",
         IncidentUpdatePost => "incident.update_post",

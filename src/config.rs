@@ -33,6 +33,8 @@ pub struct Config {
     /// How often each severity owes a stakeholder update (`HINDSIGHT_UPDATE_CADENCE`,
     /// default `SEV1=30m,SEV2=60m`).
     pub update_cadence: crate::incidents::updates::Cadence,
+    /// Slack and Mattermost (`HINDSIGHT_SLACK_*`, `HINDSIGHT_MATTERMOST_*`).
+    pub chat: crate::chat::config::ChatConfig,
 }
 
 /// How many live streams a server and a user may hold, and when a quiet one ends (the
@@ -133,7 +135,9 @@ impl Config {
             Some(raw) => crate::incidents::updates::Cadence::parse(&raw)?,
             None => Default::default(),
         };
+        let chat = crate::chat::config::ChatConfig::from_vars(|name| var(name))?;
         Ok(Config {
+            chat,
             update_cadence,
             oidc,
             password_login,

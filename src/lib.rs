@@ -7,6 +7,7 @@ pub mod api;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod dashboard;

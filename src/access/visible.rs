@@ -192,6 +192,26 @@ async fn resolve(
     Ok(Visible { id })
 }
 
+/// The incident `id` for `user` where no URL names it (a chat command names it in its
+/// text, or its channel is linked to it): the same check as a request's, the same answer
+/// for a missing incident and one they may not see, an admin's look audited (`what`).
+pub fn for_user(
+    conn: &mut DbConnection,
+    user: &User,
+    id: IncidentId,
+    actor: &Actor,
+    what: &str,
+) -> Result<Visible, AppError> {
+    match can_see(conn, Reader::of(user), id)? {
+        Seen::Open | Seen::Member => Ok(Visible { id }),
+        Seen::AdminOnly => {
+            note_admin_look(conn, actor, id, what)?;
+            Ok(Visible { id })
+        }
+        Seen::No => Err(no_incident(&IncidentKey(id).to_string())),
+    }
+}
+
 /// Audits an admin's look at a restricted incident, once per request.
 async fn note_look(
     req: &HttpRequest,

@@ -133,6 +133,42 @@ diesel::table! {
 }
 
 diesel::table! {
+    chat_users (platform, chat_user_id) {
+        platform -> Text,
+        chat_user_id -> Text,
+        user_id -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    chat_channels (platform, channel_id) {
+        platform -> Text,
+        channel_id -> Text,
+        incident_id -> Integer,
+        linked_by -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    chat_seen (seen_key) {
+        seen_key -> Text,
+        seen_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    chat_connect_links (token_hash) {
+        token_hash -> Text,
+        platform -> Text,
+        chat_user_id -> Text,
+        chat_name -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     status_maintenance_components (maintenance_id, service_id) {
         maintenance_id -> Integer,
         service_id -> Integer,
@@ -495,6 +531,8 @@ diesel::joinable!(status_maintenance_components -> status_maintenances (maintena
 diesel::joinable!(status_maintenance_components -> services (service_id));
 diesel::joinable!(status_subscriber_components -> status_subscribers (subscriber_id));
 diesel::joinable!(status_subscriber_components -> services (service_id));
+diesel::joinable!(chat_users -> users (user_id));
+diesel::joinable!(chat_channels -> incidents (incident_id));
 diesel::joinable!(notification_prefs -> users (user_id));
 diesel::joinable!(incident_members -> incidents (incident_id));
 diesel::joinable!(incident_member_teams -> incidents (incident_id));
@@ -519,6 +557,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     status_subscribers,
     status_subscriber_components,
     status_subscribe_requests,
+    chat_users,
+    chat_channels,
+    chat_seen,
+    chat_connect_links,
     notifications,
     incident_revisions,
     incident_events,

@@ -128,6 +128,7 @@ pub fn start_with(storage: Storage, configure: impl FnOnce(&mut Config)) -> Test
             heartbeat: std::time::Duration::from_millis(300),
         },
         update_cadence: Default::default(),
+        chat: Default::default(),
     };
     configure(&mut config);
     let app = Application::build(config).expect("app builds");

@@ -10,6 +10,7 @@ mod api;
 mod auth;
 mod board;
 mod browser;
+mod chat;
 mod cli;
 mod crash;
 mod fuzz;

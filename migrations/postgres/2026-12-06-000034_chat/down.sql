@@ -1,0 +1,4 @@
+DROP TABLE chat_connect_links;
+DROP TABLE chat_seen;
+DROP TABLE chat_channels;
+DROP TABLE chat_users;
