@@ -122,6 +122,14 @@ fn start_live_and_workers(
         config.update_cadence,
     ));
     actix_web::rt::spawn(crate::status::announce::run(worker_db.clone()));
+    if config.chat.slack.is_some() || config.chat.mattermost.is_some() {
+        actix_web::rt::spawn(crate::chat::outbox::run(
+            worker_db.clone(),
+            config.chat.clone(),
+            config.base_url.clone(),
+            config.webhook_retry,
+        ));
+    }
     actix_web::rt::spawn(crate::webhooks::worker::run(
         worker_db,
         config.webhook_retry,

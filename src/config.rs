@@ -35,6 +35,9 @@ pub struct Config {
     pub update_cadence: crate::incidents::updates::Cadence,
     /// Slack and Mattermost (`HINDSIGHT_SLACK_*`, `HINDSIGHT_MATTERMOST_*`).
     pub chat: crate::chat::config::ChatConfig,
+    /// How long the status page's answers are served without checking for a new revision
+    /// (1 s; tests use 0 to see each change at once).
+    pub status_recheck: std::time::Duration,
 }
 
 /// How many live streams a server and a user may hold, and when a quiet one ends (the
@@ -138,6 +141,7 @@ impl Config {
         let chat = crate::chat::config::ChatConfig::from_vars(|name| var(name))?;
         Ok(Config {
             chat,
+            status_recheck: std::time::Duration::from_secs(1),
             update_cadence,
             oidc,
             password_login,

@@ -9,6 +9,11 @@ use std::time::{Duration, Instant};
 use crate::db::{Db, DbConnection};
 use crate::error::AppError;
 
+/// The wait before attempt `attempts + 1`: `base`, then doubling, capped at an hour.
+pub fn backoff(attempts: i32, base: chrono::Duration) -> chrono::Duration {
+    (base * (1i32 << attempts.clamp(0, 12))).min(chrono::Duration::hours(1))
+}
+
 /// How often an idle loop looks for due items.
 const POLL: Duration = Duration::from_millis(500);
 /// How often [`Outbox::queue_due`] runs.

@@ -77,6 +77,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(r("/admin/chat").route(get().to(crate::chat::web::admin_page)))
         .service(r("/chat/connect").route(get().to(crate::chat::web::connect_page)).route(post().to(crate::chat::web::connect)))
         .service(r("/integrations/slack/commands").route(post().to(crate::chat::web::slack_command)))
+        .service(r("/integrations/slack/interactions").route(post().to(crate::chat::web::slack_interaction)))
+        .service(r("/integrations/slack/events").route(post().to(crate::chat::web::slack_event)))
         .service(r("/integrations/mattermost/commands").route(post().to(crate::chat::web::mattermost_command)))
         .service(r("/admin/webhooks").route(get().to(webhooks::web::list_webhooks)).route(post().to(webhooks::web::create_webhook)))
         .service(r("/admin/webhooks/{id}/active").route(post().to(webhooks::web::toggle_webhook)))

@@ -8,7 +8,9 @@
 pub mod commands;
 pub mod config;
 pub mod mattermost;
+pub mod outbox;
 pub mod people;
+pub mod pin;
 pub mod slack;
 pub mod web;
 

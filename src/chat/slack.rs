@@ -57,6 +57,76 @@ pub fn field(form: &[(String, String)], name: &str) -> String {
         .unwrap_or_default()
 }
 
+impl Slack<'_> {
+    /// A Web API method called with the bot token: its answer when `ok`.
+    pub async fn call(
+        &self,
+        client: &awc::Client,
+        method: &str,
+        params: &[(&str, &str)],
+    ) -> Result<serde_json::Value, String> {
+        let token = self.0.bot_token.as_deref().ok_or("no bot token")?;
+        let mut url =
+            url::Url::parse(&format!("{}/{method}", self.0.api_url)).map_err(|e| e.to_string())?;
+        url.query_pairs_mut().extend_pairs(params);
+        let mut res = client
+            .get(url.as_str())
+            .bearer_auth(token)
+            .timeout(std::time::Duration::from_secs(5))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let body: serde_json::Value = res.json().await.map_err(|e| e.to_string())?;
+        if body["ok"] != true {
+            return Err(format!("{method}: {}", body["error"]));
+        }
+        Ok(body)
+    }
+
+    /// A message's permalink (`chat.getPermalink`), if Slack gives one.
+    pub async fn permalink(&self, client: &awc::Client, channel: &str, ts: &str) -> Option<String> {
+        self.call(
+            client,
+            "chat.getPermalink",
+            &[("channel", channel), ("message_ts", ts)],
+        )
+        .await
+        .ok()?["permalink"]
+            .as_str()
+            .map(str::to_string)
+    }
+
+    /// A reacted-to message (`reactions.get`, which `reactions:read` allows): its text and
+    /// author's id.
+    pub async fn reacted_message(
+        &self,
+        client: &awc::Client,
+        channel: &str,
+        ts: &str,
+    ) -> Result<(String, String), String> {
+        let body = self
+            .call(
+                client,
+                "reactions.get",
+                &[("channel", channel), ("timestamp", ts), ("full", "true")],
+            )
+            .await?;
+        let m = &body["message"];
+        Ok((
+            m["text"].as_str().unwrap_or("").to_string(),
+            m["user"].as_str().unwrap_or("").to_string(),
+        ))
+    }
+
+    /// A user's display name (`users.info`), else their id.
+    pub async fn name_of(&self, client: &awc::Client, user: &str) -> String {
+        match self.call(client, "users.info", &[("user", user)]).await {
+            Ok(body) => body["user"]["name"].as_str().unwrap_or(user).to_string(),
+            Err(_) => user.to_string(),
+        }
+    }
+}
+
 impl ChatPlatform for Slack<'_> {
     const PLATFORM: Platform = Platform::Slack;
 
@@ -94,23 +164,12 @@ impl ChatPlatform for Slack<'_> {
         client: &awc::Client,
         user_id: &str,
     ) -> Result<Option<String>, String> {
-        let Some(token) = &self.0.bot_token else {
+        if self.0.bot_token.is_none() {
             return Ok(None);
-        };
-        let mut url = url::Url::parse(&format!("{}/users.info", self.0.api_url))
-            .map_err(|e| e.to_string())?;
-        url.query_pairs_mut().append_pair("user", user_id);
-        let mut res = client
-            .get(url.as_str())
-            .bearer_auth(token)
-            .timeout(std::time::Duration::from_secs(5))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        let body: serde_json::Value = res.json().await.map_err(|e| e.to_string())?;
-        if body["ok"] != true {
-            return Err(format!("users.info: {}", body["error"]));
         }
+        let body = self
+            .call(client, "users.info", &[("user", user_id)])
+            .await?;
         let user = &body["user"];
         Ok((user["is_email_confirmed"] == true)
             .then(|| user["profile"]["email"].as_str().map(str::to_string))

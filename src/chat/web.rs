@@ -56,17 +56,17 @@ pub async fn mattermost_command(
     command(&req, &state, &Mattermost(&config), &body).await
 }
 
-/// Verifies, reads, finds who is asking and runs the command.
-async fn command<P: ChatPlatform>(
+/// Checks a request is the platform's and new: `Some(401 answer)` when it is not.
+async fn refusal<P: ChatPlatform>(
     req: &HttpRequest,
     state: &AppState,
     platform: &P,
     body: &[u8],
-) -> Result<HttpResponse, AppError> {
+) -> Result<Option<HttpResponse>, AppError> {
     let now = chrono::Utc::now().timestamp();
     let replay_key = match platform.verify(req.headers(), body, now) {
         Ok(key) => key,
-        Err(why) => return Ok(refused(&why)),
+        Err(why) => return Ok(Some(refused(&why))),
     };
     if let Some(key) = replay_key {
         let t = crate::time::now();
@@ -75,8 +75,36 @@ async fn command<P: ChatPlatform>(
             .write(move |conn| super::first_sight(conn, &key, t))
             .await?;
         if !first {
-            return Ok(refused(&super::Refused::Replayed));
+            return Ok(Some(refused(&super::Refused::Replayed)));
         }
+    }
+    Ok(None)
+}
+
+/// The answer to someone not connected yet: the one-time link.
+async fn connect_first(state: &AppState, inv: &Invocation) -> Result<String, AppError> {
+    let (p, id, name) = (inv.platform, inv.user_id.clone(), inv.user_name.clone());
+    let token = state
+        .db
+        .write(move |conn| people::connect_link(conn, p, &id, &name))
+        .await?;
+    Ok(format!(
+        "Connect your {} account to hindsight first: {}/chat/connect?token={token} (sign in there; the link works for {} minutes). Then run the command again.",
+        inv.platform.label(),
+        state.config.base_url,
+        people::LINK_FOR.num_minutes()
+    ))
+}
+
+/// Verifies, reads, finds who is asking and runs the command.
+async fn command<P: ChatPlatform>(
+    req: &HttpRequest,
+    state: &AppState,
+    platform: &P,
+    body: &[u8],
+) -> Result<HttpResponse, AppError> {
+    if let Some(no) = refusal(req, state, platform, body).await? {
+        return Ok(no);
     }
     let inv = platform.command(body)?;
     let (named, command) = match commands::parse(&inv.text) {
@@ -87,17 +115,7 @@ async fn command<P: ChatPlatform>(
         return Ok(ephemeral(commands::HELP));
     }
     let Some(user) = who(state, platform, &inv).await? else {
-        let (p, id, name) = (inv.platform, inv.user_id.clone(), inv.user_name.clone());
-        let token = state
-            .db
-            .write(move |conn| people::connect_link(conn, p, &id, &name))
-            .await?;
-        return Ok(ephemeral(&format!(
-            "Connect your {} account to hindsight first: {}/chat/connect?token={token} (sign in there; the link works for {} minutes). Then run the command again.",
-            inv.platform.label(),
-            state.config.base_url,
-            people::LINK_FOR.num_minutes()
-        )));
+        return Ok(ephemeral(&connect_first(state, &inv).await?));
     };
     let base_url = state.config.base_url.clone();
     let cadence = state.config.update_cadence;
@@ -115,6 +133,170 @@ async fn command<P: ChatPlatform>(
         Ok(text) => text,
         Err(e) => commands::explain(&e),
     }))
+}
+
+/// Pins `message` as the person `by` (mapped first): the answer's text.
+async fn pin_as<P: ChatPlatform>(
+    state: &AppState,
+    platform: &P,
+    by: &Invocation,
+    message: super::pin::Message,
+) -> Result<String, AppError> {
+    let Some(user) = who(state, platform, by).await? else {
+        return connect_first(state, by).await;
+    };
+    let base = state.config.base_url.clone();
+    let added = state
+        .db
+        .write(move |conn| super::pin::add(conn, &message, &user, &base))
+        .await;
+    Ok(match added {
+        Ok(text) => text,
+        Err(e) => commands::explain(&e),
+    })
+}
+
+/// `POST /integrations/slack/interactions`: the message shortcut "Add to incident
+/// timeline" (`callback_id` `add_to_timeline`). The answer goes to the shortcut's
+/// `response_url` (Slack shows it to the caller alone) and is also the response's body.
+pub async fn slack_interaction(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let Some(config) = state.config.chat.slack.clone() else {
+        return Err(AppError::NotFound(
+            "Slack integration (not configured)".into(),
+        ));
+    };
+    let slack = Slack(&config);
+    if let Some(no) = refusal(&req, &state, &slack, &body).await? {
+        return Ok(no);
+    }
+    let payload: serde_json::Value =
+        serde_json::from_str(&super::slack::field(&super::slack::form(&body), "payload"))
+            .map_err(|_| AppError::BadRequest("The interaction has no JSON payload.".into()))?;
+    if payload["callback_id"] != "add_to_timeline" {
+        return Ok(HttpResponse::Ok().finish());
+    }
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
+    let by = Invocation {
+        platform: Platform::Slack,
+        user_id: text(&payload["user"]["id"]),
+        user_name: text(&payload["user"]["name"]),
+        channel_id: text(&payload["channel"]["id"]),
+        text: String::new(),
+    };
+    let m = &payload["message"];
+    let ts = text(&m["ts"]);
+    let at = super::pin::slack_time(&ts)
+        .ok_or_else(|| AppError::BadRequest("The message has no time (`ts`).".into()))?;
+    let client = awc::Client::builder().disable_redirects().finish();
+    let author_id = text(&m["user"]);
+    let author_name = match m["user_profile"]["name"].as_str() {
+        Some(name) => name.to_string(),
+        None => slack.name_of(&client, &author_id).await,
+    };
+    let message = super::pin::Message {
+        platform: Platform::Slack,
+        channel_id: by.channel_id.clone(),
+        permalink: slack.permalink(&client, &by.channel_id, &ts).await,
+        id: ts,
+        at,
+        text: text(&m["text"]),
+        author_id,
+        author_name,
+    };
+    let answer = pin_as(&state, &slack, &by, message).await?;
+    if let Some(url) = payload["response_url"].as_str() {
+        let sent = client
+            .post(url)
+            .timeout(std::time::Duration::from_secs(5))
+            .send_json(&json!({"response_type": "ephemeral", "text": answer}))
+            .await;
+        if let Err(e) = sent {
+            tracing::info!(error = %e, "chat: could not answer the shortcut");
+        }
+    }
+    Ok(ephemeral(&answer))
+}
+
+/// `POST /integrations/slack/events`: the Events API. Answers the `url_verification`
+/// challenge; a `reaction_added` with the pin emoji on a message in a linked channel
+/// pins that message as whoever reacted. Each event is handled once (Slack retries with
+/// `X-Slack-Retry-Num` carry the same `event_id`); the answer is always a quick 200.
+pub async fn slack_event(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let Some(config) = state.config.chat.slack.clone() else {
+        return Err(AppError::NotFound(
+            "Slack integration (not configured)".into(),
+        ));
+    };
+    let slack = Slack(&config);
+    let now = chrono::Utc::now().timestamp();
+    if let Err(why) = slack.verify(req.headers(), &body, now) {
+        return Ok(refused(&why));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|_| AppError::BadRequest("The event is not JSON.".into()))?;
+    if v["type"] == "url_verification" {
+        return Ok(HttpResponse::Ok().json(json!({"challenge": v["challenge"]})));
+    }
+    let event_id = v["event_id"].as_str().unwrap_or("").to_string();
+    let e = &v["event"];
+    let wanted = v["type"] == "event_callback"
+        && !event_id.is_empty()
+        && e["type"] == "reaction_added"
+        && e["reaction"].as_str() == Some(config.pin_emoji.as_str())
+        && e["item"]["type"] == "message";
+    if !wanted {
+        return Ok(HttpResponse::Ok().finish());
+    }
+    let t = crate::time::now();
+    let key = format!("slack-event:{event_id}");
+    if !state
+        .db
+        .write(move |conn| super::first_sight(conn, &key, t))
+        .await?
+    {
+        return Ok(HttpResponse::Ok().finish());
+    }
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
+    let (channel, ts) = (text(&e["item"]["channel"]), text(&e["item"]["ts"]));
+    let Some(at) = super::pin::slack_time(&ts) else {
+        return Ok(HttpResponse::Ok().finish());
+    };
+    let client = awc::Client::builder().disable_redirects().finish();
+    let (message_text, author_id) = match slack.reacted_message(&client, &channel, &ts).await {
+        Ok(found) => found,
+        Err(err) => {
+            tracing::info!(error = %err, "chat: could not read the pinned message");
+            return Ok(HttpResponse::Ok().finish());
+        }
+    };
+    let by = Invocation {
+        platform: Platform::Slack,
+        user_id: text(&e["user"]),
+        user_name: text(&e["user"]),
+        channel_id: channel.clone(),
+        text: String::new(),
+    };
+    let message = super::pin::Message {
+        platform: Platform::Slack,
+        author_name: slack.name_of(&client, &author_id).await,
+        permalink: slack.permalink(&client, &channel, &ts).await,
+        channel_id: channel,
+        id: ts,
+        at,
+        text: message_text,
+        author_id,
+    };
+    let answer = pin_as(&state, &slack, &by, message).await?;
+    tracing::info!(answer = %answer, "chat: pin reaction");
+    Ok(HttpResponse::Ok().finish())
 }
 
 /// The hindsight user behind a chat user: known already, or found by the e-mail the

@@ -159,6 +159,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    chat_outbox (id) {
+        id -> Integer,
+        platform -> Text,
+        channel_id -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Text,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     chat_connect_links (token_hash) {
         token_hash -> Text,
         platform -> Text,
@@ -561,6 +577,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     chat_channels,
     chat_seen,
     chat_connect_links,
+    chat_outbox,
     notifications,
     incident_revisions,
     incident_events,

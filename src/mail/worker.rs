@@ -92,7 +92,7 @@ fn record(
         .set((
             mail_outbox::status.eq(status),
             mail_outbox::attempts.eq(attempts),
-            mail_outbox::next_attempt_at.eq(t + crate::webhooks::backoff(m.attempts, retry)),
+            mail_outbox::next_attempt_at.eq(t + crate::outbox::backoff(m.attempts, retry)),
             mail_outbox::locked_until.eq(None::<NaiveDateTime>),
             mail_outbox::last_error.eq(error
                 .unwrap_or_default()

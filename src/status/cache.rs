@@ -3,7 +3,10 @@
 //! is a few small reads (the page's settings, the newest public update, each incident with
 //! a public update, the components, the maintenance windows) and the minute,
 //! so that maintenance moving on and the day's bar rolling over are never more than a
-//! minute late.
+//! minute late. The revision itself is looked at most once a second per server
+//! (`Config::status_recheck`): between looks a reload is served from memory without
+//! touching the database (answers may be cached for 15 s by anyone anyway), so an
+//! outage's reloads cost the database one read a second, not one per visitor.
 
 use std::sync::{Arc, Mutex};
 
@@ -44,19 +47,40 @@ impl Body {
 }
 
 #[derive(Default)]
-pub struct StatusCache(Mutex<Option<(String, Arc<Rendered>)>>);
+pub struct StatusCache {
+    kept: Mutex<Option<(String, Arc<Rendered>)>>,
+    /// When the kept answers' revision was last confirmed current.
+    checked: Mutex<Option<std::time::Instant>>,
+}
 
 impl StatusCache {
+    /// The kept answers when their revision was confirmed less than `recheck` ago.
+    pub fn recent(&self, recheck: std::time::Duration) -> Option<Arc<Rendered>> {
+        let checked = *self.checked.lock().ok()?;
+        if checked.is_none_or(|t| t.elapsed() >= recheck) {
+            return None;
+        }
+        let kept = self.kept.lock().ok()?;
+        kept.as_ref().map(|(_, page)| Arc::clone(page))
+    }
+
+    /// Notes that the kept answers were just confirmed current.
+    pub fn confirmed(&self) {
+        if let Ok(mut c) = self.checked.lock() {
+            *c = Some(std::time::Instant::now());
+        }
+    }
+
     /// The rendering of `revision`, if it is the one kept.
     pub fn get(&self, revision: &str) -> Option<Arc<Rendered>> {
-        let kept = self.0.lock().ok()?;
+        let kept = self.kept.lock().ok()?;
         kept.as_ref()
             .filter(|(r, _)| r == revision)
             .map(|(_, page)| Arc::clone(page))
     }
 
     pub fn put(&self, revision: String, page: Arc<Rendered>) {
-        if let Ok(mut kept) = self.0.lock() {
+        if let Ok(mut kept) = self.kept.lock() {
             *kept = Some((revision, page));
         }
     }

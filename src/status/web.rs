@@ -54,14 +54,19 @@ fn cached(req: &HttpRequest, content_type: &str, body: &Body) -> HttpResponse {
 
 /// The three answers of the current revision, made once and kept (see `cache`).
 async fn current(state: &AppState) -> Result<Arc<Rendered>, AppError> {
+    if let Some(page) = state.status_cache.recent(state.config.status_recheck) {
+        return Ok(page);
+    }
     let at = now();
     let revision = state.db.read(move |conn| revision(conn, at)).await?;
     if let Some(page) = state.status_cache.get(&revision) {
+        state.status_cache.confirmed();
         return Ok(page);
     }
     let s = state.db.read(move |conn| snapshot(conn, at)).await?;
     let page = Arc::new(render_all(&s, &state.config.base_url)?);
     state.status_cache.put(revision, Arc::clone(&page));
+    state.status_cache.confirmed();
     Ok(page)
 }
 
@@ -103,15 +108,18 @@ pub struct PageQuery {
     preview: Option<String>,
 }
 
-/// `GET /status`
+/// `GET /status`. The session is only looked up for `?preview`: signed-in visitors reload
+/// the public page at the public page's cost.
 pub async fn status_page(
     req: HttpRequest,
     state: web::Data<AppState>,
     query: web::Query<PageQuery>,
-    user: Option<CurrentUser>,
 ) -> Result<HttpResponse, AppError> {
-    let preview = query.preview.is_some();
-    let page = load(&state, user.as_ref().filter(|_| preview)).await?;
+    let user = match query.preview {
+        Some(_) => CurrentUser::load(&req).await?,
+        None => None,
+    };
+    let page = load(&state, user.as_ref()).await?;
     Ok(cached(&req, "text/html; charset=utf-8", &page.html))
 }
 

@@ -145,6 +145,8 @@ pub struct NewEntry {
     /// an `HH:MM` that rolled back a day usually is a typo): written entries must say so;
     /// generated ones ([`NewEntry::now`]) take the times the record gives them.
     pub before_start: bool,
+    /// An author who is not an account here (a chat message's), shown as text.
+    pub imported_author: Option<String>,
 }
 
 impl NewEntry {
@@ -157,6 +159,7 @@ impl NewEntry {
             author_id,
             dedupe_key: None,
             before_start: true,
+            imported_author: None,
         }
     }
 

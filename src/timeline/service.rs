@@ -260,6 +260,7 @@ pub fn store(
                 timeline_entries::body.eq(text.source()),
                 timeline_entries::body_html.eq(text.html()),
                 timeline_entries::author_id.eq(new.author_id),
+                timeline_entries::imported_author.eq(new.imported_author.as_deref()),
                 timeline_entries::updated_at.eq(t),
                 timeline_entries::version.eq(1),
                 timeline_entries::dedupe_key.eq(new.dedupe_key.as_deref()),

@@ -19,6 +19,25 @@ fn field<'a>(data: &'a Value, name: &str) -> &'a str {
 
 /// The chat message for a hindsight event payload (`{"event", "occurred_at", "data"}`).
 pub fn message(payload: &str, base_url: &str) -> String {
+    let (text, link, incident) = parts(payload, base_url);
+    json!({
+        "text": format!("{text} <{link}|Open in hindsight>"),
+        "blocks": [{
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": format!("*{text}*\n<{link}|Open {}>", if incident.is_empty() { "hindsight" } else { &incident })}
+        }]
+    })
+    .to_string()
+}
+
+/// The one line a chat channel gets for an event payload, with its link.
+pub fn text(payload: &str, base_url: &str) -> String {
+    let (text, link, _) = parts(payload, base_url);
+    format!("{text} <{link}|Open in hindsight>")
+}
+
+/// An event's sentence, its link, and its incident's key ("" for none).
+fn parts(payload: &str, base_url: &str) -> (String, String, String) {
     let parsed: Value = serde_json::from_str(payload).unwrap_or(Value::Null);
     let event = field(&parsed, "event");
     let data = parsed.get("data").cloned().unwrap_or(Value::Null);
@@ -59,6 +78,11 @@ pub fn message(payload: &str, base_url: &str) -> String {
             "Postmortem of {incident} published by {}",
             esc(field(&data, "published_by"))
         ),
+        "incident.update_posted" => format!(
+            "{incident} update ({}): {}",
+            esc(field(&data, "state")),
+            esc(field(&data, "impact"))
+        ),
         other => format!("{other} on {incident}"),
     };
     let link = if incident.is_empty() {
@@ -68,14 +92,7 @@ pub fn message(payload: &str, base_url: &str) -> String {
     } else {
         format!("{base_url}/incidents/{incident}")
     };
-    json!({
-        "text": format!("{text} <{link}|Open in hindsight>"),
-        "blocks": [{
-            "type": "section",
-            "text": {"type": "mrkdwn", "text": format!("*{text}*\n<{link}|Open {}>", if incident.is_empty() { "hindsight" } else { incident })}
-        }]
-    })
-    .to_string()
+    (text, link, incident.to_string())
 }
 
 #[cfg(test)]

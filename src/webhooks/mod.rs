@@ -9,7 +9,7 @@ pub mod target;
 pub mod web;
 pub mod worker;
 
-use chrono::{Duration, NaiveDateTime};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
@@ -96,6 +96,8 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
 /// Queues `event` for every active hook that wants it (about a restricted incident, only
 /// hooks marked for those). Call inside the write's transaction.
 pub fn enqueue(conn: &mut DbConnection, event: &str, data: Value) -> Result<(), AppError> {
+    // The same events reach the chat channels linked to the incident.
+    crate::chat::outbox::queue(conn, event, &data)?;
     let hooks: Vec<Webhook> = webhooks::table
         .filter(webhooks::active.eq(true))
         .select(Webhook::as_select())
@@ -261,14 +263,12 @@ pub fn recent_deliveries(conn: &mut DbConnection, limit: i64) -> Result<Vec<Deli
         .load(conn)?)
 }
 
-/// The wait before attempt `attempts + 1`: `base`, then doubling, capped at an hour.
-pub fn backoff(attempts: i32, base: Duration) -> Duration {
-    (base * (1i32 << attempts.clamp(0, 12))).min(Duration::hours(1))
-}
+pub use crate::outbox::backoff;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Duration;
 
     #[test]
     fn signs_and_backs_off() {

@@ -27,6 +27,8 @@ type Seen = Arc<Mutex<Vec<(String, String)>>>;
 struct StandIn {
     url: String,
     seen: Seen,
+    /// The JSON bodies POSTed to it: (path, body).
+    posted: Arc<Mutex<Vec<(String, Value)>>>,
     handle: actix_web::dev::ServerHandle,
 }
 
@@ -34,14 +36,16 @@ impl StandIn {
     fn start() -> StandIn {
         use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
         let seen: Seen = Arc::default();
+        let posted: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
         let (tx, rx) = std::sync::mpsc::channel();
         let kept = Arc::clone(&seen);
+        let bodies = Arc::clone(&posted);
         std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
                 let server = HttpServer::new(move || {
-                    let kept = Arc::clone(&kept);
-                    App::new().default_service(web::to(move |req: HttpRequest| {
-                        let kept = Arc::clone(&kept);
+                    let (kept, bodies) = (Arc::clone(&kept), Arc::clone(&bodies));
+                    App::new().default_service(web::to(move |req: HttpRequest, body: web::Bytes| {
+                        let (kept, bodies) = (Arc::clone(&kept), Arc::clone(&bodies));
                         async move {
                             let auth = req
                                 .headers()
@@ -50,11 +54,17 @@ impl StandIn {
                                 .unwrap_or("")
                                 .to_string();
                             let path = req.uri().to_string();
+                            if req.method() == actix_web::http::Method::POST {
+                                let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                                bodies.lock().unwrap().push((path.clone(), json));
+                                return HttpResponse::Ok().json(json!({"ok": true}));
+                            }
                             kept.lock().unwrap().push((path.clone(), auth));
                             let user = |id: &str| match id {
                                 "U_ANN" | "mm-ann" => Some(("ann@example.test", true)),
                                 "U_VIC" => Some(("vic@example.test", true)),
                                 "U_UNCONFIRMED" => Some(("otto@example.test", false)),
+                                "U_BOB" => Some(("bob@elsewhere.test", true)),
                                 _ => None,
                             };
                             if let Some(id) = path.strip_prefix("/api/users.info?user=") {
@@ -62,6 +72,13 @@ impl StandIn {
                                     Some((email, ok)) => HttpResponse::Ok().json(json!({"ok": true, "user": {"id": id, "name": id.to_lowercase(), "is_email_confirmed": ok, "profile": {"email": email}}})),
                                     None => HttpResponse::Ok().json(json!({"ok": false, "error": "user_not_found"})),
                                 };
+                            }
+                            if path.starts_with("/api/chat.getPermalink?") {
+                                let ts = path.split("message_ts=").nth(1).unwrap_or("");
+                                return HttpResponse::Ok().json(json!({"ok": true, "permalink": format!("https://acme.slack.com/archives/C1/p{}", ts.replace("%2E", "").replace('.', ""))}));
+                            }
+                            if path.starts_with("/api/reactions.get?") {
+                                return HttpResponse::Ok().json(json!({"ok": true, "type": "message", "message": {"text": "Rolled back deploy 42", "user": "U_ANN"}}));
                             }
                             if let Some(id) = path.strip_prefix("/api/v4/users/") {
                                 return match user(id) {
@@ -86,6 +103,7 @@ impl StandIn {
         StandIn {
             url: format!("http://{addr}"),
             seen,
+            posted,
             handle,
         }
     }
@@ -114,8 +132,18 @@ impl Drop for StandIn {
     }
 }
 
+/// Each invocation's own id, as Slack sends (so two identical commands differ).
+fn trigger_id() -> String {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    format!(
+        "398738663015.{}",
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    )
+}
+
 fn form(user: &str, channel: &str, text: &str) -> String {
     url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("trigger_id", &trigger_id())
         .append_pair("token", "legacy")
         .append_pair("team_id", "T1")
         .append_pair("channel_id", channel)
@@ -491,4 +519,266 @@ async fn chat_keeps_roles_and_restricted_incidents(app: TestApp) {
 both_backends!(
     chat_keeps_roles_and_restricted_incidents,
     chat_keeps_roles_and_restricted_incidents
+);
+
+async fn post_signed(
+    app: &TestApp,
+    path: &str,
+    content_type: &str,
+    body: &str,
+) -> (StatusCode, Value) {
+    let now = chrono::Utc::now().timestamp();
+    let res = reqwest::Client::new()
+        .post(app.url(path))
+        .header("Content-Type", content_type)
+        .header("X-Slack-Request-Timestamp", now.to_string())
+        .header("X-Slack-Signature", sign(now, body))
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn entries(app: &TestApp) -> Vec<(String, Option<i32>, Option<String>, String)> {
+    use diesel::prelude::*;
+    use hindsight::db::schema::timeline_entries;
+    let mut conn = app.connection();
+    timeline_entries::table
+        .filter(
+            timeline_entries::body
+                .like("%gw-3%")
+                .or(timeline_entries::body.like("%deploy 42%")),
+        )
+        .order(timeline_entries::id.asc())
+        .select((
+            timeline_entries::body,
+            timeline_entries::author_id,
+            timeline_entries::imported_author,
+            timeline_entries::occurred_at,
+        ))
+        .load::<(String, Option<i32>, Option<String>, chrono::NaiveDateTime)>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|(b, a, i, t)| (b, a, i, hindsight::time::rfc3339(t)))
+        .collect()
+}
+
+async fn messages_pinned_from_slack_keep_their_time_and_author(app: TestApp) {
+    let api = StandIn::start();
+    let chat = api.config();
+    let app = app.second_server_with(move |c| c.chat = chat);
+    app.create_user("ann", Role::Responder);
+    set_email(&app, "ann", "ann@example.test");
+    let admin = Api::new(&app, app.token(Role::Admin));
+    let started = chrono::Utc::now() - chrono::Duration::hours(2);
+    admin
+        .made(
+            "/api/v1/incidents",
+            json!({"title": "Gateway errors", "started_at": started.to_rfc3339()}),
+        )
+        .await;
+    // The Events API's URL check.
+    let (status, answer) = post_signed(
+        &app,
+        "/integrations/slack/events",
+        "application/json",
+        &json!({"type": "url_verification", "challenge": "3eZbrw1aB"}).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(answer["challenge"], "3eZbrw1aB");
+
+    // The shortcut in a channel not linked yet says so.
+    let said = chrono::Utc::now() - chrono::Duration::minutes(30);
+    let ts = format!("{}.000200", said.timestamp());
+    let shortcut = |ts: &str| {
+        let payload = json!({"type": "message_action", "callback_id": "add_to_timeline", "trigger_id": trigger_id(),
+            "user": {"id": "U_ANN", "name": "ann"}, "channel": {"id": "C1", "name": "inc"},
+            "message": {"type": "message", "ts": ts, "user": "U_BOB", "text": "Error rate is 40% on gw-3"},
+            "response_url": format!("{}/response", api.url)});
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("payload", &payload.to_string())
+            .finish()
+    };
+    let form_type = "application/x-www-form-urlencoded";
+    let (_, answer) = post_signed(
+        &app,
+        "/integrations/slack/interactions",
+        form_type,
+        &shortcut(&ts),
+    )
+    .await;
+    assert!(
+        answer["text"]
+            .as_str()
+            .unwrap()
+            .contains("link this channel"),
+        "{answer}"
+    );
+    slack(&app, "U_ANN", "C1", "link INC-1").await;
+    let (status, answer) = post_signed(
+        &app,
+        "/integrations/slack/interactions",
+        form_type,
+        &shortcut(&ts),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        answer["text"]
+            .as_str()
+            .unwrap()
+            .contains("Added to the INC-1 timeline"),
+        "{answer}"
+    );
+    // The answer also went to the shortcut's response_url, for Slack to show.
+    assert!(api
+        .posted
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|(p, b)| p == "/response" && b["text"].as_str().unwrap_or("").contains("INC-1")));
+    // Its own time (to the second), its author as text (Bob has no account here), a link back.
+    let got = entries(&app);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].0.starts_with("Error rate is 40% on gw-3"));
+    assert!(
+        got[0]
+            .0
+            .contains("[View in Slack](https://acme.slack.com/archives/C1/p"),
+        "{}",
+        got[0].0
+    );
+    assert_eq!(got[0].1, None);
+    assert_eq!(got[0].2.as_deref(), Some("u_bob on Slack"));
+    assert_eq!(
+        got[0].3,
+        hindsight::time::rfc3339(hindsight::chat::pin::slack_time(&ts).unwrap())
+    );
+    // The same message again: still one entry.
+    post_signed(
+        &app,
+        "/integrations/slack/interactions",
+        form_type,
+        &shortcut(&ts),
+    )
+    .await;
+    assert_eq!(entries(&app).len(), 1);
+
+    // The pin reaction: its message read with reactions.get; a retry of the event is one entry.
+    let later = format!(
+        "{}.000900",
+        (said + chrono::Duration::minutes(5)).timestamp()
+    );
+    let event = |id: &str, reaction: &str| {
+        json!({"type": "event_callback", "event_id": id, "event": {"type": "reaction_added",
+            "user": "U_ANN", "reaction": reaction, "item": {"type": "message", "channel": "C1", "ts": later}}})
+        .to_string()
+    };
+    let (status, _) = post_signed(
+        &app,
+        "/integrations/slack/events",
+        "application/json",
+        &event("Ev1", "eyes"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(entries(&app).len(), 1, "another emoji pins nothing");
+    for _ in 0..2 {
+        let (status, _) = post_signed(
+            &app,
+            "/integrations/slack/events",
+            "application/json",
+            &event("Ev2", "pushpin"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let got = entries(&app);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got[1].0.starts_with("Rolled back deploy 42"));
+    assert!(got[1].1.is_some(), "Ann's own message is hers");
+    assert!(api.seen.lock().unwrap().iter().any(|(p, a)| p
+        .starts_with("/api/reactions.get?channel=C1&timestamp=")
+        && a == "Bearer xoxb-test"));
+}
+both_backends!(
+    messages_pinned_from_slack_keep_their_time_and_author,
+    messages_pinned_from_slack_keep_their_time_and_author
+);
+
+async fn linked_channels_hear_of_changes_once(app: TestApp) {
+    let api = StandIn::start();
+    // Two servers with chat on, over one database.
+    let (one, two) = (api.config(), api.config());
+    let a = app.second_server_with(move |c| c.chat = one);
+    let _b = app.second_server_with(move |c| c.chat = two);
+    app.create_user("ann", Role::Responder);
+    set_email(&app, "ann", "ann@example.test");
+    let admin = Api::new(&a, app.token(Role::Admin));
+    slack(&a, "U_ANN", "C9", "declare SEV2 Checkout errors").await;
+    slack(&a, "U_ANN", "C9", "status identified").await;
+    slack(
+        &a,
+        "U_ANN",
+        "C9",
+        "escalate @ann need a second pair of eyes",
+    )
+    .await;
+    admin
+        .made(
+            "/api/v1/incidents/INC-1/updates",
+            json!({"impact": "Checkout fails for 5% of shoppers"}),
+        )
+        .await;
+    let posts = || {
+        api.posted
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _)| p == "/api/chat.postMessage")
+            .map(|(_, b)| b.clone())
+            .collect::<Vec<_>>()
+    };
+    for _ in 0..200 {
+        let settled = app.count_where(
+            "chat_outbox",
+            "status = 'pending' OR locked_until IS NOT NULL",
+        ) == 0;
+        if posts().len() >= 3 && settled {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let posts = posts();
+    assert_eq!(posts.len(), 3, "{posts:#?}");
+    assert!(posts.iter().all(|p| p["channel"] == "C9"));
+    let texts: Vec<&str> = posts.iter().map(|p| p["text"].as_str().unwrap()).collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("investigating → identified")),
+        "{texts:?}"
+    );
+    assert!(
+        texts.iter().any(|t| t.contains("escalated to ann")),
+        "{texts:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("Checkout fails for 5% of shoppers")),
+        "{texts:?}"
+    );
+    assert!(texts
+        .iter()
+        .all(|t| t.contains("/incidents/INC-1|Open in hindsight>")));
+    assert_eq!(app.count_where("chat_outbox", "status = 'sent'"), 3);
+}
+both_backends!(
+    linked_channels_hear_of_changes_once,
+    linked_channels_hear_of_changes_once
 );

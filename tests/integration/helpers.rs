@@ -129,6 +129,7 @@ pub fn start_with(storage: Storage, configure: impl FnOnce(&mut Config)) -> Test
         },
         update_cadence: Default::default(),
         chat: Default::default(),
+        status_recheck: std::time::Duration::ZERO,
     };
     configure(&mut config);
     let app = Application::build(config).expect("app builds");

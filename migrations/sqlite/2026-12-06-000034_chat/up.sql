@@ -29,3 +29,18 @@ CREATE TABLE chat_connect_links (
     chat_name TEXT NOT NULL,
     expires_at TIMESTAMP NOT NULL
 );
+-- Messages to linked channels, posted by the outbox loop (once across servers, retried).
+CREATE TABLE chat_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    platform TEXT NOT NULL,
+    channel_id TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_attempt_at TIMESTAMP NOT NULL,
+    locked_until TIMESTAMP,
+    last_error TEXT NOT NULL DEFAULT '',
+    created_at TIMESTAMP NOT NULL,
+    sent_at TIMESTAMP
+);
+CREATE INDEX chat_outbox_due ON chat_outbox (status, next_attempt_at);

@@ -253,6 +253,12 @@ pub fn post(
         diesel::update(incidents::table.find(incident_id))
             .set(incidents::next_update_due_at.eq(due(&incident, Some(&update), cadence)))
             .execute(conn)?;
+        crate::chat::outbox::queue(
+            conn,
+            "incident.update_posted",
+            &serde_json::json!({"incident": IncidentKey(incident_id).to_string(),
+                "audience": audience.as_str(), "state": state.as_str(), "impact": impact}),
+        )?;
         crate::audit::record(
             conn,
             actor,
