@@ -213,7 +213,10 @@ pub async fn conditional(
         res.response().body().size(),
         actix_web::body::BodySize::Stream
     );
-    if !is_get || res.status() != StatusCode::OK || streaming {
+    // A handler that set its own ETag (the status page's, made once per revision) answered
+    // `If-None-Match` itself: its body is not copied and hashed again.
+    let tagged = res.headers().contains_key(header::ETAG);
+    if !is_get || res.status() != StatusCode::OK || streaming || tagged {
         return Ok(res.map_into_boxed_body());
     }
     let (req, res) = res.into_parts();

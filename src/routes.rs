@@ -80,6 +80,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(r("/integrations/slack/interactions").route(post().to(crate::chat::web::slack_interaction)))
         .service(r("/integrations/slack/events").route(post().to(crate::chat::web::slack_event)))
         .service(r("/integrations/mattermost/commands").route(post().to(crate::chat::web::mattermost_command)))
+        .service(r("/integrations/mattermost/actions").route(post().to(crate::chat::web::mattermost_action)))
         .service(r("/admin/webhooks").route(get().to(webhooks::web::list_webhooks)).route(post().to(webhooks::web::create_webhook)))
         .service(r("/admin/webhooks/{id}/active").route(post().to(webhooks::web::toggle_webhook)))
         .service(r("/admin/webhooks/{id}/delete").route(post().to(webhooks::web::delete_webhook)))

@@ -299,6 +299,60 @@ pub async fn slack_event(
     Ok(HttpResponse::Ok().finish())
 }
 
+/// `POST /integrations/mattermost/actions`: a message action "Add to incident timeline".
+/// Mattermost signs nothing here, so the action's `context` carries the command token
+/// (compared in constant time); the post itself is read back with the bot token, so its
+/// text, author and time come from the server, not from the request.
+pub async fn mattermost_action(
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let Some(config) = state.config.chat.mattermost.clone() else {
+        return Err(AppError::NotFound(
+            "Mattermost integration (not configured)".into(),
+        ));
+    };
+    let mm = Mattermost(&config);
+    let v: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|_| AppError::BadRequest("The action is not JSON.".into()))?;
+    let token = v["context"]["token"].as_str().unwrap_or("");
+    if token.is_empty() {
+        return Ok(refused(&super::Refused::Unsigned));
+    }
+    if !crate::auth::secrets_match(token, &config.command_token) {
+        return Ok(refused(&super::Refused::BadSignature));
+    }
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
+    let by = Invocation {
+        platform: Platform::Mattermost,
+        user_id: text(&v["user_id"]),
+        user_name: text(&v["user_name"]),
+        channel_id: text(&v["channel_id"]),
+        text: String::new(),
+    };
+    let post_id = text(&v["post_id"]);
+    let client = awc::Client::builder().disable_redirects().finish();
+    let (message_text, author_id, millis) = mm
+        .post(&client, &post_id)
+        .await
+        .map_err(|e| AppError::BadRequest(format!("The post could not be read: {e}")))?;
+    let at = chrono::DateTime::from_timestamp_millis(millis)
+        .map(|t| t.naive_utc())
+        .ok_or_else(|| AppError::BadRequest("The post has no time.".into()))?;
+    let message = super::pin::Message {
+        platform: Platform::Mattermost,
+        channel_id: by.channel_id.clone(),
+        author_name: mm.name_of(&client, &author_id).await,
+        permalink: Some(mm.permalink(&post_id)),
+        id: post_id,
+        at,
+        text: message_text,
+        author_id,
+    };
+    let answer = pin_as(&state, &mm, &by, message).await?;
+    Ok(HttpResponse::Ok().json(json!({"ephemeral_text": answer})))
+}
+
 /// The hindsight user behind a chat user: known already, or found by the e-mail the
 /// platform verified.
 async fn who<P: ChatPlatform>(

@@ -80,6 +80,10 @@ impl StandIn {
                             if path.starts_with("/api/reactions.get?") {
                                 return HttpResponse::Ok().json(json!({"ok": true, "type": "message", "message": {"text": "Rolled back deploy 42", "user": "U_ANN"}}));
                             }
+                            if let Some(id) = path.strip_prefix("/api/v4/posts/") {
+                                let at = (chrono::Utc::now() - chrono::Duration::minutes(20)).timestamp_millis();
+                                return HttpResponse::Ok().json(json!({"id": id, "message": "DB failover done", "user_id": "mm-ann", "channel_id": "mm-channel", "create_at": at}));
+                            }
                             if let Some(id) = path.strip_prefix("/api/v4/users/") {
                                 return match user(id) {
                                     Some((email, ok)) => HttpResponse::Ok().json(json!({"id": id, "username": "ann", "email": email, "email_verified": ok})),
@@ -347,6 +351,9 @@ async fn every_subcommand_from_slack(app: TestApp) {
         ("dance", "is not a command"),
         ("escalate nobody", "Say whom to escalate to"),
         ("task @ann", "Say what is to be done"),
+        ("declare SEV1", "Say what is happening"),
+        ("update", "Say what people need to know"),
+        ("link nowhere", "Name the incident"),
     ] {
         let answer = slack(&app, "U_ANN", "C1", text).await;
         assert!(answer.contains(says), "{text}: {answer}");
