@@ -62,6 +62,8 @@ crate::text_enum!(
         IncidentAccess => "incident.access",
         IncidentAdminAccess => "incident.admin_access",
         ChatCommand => "chat.command",
+        AttachmentAdd => "attachment.add",
+        AttachmentPurge => "attachment.purge",
         ChatConnect => "chat.connect",
         IncidentLink => "incident.link",
         IncidentUnlink => "incident.unlink",

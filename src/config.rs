@@ -38,6 +38,8 @@ pub struct Config {
     /// How long the status page's answers are served without checking for a new revision
     /// (1 s; tests use 0 to see each change at once).
     pub status_recheck: std::time::Duration,
+    /// The largest attachment (`HINDSIGHT_MAX_ATTACHMENT`, bytes or `20MiB`; 20 MiB).
+    pub max_attachment: usize,
 }
 
 /// How many live streams a server and a user may hold, and when a quiet one ends (the
@@ -50,6 +52,20 @@ pub struct LiveLimits {
     /// A comment line this often: proxies keep the connection, and a gone client is noticed
     /// (presence) at the next write.
     pub heartbeat: std::time::Duration,
+}
+
+/// `20MiB`, `512KiB`, `1048576`.
+fn parse_size(raw: &str) -> Option<usize> {
+    let raw = raw.trim();
+    let (digits, unit) = raw.split_at(raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len()));
+    let n: usize = digits.parse().ok()?;
+    let factor = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" | "k" => 1024,
+        "mib" | "m" => 1024 * 1024,
+        _ => return None,
+    };
+    n.checked_mul(factor).filter(|n| *n > 0)
 }
 
 impl Config {
@@ -139,7 +155,14 @@ impl Config {
             None => Default::default(),
         };
         let chat = crate::chat::config::ChatConfig::from_vars(|name| var(name))?;
+        let max_attachment = match var("HINDSIGHT_MAX_ATTACHMENT") {
+            Some(raw) => parse_size(&raw).ok_or_else(|| {
+                format!("HINDSIGHT_MAX_ATTACHMENT: expected bytes or e.g. 20MiB, not `{raw}`")
+            })?,
+            None => 20 * 1024 * 1024,
+        };
         Ok(Config {
+            max_attachment,
             chat,
             status_recheck: std::time::Duration::from_secs(1),
             update_cadence,

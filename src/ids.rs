@@ -106,6 +106,10 @@ id_type!(
     LinkId
 );
 id_type!(
+    /// A file attached to an incident.
+    AttachmentId
+);
+id_type!(
     /// A user account.
     UserId
 );

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod alerts;
 pub mod api;
 pub mod app;
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod chat;

@@ -33,3 +33,15 @@ pub fn describe(bytes: usize) -> String {
         format!("{} KiB", bytes / 1024)
     }
 }
+
+/// A file's size as people read it: "512 B", "12 KiB", "1.5 MiB".
+pub fn describe_size(bytes: i64) -> String {
+    let b = bytes.max(0) as f64;
+    if b < 1024.0 {
+        format!("{bytes} B")
+    } else if b < MIB as f64 {
+        format!("{:.0} KiB", b / 1024.0)
+    } else {
+        format!("{:.1} MiB", b / MIB as f64)
+    }
+}

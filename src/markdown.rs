@@ -10,8 +10,47 @@ pub fn render(source: &str) -> String {
         return html;
     }
     let mut unsafe_html = String::with_capacity(source.len() * 3 / 2);
-    html::push_html(&mut unsafe_html, Parser::new_ext(source, options()));
+    html::push_html(
+        &mut unsafe_html,
+        Parser::new_ext(source, options()).map(attachment_urls),
+    );
     builder().clean(&unsafe_html).to_string()
+}
+
+/// `attachment:41` (how text refers to an attachment, so it travels with the text) is
+/// served at `/attachments/41`; images get a full-size link around them.
+fn attachment_urls(event: pulldown_cmark::Event<'_>) -> pulldown_cmark::Event<'_> {
+    use pulldown_cmark::{Event, Tag};
+    let served = |url: &str| {
+        url.strip_prefix("attachment:")
+            .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()))
+            .map(|id| format!("/attachments/{id}").into())
+    };
+    match event {
+        Event::Start(Tag::Image {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => Event::Start(Tag::Image {
+            link_type,
+            dest_url: served(&dest_url).unwrap_or(dest_url),
+            title,
+            id,
+        }),
+        Event::Start(Tag::Link {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => Event::Start(Tag::Link {
+            link_type,
+            dest_url: served(&dest_url).unwrap_or(dest_url),
+            title,
+            id,
+        }),
+        other => other,
+    }
 }
 
 /// Markdown source with its HTML. Rendering is the slow part of a write: a handler makes

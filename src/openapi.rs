@@ -28,6 +28,8 @@ impl Modify for Bearer {
         crate::incidents::links::api::create_link,
         crate::incidents::links::api::delete_link,
         crate::incidents::updates::api::post_update,
+        crate::attachments::web::upload_api,
+        crate::attachments::web::serve_api,
         crate::incidents::updates::api::list_updates,
         crate::incidents::api::create_incident,
         crate::incidents::api::get_incident,

@@ -74,6 +74,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(r("/admin/teams/{id}").route(post().to(crate::teams::web::update_team)))
         .service(r("/admin/teams/{id}/delete").route(post().to(crate::teams::web::delete_team)))
         .service(r("/audit").route(get().to(admin::show_audit)))
+        .service(r("/incidents/{key}/attachments").route(post().to(crate::attachments::web::upload_page)))
+        .service(r("/attachments/{id}").route(get().to(crate::attachments::web::serve_page)))
         .service(r("/admin/chat").route(get().to(crate::chat::web::admin_page)))
         .service(r("/chat/connect").route(get().to(crate::chat::web::connect_page)).route(post().to(crate::chat::web::connect)))
         .service(r("/integrations/slack/commands").route(post().to(crate::chat::web::slack_command)))
@@ -159,6 +161,8 @@ api_routes! {
     "/alerts/alertmanager" => post alerts::api::alertmanager;
     "/teams" => get crate::teams::api::list_teams, post crate::teams::api::create_team;
     "/teams/{id}" => patch crate::teams::api::update_team, delete crate::teams::api::delete_team;
+    "/incidents/{key}/attachments" => post crate::attachments::web::upload_api;
+    "/attachments/{id}" => get crate::attachments::web::serve_api;
     "/incidents/{key}/updates" => get crate::incidents::updates::api::list_updates, post crate::incidents::updates::api::post_update;
     "/status" => get crate::status::api::get_status, patch crate::status::api::patch_status;
     "/status/maintenances" => get crate::status::api::list_maintenances, post crate::status::api::schedule_maintenance;

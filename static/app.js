@@ -274,4 +274,53 @@
       }
     });
   }
+
+  // Evidence: paste or drop a file into a text box that takes attachments (or pick one);
+  // it is uploaded, and its Markdown reference goes in at the cursor. Without this script
+  // the API still takes files.
+  var csrfField = document.querySelector("input[name=csrf_token]");
+  var attach = function (box, file) {
+    var status = document.querySelector("[data-attach-status='" + box.id + "']");
+    var say = function (text) { if (status) status.textContent = text; };
+    if (!csrfField) return;
+    var form = new FormData();
+    form.append("csrf_token", csrfField.value);
+    form.append("file", file, file.name || "pasted.png");
+    say("Uploading " + (file.name || "the image") + "…");
+    fetch(box.getAttribute("data-attach"), { method: "POST", body: form, credentials: "same-origin" })
+      .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, body: j }; }); })
+      .then(function (r) {
+        if (!r.ok) { say((r.body.error && r.body.error.message) || "The upload failed."); return; }
+        var at = box.selectionStart || box.value.length;
+        var text = (at > 0 && box.value[at - 1] !== "\n" ? "\n" : "") + r.body.markdown + "\n";
+        box.value = box.value.slice(0, at) + text + box.value.slice(at);
+        box.dispatchEvent(new Event("input"));
+        say("Attached " + r.body.name + ".");
+      })
+      .catch(function () { say("The upload failed; the text is kept."); });
+  };
+  document.querySelectorAll("textarea[data-attach]").forEach(function (box) {
+    box.addEventListener("paste", function (e) {
+      var files = e.clipboardData && e.clipboardData.files;
+      if (files && files.length) {
+        e.preventDefault();
+        Array.prototype.forEach.call(files, function (f) { attach(box, f); });
+      }
+    });
+    box.addEventListener("dragover", function (e) { e.preventDefault(); });
+    box.addEventListener("drop", function (e) {
+      var files = e.dataTransfer && e.dataTransfer.files;
+      if (files && files.length) {
+        e.preventDefault();
+        Array.prototype.forEach.call(files, function (f) { attach(box, f); });
+      }
+    });
+  });
+  document.querySelectorAll("input[type=file][data-attach-to]").forEach(function (input) {
+    input.addEventListener("change", function () {
+      var box = document.getElementById(input.getAttribute("data-attach-to"));
+      if (box) Array.prototype.forEach.call(input.files, function (f) { attach(box, f); });
+      input.value = "";
+    });
+  });
 })();

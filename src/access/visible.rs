@@ -22,11 +22,13 @@ use super::{can_see, note_admin_look, Reader, Seen};
 use crate::audit::Actor;
 use crate::auth::users::User;
 use crate::auth::{ApiUser, CurrentUser};
-use crate::db::schema::{escalations, incident_links, root_causes, tasks, timeline_entries};
+use crate::db::schema::{
+    attachments, escalations, incident_links, root_causes, tasks, timeline_entries,
+};
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::extract::reject;
-use crate::ids::{EntryId, EscalationId, IncidentId, LinkId, RootCauseId, TaskId};
+use crate::ids::{AttachmentId, EntryId, EscalationId, IncidentId, LinkId, RootCauseId, TaskId};
 use crate::incidents::IncidentKey;
 use crate::state::AppState;
 
@@ -93,6 +95,8 @@ pub enum Link {}
 /// A timeline entry, reached as `/incidents/{key}/timeline/{id}`: it must belong to the
 /// incident the key names.
 pub enum Entry {}
+/// A file attached to an incident, reached as `/attachments/{id}`.
+pub enum Attachment {}
 
 macro_rules! kind {
     ($kind:ty, $id:ty, $name:literal, $table:ident) => {
@@ -114,6 +118,7 @@ kind!(Escalation, EscalationId, "escalation", escalations);
 kind!(Cause, RootCauseId, "root cause", root_causes);
 kind!(Entry, EntryId, "timeline entry", timeline_entries);
 kind!(Link, LinkId, "link", incident_links);
+kind!(Attachment, AttachmentId, "attachment", attachments);
 
 /// Whoever asks: the session's user on pages, the token's under `/api/` (looked up once
 /// per request, shared with the handler's own `CurrentUser` / `ApiUser`).

@@ -133,6 +133,31 @@ diesel::table! {
 }
 
 diesel::table! {
+    attachment_blobs (sha256) {
+        sha256 -> Text,
+        size -> BigInt,
+        bytes -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    attachments (id) {
+        id -> Integer,
+        incident_id -> Integer,
+        sha256 -> Text,
+        name -> Text,
+        content_type -> Text,
+        size -> BigInt,
+        inline_image -> Bool,
+        created_by -> Nullable<Integer>,
+        created_at -> Timestamp,
+        purged_at -> Nullable<Timestamp>,
+        purged_by -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
     chat_users (platform, chat_user_id) {
         platform -> Text,
         chat_user_id -> Text,
@@ -548,6 +573,8 @@ diesel::joinable!(status_maintenance_components -> services (service_id));
 diesel::joinable!(status_subscriber_components -> status_subscribers (subscriber_id));
 diesel::joinable!(status_subscriber_components -> services (service_id));
 diesel::joinable!(chat_users -> users (user_id));
+diesel::joinable!(attachments -> incidents (incident_id));
+diesel::joinable!(attachments -> attachment_blobs (sha256));
 diesel::joinable!(chat_channels -> incidents (incident_id));
 diesel::joinable!(notification_prefs -> users (user_id));
 diesel::joinable!(incident_members -> incidents (incident_id));
@@ -573,6 +600,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     status_subscribers,
     status_subscriber_components,
     status_subscribe_requests,
+    attachment_blobs,
+    attachments,
     chat_users,
     chat_channels,
     chat_seen,

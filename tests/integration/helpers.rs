@@ -130,6 +130,7 @@ pub fn start_with(storage: Storage, configure: impl FnOnce(&mut Config)) -> Test
         update_cadence: Default::default(),
         chat: Default::default(),
         status_recheck: std::time::Duration::ZERO,
+        max_attachment: 20 * 1024 * 1024,
     };
     configure(&mut config);
     let app = Application::build(config).expect("app builds");

@@ -7,6 +7,7 @@ mod helpers;
 
 mod alerts;
 mod api;
+mod attachments;
 mod auth;
 mod board;
 mod browser;

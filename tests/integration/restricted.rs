@@ -213,6 +213,23 @@ async fn outsiders_never_see_a_restricted_incident(app: TestApp) {
             json!({"kind": "related", "other": "INC-2"}),
         )
         .await;
+    let evidence: serde_json::Value = cmd_api
+        .client
+        .post(format!(
+            "{}/api/v1/incidents/INC-1/attachments",
+            cmd_api.base
+        ))
+        .bearer_auth(&cmd_api.token)
+        .multipart(reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(b"runner log".to_vec()).file_name("runner.log"),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let (e, t, x, c, l) = (
         &entry["id"],
         &task["id"],
@@ -220,6 +237,7 @@ async fn outsiders_never_see_a_restricted_incident(app: TestApp) {
         &cause["id"],
         &link["id"],
     );
+    let a = &evidence["id"];
 
     let get = Method::GET;
     let post = Method::POST;
@@ -242,6 +260,8 @@ async fn outsiders_never_see_a_restricted_incident(app: TestApp) {
             format!("/incidents/INC-1/timeline/{e}/revisions"),
         ),
         (get.clone(), format!("/tasks/{t}/edit")),
+        (get.clone(), format!("/attachments/{a}")),
+        (post.clone(), "/incidents/INC-1/attachments".into()),
         (get.clone(), format!("/root-causes/{c}/edit")),
         (post.clone(), "/incidents/INC-1/edit".into()),
         (post.clone(), "/incidents/INC-1/status".into()),
@@ -303,6 +323,8 @@ async fn outsiders_never_see_a_restricted_incident(app: TestApp) {
         (Method::DELETE, format!("/api/v1/incidents/INC-1/links/{l}")),
         (get.clone(), "/api/v1/incidents/INC-1/updates".into()),
         (post.clone(), "/api/v1/incidents/INC-1/updates".into()),
+        (get.clone(), format!("/api/v1/attachments/{a}")),
+        (post.clone(), "/api/v1/incidents/INC-1/attachments".into()),
     ];
     // Outsiders of each role: every route, in every spelling of its key or id, is a 404,
     // as for an incident that never was.
