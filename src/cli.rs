@@ -89,6 +89,9 @@ pub enum Command {
         /// Write the visible times in this zone (e.g. Europe/Berlin); UTC by default.
         #[arg(long)]
         zone: Option<String>,
+        /// Write a .tar.gz with the Markdown and its attachments to this file instead.
+        #[arg(long)]
+        bundle: Option<String>,
     },
     /// Copy the SQLite database consistently while the server runs (PostgreSQL: use pg_dump).
     Backup {
@@ -187,13 +190,14 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Import { files, duplicate } => {
             let mut conn = open(&config)?;
             db::migrate(&mut conn)?;
-            postmortems::import_cli::run(&mut conn, &files, duplicate)
+            postmortems::import_cli::run(&mut conn, &files, duplicate, config.max_attachment)
         }
         Command::Export {
             key,
             output,
             template,
             zone,
+            bundle,
         } => {
             let template =
                 postmortems::export::Template::parse(Some(&template)).map_err(|e| e.to_string())?;
@@ -206,6 +210,13 @@ pub fn run(cli: Cli) -> Result<(), String> {
             let mut conn = open(&config)?;
             let (_, doc) = postmortems::export::document(&mut conn, id, template, zone)
                 .map_err(|e| e.to_string())?;
+            if let Some(path) = bundle {
+                let bytes = crate::attachments::bundle::pack(&mut conn, id, &doc)
+                    .map_err(|e| e.to_string())?;
+                return std::fs::write(&path, bytes)
+                    .map_err(|e| format!("cannot write {path}: {e}"));
+            }
+            let doc = crate::attachments::absolute_links(&doc, &config.base_url);
             match output {
                 // The document ends with its own newline: the file is byte for byte the API's.
                 Some(path) => {

@@ -157,6 +157,7 @@ api_routes! {
     "/incidents/{key}/postmortem" => get postmortems::api::get_postmortem, put postmortems::api::put_postmortem;
     "/incidents/{key}/postmortem/review" => post postmortems::api::review_postmortem;
     "/incidents/{key}/postmortem.md" => get postmortems::api::export_postmortem;
+    "/incidents/{key}/postmortem.tar.gz" => get postmortems::api::export_bundle;
     "/import" [web::PayloadConfig::new(crate::limits::IMPORT_BODY_BYTES)] => post postmortems::api::import_postmortem;
     "/alerts/alertmanager" => post alerts::api::alertmanager;
     "/teams" => get crate::teams::api::list_teams, post crate::teams::api::create_team;

@@ -8,6 +8,7 @@
 //! location included), and only they are ever shown inline. Everything else — SVG and HTML
 //! whatever they claim — is served as a download ([`web`]).
 
+pub mod bundle;
 pub mod web;
 
 use chrono::NaiveDateTime;
@@ -268,6 +269,18 @@ pub fn get(conn: &mut DbConnection, id: AttachmentId) -> Result<Attachment, AppE
         .first(conn)
         .optional()?
         .ok_or_else(|| AppError::NotFound(format!("attachment {id}")))
+}
+
+/// A plain Markdown export's `attachment:ID` references as absolute links to this server
+/// (a bundle carries the files instead: [`bundle`]).
+pub fn absolute_links(doc: &str, base_url: &str) -> String {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re =
+        RE.get_or_init(|| regex::Regex::new(r"\(attachment:(\d+)\)").expect("a valid pattern"));
+    re.replace_all(doc, |c: &regex::Captures| {
+        format!("({base_url}/attachments/{})", &c[1])
+    })
+    .into_owned()
 }
 
 /// An attachment with its bytes (none once purged).

@@ -177,7 +177,38 @@ pub async fn export_postmortem(
         .await?;
     Ok(HttpResponse::Ok()
         .content_type("text/markdown; charset=utf-8")
-        .body(doc))
+        .body(crate::attachments::absolute_links(
+            &doc,
+            &state.config.base_url,
+        )))
+}
+
+/// `GET /api/v1/incidents/{key}/postmortem.tar.gz?template=&zone=`: the Markdown with its
+/// attachments as files beside it (`attachments/…`, linked relatively).
+#[utoipa::path(get, path = "/api/v1/incidents/{key}/postmortem.tar.gz", tag = "postmortems", params(("key" = String, Path, description = "Incident key: INC-7 or 7"), ("template" = Option<String>, Query, description = "default or sre"), ("zone" = Option<String>, Query, description = "IANA zone for the visible times (default UTC)")), responses((status = 200, description = "a gzipped tar: postmortem.md and attachments/", content_type = "application/gzip"), (status = 401, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc), (status = 422, body = crate::api::ErrorDoc)))]
+pub async fn export_bundle(
+    state: web::Data<AppState>,
+    _user: ApiUser,
+    key: Visible,
+    query: web::Query<ExportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let id = key.id();
+    let template = Template::parse(query.template.as_deref())?;
+    let zone = export::parse_zone(query.zone.as_deref())?;
+    let bytes = state
+        .db
+        .read(move |conn| {
+            let (_, doc) = export::document(conn, id, template, zone)?;
+            crate::attachments::bundle::pack(conn, id, &doc)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/gzip")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}-postmortem.tar.gz\"", key.key()),
+        ))
+        .body(bytes))
 }
 
 #[derive(Deserialize)]

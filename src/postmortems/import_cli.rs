@@ -13,7 +13,12 @@ use crate::error::AppError;
 const EXTENSIONS: [&str; 3] = ["md", "markdown", "txt"];
 
 /// Imports `files` (documents, directories of them, or `-`); errors come back as one line.
-pub fn run(conn: &mut DbConnection, files: &[String], duplicate: bool) -> Result<(), String> {
+pub fn run(
+    conn: &mut DbConnection,
+    files: &[String],
+    duplicate: bool,
+    max_attachment: usize,
+) -> Result<(), String> {
     let documents = expand(files)?;
     let again = if duplicate {
         Again::Allow
@@ -22,13 +27,13 @@ pub fn run(conn: &mut DbConnection, files: &[String], duplicate: bool) -> Result
     };
     let single = documents.len() == 1 && !files.iter().any(|f| Path::new(f).is_dir());
     if single {
-        let key = import_one(conn, &documents[0], again)?;
+        let key = import_one(conn, &documents[0], again, max_attachment)?;
         println!("{key}");
         return Ok(());
     }
     let mut failed = 0;
     for file in &documents {
-        match import_one(conn, file, again) {
+        match import_one(conn, file, again, max_attachment) {
             Ok(key) => println!("{file}\t{key}"),
             Err(e) => {
                 failed += 1;
@@ -74,16 +79,29 @@ fn expand(files: &[String]) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-fn import_one(conn: &mut DbConnection, file: &str, again: Again) -> Result<String, String> {
-    let text = read_document(file)?;
-    let prepared = import::prepare(&text).map_err(|e| e.to_string())?;
-    let incident =
-        import::store(conn, prepared, again, &Actor::system("cli")).map_err(|e| match e {
-            AppError::Duplicate { existing, .. } => format!(
-                "this document was imported before, as {existing}; pass --duplicate to import it again"
-            ),
-            other => other.to_string(),
-        })?;
+fn import_one(
+    conn: &mut DbConnection,
+    file: &str,
+    again: Again,
+    max_attachment: usize,
+) -> Result<String, String> {
+    let actor = Actor::system("cli");
+    let stored = if file.ends_with(".tar.gz") || file.ends_with(".tgz") {
+        let bytes = std::fs::read(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+        if !crate::attachments::bundle::is_bundle(&bytes) {
+            return Err(format!("{file} is not a .tar.gz bundle"));
+        }
+        crate::attachments::bundle::unpack_and_store(conn, &bytes, again, max_attachment, &actor)
+    } else {
+        let text = read_document(file)?;
+        import::prepare(&text).and_then(|prepared| import::store(conn, prepared, again, &actor))
+    };
+    let incident = stored.map_err(|e| match e {
+        AppError::Duplicate { existing, .. } => format!(
+            "this document was imported before, as {existing}; pass --duplicate to import it again"
+        ),
+        other => other.to_string(),
+    })?;
     Ok(incident.key())
 }
 

@@ -539,7 +539,10 @@ pub async fn download_postmortem(
             actix_web::http::header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{key}-postmortem{suffix}.md\""),
         ))
-        .body(doc))
+        .body(crate::attachments::absolute_links(
+            &doc,
+            &state.config.base_url,
+        )))
 }
 
 pub struct PostmortemRow {

@@ -316,3 +316,217 @@ both_backends!(
     limits_restricted_incidents_and_two_servers,
     limits_restricted_incidents_and_two_servers
 );
+
+/// `postmortem.md` and the files of a bundle.
+fn unpack(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    archive
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let path = e.path().unwrap().to_string_lossy().into_owned();
+            let mut content = Vec::new();
+            e.read_to_end(&mut content).unwrap();
+            (path, content)
+        })
+        .collect()
+}
+
+async fn bundles_carry_the_evidence_both_ways(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    api.made("/api/v1/incidents", json!({"title": "Gateway errors"}))
+        .await;
+    let (_, graph) = upload(
+        &api,
+        "INC-1",
+        "error rate.png",
+        "image/png",
+        png_with_exif(),
+    )
+    .await;
+    let (_, log) = upload(
+        &api,
+        "INC-1",
+        "gw-3.log",
+        "text/plain",
+        b"502 upstream\n".to_vec(),
+    )
+    .await;
+    api.made(
+        "/api/v1/incidents/INC-1/timeline",
+        json!({"kind": "investigation", "body": format!("The graph: ![graph](attachment:{}) and [the log](attachment:{})", graph["id"], log["id"])}),
+    )
+    .await;
+    let (status, _) = api
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/incidents/INC-1/postmortem",
+            json!({"version": 0, "summary": format!("Errors spiked: ![graph](attachment:{})", graph["id"])}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The plain Markdown links the files on this server.
+    let (_, md) = api.get_text("/api/v1/incidents/INC-1/postmortem.md").await;
+    assert!(
+        md.contains(&format!("/attachments/{})", graph["id"])),
+        "{md}"
+    );
+    assert!(!md.contains("(attachment:"), "{md}");
+
+    // The bundle: the document with relative links, and the files beside it.
+    let res = api
+        .client
+        .get(format!(
+            "{}/api/v1/incidents/INC-1/postmortem.tar.gz",
+            api.base
+        ))
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/gzip");
+    let first = res.bytes().await.unwrap().to_vec();
+    let files = unpack(&first);
+    let names: Vec<&str> = files.iter().map(|f| f.0.as_str()).collect();
+    let sha = |v: &Value| v["sha256"].as_str().unwrap()[..12].to_string();
+    let png_path = format!("attachments/{}-error-rate.png", sha(&graph));
+    let log_path = format!("attachments/{}-gw-3.log", sha(&log));
+    let mut expected = vec![png_path.as_str(), log_path.as_str()];
+    expected.sort();
+    expected.insert(0, "postmortem.md");
+    assert_eq!(names, expected);
+    let doc = String::from_utf8(files[0].1.clone()).unwrap();
+    assert!(doc.contains(&format!("![graph]({png_path})")), "{doc}");
+    assert!(doc.contains(&format!("[the log]({log_path})")), "{doc}");
+    assert!(!doc.contains("attachment:"));
+    let log_file = files.iter().find(|f| f.0 == log_path).unwrap();
+    assert_eq!(log_file.1, b"502 upstream\n");
+
+    // Imported (as the CLI does) and exported again: the same files, the same document
+    // but for its key.
+    let mut conn = app.connection();
+    let incident = hindsight::attachments::bundle::unpack_and_store(
+        &mut conn,
+        &first,
+        hindsight::postmortems::import::Again::Allow,
+        20 * 1024 * 1024,
+        &hindsight::audit::Actor::system("test"),
+    )
+    .unwrap();
+    drop(conn);
+    let key = incident.key();
+    assert_eq!(key, "INC-2");
+    let (_, page) = api.get(&format!("/api/v1/incidents/{key}")).await;
+    let body = page["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|e| e["body"].as_str().filter(|b| b.starts_with("The graph")))
+        .unwrap()
+        .to_string();
+    assert!(
+        body.contains("(attachment:") && !body.contains("attachments/"),
+        "{body}"
+    );
+    let again = api
+        .client
+        .get(format!(
+            "{}/api/v1/incidents/{key}/postmortem.tar.gz",
+            api.base
+        ))
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let second = unpack(&again);
+    assert_eq!(second.len(), files.len());
+    for (a, b) in files.iter().zip(second.iter()).skip(1) {
+        assert_eq!(a, b, "file {} round-trips exactly", a.0);
+    }
+    // An import keeps the document's author in its audit entry, not as the author.
+    let normalized = |d: &[u8]| {
+        String::from_utf8(d.to_vec())
+            .unwrap()
+            .replace("INC-2", "INC-1")
+            .lines()
+            .filter(|l| !l.starts_with("author:"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(normalized(&second[0].1), normalized(&files[0].1));
+    // Stored once: the second incident's files are the first's bytes.
+    assert_eq!(app.count("attachment_blobs"), 2);
+
+    // The command line: import the bundle into a new database, back it up (the files are
+    // in the copy), export it as a bundle again.
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("cli.db").display());
+    let file = dir.path().join("in.tar.gz");
+    std::fs::write(&file, &first).unwrap();
+    assert_eq!(
+        crate::binary::cli(&db, &["import", &file.to_string_lossy()], ""),
+        "INC-1"
+    );
+    let copy = dir.path().join("copy.db");
+    crate::binary::cli(&db, &["backup", &copy.to_string_lossy()], "");
+    let blobs: i64 = {
+        use diesel::prelude::*;
+        let mut c = diesel::SqliteConnection::establish(&copy.to_string_lossy()).unwrap();
+        hindsight::db::schema::attachment_blobs::table
+            .count()
+            .get_result(&mut c)
+            .unwrap()
+    };
+    assert_eq!(blobs, 2, "the backup holds the files");
+    let out = dir.path().join("out.tar.gz");
+    crate::binary::cli(
+        &db,
+        &["export", "INC-1", "--bundle", &out.to_string_lossy()],
+        "",
+    );
+    let third = unpack(&std::fs::read(&out).unwrap());
+    assert_eq!(
+        third[1..],
+        files[1..],
+        "the same files from the command line"
+    );
+
+    // A bundle that links to a file it lacks is refused whole.
+    let broken = {
+        let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::default(),
+        ));
+        let text = format!("{}\n", doc);
+        let mut header = tar::Header::new_ustar();
+        header.set_size(text.len() as u64);
+        header.set_mode(0o644);
+        tar.append_data(&mut header, "postmortem.md", text.as_bytes())
+            .unwrap();
+        tar.into_inner().unwrap().finish().unwrap()
+    };
+    let before = app.count("incidents");
+    let mut conn = app.connection();
+    let err = hindsight::attachments::bundle::unpack_and_store(
+        &mut conn,
+        &broken,
+        hindsight::postmortems::import::Again::Allow,
+        20 * 1024 * 1024,
+        &hindsight::audit::Actor::system("test"),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("has no attachments/"), "{err}");
+    drop(conn);
+    assert_eq!(app.count("incidents"), before);
+}
+both_backends!(
+    bundles_carry_the_evidence_both_ways,
+    bundles_carry_the_evidence_both_ways
+);
