@@ -821,6 +821,11 @@ async fn run_all(
     } else {
         String::new()
     };
+    let uploads = if wanted("uploads") {
+        parallel_uploads(&client, &base, &token, server.pid()).await
+    } else {
+        String::new()
+    };
     let after_imports = if wanted("repeated imports") {
         repeated_imports(&client, &base, &token, server.pid()).await
     } else {
@@ -847,6 +852,7 @@ async fn run_all(
         binary as f64 / 1024.0 / 1024.0
     );
     println!("{live}");
+    println!("{uploads}");
     println!("{after_imports}");
 }
 
@@ -1143,6 +1149,37 @@ async fn repeated_imports(client: &reqwest::Client, base: &str, token: &str, pid
     format!(
         "memory after repeated imports of the seed postmortem (RSS): {}",
         figures.join(", ")
+    )
+}
+
+/// 50 MiB of attachments uploaded at once (ten 5 MiB files in parallel, all different):
+/// the server's peak RSS before and after (aim: under 150 MiB).
+async fn parallel_uploads(client: &reqwest::Client, base: &str, token: &str, pid: u32) -> String {
+    let before = rss_kib(pid, "VmHWM:") as f64 / 1024.0;
+    let started = Instant::now();
+    let uploads = (0..10u8).map(|n| {
+        let bytes: Vec<u8> = (0..5 * 1024 * 1024u32)
+            .map(|i| (i as u8).wrapping_mul(31).wrapping_add(n))
+            .collect();
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(format!("dump-{n}.bin")),
+        );
+        client
+            .post(format!("{base}/api/v1/incidents/INC-2/attachments"))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+    });
+    for res in futures_util::future::join_all(uploads).await {
+        let res = res.expect("upload");
+        assert!(res.status().is_success(), "upload: {}", res.status());
+    }
+    let after = rss_kib(pid, "VmHWM:") as f64 / 1024.0;
+    format!(
+        "uploads: 10 × 5 MiB in parallel in {:.2} s; peak RSS {before:.1} MiB before, {after:.1} MiB after (aim < 150 MiB: {})",
+        started.elapsed().as_secs_f64(),
+        if after < 150.0 { "met" } else { "not met" }
     )
 }
 

@@ -910,3 +910,80 @@ both_backends!(
     print_drafts_and_confirmations,
     print_drafts_and_confirmations
 );
+
+/// A screenshot pasted into the quick-add box is uploaded, its reference goes in at the
+/// cursor, and the added entry shows the image (served to the signed-in reader).
+async fn a_pasted_screenshot_becomes_evidence(app: TestApp) {
+    let Some((c, _driver, _profile)) = browser().await else {
+        return;
+    };
+    let api = Api::new(&app, app.token(Role::Responder));
+    api.made("/api/v1/incidents", json!({"title": "Gateway errors"}))
+        .await;
+    app.create_user("pia", Role::Responder);
+    sign_in(&c, &app, "pia", "%2Fincidents%2FINC-1").await;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("qa-body"))
+        .await
+        .expect("the incident page after sign-in");
+    // What Ctrl+V of a screenshot delivers: a paste event carrying a PNG file.
+    js(
+        &c,
+        "var box = document.getElementById('qa-body'); box.focus(); box.value = 'Error rate at 40%: ';
+         var canvas = document.createElement('canvas'); canvas.width = 6; canvas.height = 4;
+         var g = canvas.getContext('2d'); g.fillStyle = '#c00'; g.fillRect(0, 0, 6, 4);
+         var bin = atob(canvas.toDataURL('image/png').split(',')[1]);
+         var bytes = new Uint8Array(bin.length); for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+         var dt = new DataTransfer(); dt.items.add(new File([bytes], 'screenshot.png', {type: 'image/png'}));
+         box.setSelectionRange(box.value.length, box.value.length);
+         box.dispatchEvent(new ClipboardEvent('paste', {clipboardData: dt, bubbles: true, cancelable: true}));
+         return true;",
+    )
+    .await;
+    let mut value = String::new();
+    for _ in 0..100 {
+        value = js(&c, "return document.getElementById('qa-body').value")
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        if value.contains("(attachment:") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        value.starts_with("Error rate at 40%: \n![screenshot.png](attachment:"),
+        "{value}"
+    );
+    assert_eq!(app.count("attachments"), 1);
+    c.find(Locator::Css("#quick-add button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let img = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("ol.timeline img[src^='/attachments/']"))
+        .await
+        .expect("the entry shows the image");
+    // It loaded (served to this session), at its own size.
+    for _ in 0..50 {
+        if js(&c, "var i = document.querySelector(\"ol.timeline img[src^='/attachments/']\"); return i.complete && i.naturalWidth").await == json!(6) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        js(&c, "var i = document.querySelector(\"ol.timeline img[src^='/attachments/']\"); return i.naturalWidth").await,
+        json!(6)
+    );
+    assert!(img.attr("alt").await.unwrap().is_some());
+}
+both_backends!(
+    a_pasted_screenshot_becomes_evidence,
+    a_pasted_screenshot_becomes_evidence
+);
