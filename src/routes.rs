@@ -76,6 +76,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(r("/audit").route(get().to(admin::show_audit)))
         .service(r("/incidents/{key}/attachments").route(post().to(crate::attachments::web::upload_page)))
         .service(r("/attachments/{id}").route(get().to(crate::attachments::web::serve_page)))
+        .service(r("/attachments/{id}/purge").route(post().to(crate::attachments::web::purge_page)))
         .service(r("/admin/chat").route(get().to(crate::chat::web::admin_page)))
         .service(r("/chat/connect").route(get().to(crate::chat::web::connect_page)).route(post().to(crate::chat::web::connect)))
         .service(r("/integrations/slack/commands").route(post().to(crate::chat::web::slack_command)))

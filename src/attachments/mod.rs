@@ -262,6 +262,25 @@ pub fn store(
     })
 }
 
+/// An incident's attachments, newest first.
+pub fn of_incident(
+    conn: &mut DbConnection,
+    incident: IncidentId,
+) -> Result<Vec<Attachment>, AppError> {
+    Ok(attachments::table
+        .filter(attachments::incident_id.eq(incident))
+        .order(attachments::id.desc())
+        .select(Attachment::as_select())
+        .load(conn)?)
+}
+
+impl Attachment {
+    /// "12 KiB", for pages.
+    pub fn size_text(&self) -> String {
+        crate::limits::describe_size(self.size)
+    }
+}
+
 pub fn get(conn: &mut DbConnection, id: AttachmentId) -> Result<Attachment, AppError> {
     attachments::table
         .find(id)

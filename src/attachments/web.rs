@@ -236,3 +236,21 @@ pub async fn serve_api(
 ) -> Result<HttpResponse, ApiError> {
     Ok(serve(&req, &state, record).await?)
 }
+
+/// `POST /attachments/{id}/purge` (admins): the file goes for good, the record of it stays.
+pub async fn purge_page(
+    state: actix_web::web::Data<AppState>,
+    record: Record<visible::Attachment>,
+    form: crate::auth::csrf::SessionForm<crate::auth::csrf::NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let id = record.id();
+    let key = record.incident().key();
+    let actor = form.actor;
+    state
+        .db
+        .write(move |conn| super::purge(conn, id, &actor))
+        .await?;
+    Ok(crate::web::see_other(&format!(
+        "/incidents/{key}#attachments"
+    )))
+}

@@ -290,18 +290,31 @@ async fn limits_restricted_incidents_and_two_servers(app: TestApp) {
     assert_eq!(there.status(), StatusCode::OK);
     assert_eq!(there.bytes().await.unwrap().as_ref(), b"line one");
 
-    // An admin's purge: the file goes, the record of it stays (410), audited.
-    let mut conn = app.connection();
-    let u = hindsight::auth::users::find_by_username(&mut conn, "boss")
-        .unwrap()
-        .unwrap();
-    hindsight::attachments::purge(
-        &mut conn,
-        hindsight::ids::AttachmentId(open["id"].as_i64().unwrap() as i32),
-        &hindsight::audit::Actor::user(&u, "test"),
-    )
-    .unwrap();
-    drop(conn);
+    // The incident page lists the evidence; only an admin may purge a file: the bytes
+    // go, the record that it was there stays (410), audited.
+    let responder = small.login_as(Role::Responder).await;
+    let (_, page) = responder.get_text("/incidents/INC-1").await;
+    assert!(
+        page.contains(&format!("href=\"/attachments/{}\"", open["id"])),
+        "listed"
+    );
+    let purge = format!("/attachments/{}/purge", open["id"]);
+    assert_eq!(
+        responder
+            .post("/incidents/INC-1", &purge, &[])
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let boss = Browser::new(&small);
+    boss.login("boss", PASSWORD).await;
+    let res = boss.post("/incidents/INC-1", &purge, &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, page) = boss.get_text("/incidents/INC-1").await;
+    assert!(
+        page.contains("removed by an admin"),
+        "the record stays on the page"
+    );
     assert_eq!(
         fetch(&insider, &open["id"]).await.status(),
         StatusCode::GONE

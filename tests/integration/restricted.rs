@@ -262,6 +262,7 @@ async fn outsiders_never_see_a_restricted_incident(app: TestApp) {
         (get.clone(), format!("/tasks/{t}/edit")),
         (get.clone(), format!("/attachments/{a}")),
         (post.clone(), "/incidents/INC-1/attachments".into()),
+        (post.clone(), format!("/attachments/{a}/purge")),
         (get.clone(), format!("/root-causes/{c}/edit")),
         (post.clone(), "/incidents/INC-1/edit".into()),
         (post.clone(), "/incidents/INC-1/status".into()),

@@ -148,6 +148,9 @@ struct ShowPage {
     link_error: Option<String>,
     link_other: String,
     link_kinds: &'static [crate::incidents::links::LinkKind],
+    /// The incident's files, newest first (purged ones say so).
+    attachments: Vec<crate::attachments::Attachment>,
+    is_admin: bool,
     /// The stakeholder-update card: a refusal and what was typed, and when the next
     /// update is due ("due in 12 min", "due 4 min ago").
     update_error: Option<String>,
@@ -224,6 +227,7 @@ pub async fn incident_page(
                 recurrences: crate::incidents::recurrence::of(conn, id, &hidden)?,
                 similar,
                 links,
+                attachments: crate::attachments::of_incident(conn, id)?,
             })
         })
         .await?;
@@ -240,6 +244,7 @@ pub async fn incident_page(
         links,
         recurrences,
         similar,
+        attachments,
     } = record;
     let today = t_now().date();
     let t = now();
@@ -295,6 +300,8 @@ pub async fn incident_page(
             )
         }),
         link_kinds: crate::incidents::links::LinkKind::ALL,
+        attachments,
+        is_admin: user.user.role == crate::auth::Role::Admin,
         can_manage_access,
         users,
         layout: Layout::new(user, "incidents", format!("{} {}", i.key(), i.title)),
@@ -427,6 +434,7 @@ struct Record {
     links: Vec<crate::incidents::links::LinkView>,
     recurrences: Vec<crate::incidents::recurrence::Recurrence>,
     similar: Vec<crate::incidents::similar::Similar>,
+    attachments: Vec<crate::attachments::Attachment>,
 }
 
 /// An escalation on the incident page.
