@@ -10,10 +10,35 @@ pub fn render(source: &str) -> String {
         return html;
     }
     let mut unsafe_html = String::with_capacity(source.len() * 3 / 2);
-    html::push_html(
-        &mut unsafe_html,
-        Parser::new_ext(source, options()).map(attachment_urls),
-    );
+    // An attached image links to itself: click for full size.
+    let mut linked_images = Vec::new();
+    let events = Parser::new_ext(source, options()).flat_map(|event| {
+        use pulldown_cmark::{Event, LinkType, Tag, TagEnd};
+        match event {
+            Event::Start(Tag::Image { ref dest_url, .. }) => {
+                let attached = dest_url.starts_with("attachment:");
+                linked_images.push(attached);
+                let image = attachment_urls(event);
+                match (&image, attached) {
+                    (Event::Start(Tag::Image { dest_url, .. }), true) => vec![
+                        Event::Start(Tag::Link {
+                            link_type: LinkType::Inline,
+                            dest_url: dest_url.clone(),
+                            title: "".into(),
+                            id: "".into(),
+                        }),
+                        image,
+                    ],
+                    _ => vec![image],
+                }
+            }
+            Event::End(TagEnd::Image) if linked_images.pop() == Some(true) => {
+                vec![event, Event::End(TagEnd::Link)]
+            }
+            other => vec![attachment_urls(other)],
+        }
+    });
+    html::push_html(&mut unsafe_html, events);
     builder().clean(&unsafe_html).to_string()
 }
 
@@ -163,6 +188,23 @@ fn plain_paragraph(source: &str) -> Option<String> {
 mod tests {
     use super::{builder, escape, options, plain_paragraph, render};
     use proptest::prelude::*;
+
+    #[test]
+    fn attachments_are_served_here_and_images_open_full_size() {
+        let html = render("Graph: ![error rate](attachment:4) and [log](attachment:5)");
+        assert!(
+            html.contains(r#"<a href="/attachments/4" rel="noreferrer"><img src="/attachments/4" alt="error rate"></a>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<a href="/attachments/5" rel="noreferrer">log</a>"#),
+            "{html}"
+        );
+        // Not an id: left alone (and the sanitizer drops the unknown scheme).
+        assert!(!render("![x](attachment:../../etc)").contains("/attachments/"));
+        // Other images are not wrapped.
+        assert!(!render("![x](https://example.com/x.png)").contains("<a "));
+    }
 
     proptest! {
         #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
