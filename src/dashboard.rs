@@ -18,6 +18,9 @@ use crate::time::now;
 use crate::time::rfc3339;
 use crate::web::{render, Layout};
 
+/// Overdue action items are counted up to this many (the page says "1,000+" beyond).
+const OVERDUE_CAP: i64 = 1_000;
+
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct DashboardPage {
@@ -29,6 +32,8 @@ struct DashboardPage {
     any_incident: bool,
     overdue: Vec<TaskRow>,
     overdue_total: i64,
+    /// The overdue count as shown: exact up to [`OVERDUE_CAP`], then "1,000+".
+    overdue_count: String,
     mine: Vec<TaskRow>,
     mine_total: i64,
     /// Resolved over 5 days ago without a published postmortem: (key, title, resolved
@@ -70,7 +75,7 @@ pub async fn show_dashboard(
                 overdue: true,
                 ..Default::default()
             };
-            let overdue = board::page(conn, &hidden, &overdue_filter, 1, Some(10))?;
+            let overdue = board::first_capped(conn, &hidden, &overdue_filter, 10, OVERDUE_CAP)?;
             let mine_filter = TaskFilter {
                 owner: Some(Some(my_id)),
                 statuses: TaskStatus::OPEN.to_vec(),
@@ -119,6 +124,11 @@ pub async fn show_dashboard(
             .map(|v| TaskRow::of(v, t.date(), zone))
             .collect(),
         overdue_total: overdue.1,
+        overdue_count: if overdue.1 > OVERDUE_CAP {
+            "1,000+".to_string()
+        } else {
+            overdue.1.to_string()
+        },
         mine: mine
             .0
             .iter()

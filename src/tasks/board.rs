@@ -2,7 +2,7 @@
 //! incidents, filtered, sorted, grouped with counts, paginated. Every page is a fixed
 //! number of queries whatever its length (count, page, incidents, owners, group counts).
 
-use crate::ids::{IncidentId, UserId};
+use crate::ids::{IncidentId, TaskId, UserId};
 use std::collections::HashMap;
 
 use chrono::{Duration, NaiveDate};
@@ -351,6 +351,25 @@ pub fn page(
     };
     let rows: Vec<Task> = q.select(Task::as_select()).load(conn)?;
     Ok((views(conn, rows)?, total))
+}
+
+/// The first `n` matches in due order and how many there are, counted only up to
+/// `cap + 1` (a page says "1,000+" beyond `cap`): the count reads at most that many index
+/// entries, where an exact one read every overdue task's (19 ms at 100,000 tasks).
+pub fn first_capped(
+    conn: &mut DbConnection,
+    hidden: &Hidden,
+    f: &TaskFilter,
+    n: i64,
+    cap: i64,
+) -> Result<(Vec<TaskView>, i64), AppError> {
+    let today = now().date();
+    let counted: Vec<TaskId> = filtered(f, hidden, today, true)
+        .select(tasks::id)
+        .limit(cap + 1)
+        .load(conn)?;
+    let rows = due_first(conn, hidden, f, today, 0, n)?;
+    Ok((views(conn, rows)?, counted.len() as i64))
 }
 
 /// `limit` matches from `offset` in due order, undated ones last, as two queries: the dated

@@ -280,6 +280,25 @@ async fn inline_changes_work_without_javascript(app: TestApp) {
     let (_, dash) = dana.get_text("/").await;
     assert!(dash.contains("Overdue action items <span class=\"count\">1</span>"));
     assert!(dash.contains("My tasks <span class=\"count\">2</span>"));
+    // Past a thousand the count stops counting (each one would be read to count it).
+    let mut conn = app.connection();
+    let fields = hindsight::tasks::service::TaskInput {
+        title: "Backfill the audit trail".into(),
+        due_on: "2020-01-02".into(),
+        ..Default::default()
+    }
+    .parse(&mut conn)
+    .unwrap();
+    let many: Vec<_> = (0..1_001).map(|_| (fields.clone(), None)).collect();
+    hindsight::tasks::service::insert_many(&mut conn, hindsight::ids::IncidentId(1), &many, None)
+        .unwrap();
+    drop(conn);
+    let (_, dash) = dana.get_text("/").await;
+    assert!(
+        dash.contains("Overdue action items <span class=\"count\">1,000+</span>"),
+        "{dash}"
+    );
+    assert!(dash.contains("All 1,000+ overdue →"));
 }
 both_backends!(
     inline_changes_work_without_javascript,
