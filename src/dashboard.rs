@@ -51,7 +51,7 @@ pub async fn show_dashboard(
     let my_id = user.user.id;
     let me = crate::access::Reader::of(&user.user);
     let zone = user.user.zone();
-    let (open, open_total, resolved, resolved_total, overdue, mine, reminders, reviews) = state
+    let (open, open_total, resolved, overdue, mine, reminders, reviews) = state
         .db
         .read(move |conn| {
             let open_filter = IncidentFilter {
@@ -70,7 +70,8 @@ pub async fn show_dashboard(
                 sort: Sort::Resolved,
                 ..Default::default()
             };
-            let (resolved, resolved_total) = search::list(conn, &hidden, &resolved_filter, 1, 10)?;
+            // Only whether there are any: not a count of every resolved incident.
+            let resolved = search::page_of(conn, &hidden, &resolved_filter, 1, 10)?;
             let overdue_filter = TaskFilter {
                 overdue: true,
                 ..Default::default()
@@ -99,7 +100,6 @@ pub async fn show_dashboard(
                 open,
                 open_total,
                 resolved,
-                resolved_total,
                 overdue,
                 mine,
                 reminders,
@@ -117,7 +117,7 @@ pub async fn show_dashboard(
             .map(|d| IncidentRow::of(d, t, zone))
             .collect(),
         can_write: user.user.role.allows(Permission::Write),
-        any_incident: open_total + resolved_total > 0,
+        any_incident: open_total > 0 || !resolved.is_empty(),
         overdue: overdue
             .0
             .iter()

@@ -278,9 +278,21 @@ pub fn list(
     per_page: i64,
 ) -> Result<(Vec<IncidentDetail>, i64), AppError> {
     let sqlite = matches!(conn, DbConnection::Sqlite(_));
-    let hidden = hidden.ids();
-    let total = total(conn, f, sqlite, hidden)?;
-    let q = filtered(f, sqlite, hidden);
+    let total = total(conn, f, sqlite, hidden.ids())?;
+    Ok((page_of(conn, hidden, f, page, per_page)?, total))
+}
+
+/// [`list`] without the total (counting every match is the slow part of a short list of
+/// many: the dashboard's recently resolved).
+pub fn page_of(
+    conn: &mut DbConnection,
+    hidden: &Hidden,
+    f: &IncidentFilter,
+    page: i64,
+    per_page: i64,
+) -> Result<Vec<IncidentDetail>, AppError> {
+    let sqlite = matches!(conn, DbConnection::Sqlite(_));
+    let q = filtered(f, sqlite, hidden.ids());
     let q = match f.sort {
         Sort::Newest => q.order((incidents::started_at.desc(), incidents::id.desc())),
         Sort::Oldest => q.order((incidents::started_at.asc(), incidents::id.asc())),
@@ -298,7 +310,7 @@ pub fn list(
         .offset((page - 1) * per_page)
         .select(Incident::as_select())
         .load(conn)?;
-    Ok((details(conn, rows)?, total))
+    details(conn, rows)
 }
 
 /// A page of the incidents matching `f` (which has words), those matching each of
