@@ -97,13 +97,7 @@ pub async fn show_dashboard(
                 .map(|(id, title)| (IncidentKey(id).to_string(), title))
                 .collect();
             Ok((
-                open,
-                open_total,
-                resolved,
-                overdue,
-                mine,
-                reminders,
-                reviews,
+                open, open_total, resolved, overdue, mine, reminders, reviews,
             ))
         })
         .await?;
