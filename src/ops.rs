@@ -195,6 +195,15 @@ impl futures_util::Stream for Deadline {
 /// The message of a body that missed its deadline (multipart errors carry only text).
 pub const BODY_DEADLINE_PASSED: &str = "the request body did not arrive in time";
 
+/// A multipart upload that could not be read: 408 past the body deadline, else 400.
+pub fn multipart_error(e: actix_multipart::MultipartError) -> AppError {
+    if e.to_string().contains(BODY_DEADLINE_PASSED) {
+        AppError::Timeout("The upload did not arrive in time.".into())
+    } else {
+        AppError::BadRequest(format!("Could not read the upload: {e}"))
+    }
+}
+
 /// Answers conditional GETs: a 200 to a GET gets an `ETag` (a hash of the body), and a
 /// request whose `If-None-Match` matches gets `304 Not Modified` without the body.
 pub async fn conditional(

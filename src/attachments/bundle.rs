@@ -10,7 +10,7 @@ use std::io::Read;
 
 use diesel::prelude::*;
 
-use super::{prepare, Upload};
+use super::{prepare, reference, Upload};
 use crate::audit::Actor;
 use crate::db::schema::{attachment_blobs, attachments, postmortems, timeline_entries};
 use crate::db::DbConnection;
@@ -23,11 +23,6 @@ use crate::postmortems::import::{self, Again};
 pub const DOCUMENT: &str = "postmortem.md";
 /// The most files a bundle may hold.
 const MAX_FILES: usize = 1000;
-
-fn reference() -> &'static regex::Regex {
-    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    RE.get_or_init(|| regex::Regex::new(r"\(attachment:(\d+)\)").expect("a valid pattern"))
-}
 
 fn relative() -> &'static regex::Regex {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();

@@ -290,16 +290,20 @@ pub fn get(conn: &mut DbConnection, id: AttachmentId) -> Result<Attachment, AppE
         .ok_or_else(|| AppError::NotFound(format!("attachment {id}")))
 }
 
+/// A Markdown link target naming an attachment: `(attachment:41)`, the id captured.
+pub(crate) fn reference() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| regex::Regex::new(r"\(attachment:(\d+)\)").expect("a valid pattern"))
+}
+
 /// A plain Markdown export's `attachment:ID` references as absolute links to this server
 /// (a bundle carries the files instead: [`bundle`]).
 pub fn absolute_links(doc: &str, base_url: &str) -> String {
-    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let re =
-        RE.get_or_init(|| regex::Regex::new(r"\(attachment:(\d+)\)").expect("a valid pattern"));
-    re.replace_all(doc, |c: &regex::Captures| {
-        format!("({base_url}/attachments/{})", &c[1])
-    })
-    .into_owned()
+    reference()
+        .replace_all(doc, |c: &regex::Captures| {
+            format!("({base_url}/attachments/{})", &c[1])
+        })
+        .into_owned()
 }
 
 /// An attachment with its bytes (none once purged).

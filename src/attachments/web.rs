@@ -60,20 +60,12 @@ impl From<Attachment> for AttachmentJson {
     }
 }
 
-fn upload_error(e: actix_multipart::MultipartError) -> AppError {
-    if e.to_string().contains(crate::ops::BODY_DEADLINE_PASSED) {
-        AppError::Timeout("The upload did not arrive in time.".into())
-    } else {
-        AppError::BadRequest(format!("Could not read the upload: {e}"))
-    }
-}
-
 /// The `file` part (read up to `limit` bytes, then 413) and the `csrf_token` part.
 async fn read_upload(mut payload: Multipart, limit: usize) -> Result<(Upload, String), AppError> {
     let mut file = None;
     let mut csrf = String::new();
     while let Some(field) = payload.next().await {
-        let mut field = field.map_err(upload_error)?;
+        let mut field = field.map_err(crate::ops::multipart_error)?;
         let name = field.name().unwrap_or("").to_string();
         let filename = field
             .content_disposition()
@@ -86,7 +78,7 @@ async fn read_upload(mut payload: Multipart, limit: usize) -> Result<(Upload, St
             .unwrap_or_default();
         let mut bytes = Vec::new();
         while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(upload_error)?;
+            let chunk = chunk.map_err(crate::ops::multipart_error)?;
             if bytes.len() + chunk.len() > limit && name == "file" {
                 return Err(AppError::PayloadTooLarge(format!(
                     "The file is larger than {} (HINDSIGHT_MAX_ATTACHMENT).",

@@ -34,11 +34,7 @@ pub fn queue(conn: &mut DbConnection, event: &str, data: &Value) -> Result<(), A
     if !EVENTS.contains(&event) {
         return Ok(());
     }
-    let Some(key) = ["incident", "key"]
-        .iter()
-        .find_map(|k| data.get(*k).and_then(Value::as_str))
-        .and_then(|k| k.parse::<crate::incidents::IncidentKey>().ok())
-    else {
+    let Some(key) = crate::incidents::IncidentKey::named_in(data) else {
         return Ok(());
     };
     let channels: Vec<(String, String)> = chat_channels::table

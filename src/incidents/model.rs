@@ -157,6 +157,16 @@ impl Durations {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IncidentKey(pub IncidentId);
 
+impl IncidentKey {
+    /// The incident an event's data names (`incident`, or `key` in incident events).
+    pub fn named_in(data: &serde_json::Value) -> Option<IncidentKey> {
+        ["incident", "key"]
+            .iter()
+            .find_map(|k| data.get(*k).and_then(serde_json::Value::as_str))
+            .and_then(|k| k.parse().ok())
+    }
+}
+
 impl std::fmt::Display for IncidentKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "INC-{}", self.0)

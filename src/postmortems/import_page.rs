@@ -112,21 +112,12 @@ pub async fn import_page(user: CurrentUser) -> Result<HttpResponse, AppError> {
     )
 }
 
-/// A multipart error as the app's: 408 past the body deadline, else 400.
-fn upload_error(e: actix_multipart::MultipartError) -> AppError {
-    if e.to_string().contains(crate::ops::BODY_DEADLINE_PASSED) {
-        AppError::Timeout("The upload did not arrive in time.".into())
-    } else {
-        AppError::BadRequest(format!("Could not read the upload: {e}"))
-    }
-}
-
 /// Reads the multipart form, every part counted against the import limit together.
 async fn read_form(mut payload: Multipart) -> Result<Posted, AppError> {
     let mut posted = Posted::default();
     let mut received = 0;
     while let Some(field) = payload.next().await {
-        let mut field = field.map_err(upload_error)?;
+        let mut field = field.map_err(crate::ops::multipart_error)?;
         let name = field.name().unwrap_or("").to_string();
         let filename = field
             .content_disposition()
@@ -135,7 +126,7 @@ async fn read_form(mut payload: Multipart) -> Result<Posted, AppError> {
             .to_string();
         let mut value = Vec::new();
         while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(upload_error)?;
+            let chunk = chunk.map_err(crate::ops::multipart_error)?;
             received += chunk.len();
             import::check_size(received)?;
             value.extend_from_slice(&chunk);

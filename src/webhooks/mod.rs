@@ -106,10 +106,7 @@ pub fn enqueue(conn: &mut DbConnection, event: &str, data: Value) -> Result<(), 
         return Ok(());
     }
     // Every event names its incident as `incident` (or `key`, for incident events).
-    let incident = ["incident", "key"]
-        .iter()
-        .find_map(|k| data.get(*k).and_then(Value::as_str))
-        .and_then(|k| k.parse::<crate::incidents::IncidentKey>().ok());
+    let incident = crate::incidents::IncidentKey::named_in(&data);
     let restricted = match incident {
         Some(key) => crate::access::is_restricted(conn, key.0)?,
         None => false,
