@@ -29,6 +29,7 @@ impl Modify for Bearer {
         crate::incidents::links::api::delete_link,
         crate::incidents::updates::api::post_update,
         crate::attachments::web::upload_api,
+        crate::attachments::web::list_api,
         crate::postmortems::api::export_bundle,
         crate::attachments::web::serve_api,
         crate::incidents::updates::api::list_updates,

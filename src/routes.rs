@@ -163,7 +163,7 @@ api_routes! {
     "/alerts/alertmanager" => post alerts::api::alertmanager;
     "/teams" => get crate::teams::api::list_teams, post crate::teams::api::create_team;
     "/teams/{id}" => patch crate::teams::api::update_team, delete crate::teams::api::delete_team;
-    "/incidents/{key}/attachments" => post crate::attachments::web::upload_api;
+    "/incidents/{key}/attachments" => get crate::attachments::web::list_api, post crate::attachments::web::upload_api;
     "/attachments/{id}" => get crate::attachments::web::serve_api;
     "/incidents/{key}/updates" => get crate::incidents::updates::api::list_updates, post crate::incidents::updates::api::post_update;
     "/status" => get crate::status::api::get_status, patch crate::status::api::patch_status;

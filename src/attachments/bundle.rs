@@ -3,16 +3,17 @@
 //! links to those files (GitHub and GitLab render them beside the document). Importing a
 //! bundle stores the files on the new incident and points the references back at them.
 //! Names carry the content's hash and the archive's times are fixed, so exporting an
-//! imported bundle gives the same files (JPEGs aside: they are re-encoded on the way in).
+//! imported bundle gives the same files: an image whose bytes match the hash in its name
+//! is the one a server stored, and is kept as it is rather than re-encoded again.
 
 use std::collections::BTreeMap;
 use std::io::Read;
 
 use diesel::prelude::*;
 
-use super::{prepare, reference, Upload};
+use super::{pieces, prepare, reference, Upload};
 use crate::audit::Actor;
-use crate::db::schema::{attachment_blobs, attachments, postmortems, timeline_entries};
+use crate::db::schema::{attachments, postmortems, timeline_entries};
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::ids::{AttachmentId, IncidentId};
@@ -57,24 +58,22 @@ pub fn pack(conn: &mut DbConnection, incident: IncidentId, doc: &str) -> Result<
         .captures_iter(doc)
         .filter_map(|c| c[1].parse::<i32>().ok().map(AttachmentId))
         .collect();
-    let found: Vec<(AttachmentId, String, String, Vec<u8>)> = attachments::table
-        .inner_join(attachment_blobs::table.on(attachment_blobs::sha256.eq(attachments::sha256)))
+    let found: Vec<(AttachmentId, String, String)> = attachments::table
         .filter(attachments::incident_id.eq(incident))
         .filter(attachments::id.eq_any(&ids))
         .filter(attachments::purged_at.is_null())
-        .select((
-            attachments::id,
-            attachments::sha256,
-            attachments::name,
-            attachment_blobs::bytes,
-        ))
+        .select((attachments::id, attachments::sha256, attachments::name))
         .load(conn)?;
     let mut paths: BTreeMap<i32, String> = BTreeMap::new();
     let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    for (id, sha, name, bytes) in found {
+    for (id, sha, name) in found {
+        let bytes = pieces::read(conn, &sha)?;
+        if bytes.is_empty() {
+            continue;
+        }
         let path = format!("attachments/{}-{}", &sha[..12], safe(&name));
         paths.insert(id.0, path.clone());
-        files.insert(path, bytes);
+        files.insert(path, bytes.into_vec());
     }
     // Only this incident's files are bundled; any other reference stays as written.
     let doc = reference().replace_all(doc, |c: &regex::Captures| {
@@ -211,16 +210,14 @@ pub fn unpack_and_store(
             ))
         })?;
         // `attachments/<hash>-<name>`: the name after the hash.
-        let name = path["attachments/".len() + 13..].to_string();
-        let declared_type = declared_type(&path).to_string();
-        uploads.push((
-            path,
-            prepare(Upload {
-                name,
-                declared_type,
-                bytes,
-            })?,
-        ));
+        let start = "attachments/".len();
+        let upload = Upload {
+            name: path[start + 13..].to_string(),
+            declared_type: declared_type(&path).to_string(),
+            body: bytes.into(),
+            named_by_hash: Some(path[start..start + 12].to_string()),
+        };
+        uploads.push((path, prepare(upload)?));
     }
     crate::db::transaction(conn, |conn| {
         let incident = import::store(conn, prepared, again, actor)?;

@@ -9,11 +9,11 @@
 //! whatever they claim — is served as a download ([`web`]).
 
 pub mod bundle;
+pub mod pieces;
 pub mod web;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use sha2::{Digest, Sha256};
 
 use crate::audit::{self, Actor};
 use crate::db::schema::{attachment_blobs, attachments};
@@ -22,9 +22,11 @@ use crate::error::AppError;
 use crate::ids::{AttachmentId, IncidentId};
 use crate::incidents::IncidentKey;
 use crate::time::now;
+pub use pieces::Pieces;
 
 /// The most all of an incident's attachments may take together.
 pub const INCIDENT_TOTAL_BYTES: i64 = 500 * 1024 * 1024;
+const OCTET_STREAM: &str = "application/octet-stream";
 /// The longest file name kept.
 pub const NAME_MAX: usize = 200;
 
@@ -86,10 +88,8 @@ impl ImageKind {
     }
 }
 
-/// An image decoded and encoded again in its own format: only the pixels survive (no
-/// EXIF, no comments, no trailing data). `None` when it does not decode as what its magic
-/// bytes said (then it is kept as a plain file, never shown inline).
-pub fn reencoded(kind: ImageKind, bytes: &[u8]) -> Option<Vec<u8>> {
+/// The image's pixels, within limits that refuse a decompression bomb.
+fn decode(kind: ImageKind, bytes: &[u8]) -> Option<image::DynamicImage> {
     let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), kind.format());
     let mut limits = image::Limits::default();
     // A small file that claims to be 100,000 pixels square is refused, not allocated.
@@ -97,7 +97,14 @@ pub fn reencoded(kind: ImageKind, bytes: &[u8]) -> Option<Vec<u8>> {
     limits.max_image_height = Some(16_384);
     limits.max_alloc = Some(256 * 1024 * 1024);
     reader.limits(limits);
-    let decoded = reader.decode().ok()?;
+    reader.decode().ok()
+}
+
+/// An image decoded and encoded again in its own format: only the pixels survive (no
+/// EXIF, no comments, no trailing data). `None` when it does not decode as what its magic
+/// bytes said (then it is kept as a plain file, never shown inline).
+pub fn reencoded(kind: ImageKind, bytes: &[u8]) -> Option<Vec<u8>> {
+    let decoded = decode(kind, bytes)?;
     let mut out = std::io::Cursor::new(Vec::new());
     match kind {
         // JPEG has no alpha; WebP is written lossless by the image crate.
@@ -112,7 +119,11 @@ pub fn reencoded(kind: ImageKind, bytes: &[u8]) -> Option<Vec<u8>> {
 pub struct Upload {
     pub name: String,
     pub declared_type: String,
-    pub bytes: Vec<u8>,
+    pub body: Pieces,
+    /// The hash prefix a bundle named the file by (`attachments/<sha12>-name`): an image
+    /// whose bytes match it is the one a hindsight server stored (already re-encoded), and
+    /// is kept as it is, so a bundle round trip is exact (JPEGs would lose a generation).
+    pub named_by_hash: Option<String>,
 }
 
 /// What is stored for an upload: images re-encoded, the name tidied, the type decided.
@@ -120,7 +131,7 @@ pub struct Prepared {
     name: String,
     content_type: String,
     inline_image: bool,
-    bytes: Vec<u8>,
+    body: Pieces,
     sha256: String,
 }
 
@@ -140,7 +151,7 @@ fn clean_type(declared: &str) -> String {
     };
     match t.split_once('/') {
         Some((a, b)) if token(a) && token(b) && t.len() <= 100 => t,
-        _ => "application/octet-stream".into(),
+        _ => OCTET_STREAM.into(),
     }
 }
 
@@ -153,7 +164,7 @@ fn download_type(declared: &str) -> String {
         || t.contains("xml")
         || t.contains("javascript");
     if active {
-        "application/octet-stream".into()
+        OCTET_STREAM.into()
     } else {
         t
     }
@@ -176,25 +187,56 @@ fn clean_name(raw: &str) -> String {
 /// Checks and shapes an upload, outside any transaction (decoding an image is the slow
 /// part). Empty files are refused.
 pub fn prepare(upload: Upload) -> Result<Prepared, AppError> {
-    if upload.bytes.is_empty() {
+    if upload.body.is_empty() {
         return Err(AppError::invalid("file", "The file is empty."));
     }
     let name = clean_name(&upload.name);
-    let (bytes, content_type, inline_image) = match ImageKind::sniff(&upload.bytes) {
-        Some(kind) => match reencoded(kind, &upload.bytes) {
-            Some(clean) => (clean, kind.content_type().to_string(), true),
-            None => (upload.bytes, "application/octet-stream".to_string(), false),
-        },
-        None => (upload.bytes, download_type(&upload.declared_type), false),
+    let sha256 = upload.body.sha256();
+    let Some(kind) = ImageKind::sniff(upload.body.head()) else {
+        let content_type = download_type(&upload.declared_type);
+        return Ok(Prepared::new(
+            name,
+            content_type,
+            false,
+            upload.body,
+            sha256,
+        ));
     };
-    let sha256 = hex::encode(Sha256::digest(&bytes));
-    Ok(Prepared {
-        name,
-        content_type,
-        inline_image,
-        bytes,
-        sha256,
+    let bytes = upload.body.into_vec();
+    let image_type = kind.content_type().to_string();
+    let stored_before = upload
+        .named_by_hash
+        .is_some_and(|prefix| prefix.len() == 12 && sha256.starts_with(&prefix));
+    if stored_before && decode(kind, &bytes).is_some() {
+        return Ok(Prepared::new(name, image_type, true, bytes.into(), sha256));
+    }
+    Ok(match reencoded(kind, &bytes) {
+        Some(clean) => {
+            let body = Pieces::from(clean);
+            let sha256 = body.sha256();
+            Prepared::new(name, image_type, true, body, sha256)
+        }
+        // Not what its magic bytes said: a plain download, as it came.
+        None => Prepared::new(name, OCTET_STREAM.into(), false, bytes.into(), sha256),
     })
+}
+
+impl Prepared {
+    fn new(
+        name: String,
+        content_type: String,
+        inline_image: bool,
+        body: Pieces,
+        sha256: String,
+    ) -> Self {
+        Prepared {
+            name,
+            content_type,
+            inline_image,
+            body,
+            sha256,
+        }
+    }
 }
 
 /// Stores a prepared upload on `incident` (the caller checked the reader may see it):
@@ -206,7 +248,7 @@ pub fn store(
     actor: &Actor,
 ) -> Result<Attachment, AppError> {
     actor.require(crate::auth::Permission::Write)?;
-    let size = p.bytes.len() as i64;
+    let size = p.body.len() as i64;
     crate::db::transaction(conn, |conn| {
         // Summed here: PostgreSQL's SUM of a BIGINT is NUMERIC, SQLite's an integer.
         let used: i64 = attachments::table
@@ -232,10 +274,10 @@ pub fn store(
                 .values((
                     attachment_blobs::sha256.eq(&p.sha256),
                     attachment_blobs::size.eq(size),
-                    attachment_blobs::bytes.eq(&p.bytes),
                     attachment_blobs::created_at.eq(t),
                 ))
                 .execute(conn)?;
+            pieces::write(conn, &p.sha256, &p.body)?;
         }
         let id: AttachmentId = diesel::insert_into(attachments::table)
             .values((
@@ -306,21 +348,13 @@ pub fn absolute_links(doc: &str, base_url: &str) -> String {
         .into_owned()
 }
 
-/// An attachment with its bytes (none once purged).
-pub fn with_bytes(
-    conn: &mut DbConnection,
-    id: AttachmentId,
-) -> Result<(Attachment, Option<Vec<u8>>), AppError> {
-    let a = get(conn, id)?;
+/// An attachment's bytes (none once purged).
+pub fn bytes_of(conn: &mut DbConnection, a: &Attachment) -> Result<Option<Pieces>, AppError> {
     if a.purged_at.is_some() {
-        return Ok((a, None));
+        return Ok(None);
     }
-    let bytes = attachment_blobs::table
-        .find(&a.sha256)
-        .select(attachment_blobs::bytes)
-        .first::<Vec<u8>>(conn)
-        .optional()?;
-    Ok((a, bytes))
+    let body = pieces::read(conn, &a.sha256)?;
+    Ok((!body.is_empty()).then_some(body))
 }
 
 /// Removes an attachment's file for good (admins, audited): the record that it was there
@@ -346,6 +380,7 @@ pub fn purge(conn: &mut DbConnection, id: AttachmentId, actor: &Actor) -> Result
             .get_result(conn)?;
         if holders == 0 {
             diesel::delete(attachment_blobs::table.find(&a.sha256)).execute(conn)?;
+            pieces::delete(conn, &a.sha256)?;
         }
         audit::record(
             conn,

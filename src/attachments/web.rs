@@ -12,7 +12,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde::Serialize;
 
-use super::{prepare, Attachment, Upload};
+use super::{prepare, Attachment, Pieces, Upload};
 use crate::access::visible::{self, Record, Visible};
 use crate::auth::{secrets_match, ApiUser, CurrentUser};
 use crate::error::AppError;
@@ -30,6 +30,14 @@ pub struct AttachmentJson {
     url: String,
     /// How Markdown refers to it: `attachment:{id}`.
     markdown: String,
+    created_at: String,
+    /// When an admin purged the file (the record stays; the bytes answer 410).
+    purged_at: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AttachmentList {
+    items: Vec<AttachmentJson>,
 }
 
 impl From<Attachment> for AttachmentJson {
@@ -56,11 +64,14 @@ impl From<Attachment> for AttachmentJson {
             size: a.size,
             sha256: a.sha256,
             markdown,
+            created_at: crate::time::rfc3339(a.created_at),
+            purged_at: a.purged_at.map(crate::time::rfc3339),
         }
     }
 }
 
-/// The `file` part (read up to `limit` bytes, then 413) and the `csrf_token` part.
+/// The `file` part (read up to `limit` bytes, then 413) and the `csrf_token` part. The
+/// file is kept in pieces as it arrives ([`Pieces`]): never one buffer regrown and copied.
 async fn read_upload(mut payload: Multipart, limit: usize) -> Result<(Upload, String), AppError> {
     let mut file = None;
     let mut csrf = String::new();
@@ -76,7 +87,7 @@ async fn read_upload(mut payload: Multipart, limit: usize) -> Result<(Upload, St
             .content_type()
             .map(|m| m.to_string())
             .unwrap_or_default();
-        let mut bytes = Vec::new();
+        let mut bytes = Pieces::default();
         while let Some(chunk) = field.next().await {
             let chunk = chunk.map_err(crate::ops::multipart_error)?;
             if bytes.len() + chunk.len() > limit && name == "file" {
@@ -90,17 +101,18 @@ async fn read_upload(mut payload: Multipart, limit: usize) -> Result<(Upload, St
                     "The `{name}` part is too long."
                 )));
             }
-            bytes.extend_from_slice(&chunk);
+            bytes.push(&chunk);
         }
         match name.as_str() {
             "file" if file.is_none() => {
                 file = Some(Upload {
                     name: filename,
                     declared_type: declared,
-                    bytes,
+                    body: bytes,
+                    named_by_hash: None,
                 })
             }
-            "csrf_token" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
+            "csrf_token" => csrf = String::from_utf8_lossy(bytes.head()).into_owned(),
             _ => {}
         }
     }
@@ -140,6 +152,23 @@ pub async fn upload_api(
     Ok(HttpResponse::Created().json(AttachmentJson::from(a)))
 }
 
+/// `GET /api/v1/incidents/{key}/attachments`: newest first, purged ones included.
+#[utoipa::path(get, path = "/api/v1/incidents/{key}/attachments", tag = "attachments", params(("key" = String, Path, description = "Incident key: INC-7 or 7")), responses((status = 200, body = AttachmentList), (status = 401, body = crate::api::ErrorDoc), (status = 404, body = crate::api::ErrorDoc)))]
+pub async fn list_api(
+    state: actix_web::web::Data<AppState>,
+    _user: ApiUser,
+    key: Visible,
+) -> Result<HttpResponse, ApiError> {
+    let id = key.id();
+    let all = state
+        .db
+        .read(move |conn| super::of_incident(conn, id))
+        .await?;
+    Ok(HttpResponse::Ok().json(AttachmentList {
+        items: all.into_iter().map(Into::into).collect(),
+    }))
+}
+
 /// `POST /incidents/{key}/attachments`: the page's paste, drop and picker (multipart with
 /// `csrf_token`); answers the same JSON for the page script to insert the reference.
 pub async fn upload_page(
@@ -169,15 +198,15 @@ async fn serve(
     record: Record<visible::Attachment>,
 ) -> Result<HttpResponse, AppError> {
     let id = record.id();
-    let (a, bytes) = state
-        .db
-        .read(move |conn| super::with_bytes(conn, id))
-        .await?;
-    let Some(bytes) = bytes else {
-        return Err(AppError::Gone(format!(
+    let a = state.db.read(move |conn| super::get(conn, id)).await?;
+    let gone = || {
+        AppError::Gone(format!(
             "attachment {id} (removed by an admin; the record of it stays)"
-        )));
+        ))
     };
+    if a.purged_at.is_some() {
+        return Err(gone());
+    }
     let etag = format!("\"{}\"", a.sha256);
     let disposition = format!(
         "{}; filename*=UTF-8''{}",
@@ -204,9 +233,24 @@ async fn serve(
         .insert_header((header::CONTENT_SECURITY_POLICY, "sandbox"))
         .insert_header((header::CONTENT_DISPOSITION, disposition));
     if unchanged {
+        // The bytes are not read for a cache that already has them.
         return Ok(res.finish());
     }
-    Ok(res.content_type(a.content_type.as_str()).body(bytes))
+    let body = {
+        let a = a.clone();
+        state.db.read(move |conn| super::bytes_of(conn, &a)).await?
+    }
+    .ok_or_else(gone)?;
+    // Sent piece by piece, each buffer handed over as it is.
+    let size = body.len() as u64;
+    let stream = futures_util::stream::iter(
+        body.into_parts()
+            .into_iter()
+            .map(|p| Ok::<_, std::convert::Infallible>(actix_web::web::Bytes::from(p))),
+    );
+    Ok(res
+        .content_type(a.content_type.as_str())
+        .body(actix_web::body::SizedStream::new(size, stream)))
 }
 
 /// `GET /attachments/{id}` (a session)

@@ -136,8 +136,15 @@ diesel::table! {
     attachment_blobs (sha256) {
         sha256 -> Text,
         size -> BigInt,
-        bytes -> Binary,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    attachment_chunks (sha256, seq) {
+        sha256 -> Text,
+        seq -> Integer,
+        bytes -> Binary,
     }
 }
 
@@ -601,6 +608,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     status_subscriber_components,
     status_subscribe_requests,
     attachment_blobs,
+    attachment_chunks,
     attachments,
     chat_users,
     chat_channels,

@@ -33,6 +33,33 @@ fn png_with_exif() -> Vec<u8> {
     out
 }
 
+/// A small JPEG with an `APP1` Exif segment naming a GPS position, as a phone writes it.
+fn jpeg_with_exif() -> Vec<u8> {
+    let img = image::RgbImage::from_fn(16, 16, |x, y| image::Rgb([x as u8 * 15, 40, y as u8 * 15]));
+    let mut jpeg = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut jpeg, image::ImageFormat::Jpeg).unwrap();
+    let jpeg = jpeg.into_inner();
+    let data = b"Exif\0\0MM\0*\0\0\0\x08GPSLatitude 52.5200 N GPSLongitude 13.4050 E";
+    let mut out = jpeg[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&((data.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(data);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+/// A log of `n` bytes (more than one stored piece when over 1 MiB).
+fn long_log(n: usize) -> Vec<u8> {
+    let mut log = Vec::with_capacity(n + 64);
+    let mut i = 0;
+    while log.len() < n {
+        log.extend_from_slice(format!("{i:08} gw-3 502 upstream timed out\n").as_bytes());
+        i += 1;
+    }
+    log.truncate(n);
+    log
+}
+
 async fn upload(
     api: &Api,
     key: &str,
@@ -103,6 +130,12 @@ async fn files_are_evidence_served_safely(app: TestApp) {
     assert!(!served.windows(11).any(|w| w == b"GPSLatitude"));
     let decoded = image::load_from_memory(&served).unwrap();
     assert_eq!((decoded.width(), decoded.height()), (8, 8));
+    // A phone's JPEG: its Exif segment (GPS) gone too.
+    let (_, photo) = upload(&api, "INC-1", "rack.jpg", "image/jpeg", jpeg_with_exif()).await;
+    let served = fetch(&api, &photo["id"]).await.bytes().await.unwrap();
+    assert!(!served.windows(11).any(|w| w == b"GPSLatitude"));
+    assert!(!served.windows(6).any(|w| w == b"Exif\0\0"));
+    assert_eq!(image::load_from_memory(&served).unwrap().width(), 16);
     // The ETag answers a 304.
     let res = api
         .client
@@ -156,8 +189,8 @@ async fn files_are_evidence_served_safely(app: TestApp) {
     let (_, again) = upload(&api, "INC-1", "graph-again.png", "image/png", png).await;
     assert_ne!(again["id"], graph["id"]);
     assert_eq!(again["sha256"], graph["sha256"]);
-    assert_eq!(app.count("attachment_blobs"), 4);
-    assert_eq!(app.count("attachments"), 5);
+    assert_eq!(app.count("attachment_blobs"), 5);
+    assert_eq!(app.count("attachments"), 6);
 
     // Referenced from an entry: rendered as the served image; raw HTML still cleaned.
     api.made(
@@ -212,12 +245,52 @@ async fn files_are_evidence_served_safely(app: TestApp) {
     let (status, _) = upload(&viewer, "INC-1", "v.txt", "text/plain", b"x".to_vec()).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(fetch(&viewer, &graph["id"]).await.status(), StatusCode::OK);
-    assert_eq!(app.count("attachments"), 6);
+    assert_eq!(app.count("attachments"), 7);
 }
 both_backends!(
     files_are_evidence_served_safely,
     files_are_evidence_served_safely
 );
+
+/// Files stored whole before the pieces migration are in pieces after it, and back whole
+/// when it is reverted: the bytes served are the same all three times.
+async fn files_survive_the_pieces_migration_both_ways(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    api.made("/api/v1/incidents", json!({"title": "Gateway errors"}))
+        .await;
+    let big = long_log(PIECES_OF_TWO_AND_A_BIT);
+    let (_, full) = upload(&api, "INC-1", "full.log", "text/plain", big.clone()).await;
+    let (_, graph) = upload(&api, "INC-1", "g.png", "image/png", png_with_exif()).await;
+    let png = fetch(&api, &graph["id"]).await.bytes().await.unwrap();
+    let mut conn = app.connection();
+    let mut reverted = Vec::new();
+    while !reverted
+        .last()
+        .is_some_and(|m: &String| m.ends_with("000036"))
+    {
+        reverted.extend(hindsight::db::revert_last_migrations(&mut conn, 1).unwrap());
+        assert!(reverted.len() < 10, "the pieces migration is 000036");
+    }
+    let whole = format!("length(bytes) = {}", big.len());
+    assert_eq!(app.count_where("attachment_blobs", &whole), 1);
+    hindsight::db::migrate(&mut conn).unwrap();
+    assert_eq!(
+        app.count("attachment_chunks"),
+        2,
+        "one piece each, as stored"
+    );
+    for (id, bytes) in [(&full["id"], &big[..]), (&graph["id"], &png[..])] {
+        let res = fetch(&api, id).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.bytes().await.unwrap().to_vec(), bytes);
+    }
+}
+both_backends!(
+    files_survive_the_pieces_migration_both_ways,
+    files_survive_the_pieces_migration_both_ways
+);
+
+const PIECES_OF_TWO_AND_A_BIT: usize = 2 * 1024 * 1024 + 4321;
 
 async fn limits_restricted_incidents_and_two_servers(app: TestApp) {
     let small = app.second_server_with(|c| c.max_attachment = 64 * 1024);
@@ -276,6 +349,14 @@ async fn limits_restricted_incidents_and_two_servers(app: TestApp) {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = upload(&outsider, "inc%2D2", "x.txt", "text/plain", b"x".to_vec()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    for key in ["INC-2", "inc%2D2", "2"] {
+        let (status, _) = outsider
+            .get(&format!("/api/v1/incidents/{key}/attachments"))
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "the list of {key}");
+    }
+    let (_, list) = admin.get("/api/v1/incidents/INC-2/attachments").await;
+    assert_eq!(list["items"][0]["name"], "keys.txt");
 
     // Another server on the same database serves the same bytes.
     let (_, open) = upload(
@@ -320,6 +401,10 @@ async fn limits_restricted_incidents_and_two_servers(app: TestApp) {
         StatusCode::GONE
     );
     assert_eq!(app.count("attachments"), 2);
+    let (_, list) = insider.get("/api/v1/incidents/INC-1/attachments").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(list["items"][0]["id"], open["id"]);
+    assert!(list["items"][0]["purged_at"].is_string(), "{list}");
     assert_eq!(
         app.count_where("audit_log", "action = 'attachment.purge'"),
         1
@@ -367,9 +452,17 @@ async fn bundles_carry_the_evidence_both_ways(app: TestApp) {
         b"502 upstream\n".to_vec(),
     )
     .await;
+    let (_, photo) = upload(&api, "INC-1", "rack.jpg", "image/jpeg", jpeg_with_exif()).await;
+    assert_eq!(photo["content_type"], "image/jpeg");
+    // Over two pieces: stored in three rows, served whole with its length.
+    let big = long_log(PIECES_OF_TWO_AND_A_BIT);
+    let (_, full) = upload(&api, "INC-1", "full.log", "text/plain", big.clone()).await;
+    let res = fetch(&api, &full["id"]).await;
+    assert_eq!(header(&res, "content-length"), big.len().to_string());
+    assert_eq!(res.bytes().await.unwrap().to_vec(), big);
     api.made(
         "/api/v1/incidents/INC-1/timeline",
-        json!({"kind": "investigation", "body": format!("The graph: ![graph](attachment:{}) and [the log](attachment:{})", graph["id"], log["id"])}),
+        json!({"kind": "investigation", "body": format!("The graph: ![graph](attachment:{}) and [the log](attachment:{}), ![rack](attachment:{}), [all of it](attachment:{})", graph["id"], log["id"], photo["id"], full["id"])}),
     )
     .await;
     let (status, _) = api
@@ -408,7 +501,14 @@ async fn bundles_carry_the_evidence_both_ways(app: TestApp) {
     let sha = |v: &Value| v["sha256"].as_str().unwrap()[..12].to_string();
     let png_path = format!("attachments/{}-error-rate.png", sha(&graph));
     let log_path = format!("attachments/{}-gw-3.log", sha(&log));
-    let mut expected = vec![png_path.as_str(), log_path.as_str()];
+    let jpg_path = format!("attachments/{}-rack.jpg", sha(&photo));
+    let full_path = format!("attachments/{}-full.log", sha(&full));
+    let mut expected = vec![
+        png_path.as_str(),
+        log_path.as_str(),
+        jpg_path.as_str(),
+        full_path.as_str(),
+    ];
     expected.sort();
     expected.insert(0, "postmortem.md");
     assert_eq!(names, expected);
@@ -418,6 +518,7 @@ async fn bundles_carry_the_evidence_both_ways(app: TestApp) {
     assert!(!doc.contains("attachment:"));
     let log_file = files.iter().find(|f| f.0 == log_path).unwrap();
     assert_eq!(log_file.1, b"502 upstream\n");
+    assert_eq!(files.iter().find(|f| f.0 == full_path).unwrap().1, big);
 
     // Imported (as the CLI does) and exported again: the same files, the same document
     // but for its key.
@@ -474,8 +575,10 @@ async fn bundles_carry_the_evidence_both_ways(app: TestApp) {
             .join("\n")
     };
     assert_eq!(normalized(&second[0].1), normalized(&files[0].1));
-    // Stored once: the second incident's files are the first's bytes.
-    assert_eq!(app.count("attachment_blobs"), 2);
+    // Stored once: the second incident's files are the first's bytes (the JPEG too: it is
+    // not re-encoded a second time), in one piece each but the long log's three.
+    assert_eq!(app.count("attachment_blobs"), 4);
+    assert_eq!(app.count("attachment_chunks"), 6);
 
     // The command line: import the bundle into a new database, back it up (the files are
     // in the copy), export it as a bundle again.
@@ -489,15 +592,15 @@ async fn bundles_carry_the_evidence_both_ways(app: TestApp) {
     );
     let copy = dir.path().join("copy.db");
     crate::binary::cli(&db, &["backup", &copy.to_string_lossy()], "");
-    let blobs: i64 = {
+    let pieces: i64 = {
         use diesel::prelude::*;
         let mut c = diesel::SqliteConnection::establish(&copy.to_string_lossy()).unwrap();
-        hindsight::db::schema::attachment_blobs::table
+        hindsight::db::schema::attachment_chunks::table
             .count()
             .get_result(&mut c)
             .unwrap()
     };
-    assert_eq!(blobs, 2, "the backup holds the files");
+    assert_eq!(pieces, 6, "the backup holds the files");
     let out = dir.path().join("out.tar.gz");
     crate::binary::cli(
         &db,
