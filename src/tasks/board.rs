@@ -6,6 +6,7 @@ use crate::ids::{IncidentId, TaskId, UserId};
 use std::collections::HashMap;
 
 use chrono::{Duration, NaiveDate};
+use diesel::connection::DefaultLoadingMode;
 use diesel::prelude::*;
 use serde::Deserialize;
 
@@ -308,6 +309,20 @@ pub fn page(
         let rows = due_first(conn, hidden, f, today, (page - 1) * n, n)?;
         return Ok((views(conn, rows)?, total));
     }
+    let q = match per_page {
+        Some(n) => ordered(f, hidden, today).limit(n).offset((page - 1) * n),
+        None => ordered(f, hidden, today),
+    };
+    let rows: Vec<Task> = q.select(Task::as_select()).load(conn)?;
+    Ok((views(conn, rows)?, total))
+}
+
+/// The filtered tasks in the board's order.
+fn ordered(
+    f: &TaskFilter,
+    hidden: &Hidden,
+    today: NaiveDate,
+) -> tasks::BoxedQuery<'static, MultiBackend> {
     let q = filtered(f, hidden, today, true);
     // Grouped: all of one owner's (or team's) rows together, in the summary's order (by
     // name, case aside), nobody's last.
@@ -330,7 +345,7 @@ pub fn page(
         )),
         GroupBy::None => q,
     };
-    let q = match f.sort {
+    match f.sort {
         // Undated tasks last.
         TaskSort::Due => q.then_order_by((
             tasks::due_on.is_null().asc(),
@@ -344,13 +359,7 @@ pub fn page(
             tasks::due_on.asc(),
             tasks::id.asc(),
         )),
-    };
-    let q = match per_page {
-        Some(n) => q.limit(n).offset((page - 1) * n),
-        None => q,
-    };
-    let rows: Vec<Task> = q.select(Task::as_select()).load(conn)?;
-    Ok((views(conn, rows)?, total))
+    }
 }
 
 /// The first `n` matches in due order and how many there are, counted only up to
@@ -503,18 +512,42 @@ pub const NO_TEAM: &str = "No team";
 
 /// Prefixes cells that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR)
 /// with `'`, as OWASP advises against CSV injection.
-pub fn neutralise(cell: &str) -> String {
+pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
     if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{cell}")
+        format!("'{cell}").into()
     } else {
-        cell.to_string()
+        cell.into()
     }
 }
 
-/// The CSV export of exactly the filtered tasks.
-pub fn csv(views: &[TaskView]) -> Result<Vec<u8>, AppError> {
+/// The CSV export of exactly the filtered tasks, in the board's order, written to `out`
+/// as the rows arrive: one query (the incident and owner read per row by their keys), so
+/// the first rows leave before the last are read.
+pub fn write_csv(
+    conn: &mut DbConnection,
+    hidden: &Hidden,
+    f: &TaskFilter,
+    out: impl std::io::Write,
+) -> Result<(), AppError> {
     let today = now().date();
-    let mut out = csv::Writer::from_writer(Vec::new());
+    let incident_title = incidents::table
+        .filter(incidents::id.eq(tasks::incident_id))
+        .select(incidents::title)
+        .single_value();
+    let severity = incidents::table
+        .filter(incidents::id.eq(tasks::incident_id))
+        .select(incidents::severity)
+        .single_value();
+    let owner = crate::db::schema::users::table
+        .filter(crate::db::schema::users::id.nullable().eq(tasks::owner_id))
+        .select(crate::db::schema::users::username)
+        .single_value();
+    let rows = ordered(f, hidden, today)
+        .select((Task::as_select(), incident_title, severity, owner))
+        .load_iter::<(Task, Option<String>, Option<Severity>, Option<String>), DefaultLoadingMode>(
+            conn,
+        )?;
+    let mut out = csv::Writer::from_writer(out);
     let header = [
         "incident",
         "incident_title",
@@ -533,18 +566,18 @@ pub fn csv(views: &[TaskView]) -> Result<Vec<u8>, AppError> {
         "description",
     ];
     out.write_record(header).map_err(AppError::unexpected)?;
-    for v in views {
-        let t = &v.task;
+    for row in rows {
+        let (t, incident_title, severity, owner) = row?;
         let record = [
             IncidentKey(t.incident_id).to_string(),
-            v.incident_title.clone(),
-            v.severity.to_string(),
+            incident_title.unwrap_or_default(),
+            severity.unwrap_or(Severity::Sev4).to_string(),
             t.id.to_string(),
             t.title.clone(),
             t.kind.to_string(),
             t.priority.to_string(),
             t.status.to_string(),
-            v.owner.clone().unwrap_or_default(),
+            owner.unwrap_or_default(),
             t.team.clone(),
             t.due_on.map(|d| d.to_string()).unwrap_or_default(),
             t.is_overdue(today).to_string(),
@@ -552,10 +585,15 @@ pub fn csv(views: &[TaskView]) -> Result<Vec<u8>, AppError> {
             t.completed_at.map(crate::time::rfc3339).unwrap_or_default(),
             t.description.clone(),
         ];
-        out.write_record(record.iter().map(|c| neutralise(c)))
+        for cell in &record {
+            out.write_field(neutralise(cell).as_bytes())
+                .map_err(AppError::unexpected)?;
+        }
+        // An empty record ends the one the fields began.
+        out.write_record(std::iter::empty::<&[u8]>())
             .map_err(AppError::unexpected)?;
     }
-    out.into_inner().map_err(AppError::unexpected)
+    out.flush().map_err(AppError::unexpected)
 }
 
 #[cfg(test)]

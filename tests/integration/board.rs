@@ -217,6 +217,57 @@ async fn overdue_filter_csv_and_groups(app: TestApp) {
 }
 both_backends!(overdue_filter_csv_and_groups, overdue_filter_csv_and_groups);
 
+/// The CSV streams as it is read (several 64 KiB pieces here), in the board's order, every
+/// row once; a filter mistake is a 422 before any row.
+async fn a_large_csv_streams_in_the_boards_order(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    seed_tasks(&app, &api).await;
+    let long = "Check every gateway's pool settings and write down what changed. ".repeat(10);
+    for i in 0..240 {
+        let priority = ["low", "high", "medium"][i % 3];
+        let (status, _) = api
+            .post(
+                "/api/v1/incidents/INC-2/tasks",
+                json!({"title": format!("Follow-up {i:03}"), "description": long,
+                       "priority": priority,
+                       "due_on": format!("2026-0{}-1{}", 1 + i % 9, i % 10)}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let manager = app.login_as(Role::Viewer).await;
+    for sort in ["due", "priority"] {
+        let res = manager.get(&format!("/tasks.csv?sort={sort}")).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(res.headers().get("content-length").is_none(), "streamed");
+        let body = res.bytes().await.unwrap();
+        assert!(body.len() > 2 * 64 * 1024, "{} bytes", body.len());
+        let mut reader = csv::Reader::from_reader(&body[..]);
+        let ids: Vec<String> = reader
+            .records()
+            .map(|r| r.unwrap()[3].to_string())
+            .collect();
+        let (_, board) = Api::new(&app, app.token(Role::Viewer))
+            .get(&format!("/api/v1/tasks?sort={sort}&per_page=1000"))
+            .await;
+        let expected: Vec<String> = board["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].to_string())
+            .collect();
+        assert_eq!(ids.len(), 245);
+        assert_eq!(ids, expected, "the board's order, sorted by {sort}");
+    }
+    let res = manager.get("/tasks.csv?status=finished").await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("status"));
+}
+both_backends!(
+    a_large_csv_streams_in_the_boards_order,
+    a_large_csv_streams_in_the_boards_order
+);
+
 async fn inline_changes_work_without_javascript(app: TestApp) {
     let api = Api::new(&app, app.token(Role::Responder));
     seed_tasks(&app, &api).await;
