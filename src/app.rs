@@ -66,9 +66,26 @@ fn prepare_database(pool: &db::DbPool) -> Result<Option<String>, String> {
     if !applied.is_empty() {
         tracing::info!(migrations = ?applied, "applied migrations");
     }
+    if let Err(e) = db::optimize(&mut conn, true) {
+        tracing::warn!(error = %e, "could not gather the query planner's statistics");
+    }
     let _ = session::purge_expired(&mut conn);
     let _ = throttle::purge_old(&mut conn);
     setup::issue_if_needed(&mut conn).map_err(|e| e.to_string())
+}
+
+/// Refreshes SQLite's planner statistics every few hours, as SQLite advises for a
+/// long-running process (cheap when little changed).
+async fn keep_statistics(db: Db) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(4 * 3600));
+    every.tick().await; // the first tick is now: start-up just did it
+    loop {
+        every.tick().await;
+        // Through the writer: gathering statistics writes them.
+        if let Err(e) = db.write(|conn| Ok(db::optimize(conn, false)?)).await {
+            tracing::warn!(error = %e, "could not refresh the query planner's statistics");
+        }
+    }
 }
 
 /// The database writer (telling the live hub what each commit changed), the hub with its
@@ -122,6 +139,9 @@ fn start_live_and_workers(
         config.update_cadence,
     ));
     actix_web::rt::spawn(crate::status::announce::run(worker_db.clone()));
+    if sqlite {
+        actix_web::rt::spawn(keep_statistics(worker_db.clone()));
+    }
     if config.chat.slack.is_some() || config.chat.mattermost.is_some() {
         actix_web::rt::spawn(crate::chat::outbox::run(
             worker_db.clone(),

@@ -94,5 +94,13 @@ macro_rules! text_enum {
                 text.parse().map_err(|e: String| format!("bad {} `{text}` in database: {e}", stringify!($name)).into())
             }
         }
+
+        // For statements run on PostgreSQL's own connection (timeline::append_pg).
+        impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
+            fn from_sql(bytes: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
+                let text = <String as diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg>>::from_sql(bytes)?;
+                text.parse().map_err(|e: String| format!("bad {} `{text}` in database: {e}", stringify!($name)).into())
+            }
+        }
     };
 }

@@ -1,6 +1,7 @@
 //! The incident timeline: what happened and when, entries with revisions and soft deletion.
 
 pub mod api;
+mod append_pg;
 pub mod history;
 pub mod json;
 pub mod rendered;
@@ -107,7 +108,7 @@ impl EntryKind {
     ];
 }
 
-#[derive(Queryable, Selectable, Clone, Debug)]
+#[derive(Queryable, QueryableByName, Selectable, Clone, Debug)]
 #[diesel(table_name = timeline_entries)]
 pub struct Entry {
     pub id: EntryId,

@@ -233,6 +233,14 @@ pub fn store(
     actor.require(crate::auth::Permission::Write)?;
     let Prepared { new, text } = prepared;
     crate::db::transaction(conn, |conn| {
+        if let (DbConnection::Postgres(pg), None) = (&mut *conn, &new.dedupe_key) {
+            if let Some(entry) = super::append_pg::add(pg, incident_id, &new, &text, actor, now())?
+            {
+                crate::db::changed(crate::db::Change::Incident(incident_id));
+                return Ok(entry);
+            }
+            // Nothing written: the general path below says why.
+        }
         if !new.before_start && new.time_known {
             ensure_not_before_start(conn, incident_id, new.occurred_at)?;
         }

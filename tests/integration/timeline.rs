@@ -3,6 +3,7 @@
 
 use hindsight::auth::Role;
 use reqwest::StatusCode;
+use serde_json::json;
 
 use crate::both_backends;
 use crate::helpers::*;
@@ -427,3 +428,98 @@ both_backends!(
     dedupe_keys_belong_to_their_incident,
     dedupe_keys_belong_to_their_incident
 );
+
+/// An entry is one change however the database writes it (PostgreSQL in one statement):
+/// the entry, the incident's revision and event number, the live event naming the entry,
+/// the audit row and the search index, all together; a time before the start is refused
+/// with its reason and writes none of them; said to be before the start, it is kept.
+async fn an_entry_is_one_whole_change(app: TestApp) {
+    let api = Api::new(&app, app.token(Role::Responder));
+    api.made(
+        "/api/v1/incidents",
+        json!({"title": "Gateway errors", "started_at": "2026-01-05T10:00:00Z"}),
+    )
+    .await;
+    let counts = || {
+        [
+            app.count("timeline_entries"),
+            app.count("incident_events"),
+            app.count_where("audit_log", "action = 'timeline.add'"),
+        ]
+    };
+    let (_, before) = api.get("/api/v1/incidents/INC-1").await;
+    let [entries, events, audits] = counts();
+    let entry = api
+        .made(
+            "/api/v1/incidents/INC-1/timeline",
+            json!({"kind": "action", "body": "Drained **gw-3** (quokka)", "occurred_at": "2026-01-05T10:20:00Z"}),
+        )
+        .await;
+    assert_eq!(counts(), [entries + 1, events + 1, audits + 1]);
+    assert_eq!(entry["kind"], "action");
+    assert_eq!(entry["occurred_at"], "2026-01-05T10:20:00Z");
+    assert_eq!(entry["body"], "Drained **gw-3** (quokka)");
+    assert!(entry["author"].is_string(), "{entry}");
+    assert_eq!(
+        app.count_where(
+            "timeline_entries",
+            "body_html LIKE '%<strong>gw-3</strong>%'"
+        ),
+        1,
+        "rendered once, stored with it"
+    );
+    let id = entry["id"].as_i64().unwrap();
+    assert_eq!(
+        app.count_where(
+            "incident_events",
+            &format!(
+                "kind = 'entry.added' AND subject_id = {id} AND seq = {}",
+                before["event_seq"].as_i64().unwrap_or(0) + 1
+            )
+        ),
+        1,
+        "the event names the entry with the next number"
+    );
+    assert_eq!(
+        app.count_where(
+            "audit_log",
+            &format!("action = 'timeline.add' AND object_id = '{id}' AND detail = 'INC-1 action'")
+        ),
+        1
+    );
+    let (_, found) = api.get("/api/v1/search?q=quokka").await;
+    assert_eq!(found["items"][0]["hits"][0]["id"], id, "{found}");
+    let (_, after) = api.get("/api/v1/incidents/INC-1").await;
+    assert_eq!(
+        after["event_seq"].as_i64(),
+        before["event_seq"].as_i64().map(|n| n + 1)
+    );
+
+    // A tired 05:30 for 10:30: refused with the reason, nothing written.
+    let (status, err) = api
+        .post(
+            "/api/v1/incidents/INC-1/timeline",
+            json!({"kind": "action", "body": "Too early", "occurred_at": "2026-01-05T05:30:00Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    assert_eq!(err["error"]["field"], "occurred_at");
+    assert_eq!(counts(), [entries + 1, events + 1, audits + 1]);
+    // Meant: kept.
+    api.made(
+        "/api/v1/incidents/INC-1/timeline",
+        json!({"kind": "detection", "body": "The first alert", "occurred_at": "2026-01-05T05:30:00Z", "before_start": true}),
+    )
+    .await;
+    assert_eq!(counts(), [entries + 2, events + 2, audits + 2]);
+    // A missing incident: 404, nothing written.
+    let (status, _) = api
+        .post(
+            "/api/v1/incidents/INC-9/timeline",
+            json!({"kind": "action", "body": "Nowhere"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(counts(), [entries + 2, events + 2, audits + 2]);
+}
+both_backends!(an_entry_is_one_whole_change, an_entry_is_one_whole_change);

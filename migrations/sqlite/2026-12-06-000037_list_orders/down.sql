@@ -1,0 +1,2 @@
+DROP INDEX tasks_undated_order;
+DROP INDEX incidents_resolved_order;
