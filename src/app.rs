@@ -200,6 +200,7 @@ impl Application {
                 TIMELINE_CACHE_BYTES,
             )),
             status_cache: Default::default(),
+            similar: Default::default(),
         });
         let server = HttpServer::new(move || {
             App::new()

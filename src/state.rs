@@ -27,6 +27,8 @@ pub struct AppState {
     pub oidc: Option<Arc<crate::auth::oidc::Oidc>>,
     /// The public status page of the current revision (see `status::cache`).
     pub status_cache: Arc<crate::status::cache::StatusCache>,
+    /// Similar incidents worked out lately (see `incidents::similar`).
+    pub similar: Arc<crate::incidents::similar::Cache>,
 }
 
 impl AppState {

@@ -194,6 +194,7 @@ pub async fn incident_page(
     let zone = user.user.zone();
     let (manager_id, admin) = (user.user.id, user.user.role == crate::auth::Role::Admin);
     let timelines = std::sync::Arc::clone(&state.timelines);
+    let similar_cache = std::sync::Arc::clone(&state.similar);
     let reader = crate::access::Reader::of(&user.user);
     let record = state
         .db
@@ -210,7 +211,14 @@ pub async fn incident_page(
             let links = crate::incidents::links::list(conn, id, &hidden)?;
             let i = &detail.incident;
             let similar = if can_write && links.is_empty() && i.duplicate_of.is_none() {
-                crate::incidents::similar::suggest(conn, id, &i.title, &i.impact, &hidden)?
+                crate::incidents::similar::suggest(
+                    conn,
+                    id,
+                    &i.title,
+                    &i.impact,
+                    &hidden,
+                    &similar_cache,
+                )?
             } else {
                 vec![]
             };
