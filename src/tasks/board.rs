@@ -258,33 +258,59 @@ fn filtered(
     q
 }
 
+/// Incidents' titles and severities and owners' names already read: a CSV's batches
+/// (in due order, each naming about as many incidents as rows) look up only those not
+/// seen in an earlier batch.
+#[derive(Default)]
+struct Known {
+    incidents: HashMap<IncidentId, (String, Severity)>,
+    owners: HashMap<UserId, String>,
+}
+
 /// Attaches owners and incidents to tasks in two queries.
 fn views(conn: &mut DbConnection, rows: Vec<Task>) -> Result<Vec<TaskView>, AppError> {
-    let mut incident_ids: Vec<IncidentId> = rows.iter().map(|t| t.incident_id).collect();
+    views_with(conn, rows, &mut Known::default())
+}
+
+fn views_with(
+    conn: &mut DbConnection,
+    rows: Vec<Task>,
+    known: &mut Known,
+) -> Result<Vec<TaskView>, AppError> {
+    let mut incident_ids: Vec<IncidentId> = rows
+        .iter()
+        .map(|t| t.incident_id)
+        .filter(|id| !known.incidents.contains_key(id))
+        .collect();
     incident_ids.sort_unstable();
     incident_ids.dedup();
-    let info: HashMap<IncidentId, (String, Severity)> = if incident_ids.is_empty() {
-        HashMap::new()
-    } else {
-        incidents::table
+    if !incident_ids.is_empty() {
+        let found = incidents::table
             .filter(incidents::id.eq_any(&incident_ids))
             .select((incidents::id, incidents::title, incidents::severity))
-            .load::<(IncidentId, String, Severity)>(conn)?
-            .into_iter()
-            .map(|(id, title, sev)| (id, (title, sev)))
-            .collect()
-    };
-    let owner_ids: Vec<UserId> = rows.iter().filter_map(|t| t.owner_id).collect();
-    let owners = users::usernames(conn, &owner_ids)?;
+            .load::<(IncidentId, String, Severity)>(conn)?;
+        known
+            .incidents
+            .extend(found.into_iter().map(|(id, title, sev)| (id, (title, sev))));
+    }
+    let mut owner_ids: Vec<UserId> = rows
+        .iter()
+        .filter_map(|t| t.owner_id)
+        .filter(|id| !known.owners.contains_key(id))
+        .collect();
+    owner_ids.sort_unstable();
+    owner_ids.dedup();
+    known.owners.extend(users::usernames(conn, &owner_ids)?);
     Ok(rows
         .into_iter()
         .map(|task| {
-            let (incident_title, severity) = info
+            let (incident_title, severity) = known
+                .incidents
                 .get(&task.incident_id)
                 .cloned()
                 .unwrap_or((String::new(), Severity::Sev4));
             TaskView {
-                owner: task.owner_id.and_then(|o| owners.get(&o).cloned()),
+                owner: task.owner_id.and_then(|o| known.owners.get(&o).cloned()),
                 incident_title,
                 severity,
                 task,
@@ -529,17 +555,18 @@ const CSV_BATCH: i64 = 1000;
 /// A task as the CSV shows it, and its priority rank (where the next batch starts).
 type CsvRow = (TaskView, i32);
 
-/// The rows of `q` with their incidents and owners (two more queries, as on the board:
-/// a lookup per row cost more than the rows).
+/// The rows of `q` with their incidents and owners (looked up once per export, not per
+/// row or per batch: either cost more than the rows).
 fn csv_rows(
     conn: &mut DbConnection,
     q: tasks::BoxedQuery<'static, MultiBackend>,
+    known: &mut Known,
 ) -> Result<Vec<CsvRow>, AppError> {
     let rows: Vec<(Task, i32)> = q
         .select((Task::as_select(), tasks::priority_rank))
         .load(conn)?;
     let ranks: Vec<i32> = rows.iter().map(|r| r.1).collect();
-    let views = views(conn, rows.into_iter().map(|r| r.0).collect())?;
+    let views = views_with(conn, rows.into_iter().map(|r| r.0).collect(), known)?;
     Ok(views.into_iter().zip(ranks).collect())
 }
 
@@ -557,17 +584,19 @@ pub fn write_csv(
     let today = now().date();
     let mut out = csv::Writer::from_writer(out);
     out.write_record(CSV_HEADER).map_err(AppError::unexpected)?;
+    let mut known = Known::default();
     crate::db::snapshot(conn, |conn| {
         if !matches!((f.sort, f.group), (TaskSort::Due, GroupBy::None)) {
-            let rows = csv_rows(conn, ordered(f, hidden, today))?;
+            let rows = csv_rows(conn, ordered(f, hidden, today), &mut known)?;
             return write_rows(&mut out, &rows, today);
         }
         // Dated tasks by (due date, priority, id), then undated ones by (priority, id).
         let mut after: Option<(NaiveDate, i32, TaskId)> = None;
         loop {
             let mut q = filtered(f, hidden, today, true).filter(tasks::due_on.is_not_null());
+            // The `>=` bound lets the index seek to the batch's start; the rest breaks ties.
             if let Some((due, rank, id)) = after {
-                q = q.filter(
+                q = q.filter(tasks::due_on.ge(due)).filter(
                     tasks::due_on.gt(due).or(tasks::due_on.eq(due).and(
                         tasks::priority_rank
                             .gt(rank)
@@ -582,7 +611,7 @@ pub fn write_csv(
                     tasks::id.asc(),
                 ))
                 .limit(CSV_BATCH);
-            let rows = csv_rows(conn, q)?;
+            let rows = csv_rows(conn, q, &mut known)?;
             write_rows(&mut out, &rows, today)?;
             match rows.last() {
                 Some((v, rank)) if rows.len() as i64 == CSV_BATCH => {
@@ -595,7 +624,7 @@ pub fn write_csv(
         loop {
             let mut q = filtered(f, hidden, today, true).filter(tasks::due_on.is_null());
             if let Some((rank, id)) = after {
-                q = q.filter(
+                q = q.filter(tasks::priority_rank.ge(rank)).filter(
                     tasks::priority_rank
                         .gt(rank)
                         .or(tasks::priority_rank.eq(rank).and(tasks::id.gt(id))),
@@ -604,7 +633,7 @@ pub fn write_csv(
             let q = q
                 .order((tasks::priority_rank.asc(), tasks::id.asc()))
                 .limit(CSV_BATCH);
-            let rows = csv_rows(conn, q)?;
+            let rows = csv_rows(conn, q, &mut known)?;
             write_rows(&mut out, &rows, today)?;
             match rows.last() {
                 Some((v, rank)) if rows.len() as i64 == CSV_BATCH => {

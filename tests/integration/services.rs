@@ -279,7 +279,7 @@ async fn similar_incidents_are_offered_for_linking(app: TestApp) {
     .await;
     // A member sees the restricted one offered; what was worked out for their view is kept
     // a minute, and still never shows it to someone else.
-    let mut member = Browser::new(&app);
+    let member = Browser::new(&app);
     member.login("mem", PASSWORD).await;
     let (_, page) = member.get_text("/incidents/INC-5").await;
     let offered = &page[page.find("Similar incidents").expect("offered")..];
