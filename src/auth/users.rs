@@ -215,10 +215,16 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<User>, AppError> {
 /// Usernames of enabled users, alphabetically; `writers` keeps only those who may write
 /// (for pickers of commanders, owners and reviewers).
 pub fn active_usernames(conn: &mut DbConnection, writers: bool) -> Result<Vec<String>, AppError> {
-    Ok(list(conn)?
+    // Two columns, not whole rows: pages ask for this on every view.
+    let rows: Vec<(String, Role)> = users::table
+        .filter(users::disabled.eq(false))
+        .order(users::username.asc())
+        .select((users::username, users::role))
+        .load(conn)?;
+    Ok(rows
         .into_iter()
-        .filter(|u| !u.disabled && (!writers || u.role.allows(super::Permission::Write)))
-        .map(|u| u.username)
+        .filter(|(_, role)| !writers || role.allows(super::Permission::Write))
+        .map(|(name, _)| name)
         .collect())
 }
 

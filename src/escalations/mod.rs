@@ -519,15 +519,26 @@ pub fn settle_before_resolving(
 
 /// Teams, past targets and active usernames, for the target field's suggestions.
 pub fn target_suggestions(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
-    let mut all = crate::teams::names(conn)?;
+    let teams = crate::teams::names(conn)?;
+    let users = crate::auth::users::active_usernames(conn, false)?;
+    target_suggestions_with(conn, &teams, &users)
+}
+
+/// [`target_suggestions`] from teams and active users the caller has read already.
+pub fn target_suggestions_with(
+    conn: &mut DbConnection,
+    teams: &[String],
+    users: &[String],
+) -> Result<Vec<String>, AppError> {
+    let mut all = teams.to_vec();
     for past in past_targets(conn)? {
         if !all.iter().any(|t| t.eq_ignore_ascii_case(&past)) {
             all.push(past);
         }
     }
-    for name in crate::auth::users::active_usernames(conn, false)? {
-        if !all.contains(&name) {
-            all.push(name);
+    for name in users {
+        if !all.contains(name) {
+            all.push(name.clone());
         }
     }
     Ok(all)

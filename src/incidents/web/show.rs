@@ -222,15 +222,18 @@ pub async fn incident_page(
             } else {
                 vec![]
             };
+            // Read once: the escalation suggestions and the forms' pickers share them.
+            let users = users::active_usernames(conn, false)?;
+            let teams = crate::teams::names(conn)?;
             Ok(Record {
                 timeline: timelines.timeline(conn, id, rev, can_write, zone)?,
                 detail,
                 escalations: crate::escalations::list(conn, id)?,
                 causes: crate::root_causes::list(conn, id)?,
                 tasks: crate::tasks::service::list_for_incident(conn, id)?,
-                suggestions: crate::escalations::target_suggestions(conn)?,
-                users: users::active_usernames(conn, false)?,
-                teams: crate::teams::names(conn)?,
+                suggestions: crate::escalations::target_suggestions_with(conn, &teams, &users)?,
+                users,
+                teams,
                 access,
                 recurrences: crate::incidents::recurrence::of(conn, id, &hidden)?,
                 similar,
