@@ -191,6 +191,11 @@ pub async fn upload_page(
     Ok(HttpResponse::Created().json(AttachmentJson::from(a)))
 }
 
+/// An attachment's ETag: its content hash.
+fn etag_of(a: &Attachment) -> String {
+    format!("\"{}\"", a.sha256)
+}
+
 /// The file, with the headers that keep a hostile one harmless.
 async fn serve(
     req: &HttpRequest,
@@ -198,16 +203,32 @@ async fn serve(
     record: Record<visible::Attachment>,
 ) -> Result<HttpResponse, AppError> {
     let id = record.id();
-    let a = state.db.read(move |conn| super::get(conn, id)).await?;
-    let gone = || {
-        AppError::Gone(format!(
+    let if_none_match = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    // One read: the row, and its bytes unless it is purged or the cache already has them.
+    let (a, cached, body) = state
+        .db
+        .read(move |conn| {
+            let a = super::get(conn, id)?;
+            let cached = if_none_match
+                .as_deref()
+                .is_some_and(|v| v.split(',').any(|t| t.trim() == etag_of(&a)));
+            let body = if cached {
+                None
+            } else {
+                super::bytes_of(conn, &a)?
+            };
+            Ok((a, cached, body))
+        })
+        .await?;
+    if a.purged_at.is_some() || (!cached && body.is_none()) {
+        return Err(AppError::Gone(format!(
             "attachment {id} (removed by an admin; the record of it stays)"
-        ))
-    };
-    if a.purged_at.is_some() {
-        return Err(gone());
+        )));
     }
-    let etag = format!("\"{}\"", a.sha256);
     let disposition = format!(
         "{}; filename*=UTF-8''{}",
         if a.inline_image {
@@ -217,30 +238,20 @@ async fn serve(
         },
         percent_encoding::utf8_percent_encode(&a.name, percent_encoding::NON_ALPHANUMERIC)
     );
-    let unchanged = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
-    let mut res = HttpResponse::build(if unchanged {
+    let mut res = HttpResponse::build(if cached {
         StatusCode::NOT_MODIFIED
     } else {
         StatusCode::OK
     });
-    res.insert_header((header::ETAG, etag))
+    res.insert_header((header::ETAG, etag_of(&a)))
         .insert_header((header::CACHE_CONTROL, "private, max-age=86400"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::CONTENT_SECURITY_POLICY, "sandbox"))
         .insert_header((header::CONTENT_DISPOSITION, disposition));
-    if unchanged {
-        // The bytes are not read for a cache that already has them.
+    // The bytes are not read for a cache that already has them.
+    let Some(body) = body else {
         return Ok(res.finish());
-    }
-    let body = {
-        let a = a.clone();
-        state.db.read(move |conn| super::bytes_of(conn, &a)).await?
-    }
-    .ok_or_else(gone)?;
+    };
     // Sent piece by piece, each buffer handed over as it is.
     let size = body.len() as u64;
     let stream = futures_util::stream::iter(
