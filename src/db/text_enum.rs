@@ -86,20 +86,25 @@ macro_rules! text_enum {
             }
         }
 
+        impl $name {
+            /// The value a column held, or an error naming it.
+            fn stored(text: String) -> diesel::deserialize::Result<Self> {
+                text.parse().map_err(|e: String| format!("bad {} `{text}` in database: {e}", stringify!($name)).into())
+            }
+        }
+
         impl diesel::deserialize::FromSql<diesel::sql_types::Text, $crate::db::MultiBackend> for $name {
             fn from_sql(
                 bytes: <$crate::db::MultiBackend as diesel::backend::Backend>::RawValue<'_>,
             ) -> diesel::deserialize::Result<Self> {
-                let text = <String as diesel::deserialize::FromSql<diesel::sql_types::Text, $crate::db::MultiBackend>>::from_sql(bytes)?;
-                text.parse().map_err(|e: String| format!("bad {} `{text}` in database: {e}", stringify!($name)).into())
+                Self::stored(<String as diesel::deserialize::FromSql<diesel::sql_types::Text, $crate::db::MultiBackend>>::from_sql(bytes)?)
             }
         }
 
         // For statements run on PostgreSQL's own connection (timeline::append_pg).
         impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
             fn from_sql(bytes: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
-                let text = <String as diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg>>::from_sql(bytes)?;
-                text.parse().map_err(|e: String| format!("bad {} `{text}` in database: {e}", stringify!($name)).into())
+                Self::stored(<String as diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg>>::from_sql(bytes)?)
             }
         }
     };
