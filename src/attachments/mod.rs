@@ -191,9 +191,9 @@ pub fn prepare(upload: Upload) -> Result<Prepared, AppError> {
         return Err(AppError::invalid("file", "The file is empty."));
     }
     let name = clean_name(&upload.name);
-    let sha256 = upload.body.sha256();
     let Some(kind) = ImageKind::sniff(upload.body.head()) else {
         let content_type = download_type(&upload.declared_type);
+        let sha256 = upload.body.sha256();
         return Ok(Prepared::new(
             name,
             content_type,
@@ -202,13 +202,18 @@ pub fn prepare(upload: Upload) -> Result<Prepared, AppError> {
             sha256,
         ));
     };
+    // An image is usually re-encoded, and then only the new bytes' hash counts.
     let bytes = upload.body.into_vec();
     let image_type = kind.content_type().to_string();
     let stored_before = upload
         .named_by_hash
-        .is_some_and(|prefix| prefix.len() == 12 && sha256.starts_with(&prefix));
-    if stored_before && decode(kind, &bytes).is_some() {
-        return Ok(Prepared::new(name, image_type, true, bytes.into(), sha256));
+        .filter(|prefix| prefix.len() == 12)
+        .map(|prefix| (prefix, pieces::sha256_of(&bytes)))
+        .filter(|(prefix, sha)| sha.starts_with(prefix.as_str()));
+    if let Some((_, sha256)) = stored_before {
+        if decode(kind, &bytes).is_some() {
+            return Ok(Prepared::new(name, image_type, true, bytes.into(), sha256));
+        }
     }
     Ok(match reencoded(kind, &bytes) {
         Some(clean) => {
@@ -217,7 +222,10 @@ pub fn prepare(upload: Upload) -> Result<Prepared, AppError> {
             Prepared::new(name, image_type, true, body, sha256)
         }
         // Not what its magic bytes said: a plain download, as it came.
-        None => Prepared::new(name, OCTET_STREAM.into(), false, bytes.into(), sha256),
+        None => {
+            let sha256 = pieces::sha256_of(&bytes);
+            Prepared::new(name, OCTET_STREAM.into(), false, bytes.into(), sha256)
+        }
     })
 }
 

@@ -86,6 +86,11 @@ impl Pieces {
     }
 }
 
+/// The hex SHA-256 of one buffer.
+pub fn sha256_of(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
 impl From<Vec<u8>> for Pieces {
     fn from(v: Vec<u8>) -> Self {
         Pieces {
@@ -143,7 +148,7 @@ mod tests {
         let sizes: Vec<usize> = p.slices().map(<[u8]>::len).collect();
         assert_eq!(sizes, vec![PIECE, PIECE, 300]);
         assert!(p.parts.iter().all(|part| part.capacity() <= PIECE));
-        assert_eq!(p.sha256(), hex::encode(Sha256::digest(&data)));
+        assert_eq!(p.sha256(), sha256_of(&data));
         assert_eq!(p.into_vec(), data);
         // A buffer larger than a piece is cut when written.
         let big = Pieces::from(vec![7u8; PIECE + 1]);
