@@ -160,12 +160,18 @@ impl crate::outbox::Outbox for ChatOutbox {
         let t = now();
         let mut claimed = Vec::new();
         for m in found {
+            // Everything `due` asked, again: a message another server posted (and so
+            // unlocked) since this one read it is not posted twice.
             let won = diesel::update(
-                chat_outbox::table.find(m.id).filter(
-                    chat_outbox::locked_until
-                        .is_null()
-                        .or(chat_outbox::locked_until.lt(t)),
-                ),
+                chat_outbox::table
+                    .find(m.id)
+                    .filter(chat_outbox::status.eq("pending"))
+                    .filter(chat_outbox::next_attempt_at.le(t))
+                    .filter(
+                        chat_outbox::locked_until
+                            .is_null()
+                            .or(chat_outbox::locked_until.lt(t)),
+                    ),
             )
             .set(chat_outbox::locked_until.eq(Some(t + CLAIM)))
             .execute(conn)?;

@@ -51,11 +51,17 @@ fn claim(conn: &mut DbConnection, found: Vec<Outgoing>) -> Result<Vec<Outgoing>,
     let t = now();
     let mut claimed = Vec::new();
     for m in found {
-        let open = mail_outbox::table.find(m.id).filter(
-            mail_outbox::locked_until
-                .is_null()
-                .or(mail_outbox::locked_until.lt(t)),
-        );
+        // Everything `due` asked, again: a message another server sent (and so unlocked)
+        // since this one read it is not sent twice.
+        let open = mail_outbox::table
+            .find(m.id)
+            .filter(mail_outbox::status.eq("pending"))
+            .filter(mail_outbox::next_attempt_at.le(t))
+            .filter(
+                mail_outbox::locked_until
+                    .is_null()
+                    .or(mail_outbox::locked_until.lt(t)),
+            );
         if m.created_at + EXPIRY < t {
             diesel::update(open)
                 .set((

@@ -46,12 +46,18 @@ fn claim(
     let t = now();
     let mut claimed = Vec::new();
     for (d, hook) in due {
+        // Everything `due` asked, again: a delivery another server made (and so unlocked)
+        // since this one read it is not made twice.
         let won = diesel::update(
-            webhook_deliveries::table.find(d.id).filter(
-                webhook_deliveries::locked_until
-                    .is_null()
-                    .or(webhook_deliveries::locked_until.lt(t)),
-            ),
+            webhook_deliveries::table
+                .find(d.id)
+                .filter(webhook_deliveries::status.eq("pending"))
+                .filter(webhook_deliveries::next_attempt_at.le(t))
+                .filter(
+                    webhook_deliveries::locked_until
+                        .is_null()
+                        .or(webhook_deliveries::locked_until.lt(t)),
+                ),
         )
         .set(webhook_deliveries::locked_until.eq(Some(t + CLAIM)))
         .execute(conn)?;

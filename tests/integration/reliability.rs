@@ -56,3 +56,64 @@ async fn concurrent_writers_and_edits(app: TestApp) {
     assert_eq!(i["version"], 2);
 }
 both_backends!(concurrent_writers_and_edits, concurrent_writers_and_edits);
+
+/// Every outbox (mail, webhooks, chat) sends an item once across servers: a server that
+/// read an item as due and claims it only after another server sent it (and so unlocked
+/// it), or after another's failed try put it off, takes nothing.
+async fn a_late_claim_takes_nothing(app: TestApp) {
+    use diesel::connection::SimpleConnection;
+    use hindsight::db::DbConnection;
+    use hindsight::outbox::Outbox;
+
+    fn late<O: Outbox>(conn: &mut DbConnection, table: &str) {
+        let due_now = format!(
+            "UPDATE {table} SET status = 'pending', locked_until = NULL, \
+             next_attempt_at = '2026-01-01 00:00:00'"
+        );
+        // Another server sent it between this one's read and its claim.
+        conn.batch_execute(&due_now).unwrap();
+        let found = O::due(conn, 10).unwrap();
+        assert_eq!(found.len(), 1, "{table}: due");
+        conn.batch_execute(&format!(
+            "UPDATE {table} SET status = 'sent', locked_until = NULL"
+        ))
+        .unwrap();
+        assert!(O::claim(conn, found).unwrap().is_empty(), "{table}: sent");
+        // Another server's try failed and put it off.
+        conn.batch_execute(&due_now).unwrap();
+        let found = O::due(conn, 10).unwrap();
+        conn.batch_execute(&format!(
+            "UPDATE {table} SET next_attempt_at = '2999-01-01 00:00:00'"
+        ))
+        .unwrap();
+        assert!(
+            O::claim(conn, found).unwrap().is_empty(),
+            "{table}: put off"
+        );
+        // Due and unclaimed: this server takes it.
+        conn.batch_execute(&due_now).unwrap();
+        let found = O::due(conn, 10).unwrap();
+        assert_eq!(O::claim(conn, found).unwrap().len(), 1, "{table}: claimed");
+    }
+
+    let mut conn = app.connection();
+    conn.batch_execute(
+        "INSERT INTO mail_outbox (to_address, subject, body, link, status, attempts, \
+         next_attempt_at, last_error, created_at) VALUES ('a@example.com', 's', 'b', '/', \
+         'pending', 0, '2026-01-01 00:00:00', '', CURRENT_TIMESTAMP); \
+         INSERT INTO webhooks (url, secret, events, active, created_at, format, restricted_too) \
+         VALUES ('https://hooks.example.com/x', 's', '*', TRUE, '2026-01-01 00:00:00', \
+         'hindsight', FALSE); \
+         INSERT INTO webhook_deliveries (webhook_id, event, payload, status, attempts, \
+         next_attempt_at, last_error, created_at) VALUES (1, 'incident.created', '{}', \
+         'pending', 0, '2026-01-01 00:00:00', '', '2026-01-01 00:00:00'); \
+         INSERT INTO chat_outbox (platform, channel_id, payload, status, attempts, \
+         next_attempt_at, last_error, created_at) VALUES ('slack', 'C1', '{}', 'pending', 0, \
+         '2026-01-01 00:00:00', '', '2026-01-01 00:00:00');",
+    )
+    .unwrap();
+    late::<hindsight::mail::worker::MailOutbox>(&mut conn, "mail_outbox");
+    late::<hindsight::webhooks::worker::WebhookOutbox>(&mut conn, "webhook_deliveries");
+    late::<hindsight::chat::outbox::ChatOutbox>(&mut conn, "chat_outbox");
+}
+both_backends!(a_late_claim_takes_nothing, a_late_claim_takes_nothing);
