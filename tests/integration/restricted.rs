@@ -325,6 +325,7 @@ async fn outsiders_never_see_a_restricted_incident(app: TestApp) {
         (get.clone(), "/api/v1/incidents/INC-1/updates".into()),
         (post.clone(), "/api/v1/incidents/INC-1/updates".into()),
         (get.clone(), format!("/api/v1/attachments/{a}")),
+        (get.clone(), "/api/v1/incidents/INC-1/attachments".into()),
         (post.clone(), "/api/v1/incidents/INC-1/attachments".into()),
     ];
     // Outsiders of each role: every route, in every spelling of its key or id, is a 404,
